@@ -1,0 +1,43 @@
+package oauth
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// invalid_client carries a Basic challenge, 401, no-store and the JSON body.
+func TestWriteJSONInvalidClient(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, ErrInvalidClient("unknown client"), "api")
+	if rec.Code != 401 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if got := rec.Header().Get("WWW-Authenticate"); got != `Basic realm="api"` {
+		t.Errorf("challenge %q", got)
+	}
+	if rec.Header().Get("Cache-Control") != "no-store" {
+		t.Error("missing no-store")
+	}
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["error"] != "invalid_client" || body["error_description"] != "unknown client" {
+		t.Errorf("body %s (%v)", rec.Body, err)
+	}
+}
+
+// The Bearer challenge names the error, and quotes cannot break out of it.
+func TestWriteBearerEscapes(t *testing.T) {
+	rec := httptest.NewRecorder()
+	e := New(InsufficientScope, 403, `needs "x"\`)
+	e.Scope = "demo.write"
+	WriteBearer(rec, e, "gw")
+	got := rec.Header().Get("WWW-Authenticate")
+	want := `Bearer realm="gw", error="insufficient_scope", error_description="needs 'x''", scope="demo.write"`
+	if got != want {
+		t.Errorf("challenge\n got %s\nwant %s", got, want)
+	}
+	if rec.Code != 403 || !strings.Contains(rec.Body.String(), `"scope":"demo.write"`) {
+		t.Errorf("status %d body %s", rec.Code, rec.Body)
+	}
+}

@@ -1,0 +1,192 @@
+// Package store keeps Scopegate's state through GORM: tenants, users,
+// clients, signing keys, revocations, daily usage, the change feed and the
+// audit log. SQLite (pure Go, WAL) is the embedded default; PostgreSQL is the
+// production and multi-node store. Every multi-row change runs in one
+// transaction together with its audit row and change-feed entry.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/google/uuid"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Errors callers map to protocol answers.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrConflict   = errors.New("already exists")
+	ErrReferenced = errors.New("still referenced")
+)
+
+// Drivers.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is the database handle. It is safe for concurrent use.
+type Store struct {
+	DB     *gorm.DB
+	Driver string
+}
+
+// Open connects to the database and creates or upgrades the schema. For
+// SQLite, dsn is a file path; for PostgreSQL, a libpq DSN or URL.
+func Open(driver, dsn string) (*Store, error) {
+	cfg := &gorm.Config{
+		TranslateError: true,
+		Logger:         logger.Discard, // queries carry secrets' digests: never log them
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	}
+	var dial gorm.Dialector
+	switch driver {
+	case SQLite:
+		if dsn == "" {
+			return nil, errors.New("sqlite needs a file path")
+		}
+		if dir := filepath.Dir(dsn); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("creating database directory: %w", err)
+			}
+		}
+		dial = sqlite.Open(sqliteDSN(dsn))
+	case Postgres:
+		if dsn == "" {
+			return nil, errors.New("postgres needs a DSN")
+		}
+		dial = postgres.Open(dsn)
+	default:
+		return nil, fmt.Errorf("unknown database driver %q (want sqlite or postgres)", driver)
+	}
+	db, err := gorm.Open(dial, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s database: %w", driver, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	if driver == SQLite {
+		// One writer at a time is SQLite's model; readers share WAL snapshots.
+		sqlDB.SetMaxOpenConns(8)
+	} else {
+		sqlDB.SetMaxOpenConns(32)
+		sqlDB.SetMaxIdleConns(16)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	}
+	s := &Store{DB: db, Driver: driver}
+	if err := s.migrate(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("migrating schema: %w", err)
+	}
+	return s, nil
+}
+
+// sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
+// and IMMEDIATE transactions (so concurrent writers queue instead of failing
+// when a read lock would have to be upgraded).
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + path + sep + q.Encode()
+}
+
+func (s *Store) migrate() error {
+	if s.Driver == Postgres {
+		// Several nodes may start at once: serialise their migrations.
+		return s.DB.Transaction(func(tx *gorm.DB) error {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(7262351)").Error; err != nil {
+				return err
+			}
+			return tx.AutoMigrate(allModels()...)
+		})
+	}
+	return s.DB.AutoMigrate(allModels()...)
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// NewID returns a random UUID string for tenants and users.
+func NewID() string { return uuid.NewString() }
+
+// translate maps GORM's errors onto the store's own.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return fmt.Errorf("%w: %v", ErrReferenced, err)
+	}
+	return err
+}
+
+// tx runs fn in a transaction and translates its error.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return translate(s.DB.WithContext(ctx).Transaction(fn))
+}
+
+// audit writes an audit row inside tx.
+func audit(tx *gorm.DB, a Actor, action, target, detail string) error {
+	return tx.Create(&AuditEntry{
+		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal,
+		Action: action, Target: target, RemoteAddr: a.RemoteAddr, Detail: detail,
+	}).Error
+}
+
+// notify appends to the change feed inside tx.
+func notify(tx *gorm.DB, kind, clientID, jti string) error {
+	return tx.Create(&Change{Kind: kind, ClientID: clientID, JTI: jti, CreatedAt: time.Now().UTC()}).Error
+}
+
+// Page bounds a listing.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+func (p Page) apply(q *gorm.DB) *gorm.DB {
+	limit := p.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	return q.Offset(max(p.Offset, 0)).Limit(limit)
+}

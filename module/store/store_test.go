@@ -1,0 +1,231 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+var admin = store.Actor{Principal: "tester", TenantID: store.DefaultTenantID, RemoteAddr: "127.0.0.1"}
+
+func seed(t *testing.T, s *store.Store) *store.Client {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+		t.Fatalf("EnsureTenant is not idempotent: %v", err)
+	}
+	c := &store.Client{
+		ID: "c1", TenantID: store.DefaultTenantID, Name: "one", AuthMethod: store.AuthAPIKey,
+		AllowedScopes: store.Strings{"demo.read", "demo.write"}, DefaultScopes: store.Strings{"demo.read"},
+		OwnerID: "tester", SecretDigest: "d1", SecretCiphertext: []byte{1, 2, 3},
+	}
+	if err := s.CreateClient(ctx, c, admin); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Clients round-trip through the database with their lists intact; names are
+// unique per tenant; missing rows are ErrNotFound; every change is audited
+// and appears on the change feed.
+func TestClientLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+
+		got, err := s.GetClient(ctx, "c1")
+		if err != nil || got.AllowedScopes[1] != "demo.write" || got.DefaultScopes[0] != "demo.read" || got.Disabled {
+			t.Fatalf("GetClient = %+v, %v", got, err)
+		}
+		dup := *got
+		dup.ID = "c2"
+		if err := s.CreateClient(ctx, &dup, admin); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate name: err = %v, want ErrConflict", err)
+		}
+		if _, err := s.GetClient(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing client: %v", err)
+		}
+
+		before, _ := s.LastChangeID(ctx)
+		if err := s.SetClientDisabled(ctx, "c1", true, admin); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetClient(ctx, "c1"); !got.Disabled {
+			t.Fatal("client not disabled")
+		}
+		changes, err := s.ChangesAfter(ctx, before, 10)
+		if err != nil || len(changes) != 1 || changes[0].ClientID != "c1" || changes[0].Kind != store.ChangeClient {
+			t.Fatalf("feed after disable = %+v, %v", changes, err)
+		}
+
+		grace := time.Now().Add(time.Hour)
+		if err := s.RotateSecret(ctx, "c1", "d2", []byte{9}, &grace, admin); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.GetClient(ctx, "c1")
+		if got.SecretDigest != "d2" || got.PreviousSecretDigest != "d1" || got.PreviousSecretUntil == nil {
+			t.Fatalf("rotate kept %+v", got)
+		}
+
+		got.Name = "renamed"
+		got.TokenLifetimeMinutes = 60
+		if err := s.UpdateClient(ctx, got, admin, "client.update"); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.GetClient(ctx, "c1"); again.Name != "renamed" || again.TokenLifetimeMinutes != 60 || again.SecretDigest != "d2" {
+			t.Fatalf("update kept %+v", again)
+		}
+
+		if err := s.DeleteClient(ctx, "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteClient(ctx, "c1", admin); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+		entries, total, err := s.ListAudit(ctx, "", store.Page{})
+		if err != nil || total != 5 || entries[0].Action != "client.delete" || entries[0].RemoteAddr != "127.0.0.1" {
+			t.Fatalf("audit = %d %+v %v", total, entries, err)
+		}
+	})
+}
+
+// A failed multi-row change leaves nothing half-written: creating a client
+// whose tenant does not exist writes neither the client nor its audit row.
+func TestFailedCreateWritesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		c := &store.Client{ID: "x", TenantID: "ghost", Name: "x", AuthMethod: store.AuthAPIKey, OwnerID: "o", SecretDigest: "d"}
+		if err := s.CreateClient(ctx, c, admin); !errors.Is(err, store.ErrReferenced) {
+			t.Fatalf("err = %v, want ErrReferenced", err)
+		}
+		if _, total, _ := s.ListAudit(ctx, "", store.Page{}); total != 0 {
+			t.Fatalf("audit rows after failed create: %d", total)
+		}
+		if _, total, _ := s.ListClients(ctx, store.ClientFilter{}); total != 0 {
+			t.Fatalf("clients after failed create: %d", total)
+		}
+	})
+}
+
+// Listing pages through clients and filters by tenant.
+func TestListClientsPaginates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		_ = s.EnsureTenant(ctx, "t2", "Two")
+		for i, id := range []string{"a", "b", "c"} {
+			c := &store.Client{ID: id, TenantID: "t2", Name: id, AuthMethod: store.AuthUser, OwnerID: "o", SecretDigest: id}
+			c.CreatedAt = time.Now().Add(time.Duration(i) * time.Second)
+			if err := s.CreateClient(ctx, c, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, total, err := s.ListClients(ctx, store.ClientFilter{TenantID: "t2", Page: store.Page{Offset: 1, Limit: 1}})
+		if err != nil || total != 3 || len(page) != 1 || page[0].ID != "b" {
+			t.Fatalf("page = %+v total %d %v", page, total, err)
+		}
+		_, total, _ = s.ListClients(ctx, store.ClientFilter{})
+		if total != 4 {
+			t.Fatalf("total over tenants = %d", total)
+		}
+	})
+}
+
+// The daily allowance never hands out more than the cap, even to concurrent
+// requests, and counts per client, subject and day.
+func TestConsumeAllowanceIsAtomic(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var sum int64
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				g, err := s.ConsumeAllowance(ctx, "c", "u", "2026-11-23", 400, 1000)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				sum += g
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if sum != 1000 {
+			t.Fatalf("granted %d seconds in total, want exactly the cap 1000", sum)
+		}
+		if g, _ := s.ConsumeAllowance(ctx, "c", "u", "2026-11-24", 400, 1000); g != 400 {
+			t.Fatalf("next day granted %d", g)
+		}
+	})
+}
+
+// Cleanup removes expired revocations, old usage days and old feed entries,
+// and keeps the live ones, so no table grows with every token.
+func TestCleanupBoundsTables(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		now := time.Now().UTC()
+		_ = s.Revoke(ctx, "old", "c", now.Add(-time.Minute))
+		_ = s.Revoke(ctx, "live", "c", now.Add(time.Hour))
+		_, _ = s.ConsumeAllowance(ctx, "c", "u", "2026-01-01", 1, 10)
+		_, _ = s.ConsumeAllowance(ctx, "c", "u", "2026-11-23", 1, 10)
+		if err := s.Cleanup(ctx, now, -time.Second, "2026-11-22"); err != nil {
+			t.Fatal(err)
+		}
+		revs, _ := s.ActiveRevocations(ctx, now.Add(-time.Hour))
+		if len(revs) != 1 || revs[0].JTI != "live" {
+			t.Fatalf("revocations left: %+v", revs)
+		}
+		var usage, feed int64
+		s.DB.Model(&store.DailyUsage{}).Count(&usage)
+		s.DB.Model(&store.Change{}).Count(&feed)
+		if usage != 1 || feed != 0 {
+			t.Fatalf("usage rows %d, feed rows %d", usage, feed)
+		}
+	})
+}
+
+// Only the first of several starting nodes stores a signing key; adding a
+// key later retires the old one with an overlap.
+func TestSigningKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		k := func(id string) *store.SigningKey {
+			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}}
+		}
+		if ok, err := s.AddFirstSigningKey(ctx, k("k1")); !ok || err != nil {
+			t.Fatalf("first key: %v %v", ok, err)
+		}
+		if ok, _ := s.AddFirstSigningKey(ctx, k("k2")); ok {
+			t.Fatal("second first key stored")
+		}
+		if err := s.AddSigningKey(ctx, k("k3"), time.Now().Add(time.Hour), admin); err != nil {
+			t.Fatal(err)
+		}
+		keys, _ := s.ListSigningKeys(ctx, time.Now())
+		if len(keys) != 2 || keys[0].KID != "k3" || keys[0].RetiredAt != nil || keys[1].RetiredAt == nil {
+			t.Fatalf("keys = %+v", keys)
+		}
+		if keys, _ := s.ListSigningKeys(ctx, time.Now().Add(2*time.Hour)); len(keys) != 1 {
+			t.Fatalf("retired key still verifies after its overlap: %+v", keys)
+		}
+	})
+}
