@@ -149,10 +149,10 @@ type Revocation struct {
 // what they cached about a client or a token. Entries are trimmed after a
 // few minutes.
 type Change struct {
-	ID        uint64 `gorm:"primaryKey;autoIncrement"`
-	Kind      string `gorm:"size:32;not null"`
-	ClientID  string `gorm:"size:64"`
-	JTI       string `gorm:"column:jti;size:64"`
+	ID        uint64    `gorm:"primaryKey;autoIncrement"`
+	Kind      string    `gorm:"size:32;not null"`
+	ClientID  string    `gorm:"size:64"`
+	JTI       string    `gorm:"column:jti;size:64"`
 	CreatedAt time.Time `gorm:"index"`
 }
 
