@@ -1,0 +1,317 @@
+// Package app is the "scopegate" Caddy app. It owns what every Scopegate
+// handler shares: the database, the secret sealer, the signing key ring, the
+// scope catalogue and the verification caches. Handlers reach it with
+// ctx.App("scopegate"), the way acmeserver reaches the pki app; with no
+// configuration at all it works on an SQLite file in Caddy's data directory.
+package app
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+	_ "time/tzdata" // day boundaries need zone data even on hosts without it
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+}
+
+// Database says where Scopegate keeps its state.
+type Database struct {
+	// "sqlite" (default) or "postgres".
+	Driver string `json:"driver,omitempty"`
+	// For sqlite, the file path (default: scopegate/scopegate.db in Caddy's
+	// data directory); for postgres, a DSN such as {env.SCOPEGATE_DSN}.
+	// Placeholders are resolved.
+	DSN string `json:"dsn,omitempty"`
+}
+
+// App is the scopegate app.
+type App struct {
+	// Where state is kept. Default: SQLite in Caddy's data directory.
+	Database *Database `json:"database,omitempty"`
+	// The "iss" of every token and the issuer in RFC 8414 metadata.
+	// Default: http://localhost.
+	Issuer string `json:"issuer,omitempty"`
+	// The "aud" of every token. Default: the issuer.
+	Audience string `json:"audience,omitempty"`
+	// Lifetime of tokens whose client sets none. Default: 1h.
+	TokenLifetime caddy.Duration `json:"token_lifetime,omitempty"`
+	// Clock skew tolerated when checking exp, nbf and iat. Default: 30s.
+	Leeway caddy.Duration `json:"leeway,omitempty"`
+	// The scope catalogue (the built-in scopegate.admin and
+	// scopegate.tenant_admin are always added).
+	Scopes []scope.Scope `json:"scopes,omitempty"`
+	// The master key that encrypts secrets at rest (32 bytes, base64 or
+	// hex), usually {env.SCOPEGATE_MASTER_KEY}. When empty, a key is
+	// generated once into MasterKeyFile.
+	MasterKey string `json:"master_key,omitempty"`
+	// Where the generated master key is kept (0600). Default:
+	// scopegate/master.key in Caddy's data directory.
+	MasterKeyFile string `json:"master_key_file,omitempty"`
+	// Time zone in which a day begins for daily token allowances.
+	// Default: America/New_York.
+	DayTimezone string `json:"day_timezone,omitempty"`
+	// Verified tokens kept in memory. Default: 100000.
+	CacheSize int `json:"cache_size,omitempty"`
+	// How often the change feed is polled for other nodes' changes.
+	// Default: 500ms.
+	PollInterval caddy.Duration `json:"poll_interval,omitempty"`
+	// How long a rotated-out client secret keeps working. Default: 24h.
+	SecretGrace caddy.Duration `json:"secret_grace,omitempty"`
+	// How long retired signing keys keep verifying. Default: 48h.
+	KeyOverlap caddy.Duration `json:"key_overlap,omitempty"`
+
+	catalogue *scope.Catalogue
+	location  *time.Location
+	verifier  *token.Verifier
+	rt        *Runtime
+	poolKey   string
+	logger    *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "scopegate",
+		New: func() caddy.Module { return new(App) },
+	}
+}
+
+// Provision fills in defaults, resolves placeholders and attaches the shared
+// runtime (opening the database the first time).
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	if err := a.setDefaults(); err != nil {
+		return err
+	}
+	cfg, err := a.runtimeConfig()
+	if err != nil {
+		return err
+	}
+	a.poolKey = cfg.poolKey()
+	val, _, err := runtimes.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
+		return openRuntime(cfg, a.logger)
+	})
+	if err != nil {
+		return err
+	}
+	a.rt = val.(*Runtime)
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	return nil
+}
+
+// setDefaults fills defaults and builds the catalogue and time zone; the
+// bootstrap command uses it without a Caddy context.
+func (a *App) setDefaults() error {
+	repl := caddy.NewReplacer()
+	var err error
+	if a.Issuer, err = repl.ReplaceOrErr(a.Issuer, true, true); err != nil && a.Issuer != "" {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	if a.Issuer == "" {
+		a.Issuer = "http://localhost"
+	}
+	a.Issuer = strings.TrimRight(a.Issuer, "/")
+	if a.Audience == "" {
+		a.Audience = a.Issuer
+	}
+	if a.TokenLifetime == 0 {
+		a.TokenLifetime = caddy.Duration(time.Hour)
+	}
+	if a.Leeway == 0 {
+		a.Leeway = caddy.Duration(30 * time.Second)
+	}
+	if a.DayTimezone == "" {
+		a.DayTimezone = "America/New_York"
+	}
+	if a.CacheSize == 0 {
+		a.CacheSize = 100_000
+	}
+	if a.PollInterval == 0 {
+		a.PollInterval = caddy.Duration(500 * time.Millisecond)
+	}
+	if a.SecretGrace == 0 {
+		a.SecretGrace = caddy.Duration(24 * time.Hour)
+	}
+	if a.KeyOverlap == 0 {
+		a.KeyOverlap = caddy.Duration(48 * time.Hour)
+	}
+	if a.location, err = time.LoadLocation(a.DayTimezone); err != nil {
+		return fmt.Errorf("day_timezone: %w", err)
+	}
+	if a.catalogue, err = scope.NewCatalogue(a.Scopes); err != nil {
+		return fmt.Errorf("scopes: %w", err)
+	}
+	return nil
+}
+
+func (a *App) runtimeConfig() (runtimeConfig, error) {
+	repl := caddy.NewReplacer()
+	db := Database{}
+	if a.Database != nil {
+		db = *a.Database
+	}
+	if db.Driver == "" {
+		db.Driver = store.SQLite
+	}
+	dsn, err := repl.ReplaceOrErr(db.DSN, true, true)
+	if err != nil && db.DSN != "" {
+		return runtimeConfig{}, fmt.Errorf("database dsn: %w", err)
+	}
+	dataDir := filepath.Join(caddy.AppDataDir(), "scopegate")
+	if db.Driver == store.SQLite && dsn == "" {
+		dsn = filepath.Join(dataDir, "scopegate.db")
+	}
+	var master []byte
+	if a.MasterKey != "" {
+		raw, err := repl.ReplaceOrErr(a.MasterKey, true, true)
+		if err != nil {
+			return runtimeConfig{}, fmt.Errorf("master_key: %w", err)
+		}
+		if master, err = secret.ParseKey(raw); err != nil {
+			return runtimeConfig{}, fmt.Errorf("master_key: %w", err)
+		}
+	} else {
+		path := a.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(dataDir, "master.key")
+		}
+		if master, err = secret.LoadOrCreateKeyFile(path); err != nil {
+			return runtimeConfig{}, fmt.Errorf("master key file: %w", err)
+		}
+	}
+	return runtimeConfig{
+		driver: db.Driver, dsn: dsn, master: master,
+		cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval),
+	}, nil
+}
+
+// OpenStandalone opens the app outside a running Caddy (for the bootstrap
+// command and for tests): defaults, database, keys and caches, with a
+// change-feed watcher of its own. Close it with CloseStandalone.
+func (a *App) OpenStandalone() error {
+	if a.logger == nil {
+		a.logger = caddy.Log()
+	}
+	if err := a.setDefaults(); err != nil {
+		return err
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	cfg, err := a.runtimeConfig()
+	if err != nil {
+		return err
+	}
+	if a.rt, err = openRuntime(cfg, a.logger); err != nil {
+		return err
+	}
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	return nil
+}
+
+// CloseStandalone closes what OpenStandalone opened.
+func (a *App) CloseStandalone() error {
+	if a.rt == nil {
+		return nil
+	}
+	err := a.rt.Destruct()
+	a.rt = nil
+	return err
+}
+
+// Validate checks the configuration.
+func (a *App) Validate() error {
+	if !strings.HasPrefix(a.Issuer, "https://") && !strings.HasPrefix(a.Issuer, "http://") {
+		return fmt.Errorf("issuer must be an http(s) URL, not %q", a.Issuer)
+	}
+	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 {
+		return fmt.Errorf("token_lifetime, leeway and cache_size must not be negative")
+	}
+	return nil
+}
+
+// Start implements caddy.App; the runtime's watcher already runs.
+func (a *App) Start() error { return nil }
+
+// Stop implements caddy.App.
+func (a *App) Stop() error { return nil }
+
+// Cleanup releases this config's hold on the shared runtime; the last
+// config to let go closes the database.
+func (a *App) Cleanup() error {
+	if a.poolKey == "" {
+		return nil
+	}
+	_, err := runtimes.Delete(a.poolKey)
+	return err
+}
+
+// Catalogue returns the scope catalogue.
+func (a *App) Catalogue() *scope.Catalogue { return a.catalogue }
+
+// Store returns the database.
+func (a *App) Store() *store.Store { return a.rt.Store }
+
+// Sealer returns the secret sealer.
+func (a *App) Sealer() *secret.Sealer { return a.rt.Sealer }
+
+// Keys returns the signing key ring.
+func (a *App) Keys() *token.KeyRing { return a.rt.Keys }
+
+// Runtime returns the shared runtime.
+func (a *App) Runtime() *Runtime { return a.rt }
+
+// Logger returns the app's logger.
+func (a *App) Logger() *zap.Logger { return a.logger }
+
+// Lifetime returns how long c's tokens live.
+func (a *App) Lifetime(c *store.Client) time.Duration {
+	if c.TokenLifetimeMinutes > 0 {
+		return time.Duration(c.TokenLifetimeMinutes) * time.Minute
+	}
+	return time.Duration(a.TokenLifetime)
+}
+
+// Day returns the allowance day containing t (YYYY-MM-DD in the configured
+// zone) and when the next one begins.
+func (a *App) Day(t time.Time) (string, time.Time) {
+	local := t.In(a.location)
+	y, m, d := local.Date()
+	next := time.Date(y, m, d+1, 0, 0, 0, 0, a.location)
+	return local.Format(time.DateOnly), next
+}
+
+type runtimeConfig struct {
+	driver, dsn string
+	master      []byte
+	cacheSize   int
+	poll        time.Duration
+}
+
+// poolKey identifies one database opened with one master key; reloads that
+// keep both share the runtime.
+func (c runtimeConfig) poolKey() string {
+	h := sha256.Sum256(append([]byte(c.driver+"\x00"+c.dsn+"\x00"), c.master...))
+	return hex.EncodeToString(h[:])
+}
+
+// Interface guards
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

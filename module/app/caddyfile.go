@@ -1,0 +1,197 @@
+package app
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+func init() {
+	httpcaddyfile.RegisterGlobalOption("scopegate", parseGlobalOption)
+}
+
+// parseGlobalOption sets up the scopegate app from the global option block:
+//
+//	scopegate {
+//		database sqlite [<path>]
+//		database postgres <dsn>
+//		issuer          <url>
+//		audience        <aud>
+//		token_lifetime  <duration>
+//		leeway          <duration>
+//		master_key      <base64-or-hex>      # usually {env.SCOPEGATE_MASTER_KEY}
+//		master_key_file <path>
+//		day_timezone    <zone>
+//		cache_size      <entries>
+//		poll_interval   <duration>
+//		secret_grace    <duration>
+//		key_overlap     <duration>
+//		scope <name> ["<description>"] {
+//			legs     2|3|any
+//			implies  <scope...>
+//			requires <claim...>
+//		}
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	a := new(App)
+	if err := a.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "scopegate", Value: caddyconfig.JSON(a, nil)}, nil
+}
+
+// UnmarshalCaddyfile reads the global option block (syntax above).
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the option name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if opt != "scope" {
+			if seen[opt] {
+				return d.Errf("duplicate option %q", opt)
+			}
+			seen[opt] = true
+		}
+		switch opt {
+		case "database":
+			var args []string = d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.Errf("database takes a driver and a path or DSN: database sqlite [<path>] | database postgres <dsn>")
+			}
+			db := &Database{Driver: args[0]}
+			if len(args) == 2 {
+				db.DSN = args[1]
+			}
+			switch db.Driver {
+			case store.SQLite:
+			case store.Postgres:
+				if db.DSN == "" {
+					return d.Errf("database postgres needs a DSN, for example {env.SCOPEGATE_DSN}")
+				}
+			default:
+				return d.Errf("unknown database driver %q (want sqlite or postgres)", db.Driver)
+			}
+			a.Database = db
+		case "issuer", "audience", "master_key", "master_key_file", "day_timezone":
+			val, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			switch opt {
+			case "issuer":
+				a.Issuer = val
+			case "audience":
+				a.Audience = val
+			case "master_key":
+				a.MasterKey = val
+			case "master_key_file":
+				a.MasterKeyFile = val
+			case "day_timezone":
+				a.DayTimezone = val
+			}
+		case "token_lifetime", "leeway", "poll_interval", "secret_grace", "key_overlap":
+			val, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(val)
+			if err != nil || dur <= 0 {
+				return d.Errf("%s: %q is not a positive duration", opt, val)
+			}
+			target := map[string]*caddy.Duration{
+				"token_lifetime": &a.TokenLifetime, "leeway": &a.Leeway, "poll_interval": &a.PollInterval,
+				"secret_grace": &a.SecretGrace, "key_overlap": &a.KeyOverlap,
+			}[opt]
+			*target = caddy.Duration(dur)
+		case "cache_size":
+			val, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(val)
+			if err != nil || n <= 0 {
+				return d.Errf("cache_size: %q is not a positive number", val)
+			}
+			a.CacheSize = n
+		case "scope":
+			s, err := parseScope(d)
+			if err != nil {
+				return err
+			}
+			for _, existing := range a.Scopes {
+				if existing.Name == s.Name {
+					return d.Errf("scope %q is defined twice", s.Name)
+				}
+			}
+			a.Scopes = append(a.Scopes, s)
+		default:
+			return d.Errf("unknown scopegate option %q", opt)
+		}
+	}
+	return nil
+}
+
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	return v, nil
+}
+
+func parseScope(d *caddyfile.Dispenser) (scope.Scope, error) {
+	args := d.RemainingArgs()
+	if len(args) < 1 || len(args) > 2 {
+		return scope.Scope{}, d.Errf(`scope takes a name and an optional "description"`)
+	}
+	s := scope.Scope{Name: args[0]}
+	if err := scope.ValidName(s.Name); err != nil {
+		return s, d.Err(err.Error())
+	}
+	if len(args) == 2 {
+		s.Description = args[1]
+	}
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		sub := d.Val()
+		if seen[sub] {
+			return s, d.Errf("scope %s: duplicate option %q", s.Name, sub)
+		}
+		seen[sub] = true
+		switch sub {
+		case "legs":
+			v, err := oneArg(d)
+			if err != nil {
+				return s, err
+			}
+			if s.Legs, err = scope.ParseLegs(v); err != nil {
+				return s, d.Errf("scope %s: %v", s.Name, err)
+			}
+		case "implies":
+			s.Implies = d.RemainingArgs()
+			if len(s.Implies) == 0 {
+				return s, d.ArgErr()
+			}
+		case "requires":
+			s.RequiredClaims = d.RemainingArgs()
+			if len(s.RequiredClaims) == 0 {
+				return s, d.ArgErr()
+			}
+		default:
+			return s, d.Errf("scope %s: unknown option %q (want legs, implies or requires)", s.Name, sub)
+		}
+	}
+	return s, nil
+}

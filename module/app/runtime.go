@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// runtimes holds one Runtime per database and master key, so a config
+// reload (which provisions the new config before the old one is cleaned up)
+// neither reopens the database nor loses the caches.
+var runtimes = caddy.NewUsagePool()
+
+// Runtime is the state shared by every config that uses one database.
+type Runtime struct {
+	Store  *store.Store
+	Sealer *secret.Sealer
+	Keys   *token.KeyRing
+
+	// tokens maps sha256(token) to claims that verified, so the common
+	// request needs no signature check and no query.
+	tokens *lru.Cache[[32]byte, *token.Claims]
+	// clients caches client rows (nil value: no such client).
+	clients *lru.Cache[string, *store.Client]
+	// users caches user rows (nil value: no such user).
+	users *lru.Cache[string, *store.User]
+
+	revokedMu sync.RWMutex
+	revoked   map[string]time.Time // jti -> token expiry
+
+	logger   *zap.Logger
+	pollMu   sync.Mutex
+	lastSeen uint64
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
+	sealer, err := secret.NewSealer(cfg.master)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(cfg.driver, cfg.dsn)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := newRuntime(st, sealer, cfg.cacheSize, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	rt.startWatcher(cfg.poll)
+	logger.Info("scopegate database ready", zap.String("driver", cfg.driver))
+	return rt, nil
+}
+
+func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *zap.Logger) (*Runtime, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := st.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+		return nil, err
+	}
+	keys := token.NewKeyRing(st, sealer)
+	if err := keys.Load(ctx); err != nil {
+		return nil, err
+	}
+	tokens, _ := lru.New[[32]byte, *token.Claims](max(cacheSize, 1))
+	clients, _ := lru.New[string, *store.Client](10_000)
+	users, _ := lru.New[string, *store.User](10_000)
+	rt := &Runtime{
+		Store: st, Sealer: sealer, Keys: keys,
+		tokens: tokens, clients: clients, users: users,
+		revoked: map[string]time.Time{}, logger: logger,
+	}
+	last, err := st.LastChangeID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt.lastSeen = last
+	if err := rt.reloadRevocations(ctx); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Destruct stops the watcher and closes the database when the last config
+// using this runtime is gone.
+func (rt *Runtime) Destruct() error {
+	if rt.stop != nil {
+		close(rt.stop)
+		<-rt.done
+	}
+	return rt.Store.Close()
+}
+
+// tokenKey hashes a raw token for the cache (never keep tokens themselves).
+func tokenKey(raw string) [32]byte { return sha256.Sum256([]byte(raw)) }
+
+// Client returns a client row from the cache or the database; (nil, nil)
+// means there is no such client.
+func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error) {
+	if c, ok := rt.clients.Get(id); ok {
+		return c, nil
+	}
+	c, err := rt.Store.GetClient(ctx, id)
+	if err == store.ErrNotFound {
+		rt.clients.Add(id, nil)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rt.clients.Add(id, c)
+	return c, nil
+}
+
+// User returns a user row from the cache or the database; (nil, nil) means
+// there is no such user.
+func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
+	if u, ok := rt.users.Get(id); ok {
+		return u, nil
+	}
+	u, err := rt.Store.GetUser(ctx, id)
+	if err == store.ErrNotFound {
+		rt.users.Add(id, nil)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rt.users.Add(id, u)
+	return u, nil
+}
+
+// ForgetClient drops a client and every cached token of it. Admin handlers
+// call it right after a change commits; other nodes learn through the feed.
+func (rt *Runtime) ForgetClient(id string) {
+	rt.clients.Remove(id)
+	for _, k := range rt.tokens.Keys() {
+		if c, ok := rt.tokens.Peek(k); ok && c.ClientID == id {
+			rt.tokens.Remove(k)
+		}
+	}
+}
+
+// ForgetUser drops a cached user and the tokens acting as that user.
+func (rt *Runtime) ForgetUser(id string) {
+	rt.users.Remove(id)
+	for _, k := range rt.tokens.Keys() {
+		if c, ok := rt.tokens.Peek(k); ok && c.Subject == id {
+			rt.tokens.Remove(k)
+		}
+	}
+}
+
+// MarkRevoked records a revocation locally (the feed tells other nodes).
+func (rt *Runtime) MarkRevoked(jti string, exp time.Time) {
+	rt.revokedMu.Lock()
+	rt.revoked[jti] = exp
+	rt.revokedMu.Unlock()
+}
+
+func (rt *Runtime) isRevoked(jti string) bool {
+	rt.revokedMu.RLock()
+	_, ok := rt.revoked[jti]
+	rt.revokedMu.RUnlock()
+	return ok
+}
+
+func (rt *Runtime) reloadRevocations(ctx context.Context) error {
+	now := time.Now()
+	revs, err := rt.Store.ActiveRevocations(ctx, now)
+	if err != nil {
+		return err
+	}
+	m := make(map[string]time.Time, len(revs))
+	for _, r := range revs {
+		m[r.JTI] = r.ExpiresAt
+	}
+	rt.revokedMu.Lock()
+	rt.revoked = m
+	rt.revokedMu.Unlock()
+	return nil
+}

@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// Reasons a well-signed token is refused anyway.
+var (
+	ErrRevoked        = errors.New("the token has been revoked")
+	ErrClientDisabled = errors.New("the client is disabled")
+	ErrClientGone     = errors.New("the client no longer exists")
+	ErrUserDisabled   = errors.New("the token's user is disabled or gone")
+)
+
+// Verify checks a raw access token: signature, type, issuer and times (once,
+// then from the cache), and on every call that it is not revoked, that its
+// client still exists and is enabled, and that its user is still active.
+// A non-nil error other than the token and app errors above is internal.
+func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
+	rt := a.rt
+	key := tokenKey(raw)
+	c, hit := rt.tokens.Get(key)
+	if hit {
+		if c.Issuer != a.Issuer {
+			return nil, token.ErrIssuer
+		}
+		if time.Now().After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
+			rt.tokens.Remove(key)
+			return nil, token.ErrExpired
+		}
+	} else {
+		var err error
+		if c, err = a.verifier.Verify(ctx, raw); err != nil {
+			return nil, err
+		}
+		rt.tokens.Add(key, c)
+	}
+	if rt.isRevoked(c.ID) {
+		return nil, ErrRevoked
+	}
+	client, err := rt.Client(ctx, c.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if client == nil {
+		return nil, ErrClientGone
+	}
+	if client.Disabled {
+		return nil, ErrClientDisabled
+	}
+	if c.Legs == 3 {
+		u, err := rt.User(ctx, c.Subject)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil || u.Disabled {
+			return nil, ErrUserDisabled
+		}
+	}
+	return c, nil
+}
+
+// IsTokenError reports whether err means the token is bad (answer 401)
+// rather than that the server failed (answer 500).
+func IsTokenError(err error) bool {
+	for _, e := range []error{
+		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
+		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sign mints a token with the current signing key.
+func (a *App) Sign(c *token.Claims) (string, error) { return a.rt.Keys.Sign(c) }
+
+// Principal names who a token speaks for: its user if one is bound, else
+// its client.
+func Principal(c *token.Claims) string {
+	if c.Legs == 3 {
+		return c.Subject
+	}
+	return c.ClientID
+}
