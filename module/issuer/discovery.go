@@ -1,0 +1,124 @@
+package issuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/app"
+)
+
+func init() {
+	caddy.RegisterModule(Discovery{})
+}
+
+// Discovery serves RFC 8414 authorization server metadata (at a path ending
+// in /oauth-authorization-server or /openid-configuration) and the JWKS (at a
+// path ending in /jwks.json), e.g. `handle /.well-known/* { scopegate discovery }`.
+// Other paths pass to the next handler.
+type Discovery struct {
+	// Where the endpoints are, as paths on the issuer or absolute URLs.
+	// Defaults: /oauth2/token and /.well-known/jwks.json; the others are
+	// published only when set.
+	TokenEndpoint         string `json:"token_endpoint,omitempty"`
+	JWKSURI               string `json:"jwks_uri,omitempty"`
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint    string `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
+
+	app *app.App
+}
+
+// CaddyModule returns the Caddy module information.
+func (Discovery) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_discovery",
+		New: func() caddy.Module { return new(Discovery) },
+	}
+}
+
+// Provision looks up the scopegate app.
+func (d *Discovery) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	d.app = appIface.(*app.App)
+	if d.TokenEndpoint == "" {
+		d.TokenEndpoint = "/oauth2/token"
+	}
+	if d.JWKSURI == "" {
+		d.JWKSURI = "/.well-known/jwks.json"
+	}
+	return nil
+}
+
+// ServeHTTP answers metadata and JWKS requests.
+func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	var body any
+	switch {
+	case strings.HasSuffix(p, "/jwks.json"):
+		body = d.app.Keys().JWKS()
+	case strings.HasSuffix(p, "/oauth-authorization-server"), strings.HasSuffix(p, "/openid-configuration"):
+		body = d.metadata()
+	default:
+		return next.ServeHTTP(w, r)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		return caddyhttp.Error(http.StatusMethodNotAllowed, fmt.Errorf("%s is read-only", p))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	// Short caching: clients pick up a rotated key within minutes, and the
+	// old key keeps verifying far longer than that.
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	return json.NewEncoder(w).Encode(body)
+}
+
+func (d *Discovery) metadata() map[string]any {
+	scopes := []string{}
+	for _, s := range d.app.Catalogue().All() {
+		scopes = append(scopes, s.Name)
+	}
+	m := map[string]any{
+		"issuer":                                    d.app.Issuer,
+		"token_endpoint":                            d.url(d.TokenEndpoint),
+		"jwks_uri":                                  d.url(d.JWKSURI),
+		"grant_types_supported":                     GrantTypes(),
+		"token_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post"},
+		"scopes_supported":                          scopes,
+		"response_types_supported":                  []string{"token", "code"},
+		"code_challenge_methods_supported":          []string{"S256"},
+		"access_token_signing_alg_values_supported": []string{"EdDSA"},
+	}
+	for key, val := range map[string]string{
+		"authorization_endpoint": d.AuthorizationEndpoint,
+		"userinfo_endpoint":      d.UserinfoEndpoint,
+		"revocation_endpoint":    d.RevocationEndpoint,
+		"introspection_endpoint": d.IntrospectionEndpoint,
+	} {
+		if val != "" {
+			m[key] = d.url(val)
+		}
+	}
+	return m
+}
+
+func (d *Discovery) url(p string) string {
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return p
+	}
+	return d.app.Issuer + "/" + strings.TrimPrefix(p, "/")
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Discovery)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Discovery)(nil)
+)

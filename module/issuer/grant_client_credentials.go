@@ -1,0 +1,54 @@
+package issuer
+
+import (
+	"context"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+func init() { RegisterGrant(clientCredentials{}) }
+
+// clientCredentials is RFC 6749 §4.4, extended the way Nitro documents it: a
+// user_id (or userId) makes a 3-legged token bound to that user, for clients
+// allowed to ask; a client that connects as a fixed user (Bigtincan, Imagen
+// API keys) always gets 3-legged tokens for that user.
+type clientCredentials struct{}
+
+func (clientCredentials) Type() string { return "client_credentials" }
+
+func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error) {
+	c, oerr := e.authenticate(ctx, req)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if c.AuthMethod != store.AuthAPIKey {
+		return nil, oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
+	}
+	sub := TokenSubject{Client: c}
+	if userParam := req.First("user_id", "userId"); userParam != "" {
+		if !c.AllowUserTokens {
+			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
+		}
+		if sub.User, oerr = e.findUser(ctx, c, userParam); oerr != nil {
+			return nil, oerr
+		}
+	} else if c.ConnectAsUserID != nil {
+		if sub.User, oerr = e.findUser(ctx, c, *c.ConnectAsUserID); oerr != nil {
+			return nil, oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
+		}
+	}
+	legs := 2
+	if sub.User != nil {
+		legs = 3
+	}
+	scopes, oerr := e.resolveScopes(c, req.Get("scope"), legs)
+	if oerr != nil {
+		return nil, oerr
+	}
+	ext, oerr := e.requiredClaims(c, scopes, req)
+	if oerr != nil {
+		return nil, oerr
+	}
+	return e.mint(ctx, sub, scopes, ext)
+}

@@ -1,0 +1,192 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// Issued is what a grant hands back to the endpoint.
+type Issued struct {
+	AccessToken  string
+	ExpiresIn    int64
+	Scope        string
+	RefreshToken string
+	Claims       *token.Claims
+}
+
+// TokenSubject says for whom a token is minted.
+type TokenSubject struct {
+	Client *store.Client
+	// User is the bound user of a 3-legged token; nil for 2-legged.
+	User *store.User
+	// Act names the party acting on the user's behalf, if any.
+	Act *token.Actor
+}
+
+// authenticate checks the request's client credentials.
+func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
+	if req.ClientID == "" {
+		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret)")
+	}
+	if req.ClientSecret == "" {
+		return nil, oauth.ErrInvalidClient("the client secret is missing")
+	}
+	c, err := e.app.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, app.ErrBadCredentials):
+		return nil, oauth.ErrInvalidClient("unknown client or wrong secret")
+	case errors.Is(err, app.ErrClientDisabled):
+		return nil, oauth.ErrInvalidClient("the client is disabled")
+	}
+	e.logger.Error("authenticating client", zap.String("client_id", req.ClientID), zap.Error(err))
+	return nil, oauth.ErrServer()
+}
+
+// resolveScopes turns the scope parameter into the granted list: absent
+// means the client's default scopes; each scope must exist, be allowed for
+// the client and suit the token's kind (legs).
+func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
+	requested := scope.Split(raw)
+	if len(requested) == 0 {
+		requested = c.DefaultScopes
+		if len(requested) == 0 {
+			requested = c.AllowedScopes
+		}
+	}
+	if len(requested) == 0 {
+		return nil, oauth.ErrInvalidScope("the client has no scopes")
+	}
+	cat := e.app.Catalogue()
+	for _, s := range requested {
+		def, ok := cat.Get(s)
+		if !ok {
+			return nil, oauth.ErrInvalidScope("unknown scope %q", s)
+		}
+		if !c.HasScope(s) {
+			return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
+		}
+		if !def.Legs.Allows(legs) {
+			if def.Legs == scope.ThreeLegged {
+				return nil, oauth.ErrInvalidScope("scope %q needs a 3-legged token: pass the user_id of the user it acts for", s)
+			}
+			return nil, oauth.ErrInvalidScope("scope %q needs a 2-legged token: do not pass a user", s)
+		}
+	}
+	return requested, nil
+}
+
+// requiredClaims collects the claims the granted scopes demand from the
+// request. A redirect_url or redirect_uri claim must be one the client
+// registered (exact match).
+func (e *TokenEndpoint) requiredClaims(c *store.Client, scopes []string, req *Request) (map[string]string, *oauth.Error) {
+	var ext map[string]string
+	for _, s := range scopes {
+		def, _ := e.app.Catalogue().Get(s)
+		for _, name := range def.RequiredClaims {
+			v := req.Get(name)
+			if v == "" {
+				return nil, oauth.ErrInvalidRequest("scope %q requires the %s parameter", s, name)
+			}
+			if (name == "redirect_url" || name == "redirect_uri") && !c.RedirectURIs.Contains(v) {
+				return nil, oauth.ErrInvalidRequest("%s is not one of the client's registered redirect URLs", name)
+			}
+			if len(v) > 512 {
+				return nil, oauth.ErrInvalidRequest("%s is longer than 512 characters", name)
+			}
+			if ext == nil {
+				ext = map[string]string{}
+			}
+			ext[name] = v
+		}
+	}
+	return ext, nil
+}
+
+// mint signs an access token for sub with the given scopes, cutting its
+// lifetime to what is left of a daily allowance.
+func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*Issued, *oauth.Error) {
+	c := sub.Client
+	lifetime := e.app.Lifetime(c)
+	now := time.Now()
+	legs, subject := 2, c.ID
+	if sub.User != nil {
+		legs, subject = 3, sub.User.ID
+	}
+	if c.MaxMinutesPerDay > 0 {
+		day, resets := e.app.Day(now)
+		granted, err := e.app.Store().ConsumeAllowance(ctx, c.ID, subject, day,
+			int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
+		if err != nil {
+			e.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
+			return nil, oauth.ErrServer()
+		}
+		if granted == 0 {
+			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
+				c.MaxMinutesPerDay, map[int]string{2: "client", 3: "user"}[legs], resets.Format(time.RFC3339))
+			oe.Header = http.Header{"Retry-After": {strconv.Itoa(int(time.Until(resets).Seconds()) + 1)}}
+			return nil, oe
+		}
+		lifetime = time.Duration(granted) * time.Second
+	}
+	claims := &token.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    e.app.Issuer,
+			Subject:   subject,
+			Audience:  jwt.ClaimStrings{e.app.Audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        secret.NewToken(16),
+		},
+		ClientID: c.ID,
+		Scope:    scope.Join(scopes),
+		Tenant:   c.TenantID,
+		Legs:     legs,
+		Act:      sub.Act,
+		Ext:      ext,
+	}
+	raw, err := e.app.Sign(claims)
+	if err != nil {
+		e.logger.Error("signing token", zap.Error(err))
+		return nil, oauth.ErrServer()
+	}
+	return &Issued{AccessToken: raw, ExpiresIn: int64(lifetime / time.Second), Scope: claims.Scope, Claims: claims}, nil
+}
+
+// findUser loads an active user of the client's tenant by id or username.
+func (e *TokenEndpoint) findUser(ctx context.Context, c *store.Client, idOrName string) (*store.User, *oauth.Error) {
+	u, err := e.app.Store().FindUser(ctx, c.TenantID, idOrName)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oauth.ErrInvalidGrant("unknown user %q in the client's tenant", truncate(idOrName))
+	}
+	if err != nil {
+		e.logger.Error("loading user", zap.Error(err))
+		return nil, oauth.ErrServer()
+	}
+	if u.Disabled {
+		return nil, oauth.ErrInvalidGrant("the user is disabled")
+	}
+	return u, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return fmt.Sprint(s)
+}

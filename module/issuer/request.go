@@ -1,0 +1,206 @@
+package issuer
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scopegate/scopegate/module/oauth"
+)
+
+// MaxBodyBytes bounds a token request body.
+const MaxBodyBytes = 64 << 10
+
+// Request is a parsed token request.
+type Request struct {
+	// Params are the body parameters, each present at most once.
+	Params map[string]string
+	// ClientID and ClientSecret come from HTTP Basic or the body.
+	ClientID     string
+	ClientSecret string
+	// BasicAuth is true when the client authenticated with HTTP Basic.
+	BasicAuth bool
+	HTTP      *http.Request
+}
+
+// Get returns a parameter ("" when absent).
+func (r *Request) Get(name string) string { return r.Params[name] }
+
+// First returns the first present parameter among names (aliases such as
+// Nitro's userId for user_id).
+func (r *Request) First(names ...string) string {
+	for _, n := range names {
+		if v, ok := r.Params[n]; ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// ParseRequest reads a token request: POST only; a form-urlencoded or JSON
+// body of at most 64 KiB; no repeated parameter (RFC 6749 §3.2); client
+// credentials from HTTP Basic (§2.3.1) or the body, never both.
+func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "the token endpoint accepts POST only")
+	}
+	params, oerr := readBody(w, r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	req := &Request{Params: params, HTTP: r}
+	auth := r.Header.Values("Authorization")
+	if len(auth) > 1 {
+		return nil, oauth.ErrInvalidRequest("the Authorization header is repeated")
+	}
+	_, bodySecret := params["client_secret"]
+	if len(auth) == 1 {
+		if bodySecret {
+			return nil, oauth.ErrInvalidRequest("use one client authentication method: HTTP Basic or client_secret in the body, not both")
+		}
+		id, secret, err := parseBasic(auth[0])
+		if err != nil {
+			return nil, oauth.ErrInvalidClient("%v", err)
+		}
+		if bodyID, ok := params["client_id"]; ok && bodyID != id {
+			return nil, oauth.ErrInvalidRequest("client_id in the body differs from the one in the Authorization header")
+		}
+		req.ClientID, req.ClientSecret, req.BasicAuth = id, secret, true
+		return req, nil
+	}
+	req.ClientID = params["client_id"]
+	req.ClientSecret = params["client_secret"]
+	return req, nil
+}
+
+func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth.Error) {
+	ct := r.Header.Get("Content-Type")
+	mediaType := ""
+	if ct != "" {
+		var err error
+		if mediaType, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, oauth.ErrInvalidRequest("the Content-Type header is malformed")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, oauth.New(oauth.InvalidRequest, http.StatusRequestEntityTooLarge, "the request body is larger than %d bytes", MaxBodyBytes)
+		}
+		return nil, oauth.ErrInvalidRequest("the request body could not be read")
+	}
+	switch mediaType {
+	case "application/x-www-form-urlencoded", "":
+		return parseForm(string(body))
+	case "application/json":
+		return parseJSON(body)
+	}
+	return nil, oauth.New(oauth.InvalidRequest, http.StatusUnsupportedMediaType,
+		"send the parameters as application/x-www-form-urlencoded or application/json, not %s", mediaType)
+}
+
+func parseForm(body string) (map[string]string, *oauth.Error) {
+	values, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, oauth.ErrInvalidRequest("the form body is malformed")
+	}
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		if len(v) > 1 {
+			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
+		}
+		out[k] = v[0]
+	}
+	return out, nil
+}
+
+// parseJSON accepts an object of strings; numbers and booleans are taken as
+// their text, and "scope" may be an array of strings.
+func parseJSON(body []byte) (map[string]string, *oauth.Error) {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
+	}
+	if dec.More() {
+		return nil, oauth.ErrInvalidRequest("the JSON body has trailing data")
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch t := v.(type) {
+		case string:
+			out[k] = t
+		case json.Number:
+			out[k] = t.String()
+		case bool:
+			out[k] = fmt.Sprint(t)
+		case []any:
+			if k != "scope" {
+				return nil, oauth.ErrInvalidRequest("parameter %s must be a string", safeName(k))
+			}
+			parts := make([]string, 0, len(t))
+			for _, p := range t {
+				s, ok := p.(string)
+				if !ok {
+					return nil, oauth.ErrInvalidRequest("scope must be a string or an array of strings")
+				}
+				parts = append(parts, s)
+			}
+			out[k] = strings.Join(parts, " ")
+		case nil:
+			// JSON null: treated as absent
+		default:
+			return nil, oauth.ErrInvalidRequest("parameter %s must be a string", safeName(k))
+		}
+	}
+	return out, nil
+}
+
+// parseBasic decodes "Basic base64(urlencode(id):urlencode(secret))".
+func parseBasic(header string) (string, string, error) {
+	scheme, payload, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", errors.New("the Authorization header must use the Basic scheme")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
+	if err != nil {
+		return "", "", errors.New("the Basic credentials are not valid base64")
+	}
+	id, secret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", errors.New("the Basic credentials have no colon between id and secret")
+	}
+	// RFC 6749 §2.3.1: both parts are form-urlencoded before encoding.
+	if id, err = url.QueryUnescape(id); err != nil {
+		return "", "", errors.New("the client id is not form-urlencoded")
+	}
+	if secret, err = url.QueryUnescape(secret); err != nil {
+		return "", "", errors.New("the client secret is not form-urlencoded")
+	}
+	if id == "" {
+		return "", "", errors.New("the client id is empty")
+	}
+	return id, secret, nil
+}
+
+// safeName keeps parameter names printable and short in error messages.
+func safeName(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x21 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, s)
+}

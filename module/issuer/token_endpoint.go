@@ -1,0 +1,151 @@
+package issuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+)
+
+func init() {
+	caddy.RegisterModule(TokenEndpoint{})
+}
+
+// TokenEndpoint issues access tokens (RFC 6749 §3.2) at whatever path the
+// operator mounts it on, e.g. `handle /v1/oauth2/token { scopegate token }`.
+type TokenEndpoint struct {
+	// Extra response fields that repeat a standard one under the name a
+	// documented API uses, e.g. {"type": "token_type"} for Bits. The
+	// standard fields are always present too, so OAuth libraries work.
+	ResponseAliases map[string]string `json:"response_aliases,omitempty"`
+	// The token_type value. Default: "Bearer".
+	TokenType string `json:"token_type,omitempty"`
+	// Grant types this endpoint accepts. Default: all Scopegate has.
+	GrantTypes []string `json:"grant_types,omitempty"`
+	// Realm of the Basic challenge sent with invalid_client. Default: "scopegate".
+	Realm string `json:"realm,omitempty"`
+
+	app     *app.App
+	logger  *zap.Logger
+	enabled map[string]Grant
+}
+
+// CaddyModule returns the Caddy module information.
+func (TokenEndpoint) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_token",
+		New: func() caddy.Module { return new(TokenEndpoint) },
+	}
+}
+
+// Provision looks up the scopegate app and fills defaults.
+func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	return e.setup(appIface.(*app.App), ctx.Logger())
+}
+
+func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
+	e.app, e.logger = a, logger
+	if e.TokenType == "" {
+		e.TokenType = "Bearer"
+	}
+	if e.Realm == "" {
+		e.Realm = "scopegate"
+	}
+	e.enabled = map[string]Grant{}
+	if len(e.GrantTypes) == 0 {
+		e.GrantTypes = GrantTypes()
+	}
+	for _, t := range e.GrantTypes {
+		g, ok := grants[t]
+		if !ok {
+			return fmt.Errorf("unknown grant type %q (known: %v)", t, GrantTypes())
+		}
+		e.enabled[t] = g
+	}
+	return nil
+}
+
+// Validate checks the aliases name standard response fields.
+func (e *TokenEndpoint) Validate() error {
+	for alias, field := range e.ResponseAliases {
+		switch field {
+		case "access_token", "token_type", "expires_in", "scope", "refresh_token":
+		default:
+			return fmt.Errorf("response alias %q copies unknown field %q", alias, field)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP answers a token request.
+func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	req, oerr := ParseRequest(w, r)
+	if oerr == nil {
+		var issued *Issued
+		issued, oerr = e.grant(req)
+		if oerr == nil {
+			e.write(w, issued)
+			if ce := e.logger.Check(zap.DebugLevel, "token issued"); ce != nil {
+				ce.Write(zap.String("client_id", issued.Claims.ClientID), zap.String("scope", issued.Scope),
+					zap.String("jti", issued.Claims.ID), zap.Int64("expires_in", issued.ExpiresIn))
+			}
+			return nil
+		}
+	}
+	if ce := e.logger.Check(zap.DebugLevel, "token request refused"); ce != nil {
+		ce.Write(zap.String("error", oerr.Code), zap.String("description", oerr.Description))
+	}
+	oauth.WriteJSON(w, oerr, e.Realm)
+	return nil
+}
+
+func (e *TokenEndpoint) grant(req *Request) (*Issued, *oauth.Error) {
+	gt := req.Get("grant_type")
+	if gt == "" {
+		return nil, oauth.ErrInvalidRequest("the grant_type parameter is missing")
+	}
+	g, ok := e.enabled[gt]
+	if !ok {
+		return nil, oauth.New(oauth.UnsupportedGrantType, http.StatusBadRequest, "grant_type %q is not supported here", safeName(gt))
+	}
+	return g.Handle(req.HTTP.Context(), e, req)
+}
+
+func (e *TokenEndpoint) write(w http.ResponseWriter, t *Issued) {
+	body := map[string]any{
+		"access_token": t.AccessToken,
+		"token_type":   e.TokenType,
+		"expires_in":   t.ExpiresIn,
+		"scope":        t.Scope,
+	}
+	if t.RefreshToken != "" {
+		body["refresh_token"] = t.RefreshToken
+	}
+	for alias, field := range e.ResponseAliases {
+		if v, ok := body[field]; ok {
+			body[alias] = v
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*TokenEndpoint)(nil)
+	_ caddy.Validator             = (*TokenEndpoint)(nil)
+	_ caddyhttp.MiddlewareHandler = (*TokenEndpoint)(nil)
+)
