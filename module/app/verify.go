@@ -37,6 +37,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 		if c, err = a.verifier.Verify(ctx, raw); err != nil {
 			return nil, err
 		}
+		c.Freeze()
 		rt.tokens.Add(key, c)
 	}
 	if rt.isRevoked(c.ID) {

@@ -35,10 +35,21 @@ type Claims struct {
 	// Ext carries the claims a scope required at the token request (for
 	// example Bits' application_id).
 	Ext map[string]string `json:"ext,omitempty"`
+
+	scopes []string // Scope split once, by Freeze
 }
 
+// Freeze precomputes derived fields; call it before sharing the claims
+// between goroutines (the verification cache does).
+func (c *Claims) Freeze() { c.scopes = strings.Fields(c.Scope) }
+
 // Scopes returns the granted scopes as a list.
-func (c *Claims) Scopes() []string { return strings.Fields(c.Scope) }
+func (c *Claims) Scopes() []string {
+	if c.scopes != nil {
+		return c.scopes
+	}
+	return strings.Fields(c.Scope)
+}
 
 // UserID returns the bound user, or "" for a 2-legged token.
 func (c *Claims) UserID() string {

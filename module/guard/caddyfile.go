@@ -1,0 +1,106 @@
+package guard
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/scope"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("scopegate_guard", parseCaddyfile)
+	// Authentication runs early, next to Caddy's own basic_auth.
+	httpcaddyfile.RegisterDirectiveOrder("scopegate_guard", httpcaddyfile.After, "basic_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	g := new(Guard)
+	return g, g.UnmarshalCaddyfile(h.Dispenser)
+}
+
+// UnmarshalCaddyfile reads the guard's syntax:
+//
+//	scopegate_guard [<matcher>] [<scope...>] {
+//		scopes      <scope...>        # all required (same as the inline list)
+//		any_scope   <scope...>        # at least one required
+//		legs        2|3|any
+//		match_claim <claim> <value>   # value may hold placeholders
+//		impersonation [<header>]      # allow acting as users (default X-Act-As-User)
+//		header_prefix <prefix>        # default X-Scopegate-
+//		realm       <realm>
+//	}
+func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	g.Scopes = append(g.Scopes, d.RemainingArgs()...)
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if opt != "match_claim" && seen[opt] {
+			return d.Errf("duplicate option %q", opt)
+		}
+		seen[opt] = true
+		switch opt {
+		case "scopes", "any_scope":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			if opt == "scopes" {
+				g.Scopes = append(g.Scopes, args...)
+			} else {
+				g.AnyScopes = args
+			}
+		case "legs":
+			args := d.RemainingArgs()
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			legs, err := scope.ParseLegs(args[0])
+			if err != nil {
+				return d.Err(err.Error())
+			}
+			g.Legs = legs
+		case "match_claim":
+			args := d.RemainingArgs()
+			if len(args) != 2 {
+				return d.Errf("match_claim takes a claim name and a value")
+			}
+			if g.MatchClaims == nil {
+				g.MatchClaims = map[string]string{}
+			}
+			if _, dup := g.MatchClaims[args[0]]; dup {
+				return d.Errf("match_claim %q is given twice", args[0])
+			}
+			g.MatchClaims[args[0]] = args[1]
+		case "impersonation":
+			args := d.RemainingArgs()
+			if len(args) > 1 {
+				return d.ArgErr()
+			}
+			g.Impersonation = &Impersonation{}
+			if len(args) == 1 {
+				g.Impersonation.Header = args[0]
+			}
+		case "header_prefix", "realm":
+			args := d.RemainingArgs()
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			if opt == "realm" {
+				g.Realm = args[0]
+			} else {
+				g.HeaderPrefix = args[0]
+			}
+		default:
+			return d.Errf("unknown scopegate_guard option %q", opt)
+		}
+	}
+	for _, s := range append(append([]string{}, g.Scopes...), g.AnyScopes...) {
+		if err := scope.ValidName(s); err != nil {
+			return d.Err(err.Error())
+		}
+	}
+	// A bare guard is allowed too: any valid token passes.
+	return nil
+}

@@ -1,0 +1,312 @@
+// Package guard is the scopegate_guard handler: it stands in front of
+// reverse_proxy (or any handler), checks the bearer token, its scopes, its
+// kind (2- or 3-legged), bound claims and impersonation, and hands the
+// upstream a trusted identity while stripping any identity header the caller
+// forged.
+package guard
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+func init() {
+	caddy.RegisterModule(Guard{})
+}
+
+// DefaultHeaderPrefix starts the names of the identity headers the guard sets.
+const DefaultHeaderPrefix = "X-Scopegate-"
+
+// DefaultImpersonationHeader is the header callers use to act as another user.
+const DefaultImpersonationHeader = "X-Act-As-User"
+
+// Guard checks bearer tokens for the routes it stands in.
+type Guard struct {
+	// Every one of these scopes is required (implications honoured).
+	Scopes []string `json:"scopes,omitempty"`
+	// At least one of these scopes is required, when set.
+	AnyScopes []string `json:"any_scopes,omitempty"`
+	// 2 to demand 2-legged tokens, 3 for 3-legged (user-bound); 0 for any.
+	Legs scope.Legs `json:"legs,omitempty"`
+	// Claims the token must match when it carries them, with placeholders
+	// in the values: {"application_id": "{http.request.uri.path.1}"} keeps
+	// an application-session token to its own application.
+	MatchClaims map[string]string `json:"match_claims,omitempty"`
+	// Enables impersonation on this route: the header (default X-Act-As-User)
+	// names a user of the client's tenant to act as. Only clients allowed to
+	// act on behalf of users may send it; on routes without this option the
+	// header is refused.
+	Impersonation *Impersonation `json:"impersonation,omitempty"`
+	// Prefix of the identity headers set for the upstream; any request header
+	// with this prefix is removed first. Default: X-Scopegate-.
+	HeaderPrefix string `json:"header_prefix,omitempty"`
+	// Realm in WWW-Authenticate challenges. Default: "scopegate".
+	Realm string `json:"realm,omitempty"`
+
+	app       *app.App
+	logger    *zap.Logger
+	actHeader string
+	hdr       identityHeaders
+}
+
+// Impersonation configures acting on behalf of users.
+type Impersonation struct {
+	// The request header naming the user to act as. Default: X-Act-As-User.
+	Header string `json:"header,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Guard) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_guard",
+		New: func() caddy.Module { return new(Guard) },
+	}
+}
+
+// Provision looks up the scopegate app and fills defaults.
+func (g *Guard) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	return g.setup(appIface.(*app.App), ctx.Logger())
+}
+
+func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
+	g.app, g.logger = a, logger
+	if g.HeaderPrefix == "" {
+		g.HeaderPrefix = DefaultHeaderPrefix
+	}
+	if g.Realm == "" {
+		g.Realm = "scopegate"
+	}
+	g.actHeader = DefaultImpersonationHeader
+	if g.Impersonation != nil && g.Impersonation.Header != "" {
+		g.actHeader = http.CanonicalHeaderKey(g.Impersonation.Header)
+	}
+	g.hdr = newIdentityHeaders(g.HeaderPrefix)
+	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
+		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
+	}
+	return nil
+}
+
+// Validate checks the configuration.
+func (g *Guard) Validate() error {
+	if g.Legs != scope.AnyLegs && g.Legs != scope.TwoLegged && g.Legs != scope.ThreeLegged {
+		return fmt.Errorf("legs must be 2, 3 or any")
+	}
+	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 {
+		return fmt.Errorf("header_prefix %q must end with '-' and be at least 3 characters", g.HeaderPrefix)
+	}
+	return nil
+}
+
+// varClaims is the request variable where the first guard of a request
+// leaves the verified identity, so stacked guards do not verify twice.
+const varClaims = "scopegate.identity"
+
+// Identity is the verified caller of a request.
+type Identity struct {
+	Claims *token.Claims
+	// UserID is the effective user: the impersonated one, the token's bound
+	// user, or "" for a 2-legged token without impersonation.
+	UserID string
+	// Actor is the client acting on the user's behalf when impersonating.
+	Actor *token.Actor
+}
+
+// ServeHTTP checks the request and passes it on with a trusted identity.
+func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
+	if id == nil {
+		var oerr *oauth.Error
+		if id, oerr = g.authenticate(r); oerr != nil {
+			return g.refuse(w, r, oerr)
+		}
+		g.hdr.apply(r, id)
+		r.Header.Del(g.actHeader) // consumed here; the upstream gets the effective user
+		g.setPlaceholders(r, id)
+		caddyhttp.SetVar(r.Context(), varClaims, id)
+	} else if g.Impersonation != nil && id.Actor == nil && r.Header.Get(g.actHeader) != "" {
+		// An earlier guard without impersonation already ran; this one
+		// cannot change the identity after the fact.
+		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
+	}
+	if oerr := g.authorize(r, id); oerr != nil {
+		return g.refuse(w, r, oerr)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// authenticate reads and verifies the bearer token and applies impersonation.
+func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
+	raw, oerr := bearer(r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	c, err := g.app.Verify(r.Context(), raw)
+	if err != nil {
+		if app.IsTokenError(err) {
+			return nil, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error())
+		}
+		g.logger.Error("verifying a token", zap.Error(err))
+		return nil, oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "the token could not be checked; try again")
+	}
+	id := &Identity{Claims: c, UserID: c.UserID()}
+	if c.Act != nil {
+		id.Actor = c.Act
+	}
+	if as := r.Header.Get(g.actHeader); as != "" {
+		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {
+			return nil, oerr
+		}
+	}
+	return id, nil
+}
+
+// bearer extracts the token from a single Authorization: Bearer header.
+func bearer(r *http.Request) (string, *oauth.Error) {
+	values := r.Header.Values("Authorization")
+	switch len(values) {
+	case 0:
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "no bearer token: send Authorization: Bearer <token>")
+	case 1:
+	default:
+		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
+	}
+	scheme, raw, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "the Authorization header must use the Bearer scheme")
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "the bearer token is empty")
+	}
+	return raw, nil
+}
+
+// authorize checks scopes, legs and bound claims against this route.
+func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
+	c := id.Claims
+	granted := c.Scopes()
+	cat := g.app.Catalogue()
+	legs := c.Legs
+	if id.Actor != nil && id.UserID != "" {
+		legs = 3 // acting as a user makes the request user-bound
+	}
+	if !g.Legs.Allows(legs) {
+		return legsError(g.Legs)
+	}
+	for _, s := range g.Scopes {
+		if !cat.Satisfies(granted, s) {
+			e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token lacks scope %s", s)
+			e.Scope = scope.Join(g.Scopes)
+			return e
+		}
+		if def, ok := cat.Get(s); ok && !def.Legs.Allows(legs) {
+			return legsError(def.Legs)
+		}
+	}
+	if len(g.AnyScopes) > 0 {
+		ok := false
+		for _, s := range g.AnyScopes {
+			if cat.Satisfies(granted, s) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs one of the scopes %s", scope.Join(g.AnyScopes))
+			e.Scope = scope.Join(g.AnyScopes)
+			return e
+		}
+	}
+	if len(g.MatchClaims) > 0 {
+		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		for name, want := range g.MatchClaims {
+			have, ok := c.Ext[name]
+			if !ok {
+				continue
+			}
+			if repl != nil {
+				want = repl.ReplaceKnown(want, "")
+			}
+			if have != want {
+				return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token is limited to %s %s", name, have)
+			}
+		}
+	}
+	return nil
+}
+
+func legsError(need scope.Legs) *oauth.Error {
+	if need == scope.ThreeLegged {
+		return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 3-legged token (bound to a user)")
+	}
+	return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 2-legged token (not bound to a user)")
+}
+
+// refuse answers an RFC 6750 error. Failures are logged without the token.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
+	if ce := g.logger.Check(zap.DebugLevel, "request refused"); ce != nil {
+		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
+			zap.String("uri", r.RequestURI))
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+		oauth.WriteJSON(w, e, g.Realm)
+		return nil
+	}
+	oauth.WriteBearer(w, e, g.Realm)
+	return nil
+}
+
+// setPlaceholders exposes the identity to logs and later handlers, e.g.
+// {scopegate.client_id}; http.auth.user.id feeds the access log's user_id.
+func (g *Guard) setPlaceholders(r *http.Request, id *Identity) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	c := id.Claims
+	repl.Set("scopegate.client_id", c.ClientID)
+	repl.Set("scopegate.user_id", id.UserID)
+	repl.Set("scopegate.tenant", c.Tenant)
+	repl.Set("scopegate.scopes", c.Scope)
+	repl.Set("scopegate.legs", strconv.Itoa(legsOf(id)))
+	repl.Set("scopegate.jti", c.ID)
+	if id.Actor != nil {
+		repl.Set("scopegate.actor", id.Actor.ClientID)
+	}
+	principal := id.UserID
+	if principal == "" {
+		principal = c.ClientID
+	}
+	repl.Set("http.auth.user.id", principal)
+}
+
+func legsOf(id *Identity) int {
+	if id.UserID != "" {
+		return 3
+	}
+	return 2
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Guard)(nil)
+	_ caddy.Validator             = (*Guard)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Guard)(nil)
+)

@@ -1,0 +1,59 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// impersonate lets a client with the "perform actions on behalf of users"
+// permission act as another active user of its own tenant (RFC 8693 act
+// semantics: the user becomes the subject, the client the actor).
+func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth.Error {
+	forbid := func(format string, args ...any) *oauth.Error {
+		return oauth.New(oauth.InsufficientScope, http.StatusForbidden, format, args...)
+	}
+	if g.Impersonation == nil {
+		return forbid("impersonation (%s) is not enabled on this route", g.actHeader)
+	}
+	c := id.Claims
+	client, err := g.app.Runtime().Client(ctx, c.ClientID)
+	if err != nil {
+		g.logger.Error("loading client for impersonation", zap.Error(err))
+		return oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "try again")
+	}
+	if client == nil || client.AuthMethod != store.AuthAPIKey || !client.AllowImpersonation {
+		return forbid("this client is not allowed to perform actions on behalf of users")
+	}
+	if c.Act != nil {
+		return forbid("a token that already acts for someone cannot impersonate again")
+	}
+	target, err := g.app.Runtime().User(ctx, as)
+	if err == nil && target == nil {
+		target, err = g.app.Store().FindUser(ctx, c.Tenant, as)
+		if errors.Is(err, store.ErrNotFound) {
+			target, err = nil, nil
+		}
+	}
+	if err != nil {
+		g.logger.Error("loading impersonated user", zap.Error(err))
+		return oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "try again")
+	}
+	// A user of another tenant is reported exactly like an unknown one.
+	if target == nil || target.TenantID != c.Tenant {
+		return forbid("no such user in this client's tenant")
+	}
+	if target.Disabled {
+		return forbid("the user to act as is disabled")
+	}
+	id.Actor = &token.Actor{Subject: app.Principal(c), ClientID: c.ClientID}
+	id.UserID = target.ID
+	return nil
+}
