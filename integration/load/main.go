@@ -1,0 +1,235 @@
+// Command load measures the guard's cost: it runs the quickstart Caddyfile
+// in-process, then drives the unguarded /public/ route and the guarded /api/
+// route (with a cached token) side by side, in alternating rounds so both see
+// the same machine, and prints the throughput of each and their ratio. It
+// also measures token issuance over HTTP. All traffic stays on 127.0.0.1, and
+// every loop is bounded by -duration.
+//
+//	go run ./integration/load -duration 20s -conns 64
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/scopegate/scopegate"
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+func main() {
+	duration := flag.Duration("duration", 20*time.Second, "total time for the proxy comparison (split into rounds)")
+	rounds := flag.Int("rounds", 4, "alternating rounds per route")
+	conns := flag.Int("conns", 64, "concurrent connections")
+	issueFor := flag.Duration("issue", 5*time.Second, "time spent measuring token issuance")
+	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
+	flag.Parse()
+	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string) error {
+	tmp, err := os.MkdirTemp("", "scopegate-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	port, demo := freePort(), freePort()
+	for k, v := range map[string]string{
+		"XDG_DATA_HOME": filepath.Join(tmp, "data"), "XDG_CONFIG_HOME": filepath.Join(tmp, "config"),
+		"SCOPEGATE_PORT": strconv.Itoa(port), "SCOPEGATE_DEMO_PORT": strconv.Itoa(demo),
+		"SCOPEGATE_UPSTREAM": "127.0.0.1:" + strconv.Itoa(demo), "SCOPEGATE_CADDY_ADMIN": "off",
+	} {
+		os.Setenv(k, v)
+	}
+	path, _ := filepath.Abs(caddyfile)
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(body, map[string]any{"filename": path})
+	if err != nil {
+		return err
+	}
+	// Quiet logs: the load would otherwise measure the logger.
+	cfg = []byte(strings.Replace(string(cfg), `{"apps"`, `{"logging":{"logs":{"default":{"level":"ERROR"}}},"apps"`, 1))
+	if err := caddy.Load(cfg, true); err != nil {
+		return err
+	}
+	defer caddy.Stop()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+
+	id, secret, err := makeClient(path)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, DisableCompression: true}}
+	tok, err := getToken(client, base, id, secret)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("scopegate load: %d connections, %d rounds of %s per route, GOMAXPROCS=%d\n",
+		conns, rounds, duration/time.Duration(2*rounds), runtimeProcs())
+	plain, guarded := &result{}, &result{}
+	hit(client, base+"/public/warm", "", conns, time.Second, &result{})
+	hit(client, base+"/api/warm", tok, conns, time.Second, &result{})
+	slice := duration / time.Duration(2*rounds)
+	for i := 0; i < rounds; i++ {
+		hit(client, base+"/public/hello", "", conns, slice, plain)
+		hit(client, base+"/api/hello", tok, conns, slice, guarded)
+	}
+	if plain.errors+guarded.errors > 0 {
+		fmt.Printf("errors: plain %d, guarded %d\n", plain.errors, guarded.errors)
+	}
+	pr, gr := plain.rps(), guarded.rps()
+	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)\n", pr, plain.count)
+	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)\n", gr, guarded.count)
+	fmt.Printf("ratio guarded/plain: %.3f\n", gr/pr)
+
+	if issueFor > 0 {
+		issued := issue(client, base, id, secret, conns, issueFor)
+		fmt.Printf("token issuance (HTTP, SQLite): %8.0f tokens/s\n", issued)
+	}
+	return nil
+}
+
+type result struct {
+	count, errors int64
+	elapsed       time.Duration
+	mu            sync.Mutex
+}
+
+func (r *result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
+
+// hit sends GETs from conns workers for d and adds to r.
+func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *result) {
+	var count, errs atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				if tok != "" {
+					req.Header.Set("Authorization", "Bearer "+tok)
+				}
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	r.mu.Lock()
+	r.count += count.Load()
+	r.errors += errs.Load()
+	r.elapsed += time.Since(start)
+	r.mu.Unlock()
+}
+
+// issue requests tokens from conns workers for d and returns tokens/s.
+func issue(client *http.Client, base, id, secret string, conns int, d time.Duration) float64 {
+	var count atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, err := getToken(client, base, id, secret); err == nil {
+					count.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(count.Load()) / time.Since(start).Seconds()
+}
+
+func getToken(client *http.Client, base, id, secret string) (string, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":"+secret)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		return "", fmt.Errorf("token request failed: %d", resp.StatusCode)
+	}
+	return out.AccessToken, nil
+}
+
+// makeClient creates a demo.read client in the gateway's database, as an
+// operator's shell would, and returns its credentials.
+func makeClient(cfgPath string) (string, string, error) {
+	a, err := app.AppFromConfigFile(cfgPath, "")
+	if err != nil {
+		return "", "", err
+	}
+	if err := a.OpenStandalone(); err != nil {
+		return "", "", err
+	}
+	defer a.CloseStandalone()
+	id := app.NewClientID()
+	secret, digest, ct, err := a.NewSecret(id)
+	if err != nil {
+		return "", "", err
+	}
+	c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: "load", AuthMethod: store.AuthAPIKey,
+		AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{"demo.read"},
+		OwnerID: id, SecretDigest: digest, SecretCiphertext: ct}
+	return id, secret, a.Store().CreateClient(context.Background(), c, store.Actor{Principal: "load"})
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
