@@ -91,3 +91,19 @@ func Principal(c *token.Claims) string {
 	}
 	return c.ClientID
 }
+
+// ParseToken checks only a token's signature, type, issuer and times, not
+// its client's status: revocation and introspection use it to find the
+// token's client and jti.
+func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error) {
+	return a.verifier.Verify(ctx, raw)
+}
+
+// Revoke makes a token unusable on every node until it expires (RFC 7009).
+func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
+	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Time); err != nil {
+		return err
+	}
+	a.rt.MarkRevoked(c.ID, c.ExpiresAt.Time)
+	return nil
+}

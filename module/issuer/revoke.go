@@ -1,0 +1,97 @@
+package issuer
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+)
+
+func init() {
+	caddy.RegisterModule(Revocation{})
+	RegisterEndpoint("revoke", func(d *caddyfile.Dispenser) (caddyhttp.MiddlewareHandler, error) {
+		if d.NextArg() || d.NextBlock(0) {
+			return nil, d.Err("scopegate revoke takes no options")
+		}
+		return new(Revocation), nil
+	})
+}
+
+// Revocation is the RFC 7009 token revocation endpoint: an authenticated
+// client revokes one of its own tokens, which every node then refuses.
+type Revocation struct {
+	app    *app.App
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Revocation) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_revoke",
+		New: func() caddy.Module { return new(Revocation) },
+	}
+}
+
+// Provision looks up the scopegate app.
+func (rv *Revocation) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	rv.app, rv.logger = appIface.(*app.App), ctx.Logger()
+	return nil
+}
+
+// ServeHTTP revokes the token named by the "token" parameter.
+func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	e := &TokenEndpoint{app: rv.app, logger: rv.logger}
+	req, oerr := ParseRequest(w, r)
+	if oerr == nil {
+		_, oerr = e.authenticate(r.Context(), req)
+	}
+	if oerr == nil {
+		oerr = rv.revoke(req)
+	}
+	if oerr != nil {
+		oauth.WriteJSON(w, oerr, "scopegate")
+		return nil
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (rv *Revocation) revoke(req *Request) *oauth.Error {
+	raw := req.Get("token")
+	if raw == "" {
+		return oauth.ErrInvalidRequest("the token parameter is missing")
+	}
+	if hint := req.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
+		return oauth.New(oauth.UnsupportedTokenType, http.StatusBadRequest, "token_type_hint %q is not supported", safeName(hint))
+	}
+	c, err := rv.app.ParseToken(req.HTTP.Context(), raw)
+	if err != nil {
+		// RFC 7009 §2.2: an invalid or expired token needs no revoking.
+		return nil
+	}
+	if c.ClientID != req.ClientID {
+		return oauth.ErrUnauthorizedClient("a client may revoke only its own tokens")
+	}
+	if err := rv.app.Revoke(req.HTTP.Context(), c); err != nil {
+		rv.logger.Error("revoking token", zap.Error(err))
+		return oauth.ErrServer()
+	}
+	return nil
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Revocation)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Revocation)(nil)
+)
