@@ -143,6 +143,10 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		if err := tx.Where("client_id = ?", id).Delete(&DailyUsage{}).Error; err != nil {
 			return err
 		}
+		// A deleted tenant pair frees the tenant to allow the app again.
+		if err := tx.Where("client_id = ?", id).Delete(&Connection{}).Error; err != nil {
+			return err
+		}
 		if err := notify(tx, ChangeClient, id, ""); err != nil {
 			return err
 		}

@@ -195,5 +195,5 @@ type Actor struct {
 }
 
 func allModels() []any {
-	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}}
+	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}}
 }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DeveloperApp is an application a developer registered, with the scopes it
+// requests and the tenants it may be connected to. A tenant admin who allows
+// it gets a tenant-specific client: X tenants, X client id and secret pairs.
+type DeveloperApp struct {
+	ID                string  `gorm:"primaryKey;size:64"`
+	Name              string  `gorm:"size:200;not null"`
+	Description       string  `gorm:"type:text"`
+	DeveloperTenantID string  `gorm:"size:64;not null;index"`
+	OwnerID           string  `gorm:"size:64;not null"`
+	RequestedScopes   Strings `gorm:"not null"`
+	TenantIDs         Strings `gorm:"not null"`
+	RedirectURIs      Strings `gorm:"not null"`
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Connection states.
+const (
+	ConnectionAllowed  = "allowed"
+	ConnectionDeclined = "declined"
+)
+
+// Connection records a tenant admin's decision on an app.
+type Connection struct {
+	AppID         string  `gorm:"primaryKey;size:64"`
+	TenantID      string  `gorm:"primaryKey;size:64"`
+	Status        string  `gorm:"size:16;not null"`
+	ClientID      *string `gorm:"size:64;uniqueIndex"`
+	GrantedScopes Strings `gorm:"not null"`
+	DecidedBy     string  `gorm:"size:64"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// CreateApp registers a developer app.
+func (s *Store) CreateApp(ctx context.Context, a *DeveloperApp, actor Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(a).Error; err != nil {
+			return err
+		}
+		return audit(tx, actor, "app.create", a.ID, a.Name)
+	})
+}
+
+// GetApp loads a developer app.
+func (s *Store) GetApp(ctx context.Context, id string) (*DeveloperApp, error) {
+	var a DeveloperApp
+	if err := s.DB.WithContext(ctx).Take(&a, "id = ?", id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &a, nil
+}
+
+// UpdateApp saves an app's fields.
+func (s *Store) UpdateApp(ctx context.Context, a *DeveloperApp, actor Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&DeveloperApp{}).Where("id = ?", a.ID).Select("*").Omit("created_at").Updates(a)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return audit(tx, actor, "app.update", a.ID, a.Name)
+	})
+}
+
+// ListApps returns a developer tenant's apps (every app when empty).
+func (s *Store) ListApps(ctx context.Context, developerTenantID string, p Page) ([]DeveloperApp, int64, error) {
+	q := s.DB.WithContext(ctx).Model(&DeveloperApp{})
+	if developerTenantID != "" {
+		q = q.Where("developer_tenant_id = ?", developerTenantID)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var out []DeveloperApp
+	return out, total, translate(p.apply(q.Order("created_at, id")).Find(&out).Error)
+}
+
+// OfferedApps lists the apps that may be connected to a tenant. The tenant
+// list is JSON text; the quoted id is matched, then checked exactly.
+func (s *Store) OfferedApps(ctx context.Context, tenantID string) ([]DeveloperApp, error) {
+	var candidates []DeveloperApp
+	err := s.DB.WithContext(ctx).Where("tenant_ids LIKE ?", `%"`+escapeLike(tenantID)+`"%`).
+		Order("created_at, id").Find(&candidates).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := candidates[:0]
+	for _, a := range candidates {
+		if a.TenantIDs.Contains(tenantID) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// GetConnection loads a tenant's decision on an app.
+func (s *Store) GetConnection(ctx context.Context, appID, tenantID string) (*Connection, error) {
+	var c Connection
+	if err := s.DB.WithContext(ctx).Take(&c, "app_id = ? AND tenant_id = ?", appID, tenantID).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &c, nil
+}
+
+// ListConnections returns a tenant's decisions.
+func (s *Store) ListConnections(ctx context.Context, tenantID string) ([]Connection, error) {
+	var out []Connection
+	return out, translate(s.DB.WithContext(ctx).Where("tenant_id = ?", tenantID).Order("created_at").Find(&out).Error)
+}
+
+// AllowApp connects an app to a tenant: it creates the tenant-specific
+// client and records the decision in one transaction. Allowing an app that
+// is already allowed is ErrConflict; a declined app may be allowed later.
+func (s *Store) AllowApp(ctx context.Context, appID, tenantID string, client *Client, actor Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var existing Connection
+		err := tx.Take(&existing, "app_id = ? AND tenant_id = ?", appID, tenantID).Error
+		if err == nil && existing.Status == ConnectionAllowed {
+			return ErrConflict
+		}
+		if err := tx.Create(client).Error; err != nil {
+			return err
+		}
+		conn := Connection{AppID: appID, TenantID: tenantID, Status: ConnectionAllowed, ClientID: &client.ID,
+			GrantedScopes: client.AllowedScopes, DecidedBy: actor.Principal}
+		if err == nil {
+			err = tx.Model(&Connection{}).Where("app_id = ? AND tenant_id = ?", appID, tenantID).
+				Updates(map[string]any{"status": ConnectionAllowed, "client_id": client.ID, "granted_scopes": conn.GrantedScopes,
+					"decided_by": actor.Principal, "updated_at": time.Now().UTC()}).Error
+		} else {
+			err = tx.Create(&conn).Error
+		}
+		if err != nil {
+			return err
+		}
+		return audit(tx, actor, "integration.allow", appID, client.ID)
+	})
+}
+
+// DeclineApp records that a tenant declined an app. An app whose pair was
+// generated must be disabled or deleted instead (ErrConflict).
+func (s *Store) DeclineApp(ctx context.Context, appID, tenantID string, actor Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var existing Connection
+		err := tx.Take(&existing, "app_id = ? AND tenant_id = ?", appID, tenantID).Error
+		switch {
+		case err == nil && existing.Status == ConnectionAllowed:
+			return ErrConflict
+		case err == nil:
+			return nil // declined already
+		}
+		conn := Connection{AppID: appID, TenantID: tenantID, Status: ConnectionDeclined, DecidedBy: actor.Principal}
+		if err := tx.Create(&conn).Error; err != nil {
+			return err
+		}
+		return audit(tx, actor, "integration.decline", appID, tenantID)
+	})
+}
