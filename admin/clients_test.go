@@ -1,0 +1,311 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// A client goes through its whole life over the API: created with its
+// secret shown once and defaults filled in; read; listed page by page;
+// patched; its secret revealed to its owner and masked for another admin;
+// rotated with a grace period (the old secret still authenticates) and then
+// without one (it no longer does); disabled (its tokens stop verifying at
+// once with ErrClientDisabled) and restored; and deleted.
+func TestClientLifecycle(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		e.tenant("acme")
+		connect := e.user("acme", "robot")
+
+		created := e.create(e.super, map[string]any{
+			"name": "reports", "tenant_id": "acme", "scopes": []string{"demo.read", "demo.write", "demo.read"},
+			"redirect_uris": []string{"https://app.example/cb", oob}, "token_lifetime_minutes": 30,
+			"max_minutes_per_day": 120, "connect_as_user_id": connect.ID, "allow_impersonation": true,
+			"allow_user_tokens": true,
+		})
+		if !strings.HasPrefix(created.ClientID, "sg_") || created.ClientSecret == masked || created.ClientSecret == "" {
+			t.Fatalf("create: id %q secret %q", created.ClientID, created.ClientSecret)
+		}
+		if created.TenantID != "acme" || created.AuthMethod != store.AuthAPIKey || created.Status != "active" ||
+			!slices.Equal(created.Scopes, []string{"demo.read", "demo.write"}) ||
+			!slices.Equal(created.DefaultScopes, created.Scopes) || created.Owner != e.superID ||
+			created.ConnectAsUserID == nil || *created.ConnectAsUserID != connect.ID || !created.AllowImpersonation ||
+			!created.AllowUserTokens || created.TokenLifetimeMinutes != 30 || created.MaxMinutesPerDay != 120 ||
+			len(created.RedirectURIs) != 2 || created.CreatedAt.IsZero() {
+			t.Fatalf("create answered %+v", created)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, created.ClientID, created.ClientSecret); err != nil {
+			t.Fatalf("the secret shown at creation does not authenticate: %v", err)
+		}
+		id := created.ClientID
+		path := "/clients/" + id
+
+		got := decode[clientView](t, e.want(e.do("GET", path, e.super, nil), http.StatusOK))
+		if got.ClientSecret != masked || got.Name != "reports" || got.ClientID != id {
+			t.Fatalf("get answered %+v", got)
+		}
+
+		for i := range 3 {
+			e.create(e.super, map[string]any{"name": fmt.Sprintf("extra-%d", i), "tenant_id": "acme", "scopes": []string{"demo.read"}})
+		}
+		page1 := decode[list[clientView]](t, e.want(e.do("GET", "/clients?tenant_id=acme&limit=3", e.super, nil), http.StatusOK))
+		page2 := decode[list[clientView]](t, e.want(e.do("GET", "/clients?tenant_id=acme&limit=3&offset=3", e.super, nil), http.StatusOK))
+		if page1.Total != 4 || len(page1.Items) != 3 || page1.Limit != 3 || page1.Offset != 0 ||
+			page2.Total != 4 || len(page2.Items) != 1 || page2.Offset != 3 || page1.Items[0].ClientID != id {
+			t.Fatalf("pages: %+v / %+v", page1, page2)
+		}
+		for _, c := range append(page1.Items, page2.Items...) {
+			if c.TenantID != "acme" || c.ClientSecret != masked {
+				t.Fatalf("listed %+v", c)
+			}
+		}
+		all := decode[list[clientView]](t, e.want(e.do("GET", "/clients", e.super, nil), http.StatusOK))
+		if all.Total != 5 || all.Limit != defaultLimit { // the four above and the super admin's own
+			t.Fatalf("unfiltered list: total %d limit %d", all.Total, all.Limit)
+		}
+
+		patched := decode[clientView](t, e.want(e.do("PATCH", path, e.super, map[string]any{
+			"name": "reports-v2", "default_scopes": []string{"demo.read"}, "token_lifetime_minutes": 0,
+		}), http.StatusOK))
+		if patched.Name != "reports-v2" || !slices.Equal(patched.DefaultScopes, []string{"demo.read"}) ||
+			patched.TokenLifetimeMinutes != 0 || patched.MaxMinutesPerDay != 120 || !patched.UpdatedAt.After(created.UpdatedAt) ||
+			patched.ConnectAsUserID == nil || patched.Owner != e.superID {
+			t.Fatalf("patch answered %+v", patched)
+		}
+		if stored, _ := e.app.Store().GetClient(ctx, id); stored.Name != "reports-v2" {
+			t.Fatalf("patch not stored: %+v", stored)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, id, created.ClientSecret); err != nil {
+			t.Fatalf("patch changed the secret: %v", err)
+		}
+
+		owner := decode[secretView](t, e.want(e.do("GET", path+"/secret", e.super, nil), http.StatusOK))
+		if owner.ClientSecret != created.ClientSecret || owner.Masked || owner.ClientID != id {
+			t.Fatalf("owner sees %+v", owner)
+		}
+		otherAdmin, _ := e.adminToken(store.DefaultTenantID, scope.Admin)
+		other := decode[secretView](t, e.want(e.do("GET", path+"/secret", otherAdmin, nil), http.StatusOK))
+		if other.ClientSecret != masked || !other.Masked {
+			t.Fatalf("non-owner sees %+v", other)
+		}
+
+		before := time.Now()
+		rot := decode[rotateView](t, e.want(e.do("POST", path+"/rotate", e.super, nil), http.StatusOK))
+		if rot.ClientSecret == created.ClientSecret || rot.ClientID != id || rot.PreviousSecretValidUntil == nil ||
+			rot.PreviousSecretValidUntil.Before(before.Add(time.Duration(e.app.SecretGrace)-time.Minute)) {
+			t.Fatalf("rotate answered %+v", rot)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, id, created.ClientSecret); err != nil {
+			t.Fatalf("old secret refused during its grace period: %v", err)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, id, rot.ClientSecret); err != nil {
+			t.Fatalf("new secret refused: %v", err)
+		}
+		if shown := decode[secretView](t, e.do("GET", path+"/secret", e.super, nil)); shown.ClientSecret != rot.ClientSecret {
+			t.Fatal("the owner is not shown the rotated secret")
+		}
+
+		rot2 := decode[rotateView](t, e.want(e.do("POST", path+"/rotate", e.super, map[string]any{"grace_seconds": 0}), http.StatusOK))
+		if rot2.PreviousSecretValidUntil != nil {
+			t.Fatalf("grace 0 still has a grace period: %+v", rot2)
+		}
+		for _, old := range []string{created.ClientSecret, rot.ClientSecret} {
+			if _, err := e.app.AuthenticateClient(ctx, id, old); !errors.Is(err, app.ErrBadCredentials) {
+				t.Fatalf("an old secret still authenticates after a rotation without grace: %v", err)
+			}
+		}
+		if _, err := e.app.AuthenticateClient(ctx, id, rot2.ClientSecret); err != nil {
+			t.Fatalf("newest secret refused: %v", err)
+		}
+
+		tok := e.sign(id, "acme", "", "demo.read")
+		if _, err := e.app.Verify(ctx, tok); err != nil {
+			t.Fatalf("token of the active client: %v", err)
+		}
+		disabled := decode[clientView](t, e.want(e.do("POST", path+"/disable", e.super, nil), http.StatusOK))
+		if disabled.Status != "disabled" {
+			t.Fatalf("disable answered %+v", disabled)
+		}
+		if _, err := e.app.Verify(ctx, tok); !errors.Is(err, app.ErrClientDisabled) {
+			t.Fatalf("token of the disabled client: err = %v, want ErrClientDisabled", err)
+		}
+		restored := decode[clientView](t, e.want(e.do("POST", path+"/restore", e.super, nil), http.StatusOK))
+		if restored.Status != "active" {
+			t.Fatalf("restore answered %+v", restored)
+		}
+		if _, err := e.app.Verify(ctx, tok); err != nil {
+			t.Fatalf("token of the restored client: %v", err)
+		}
+
+		w := e.want(e.do("DELETE", path, e.super, nil), http.StatusNoContent)
+		if w.Body.Len() != 0 {
+			t.Fatalf("204 with a body: %q", w.Body.String())
+		}
+		if _, err := e.app.Verify(ctx, tok); !errors.Is(err, app.ErrClientGone) {
+			t.Fatalf("token of the deleted client: err = %v, want ErrClientGone", err)
+		}
+		problemOf(t, e.do("GET", path, e.super, nil), http.StatusNotFound)
+		problemOf(t, e.do("DELETE", path, e.super, nil), http.StatusNotFound)
+
+		var actions []string
+		entries, _, _ := e.app.Store().ListAudit(ctx, "acme", store.Page{Limit: 100})
+		for _, a := range entries {
+			if a.Target == id {
+				actions = append(actions, a.Action)
+			}
+		}
+		want := []string{"client.delete", "client.restore", "client.disable", "client.rotate", "client.secret.reveal",
+			"client.rotate", "client.secret.reveal", "client.update", "client.create"}
+		if !slices.Equal(actions, want) {
+			t.Fatalf("audit trail of the client = %v, want %v", actions, want)
+		}
+	})
+}
+
+// Every invalid field of a client is named in one 400 answer, on create and
+// on patch: missing or overlong name, missing, empty or unknown scopes,
+// default scopes outside the scopes, unknown auth method, negative or huge
+// numbers, bad redirect URIs, unknown tenant, a connect-as user that is
+// missing, disabled, of another tenant or on a user client, impersonation
+// on a user client, and wrong JSON types. Nothing is written.
+func TestClientValidation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.tenant("acme")
+		mine := e.user(store.DefaultTenantID, "mine")
+		theirs := e.user("acme", "theirs")
+		off := e.user(store.DefaultTenantID, "off")
+		e.want(e.do("PATCH", "/users/"+off.ID, e.super, map[string]any{"disabled": true}), http.StatusOK)
+
+		ok := map[string]any{"name": "x", "scopes": []string{"demo.read"}}
+		with := func(k string, v any) map[string]any {
+			m := map[string]any{"name": "x", "scopes": []string{"demo.read"}}
+			m[k] = v
+			return m
+		}
+		cases := []struct {
+			name string
+			body any
+			want []string
+		}{
+			{"missing name", map[string]any{"scopes": []string{"demo.read"}}, []string{"name"}},
+			{"blank name", with("name", "   "), []string{"name"}},
+			{"long name", with("name", strings.Repeat("é", 201)), []string{"name"}},
+			{"control in name", with("name", "a\x00b"), []string{"name"}},
+			{"missing scopes", map[string]any{"name": "x"}, []string{"scopes"}},
+			{"empty scopes", with("scopes", []string{}), []string{"scopes"}},
+			{"null scopes", with("scopes", nil), []string{"scopes"}},
+			{"unknown scope", with("scopes", []string{"demo.read", "nope"}), []string{"scopes"}},
+			{"empty scope name", with("scopes", []string{""}), []string{"scopes"}},
+			{"defaults outside scopes", with("default_scopes", []string{"demo.write"}), []string{"default_scopes"}},
+			{"auth method", with("auth_method", "password"), []string{"auth_method"}},
+			{"negative lifetime", with("token_lifetime_minutes", -1), []string{"token_lifetime_minutes"}},
+			{"huge lifetime", with("token_lifetime_minutes", 1<<40), []string{"token_lifetime_minutes"}},
+			{"negative daily cap", with("max_minutes_per_day", -5), []string{"max_minutes_per_day"}},
+			{"relative redirect", with("redirect_uris", []string{"/cb"}), []string{"redirect_uris"}},
+			{"ftp redirect", with("redirect_uris", []string{"ftp://h/cb"}), []string{"redirect_uris"}},
+			{"fragment redirect", with("redirect_uris", []string{"https://h/cb#x"}), []string{"redirect_uris"}},
+			{"hostless redirect", with("redirect_uris", []string{"https:///cb"}), []string{"redirect_uris"}},
+			{"unknown tenant", with("tenant_id", "nope"), []string{"tenant_id"}},
+			{"NUL tenant", with("tenant_id", "a\x00"), []string{"tenant_id"}},
+			{"missing user", with("connect_as_user_id", "nope"), []string{"connect_as_user_id"}},
+			{"other tenant's user", with("connect_as_user_id", theirs.ID), []string{"connect_as_user_id"}},
+			{"disabled user", with("connect_as_user_id", off.ID), []string{"connect_as_user_id"}},
+			{"user client connecting", map[string]any{"name": "x", "scopes": []string{"demo.read"}, "auth_method": "user", "connect_as_user_id": mine.ID}, []string{"connect_as_user_id"}},
+			{"user client impersonating", map[string]any{"name": "x", "scopes": []string{"demo.read"}, "auth_method": "user", "allow_impersonation": true}, []string{"allow_impersonation"}},
+			{"string lifetime", `{"name":"x","scopes":["demo.read"],"token_lifetime_minutes":"ten"}`, []string{"token_lifetime_minutes"}},
+			{"number scopes", `{"name":"x","scopes":[1]}`, []string{"scopes"}},
+			{"everything wrong", map[string]any{
+				"name": "", "scopes": []string{"nope"}, "default_scopes": []string{"demo.read"}, "auth_method": "x",
+				"token_lifetime_minutes": -1, "max_minutes_per_day": -1, "redirect_uris": []string{"nope"},
+			}, []string{"name", "scopes", "default_scopes", "auth_method", "token_lifetime_minutes", "max_minutes_per_day", "redirect_uris"}},
+		}
+		for _, tc := range cases {
+			p := problemOf(t, e.do("POST", "/clients", e.super, tc.body), http.StatusBadRequest)
+			got := fields(p)
+			for _, f := range tc.want {
+				if !slices.Contains(got, f) {
+					t.Errorf("%s: errors %+v do not name %q", tc.name, p.Errors, f)
+				}
+			}
+			for _, fe := range p.Errors {
+				if fe.Message == "" || !slices.Contains(tc.want, fe.Field) {
+					t.Errorf("%s: unexpected error %+v", tc.name, fe)
+				}
+			}
+		}
+		if list := decode[list[clientView]](t, e.do("GET", "/clients", e.super, nil)); list.Total != 1 {
+			t.Fatalf("refused creates wrote %d clients", list.Total-1)
+		}
+
+		good := e.create(e.super, ok)
+		oobOnly := e.create(e.super, map[string]any{"name": "cli", "scopes": []string{"demo.read"}, "auth_method": "user", "redirect_uris": []string{oob}})
+		if oobOnly.AuthMethod != store.AuthUser || oobOnly.RedirectURIs[0] != oob {
+			t.Fatalf("oob client: %+v", oobOnly)
+		}
+		path := "/clients/" + good.ClientID
+		patches := []struct {
+			name string
+			body any
+			want string
+		}{
+			{"blank name", map[string]any{"name": ""}, "name"},
+			{"empty scopes", map[string]any{"scopes": []string{}}, "scopes"},
+			{"scopes dropping a default", map[string]any{"scopes": []string{"demo.write"}}, "default_scopes"},
+			{"switch to user with impersonation", map[string]any{"auth_method": "user", "allow_impersonation": true}, "allow_impersonation"},
+			{"unknown tenant", map[string]any{"tenant_id": "nope"}, "tenant_id"},
+			{"bool as string", `{"allow_user_tokens":"yes"}`, "allow_user_tokens"},
+		}
+		for _, tc := range patches {
+			p := problemOf(t, e.do("PATCH", path, e.super, tc.body), http.StatusBadRequest)
+			if !slices.Contains(fields(p), tc.want) {
+				t.Errorf("patch %s: errors %+v do not name %q", tc.name, p.Errors, tc.want)
+			}
+		}
+		if now := decode[clientView](t, e.do("GET", path, e.super, nil)); now.Name != "x" || !slices.Equal(now.Scopes, []string{"demo.read"}) || now.AuthMethod != store.AuthAPIKey {
+			t.Fatalf("refused patches changed the client: %+v", now)
+		}
+	})
+}
+
+// A duplicate client name in one tenant is 409 on create and on rename;
+// the same name in another tenant is fine.
+func TestClientConflict(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.tenant("acme")
+		e.create(e.super, map[string]any{"name": "dup", "scopes": []string{"demo.read"}})
+		problemOf(t, e.do("POST", "/clients", e.super, map[string]any{"name": "dup", "scopes": []string{"demo.read"}}), http.StatusConflict)
+		e.create(e.super, map[string]any{"name": "dup", "tenant_id": "acme", "scopes": []string{"demo.read"}})
+		other := e.create(e.super, map[string]any{"name": "other", "scopes": []string{"demo.read"}})
+		problemOf(t, e.do("PATCH", "/clients/"+other.ClientID, e.super, map[string]any{"name": "dup"}), http.StatusConflict)
+		if got := decode[clientView](t, e.do("GET", "/clients/"+other.ClientID, e.super, nil)); got.Name != "other" {
+			t.Fatalf("a refused rename changed the name to %q", got.Name)
+		}
+	})
+}
+
+// An admin cannot disable or delete the client its own token belongs to,
+// which would lock it out; another admin can.
+func TestClientCannotLockItselfOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		problemOf(t, e.do("POST", "/clients/"+e.superID+"/disable", e.super, nil), http.StatusConflict)
+		problemOf(t, e.do("DELETE", "/clients/"+e.superID, e.super, nil), http.StatusConflict)
+		e.want(e.do("GET", "/clients", e.super, nil), http.StatusOK)
+		second, _ := e.adminToken(store.DefaultTenantID, scope.Admin)
+		e.want(e.do("POST", "/clients/"+e.superID+"/disable", second, nil), http.StatusOK)
+	})
+}

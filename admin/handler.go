@@ -1,0 +1,241 @@
+// Package admin is Scopegate's admin API: the scopegate_admin HTTP handler,
+// a JSON REST API over the clients, users, tenants, scope catalogue, audit
+// log and signing keys of the scopegate app. The operator mounts it where it
+// suits them, with the prefix stripped:
+//
+//	handle_path /admin/* {
+//		scopegate_admin
+//	}
+//
+// Every request needs a bearer token with scopegate.admin (every tenant) or
+// scopegate.tenant_admin (the token's own tenant only). Errors are RFC 9457
+// problems.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// realm is the realm of the admin API's bearer challenges.
+const realm = "scopegate-admin"
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler serves the admin API. It has no settings of its own: what it
+// manages lives in the scopegate app's database.
+type Handler struct {
+	app    *app.App
+	mux    *http.ServeMux
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_admin",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision attaches the handler to the scopegate app (which works with no
+// configuration at all) and builds the routes.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	v, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	a, ok := v.(*app.App)
+	if !ok {
+		return fmt.Errorf("the scopegate app is a %T, not *app.App", v)
+	}
+	h.setup(a, ctx.Logger())
+	return nil
+}
+
+// setup wires the handler to a running app. Tests call it directly with an
+// app from apptest.Open.
+func (h *Handler) setup(a *app.App, logger *zap.Logger) {
+	h.app = a
+	h.logger = logger
+	mux := http.NewServeMux()
+	h.route(mux, "GET /clients", h.listClients)
+	h.route(mux, "POST /clients", h.createClient)
+	h.route(mux, "GET /clients/{id}", h.getClient)
+	h.route(mux, "PATCH /clients/{id}", h.patchClient)
+	h.route(mux, "DELETE /clients/{id}", h.deleteClient)
+	h.route(mux, "GET /clients/{id}/secret", h.clientSecret)
+	h.route(mux, "POST /clients/{id}/rotate", h.rotateClient)
+	h.route(mux, "POST /clients/{id}/disable", h.disableClient)
+	h.route(mux, "POST /clients/{id}/restore", h.restoreClient)
+	h.route(mux, "GET /users", h.listUsers)
+	h.route(mux, "POST /users", h.createUser)
+	h.route(mux, "GET /users/{id}", h.getUser)
+	h.route(mux, "PATCH /users/{id}", h.patchUser)
+	h.route(mux, "GET /tenants", h.listTenants)
+	h.route(mux, "POST /tenants", h.createTenant)
+	h.route(mux, "GET /tenants/{id}", h.getTenant)
+	h.route(mux, "GET /scopes", h.listScopes)
+	h.route(mux, "GET /audit", h.listAudit)
+	h.route(mux, "POST /keys/rotate", h.rotateKeys)
+	h.mux = mux
+}
+
+// ServeHTTP authenticates the caller, then routes. The admin API is a
+// responder: next is never called.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	c, ok := h.authenticate(w, r)
+	if !ok {
+		return nil
+	}
+	r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+
+	// ServeMux would redirect a path that is not canonical, to a location
+	// that lacks the prefix handle_path stripped: refuse such paths instead.
+	if p := r.URL.EscapedPath(); p == "" || p[0] != '/' || path.Clean(p) != p {
+		writeProblem(w, notFound("resource"))
+		return nil
+	}
+	if fallback, pattern := h.mux.Handler(r); pattern == "" {
+		// ServeMux answers unknown routes and wrong methods in plain text;
+		// learn which one it is and answer with a problem.
+		probe := &probeWriter{header: http.Header{}}
+		fallback.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			allow := probe.header.Get("Allow")
+			p := newProblem(http.StatusMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow)
+			p.allow = allow
+			writeProblem(w, p)
+			return nil
+		}
+		writeProblem(w, notFound("resource"))
+		return nil
+	}
+	h.mux.ServeHTTP(w, r)
+	return nil
+}
+
+// authenticate verifies the bearer token and its admin scope, answering the
+// request itself when they fail.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+	raw, ok := bearerToken(r)
+	if !ok {
+		oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required"), realm)
+		return nil, false
+	}
+	claims, err := h.app.Verify(r.Context(), raw)
+	if err != nil {
+		if app.IsTokenError(err) {
+			oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error()), realm)
+		} else {
+			h.internal(w, r, err)
+		}
+		return nil, false
+	}
+	c := &caller{claims: claims, principal: app.Principal(claims), tenant: claims.Tenant, remote: clientIP(r)}
+	granted := claims.Scopes()
+	switch cat := h.app.Catalogue(); {
+	case cat.Satisfies(granted, scope.Admin):
+		c.super = true
+		if c.tenant == "" {
+			c.tenant = store.DefaultTenantID
+		}
+	case cat.Satisfies(granted, scope.TenantAdmin) && claims.Tenant != "":
+		// Confined to claims.Tenant. A tenant admin token naming no tenant
+		// could be confined to nothing, so it is refused like no admin scope.
+	default:
+		e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs scopegate.admin or scopegate.tenant_admin")
+		e.Scope = scope.Admin + " " + scope.TenantAdmin
+		oauth.WriteBearer(w, e, realm)
+		return nil, false
+	}
+	return c, true
+}
+
+// bearerToken reads an RFC 6750 §2.1 Authorization header.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	raw = strings.TrimSpace(raw)
+	return raw, ok && strings.EqualFold(scheme, "Bearer") && raw != ""
+}
+
+// caller is who makes an admin request, as its verified token says.
+type caller struct {
+	claims    *token.Claims
+	principal string // app.Principal: owner of what it creates, actor in the audit log
+	super     bool   // scopegate.admin: every tenant
+	tenant    string // the token's tenant; a tenant admin is confined to it
+	remote    string // client IP for the audit log
+}
+
+type callerKey struct{}
+
+// sees reports whether the caller may see and manage things of tenantID.
+func (c *caller) sees(tenantID string) bool { return c.super || tenantID == c.tenant }
+
+// actor names the caller in the audit row of a change to tenantID.
+func (c *caller) actor(tenantID string) store.Actor {
+	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote}
+}
+
+// routeFunc is a route that returns its failure for fail to answer.
+type routeFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
+
+// route registers fn for pattern, handing it the authenticated caller.
+func (h *Handler) route(mux *http.ServeMux, pattern string, fn routeFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c, _ := r.Context().Value(callerKey{}).(*caller)
+		if c == nil {
+			h.internal(w, r, errors.New("admin route reached without an authenticated caller"))
+			return
+		}
+		if err := fn(w, r, c); err != nil {
+			h.fail(w, r, err)
+		}
+	})
+}
+
+// probeWriter records what ServeMux's own fallback handlers would answer.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header { return p.header }
+
+func (p *probeWriter) Write(b []byte) (int, error) {
+	if p.status == 0 {
+		p.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (p *probeWriter) WriteHeader(status int) {
+	if p.status == 0 {
+		p.status = status
+	}
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddyfile.Unmarshaler       = (*Handler)(nil)
+)

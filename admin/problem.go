@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// problem is an RFC 9457 problem detail. It doubles as the error a route
+// returns, so a route says what went wrong once and fail writes it.
+type problem struct {
+	// Always about:blank: the status says what kind of problem it is, and
+	// RFC 9457 §4.2.1 then wants the title to be the status phrase.
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	// Errors names every field that failed validation (400 only).
+	Errors []fieldError `json:"errors,omitempty"`
+	// allow is the Allow header of a 405.
+	allow string
+}
+
+// fieldError is one invalid field: a JSON member or a query parameter.
+type fieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p *problem) Error() string { return p.Title + ": " + p.Detail }
+
+// newProblem returns a problem with a formatted detail.
+func newProblem(status int, format string, args ...any) *problem {
+	return &problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: fmt.Sprintf(format, args...)}
+}
+
+// notFound is also the answer about things of another tenant, so a tenant
+// admin learns nothing about what exists elsewhere.
+func notFound(what string) *problem {
+	return newProblem(http.StatusNotFound, "no such %s", what)
+}
+
+// forbidden refuses an action the caller's admin scope does not cover.
+func forbidden(format string, args ...any) *problem {
+	return newProblem(http.StatusForbidden, format, args...)
+}
+
+// fieldErrors collects every invalid field of a request before answering,
+// so one round trip tells the caller everything it must fix.
+type fieldErrors []fieldError
+
+func (f *fieldErrors) add(field, format string, args ...any) {
+	*f = append(*f, fieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// has reports whether field already failed (later checks that build on it
+// are then skipped).
+func (f fieldErrors) has(field string) bool {
+	for _, e := range f {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// err returns nil when nothing failed, else the 400 problem naming every field.
+func (f fieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	p := newProblem(http.StatusBadRequest, "the request has invalid fields")
+	p.Errors = f
+	return p
+}
+
+// writeProblem answers with p as application/problem+json.
+func writeProblem(w http.ResponseWriter, p *problem) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	if p.allow != "" {
+		h.Set("Allow", p.allow)
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// fail answers a route's error: its problem, the store's sentinel errors as
+// 404 and 409, and anything else as a 500 that tells nothing (the cause is
+// logged, and no error here ever carries a secret or a token).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var p *problem
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, store.ErrNotFound):
+		p = notFound("resource")
+	case errors.Is(err, store.ErrConflict):
+		p = newProblem(http.StatusConflict, "it conflicts with an existing resource")
+	case errors.Is(err, store.ErrReferenced):
+		p = newProblem(http.StatusConflict, "it is still referenced by other resources")
+	default:
+		h.internal(w, r, err)
+		return
+	}
+	writeProblem(w, p)
+}
+
+// internal answers 500 without details and logs why.
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	h.logger.Error("admin request failed",
+		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+	writeProblem(w, newProblem(http.StatusInternalServerError, "the server could not complete the request"))
+}

@@ -1,0 +1,256 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// maxBody bounds request bodies: the largest legitimate one (a client with
+// many redirect URIs) is a few KiB.
+const maxBody = 64 << 10
+
+// Listing bounds: store.Page would silently turn a larger limit into 50,
+// so the API refuses it instead of answering with a limit it did not use.
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+)
+
+// decodeBody reads the request's JSON object into dst, strictly: JSON
+// content type, at most maxBody bytes, no unknown members, nothing after the
+// object. An empty body is refused unless optional (dst is then untouched).
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return newProblem(http.StatusUnsupportedMediaType, "send the body as application/json")
+		}
+	}
+	if r.ContentLength > maxBody {
+		return newProblem(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxBody)
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return emptyBody(optional)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if errors.Is(err, io.EOF) {
+			return emptyBody(optional)
+		}
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			if p := jsonProblem(err); p.Status == http.StatusRequestEntityTooLarge {
+				return p
+			}
+		}
+		return newProblem(http.StatusBadRequest, "the body must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func emptyBody(optional bool) error {
+	if optional {
+		return nil
+	}
+	return newProblem(http.StatusBadRequest, "a JSON body is required")
+}
+
+// jsonProblem turns a decoding error into the problem the caller can act
+// on, naming the member when there is one.
+func jsonProblem(err error) *problem {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return newProblem(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxBody)
+	case errors.As(err, &syntax):
+		return newProblem(http.StatusBadRequest, "the body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return newProblem(http.StatusBadRequest, "the body is not valid JSON (it ends early)")
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return newProblem(http.StatusBadRequest, "the body must be a JSON object")
+		}
+		var f fieldErrors
+		f.add(typeErr.Field, "must be %s, not %s", jsonKind(typeErr.Type), typeErr.Value)
+		return f.err().(*problem)
+	}
+	// encoding/json has no type for this one; its text is stable.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unq, uerr := strconv.Unquote(name); uerr == nil {
+			name = unq
+		}
+		var f fieldErrors
+		f.add(name, "unknown field")
+		return f.err().(*problem)
+	}
+	return newProblem(http.StatusBadRequest, "the body is not valid JSON")
+}
+
+// jsonKind names a Go type the way a JSON author thinks of it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "an object"
+}
+
+// writeJSON answers with v. Admin answers may hold secrets, so nothing on
+// the way may store them.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// list is one page of a listing.
+type list[T any] struct {
+	Items  []T   `json:"items"`
+	Total  int64 `json:"total"`
+	Offset int   `json:"offset"`
+	Limit  int   `json:"limit"`
+}
+
+// newList converts rows of one page with view.
+func newList[R, T any](rows []R, total int64, p store.Page, view func(*R) T) list[T] {
+	items := make([]T, 0, len(rows))
+	for i := range rows {
+		items = append(items, view(&rows[i]))
+	}
+	return list[T]{Items: items, Total: total, Offset: p.Offset, Limit: p.Limit}
+}
+
+// pageOf reads ?offset= and ?limit=.
+func pageOf(r *http.Request) (store.Page, error) {
+	q := r.URL.Query()
+	p := store.Page{Limit: defaultLimit}
+	var f fieldErrors
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			f.add("offset", "must be a whole number ≥ 0")
+		}
+		p.Offset = n
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			f.add("limit", "must be a whole number from 1 to %d", maxLimit)
+		}
+		p.Limit = n
+	}
+	return p, f.err()
+}
+
+// tenantFilter returns the tenant a listing is limited to ("" for every
+// tenant). Tenant admins always see their own tenant only.
+func tenantFilter(r *http.Request, c *caller) (string, error) {
+	q := r.URL.Query()
+	want := q.Get("tenant_id")
+	if !c.super {
+		if q.Has("tenant_id") && want != c.tenant {
+			return "", forbidden("a tenant admin can only list its own tenant")
+		}
+		return c.tenant, nil
+	}
+	if q.Has("tenant_id") && !validID(want) {
+		var f fieldErrors
+		f.add("tenant_id", "is not a valid id")
+		return "", f.err()
+	}
+	return want, nil
+}
+
+// validID reports whether s can be an id at all. Ids arrive unchecked in
+// paths, queries and bodies, and PostgreSQL fails a query holding a NUL
+// byte or invalid UTF-8: bad input must be a 404 or a 400, never a 500.
+func validID(s string) bool {
+	return s != "" && len(s) <= 64 && printable(s)
+}
+
+// printable reports whether s is valid UTF-8 without control characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkText validates a free-text field: at most limit characters (the
+// column's size), no control characters; required fields must not be blank.
+func checkText(f *fieldErrors, field, s string, limit int, required bool) {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		f.add(field, "is required")
+	case utf8.RuneCountInString(s) > limit:
+		f.add(field, "must be at most %d characters", limit)
+	case !printable(s):
+		f.add(field, "must not contain control characters")
+	}
+}
+
+// clientIP is the caller's address for the audit log: Caddy's client_ip
+// (which honours trusted_proxies) when set, else r.RemoteAddr's host.
+func clientIP(r *http.Request) string {
+	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	if ip == "" {
+		ip = r.RemoteAddr
+		if host, _, err := net.SplitHostPort(ip); err == nil {
+			ip = host
+		}
+	}
+	if len(ip) > 64 { // the audit column's size
+		ip = ip[:64]
+	}
+	return ip
+}
+
+// dedupe drops repeated entries, keeping the first-seen order.
+func dedupe(in []string) []string {
+	out := make([]string, 0, len(in))
+	seen := make(map[string]bool, len(in))
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+)
+
+// secretView answers GET /clients/{id}/secret.
+type secretView struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	Masked       bool   `json:"masked,omitempty"`
+}
+
+// rotateBody is the optional body of POST /clients/{id}/rotate.
+type rotateBody struct {
+	// How long the old secret keeps working; 0 ends it at once. Default:
+	// the app's secret_grace.
+	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+// rotateView answers POST /clients/{id}/rotate.
+type rotateView struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	// null when the old secret stopped working at once.
+	PreviousSecretValidUntil *time.Time `json:"previous_secret_valid_until"`
+}
+
+// clientSecret shows the secret to the principal that created the client
+// and a mask to everybody else; every reveal is audited first, so no
+// secret leaves without a trace.
+func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
+	cl, err := h.loadClient(r, c)
+	if err != nil {
+		return err
+	}
+	if c.principal != cl.OwnerID {
+		writeJSON(w, http.StatusOK, secretView{ClientID: cl.ID, ClientSecret: masked, Masked: true})
+		return nil
+	}
+	plain, err := h.app.RevealSecret(cl)
+	if err != nil {
+		return err
+	}
+	if err := h.app.Store().Audit(r.Context(), c.actor(cl.TenantID), "client.secret.reveal", cl.ID, ""); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, secretView{ClientID: cl.ID, ClientSecret: plain})
+	return nil
+}
+
+// rotateClient gives the client a new secret; the old one keeps working for
+// the grace period so deployed callers can switch without an outage.
+func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	cl, err := h.manageableClient(r, c)
+	if err != nil {
+		return err
+	}
+	var b rotateBody
+	if err := decodeBody(w, r, &b, true); err != nil {
+		return err
+	}
+	grace := time.Duration(h.app.SecretGrace)
+	if b.GraceSeconds != nil {
+		if *b.GraceSeconds < 0 || *b.GraceSeconds > maxGraceSeconds {
+			var f fieldErrors
+			f.add("grace_seconds", "must be from 0 to %d", maxGraceSeconds)
+			return f.err()
+		}
+		grace = time.Duration(*b.GraceSeconds) * time.Second
+	}
+	var until *time.Time
+	if grace > 0 {
+		t := time.Now().Add(grace).UTC()
+		until = &t
+	}
+	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
+	if err != nil {
+		return err
+	}
+	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
+	h.app.Runtime().ForgetClient(cl.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rotateView{ClientID: cl.ID, ClientSecret: plain, PreviousSecretValidUntil: until})
+	return nil
+}

@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// tenantIDPattern keeps chosen tenant ids readable and safe in URLs, logs
+// and token claims.
+var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// tenantView is a tenant as the admin API shows it.
+type tenantView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func viewTenant(t *store.Tenant) tenantView {
+	return tenantView{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+// tenantBody is the body of POST /tenants.
+type tenantBody struct {
+	// Default: a random UUID.
+	ID   *string `json:"id"`
+	Name *string `json:"name"`
+}
+
+// listTenants lists every tenant for a super admin and the caller's own
+// for a tenant admin.
+func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	if c.super {
+		rows, total, err := h.app.Store().ListTenants(r.Context(), p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newList(rows, total, p, viewTenant))
+		return nil
+	}
+	t, err := h.app.Store().GetTenant(r.Context(), c.tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		t, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	var rows []store.Tenant
+	if t != nil && p.Offset == 0 {
+		rows = append(rows, *t)
+	}
+	total := int64(0)
+	if t != nil {
+		total = 1
+	}
+	writeJSON(w, http.StatusOK, newList(rows, total, p, viewTenant))
+	return nil
+}
+
+func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if !c.super {
+		return forbidden("only a super admin may create tenants")
+	}
+	var b tenantBody
+	if err := decodeBody(w, r, &b, false); err != nil {
+		return err
+	}
+	t := &store.Tenant{ID: store.NewID()}
+	if b.ID != nil {
+		t.ID = *b.ID
+	}
+	if b.Name != nil {
+		t.Name = strings.TrimSpace(*b.Name)
+	}
+	var f fieldErrors
+	if !tenantIDPattern.MatchString(t.ID) {
+		f.add("id", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	checkText(&f, "name", t.Name, 200, true)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := h.app.Store().CreateTenant(r.Context(), t, c.actor(t.ID)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return newProblem(http.StatusConflict, "a tenant with id %q or name %q already exists", t.ID, t.Name)
+		}
+		return err
+	}
+	w.Header().Set("Location", "tenants/"+url.PathEscape(t.ID))
+	writeJSON(w, http.StatusCreated, viewTenant(t))
+	return nil
+}
+
+func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id := r.PathValue("id")
+	if !validID(id) || !c.sees(id) {
+		return notFound("tenant")
+	}
+	t, err := h.app.Store().GetTenant(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("tenant")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenant(t))
+	return nil
+}

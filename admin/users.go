@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// userView is a user as the admin API shows it (never its password hash).
+type userView struct {
+	ID          string    `json:"id"`
+	TenantID    string    `json:"tenant_id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Email       string    `json:"email"`
+	Admin       bool      `json:"admin"`
+	Disabled    bool      `json:"disabled"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func viewUser(u *store.User) userView {
+	return userView{
+		ID: u.ID, TenantID: u.TenantID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email,
+		Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+// newUserBody is the body of POST /users.
+type newUserBody struct {
+	Username    *string `json:"username"`
+	DisplayName *string `json:"display_name"`
+	Email       *string `json:"email"`
+	TenantID    *string `json:"tenant_id"`
+	Admin       *bool   `json:"admin"`
+}
+
+// userPatchBody is the body of PATCH /users/{id}; absent members are kept.
+type userPatchBody struct {
+	DisplayName *string `json:"display_name"`
+	Email       *string `json:"email"`
+	Disabled    *bool   `json:"disabled"`
+	Admin       *bool   `json:"admin"`
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	tenant, err := tenantFilter(r, c)
+	if err != nil {
+		return err
+	}
+	rows, total, err := h.app.Store().ListUsers(r.Context(), tenant, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(rows, total, p, viewUser))
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var b newUserBody
+	if err := decodeBody(w, r, &b, false); err != nil {
+		return err
+	}
+	u := &store.User{ID: store.NewID(), TenantID: c.tenant}
+	if b.TenantID != nil {
+		u.TenantID = *b.TenantID
+		if !c.sees(u.TenantID) {
+			return forbidden("a tenant admin can only manage its own tenant")
+		}
+	}
+	if b.Username != nil {
+		u.Username = strings.TrimSpace(*b.Username)
+	}
+	if b.DisplayName != nil {
+		u.DisplayName = *b.DisplayName
+	}
+	if b.Email != nil {
+		u.Email = *b.Email
+	}
+	if b.Admin != nil {
+		u.Admin = *b.Admin
+	}
+	var f fieldErrors
+	checkText(&f, "username", u.Username, 200, true)
+	checkProfile(&f, u)
+	if err := h.checkTenant(r.Context(), &f, u.TenantID); err != nil {
+		return err
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := h.app.Store().CreateUser(r.Context(), u, c.actor(u.TenantID)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return newProblem(http.StatusConflict, "tenant %q already has a user named %q", u.TenantID, u.Username)
+		}
+		return err
+	}
+	h.app.Runtime().ForgetUser(u.ID) // in case a lookup cached the id as missing
+	w.Header().Set("Location", "users/"+url.PathEscape(u.ID))
+	writeJSON(w, http.StatusCreated, viewUser(u))
+	return nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.loadUser(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.loadUser(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		return err
+	}
+	var b userPatchBody
+	if err := decodeBody(w, r, &b, false); err != nil {
+		return err
+	}
+	action := "user.update"
+	if b.DisplayName != nil {
+		u.DisplayName = *b.DisplayName
+	}
+	if b.Email != nil {
+		u.Email = *b.Email
+	}
+	if b.Admin != nil {
+		u.Admin = *b.Admin
+	}
+	if b.Disabled != nil && *b.Disabled != u.Disabled {
+		u.Disabled = *b.Disabled
+		action = "user.restore"
+		if u.Disabled {
+			action = "user.disable"
+		}
+	}
+	var f fieldErrors
+	checkProfile(&f, u)
+	if err := f.err(); err != nil {
+		return err
+	}
+	err = h.app.Store().UpdateUserProfile(r.Context(), u, u.TenantID, c.actor(u.TenantID), action)
+	h.app.Runtime().ForgetUser(u.ID)
+	if err != nil {
+		return err
+	}
+	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+// loadUser returns a user, as 404 when the caller may not see it.
+func (h *Handler) loadUser(ctx context.Context, id string, c *caller) (*store.User, error) {
+	if !validID(id) {
+		return nil, notFound("user")
+	}
+	u, err := h.app.Store().GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.sees(u.TenantID)) {
+		return nil, notFound("user")
+	}
+	return u, err
+}
+
+// checkProfile validates the fields both POST and PATCH set.
+func checkProfile(f *fieldErrors, u *store.User) {
+	checkText(f, "display_name", u.DisplayName, 200, false)
+	if u.Email == "" {
+		return
+	}
+	checkText(f, "email", u.Email, 320, false)
+	if a, err := mail.ParseAddress(u.Email); !f.has("email") && (err != nil || a.Address != u.Email || a.Name != "") {
+		f.add("email", "must be a plain address such as ada@example.com")
+	}
+}
