@@ -7,6 +7,7 @@
 package scopegate
 
 import (
+	_ "github.com/scopegate/scopegate/admin"
 	_ "github.com/scopegate/scopegate/module/app"
 	_ "github.com/scopegate/scopegate/module/guard"
 	_ "github.com/scopegate/scopegate/module/issuer"
