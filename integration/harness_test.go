@@ -117,6 +117,8 @@ func startGateway(t *testing.T, file, driver string, extraEnv ...string) *gatewa
 	if driver == store.Postgres {
 		t.Setenv("SCOPEGATE_DSN", storetest.DSN(t, store.Postgres))
 		t.Setenv("SCOPEGATE_MASTER_KEY", apptest.MasterKey)
+		// The per-system files read their database from the environment.
+		t.Setenv("SCOPEGATE_DATABASE", "postgres {env.SCOPEGATE_DSN}")
 	}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
 		t.Setenv(extraEnv[i], extraEnv[i+1])

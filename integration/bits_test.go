@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// bitsTokenRequest sends Bits' documented request byte for byte:
+//
+//	POST /v1/oauth2/token HTTP/1.1
+//	Authorization: Basic <base64({clientId:clientSecret})>
+//	Content-Type: application/x-www-form-urlencoded
+//
+//	grant_type=client_credentials
+//
+// plus any extra form parameters (the application.session claims).
+func bitsTokenRequest(t *testing.T, g *gateway, clientID, clientSecret string, extra url.Values) (int, map[string]any) {
+	t.Helper()
+	body := "grant_type=client_credentials"
+	if len(extra) > 0 {
+		body += "&" + extra.Encode()
+	}
+	req, _ := http.NewRequest("POST", g.URL+"/v1/oauth2/token", strings.NewReader(body))
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(clientID+":"+clientSecret)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("non-JSON answer %d: %s", resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+// Bits, as documented: the token response carries "type": "Bearer" (and the
+// standard token_type), expires_in 3600 and the granted scope; userinfo
+// answers the customer id of the token's owner for "Authorization: bearer";
+// "application" implies "application.read"; "application.session" is granted
+// only with application_id, workflow_id and a registered redirect_url, the
+// claims travel in the token and the token works only for its application.
+func TestBits(t *testing.T) {
+	eachDriverWith(t, "bits.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/v1/oauth2/token")
+		customer := createTenant(t, g, admin, "Acme Lending")
+		id, secret := createClient(t, g, admin, map[string]any{
+			"name": "acme-backend", "tenant_id": customer,
+			"scopes":         []string{"application", "application.session"},
+			"default_scopes": []string{"application"},
+			"redirect_uris":  []string{"https://acme.example/bits/done"},
+		})
+
+		status, tok := bitsTokenRequest(t, g, id, secret, nil)
+		if status != 200 || tok["type"] != "Bearer" || tok["token_type"] != "Bearer" || tok["expires_in"] != float64(3600) || tok["scope"] != "application" {
+			t.Fatalf("documented token response: %d %v", status, tok)
+		}
+		access := tok["access_token"].(string)
+
+		// GET /oauth2/userinfo with "Authorization: bearer <accessToken>" (lower-case, as documented).
+		req, _ := http.NewRequest("GET", g.URL+"/oauth2/userinfo", nil)
+		req.Header.Set("Authorization", "bearer "+access)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info map[string]string
+		json.NewDecoder(resp.Body).Decode(&info)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || info["customerId"] != "bits:customer::"+customer {
+			t.Fatalf("userinfo: %d %v", resp.StatusCode, info)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/oauth2/userinfo", "", nil); status != 401 {
+			t.Fatalf("userinfo without a token: %d", status)
+		}
+
+		// "application" creates and (through its implication) reads.
+		if status, body, _ := call(t, "POST", g.URL+"/v1/applications", access, map[string]string{"name": "loan"}); status != 200 || body["client_id"] != id {
+			t.Fatalf("create application: %d %v", status, body)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/v1/applications/app-1", access, nil); status != 200 {
+			t.Fatalf("read application with the implied scope: %d", status)
+		}
+
+		// A read-only client cannot create.
+		roID, roSecret := createClient(t, g, admin, map[string]any{"name": "acme-reader", "tenant_id": customer, "scopes": []string{"application.read"}})
+		_, ro := bitsTokenRequest(t, g, roID, roSecret, nil)
+		if ro["scope"] != "application.read" {
+			t.Fatalf("read-only grant: %v", ro)
+		}
+		if status, _, h := call(t, "POST", g.URL+"/v1/applications", ro["access_token"].(string), map[string]string{}); status != 403 || challenge(h) != "insufficient_scope" {
+			t.Fatalf("create with application.read: %d", status)
+		}
+
+		// application.session needs its required claims.
+		claims := url.Values{"scope": {"application.session"}, "application_id": {"app-1"}, "workflow_id": {"wf-9"}, "redirect_url": {"https://acme.example/bits/done"}}
+		for name, mutate := range map[string]func(url.Values){
+			"no workflow_id":           func(v url.Values) { v.Del("workflow_id") },
+			"no application_id":        func(v url.Values) { v.Del("application_id") },
+			"unregistered redirect":    func(v url.Values) { v.Set("redirect_url", "https://evil.example/steal") },
+			"redirect with extra path": func(v url.Values) { v.Set("redirect_url", "https://acme.example/bits/done/x") },
+		} {
+			v := url.Values{}
+			for k, vals := range claims {
+				v[k] = append([]string{}, vals...)
+			}
+			mutate(v)
+			if status, body := bitsTokenRequest(t, g, id, secret, v); status != 400 || body["error"] != "invalid_request" {
+				t.Errorf("%s: %d %v", name, status, body)
+			}
+		}
+		status, sess := bitsTokenRequest(t, g, id, secret, claims)
+		if status != 200 || sess["scope"] != "application.session" {
+			t.Fatalf("session token: %d %v", status, sess)
+		}
+		sessTok := sess["access_token"].(string)
+		if status, _, _ := call(t, "POST", g.URL+"/v1/applications/app-1/sessions", sessTok, map[string]string{}); status != 200 {
+			t.Fatalf("session for its own application: %d", status)
+		}
+		seen, _ := g.Upstream.Last()
+		if seen.Get("X-Scopegate-Claim-Application-Id") != "app-1" || seen.Get("X-Scopegate-Claim-Workflow-Id") != "wf-9" {
+			t.Fatalf("claims not forwarded: %v", seen)
+		}
+		if status, body, _ := call(t, "POST", g.URL+"/v1/applications/app-2/sessions", sessTok, map[string]string{}); status != 403 ||
+			!strings.Contains(body["error_description"].(string), "application_id") {
+			t.Fatalf("session token on another application: %d %v", status, body)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/v1/applications/app-1", sessTok, nil); status != 403 {
+			t.Fatalf("session token reading applications: %d", status)
+		}
+	})
+}
