@@ -1,0 +1,165 @@
+package integration
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// nitroToken acquires a token the way Nitro's guide says: client_id and
+// client_secret from the OAuth client, plus a user id for a 3-legged token.
+func nitroToken(t *testing.T, g *gateway, id, secret string, extra url.Values) (int, map[string]any, http.Header) {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	resp, err := http.PostForm(g.URL+"/oauth/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+// Nitro, as documented: without a user id the token is 2-legged, with
+// user_id (or userId) 3-legged and bound to that user; gamification_user
+// demands 3-legged and global 2-legged, at the token endpoint and at the
+// guard; the default duration is 86400 s and the response looks like the
+// documented example (token_type "bearer"); per-client duration and maximum
+// duration per day cut and then refuse tokens per user; data import needs
+// the batch-import client's batch_import scope; the "request, listen for 401,
+// request a new token" pattern works; secrets are readable by their creator only.
+func TestNitro(t *testing.T) {
+	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		player := createUser(t, g, admin, map[string]any{"username": "player-1"})
+		other := createUser(t, g, admin, map[string]any{"username": "player-2"})
+		id, secret := createClient(t, g, admin, map[string]any{
+			"name": "web-components", "scopes": []string{"gamification_user", "global"},
+			"default_scopes": []string{"global"}, "allow_user_tokens": true,
+		})
+
+		// 2-legged: no user id.
+		status, two, _ := nitroToken(t, g, id, secret, nil)
+		if status != 200 || two["token_type"] != "bearer" || two["expires_in"] != float64(86400) || two["scope"] != "global" {
+			t.Fatalf("2-legged token: %d %v", status, two)
+		}
+		twoTok := two["access_token"].(string)
+		if status, body, _ := call(t, "PUT", g.URL+"/api/admin/groups/g1", twoTok, map[string]string{}); status != 200 || body["legs"] != "2" || body["user_id"] != "" {
+			t.Fatalf("2-legged on an admin route: %d %v", status, body)
+		}
+		if status, _, _ := nitroToken(t, g, id, secret, url.Values{"scope": {"gamification_user"}}); status != 400 {
+			t.Fatalf("gamification_user without a user: %d", status)
+		}
+
+		// 3-legged: user_id, and userId as Nitro spells it too.
+		for _, param := range []string{"user_id", "userId"} {
+			status, three, _ := nitroToken(t, g, id, secret, url.Values{param: {player}, "scope": {"gamification_user"}})
+			if status != 200 || three["scope"] != "gamification_user" {
+				t.Fatalf("3-legged with %s: %d %v", param, status, three)
+			}
+			threeTok := three["access_token"].(string)
+			status, body, _ := call(t, "GET", g.URL+"/api/users/me/points", threeTok, nil)
+			if status != 200 || body["user_id"] != player || body["legs"] != "3" {
+				t.Fatalf("3-legged on a user route: %d %v", status, body)
+			}
+			if status, _, h := call(t, "PUT", g.URL+"/api/admin/groups/g1", threeTok, map[string]string{}); status != 403 || challenge(h) != "insufficient_scope" {
+				t.Fatalf("3-legged token on a 2-legged route: %d", status)
+			}
+		}
+		if status, body, _ := nitroToken(t, g, id, secret, url.Values{"user_id": {player}, "scope": {"global"}}); status != 400 || body["error"] != "invalid_scope" ||
+			!strings.Contains(body["error_description"].(string), "2-legged") {
+			t.Fatalf("global in a 3-legged token: %d %v", status, body)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/api/users/me/points", twoTok, nil); status != 403 {
+			t.Fatalf("2-legged token on a user route: %d", status)
+		}
+
+		// Per-client duration and maximum duration per day, counted per user.
+		capID, capSecret := createClient(t, g, admin, map[string]any{
+			"name": "kiosk", "scopes": []string{"gamification_user"}, "allow_user_tokens": true,
+			"token_lifetime_minutes": 30, "max_minutes_per_day": 45,
+		})
+		want := []float64{1800, 900}
+		for i, exp := range want {
+			status, body, _ := nitroToken(t, g, capID, capSecret, url.Values{"user_id": {player}})
+			if status != 200 || body["expires_in"] != exp {
+				t.Fatalf("capped token %d: %d %v", i, status, body)
+			}
+		}
+		status, refused, h := nitroToken(t, g, capID, capSecret, url.Values{"user_id": {player}})
+		retry, _ := strconv.Atoi(h.Get("Retry-After"))
+		if status != 400 || refused["error"] != "invalid_grant" || !strings.Contains(refused["error_description"].(string), "resets at") || retry <= 0 || retry > 25*3600 {
+			t.Fatalf("allowance used up: %d %v Retry-After %q", status, refused, h.Get("Retry-After"))
+		}
+		if status, body, _ := nitroToken(t, g, capID, capSecret, url.Values{"user_id": {other}}); status != 200 || body["expires_in"] != float64(1800) {
+			t.Fatalf("another user's allowance: %d %v", status, body)
+		}
+
+		// Data import: the batch-import client with batch_import.
+		biID, biSecret := createClient(t, g, admin, map[string]any{"name": "batch-import", "scopes": []string{"batch_import"}})
+		_, bi, _ := nitroToken(t, g, biID, biSecret, nil)
+		if status, _, _ := call(t, "POST", g.URL+"/api/import", bi["access_token"].(string), map[string]string{"rows": "1"}); status != 200 {
+			t.Fatalf("import with batch_import: %d", status)
+		}
+		if status, _, _ := call(t, "POST", g.URL+"/api/import", twoTok, map[string]string{"rows": "1"}); status != 403 {
+			t.Fatalf("import without batch_import: %d", status)
+		}
+
+		// "request a token, listen for 401, request a new token": the token
+		// stops being valid (revoked here, as an expiry would), the call gets
+		// 401 invalid_token, the client asks again and the retry succeeds.
+		tokenNow := twoTok
+		form := url.Values{"token": {tokenNow}, "client_id": {id}, "client_secret": {secret}}
+		if resp, err := http.PostForm(g.URL+"/oauth/revoke", form); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("revoke: %v %v", resp, err)
+		}
+		attempts := 0
+		for {
+			attempts++
+			status, _, h := call(t, "GET", g.URL+"/api/admin/groups", tokenNow, nil)
+			if status == 200 {
+				break
+			}
+			if status != 401 || challenge(h) != "invalid_token" || attempts > 2 {
+				t.Fatalf("attempt %d: %d %v", attempts, status, h)
+			}
+			_, fresh, _ := nitroToken(t, g, id, secret, nil)
+			tokenNow = fresh["access_token"].(string)
+		}
+		if attempts != 2 {
+			t.Fatalf("the revoked token worked: %d attempts", attempts)
+		}
+
+		// The secret is visible to the admin who created the client, masked to others.
+		_, mine, _ := call(t, "GET", g.URL+"/admin/clients/"+id+"/secret", admin, nil)
+		if mine["client_secret"] != secret {
+			t.Fatalf("creator cannot read the secret: %v", mine)
+		}
+		otherAdminID, otherAdminSecret := createClient(t, g, admin, map[string]any{"name": "second-admin", "scopes": []string{"scopegate.admin"}})
+		otherAdmin := mustTokenAt(t, g, "/oauth/token", otherAdminID, otherAdminSecret)
+		_, theirs, _ := call(t, "GET", g.URL+"/admin/clients/"+id+"/secret", otherAdmin, nil)
+		if theirs["client_secret"] == secret || theirs["masked"] != true {
+			t.Fatalf("another admin sees the secret: %v", theirs)
+		}
+	})
+}
+
+// mustTokenAt gets a client_credentials token from the endpoint at path.
+func mustTokenAt(t *testing.T, g *gateway, path, id, secret string) string {
+	t.Helper()
+	status, body := tokenBasic(t, g, path, id, secret, nil)
+	tok, _ := body["access_token"].(string)
+	if status != 200 || tok == "" {
+		t.Fatalf("token at %s: %d %v", path, status, body)
+	}
+	return tok
+}
