@@ -127,7 +127,7 @@ func startGateway(t *testing.T, file, driver string, extraEnv ...string) *gatewa
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgJSON := adapt(t, path)
+	cfgJSON := withoutAutosave(t, adapt(t, path))
 	if err := caddy.Load(cfgJSON, true); err != nil {
 		t.Fatalf("loading %s into Caddy: %v", file, err)
 	}
@@ -155,6 +155,26 @@ func adapt(t *testing.T, path string) []byte {
 		t.Logf("adapt warning %s:%d: %s", w.File, w.Line, w.Message)
 	}
 	return cfgJSON
+}
+
+// withoutAutosave keeps Caddy from saving each test's config to disk.
+func withoutAutosave(t *testing.T, cfgJSON []byte) []byte {
+	t.Helper()
+	var cfg map[string]any
+	if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := cfg["admin"].(map[string]any)
+	if admin == nil {
+		admin = map[string]any{}
+	}
+	admin["config"] = map[string]any{"persist": false}
+	cfg["admin"] = admin
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func waitReady(t *testing.T, url string) {
