@@ -41,7 +41,8 @@ type Guard struct {
 	Legs scope.Legs `json:"legs,omitempty"`
 	// Claims the token must match when it carries them, with placeholders
 	// in the values: {"application_id": "{http.request.uri.path.1}"} keeps
-	// an application-session token to its own application.
+	// an application-session token to its own application. A request whose
+	// token carries such a claim must not have "." or ".." path segments.
 	MatchClaims map[string]string `json:"match_claims,omitempty"`
 	// Enables impersonation on this route: the header (default X-Act-As-User)
 	// names a user of the client's tenant to act as. Only clients allowed to
@@ -107,10 +108,22 @@ func (g *Guard) Validate() error {
 	if g.Legs != scope.AnyLegs && g.Legs != scope.TwoLegged && g.Legs != scope.ThreeLegged {
 		return fmt.Errorf("legs must be 2, 3 or any")
 	}
-	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 {
-		return fmt.Errorf("header_prefix %q must end with '-' and be at least 3 characters", g.HeaderPrefix)
+	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 || !isToken(g.HeaderPrefix) {
+		return fmt.Errorf("header_prefix %q must end with '-', be at least 3 characters and be valid in a header name", g.HeaderPrefix)
 	}
 	return nil
+}
+
+// isToken reports whether s only holds RFC 9110 tchars, the characters of a
+// header field name.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // varClaims is the request variable where the first guard of a request
@@ -221,11 +234,22 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 	}
 	if len(g.AnyScopes) > 0 {
 		ok := false
+		var wrongLegs *oauth.Error // a held scope that does not suit this kind of token
 		for _, s := range g.AnyScopes {
-			if cat.Satisfies(granted, s) {
-				ok = true
-				break
+			if !cat.Satisfies(granted, s) {
+				continue
 			}
+			if def, known := cat.Get(s); known && !def.Legs.Allows(legs) {
+				if wrongLegs == nil {
+					wrongLegs = legsError(def.Legs)
+				}
+				continue
+			}
+			ok = true
+			break
+		}
+		if !ok && wrongLegs != nil {
+			return wrongLegs
 		}
 		if !ok {
 			e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs one of the scopes %s", scope.Join(g.AnyScopes))
@@ -240,6 +264,12 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			if !ok {
 				continue
 			}
+			if hasDotSegment(r.URL.Path) {
+				// Placeholders such as {http.request.uri.path.1} read the path
+				// as sent; an upstream that resolves "/app-1/../app-2" would
+				// serve another application than the one compared here.
+				return oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the request path must not contain . or .. segments")
+			}
 			if repl != nil {
 				want = repl.ReplaceKnown(want, "")
 			}
@@ -249,6 +279,16 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 		}
 	}
 	return nil
+}
+
+// hasDotSegment reports whether p holds a "." or ".." segment.
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func legsError(need scope.Legs) *oauth.Error {

@@ -1,0 +1,107 @@
+package guard
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/scopegate/scopegate/module/scope"
+)
+
+// The scopegate_guard directive reads inline scopes and every block option
+// into the Guard's fields, and rejects unknown or repeated options, wrong
+// argument counts, bad legs and invalid scope names with a parse error.
+func TestUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		input string
+		want  *Guard
+		err   string // substring of the error; "" when parsing must succeed
+	}{
+		{name: "bare", input: `scopegate_guard`, want: &Guard{}},
+		{name: "inline scopes", input: `scopegate_guard demo.read demo.write`,
+			want: &Guard{Scopes: []string{"demo.read", "demo.write"}}},
+		{name: "every option", input: `scopegate_guard demo.read {
+			scopes demo.write global
+			any_scope user.only demo.read
+			legs 3
+			match_claim application_id {http.request.uri.path.1}
+			match_claim tenant_hint "{http.request.header.X-Tenant}"
+			impersonation X-On-Behalf-Of
+			header_prefix X-Identity-
+			realm "my api"
+		}`, want: &Guard{
+			Scopes:        []string{"demo.read", "demo.write", "global"},
+			AnyScopes:     []string{"user.only", "demo.read"},
+			Legs:          scope.ThreeLegged,
+			MatchClaims:   map[string]string{"application_id": "{http.request.uri.path.1}", "tenant_hint": "{http.request.header.X-Tenant}"},
+			Impersonation: &Impersonation{Header: "X-On-Behalf-Of"},
+			HeaderPrefix:  "X-Identity-",
+			Realm:         "my api",
+		}},
+		{name: "impersonation with the default header", input: "scopegate_guard {\n impersonation\n}",
+			want: &Guard{Impersonation: &Impersonation{}}},
+		{name: "legs 2", input: "scopegate_guard {\n legs 2\n}", want: &Guard{Legs: scope.TwoLegged}},
+		{name: "legs any", input: "scopegate_guard {\n legs ANY\n}", want: &Guard{Legs: scope.AnyLegs}},
+		{name: "empty block", input: "scopegate_guard demo.read {\n}", want: &Guard{Scopes: []string{"demo.read"}}},
+
+		{name: "unknown option", input: "scopegate_guard {\n scope demo.read\n}", err: `unknown scopegate_guard option "scope"`},
+		{name: "duplicate scopes", input: "scopegate_guard {\n scopes a\n scopes b\n}", err: `duplicate option "scopes"`},
+		{name: "duplicate any_scope", input: "scopegate_guard {\n any_scope a\n any_scope b\n}", err: `duplicate option "any_scope"`},
+		{name: "duplicate legs", input: "scopegate_guard {\n legs 2\n legs 3\n}", err: `duplicate option "legs"`},
+		{name: "duplicate impersonation", input: "scopegate_guard {\n impersonation\n impersonation X-A\n}", err: `duplicate option "impersonation"`},
+		{name: "duplicate header_prefix", input: "scopegate_guard {\n header_prefix X-A-\n header_prefix X-B-\n}", err: `duplicate option "header_prefix"`},
+		{name: "duplicate realm", input: "scopegate_guard {\n realm a\n realm b\n}", err: `duplicate option "realm"`},
+		{name: "duplicate match_claim", input: "scopegate_guard {\n match_claim a x\n match_claim a y\n}", err: `match_claim "a" is given twice`},
+		{name: "scopes without args", input: "scopegate_guard {\n scopes\n}", err: "wrong argument count"},
+		{name: "any_scope without args", input: "scopegate_guard {\n any_scope\n}", err: "wrong argument count"},
+		{name: "legs without args", input: "scopegate_guard {\n legs\n}", err: "wrong argument count"},
+		{name: "legs with two args", input: "scopegate_guard {\n legs 2 3\n}", err: "wrong argument count"},
+		{name: "bad legs", input: "scopegate_guard {\n legs 4\n}", err: `legs must be 2, 3 or any, not "4"`},
+		{name: "header_prefix without args", input: "scopegate_guard {\n header_prefix\n}", err: "wrong argument count"},
+		{name: "realm with two args", input: "scopegate_guard {\n realm a b\n}", err: "wrong argument count"},
+		{name: "impersonation with two args", input: "scopegate_guard {\n impersonation X-A X-B\n}", err: "wrong argument count"},
+		{name: "match_claim with one arg", input: "scopegate_guard {\n match_claim a\n}", err: "match_claim takes a claim name and a value"},
+		{name: "match_claim with three args", input: "scopegate_guard {\n match_claim a b c\n}", err: "match_claim takes a claim name and a value"},
+		{name: "bad inline scope", input: `scopegate_guard "demo read"`, err: `scope "demo read" has a character RFC 6749 does not allow`},
+		{name: "bad scope in scopes", input: "scopegate_guard {\n scopes ok \"a\\\\b\"\n}", err: "has a character RFC 6749 does not allow"},
+		{name: "bad scope in any_scope", input: "scopegate_guard {\n any_scope \"caf\u00e9\"\n}", err: "has a character RFC 6749 does not allow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := new(Guard)
+			err := g.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(g, tc.want) {
+				t.Fatalf("parsed\n  %+v\nwant\n  %+v", g, tc.want)
+			}
+		})
+	}
+}
+
+// The registered directive parser returns a *Guard, the handler Caddy
+// then provisions.
+func TestParseCaddyfileDirective(t *testing.T) {
+	h := httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser("scopegate_guard demo.read {\n legs 2\n}")}
+	mh, err := parseCaddyfile(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, ok := mh.(*Guard)
+	if !ok || !reflect.DeepEqual(g, &Guard{Scopes: []string{"demo.read"}, Legs: scope.TwoLegged}) {
+		t.Fatalf("parseCaddyfile = %#v", mh)
+	}
+	if _, err := parseCaddyfile(httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser("scopegate_guard {\n nope\n}")}); err == nil {
+		t.Fatal("parseCaddyfile accepted an unknown option")
+	}
+}
