@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	_ "github.com/caddyserver/caddy/v2/modules/filestorage" // the storage TestProvision confines to a temp dir
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/app/apptest"
@@ -122,6 +125,39 @@ func TestInternalErrorHidesDetails(t *testing.T) {
 		p := problemOf(t, w, http.StatusInternalServerError)
 		if strings.Contains(strings.ToLower(w.Body.String()), "closed") || strings.Contains(w.Body.String(), "sql") {
 			t.Fatalf("500 reveals its cause: %+v", p)
+		}
+	})
+}
+
+// Provision finds the scopegate app through the Caddy context, as a real
+// config does: caddy.Validate provisions a whole config (the app on a real
+// database, the HTTP server and this handler in a route) without serving.
+func TestProvision(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		raw, err := json.Marshal(map[string]any{
+			"admin":   map[string]any{"disabled": true},
+			"storage": map[string]any{"module": "file_system", "root": t.TempDir()},
+			"apps": map[string]any{
+				"scopegate": map[string]any{
+					"database":   map[string]any{"driver": driver, "dsn": storetest.DSN(t, driver)},
+					"issuer":     apptest.Issuer,
+					"master_key": apptest.MasterKey,
+				},
+				"http": map[string]any{"servers": map[string]any{"srv": map[string]any{
+					"listen": []string{"127.0.0.1:0"},
+					"routes": []any{map[string]any{"handle": []any{map[string]any{"handler": "scopegate_admin"}}}},
+				}}},
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg caddy.Config
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Validate(&cfg); err != nil {
+			t.Fatalf("provisioning a config with scopegate_admin: %v", err)
 		}
 	})
 }

@@ -131,13 +131,31 @@ func (e *env) do(method, path, tok string, body any, hdr ...string) *httptest.Re
 	if tok != "" {
 		r.Header.Set("Authorization", "Bearer "+tok)
 	}
+	return e.serve(r)
+}
+
+// doChunked sends body as the super admin without a Content-Length, as a
+// chunked upload would arrive.
+func (e *env) doChunked(method, path, body string) *httptest.ResponseRecorder {
+	e.t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	r.ContentLength = -1
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+e.super)
+	return e.serve(r)
+}
+
+// serve runs r through ServeHTTP with a next handler that fails the test:
+// the admin API answers everything itself.
+func (e *env) serve(r *http.Request) *httptest.ResponseRecorder {
+	e.t.Helper()
 	w := httptest.NewRecorder()
 	next := func(http.ResponseWriter, *http.Request) error {
-		e.t.Errorf("%s %s: the admin API called the next handler", method, path)
+		e.t.Errorf("%s %s: the admin API called the next handler", r.Method, r.URL)
 		return nil
 	}
 	if err := e.h.ServeHTTP(w, r, caddyhttp.HandlerFunc(next)); err != nil {
-		e.t.Fatalf("%s %s: ServeHTTP returned %v", method, path, err)
+		e.t.Fatalf("%s %s: ServeHTTP returned %v", r.Method, r.URL, err)
 	}
 	return w
 }

@@ -33,24 +33,32 @@ const (
 // content type, at most maxBody bytes, no unknown members, nothing after the
 // object. An empty body is refused unless optional (dst is then untouched).
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" || r.ContentLength > 0 {
+	unsupported := newProblem(http.StatusUnsupportedMediaType, "send the body as application/json")
+	ct := r.Header.Get("Content-Type")
+	if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return newProblem(http.StatusUnsupportedMediaType, "send the body as application/json")
+			return unsupported
 		}
 	}
 	if r.ContentLength > maxBody {
 		return newProblem(http.StatusRequestEntityTooLarge, "the body is larger than %d bytes", maxBody)
 	}
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return emptyBody(optional)
+	}
+	if ct == "" && r.ContentLength > 0 {
+		return unsupported
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		if errors.Is(err, io.EOF) {
-			return emptyBody(optional)
-		}
+	err := dec.Decode(dst)
+	switch {
+	case errors.Is(err, io.EOF):
+		return emptyBody(optional)
+	case ct == "":
+		return unsupported // a body of unknown length, and untyped
+	case err != nil:
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

@@ -1,0 +1,73 @@
+package admin
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/standard" // handle_path, respond
+)
+
+// The directive takes nothing: the bare directive (or an empty block)
+// parses, and any argument, option or stray token is an error that names
+// the problem.
+func TestUnmarshalCaddyfile(t *testing.T) {
+	for _, tc := range []struct {
+		input string
+		err   string // "" when it must parse
+	}{
+		{"scopegate_admin", ""},
+		{"scopegate_admin {\n}", ""},
+		{"scopegate_admin extra", "takes no arguments"},
+		{"scopegate_admin a b", "takes no arguments"},
+		{"scopegate_admin {\n\tissuer x\n}", "takes no options"},
+		{"scopegate_admin {\n\tdebug\n}", "takes no options"},
+	} {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: unexpected error %v", tc.input, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want one containing %q", tc.input, err, tc.err)
+		}
+	}
+}
+
+// A Caddyfile using the directive adapts to the scopegate_admin handler,
+// inside handle_path and, thanks to the registered order, ahead of respond
+// in the same site without a route block; arguments are refused there too.
+func TestCaddyfileAdapt(t *testing.T) {
+	adapter := caddyconfig.GetAdapter("caddyfile")
+	adapt := func(src string) (string, error) {
+		out, _, err := adapter.Adapt([]byte(src), nil)
+		return string(out), err
+	}
+
+	out, err := adapt(":8080 {\n\thandle_path /admin/* {\n\t\tscopegate_admin\n\t}\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"handler":"scopegate_admin"`) || !strings.Contains(out, `"strip_path_prefix":"/admin"`) {
+		t.Fatalf("adapted config lacks the handler or the prefix strip: %s", out)
+	}
+	var cfg any
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+		t.Fatalf("adapted config is not JSON: %v", err)
+	}
+
+	out, err = adapt(":8080 {\n\trespond /health \"ok\"\n\tscopegate_admin /admin/*\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAt, respondAt := strings.Index(out, `"handler":"scopegate_admin"`), strings.Index(out, `"handler":"static_response"`)
+	if adminAt < 0 || respondAt < 0 || adminAt > respondAt {
+		t.Fatalf("scopegate_admin is not ordered before respond: %s", out)
+	}
+
+	if _, err := adapt(":8080 {\n\tscopegate_admin /admin/* extra\n}\n"); err == nil {
+		t.Fatal("an argument after the matcher was accepted")
+	}
+}

@@ -1,0 +1,101 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Bodies are read strictly and every failure is a problem, never a 500 or a
+// partial write: over 64 KiB is 413 (declared or not), a non-JSON content
+// type is 415, broken JSON, a non-object, trailing data and a missing body
+// are 400, and an unknown member or a wrong type is 400 naming the member.
+func TestBodyErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		big := `{"name":"` + strings.Repeat("a", maxBody) + `","scopes":["demo.read"]}`
+
+		problemOf(t, e.do("POST", "/clients", e.super, big), http.StatusRequestEntityTooLarge)
+		// Without a Content-Length the limit still holds while reading.
+		chunked := e.doChunked("POST", "/clients", big)
+		problemOf(t, chunked, http.StatusRequestEntityTooLarge)
+		problemOf(t, e.do("PATCH", "/clients/"+e.superID, e.super, `{"name":"x"} `+strings.Repeat(" ", maxBody)), http.StatusRequestEntityTooLarge)
+
+		for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "nonsense;;"} {
+			problemOf(t, e.do("POST", "/clients", e.super, `{"name":"x","scopes":["demo.read"]}`, "Content-Type", ct), http.StatusUnsupportedMediaType)
+		}
+		e.want(e.do("POST", "/clients", e.super, `{"name":"ok","scopes":["demo.read"]}`, "Content-Type", "application/json; charset=utf-8"), http.StatusCreated)
+
+		for name, body := range map[string]string{
+			"broken":     `{"name":`,
+			"garbage":    `name=x`,
+			"array":      `[{"name":"x"}]`,
+			"string":     `"x"`,
+			"trailing":   `{"name":"y","scopes":["demo.read"]} {}`,
+			"empty":      ``,
+			"only space": `   `,
+		} {
+			p := problemOf(t, e.do("POST", "/clients", e.super, body), http.StatusBadRequest)
+			if len(p.Errors) != 0 {
+				t.Errorf("%s: errors %+v for a body that is not an object", name, p.Errors)
+			}
+		}
+
+		p := problemOf(t, e.do("POST", "/clients", e.super, `{"name":"x","scopes":["demo.read"],"scope":"typo"}`), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"scope"}) {
+			t.Fatalf("unknown member: errors %+v", p.Errors)
+		}
+		p = problemOf(t, e.do("POST", "/clients/"+e.superID+"/rotate", e.super, `{"grace":0}`), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"grace"}) {
+			t.Fatalf("unknown rotate member: errors %+v", p.Errors)
+		}
+		p = problemOf(t, e.do("POST", "/clients/"+e.superID+"/rotate", e.super, `{"grace_seconds":-1}`), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"grace_seconds"}) {
+			t.Fatalf("negative grace: errors %+v", p.Errors)
+		}
+		p = problemOf(t, e.do("POST", "/clients/"+e.superID+"/rotate", e.super, `{"grace_seconds":1.5}`), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"grace_seconds"}) {
+			t.Fatalf("fractional grace: errors %+v", p.Errors)
+		}
+
+		list := decode[list[clientView]](t, e.do("GET", "/clients", e.super, nil))
+		if list.Total != 2 { // the super admin's own and "ok"
+			t.Fatalf("refused bodies wrote clients: total %d", list.Total)
+		}
+		if c, _ := e.app.Store().GetClient(context.Background(), e.superID); c.Name == "x" {
+			t.Fatal("an oversized patch was applied")
+		}
+	})
+}
+
+// Query parameters are checked like bodies: offset and limit must be whole
+// numbers in range and a tenant filter must be a possible id, each named.
+func TestQueryErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		for query, want := range map[string][]string{
+			"offset=-1":                  {"offset"},
+			"offset=x":                   {"offset"},
+			"limit=0":                    {"limit"},
+			"limit=501":                  {"limit"},
+			"limit=99999999999999999999": {"limit"},
+			"offset=x&limit=x":           {"offset", "limit"},
+			"tenant_id=%00":              {"tenant_id"},
+		} {
+			for _, path := range []string{"/clients", "/users", "/audit"} {
+				p := problemOf(t, e.do("GET", path+"?"+query, e.super, nil), http.StatusBadRequest)
+				if !slices.Equal(fields(p), want) {
+					t.Errorf("%s?%s: fields %v, want %v", path, query, fields(p), want)
+				}
+			}
+		}
+		if l := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants?limit=500&offset=0", e.super, nil), http.StatusOK)); l.Limit != 500 || l.Items[0].ID != store.DefaultTenantID {
+			t.Fatalf("tenants = %+v", l)
+		}
+	})
+}

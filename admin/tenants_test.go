@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Super admins create tenants (chosen or random id), list them all and read
+// any; a duplicate id or name is 409; bad ids and names are named fields.
+func TestTenants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		acme := decode[tenantView](t, e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "acme", "name": "Acme Corp"}), http.StatusCreated))
+		if acme.ID != "acme" || acme.Name != "Acme Corp" || acme.CreatedAt.IsZero() {
+			t.Fatalf("create answered %+v", acme)
+		}
+		random := decode[tenantView](t, e.want(e.do("POST", "/tenants", e.super, map[string]any{"name": "Globex"}), http.StatusCreated))
+		if len(random.ID) != 36 {
+			t.Fatalf("generated tenant id %q is not a UUID", random.ID)
+		}
+		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme", "name": "Other"}), http.StatusConflict)
+		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme2", "name": "Acme Corp"}), http.StatusConflict)
+
+		for name, tc := range map[string]struct {
+			body any
+			want []string
+		}{
+			"no name":   {map[string]any{"id": "x"}, []string{"name"}},
+			"bad id":    {map[string]any{"id": "has space", "name": "n"}, []string{"id"}},
+			"dot first": {map[string]any{"id": ".x", "name": "n"}, []string{"id"}},
+			"empty id":  {map[string]any{"id": "", "name": "n"}, []string{"id"}},
+			"both":      {map[string]any{"id": "a/b", "name": ""}, []string{"id", "name"}},
+		} {
+			p := problemOf(t, e.do("POST", "/tenants", e.super, tc.body), http.StatusBadRequest)
+			if got := fields(p); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: fields %v, want %v", name, got, tc.want)
+			}
+		}
+
+		all := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants", e.super, nil), http.StatusOK))
+		if all.Total != 3 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex
+			t.Fatalf("tenants = %+v", all)
+		}
+		if got := decode[tenantView](t, e.want(e.do("GET", "/tenants/acme", e.super, nil), http.StatusOK)); got.Name != "Acme Corp" {
+			t.Fatalf("get = %+v", got)
+		}
+		problemOf(t, e.do("GET", "/tenants/nope", e.super, nil), http.StatusNotFound)
+	})
+}
+
+// A tenant admin of acme sees and changes only acme: globex's clients,
+// users and tenant are 404 for every route (read, patch, delete, secret,
+// rotate, disable, restore), listings show acme only and refuse another
+// tenant's filter, it cannot create in globex, create tenants or rotate
+// keys, and globex's rows are untouched afterwards.
+func TestTenantIsolation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		e.tenant("acme")
+		e.tenant("globex")
+		ta, _ := e.adminToken("acme", scope.TenantAdmin)
+
+		theirs := e.create(e.super, map[string]any{"name": "theirs", "tenant_id": "globex", "scopes": []string{"demo.read"}})
+		theirUser := e.user("globex", "gina")
+		mine := e.create(ta, map[string]any{"name": "mine", "scopes": []string{"demo.read"}})
+		if mine.TenantID != "acme" {
+			t.Fatalf("a tenant admin's client landed in %q", mine.TenantID)
+		}
+		myUser := decode[userView](t, e.want(e.do("POST", "/users", ta, map[string]any{"username": "al"}), http.StatusCreated))
+		if myUser.TenantID != "acme" {
+			t.Fatalf("a tenant admin's user landed in %q", myUser.TenantID)
+		}
+
+		c := "/clients/" + theirs.ClientID
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", c, nil},
+			{"PATCH", c, map[string]any{"name": "pwned"}},
+			{"DELETE", c, nil},
+			{"GET", c + "/secret", nil},
+			{"POST", c + "/rotate", nil},
+			{"POST", c + "/disable", nil},
+			{"POST", c + "/restore", nil},
+			{"GET", "/users/" + theirUser.ID, nil},
+			{"PATCH", "/users/" + theirUser.ID, map[string]any{"disabled": true}},
+			{"GET", "/tenants/globex", nil},
+		} {
+			p := problemOf(t, e.do(req.method, req.path, ta, req.body), http.StatusNotFound)
+			if p.Detail != "no such client" && p.Detail != "no such user" && p.Detail != "no such tenant" {
+				t.Errorf("%s %s: detail %q", req.method, req.path, p.Detail)
+			}
+		}
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/clients?tenant_id=globex", nil},
+			{"GET", "/users?tenant_id=globex", nil},
+			{"GET", "/audit?tenant_id=globex", nil},
+			{"POST", "/clients", map[string]any{"name": "x", "tenant_id": "globex", "scopes": []string{"demo.read"}}},
+			{"POST", "/users", map[string]any{"username": "x", "tenant_id": "globex"}},
+			{"PATCH", "/clients/" + mine.ClientID, map[string]any{"tenant_id": "globex"}},
+			{"POST", "/tenants", map[string]any{"name": "mine now"}},
+			{"POST", "/keys/rotate", nil},
+		} {
+			problemOf(t, e.do(req.method, req.path, ta, req.body), http.StatusForbidden)
+		}
+
+		clients := decode[list[clientView]](t, e.want(e.do("GET", "/clients", ta, nil), http.StatusOK))
+		users := decode[list[userView]](t, e.want(e.do("GET", "/users?tenant_id=acme", ta, nil), http.StatusOK))
+		tenants := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants", ta, nil), http.StatusOK))
+		audit := decode[list[auditView]](t, e.want(e.do("GET", "/audit", ta, nil), http.StatusOK))
+		for _, v := range clients.Items {
+			if v.TenantID != "acme" {
+				t.Errorf("tenant admin lists client %+v", v)
+			}
+		}
+		if clients.Total != 2 || users.Total != 1 || users.Items[0].ID != myUser.ID ||
+			tenants.Total != 1 || tenants.Items[0].ID != "acme" || audit.Total == 0 {
+			t.Fatalf("tenant admin listings: clients %d, users %+v, tenants %+v, audit %d", clients.Total, users.Items, tenants.Items, audit.Total)
+		}
+		for _, a := range audit.Items {
+			if a.TenantID != "acme" {
+				t.Errorf("tenant admin sees audit entry %+v", a)
+			}
+		}
+		e.want(e.do("GET", "/tenants/acme", ta, nil), http.StatusOK)
+
+		got, err := e.app.Store().GetClient(ctx, theirs.ClientID)
+		if err != nil || got.Name != "theirs" || got.Disabled || got.TenantID != "globex" {
+			t.Fatalf("globex's client after the attempts: %+v, %v", got, err)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, theirs.ClientID, theirs.ClientSecret); err != nil {
+			t.Fatalf("globex's secret was changed: %v", err)
+		}
+		if u, _ := e.app.Store().GetUser(ctx, theirUser.ID); u.Disabled {
+			t.Fatal("globex's user was disabled")
+		}
+	})
+}
+
+// A tenant admin cannot grant scopegate.admin (on create or patch) nor
+// manage a client of its own tenant that holds it (rotating its secret
+// would hand over every tenant); it can still read that client masked.
+func TestTenantAdminCannotGrantAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.tenant("acme")
+		ta, _ := e.adminToken("acme", scope.TenantAdmin)
+
+		p := problemOf(t, e.do("POST", "/clients", ta, map[string]any{"name": "x", "scopes": []string{scope.Admin}}), http.StatusForbidden)
+		if p.Detail == "" {
+			t.Fatal("no reason given")
+		}
+		mine := e.create(ta, map[string]any{"name": "mine", "scopes": []string{"demo.read"}})
+		problemOf(t, e.do("PATCH", "/clients/"+mine.ClientID, ta, map[string]any{"scopes": []string{"demo.read", scope.Admin}}), http.StatusForbidden)
+		// A tenant admin may hand out its own level.
+		e.want(e.do("PATCH", "/clients/"+mine.ClientID, ta, map[string]any{"scopes": []string{scope.TenantAdmin}, "default_scopes": []string{}}), http.StatusOK)
+
+		boss := e.create(e.super, map[string]any{"name": "boss", "tenant_id": "acme", "scopes": []string{scope.Admin}})
+		b := "/clients/" + boss.ClientID
+		for _, req := range []struct{ method, path string }{
+			{"PATCH", b}, {"DELETE", b}, {"POST", b + "/rotate"}, {"POST", b + "/disable"}, {"POST", b + "/restore"},
+		} {
+			var body any
+			if req.method == "PATCH" {
+				body = map[string]any{"name": "mine"}
+			}
+			problemOf(t, e.do(req.method, req.path, ta, body), http.StatusForbidden)
+		}
+		e.want(e.do("GET", b, ta, nil), http.StatusOK)
+		if s := decode[secretView](t, e.want(e.do("GET", b+"/secret", ta, nil), http.StatusOK)); !s.Masked {
+			t.Fatal("a tenant admin read a super admin client's secret")
+		}
+		if _, err := e.app.AuthenticateClient(context.Background(), boss.ClientID, boss.ClientSecret); err != nil {
+			t.Fatalf("the super admin client's secret changed: %v", err)
+		}
+	})
+}
