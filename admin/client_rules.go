@@ -1,0 +1,184 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// Limits that keep edits meaningful and arithmetic safe: a lifetime beyond
+// a year is a mistake, a day has 1440 minutes, and larger values would
+// overflow time.Duration.
+const (
+	maxLifetimeMinutes = 525_600
+	maxMinutesPerDay   = 1440
+	maxGraceSeconds    = 365 * 24 * 3600
+	maxRedirectURI     = 2000
+)
+
+// applyClient merges b into cl and validates the result. On create every
+// field counts as given; on PATCH the lookups (catalogue, tenant, user) are
+// made only for what changes, so a later catalogue or user change does not
+// block unrelated edits, while the rules that tie fields together are
+// always checked.
+func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, b *clientBody, creating bool) error {
+	if b.Name != nil {
+		cl.Name = strings.TrimSpace(*b.Name)
+	}
+	if b.Scopes != nil {
+		cl.AllowedScopes = dedupe(*b.Scopes)
+	}
+	if b.DefaultScopes != nil {
+		cl.DefaultScopes = dedupe(*b.DefaultScopes)
+	} else if creating {
+		cl.DefaultScopes = append(store.Strings{}, cl.AllowedScopes...)
+	}
+	if b.AuthMethod != nil {
+		cl.AuthMethod = *b.AuthMethod
+	}
+	if b.TokenLifetimeMinutes != nil {
+		cl.TokenLifetimeMinutes = *b.TokenLifetimeMinutes
+	}
+	if b.MaxMinutesPerDay != nil {
+		cl.MaxMinutesPerDay = *b.MaxMinutesPerDay
+	}
+	if b.RedirectURIs != nil {
+		cl.RedirectURIs = dedupe(*b.RedirectURIs)
+	}
+	if b.TenantID != nil {
+		cl.TenantID = *b.TenantID
+	}
+	if b.ConnectAsUserID != nil {
+		cl.ConnectAsUserID = nil
+		if *b.ConnectAsUserID != "" {
+			id := *b.ConnectAsUserID
+			cl.ConnectAsUserID = &id
+		}
+	}
+	if b.AllowImpersonation != nil {
+		cl.AllowImpersonation = *b.AllowImpersonation
+	}
+	if b.AllowUserTokens != nil {
+		cl.AllowUserTokens = *b.AllowUserTokens
+	}
+
+	// Who may do this comes before whether it is well formed.
+	if b.TenantID != nil && !c.sees(cl.TenantID) {
+		return forbidden("a tenant admin can only manage its own tenant")
+	}
+	if b.Scopes != nil && !c.super && h.grantsAdmin(cl.AllowedScopes) {
+		return forbidden("only a super admin may grant %s", scope.Admin)
+	}
+
+	var f fieldErrors
+	checkText(&f, "name", cl.Name, 200, true)
+	if len(cl.AllowedScopes) == 0 {
+		f.add("scopes", "must list at least one scope")
+	} else if b.Scopes != nil {
+		for _, s := range h.app.Catalogue().Unknown(cl.AllowedScopes) {
+			f.add("scopes", "unknown scope %q", s)
+		}
+	}
+	for _, s := range cl.DefaultScopes {
+		if !cl.AllowedScopes.Contains(s) {
+			f.add("default_scopes", "%q is not among the client's scopes", s)
+		}
+	}
+	if cl.AuthMethod != store.AuthAPIKey && cl.AuthMethod != store.AuthUser {
+		f.add("auth_method", "must be %q or %q", store.AuthAPIKey, store.AuthUser)
+	}
+	if cl.TokenLifetimeMinutes < 0 || cl.TokenLifetimeMinutes > maxLifetimeMinutes {
+		f.add("token_lifetime_minutes", "must be from 0 (the gateway's default) to %d", maxLifetimeMinutes)
+	}
+	if cl.MaxMinutesPerDay < 0 || cl.MaxMinutesPerDay > maxMinutesPerDay {
+		f.add("max_minutes_per_day", "must be from 0 (no limit) to %d", maxMinutesPerDay)
+	}
+	for i, u := range cl.RedirectURIs {
+		if msg := checkRedirectURI(u); msg != "" {
+			f.add("redirect_uris", "entry %d %s", i, msg)
+		}
+	}
+	if cl.AuthMethod != store.AuthAPIKey {
+		if cl.ConnectAsUserID != nil {
+			f.add("connect_as_user_id", "only api_key clients connect as a user")
+		}
+		if cl.AllowImpersonation {
+			f.add("allow_impersonation", "only api_key clients may impersonate")
+		}
+	}
+	if creating || b.TenantID != nil {
+		if err := h.checkTenant(ctx, &f, cl.TenantID); err != nil {
+			return err
+		}
+	}
+	if cl.ConnectAsUserID != nil && (b.ConnectAsUserID != nil || b.TenantID != nil) &&
+		!f.has("connect_as_user_id") && !f.has("tenant_id") {
+		if err := h.checkConnectAs(ctx, &f, cl.TenantID, *cl.ConnectAsUserID); err != nil {
+			return err
+		}
+	}
+	return f.err()
+}
+
+// checkTenant names tenant_id when the tenant does not exist.
+func (h *Handler) checkTenant(ctx context.Context, f *fieldErrors, id string) error {
+	if !validID(id) {
+		f.add("tenant_id", "no such tenant")
+		return nil
+	}
+	_, err := h.app.Store().GetTenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		f.add("tenant_id", "no such tenant")
+		return nil
+	}
+	return err
+}
+
+// checkConnectAs names connect_as_user_id unless it is an enabled user of
+// the client's tenant. Users of other tenants are "no such user", like
+// users that do not exist.
+func (h *Handler) checkConnectAs(ctx context.Context, f *fieldErrors, tenantID, userID string) error {
+	if !validID(userID) {
+		f.add("connect_as_user_id", "no such user in the client's tenant")
+		return nil
+	}
+	u, err := h.app.Store().GetUser(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && u.TenantID != tenantID):
+		f.add("connect_as_user_id", "no such user in the client's tenant")
+	case err != nil:
+		return err
+	case u.Disabled:
+		f.add("connect_as_user_id", "the user is disabled")
+	}
+	return nil
+}
+
+// checkRedirectURI returns why u is not an acceptable redirect URI, or "".
+// RFC 6749 §3.1.2 wants an absolute URI without a fragment.
+func checkRedirectURI(u string) string {
+	if u == oob {
+		return ""
+	}
+	if len(u) > maxRedirectURI {
+		return "is longer than 2000 bytes"
+	}
+	p, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return "is not a valid URL"
+	case p.Scheme != "http" && p.Scheme != "https":
+		return "must be an absolute http(s) URL or " + oob
+	case p.Host == "":
+		return "must name a host"
+	case p.User != nil:
+		return "must not carry credentials"
+	case p.Fragment != "" || strings.Contains(u, "#"):
+		return "must not have a fragment"
+	}
+	return ""
+}
