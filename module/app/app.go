@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -96,6 +97,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.setDefaults(); err != nil {
 		return err
 	}
+	if err := a.Validate(); err != nil { // before anything is opened
+		return err
+	}
 	cfg, err := a.runtimeConfig()
 	if err != nil {
 		return err
@@ -116,10 +120,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 // bootstrap command uses it without a Caddy context.
 func (a *App) setDefaults() error {
 	repl := caddy.NewReplacer()
-	var err error
-	if a.Issuer, err = repl.ReplaceOrErr(a.Issuer, true, true); err != nil && a.Issuer != "" {
+	issuer, err := repl.ReplaceOrErr(a.Issuer, true, true)
+	if err != nil {
 		return fmt.Errorf("issuer: %w", err)
 	}
+	a.Issuer = issuer
 	if a.Issuer == "" {
 		a.Issuer = "http://localhost"
 	}
@@ -234,11 +239,12 @@ func (a *App) CloseStandalone() error {
 
 // Validate checks the configuration.
 func (a *App) Validate() error {
-	if !strings.HasPrefix(a.Issuer, "https://") && !strings.HasPrefix(a.Issuer, "http://") {
-		return fmt.Errorf("issuer must be an http(s) URL, not %q", a.Issuer)
+	u, err := url.Parse(a.Issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("issuer must be an http(s) URL with a host and no query or fragment (RFC 8414), not %q", a.Issuer)
 	}
-	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 {
-		return fmt.Errorf("token_lifetime, leeway and cache_size must not be negative")
+	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 || a.PollInterval < 0 || a.SecretGrace < 0 || a.KeyOverlap < 0 {
+		return fmt.Errorf("token_lifetime, leeway, cache_size, poll_interval, secret_grace and key_overlap must not be negative")
 	}
 	return nil
 }
@@ -291,6 +297,11 @@ func (a *App) Day(t time.Time) (string, time.Time) {
 	local := t.In(a.location)
 	y, m, d := local.Date()
 	next := time.Date(y, m, d+1, 0, 0, 0, 0, a.location)
+	if next.Day() == d {
+		// That midnight does not exist (clocks jump at 24:00, as in Chile or
+		// Cuba) and time.Date fell back an hour: the day begins at the jump.
+		_, next = next.ZoneBounds()
+	}
 	return local.Format(time.DateOnly), next
 }
 

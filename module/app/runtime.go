@@ -42,6 +42,9 @@ type Runtime struct {
 	lastSeen uint64
 	stop     chan struct{}
 	done     chan struct{}
+	// gaps are feed ids below lastSeen not seen yet (a transaction that took
+	// its id earlier may still commit), with when each was first missed.
+	gaps map[uint64]time.Time
 }
 
 func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
@@ -79,7 +82,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	rt := &Runtime{
 		Store: st, Sealer: sealer, Keys: keys,
 		tokens: tokens, clients: clients, users: users,
-		revoked: map[string]time.Time{}, logger: logger,
+		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{},
 	}
 	last, err := st.LastChangeID(ctx)
 	if err != nil {

@@ -13,6 +13,15 @@ import (
 // interval, so a node that hiccups still sees every change.
 const feedRetention = 10 * time.Minute
 
+// On PostgreSQL a feed entry takes its id when inserted but becomes visible
+// when its transaction commits, so a higher id can be seen first. Missing
+// ids are looked for again for gapWait (those of rolled-back transactions
+// never appear); at most maxGaps are tracked.
+const (
+	gapWait = time.Minute
+	maxGaps = 10_000
+)
+
 // startWatcher polls the change feed so that disabling, deleting, revoking
 // and key rotation made on any node reach this node's caches within one
 // poll interval; it also runs the periodic clean-up that keeps tables bounded.
@@ -49,13 +58,34 @@ func (rt *Runtime) startWatcher(every time.Duration) {
 func (rt *Runtime) Poll(ctx context.Context) error {
 	rt.pollMu.Lock()
 	defer rt.pollMu.Unlock()
+	now := time.Now()
+	from := rt.lastSeen
+	for id, since := range rt.gaps {
+		if now.Sub(since) > gapWait {
+			delete(rt.gaps, id)
+		} else if id-1 < from {
+			from = id - 1
+		}
+	}
 	for {
-		changes, err := rt.Store.ChangesAfter(ctx, rt.lastSeen, 500)
+		changes, err := rt.Store.ChangesAfter(ctx, from, 500)
 		if err != nil {
 			return err
 		}
 		revocations, keys := false, false
 		for _, c := range changes {
+			from = c.ID
+			if c.ID <= rt.lastSeen {
+				if _, missed := rt.gaps[c.ID]; !missed {
+					continue // applied already
+				}
+				delete(rt.gaps, c.ID)
+			} else {
+				for id := rt.lastSeen + 1; id < c.ID && len(rt.gaps) < maxGaps; id++ {
+					rt.gaps[id] = now
+				}
+				rt.lastSeen = c.ID
+			}
 			switch c.Kind {
 			case store.ChangeClient:
 				rt.ForgetClient(c.ClientID)
@@ -66,7 +96,6 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 			case store.ChangeKeys:
 				keys = true
 			}
-			rt.lastSeen = c.ID
 		}
 		if revocations {
 			if err := rt.reloadRevocations(ctx); err != nil {

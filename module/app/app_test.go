@@ -1,0 +1,387 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// With nothing configured, every documented default is filled in and the
+// built-in admin scopes are in the catalogue.
+func TestSetDefaults(t *testing.T) {
+	a := new(app.App)
+	if err := a.SetDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"issuer", a.Issuer, "http://localhost"},
+		{"audience", a.Audience, "http://localhost"},
+		{"token_lifetime", a.TokenLifetime, caddy.Duration(time.Hour)},
+		{"leeway", a.Leeway, caddy.Duration(30 * time.Second)},
+		{"day_timezone", a.DayTimezone, "America/New_York"},
+		{"cache_size", a.CacheSize, 100_000},
+		{"poll_interval", a.PollInterval, caddy.Duration(500 * time.Millisecond)},
+		{"secret_grace", a.SecretGrace, caddy.Duration(24 * time.Hour)},
+		{"key_overlap", a.KeyOverlap, caddy.Duration(48 * time.Hour)},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("default %s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	for _, builtIn := range []string{scope.Admin, scope.TenantAdmin} {
+		if _, ok := a.Catalogue().Get(builtIn); !ok {
+			t.Errorf("catalogue lacks built-in scope %s", builtIn)
+		}
+	}
+	if err := a.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	if day, _ := a.Day(time.Date(2024, 7, 1, 3, 0, 0, 0, time.UTC)); day != "2024-06-30" {
+		t.Errorf("default zone is not New York: 03:00Z on July 1st is day %s", day)
+	}
+}
+
+// Values that are set are kept as they are (except the issuer's trailing
+// slash), and the audience follows the issuer only when unset.
+func TestSetDefaultsKeepsSettings(t *testing.T) {
+	a := &app.App{
+		Issuer: "https://auth.example.com/", TokenLifetime: caddy.Duration(5 * time.Minute),
+		Leeway: caddy.Duration(time.Second), DayTimezone: "UTC", CacheSize: 7,
+		PollInterval: caddy.Duration(time.Second), SecretGrace: caddy.Duration(time.Hour),
+		KeyOverlap: caddy.Duration(2 * time.Hour), Scopes: apptest.DemoScopes,
+	}
+	if err := a.SetDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Issuer != "https://auth.example.com" || a.Audience != "https://auth.example.com" {
+		t.Errorf("issuer, audience = %q, %q", a.Issuer, a.Audience)
+	}
+	if a.TokenLifetime != caddy.Duration(5*time.Minute) || a.Leeway != caddy.Duration(time.Second) ||
+		a.DayTimezone != "UTC" || a.CacheSize != 7 || a.PollInterval != caddy.Duration(time.Second) ||
+		a.SecretGrace != caddy.Duration(time.Hour) || a.KeyOverlap != caddy.Duration(2*time.Hour) {
+		t.Errorf("settings were overwritten: %+v", a)
+	}
+	if s, ok := a.Catalogue().Get("demo.write"); !ok || !a.Catalogue().Satisfies([]string{s.Name}, "demo.read") {
+		t.Errorf("configured scopes are missing from the catalogue or lost their implications")
+	}
+
+	b := &app.App{Issuer: "https://auth.example.com", Audience: "urn:my-api"}
+	if err := b.SetDefaults(); err != nil || b.Audience != "urn:my-api" {
+		t.Errorf("explicit audience: %q, %v", b.Audience, err)
+	}
+}
+
+// A bad time zone and a broken scope catalogue are reported at set-up, by
+// name, before anything is opened.
+func TestSetDefaultsErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		a    *app.App
+		want []string
+	}{
+		"unknown zone": {&app.App{DayTimezone: "Mars/Olympus_Mons"}, []string{"day_timezone", "Mars/Olympus_Mons"}},
+		"implies unknown": {&app.App{Scopes: []scope.Scope{{Name: "a", Implies: []string{"ghost"}}}},
+			[]string{"scopes", `scope "a" implies unknown scope "ghost"`}},
+		"redefines a built-in": {&app.App{Scopes: []scope.Scope{{Name: scope.Admin}}},
+			[]string{"scopes", "defined twice"}},
+		"bad legs from JSON": {&app.App{Scopes: []scope.Scope{{Name: "a", Legs: 5}}},
+			[]string{"scopes", "legs must be 2, 3 or any"}},
+		"bad scope name": {&app.App{Scopes: []scope.Scope{{Name: "has space"}}},
+			[]string{"scopes", "RFC 6749"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := tc.a.SetDefaults()
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			// OpenStandalone reports the same problem and creates no database.
+			dbPath := filepath.Join(t.TempDir(), "never.db")
+			tc.a.Database = &app.Database{Driver: store.SQLite, DSN: dbPath}
+			tc.a.MasterKey = apptest.MasterKey
+			if err := tc.a.OpenStandalone(); err == nil || !strings.Contains(err.Error(), tc.want[0]) {
+				t.Errorf("OpenStandalone: %v", err)
+			}
+			if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a database was created for a config that does not validate")
+			}
+		})
+	}
+}
+
+// Validate refuses issuers that are not http(s) URLs naming a host, and
+// negative durations or sizes.
+func TestValidate(t *testing.T) {
+	for name, tc := range map[string]struct {
+		a    app.App
+		want string // "" means valid
+	}{
+		"https issuer":          {app.App{Issuer: "https://auth.example.com"}, ""},
+		"http issuer with port": {app.App{Issuer: "http://127.0.0.1:8080"}, ""},
+		"issuer with path":      {app.App{Issuer: "https://example.com/tenant/a"}, ""},
+		"bare host":             {app.App{Issuer: "auth.example.com"}, "issuer"},
+		"other scheme":          {app.App{Issuer: "ftp://auth.example.com"}, "issuer"},
+		"no host":               {app.App{Issuer: "https://"}, "issuer"},
+		"no host, with path":    {app.App{Issuer: "https:///path"}, "issuer"},
+		"query":                 {app.App{Issuer: "https://auth.example.com?x=1"}, "issuer"},
+		"fragment":              {app.App{Issuer: "https://auth.example.com#frag"}, "issuer"},
+		"negative lifetime":     {app.App{TokenLifetime: caddy.Duration(-time.Second)}, "negative"},
+		"negative leeway":       {app.App{Leeway: caddy.Duration(-time.Second)}, "negative"},
+		"negative cache_size":   {app.App{CacheSize: -1}, "negative"},
+		"negative poll":         {app.App{PollInterval: caddy.Duration(-time.Second)}, "negative"},
+		"negative secret_grace": {app.App{SecretGrace: caddy.Duration(-time.Second)}, "negative"},
+		"negative key_overlap":  {app.App{KeyOverlap: caddy.Duration(-time.Second)}, "negative"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := tc.a
+			if err := a.SetDefaults(); err != nil {
+				t.Fatal(err)
+			}
+			err := a.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A configuration that does not validate is refused by OpenStandalone and by
+// Provision before the database is opened or a watcher started (a negative
+// poll_interval used to panic in time.NewTicker).
+func TestInvalidConfigOpensNothing(t *testing.T) {
+	for name, bad := range map[string]func(*app.App){
+		"issuer":        func(a *app.App) { a.Issuer = "gateway.test" },
+		"poll_interval": func(a *app.App) { a.PollInterval = caddy.Duration(-time.Millisecond) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dbPath := filepath.Join(t.TempDir(), "never.db")
+			newApp := func() *app.App {
+				a := &app.App{Database: &app.Database{Driver: store.SQLite, DSN: dbPath}, MasterKey: apptest.MasterKey}
+				bad(a)
+				return a
+			}
+			if err := newApp().OpenStandalone(); err == nil {
+				t.Fatal("OpenStandalone accepted the config")
+			}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			a := newApp()
+			if err := a.Provision(ctx); err == nil {
+				a.Cleanup()
+				t.Fatal("Provision accepted the config")
+			}
+			if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+				t.Fatal("the database was opened anyway")
+			}
+		})
+	}
+}
+
+// With no database and no master key configured, the app keeps both under
+// Caddy's data directory: SQLite at scopegate/scopegate.db and a generated
+// 0600 master key at scopegate/master.key, the same key on every start.
+func TestZeroConfigLocations(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	dir := filepath.Join(data, "caddy", "scopegate")
+
+	a := new(app.App)
+	if err := a.SetDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	driver, dsn, key, err := a.ResolvedDatabase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if driver != store.SQLite || dsn != filepath.Join(dir, "scopegate.db") || len(key) != secret.KeySize {
+		t.Fatalf("zero config: driver %q, dsn %q, key %d bytes", driver, dsn, len(key))
+	}
+	fi, err := os.Stat(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatalf("master key file: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("master key file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	_, _, again, err := a.ResolvedDatabase()
+	if err != nil || string(again) != string(key) {
+		t.Fatalf("second start got another master key (%v)", err)
+	}
+
+	// An explicit master_key_file is used instead, and "database sqlite"
+	// without a path still means the data directory.
+	keyFile := filepath.Join(t.TempDir(), "k", "master.key")
+	b := &app.App{Database: &app.Database{Driver: store.SQLite}, MasterKeyFile: keyFile}
+	_, dsn, key2, err := b.ResolvedDatabase()
+	if err != nil || dsn != filepath.Join(dir, "scopegate.db") {
+		t.Fatalf("sqlite without path: %q, %v", dsn, err)
+	}
+	if raw, err := os.ReadFile(keyFile); err != nil {
+		t.Fatalf("master_key_file not created: %v", err)
+	} else if parsed, _ := secret.ParseKey(string(raw)); string(parsed) != string(key2) {
+		t.Fatal("master_key_file holds another key than the one used")
+	}
+
+	// The whole zero-config app opens and works.
+	z := new(app.App)
+	if err := z.OpenStandalone(); err != nil {
+		t.Fatalf("zero-config open: %v", err)
+	}
+	defer z.CloseStandalone()
+	if _, err := os.Stat(filepath.Join(dir, "scopegate.db")); err != nil {
+		t.Fatalf("zero-config database not in the data directory: %v", err)
+	}
+}
+
+// Placeholders in the DSN, the master key and the issuer are resolved from
+// the environment; an unset variable is an error naming it, never a
+// connection to "" or a silent default.
+func TestPlaceholders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		t.Setenv("SG_TEST_DSN", storetest.DSN(t, driver))
+		t.Setenv("SG_TEST_MASTER_KEY", apptest.MasterKey)
+		t.Setenv("SG_TEST_ISSUER", "https://from-env.example")
+		a := &app.App{
+			Database:  &app.Database{Driver: driver, DSN: "{env.SG_TEST_DSN}"},
+			MasterKey: "{env.SG_TEST_MASTER_KEY}",
+			Issuer:    "{env.SG_TEST_ISSUER}",
+		}
+		if err := a.OpenStandalone(); err != nil {
+			t.Fatalf("open with placeholders: %v", err)
+		}
+		defer a.CloseStandalone()
+		if a.Issuer != "https://from-env.example" || a.Audience != "https://from-env.example" {
+			t.Errorf("issuer %q, audience %q", a.Issuer, a.Audience)
+		}
+		if err := a.Store().Ping(context.Background()); err != nil {
+			t.Errorf("database from {env.SG_TEST_DSN} does not answer: %v", err)
+		}
+		if a.Store().Driver != driver {
+			t.Errorf("driver = %q", a.Store().Driver)
+		}
+		if _, err := a.Store().GetTenant(context.Background(), store.DefaultTenantID); err != nil {
+			t.Errorf("the resolved database was not set up: %v", err)
+		}
+
+		os.Unsetenv("SG_TEST_UNSET")
+		t.Setenv("SG_TEST_EMPTY", "")
+		for name, tc := range map[string]struct {
+			a    *app.App
+			want []string
+		}{
+			"unset DSN": {&app.App{Database: &app.Database{Driver: driver, DSN: "{env.SG_TEST_UNSET}"}, MasterKey: apptest.MasterKey},
+				[]string{"database dsn", "{env.SG_TEST_UNSET}"}},
+			"empty DSN": {&app.App{Database: &app.Database{Driver: driver, DSN: "{env.SG_TEST_EMPTY}"}, MasterKey: apptest.MasterKey},
+				[]string{"database dsn", "{env.SG_TEST_EMPTY}"}},
+			"DSN with unknown placeholder": {&app.App{Database: &app.Database{Driver: driver, DSN: "{nope.thing}"}, MasterKey: apptest.MasterKey},
+				[]string{"database dsn", "{nope.thing}"}},
+			"unset master key": {&app.App{Database: &app.Database{Driver: driver, DSN: "{env.SG_TEST_DSN}"}, MasterKey: "{env.SG_TEST_UNSET}"},
+				[]string{"master_key", "{env.SG_TEST_UNSET}"}},
+			"unset issuer": {&app.App{Database: &app.Database{Driver: driver, DSN: "{env.SG_TEST_DSN}"}, MasterKey: apptest.MasterKey, Issuer: "{env.SG_TEST_UNSET}"},
+				[]string{"issuer", "{env.SG_TEST_UNSET}"}},
+		} {
+			err := tc.a.OpenStandalone()
+			if err == nil {
+				tc.a.CloseStandalone()
+				t.Errorf("%s: opened", name)
+				continue
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%s: error %q does not mention %q", name, err, w)
+				}
+			}
+			if tc.a.Runtime() != nil {
+				t.Errorf("%s: a runtime was opened", name)
+			}
+		}
+	})
+}
+
+// Provision shares one runtime (database, keys, caches) between the configs
+// of a reload that use the same database and master key, and the last
+// Cleanup closes the database; a wrong master key fails clearly.
+func TestProvisionSharesRuntime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		dsn := storetest.DSN(t, driver)
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		cfg := func() *app.App {
+			return &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
+				Issuer: apptest.Issuer, PollInterval: caddy.Duration(50 * time.Millisecond)}
+		}
+		oldCfg, newCfg := cfg(), cfg()
+		if err := oldCfg.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := newCfg.Provision(ctx); err != nil {
+			oldCfg.Cleanup()
+			t.Fatal(err)
+		}
+		if oldCfg.Runtime() == nil || oldCfg.Runtime() != newCfg.Runtime() {
+			t.Fatal("a reload with the same database did not share the runtime")
+		}
+		if oldCfg.Keys().SigningKID() == "" || oldCfg.Store() != newCfg.Store() {
+			t.Fatal("runtime not usable")
+		}
+
+		// Another master key on the same database cannot open the key ring.
+		wrong := cfg()
+		wrong.MasterKey = strings.Repeat("ab", 32)
+		if err := wrong.Provision(ctx); err == nil || !strings.Contains(err.Error(), "master key") {
+			wrong.Cleanup()
+			t.Errorf("wrong master key: err = %v", err)
+		}
+
+		st := newCfg.Store()
+		if err := oldCfg.Cleanup(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Ping(context.Background()); err != nil {
+			t.Fatalf("the old config's cleanup closed the database the new one uses: %v", err)
+		}
+		if err := newCfg.Cleanup(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Ping(context.Background()); err == nil {
+			t.Fatal("the last cleanup left the database open")
+		}
+	})
+}
+
+// A client's own token lifetime wins over the app default.
+func TestLifetime(t *testing.T) {
+	a := &app.App{TokenLifetime: caddy.Duration(20 * time.Minute)}
+	if err := a.SetDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Lifetime(&store.Client{}); got != 20*time.Minute {
+		t.Errorf("default lifetime = %v", got)
+	}
+	if got := a.Lifetime(&store.Client{TokenLifetimeMinutes: 5}); got != 5*time.Minute {
+		t.Errorf("client lifetime = %v", got)
+	}
+}

@@ -1,0 +1,274 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// bootstrapConfig is an unopened app on dsn, as the bootstrap command builds
+// it from a config file.
+func bootstrapConfig(driver, dsn string) *app.App {
+	return &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey, Issuer: apptest.Issuer}
+}
+
+// openOn opens a second node on the database another app uses, the way
+// apptest.Open builds an app but reusing dsn instead of a fresh database.
+func openOn(t *testing.T, driver, dsn string, configure ...func(*app.App)) *app.App {
+	t.Helper()
+	a := &app.App{
+		Database:     &app.Database{Driver: driver, DSN: dsn},
+		Issuer:       apptest.Issuer,
+		MasterKey:    apptest.MasterKey,
+		Scopes:       apptest.DemoScopes,
+		PollInterval: caddy.Duration(50 * time.Millisecond),
+	}
+	for _, f := range configure {
+		f(a)
+	}
+	if err := a.OpenStandalone(); err != nil {
+		t.Fatalf("open second node: %v", err)
+	}
+	t.Cleanup(func() { a.CloseStandalone() })
+	return a
+}
+
+func countClients(t *testing.T, a *app.App) int64 {
+	t.Helper()
+	_, n, err := a.Store().ListClients(context.Background(), store.ClientFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Bootstrap creates one admin client whose 43-character secret
+// authenticates with scope scopegate.admin; running it again fails with
+// ErrAlreadyBootstrapped and creates nothing; --rotate issues a new secret
+// and the old one stops working at once.
+func TestBootstrap(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		boot := bootstrapConfig(driver, dsn)
+
+		id, secret1, err := boot.Bootstrap(ctx, false)
+		if err != nil {
+			t.Fatalf("first bootstrap: %v", err)
+		}
+		if !strings.HasPrefix(id, "sg_") || len(secret1) != 43 {
+			t.Fatalf("bootstrap returned id %q and a %d-character secret, want sg_… and 43", id, len(secret1))
+		}
+		if boot.Runtime() != nil {
+			t.Fatal("Bootstrap left its database open")
+		}
+
+		node := openOn(t, driver, dsn, func(a *app.App) { a.PollInterval = caddy.Duration(time.Hour) })
+		c, err := node.AuthenticateClient(ctx, id, secret1)
+		if err != nil {
+			t.Fatalf("bootstrap secret does not authenticate: %v", err)
+		}
+		if c.ID != id || c.Name != app.BootstrapClientName || c.TenantID != store.DefaultTenantID ||
+			!c.HasScope(scope.Admin) || !c.DefaultScopes.Contains(scope.Admin) || c.Disabled {
+			t.Fatalf("admin client = %+v", c)
+		}
+		if revealed, err := node.RevealSecret(c); err != nil || revealed != secret1 {
+			t.Fatalf("the sealed secret does not open to the one printed (%v)", err)
+		}
+		audit, _, err := node.Store().ListAudit(ctx, "", store.Page{})
+		if err != nil || len(audit) == 0 || audit[0].Action != "client.create" || audit[0].Actor != "bootstrap" {
+			t.Fatalf("bootstrap not audited: %+v, %v", audit, err)
+		}
+
+		_, again, err := boot.Bootstrap(ctx, false)
+		if !errors.Is(err, app.ErrAlreadyBootstrapped) || again != "" {
+			t.Fatalf("second bootstrap: secret %q, err %v; want ErrAlreadyBootstrapped", again, err)
+		}
+		if !strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "--rotate") {
+			t.Errorf("second bootstrap error %q should name the client and --rotate", err)
+		}
+		if n := countClients(t, node); n != 1 {
+			t.Fatalf("%d clients after a refused second bootstrap, want 1", n)
+		}
+
+		rotID, secret2, err := boot.Bootstrap(ctx, true)
+		if err != nil || rotID != id || len(secret2) != 43 || secret2 == secret1 {
+			t.Fatalf("rotate: id %q (want %q), new secret differs: %v, err %v", rotID, id, secret2 != secret1, err)
+		}
+		if n := countClients(t, node); n != 1 {
+			t.Fatalf("%d clients after rotation, want 1", n)
+		}
+		// The node learns of the rotation through the change feed.
+		if err := node.Runtime().Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := node.AuthenticateClient(ctx, id, secret1); !errors.Is(err, app.ErrBadCredentials) {
+			t.Fatalf("old secret after rotation: err = %v, want ErrBadCredentials", err)
+		}
+		if _, err := node.AuthenticateClient(ctx, id, secret2); err != nil {
+			t.Fatalf("new secret after rotation: %v", err)
+		}
+	})
+}
+
+// Bootstraps racing on one database create exactly one admin client; every
+// other one reports ErrAlreadyBootstrapped.
+func TestBootstrapConcurrent(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		dsn := storetest.DSN(t, driver)
+		// Set the schema up first, as a running gateway would have.
+		openOn(t, driver, dsn)
+		const n = 4
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, errs[i] = bootstrapConfig(driver, dsn).Bootstrap(context.Background(), false)
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, app.ErrAlreadyBootstrapped):
+				t.Errorf("concurrent bootstrap: %v", err)
+			}
+		}
+		check := openOn(t, driver, dsn)
+		if ok != 1 || countClients(t, check) != 1 {
+			t.Fatalf("%d bootstraps succeeded and %d clients exist, want 1 and 1", ok, countClients(t, check))
+		}
+	})
+}
+
+// Bootstrap with no admin, on a config that does not open, reports why.
+func TestBootstrapOpenError(t *testing.T) {
+	a := &app.App{Database: &app.Database{Driver: store.SQLite, DSN: filepath.Join(t.TempDir(), "x.db")}, MasterKey: "short"}
+	if _, _, err := a.Bootstrap(context.Background(), false); err == nil || !strings.Contains(err.Error(), "master_key") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// AppFromConfigFile reads the scopegate global option out of a Caddyfile (and
+// the app out of JSON), fills in defaults, and the app it returns can
+// bootstrap the database the file names.
+func TestAppFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "data", "sg.db")
+	caddyfilePath := filepath.Join(dir, "Caddyfile")
+	writeFile(t, caddyfilePath, `{
+	scopegate {
+		database sqlite `+dbPath+`
+		issuer https://auth.example.com/
+		master_key `+apptest.MasterKey+`
+		day_timezone Europe/Paris
+		token_lifetime 10m
+		scope demo.read "Read demo data"
+	}
+}
+
+:0 {
+	respond "ok"
+}
+`)
+	a, err := app.AppFromConfigFile(caddyfilePath, "")
+	if err != nil {
+		t.Fatalf("AppFromConfigFile: %v", err)
+	}
+	if a.Database == nil || a.Database.Driver != store.SQLite || a.Database.DSN != dbPath {
+		t.Fatalf("database = %+v", a.Database)
+	}
+	if a.Issuer != "https://auth.example.com" || a.Audience != a.Issuer || a.DayTimezone != "Europe/Paris" ||
+		a.TokenLifetime != caddy.Duration(10*time.Minute) || a.Leeway != caddy.Duration(30*time.Second) {
+		t.Fatalf("settings or defaults wrong: %+v", a)
+	}
+	if _, ok := a.Catalogue().Get("demo.read"); !ok {
+		t.Fatal("configured scope missing")
+	}
+	if a.Runtime() != nil {
+		t.Fatal("AppFromConfigFile opened the database")
+	}
+	if _, err := os.Stat(dbPath); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("AppFromConfigFile created the database")
+	}
+
+	id, secretValue, err := a.Bootstrap(context.Background(), false)
+	if err != nil {
+		t.Fatalf("bootstrap from Caddyfile config: %v", err)
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		t.Fatalf("bootstrap did not use the Caddyfile's database: %v", err)
+	}
+	node := openOn(t, store.SQLite, dbPath)
+	if _, err := node.AuthenticateClient(context.Background(), id, secretValue); err != nil {
+		t.Fatalf("bootstrapped secret: %v", err)
+	}
+
+	// The same through a JSON config, with an explicit adapter-less load.
+	jsonPath := filepath.Join(dir, "caddy.json")
+	writeFile(t, jsonPath, `{"apps":{"scopegate":{"issuer":"https://json.example","database":{"driver":"sqlite","dsn":"`+dbPath+`"},"master_key":"`+apptest.MasterKey+`"}}}`)
+	j, err := app.AppFromConfigFile(jsonPath, "")
+	if err != nil || j.Issuer != "https://json.example" || j.Database.DSN != dbPath {
+		t.Fatalf("JSON config: %+v, %v", j, err)
+	}
+	if _, _, err := j.Bootstrap(context.Background(), false); !errors.Is(err, app.ErrAlreadyBootstrapped) {
+		t.Fatalf("JSON config on the same database: %v", err)
+	}
+
+	// Errors: a missing file, a broken app, and a config that does not validate.
+	if _, err := app.AppFromConfigFile(filepath.Join(dir, "missing.json"), ""); err == nil {
+		t.Error("missing file accepted")
+	}
+	broken := filepath.Join(dir, "broken.json")
+	writeFile(t, broken, `{"apps":{"scopegate":{"cache_size":"many"}}}`)
+	if _, err := app.AppFromConfigFile(broken, ""); err == nil || !strings.Contains(err.Error(), "scopegate app config") {
+		t.Errorf("broken app: %v", err)
+	}
+	invalid := filepath.Join(dir, "invalid.json")
+	writeFile(t, invalid, `{"apps":{"scopegate":{"issuer":"not-a-url"}}}`)
+	if _, err := app.AppFromConfigFile(invalid, ""); err == nil || !strings.Contains(err.Error(), "issuer") {
+		t.Errorf("invalid issuer: %v", err)
+	}
+	badFile := filepath.Join(dir, "bad", "Caddyfile")
+	writeFile(t, badFile, "{\n\tscopegate {\n\t\tcache_size 0\n\t}\n}\n")
+	if _, err := app.AppFromConfigFile(badFile, ""); err == nil || !strings.Contains(err.Error(), "cache_size") {
+		t.Errorf("bad Caddyfile: %v", err)
+	}
+
+	// A config without the scopegate app gives the zero-config defaults.
+	none := filepath.Join(dir, "none.json")
+	writeFile(t, none, `{"apps":{}}`)
+	z, err := app.AppFromConfigFile(none, "")
+	if err != nil || z.Database != nil || z.Issuer != "http://localhost" {
+		t.Errorf("no scopegate app: %+v, %v", z, err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"context"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// This file lends the external tests (package app_test, which must be
+// external because apptest imports this package) a few internals to observe.
+
+// ParseGlobalOption is the Caddyfile global option parser.
+func ParseGlobalOption(d *caddyfile.Dispenser) (any, error) { return parseGlobalOption(d, nil) }
+
+// SetDefaults fills in defaults without opening anything.
+func (a *App) SetDefaults() error { return a.setDefaults() }
+
+// ResolvedDatabase returns the driver, DSN and master key Provision would use.
+func (a *App) ResolvedDatabase() (driver, dsn string, master []byte, err error) {
+	cfg, err := a.runtimeConfig()
+	return cfg.driver, cfg.dsn, cfg.master, err
+}
+
+// TokenCached reports whether the verified-token cache holds raw.
+func (a *App) TokenCached(raw string) bool { return a.rt.tokens.Contains(tokenKey(raw)) }
+
+// SetVerifier replaces the signature verifier (to prove a cache hit skips it).
+func (a *App) SetVerifier(v *token.Verifier) { a.verifier = v }
+
+// CleanupNow runs the watcher's periodic clean-up once.
+func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx) }
+
+// IsRevoked reports whether the runtime holds jti as revoked.
+func (rt *Runtime) IsRevoked(jti string) bool { return rt.isRevoked(jti) }

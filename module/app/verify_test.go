@@ -1,0 +1,312 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// A signed token verifies with its claims intact; the second call is served
+// from the cache: it returns the very claims value of the first call and
+// succeeds even though the signature verifier now refuses every token.
+func TestVerifyCaches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "cached")
+		raw, minted := mint(t, a, c.ID, "", time.Hour)
+
+		first, err := a.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if first.ClientID != c.ID || first.ID != minted.ID || first.Scope != "demo.read" || first.Legs != 2 ||
+			first.Issuer != apptest.Issuer || first.Tenant != store.DefaultTenantID || app.Principal(first) != c.ID {
+			t.Fatalf("claims = %+v", first)
+		}
+		if !a.TokenCached(raw) {
+			t.Fatal("a verified token is not cached")
+		}
+
+		// From now on a signature check fails: another issuer is expected.
+		a.SetVerifier(token.NewVerifier(a.Keys(), "https://someone-else.test", 0))
+		other, _ := mint(t, a, c.ID, "", time.Hour)
+		if _, err := a.Verify(ctx, other); !errors.Is(err, token.ErrIssuer) {
+			t.Fatalf("control: an uncached token passed the refusing verifier (%v)", err)
+		}
+		if a.TokenCached(other) {
+			t.Fatal("a refused token was cached")
+		}
+		second, err := a.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("cached token re-checked by the verifier: %v", err)
+		}
+		if second != first {
+			t.Fatal("the second Verify did not return the cached claims")
+		}
+	})
+}
+
+// Disabling a client takes effect once the runtime forgets it (until then
+// the cached client row is used); restoring it lets its tokens in again;
+// deleting it gives ErrClientGone, as does a token naming a client that
+// never existed.
+func TestVerifyClientStates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "stateful")
+		raw, _ := mint(t, a, c.ID, "", time.Hour)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+
+		if err := a.Store().SetClientDisabled(ctx, c.ID, true, tester); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatalf("the client row is not cached: Verify = %v before ForgetClient", err)
+		}
+		a.Runtime().ForgetClient(c.ID)
+		if a.TokenCached(raw) {
+			t.Fatal("ForgetClient kept the client's token in the cache")
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrClientDisabled) || !app.IsTokenError(err) {
+			t.Fatalf("disabled client: err = %v, want ErrClientDisabled", err)
+		}
+
+		if err := a.Store().SetClientDisabled(ctx, c.ID, false, tester); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().ForgetClient(c.ID)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatalf("restored client: %v", err)
+		}
+
+		if err := a.Store().DeleteClient(ctx, c.ID, tester); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().ForgetClient(c.ID)
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrClientGone) {
+			t.Fatalf("deleted client: err = %v, want ErrClientGone", err)
+		}
+
+		ghost, _ := mint(t, a, "sg_never_existed", "", time.Hour)
+		for i := range 2 { // the second time from the negative cache
+			if _, err := a.Verify(ctx, ghost); !errors.Is(err, app.ErrClientGone) {
+				t.Fatalf("unknown client (call %d): err = %v, want ErrClientGone", i+1, err)
+			}
+		}
+	})
+}
+
+// A revoked token is refused with ErrRevoked once the runtime marks it; the
+// client's other tokens still verify; a node that starts later loads the
+// revocation from the database.
+func TestVerifyRevoked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "revoking")
+		raw, claims := mint(t, a, c.ID, "", time.Hour)
+		keep, _ := mint(t, a, c.ID, "", time.Hour)
+		for _, r := range []string{raw, keep} {
+			if _, err := a.Verify(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if err := a.Store().Revoke(ctx, claims.ID, c.ID, claims.ExpiresAt.Time); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().MarkRevoked(claims.ID, claims.ExpiresAt.Time)
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) || !app.IsTokenError(err) {
+			t.Fatalf("revoked token: err = %v, want ErrRevoked", err)
+		}
+		if _, err := a.Verify(ctx, keep); err != nil {
+			t.Fatalf("another token of the client: %v", err)
+		}
+
+		late := openOn(t, driver, a.Database.DSN, noPolling)
+		if _, err := late.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("node started after the revocation: err = %v, want ErrRevoked", err)
+		}
+	})
+}
+
+// A token that expires while cached is refused with token.ErrExpired by the
+// cache itself, which then drops it.
+func TestVerifyExpiredWhileCached(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		t.Parallel()
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling, func(a *app.App) { a.Leeway = caddy.Duration(time.Millisecond) })
+		c, _ := newClient(t, a, "short-lived")
+		// exp has one-second precision: 2s from now is at least 1s away.
+		raw, claims := mint(t, a, c.ID, "", 2*time.Second)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatalf("fresh token: %v", err)
+		}
+		if !a.TokenCached(raw) {
+			t.Fatal("not cached")
+		}
+		for time.Now().Before(claims.ExpiresAt.Add(5 * time.Millisecond)) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !a.TokenCached(raw) {
+			t.Fatal("dropped from the cache before Verify saw it")
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, token.ErrExpired) || !app.IsTokenError(err) {
+			t.Fatalf("expired cached token: err = %v, want token.ErrExpired", err)
+		}
+		if a.TokenCached(raw) {
+			t.Fatal("the expired token stayed in the cache")
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, token.ErrExpired) {
+			t.Fatalf("expired token, uncached: err = %v", err)
+		}
+	})
+}
+
+// A 3-legged token verifies while its user is active and is refused with
+// ErrUserDisabled once the user is disabled (and forgotten) or if the user
+// does not exist; Principal names the user.
+func TestVerifyThreeLegged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "for-users")
+		u := newUser(t, a, "alice")
+		raw, _ := mint(t, a, c.ID, u.ID, time.Hour)
+		got, err := a.Verify(ctx, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Legs != 3 || got.UserID() != u.ID || app.Principal(got) != u.ID {
+			t.Fatalf("claims = %+v", got)
+		}
+
+		u.Disabled = true
+		if err := a.Store().UpdateUser(ctx, u, tester, "user.disable"); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().ForgetUser(u.ID)
+		if a.TokenCached(raw) {
+			t.Fatal("ForgetUser kept the user's token cached")
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrUserDisabled) || !app.IsTokenError(err) {
+			t.Fatalf("disabled user: err = %v, want ErrUserDisabled", err)
+		}
+
+		nobody, _ := mint(t, a, c.ID, store.NewID(), time.Hour)
+		if _, err := a.Verify(ctx, nobody); !errors.Is(err, app.ErrUserDisabled) {
+			t.Fatalf("unknown user: err = %v, want ErrUserDisabled", err)
+		}
+	})
+}
+
+// Tokens that fail verification are refused with the token error and never
+// cached: garbage, another gateway's key, another issuer.
+func TestVerifyRejects(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "victim")
+		stranger := apptest.Open(t, store.SQLite) // another database, another key
+		foreign, _ := mint(t, stranger, c.ID, "", time.Hour)
+		_, claims := mint(t, a, c.ID, "", time.Hour)
+		claims.Issuer = "https://elsewhere.test"
+		otherIss, err := a.Sign(claims) // our key, someone else's issuer
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		for name, tc := range map[string]struct {
+			raw  string
+			want error
+		}{
+			"garbage":         {"not-a-token", token.ErrMalformed},
+			"empty":           {"", token.ErrMalformed},
+			"foreign key":     {foreign, token.ErrUnknownKey},
+			"another issuer":  {otherIss, token.ErrIssuer},
+			"expired on mint": {func() string { r, _ := mint(t, a, c.ID, "", -time.Hour); return r }(), token.ErrExpired},
+		} {
+			_, err := a.Verify(ctx, tc.raw)
+			if !errors.Is(err, tc.want) || !app.IsTokenError(err) {
+				t.Errorf("%s: err = %v, want %v", name, err, tc.want)
+			}
+			if a.TokenCached(tc.raw) {
+				t.Errorf("%s: refused token cached", name)
+			}
+		}
+	})
+}
+
+// When a reload changes the issuer, tokens the previous config cached in the
+// shared runtime are refused by the new config with token.ErrIssuer.
+func TestVerifyCacheRespectsIssuerAcrossReload(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		cctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		cfg := func(issuer string) *app.App {
+			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
+				Issuer: issuer, PollInterval: caddy.Duration(time.Hour)}
+			if err := a.Provision(cctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Cleanup() })
+			return a
+		}
+		oldCfg := cfg("https://old.example")
+		c, _ := newClient(t, oldCfg, "reloaded")
+		raw, _ := mint(t, oldCfg, c.ID, "", time.Hour)
+		if _, err := oldCfg.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		newCfg := cfg("https://new.example")
+		if newCfg.Runtime() != oldCfg.Runtime() || !newCfg.TokenCached(raw) {
+			t.Fatal("the reload did not share the runtime and its cache")
+		}
+		if _, err := newCfg.Verify(ctx, raw); !errors.Is(err, token.ErrIssuer) {
+			t.Fatalf("old issuer's cached token under the new issuer: err = %v, want ErrIssuer", err)
+		}
+		if _, err := oldCfg.Verify(ctx, raw); err != nil {
+			t.Fatalf("the old config still accepts its own token: %v", err)
+		}
+	})
+}
+
+// IsTokenError sorts every token and app refusal (also wrapped) as the
+// caller's fault and anything else as the server's.
+func TestIsTokenError(t *testing.T) {
+	for _, err := range []error{
+		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
+		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled,
+		fmt.Errorf("verifying: %w", app.ErrRevoked),
+	} {
+		if !app.IsTokenError(err) {
+			t.Errorf("IsTokenError(%v) = false", err)
+		}
+	}
+	for _, err := range []error{
+		nil, errors.New("connection refused"), context.DeadlineExceeded, store.ErrNotFound,
+		app.ErrBadCredentials, app.ErrAlreadyBootstrapped,
+	} {
+		if app.IsTokenError(err) {
+			t.Errorf("IsTokenError(%v) = true", err)
+		}
+	}
+}
