@@ -107,6 +107,9 @@ type Client struct {
 	ConnectAsUser   *User
 	// AllowImpersonation lets the client act on behalf of any user of its tenant.
 	AllowImpersonation bool
+	// DisableImplicit refuses response_type=token at the authorize endpoint
+	// (the implicit grant is on unless an admin turns it off).
+	DisableImplicit bool
 	// AppID links a tenant-specific client to the app it was generated for.
 	AppID *string `gorm:"size:64;index"`
 	// OwnerID is the principal (user or client id) that created the client.
@@ -195,5 +198,5 @@ type Actor struct {
 }
 
 func allModels() []any {
-	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}}
+	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}, &Consent{}, &AuthCode{}, &RefreshToken{}}
 }

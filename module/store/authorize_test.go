@@ -1,0 +1,217 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Consent accumulates scopes per user and client, is found again, and
+// revoking it also drops the client's refresh tokens for that user; revoking
+// nothing is ErrNotFound.
+func TestConsent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		if _, err := s.GetConsent(ctx, "u1", "c1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no consent yet: %v", err)
+		}
+		if err := s.SaveConsent(ctx, "u1", "c1", []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveConsent(ctx, "u1", "c1", []string{"b", "a"}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.GetConsent(ctx, "u1", "c1")
+		if err != nil || len(c.Scopes) != 2 || c.Scopes[0] != "a" || c.Scopes[1] != "b" {
+			t.Fatalf("consent = %+v, %v; want [a b]", c, err)
+		}
+		if _, err := s.GetConsent(ctx, "u1", "c2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("consent leaked to another client: %v", err)
+		}
+		rt := &store.RefreshToken{Digest: store.Digest("r1"), FamilyID: "f", ClientID: "c1", UserID: "u1",
+			Scopes: store.Strings{"a"}, ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.SaveRefreshToken(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeConsent(ctx, "u1", "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetConsent(ctx, "u1", "c1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("consent survived revocation: %v", err)
+		}
+		if _, err := s.UseRefreshToken(ctx, rt.Digest, time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("refresh token survived consent revocation: %v", err)
+		}
+		if err := s.RevokeConsent(ctx, "u1", "c1", admin); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("second revocation: %v, want ErrNotFound", err)
+		}
+		audit, _, _ := s.ListAudit(ctx, "", store.Page{})
+		if len(audit) == 0 || audit[0].Action != "consent.revoke" || audit[0].Target != "u1" {
+			t.Fatalf("revocation not audited: %+v", audit)
+		}
+	})
+}
+
+// A code is redeemed once: concurrent redemptions let exactly one win; an
+// expired code is ErrNotFound; only digests are stored.
+func TestAuthCodeSingleUse(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		code := &store.AuthCode{Digest: store.Digest("code-1"), ClientID: "c1", UserID: "u1", TenantID: "t",
+			RedirectURI: "https://app.test/cb", Scopes: store.Strings{"a"}, CodeChallenge: "ch",
+			ExpiresAt: time.Now().Add(time.Minute)}
+		if err := s.SaveAuthCode(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, losses := 0, 0
+		for i := 0; i < 5; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := s.RedeemAuthCode(ctx, store.Digest("code-1"), time.Now())
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && got.RedirectURI == "https://app.test/cb" && got.CodeChallenge == "ch":
+					wins++
+				case errors.Is(err, store.ErrNotFound):
+					losses++
+				default:
+					t.Errorf("redeem: %+v %v", got, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || losses != 4 {
+			t.Fatalf("wins=%d losses=%d, want exactly one redemption", wins, losses)
+		}
+		old := &store.AuthCode{Digest: store.Digest("code-2"), ClientID: "c1", UserID: "u1", TenantID: "t",
+			RedirectURI: "x", ExpiresAt: time.Now().Add(-time.Second)}
+		if err := s.SaveAuthCode(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RedeemAuthCode(ctx, old.Digest, time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired code: %v, want ErrNotFound", err)
+		}
+		if _, err := s.RedeemAuthCode(ctx, store.Digest("never"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown code: %v", err)
+		}
+		if store.Digest("code-1") == "code-1" || len(store.Digest("x")) != 64 {
+			t.Fatal("Digest is not a hex SHA-256")
+		}
+	})
+}
+
+// A refresh token is used once; using it again deletes its whole family,
+// successor included; expired tokens are ErrNotFound.
+func TestRefreshRotation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		mk := func(v, family string, exp time.Duration) *store.RefreshToken {
+			rt := &store.RefreshToken{Digest: store.Digest(v), FamilyID: family, ClientID: "c1", UserID: "u1",
+				Scopes: store.Strings{"a", "b"}, ExpiresAt: time.Now().Add(exp)}
+			if err := s.SaveRefreshToken(ctx, rt); err != nil {
+				t.Fatal(err)
+			}
+			return rt
+		}
+		mk("r1", "fam", time.Hour)
+		mk("other", "fam2", time.Hour)
+		got, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now())
+		if err != nil || got.FamilyID != "fam" || got.UsedAt == nil || len(got.Scopes) != 2 {
+			t.Fatalf("first use = %+v, %v", got, err)
+		}
+		mk("r2", "fam", time.Hour) // the successor
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now()); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("reuse: %v, want ErrReused", err)
+		}
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r2"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("successor after reuse: %v, want ErrNotFound (family revoked)", err)
+		}
+		if _, err := s.UseRefreshToken(ctx, store.Digest("other"), time.Now()); err != nil {
+			t.Fatalf("another family was touched: %v", err)
+		}
+		mk("old", "fam3", -time.Second)
+		if _, err := s.UseRefreshToken(ctx, store.Digest("old"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired: %v", err)
+		}
+		mk("r4", "fam4", time.Hour)
+		if err := s.RevokeRefreshFamily(ctx, "fam4"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r4"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoked family: %v", err)
+		}
+	})
+}
+
+// Cleanup deletes expired codes and refresh tokens and keeps live ones, so
+// the tables stay bounded however many tokens are issued.
+func TestCleanupAuthorize(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		now := time.Now()
+		for i, exp := range []time.Duration{-time.Minute, time.Minute} {
+			v := []string{"dead", "live"}[i]
+			if err := s.SaveAuthCode(ctx, &store.AuthCode{Digest: store.Digest("c" + v), ClientID: "c", UserID: "u",
+				TenantID: "t", RedirectURI: "x", ExpiresAt: now.Add(exp)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest("r" + v), FamilyID: v,
+				ClientID: "c", UserID: "u", ExpiresAt: now.Add(exp)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Cleanup(ctx, now, time.Minute, "2000-01-01"); err != nil {
+			t.Fatal(err)
+		}
+		var codes, tokens int64
+		s.DB.Model(&store.AuthCode{}).Count(&codes)
+		s.DB.Model(&store.RefreshToken{}).Count(&tokens)
+		if codes != 1 || tokens != 1 {
+			t.Fatalf("after cleanup: %d codes, %d refresh tokens; want 1 and 1", codes, tokens)
+		}
+		if _, err := s.RedeemAuthCode(ctx, store.Digest("clive"), now); err != nil {
+			t.Fatalf("live code was deleted: %v", err)
+		}
+	})
+}
+
+// SetUserPassword stores a hash only for a user of the given tenant and
+// audits the change.
+func TestSetUserPassword(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
+		if err := s.CreateUser(ctx, u, admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserPassword(ctx, u.ID, "other-tenant", "h", admin); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("wrong tenant: %v", err)
+		}
+		if err := s.SetUserPassword(ctx, u.ID, store.DefaultTenantID, "$2a$hash", admin); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.GetUser(ctx, u.ID)
+		if got.PasswordHash != "$2a$hash" {
+			t.Fatalf("hash = %q", got.PasswordHash)
+		}
+		audit, _, _ := s.ListAudit(ctx, "", store.Page{})
+		if audit[0].Action != "user.password" || audit[0].Detail != "" {
+			t.Fatalf("audit %+v", audit[0])
+		}
+	})
+}
