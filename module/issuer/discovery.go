@@ -48,14 +48,19 @@ func (d *Discovery) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading the scopegate app: %w", err)
 	}
-	d.app = appIface.(*app.App)
+	d.setup(appIface.(*app.App))
+	return nil
+}
+
+// setup attaches the app and fills defaults (Provision without a Caddy context).
+func (d *Discovery) setup(a *app.App) {
+	d.app = a
 	if d.TokenEndpoint == "" {
 		d.TokenEndpoint = "/oauth2/token"
 	}
 	if d.JWKSURI == "" {
 		d.JWKSURI = "/.well-known/jwks.json"
 	}
-	return nil
 }
 
 // ServeHTTP answers metadata and JWKS requests.

@@ -35,7 +35,10 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		}
 	} else if c.ConnectAsUserID != nil {
 		if sub.User, oerr = e.findUser(ctx, c, *c.ConnectAsUserID); oerr != nil {
-			return nil, oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
+			if oerr.Code == oauth.InvalidGrant {
+				oerr = oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
+			}
+			return nil, oerr
 		}
 	}
 	legs := 2

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -123,19 +124,30 @@ func parseForm(body string) (map[string]string, *oauth.Error) {
 }
 
 // parseJSON accepts an object of strings; numbers and booleans are taken as
-// their text, and "scope" may be an array of strings.
+// their text, and "scope" may be an array of strings. As in a form, no key
+// may appear twice (encoding/json would silently keep the last one).
 func parseJSON(body []byte) (map[string]string, *oauth.Error) {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
 	}
-	if dec.More() {
-		return nil, oauth.ErrInvalidRequest("the JSON body has trailing data")
-	}
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
+	out := map[string]string{}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
+		}
+		k, _ := tok.(string) // object keys are always strings
+		if seen[k] {
+			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
+		}
+		seen[k] = true
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
+		}
 		switch t := v.(type) {
 		case string:
 			out[k] = t
@@ -161,6 +173,12 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 		default:
 			return nil, oauth.ErrInvalidRequest("parameter %s must be a string", safeName(k))
 		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, oauth.ErrInvalidRequest("the JSON body has trailing data")
 	}
 	return out, nil
 }

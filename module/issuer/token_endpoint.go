@@ -75,13 +75,25 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	return nil
 }
 
-// Validate checks the aliases name standard response fields.
+// Validate checks the aliases copy standard response fields without
+// replacing one.
 func (e *TokenEndpoint) Validate() error {
-	for alias, field := range e.ResponseAliases {
-		switch field {
+	standard := func(f string) bool {
+		switch f {
 		case "access_token", "token_type", "expires_in", "scope", "refresh_token":
-		default:
+			return true
+		}
+		return false
+	}
+	for alias, field := range e.ResponseAliases {
+		if !standard(field) {
 			return fmt.Errorf("response alias %q copies unknown field %q", alias, field)
+		}
+		if alias == "" {
+			return fmt.Errorf("response alias of %q has an empty name", field)
+		}
+		if standard(alias) {
+			return fmt.Errorf("response alias %q would replace the standard field of that name", alias)
 		}
 	}
 	return nil

@@ -1,0 +1,167 @@
+package issuer
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/oauth"
+)
+
+// parseBasic undoes RFC 6749 §2.3.1: base64, split at the first colon, then
+// form-urldecode each part ('+' is a space, %XX a byte). Anything else is
+// an error that never repeats the credentials.
+func TestParseBasic(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct {
+		header, id, secret, err string
+	}{
+		{"Basic " + b64("id:secret"), "id", "secret", ""},
+		{"basic " + b64("id:secret"), "id", "secret", ""},
+		{"BASIC   " + b64("id:secret") + "  ", "id", "secret", ""},
+		{"Basic " + b64("a%3Ab+c:s%25%3A+x%2B"), "a:b c", "s%: x+", ""},
+		{"Basic " + b64("id:"), "id", "", ""},
+		{"Basic " + b64("id:se:cret"), "id", "se:cret", ""},
+		{"Basic " + b64("%C3%A9:%F0%9F%94%91"), "é", "🔑", ""},
+		{"Bearer " + b64("id:secret"), "", "", "Basic scheme"},
+		{"Basic", "", "", "Basic scheme"},
+		{"", "", "", "Basic scheme"},
+		{"Digest username=x", "", "", "Basic scheme"},
+		{"Basic not-base64!", "", "", "base64"},
+		{"Basic " + base64.RawStdEncoding.EncodeToString([]byte("id:secret1")), "", "", "base64"},
+		{"Basic " + b64("idsecret"), "", "", "colon"},
+		{"Basic " + b64(":secret"), "", "", "empty"},
+		{"Basic " + b64("%zz:secret"), "", "", "client id"},
+		{"Basic " + b64("id:%zzsecret"), "", "", "client secret"},
+	} {
+		id, secret, err := parseBasic(tc.header)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.header, err, tc.err)
+			} else if strings.Contains(err.Error(), "secret1") || strings.Contains(err.Error(), "zzsecret") {
+				t.Errorf("%q: error %q repeats the credentials", tc.header, err)
+			}
+			continue
+		}
+		if err != nil || id != tc.id || secret != tc.secret {
+			t.Errorf("%q: (%q, %q, %v), want (%q, %q)", tc.header, id, secret, err, tc.id, tc.secret)
+		}
+	}
+}
+
+// JSON bodies: strings as they are, numbers as their text, booleans as
+// true/false, null as absent, scope as a string or an array of strings
+// (joined by spaces); nothing else, no repeated key, nothing after the
+// object.
+func TestParseJSON(t *testing.T) {
+	good := map[string]map[string]string{
+		`{"a":"x","n":12.50,"b":false,"z":null,"scope":["s1","s2"]}`: {"a": "x", "n": "12.50", "b": "false", "scope": "s1 s2"},
+		` { "scope" : "s1 s2" } `:                                    {"scope": "s1 s2"},
+		`{"scope":[]}`:                                               {"scope": ""},
+		`{}`:                                                         {},
+		`{"a":"\u00e9\n"}`:                                           {"a": "é\n"},
+	}
+	for in, want := range good {
+		got, oerr := parseJSON([]byte(in))
+		if oerr != nil {
+			t.Errorf("%s: %v", in, oerr)
+			continue
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %v, want %v", in, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", in, k, got[k], v)
+			}
+		}
+	}
+	for in, desc := range map[string]string{
+		``:                         "malformed",
+		`null`:                     "malformed",
+		`"grant_type"`:             "malformed",
+		`[{"a":"b"}]`:              "malformed",
+		`{"a":"b"`:                 "malformed",
+		`{"a":}`:                   "malformed",
+		`{"a":"b"} x`:              "trailing",
+		`{"a":"b"}{"c":"d"}`:       "trailing",
+		`{"a":"b"}]`:               "trailing",
+		`{"a":"b","a":"b"}`:        "a is repeated",
+		`{"a":{"b":"c"}}`:          "a must be a string",
+		`{"a":["b"]}`:              "a must be a string",
+		`{"scope":["a",{"b":1}]}`:  "array of strings",
+		`{"scope":[null]}`:         "array of strings",
+		`{"scope":"a","scope":[]}`: "scope is repeated",
+	} {
+		_, oerr := parseJSON([]byte(in))
+		if oerr == nil || oerr.Code != oauth.InvalidRequest || oerr.Status != http.StatusBadRequest || !strings.Contains(oerr.Description, desc) {
+			t.Errorf("%s: %v, want invalid_request mentioning %q", in, oerr, desc)
+		}
+	}
+}
+
+// Error descriptions name parameters in printable, bounded form.
+func TestSafeName(t *testing.T) {
+	if got := safeName("a\x00b\nc é"); got != "a?b?c??" {
+		t.Errorf("safeName = %q", got)
+	}
+	if got := safeName(strings.Repeat("x", 100)); len(got) != 40 {
+		t.Errorf("safeName kept %d bytes", len(got))
+	}
+	if got := truncate(strings.Repeat("é", 40)); !strings.HasSuffix(got, "…") || len(got) > 64+len("…") {
+		t.Errorf("truncate = %q", got)
+	}
+}
+
+// Request.First returns the first present alias, even an empty one, and
+// Get is "" for absent parameters.
+func TestRequestAccessors(t *testing.T) {
+	r := &Request{Params: map[string]string{"userId": "u2", "user_id": "u1", "empty": ""}}
+	if r.First("user_id", "userId") != "u1" || r.First("nope", "userId") != "u2" || r.First("nope") != "" {
+		t.Error("First does not honour the order of names")
+	}
+	if r.Get("absent") != "" || r.Get("user_id") != "u1" {
+		t.Error("Get")
+	}
+}
+
+// FuzzParseRequest: whatever the body, Content-Type and Authorization, the
+// parser never panics, answers only with the statuses a malformed request
+// deserves (never 500), and never puts the Basic secret into an error.
+func FuzzParseRequest(f *testing.F) {
+	f.Add("application/x-www-form-urlencoded", "grant_type=client_credentials&scope=a+b", "Basic "+base64.StdEncoding.EncodeToString([]byte("id:SECRETVALUE")))
+	f.Add("application/json", `{"grant_type":"client_credentials","scope":["a"],"n":1}`, "")
+	f.Add("application/json", `{"a":"b","a":"c"}`, "Bearer x")
+	f.Add("", "client_id=a&client_secret=SECRETVALUE", "Basic "+base64.StdEncoding.EncodeToString([]byte("a:%zzSECRETVALUE")))
+	f.Add("text/plain; charset=utf-8", "x", "Basic ")
+	f.Add("application/json; =", "{", "basic Og==")
+	f.Fuzz(func(t *testing.T, contentType, body, authorization string) {
+		r := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		if authorization != "" {
+			r.Header.Set("Authorization", authorization)
+		}
+		req, oerr := ParseRequest(httptest.NewRecorder(), r)
+		if oerr == nil {
+			if req == nil || req.Params == nil {
+				t.Fatal("no error and no request")
+			}
+			return
+		}
+		switch oerr.Status {
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		default:
+			t.Fatalf("status %d for %q %q %q", oerr.Status, contentType, body, authorization)
+		}
+		if oerr.Code != oauth.InvalidRequest && oerr.Code != oauth.InvalidClient {
+			t.Fatalf("code %s", oerr.Code)
+		}
+		if strings.Contains(oerr.Description, "SECRETVALUE") {
+			t.Fatalf("description %q repeats the secret", oerr.Description)
+		}
+	})
+}
