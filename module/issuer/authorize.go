@@ -1,0 +1,194 @@
+package issuer
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/web"
+)
+
+func init() {
+	caddy.RegisterModule(Authorize{})
+	RegisterEndpoint("authorize", func(d *caddyfile.Dispenser) (caddyhttp.MiddlewareHandler, error) {
+		a := new(Authorize)
+		return a, a.UnmarshalCaddyfile(d)
+	})
+}
+
+//go:embed authorize_pages/*.html
+var authorizePages embed.FS
+
+// LoginCookie is the name of the cookie that keeps a user signed in at the
+// authorize endpoint.
+const LoginCookie = "scopegate_login"
+
+// Authorize is the authorization endpoint (RFC 6749 §3.1): users sign in,
+// approve the scopes a client asks for, and the client gets an access token
+// (implicit grant, response_type=token) or an authorization code
+// (response_type=code, with PKCE) at its registered redirect URI, e.g.
+// `handle /oauth/authorize* { scopegate authorize }`.
+type Authorize struct {
+	// How long a sign-in lasts before the user must sign in again. Default: 12h.
+	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
+	// How long an authorization code can be redeemed. Default: 60s.
+	CodeLifetime caddy.Duration `json:"code_lifetime,omitempty"`
+
+	app      *app.App
+	logger   *zap.Logger
+	tokens   *TokenEndpoint // the mint path shared with the token endpoint
+	pages    map[string]*template.Template
+	sessions *web.Sessions
+	// Failed sign-ins, per tenant and username and per client IP.
+	userThrottle *web.Throttle
+	ipThrottle   *web.Throttle
+}
+
+// CaddyModule returns the Caddy module information.
+func (Authorize) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_authorize",
+		New: func() caddy.Module { return new(Authorize) },
+	}
+}
+
+// Provision looks up the scopegate app, parses the pages and fills defaults.
+func (a *Authorize) Provision(ctx caddy.Context) error {
+	appIface, err := ctx.App("scopegate")
+	if err != nil {
+		return fmt.Errorf("loading the scopegate app: %w", err)
+	}
+	return a.setup(appIface.(*app.App), ctx.Logger())
+}
+
+func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
+	a.app, a.logger = ap, logger
+	if a.SessionTTL == 0 {
+		a.SessionTTL = caddy.Duration(12 * time.Hour)
+	}
+	if a.CodeLifetime == 0 {
+		a.CodeLifetime = caddy.Duration(time.Minute)
+	}
+	a.tokens = &TokenEndpoint{app: ap, logger: logger}
+	pages, err := web.Pages(authorizePages, "authorize_pages/*.html", nil)
+	if err != nil {
+		return fmt.Errorf("authorize pages: %w", err)
+	}
+	a.pages = pages
+	a.sessions = &web.Sessions{Name: LoginCookie, Path: "/", TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
+	// Five free tries, then waits doubling from 2s up to 15 minutes.
+	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)
+	// An IP may share many users (an office behind NAT): more free tries.
+	a.ipThrottle = web.NewThrottle(50, 2*time.Second, 15*time.Minute)
+	return nil
+}
+
+// Validate checks the durations.
+func (a *Authorize) Validate() error {
+	if a.SessionTTL < 0 || a.CodeLifetime < 0 {
+		return errors.New("durations must be positive")
+	}
+	if a.CodeLifetime > caddy.Duration(10*time.Minute) {
+		return errors.New("code_lifetime above 10m: codes must be short-lived (RFC 6749 §4.1.2)")
+	}
+	return nil
+}
+
+// ServeHTTP runs one step of the flow: GET starts it (sign-in or consent
+// page, or straight to the client when the user already approved); POST
+// carries a sign-in, an approval or a denial.
+func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		return a.start(w, r)
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			return a.errorPage(w, http.StatusBadRequest, "", "The form could not be read.", "")
+		}
+		return a.post(w, r)
+	}
+	w.Header().Set("Allow", "GET, HEAD, POST")
+	return a.errorPage(w, http.StatusMethodNotAllowed, "", "This page answers GET and POST only.", "")
+}
+
+// UnmarshalCaddyfile reads the authorize block:
+//
+//	scopegate authorize {
+//		session_ttl   <duration>
+//		code_lifetime <duration>
+//	}
+func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if seen[opt] {
+			return d.Errf("duplicate option %q", opt)
+		}
+		seen[opt] = true
+		var target *caddy.Duration
+		switch opt {
+		case "session_ttl":
+			target = &a.SessionTTL
+		case "code_lifetime":
+			target = &a.CodeLifetime
+		default:
+			return d.Errf("unknown authorize option %q", opt)
+		}
+		if !d.NextArg() {
+			return d.ArgErr()
+		}
+		dur, err := caddy.ParseDuration(d.Val())
+		if err != nil || dur <= 0 {
+			return d.Errf("%s: %q is not a positive duration", opt, d.Val())
+		}
+		*target = caddy.Duration(dur)
+		if d.NextArg() {
+			return d.ArgErr()
+		}
+	}
+	return a.Validate()
+}
+
+// clientIP is the address failed sign-ins are counted against.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// serverError logs err and shows a generic error page.
+func (a *Authorize) serverError(w http.ResponseWriter, what string, err error) error {
+	a.logger.Error(what, zap.Error(err))
+	oe := oauth.ErrServer()
+	return a.errorPage(w, http.StatusInternalServerError, oe.Code, "Something went wrong on our side. Please try again later.", "")
+}
+
+// errorPage shows a failure the browser stays on (no redirect).
+func (a *Authorize) errorPage(w http.ResponseWriter, status int, code, message, state string) error {
+	return web.Render(w, status, a.pages["error"], map[string]string{"Code": code, "Message": message, "State": state})
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Authorize)(nil)
+	_ caddy.Validator             = (*Authorize)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Authorize)(nil)
+	_ caddyfile.Unmarshaler       = (*Authorize)(nil)
+)

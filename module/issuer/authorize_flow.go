@@ -1,0 +1,439 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/web"
+)
+
+// OOB is the redirect URI of installed applications that cannot receive a
+// redirect: the result is shown on a page for the user to copy.
+const OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+// UnsupportedResponseType is RFC 6749 §4.1.2.1's error for an unknown
+// response_type.
+const UnsupportedResponseType = "unsupported_response_type"
+
+// formFields are the names the pages add to a post; every other parameter
+// is the authorization request itself, carried in hidden fields.
+var formFields = map[string]bool{"action": true, "csrf": true, "username": true, "password": true}
+
+// authRequest is a validated authorization request.
+type authRequest struct {
+	// params are the request's parameters, re-validated on every post.
+	params url.Values
+	client *store.Client
+	// redirect is the effective redirect URI; redirectGiven is the one the
+	// request named ("" when it relied on the single registered one).
+	redirect      string
+	redirectGiven string
+	implicit      bool
+	state         string
+	scopes        []string
+	ext           map[string]string
+	challenge     string
+}
+
+func (ar *authRequest) oob() bool { return ar.redirect == OOB }
+
+// formActions is what CSP form-action must allow so the redirect that ends
+// a post reaches the client.
+func (ar *authRequest) formActions() []string {
+	u, err := url.Parse(ar.redirect)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil
+	}
+	return []string{u.Scheme + "://" + u.Host}
+}
+
+// fatal is an error shown on a page, never sent to the redirect URI: the
+// client or the redirect URI cannot be trusted (RFC 6749 §4.1.2.1).
+type fatal struct {
+	status  int
+	message string
+}
+
+// parse validates an authorization request. A fatal answer means the
+// browser must stay here; an oauth error goes back to the redirect URI.
+func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fatal, *oauth.Error, error) {
+	for _, name := range []string{"client_id", "redirect_uri"} {
+		if len(v[name]) > 1 {
+			return nil, &fatal{http.StatusBadRequest, "The request repeats the " + name + " parameter."}, nil, nil
+		}
+	}
+	id := v.Get("client_id")
+	if id == "" {
+		return nil, &fatal{http.StatusBadRequest, "The request does not name an application (client_id is missing)."}, nil, nil
+	}
+	c, err := a.app.Runtime().Client(ctx, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if c == nil {
+		return nil, &fatal{http.StatusBadRequest, "There is no application with this client_id."}, nil, nil
+	}
+	if c.Disabled {
+		return nil, &fatal{http.StatusBadRequest, "This application is disabled."}, nil, nil
+	}
+	ar := &authRequest{params: v, client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
+		implicit: v.Get("response_type") == "token"}
+	switch {
+	case ar.redirectGiven != "":
+		if !c.RedirectURIs.Contains(ar.redirectGiven) {
+			return nil, &fatal{http.StatusBadRequest, "The redirect_uri is not registered for this application, so it gets no answer."}, nil, nil
+		}
+		ar.redirect = ar.redirectGiven
+	case len(c.RedirectURIs) == 1:
+		ar.redirect = c.RedirectURIs[0]
+	case len(c.RedirectURIs) == 0:
+		return nil, &fatal{http.StatusBadRequest, "This application has no registered redirect URI."}, nil, nil
+	default:
+		return nil, &fatal{http.StatusBadRequest, "The request must name one of the application's registered redirect URIs (redirect_uri)."}, nil, nil
+	}
+	// From here on errors go back to the client.
+	for name, vals := range v {
+		if len(vals) > 1 {
+			return ar, nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(name)), nil
+		}
+	}
+	switch rt := v.Get("response_type"); rt {
+	case "token":
+		if c.DisableImplicit {
+			return ar, nil, oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)"), nil
+		}
+	case "code":
+		ch, method := v.Get("code_challenge"), v.Get("code_challenge_method")
+		switch {
+		case ch == "" && method != "":
+			return ar, nil, oauth.ErrInvalidRequest("code_challenge_method without code_challenge"), nil
+		case ch != "" && method != "S256":
+			return ar, nil, oauth.ErrInvalidRequest("code_challenge_method must be S256"), nil
+		case ch != "" && !validChallenge(ch):
+			return ar, nil, oauth.ErrInvalidRequest("code_challenge must be the 43-character base64url SHA-256 of the verifier"), nil
+		}
+		ar.challenge = ch
+	case "":
+		return ar, nil, oauth.ErrInvalidRequest("the response_type parameter is missing"), nil
+	default:
+		return ar, nil, oauth.New(UnsupportedResponseType, http.StatusBadRequest, "response_type %q is not supported (use code or token)", safeName(rt)), nil
+	}
+	scopes, oe := a.tokens.resolveScopes(c, v.Get("scope"), 3)
+	if oe != nil {
+		return ar, nil, oe, nil
+	}
+	ar.scopes = scopes
+	if ar.implicit {
+		params := map[string]string{}
+		for k := range v {
+			params[k] = v.Get(k)
+		}
+		if ar.ext, oe = a.tokens.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
+			return ar, nil, oe, nil
+		}
+	}
+	return ar, nil, nil, nil
+}
+
+// validChallenge accepts what S256 produces: 43 base64url characters.
+func validChallenge(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// start answers GET: the sign-in page, the consent page, or the result.
+func (a *Authorize) start(w http.ResponseWriter, r *http.Request) error {
+	ar, ok, err := a.validate(w, r, r.URL.Query())
+	if !ok {
+		return err
+	}
+	sess, u, err := a.signedIn(r, ar.client)
+	if err != nil {
+		return a.serverError(w, "loading the signed-in user", err)
+	}
+	if sess == nil {
+		return a.loginPage(w, r, ar, http.StatusOK, "", "", "")
+	}
+	return a.proceed(w, r, ar, sess, u)
+}
+
+// post answers a form: sign in, approve, deny or sign out.
+func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
+	params := url.Values{}
+	for k, vals := range r.PostForm {
+		if !formFields[k] {
+			params[k] = vals
+		}
+	}
+	ar, ok, err := a.validate(w, r, params)
+	if !ok {
+		return err
+	}
+	action := r.PostForm.Get("action")
+	if action == "login" {
+		return a.login(w, r, ar)
+	}
+	if action != "approve" && action != "deny" && action != "logout" {
+		return a.errorPage(w, http.StatusBadRequest, oauth.InvalidRequest, "Unknown form action.", "")
+	}
+	sess, u, err := a.signedIn(r, ar.client)
+	if err != nil {
+		return a.serverError(w, "loading the signed-in user", err)
+	}
+	if sess == nil {
+		return a.loginPage(w, r, ar, http.StatusOK, "", "", "Your sign-in has expired. Please sign in again.")
+	}
+	if err := web.CheckCSRF(r, sess); err != nil {
+		return a.errorPage(w, http.StatusForbidden, "", err.Error(), "")
+	}
+	switch action {
+	case "deny":
+		return a.fail(w, r, ar, oauth.New(oauth.AccessDenied, http.StatusBadRequest, "the user denied the request"))
+	case "logout":
+		a.sessions.End(w, r)
+		return a.loginPage(w, r, ar, http.StatusOK, "", "", "You are signed out.")
+	}
+	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
+		return a.serverError(w, "saving consent", err)
+	}
+	return a.issue(w, r, ar, u)
+}
+
+// validate parses the request and answers its failure; ok is true when the
+// flow continues.
+func (a *Authorize) validate(w http.ResponseWriter, r *http.Request, v url.Values) (*authRequest, bool, error) {
+	ar, fat, oe, err := a.parse(r.Context(), v)
+	switch {
+	case err != nil:
+		return nil, false, a.serverError(w, "loading the client", err)
+	case fat != nil:
+		return nil, false, a.errorPage(w, fat.status, oauth.InvalidRequest, fat.message, "")
+	case oe != nil:
+		return nil, false, a.fail(w, r, ar, oe)
+	}
+	return ar, true, nil
+}
+
+// signedIn returns the session and its user when the browser is signed in
+// as an active user of the client's tenant.
+func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *store.User, error) {
+	sess := a.sessions.Read(r)
+	if sess == nil || sess.TenantID != c.TenantID {
+		return nil, nil, nil
+	}
+	u, err := a.app.Runtime().User(r.Context(), sess.UserID)
+	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// login checks a username and password. Failures are counted per tenant
+// and username and per client IP; past a few, the user must wait.
+func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
+	if !web.SameOrigin(r) {
+		return a.errorPage(w, http.StatusForbidden, "", web.ErrCSRF.Error(), "")
+	}
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	password := r.PostForm.Get("password")
+	userKey := ar.client.TenantID + "\x00" + strings.ToLower(username)
+	ipKey := clientIP(r)
+	if wait := max(a.userThrottle.Wait(userKey), a.ipThrottle.Wait(ipKey)); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		return a.loginPage(w, r, ar, http.StatusTooManyRequests, username,
+			"Too many attempts. Wait "+strconv.Itoa(secs)+" seconds and try again.", "")
+	}
+	var u *store.User
+	if username != "" {
+		found, err := a.app.Store().FindUser(r.Context(), ar.client.TenantID, username)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return a.serverError(w, "loading user", err)
+		}
+		if err == nil && found.Username == username {
+			u = found
+		}
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	// CheckPassword spends the same time whether or not the user exists.
+	if !web.CheckPassword(hash, password) || u.Disabled {
+		a.userThrottle.Fail(userKey)
+		a.ipThrottle.Fail(ipKey)
+		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
+	}
+	a.userThrottle.Succeed(userKey)
+	sess, err := a.sessions.Start(w, r, u.ID, u.TenantID)
+	if err != nil {
+		return a.serverError(w, "starting a session", err)
+	}
+	return a.proceed(w, r, ar, sess, u)
+}
+
+// proceed skips the consent page when the user already approved every
+// requested scope for this client.
+func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *web.Session, u *store.User) error {
+	cons, err := a.app.Store().GetConsent(r.Context(), u.ID, ar.client.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return a.serverError(w, "loading consent", err)
+	}
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) {
+		return a.issue(w, r, ar, u)
+	}
+	type scopeLine struct{ Name, Description string }
+	var lines []scopeLine
+	for _, s := range ar.scopes {
+		line := scopeLine{Name: s}
+		if def, ok := a.app.Catalogue().Get(s); ok {
+			line.Description = def.Description
+		}
+		lines = append(lines, line)
+	}
+	name := u.DisplayName
+	if name == "" {
+		name = u.Username
+	}
+	return web.Render(w, http.StatusOK, a.pages["consent"], map[string]any{
+		"ClientName": ar.client.Name, "Action": r.URL.Path, "Params": hidden(ar.params),
+		"CSRF": sess.CSRF, "Scopes": lines, "UserName": name,
+	}, ar.formActions()...)
+}
+
+func coversAll(approved store.Strings, requested []string) bool {
+	for _, s := range requested {
+		if !approved.Contains(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// loginPage shows the sign-in form; fieldErr is shown next to the password.
+func (a *Authorize) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, status int, username, fieldErr, notice string) error {
+	return web.Render(w, status, a.pages["login"], map[string]any{
+		"ClientName": ar.client.Name, "Action": r.URL.Path, "Params": hidden(ar.params),
+		"Username": username, "Error": fieldErr, "Notice": notice,
+	}, ar.formActions()...)
+}
+
+type hiddenField struct{ Name, Value string }
+
+func hidden(v url.Values) []hiddenField {
+	out := make([]hiddenField, 0, len(v))
+	for k := range v {
+		out = append(out, hiddenField{k, v.Get(k)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// issue ends an approved request: a token (implicit) or a code, delivered to
+// the redirect URI or shown on a page for out-of-band clients.
+func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authRequest, u *store.User) error {
+	c := ar.client
+	if ar.implicit {
+		issued, oe := a.tokens.mint(r.Context(), TokenSubject{Client: c, User: u}, ar.scopes, ar.ext)
+		if oe != nil {
+			return a.fail(w, r, ar, oe)
+		}
+		if ar.oob() {
+			exp := issued.Claims.ExpiresAt.Time.UTC().Format(time.RFC3339)
+			return web.Render(w, http.StatusOK, a.pages["done"], map[string]any{
+				"ClientName": c.Name, "Kind": "access token", "Label": "Access token", "Value": issued.AccessToken,
+				"ExpiresIn": issued.ExpiresIn, "ExpiresAt": exp, "Scope": issued.Scope, "State": ar.state,
+			})
+		}
+		v := url.Values{"access_token": {issued.AccessToken}, "token_type": {"Bearer"},
+			"expires_in": {strconv.FormatInt(issued.ExpiresIn, 10)}, "scope": {issued.Scope}}
+		if ar.state != "" {
+			v.Set("state", ar.state)
+		}
+		return redirect(w, ar.redirect+"#"+v.Encode())
+	}
+	code := secret.NewToken(32)
+	if err := a.app.Store().SaveAuthCode(r.Context(), &store.AuthCode{
+		Digest: store.Digest(code), ClientID: c.ID, UserID: u.ID, TenantID: c.TenantID,
+		RedirectURI: ar.redirectGiven, Scopes: store.Strings(ar.scopes), CodeChallenge: ar.challenge,
+		ExpiresAt: time.Now().Add(time.Duration(a.CodeLifetime)),
+	}); err != nil {
+		return a.serverError(w, "saving an authorization code", err)
+	}
+	if ar.oob() {
+		return web.Render(w, http.StatusOK, a.pages["done"], map[string]any{
+			"ClientName": c.Name, "Kind": "authorization code", "Label": "Authorization code", "Value": code,
+			"Scope": scope.Join(ar.scopes), "State": ar.state,
+		})
+	}
+	v := url.Values{"code": {code}}
+	if ar.state != "" {
+		v.Set("state", ar.state)
+	}
+	return redirect(w, withQuery(ar.redirect, v))
+}
+
+// fail sends an error back to the client (RFC 6749 §4.1.2.1 and §4.2.2.1):
+// in the fragment for the implicit grant, in the query for a code; an
+// out-of-band client's user sees it on a page.
+func (a *Authorize) fail(w http.ResponseWriter, r *http.Request, ar *authRequest, oe *oauth.Error) error {
+	if oe.Code == oauth.ServerError {
+		a.logger.Error("authorization failed on the server")
+	}
+	if ar.oob() {
+		msg := oe.Description
+		if oe.Code == oauth.AccessDenied {
+			msg = "You denied access: " + ar.client.Name + " gets no access."
+		}
+		status := http.StatusBadRequest
+		if oe.Code == oauth.AccessDenied {
+			status = http.StatusOK
+		}
+		return a.errorPage(w, status, oe.Code, msg, ar.state)
+	}
+	v := url.Values{"error": {oe.Code}}
+	if oe.Description != "" {
+		v.Set("error_description", oe.Description)
+	}
+	if ar.state != "" {
+		v.Set("state", ar.state)
+	}
+	if ar.implicit {
+		return redirect(w, ar.redirect+"#"+v.Encode())
+	}
+	return redirect(w, withQuery(ar.redirect, v))
+}
+
+// withQuery adds parameters to a URI that may already have a query.
+func withQuery(uri string, v url.Values) string {
+	if strings.Contains(uri, "?") {
+		return uri + "&" + v.Encode()
+	}
+	return uri + "?" + v.Encode()
+}
+
+func redirect(w http.ResponseWriter, to string) error {
+	h := w.Header()
+	h.Set("Location", to)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusFound)
+	return nil
+}

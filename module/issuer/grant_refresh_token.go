@@ -1,0 +1,69 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+func init() { RegisterGrant(refreshToken{}) }
+
+// refreshToken is RFC 6749 §6 with rotation: every use returns a new refresh
+// token and retires the old one; presenting a retired one again means it
+// leaked, so the whole family is revoked. The scope may narrow, never widen.
+type refreshToken struct{}
+
+func (refreshToken) Type() string { return "refresh_token" }
+
+func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error) {
+	raw := req.Get("refresh_token")
+	if raw == "" {
+		return nil, oauth.ErrInvalidRequest("the refresh_token parameter is missing")
+	}
+	c, _, oerr := e.grantClient(ctx, req)
+	if oerr != nil {
+		return nil, oerr
+	}
+	old, err := e.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.ErrInvalidGrant("the refresh token is unknown, expired or revoked")
+	case errors.Is(err, store.ErrReused):
+		e.logger.Warn("a rotated refresh token was reused; its family is revoked", zap.String("client_id", c.ID))
+		return nil, oauth.ErrInvalidGrant("the refresh token was already used; every token of this grant is revoked")
+	case err != nil:
+		e.logger.Error("using a refresh token", zap.Error(err))
+		return nil, oauth.ErrServer()
+	}
+	if old.ClientID != c.ID {
+		// Another client holds it: it leaked.
+		if err := e.app.Store().RevokeRefreshFamily(ctx, old.FamilyID); err != nil {
+			e.logger.Error("revoking a refresh token family", zap.Error(err))
+		}
+		return nil, oauth.ErrInvalidGrant("the refresh token was issued to another client")
+	}
+	requested := scope.Split(req.Get("scope"))
+	if len(requested) == 0 {
+		requested = old.Scopes
+	}
+	for _, s := range requested {
+		if !old.Scopes.Contains(s) {
+			return nil, oauth.ErrInvalidScope("scope %q was not granted with this refresh token", s)
+		}
+	}
+	scopes, oerr := e.resolveScopes(c, scope.Join(requested), 3)
+	if oerr != nil {
+		return nil, oerr
+	}
+	u, oerr := e.findUser(ctx, c, old.UserID)
+	if oerr != nil {
+		return nil, oerr
+	}
+	return e.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, req)
+}
