@@ -65,6 +65,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.AllowUserTokens != nil {
 		cl.AllowUserTokens = *b.AllowUserTokens
 	}
+	if b.ImplicitGrant != nil {
+		cl.DisableImplicit = !*b.ImplicitGrant
+	}
 
 	// Who may do this comes before whether it is well formed.
 	if b.TenantID != nil && !c.sees(cl.TenantID) {

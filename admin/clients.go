@@ -38,6 +38,7 @@ type clientView struct {
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
 	ClientSecret         string    `json:"client_secret"`
+	ImplicitGrant        bool      `json:"implicit_grant"`
 }
 
 func viewClient(c *store.Client) clientView {
@@ -51,6 +52,7 @@ func viewClient(c *store.Client) clientView {
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
 		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
+		ImplicitGrant: !c.DisableImplicit,
 	}
 }
 
@@ -77,6 +79,7 @@ type clientBody struct {
 	ConnectAsUserID    *string `json:"connect_as_user_id"`
 	AllowImpersonation *bool   `json:"allow_impersonation"`
 	AllowUserTokens    *bool   `json:"allow_user_tokens"`
+	ImplicitGrant      *bool   `json:"implicit_grant"`
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -89,6 +89,7 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "POST /users", h.createUser)
 	h.route(mux, "GET /users/{id}", h.getUser)
 	h.route(mux, "PATCH /users/{id}", h.patchUser)
+	h.route(mux, "DELETE /users/{id}/consents/{client_id}", h.revokeConsent)
 	h.route(mux, "GET /tenants", h.listTenants)
 	h.route(mux, "POST /tenants", h.createTenant)
 	h.route(mux, "GET /tenants/{id}", h.getTenant)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // userView is a user as the admin API shows it (never its password hash).
@@ -39,6 +40,8 @@ type newUserBody struct {
 	Email       *string `json:"email"`
 	TenantID    *string `json:"tenant_id"`
 	Admin       *bool   `json:"admin"`
+	// Password is write-only: stored as a bcrypt hash, never shown.
+	Password *string `json:"password"`
 }
 
 // userPatchBody is the body of PATCH /users/{id}; absent members are kept.
@@ -47,6 +50,8 @@ type userPatchBody struct {
 	Email       *string `json:"email"`
 	Disabled    *bool   `json:"disabled"`
 	Admin       *bool   `json:"admin"`
+	// Password replaces the password ("" removes it: no password sign-in).
+	Password *string `json:"password"`
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -93,6 +98,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	var f fieldErrors
 	checkText(&f, "username", u.Username, 200, true)
 	checkProfile(&f, u)
+	if b.Password != nil && *b.Password != "" {
+		u.PasswordHash = hashPassword(&f, *b.Password)
+	}
 	if err := h.checkTenant(r.Context(), &f, u.TenantID); err != nil {
 		return err
 	}
@@ -148,6 +156,10 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	}
 	var f fieldErrors
 	checkProfile(&f, u)
+	hash := ""
+	if b.Password != nil && *b.Password != "" {
+		hash = hashPassword(&f, *b.Password)
+	}
 	if err := f.err(); err != nil {
 		return err
 	}
@@ -156,11 +168,54 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	if b.Password != nil {
+		err = h.app.Store().SetUserPassword(r.Context(), u.ID, u.TenantID, hash, c.actor(u.TenantID))
+		h.app.Runtime().ForgetUser(u.ID)
+		if err != nil {
+			return err
+		}
+	}
 	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
+}
+
+// revokeConsent forgets what a user approved for a client at the authorize
+// endpoint (the next authorization asks again) and revokes the client's
+// refresh tokens for the user.
+func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.loadUser(r.Context(), r.PathValue("id"), c)
+	if err != nil {
+		return err
+	}
+	clientID := r.PathValue("client_id")
+	if !validID(clientID) {
+		return notFound("consent")
+	}
+	err = h.app.Store().RevokeConsent(r.Context(), u.ID, clientID, c.actor(u.TenantID))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("consent")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// hashPassword hashes a new password, naming the field when it is weak.
+func hashPassword(f *fieldErrors, password string) string {
+	hash, err := web.HashPassword(password)
+	if errors.Is(err, web.ErrWeakPassword) {
+		f.add("password", "%s", err.Error())
+		return ""
+	}
+	if err != nil {
+		f.add("password", "could not be hashed")
+	}
+	return hash
 }
 
 // loadUser returns a user, as 404 when the caller may not see it.
