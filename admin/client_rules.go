@@ -129,13 +129,18 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 
 // checkTenant names tenant_id when the tenant does not exist.
 func (h *Handler) checkTenant(ctx context.Context, f *fieldErrors, id string) error {
+	return h.checkTenantField(ctx, f, "tenant_id", id)
+}
+
+// checkTenantField names field when the tenant id does not exist.
+func (h *Handler) checkTenantField(ctx context.Context, f *fieldErrors, field, id string) error {
 	if !validID(id) {
-		f.add("tenant_id", "no such tenant")
+		f.add(field, "no such tenant")
 		return nil
 	}
 	_, err := h.app.Store().GetTenant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		f.add("tenant_id", "no such tenant")
+		f.add(field, "no such tenant")
 		return nil
 	}
 	return err

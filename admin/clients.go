@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -100,31 +101,85 @@ func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	cl, err := h.newClient(w, r, c)
+	if err != nil {
+		return err
+	}
+	plain, err := h.insertClient(r.Context(), c, cl)
+	if err != nil {
+		return clientConflict(err, cl)
+	}
+	writeCreatedClient(w, cl, plain, "clients/")
+	return nil
+}
+
+// ensureClient is createClient for a client a feature needs by name (as
+// Nitro Studio's default client "studio", made the first time it is
+// needed): when the target tenant has a client of that name it answers 200
+// with it as it is (secret masked, the body's other settings not applied),
+// else it creates it and answers 201 with the secret.
+func (h *Handler) ensureClient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	cl, err := h.newClient(w, r, c)
+	if err != nil {
+		return err
+	}
+	for range 2 { // a concurrent ensure may create it between the look-up and the insert
+		existing, err := h.app.Store().FindClientByName(r.Context(), cl.TenantID, cl.Name)
+		if err == nil {
+			writeJSON(w, http.StatusOK, viewClient(existing))
+			return nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		plain, err := h.insertClient(r.Context(), c, cl)
+		if err == nil {
+			writeCreatedClient(w, cl, plain, "")
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return clientConflict(store.ErrConflict, cl)
+}
+
+// newClient reads and validates the body of POST /clients into a client
+// that is not stored yet.
+func (h *Handler) newClient(w http.ResponseWriter, r *http.Request, c *caller) (*store.Client, error) {
 	var b clientBody
 	if err := decodeBody(w, r, &b, false); err != nil {
-		return err
+		return nil, err
 	}
 	cl := &store.Client{
 		ID: app.NewClientID(), TenantID: c.tenant, AuthMethod: store.AuthAPIKey, OwnerID: c.principal,
 		RedirectURIs: store.Strings{},
 	}
 	if err := h.applyClient(r.Context(), c, cl, &b, true); err != nil {
-		return err
+		return nil, err
 	}
+	return cl, nil
+}
+
+// insertClient gives cl a secret and stores it; it returns the plaintext.
+func (h *Handler) insertClient(ctx context.Context, c *caller, cl *store.Client) (string, error) {
 	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	cl.SecretDigest, cl.SecretCiphertext = digest, ciphertext
-	if err := h.app.Store().CreateClient(r.Context(), cl, c.actor(cl.TenantID)); err != nil {
-		return clientConflict(err, cl)
-	}
+	err = h.app.Store().CreateClient(ctx, cl, c.actor(cl.TenantID))
 	h.app.Runtime().ForgetClient(cl.ID) // in case a lookup cached the id as missing
+	return plain, err
+}
+
+// writeCreatedClient answers 201 with the new client and its secret, shown
+// this once; base is the Location's path from the request to /clients/.
+func writeCreatedClient(w http.ResponseWriter, cl *store.Client, plain, base string) {
 	v := viewClient(cl)
-	v.ClientSecret = plain // shown this once
-	w.Header().Set("Location", "clients/"+url.PathEscape(cl.ID))
+	v.ClientSecret = plain
+	w.Header().Set("Location", base+url.PathEscape(cl.ID))
 	writeJSON(w, http.StatusCreated, v)
-	return nil
 }
 
 func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -2,11 +2,13 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,5 +203,87 @@ func TestClientCannotLockItselfOut(t *testing.T) {
 		e.want(e.do("GET", "/clients", e.super, nil), http.StatusOK)
 		second, _ := e.adminToken(store.DefaultTenantID, scope.Admin)
 		e.want(e.do("POST", "/clients/"+e.superID+"/disable", second, nil), http.StatusOK)
+	})
+}
+
+// POST /clients/ensure creates the client on first use (201 with the
+// secret, like POST /clients) and afterwards answers 200 with the existing
+// client, secret masked and the body's settings not applied; the name is
+// per tenant; bodies are validated like POST /clients even when the client
+// exists; concurrent ensures create exactly one client.
+func TestEnsureClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		e.tenant("acme")
+		ta, _ := e.adminToken("acme", scope.TenantAdmin)
+		body := map[string]any{"name": "studio", "scopes": []string{"demo.read", "demo.write"}}
+
+		w := e.want(e.do("POST", "/clients/ensure", e.super, body), http.StatusCreated)
+		first := decode[clientView](t, w)
+		if first.ClientSecret == masked || first.ClientSecret == "" || first.Name != "studio" || first.TenantID != store.DefaultTenantID ||
+			!slices.Equal(first.Scopes, []string{"demo.read", "demo.write"}) || w.Header().Get("Location") != first.ClientID {
+			t.Fatalf("first ensure: %+v (Location %q)", first, w.Header().Get("Location"))
+		}
+		if _, err := e.app.AuthenticateClient(ctx, first.ClientID, first.ClientSecret); err != nil {
+			t.Fatalf("the secret shown by ensure: %v", err)
+		}
+		again := decode[clientView](t, e.want(e.do("POST", "/clients/ensure", e.super, map[string]any{
+			"name": " studio ", "scopes": []string{"demo.read"},
+		}), http.StatusOK))
+		if again.ClientID != first.ClientID || again.ClientSecret != masked || !slices.Equal(again.Scopes, first.Scopes) {
+			t.Fatalf("second ensure: %+v", again)
+		}
+		p := problemOf(t, e.do("POST", "/clients/ensure", e.super, map[string]any{"name": "studio", "scopes": []string{"nope"}}), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"scopes"}) {
+			t.Fatalf("invalid ensure: %v", fields(p))
+		}
+
+		mine := decode[clientView](t, e.want(e.do("POST", "/clients/ensure", ta, body), http.StatusCreated))
+		if mine.TenantID != "acme" || mine.ClientID == first.ClientID {
+			t.Fatalf("acme's studio: %+v", mine)
+		}
+		problemOf(t, e.do("POST", "/clients/ensure", ta, map[string]any{"name": "studio", "scopes": []string{"demo.read"}, "tenant_id": store.DefaultTenantID}), http.StatusForbidden)
+
+		const n = 8
+		codes := make(chan int, n)
+		ids := make(chan string, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				w := e.do("POST", "/clients/ensure", e.super, map[string]any{"name": "batch-import", "scopes": []string{"demo.read"}})
+				codes <- w.Code
+				var v clientView
+				_ = json.Unmarshal(w.Body.Bytes(), &v)
+				ids <- v.ClientID
+			})
+		}
+		wg.Wait()
+		close(codes)
+		close(ids)
+		created, seen := 0, map[string]bool{}
+		for c := range codes {
+			if c == http.StatusCreated {
+				created++
+			} else if c != http.StatusOK {
+				t.Fatalf("concurrent ensure answered %d", c)
+			}
+		}
+		for id := range ids {
+			seen[id] = true
+		}
+		if created != 1 || len(seen) != 1 {
+			t.Fatalf("concurrent ensures: %d created, ids %v", created, seen)
+		}
+		rows, _, _ := e.app.Store().ListClients(ctx, store.ClientFilter{TenantID: store.DefaultTenantID})
+		count := 0
+		for _, c := range rows {
+			if c.Name == "studio" || c.Name == "batch-import" {
+				count++
+			}
+		}
+		if count != 2 {
+			t.Fatalf("%d studio and batch-import clients in the default tenant, want 2", count)
+		}
 	})
 }

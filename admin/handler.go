@@ -1,7 +1,8 @@
 // Package admin is Scopegate's admin API: the scopegate_admin HTTP handler,
-// a JSON REST API over the clients, users, tenants, scope catalogue, audit
-// log and signing keys of the scopegate app. The operator mounts it where it
-// suits them, with the prefix stripped:
+// a JSON REST API over the clients, users, tenants, developer apps and their
+// tenant integrations, scope catalogue, audit log and signing keys of the
+// scopegate app. The operator mounts it where it suits them, with the prefix
+// stripped:
 //
 //	handle_path /admin/* {
 //		scopegate_admin
@@ -78,6 +79,7 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	mux := http.NewServeMux()
 	h.route(mux, "GET /clients", h.listClients)
 	h.route(mux, "POST /clients", h.createClient)
+	h.route(mux, "POST /clients/ensure", h.ensureClient)
 	h.route(mux, "GET /clients/{id}", h.getClient)
 	h.route(mux, "PATCH /clients/{id}", h.patchClient)
 	h.route(mux, "DELETE /clients/{id}", h.deleteClient)
@@ -85,6 +87,16 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "POST /clients/{id}/rotate", h.rotateClient)
 	h.route(mux, "POST /clients/{id}/disable", h.disableClient)
 	h.route(mux, "POST /clients/{id}/restore", h.restoreClient)
+	h.route(mux, "GET /apps", h.listApps)
+	h.route(mux, "POST /apps", h.createApp)
+	h.route(mux, "GET /apps/{id}", h.getApp)
+	h.route(mux, "PATCH /apps/{id}", h.patchApp)
+	h.route(mux, "GET /integrations", h.listIntegrations)
+	h.route(mux, "GET /integrations/{app_id}", h.getIntegration)
+	h.route(mux, "POST /integrations/{app_id}/allow", h.allowIntegration)
+	h.route(mux, "POST /integrations/{app_id}/decline", h.declineIntegration)
+	h.route(mux, "POST /integrations/{app_id}/disable", h.disableIntegration)
+	h.route(mux, "POST /integrations/{app_id}/restore", h.restoreIntegration)
 	h.route(mux, "GET /users", h.listUsers)
 	h.route(mux, "POST /users", h.createUser)
 	h.route(mux, "GET /users/{id}", h.getUser)

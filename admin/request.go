@@ -185,17 +185,22 @@ func pageOf(r *http.Request) (store.Page, error) {
 // tenantFilter returns the tenant a listing is limited to ("" for every
 // tenant). Tenant admins always see their own tenant only.
 func tenantFilter(r *http.Request, c *caller) (string, error) {
+	return tenantFilterParam(r, c, "tenant_id")
+}
+
+// tenantFilterParam is tenantFilter with the tenant in query parameter param.
+func tenantFilterParam(r *http.Request, c *caller, param string) (string, error) {
 	q := r.URL.Query()
-	want := q.Get("tenant_id")
+	want := q.Get(param)
 	if !c.super {
-		if q.Has("tenant_id") && want != c.tenant {
+		if q.Has(param) && want != c.tenant {
 			return "", forbidden("a tenant admin can only list its own tenant")
 		}
 		return c.tenant, nil
 	}
-	if q.Has("tenant_id") && !validID(want) {
+	if q.Has(param) && !validID(want) {
 		var f fieldErrors
-		f.add("tenant_id", "is not a valid id")
+		f.add(param, "is not a valid id")
 		return "", f.err()
 	}
 	return want, nil

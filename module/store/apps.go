@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,7 +93,7 @@ func (s *Store) ListApps(ctx context.Context, developerTenantID string, p Page) 
 // list is JSON text; the quoted id is matched, then checked exactly.
 func (s *Store) OfferedApps(ctx context.Context, tenantID string) ([]DeveloperApp, error) {
 	var candidates []DeveloperApp
-	err := s.DB.WithContext(ctx).Where("tenant_ids LIKE ?", `%"`+escapeLike(tenantID)+`"%`).
+	err := s.DB.WithContext(ctx).Where("tenant_ids LIKE ?", `%"`+likeAny(tenantID)+`"%`).
 		Order("created_at, id").Find(&candidates).Error
 	if err != nil {
 		return nil, translate(err)
@@ -168,4 +169,12 @@ func (s *Store) DeclineApp(ctx context.Context, appID, tenantID string, actor Ac
 		}
 		return audit(tx, actor, "integration.decline", appID, tenantID)
 	})
+}
+
+// likeAny makes s a LIKE pattern that matches s and maybe more: LIKE's
+// special characters (%, _ and PostgreSQL's escape \) in s become _, which
+// matches any one character, so the caller must check candidates exactly.
+// (Tenant ids may hold '_'; dropping it would miss them.)
+func likeAny(s string) string {
+	return strings.NewReplacer("%", "_", "_", "_", `\`, "_").Replace(s)
 }

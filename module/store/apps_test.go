@@ -73,3 +73,23 @@ func TestAppConnections(t *testing.T) {
 		}
 	})
 }
+
+// Tenant ids may contain LIKE's wildcard characters: an app offered to
+// "t_1" is offered to "t_1" and not to "tx1" or "t1", though the look-up
+// goes through LIKE.
+func TestOfferedAppsWildcardTenantIDs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		app := &store.DeveloperApp{ID: "app1", Name: "Reporter", DeveloperTenantID: "dev", OwnerID: "devuser",
+			RequestedScopes: store.Strings{"a"}, TenantIDs: store.Strings{"t_1", "50%"}}
+		if err := s.CreateApp(ctx, app, admin); err != nil {
+			t.Fatal(err)
+		}
+		for tenant, want := range map[string]int{"t_1": 1, "50%": 1, "tx1": 0, "t1": 0, "50x": 0, "T_1": 0} {
+			if got, err := s.OfferedApps(ctx, tenant); err != nil || len(got) != want {
+				t.Errorf("offered to %q: %d apps (%v), want %d", tenant, len(got), err, want)
+			}
+		}
+	})
+}
