@@ -43,9 +43,10 @@ func init() {
 // Handler serves the admin API. It has no settings of its own: what it
 // manages lives in the scopegate app's database.
 type Handler struct {
-	app    *app.App
-	mux    *http.ServeMux
-	logger *zap.Logger
+	app     *app.App
+	mux     *http.ServeMux
+	logger  *zap.Logger
+	console *console
 }
 
 // CaddyModule returns the Caddy module information.
@@ -109,11 +110,16 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "GET /audit", h.listAudit)
 	h.route(mux, "POST /keys/rotate", h.rotateKeys)
 	h.mux = mux
+	h.console = newConsole(h)
 }
 
 // ServeHTTP authenticates the caller, then routes. The admin API is a
 // responder: next is never called.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if isConsole(r) { // a browser: the admin console (console.go)
+		h.console.serve(w, r)
+		return nil
+	}
 	c, ok := h.authenticate(w, r)
 	if !ok {
 		return nil

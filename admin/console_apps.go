@@ -1,0 +1,325 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// appActions are the app detail's confirmed actions, with their button.
+var appActions = map[string]string{
+	"rotate":  "Rotate the secret",
+	"disable": "Disable",
+	"restore": "Restore",
+	"delete":  "Delete",
+}
+
+// appActionText is the question each confirm page asks.
+var appActionText = map[string]string{
+	"rotate":  "A new secret is generated and shown once. The old secret keeps working for the grace period, then stops.",
+	"disable": "The application's tokens are refused at once and it gets no new ones until it is restored.",
+	"restore": "The application may get tokens again with its current secret.",
+	"delete":  "The application and its credentials are deleted for good. This cannot be undone.",
+}
+
+type appRow struct {
+	clientView
+	OwnerName string
+}
+
+// ownerNames maps user ids of the caller's tenants to usernames, so lists
+// show who owns what.
+func (rq *request) ownerNames() map[string]string {
+	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, pageQuery(0)+"&limit="+strconv.Itoa(maxLimit), nil)
+	names := map[string]string{}
+	if err != nil || a.problem != nil {
+		return names
+	}
+	var l list[userView]
+	if a.decode(&l) == nil {
+		for _, u := range l.Items {
+			names[u.ID] = u.Username
+		}
+	}
+	return names
+}
+
+func (rq *request) appsPage() {
+	off := rq.offset()
+	a, err := rq.call(rq.co.h.listClients, http.MethodGet, pageQuery(off), nil)
+	if err != nil {
+		rq.serverError("listing clients", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var l list[clientView]
+	if err := a.decode(&l); err != nil {
+		rq.serverError("reading clients", err)
+		return
+	}
+	names := rq.ownerNames()
+	rows := make([]appRow, 0, len(l.Items))
+	for _, c := range l.Items {
+		rows = append(rows, appRow{clientView: c, OwnerName: names[c.Owner]})
+	}
+	rq.render(http.StatusOK, "apps", "apps", "Custom apps", struct {
+		Apps  []appRow
+		Pager pager
+	}{rows, newPager(off, consolePageSize, l.Total)}, nil, "")
+}
+
+// newAppForm is the "Add application" form as submitted.
+type newAppForm struct {
+	AuthMethod         string
+	Name               string
+	Scopes             []string
+	ConnectAs          string
+	AllowImpersonation bool
+	RedirectURI        string
+	Lifetime           string
+	MaxPerDay          string
+}
+
+type newAppData struct {
+	Form   newAppForm
+	Scopes []scopeView
+	Users  []userView
+}
+
+// scopes lists the catalogue (the console offers every scope the API
+// accepts; the API decides what the admin may grant).
+func (rq *request) scopes() []scopeView {
+	all := rq.co.h.app.Catalogue().All()
+	out := make([]scopeView, 0, len(all))
+	for _, s := range all {
+		if !rq.c.super && (s.Name == scope.Admin) {
+			continue
+		}
+		out = append(out, scopeView{Name: s.Name, Description: s.Description, Legs: s.Legs.String()})
+	}
+	return out
+}
+
+// tenantUsers lists the enabled users of the admin's tenant (connect-as).
+func (rq *request) tenantUsers() []userView {
+	q := "tenant_id=" + url.QueryEscape(rq.c.tenant) + "&limit=" + strconv.Itoa(maxLimit)
+	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, q, nil)
+	var l list[userView]
+	if err != nil || a.problem != nil || a.decode(&l) != nil {
+		return nil
+	}
+	out := l.Items[:0]
+	for _, u := range l.Items {
+		if !u.Disabled {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
+	rq.render(status, "app_new", "apps", "Add application",
+		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers()}, errs, msg)
+}
+
+// createApp posts the form to POST /clients and shows the secret once.
+func (rq *request) createApp() {
+	pf := rq.r.PostForm
+	f := newAppForm{
+		AuthMethod: pf.Get("auth_method"), Name: pf.Get("name"), Scopes: pf["scopes"],
+		ConnectAs: pf.Get("connect_as_user_id"), AllowImpersonation: pf.Get("allow_impersonation") == "on",
+		RedirectURI: strings.TrimSpace(pf.Get("redirect_uri")),
+		Lifetime:    strings.TrimSpace(pf.Get("token_lifetime_minutes")), MaxPerDay: strings.TrimSpace(pf.Get("max_minutes_per_day")),
+	}
+	scopes := f.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	body := clientBody{Name: &f.Name, Scopes: &scopes, AuthMethod: &f.AuthMethod}
+	if f.AuthMethod == store.AuthAPIKey {
+		if f.ConnectAs != "" {
+			body.ConnectAsUserID = &f.ConnectAs
+		}
+		body.AllowImpersonation = &f.AllowImpersonation
+	}
+	if f.RedirectURI != "" {
+		body.RedirectURIs = &[]string{f.RedirectURI}
+	}
+	formErrs := map[string]string{}
+	for field, in := range map[string]struct {
+		raw string
+		dst **int
+	}{"token_lifetime_minutes": {f.Lifetime, &body.TokenLifetimeMinutes}, "max_minutes_per_day": {f.MaxPerDay, &body.MaxMinutesPerDay}} {
+		if in.raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(in.raw)
+		if err != nil {
+			formErrs[field] = "must be a whole number of minutes"
+			continue
+		}
+		*in.dst = &n
+	}
+	if len(formErrs) > 0 {
+		// Still let the API check the rest, so one round trip shows everything.
+		body.TokenLifetimeMinutes, body.MaxMinutesPerDay = nil, nil
+	}
+	a, err := rq.call(rq.co.h.createClient, http.MethodPost, "", body)
+	if err != nil {
+		rq.serverError("creating a client", err)
+		return
+	}
+	if a.problem != nil || len(formErrs) > 0 {
+		errs := a.problem.fields()
+		for k, v := range formErrs {
+			if errs == nil {
+				errs = map[string]string{}
+			}
+			errs[k] = v
+		}
+		msg := "Fix the fields marked below."
+		status := http.StatusBadRequest
+		if a.problem != nil && a.problem.Status != http.StatusBadRequest {
+			msg, status = a.problem.Detail, a.problem.Status
+		}
+		rq.newAppPage(status, f, errs, msg)
+		return
+	}
+	var v clientView
+	if err := a.decode(&v); err != nil {
+		rq.serverError("reading a new client", err)
+		return
+	}
+	rq.render(http.StatusCreated, "app_secret", "apps", "Application created", secretPage{App: v, Created: true}, nil, "")
+}
+
+// appPage shows a client; secret is its revealed secret, if any.
+func (rq *request) appPage(id, secret string) {
+	a, err := rq.call(rq.co.h.getClient, http.MethodGet, "", nil, "id", id)
+	if err != nil {
+		rq.serverError("loading a client", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var v clientView
+	if err := a.decode(&v); err != nil {
+		rq.serverError("reading a client", err)
+		return
+	}
+	names := rq.ownerNames()
+	connectAs := ""
+	if v.ConnectAsUserID != nil {
+		connectAs = names[*v.ConnectAsUserID]
+		if connectAs == "" {
+			connectAs = *v.ConnectAsUserID
+		}
+	}
+	rq.render(http.StatusOK, "app_detail", "apps", v.Name, struct {
+		App       appRow
+		Secret    string
+		Owner     bool
+		ConnectAs string
+	}{appRow{v, names[v.Owner]}, secret, v.Owner == rq.c.principal, connectAs}, nil, "")
+}
+
+// revealSecret asks GET /clients/{id}/secret, which reveals (and audits)
+// the secret for its owner and masks it for everybody else.
+func (rq *request) revealSecret(id string) {
+	a, err := rq.call(rq.co.h.clientSecret, http.MethodGet, "", nil, "id", id)
+	if err != nil {
+		rq.serverError("revealing a secret", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var v secretView
+	if err := a.decode(&v); err != nil {
+		rq.serverError("reading a secret", err)
+		return
+	}
+	rq.appPage(id, v.ClientSecret)
+}
+
+func (rq *request) confirmAppAction(id, action string) {
+	a, err := rq.call(rq.co.h.getClient, http.MethodGet, "", nil, "id", id)
+	if err != nil {
+		rq.serverError("loading a client", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var v clientView
+	if err := a.decode(&v); err != nil {
+		rq.serverError("reading a client", err)
+		return
+	}
+	rq.render(http.StatusOK, "confirm", "apps", appActions[action]+" "+v.Name+"?", confirmData{
+		Question: appActions[action] + " “" + v.Name + "”?", Text: appActionText[action],
+		Action: "/console/apps/" + v.ClientID + "/" + action, Button: appActions[action],
+		Danger: action != "restore", Back: "/console/apps/" + v.ClientID,
+	}, nil, "")
+}
+
+// secretPage shows a client id and secret once.
+type secretPage struct {
+	App     clientView
+	Created bool
+	// When the previous secret stops working (rotation only).
+	Until *time.Time
+}
+
+type confirmData struct {
+	Question, Text, Action, Button, Back string
+	Danger                               bool
+}
+
+// appAction runs a confirmed action through its API route.
+func (rq *request) appAction(id, action string) {
+	h := rq.co.h
+	fn := map[string]routeFunc{
+		"rotate": h.rotateClient, "disable": h.disableClient, "restore": h.restoreClient, "delete": h.deleteClient,
+	}[action]
+	method := http.MethodPost
+	if action == "delete" {
+		method = http.MethodDelete
+	}
+	a, err := rq.call(fn, method, "", nil, "id", id)
+	if err != nil {
+		rq.serverError(action+" a client", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	switch action {
+	case "delete":
+		rq.redirect("/console/apps?done=deleted")
+	case "rotate":
+		var v rotateView
+		if err := a.decode(&v); err != nil {
+			rq.serverError("reading a rotation", err)
+			return
+		}
+		rq.render(http.StatusOK, "app_secret", "apps", "New secret", secretPage{
+			App: clientView{ClientID: v.ClientID, ClientSecret: v.ClientSecret}, Until: v.PreviousSecretValidUntil,
+		}, nil, "")
+	default:
+		rq.redirect("/console/apps/" + id)
+	}
+}

@@ -1,0 +1,144 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+)
+
+func (rq *request) usersPage() {
+	off := rq.offset()
+	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, pageQuery(off), nil)
+	if err != nil {
+		rq.serverError("listing users", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var l list[userView]
+	if err := a.decode(&l); err != nil {
+		rq.serverError("reading users", err)
+		return
+	}
+	rq.render(http.StatusOK, "users", "users", "Users", struct {
+		Users []userView
+		Pager pager
+	}{l.Items, newPager(off, consolePageSize, l.Total)}, nil, "")
+}
+
+// userForm is the "Add user" form as submitted (never the password).
+type userForm struct {
+	Username, DisplayName, Email string
+	Admin                        bool
+}
+
+// createUser posts the form to POST /users.
+func (rq *request) createUser() {
+	pf := rq.r.PostForm
+	f := userForm{Username: strings.TrimSpace(pf.Get("username")), DisplayName: pf.Get("display_name"),
+		Email: strings.TrimSpace(pf.Get("email")), Admin: pf.Get("admin") == "on"}
+	body := newUserBody{Username: &f.Username, DisplayName: &f.DisplayName, Email: &f.Email, Admin: &f.Admin}
+	if pw := pf.Get("password"); pw != "" {
+		body.Password = &pw
+	}
+	a, err := rq.call(rq.co.h.createUser, http.MethodPost, "", body)
+	if err != nil {
+		rq.serverError("creating a user", err)
+		return
+	}
+	if a.problem != nil {
+		msg := a.problem.Detail
+		if a.problem.Status == http.StatusBadRequest {
+			msg = "Fix the fields marked below."
+		}
+		rq.render(a.problem.Status, "user_new", "users", "Add user", f, a.problem.fields(), msg)
+		return
+	}
+	rq.redirect("/console/users?done=created")
+}
+
+// setUserDisabled sends PATCH /users/{id} {"disabled": …}.
+func (rq *request) setUserDisabled(id string, disabled bool) {
+	a, err := rq.call(rq.co.h.patchUser, http.MethodPatch, "", userPatchBody{Disabled: &disabled}, "id", id)
+	if err != nil {
+		rq.serverError("disabling a user", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	if disabled {
+		rq.redirect("/console/users?done=disabled")
+	} else {
+		rq.redirect("/console/users?done=enabled")
+	}
+}
+
+func (rq *request) passwordPage(id string, status int, errs map[string]string) {
+	a, err := rq.call(rq.co.h.getUser, http.MethodGet, "", nil, "id", id)
+	if err != nil {
+		rq.serverError("loading a user", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var u userView
+	if err := a.decode(&u); err != nil {
+		rq.serverError("reading a user", err)
+		return
+	}
+	msg := ""
+	if errs != nil {
+		msg = "Fix the fields marked below."
+	}
+	rq.render(status, "user_password", "users", "Reset password", u, errs, msg)
+}
+
+// resetPassword sends PATCH /users/{id} {"password": …}.
+func (rq *request) resetPassword(id string) {
+	pw := rq.r.PostForm.Get("password")
+	if pw == "" {
+		rq.passwordPage(id, http.StatusBadRequest, map[string]string{"password": "is required"})
+		return
+	}
+	a, err := rq.call(rq.co.h.patchUser, http.MethodPatch, "", userPatchBody{Password: &pw}, "id", id)
+	if err != nil {
+		rq.serverError("setting a password", err)
+		return
+	}
+	if a.problem != nil {
+		if a.problem.Status == http.StatusBadRequest {
+			rq.passwordPage(id, http.StatusBadRequest, a.problem.fields())
+			return
+		}
+		rq.failed(a)
+		return
+	}
+	rq.redirect("/console/users?done=password")
+}
+
+func (rq *request) auditPage() {
+	off := rq.offset()
+	a, err := rq.call(rq.co.h.listAudit, http.MethodGet, pageQuery(off), nil)
+	if err != nil {
+		rq.serverError("listing the audit log", err)
+		return
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return
+	}
+	var l list[auditView]
+	if err := a.decode(&l); err != nil {
+		rq.serverError("reading the audit log", err)
+		return
+	}
+	rq.render(http.StatusOK, "audit", "audit", "Audit log", struct {
+		Entries []auditView
+		Pager   pager
+	}{l.Items, newPager(off, consolePageSize, l.Total)}, nil, "")
+}
