@@ -54,7 +54,9 @@ func Render(w http.ResponseWriter, status int, page *template.Template, data any
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with the page's own form posts, which SameOrigin refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "+
 		"form-action 'self'"+joinSources(formActions)+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
