@@ -90,6 +90,8 @@ func navHTML(v view) template.HTML {
 		return ""
 	}
 	var b strings.Builder
+	// On a phone the shared CSS stacks table cells; label each one.
+	b.WriteString(`<style>@media (max-width:40rem){td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}</style>`)
 	b.WriteString(`<nav aria-label="Console"><ul class="nav" style="display:flex;flex-wrap:wrap;gap:.75rem;list-style:none;margin:0;padding:0">`)
 	for _, it := range navItems {
 		cur := ""
