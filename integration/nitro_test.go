@@ -163,3 +163,38 @@ func mustTokenAt(t *testing.T, g *gateway, path, id, secret string) string {
 	}
 	return tok
 }
+
+// Nitro Studio's default client: "The default Client (studio) is created the
+// first time you use a feature that requires it." POST /admin/clients/ensure
+// for "studio" twice creates exactly one client: 201 with the secret the
+// first time, 200 with the same client_id and the secret masked the second;
+// the first answer's secret gets tokens.
+func TestNitroStudioClient(t *testing.T) {
+	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		body := map[string]any{"name": "studio", "scopes": []string{"gamification_user", "global"}, "default_scopes": []string{"global"}, "allow_user_tokens": true}
+
+		status, first, _ := call(t, "POST", g.URL+"/admin/clients/ensure", admin, body)
+		id, _ := first["client_id"].(string)
+		secret, _ := first["client_secret"].(string)
+		if status != http.StatusCreated || id == "" || secret == "" || secret == "********" {
+			t.Fatalf("first use: %d %v", status, first)
+		}
+		status, second, _ := call(t, "POST", g.URL+"/admin/clients/ensure", admin, body)
+		if status != http.StatusOK || second["client_id"] != id || second["client_secret"] != "********" {
+			t.Fatalf("second use: %d %v", status, second)
+		}
+		studios := 0
+		for _, c := range listItems(t, g, admin, "/clients?limit=500") {
+			if c["name"] == "studio" {
+				studios++
+			}
+		}
+		if studios != 1 {
+			t.Fatalf("%d clients named studio, want 1", studios)
+		}
+		if status, tok, _ := nitroToken(t, g, id, secret, nil); status != http.StatusOK || tok["scope"] != "global" {
+			t.Fatalf("studio's token: %d %v", status, tok)
+		}
+	})
+}
