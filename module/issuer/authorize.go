@@ -164,8 +164,12 @@ func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return a.Validate()
 }
 
-// clientIP is the address failed sign-ins are counted against.
+// clientIP is the address failed sign-ins are counted against: Caddy's
+// client IP (which honours trusted_proxies), else the peer's address.
 func clientIP(r *http.Request) string {
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok && ip != "" {
+		return ip
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

@@ -672,3 +672,45 @@ func TestParseAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// RFC 7009 with a refresh token: its owner revokes the whole grant (the
+// token and its successors stop working); another client is refused; an
+// unknown token is answered 200 (nothing to revoke).
+func TestRevokeRefreshToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		other, otherSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		_, b := f.authorize(t)
+		params := url.Values{"response_type": {"code"}, "client_id": {c.ID}}
+		v := redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"?", false)
+		res := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {v.Get("code")}}), c.ID, secret))
+		first := res.str("refresh_token")
+		next := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first}}), c.ID, secret)).str("refresh_token")
+		if first == "" || next == "" {
+			t.Fatalf("no refresh tokens: %s", res.Raw)
+		}
+		rv := &Revocation{app: f.app, logger: f.log}
+		revoke := func(id, sec, tok string) *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			if err := rv.ServeHTTP(rec, withBasic(formRequest(url.Values{"token": {tok}, "token_type_hint": {"refresh_token"}}), id, sec), nil); err != nil {
+				t.Fatal(err)
+			}
+			return rec
+		}
+		if rec := revoke(other.ID, otherSecret, first); rec.Code != 400 || !strings.Contains(rec.Body.String(), "unauthorized_client") {
+			t.Fatalf("another client's revocation: %d %s", rec.Code, rec.Body.String())
+		}
+		if rec := revoke(c.ID, secret, "made-up"); rec.Code != 200 {
+			t.Fatalf("unknown token: %d", rec.Code)
+		}
+		if rec := revoke(c.ID, secret, first); rec.Code != 200 { // the retired one names the grant too
+			t.Fatalf("revocation: %d %s", rec.Code, rec.Body.String())
+		}
+		r := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {next}}), c.ID, secret))
+		if r.str("error") != "invalid_grant" {
+			t.Fatalf("refresh after revocation: %s", r.Raw)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
 )
 
 func init() {
@@ -77,14 +79,35 @@ func (rv *Revocation) revoke(req *Request) *oauth.Error {
 	}
 	c, err := rv.app.ParseToken(req.HTTP.Context(), raw)
 	if err != nil {
+		// Not an access token: maybe a refresh token, whose whole grant goes.
 		// RFC 7009 §2.2: an invalid or expired token needs no revoking.
-		return nil
+		return rv.revokeRefresh(req, raw)
 	}
 	if c.ClientID != req.ClientID {
 		return oauth.ErrUnauthorizedClient("a client may revoke only its own tokens")
 	}
 	if err := rv.app.Revoke(req.HTTP.Context(), c); err != nil {
 		rv.logger.Error("revoking token", zap.Error(err))
+		return oauth.ErrServer()
+	}
+	return nil
+}
+
+// revokeRefresh revokes the family of a refresh token of the client.
+func (rv *Revocation) revokeRefresh(req *Request, raw string) *oauth.Error {
+	ctx := req.HTTP.Context()
+	t, err := rv.app.Store().GetRefreshToken(ctx, store.Digest(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err == nil && t.ClientID != req.ClientID {
+		return oauth.ErrUnauthorizedClient("a client may revoke only its own tokens")
+	}
+	if err == nil {
+		err = rv.app.Store().RevokeRefreshFamily(ctx, t.FamilyID)
+	}
+	if err != nil {
+		rv.logger.Error("revoking a refresh token", zap.Error(err))
 		return oauth.ErrServer()
 	}
 	return nil

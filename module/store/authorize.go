@@ -223,3 +223,13 @@ func (s *Store) SetUserPassword(ctx context.Context, userID, inTenant, hash stri
 		return audit(tx, a, "user.password", userID, "")
 	})
 }
+
+// GetRefreshToken returns a refresh token by digest, used or not, or
+// ErrNotFound.
+func (s *Store) GetRefreshToken(ctx context.Context, digest string) (*RefreshToken, error) {
+	var t RefreshToken
+	if err := s.DB.WithContext(ctx).Where("digest = ?", digest).Take(&t).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &t, nil
+}

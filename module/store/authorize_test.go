@@ -215,3 +215,26 @@ func TestSetUserPassword(t *testing.T) {
 		}
 	})
 }
+
+// GetRefreshToken finds a token by digest whether or not it was used, and
+// is ErrNotFound for an unknown one.
+func TestGetRefreshToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest("r"), FamilyID: "f", ClientID: "c",
+			UserID: "u", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r"), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetRefreshToken(ctx, store.Digest("r"))
+		if err != nil || got.FamilyID != "f" || got.UsedAt == nil {
+			t.Fatalf("GetRefreshToken = %+v, %v", got, err)
+		}
+		if _, err := s.GetRefreshToken(ctx, store.Digest("nope")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+	})
+}
