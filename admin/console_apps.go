@@ -35,7 +35,7 @@ type appRow struct {
 // ownerNames maps user ids of the caller's tenants to usernames, so lists
 // show who owns what.
 func (rq *request) ownerNames() map[string]string {
-	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, pageQuery(0)+"&limit="+strconv.Itoa(maxLimit), nil)
+	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, "limit="+strconv.Itoa(maxLimit), nil)
 	names := map[string]string{}
 	if err != nil || a.problem != nil {
 		return names

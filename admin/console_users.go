@@ -121,6 +121,12 @@ func (rq *request) resetPassword(id string) {
 	rq.redirect("/console/users?done=password")
 }
 
+// auditRow is an audit entry with the actor's username when it is a user.
+type auditRow struct {
+	auditView
+	ActorName string
+}
+
 func (rq *request) auditPage() {
 	off := rq.offset()
 	a, err := rq.call(rq.co.h.listAudit, http.MethodGet, pageQuery(off), nil)
@@ -137,8 +143,13 @@ func (rq *request) auditPage() {
 		rq.serverError("reading the audit log", err)
 		return
 	}
+	names := rq.ownerNames()
+	rows := make([]auditRow, 0, len(l.Items))
+	for _, e := range l.Items {
+		rows = append(rows, auditRow{auditView: e, ActorName: names[e.Actor]})
+	}
 	rq.render(http.StatusOK, "audit", "audit", "Audit log", struct {
-		Entries []auditView
+		Entries []auditRow
 		Pager   pager
-	}{l.Items, newPager(off, consolePageSize, l.Total)}, nil, "")
+	}{rows, newPager(off, consolePageSize, l.Total)}, nil, "")
 }
