@@ -20,7 +20,9 @@ import (
 // that /api/hello accepts; the admin then disables the application in the
 // browser (through its confirm page) and the same token is refused with
 // 401. A page on another origin that auto-submits a console form is
-// refused with 403 and changes nothing. The main pages are screenshotted at
+// refused with 403 and changes nothing. An app offered to the tenant is
+// allowed with a subset of its scopes and the pair works for that subset
+// only. The main pages are screenshotted at
 // desktop and phone width under integration/artifacts/.
 func TestConsoleBrowserQuickstart(t *testing.T) {
 	eachDriverWith(t, "quickstart.Caddyfile", func(t *testing.T, g *gateway) {
@@ -116,8 +118,41 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 			t.Fatalf("after the cross-origin post: %d %v", status, out)
 		}
 
+		// Tenant integrations: an app a developer offers to this tenant is
+		// reviewed, allowed with a subset of its scopes, and the pair shown
+		// once works at the token endpoint for the allowed scope only.
+		status, appOut, _ := call(t, "POST", g.URL+"/admin/apps", adminTok, map[string]any{
+			"name": "Insights", "description": "Dashboards of demo data", "scopes": []string{"demo.read", "demo.write"},
+			"tenant_ids": []string{"default"}, "redirect_uris": []string{"https://insights.example/cb"},
+		})
+		appID, _ := appOut["id"].(string)
+		if status != http.StatusCreated || appID == "" {
+			t.Fatalf("create developer app: %d %v", status, appOut)
+		}
+		step(t, ctx, "open integrations", chromedp.Navigate(console+"console/integrations"),
+			chromedp.WaitVisible(chromedp.CSS(`a[href$="/console/integrations/`+appID+`"]`)))
+		screenshot(t, ctx, "integrations")
+		step(t, ctx, "review the app", chromedp.Click(chromedp.CSS(`a[href$="/console/integrations/`+appID+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`input[name=scopes][value="demo.write"]`)))
+		if txt := read(t, ctx, "requested scopes", chromedp.Text(chromedp.ID("scopes"))); !strings.Contains(txt, "Change demo data") {
+			t.Fatalf("requested scopes lack their descriptions: %q", txt)
+		}
+		screenshot(t, ctx, "integration-review")
+		step(t, ctx, "allow demo.read only",
+			chromedp.Click(chromedp.CSS(`input[name=scopes][value="demo.write"]`)),
+			chromedp.Click(chromedp.CSS(`form[action$="/allow"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.ID("client_secret")))
+		screenshot(t, ctx, "integration-pair")
+		pairID := read(t, ctx, "pair id", chromedp.Value(chromedp.ID("client_id")))
+		pairSecret := read(t, ctx, "pair secret", chromedp.Value(chromedp.ID("client_secret")))
+		if status, body := tokenBasic(t, g, "/oauth2/token", pairID, pairSecret, url.Values{"scope": {"demo.read"}}); status != http.StatusOK {
+			t.Fatalf("token for the allowed scope: %d %v", status, body)
+		}
+		if status, body := tokenBasic(t, g, "/oauth2/token", pairID, pairSecret, url.Values{"scope": {"demo.write"}}); status == http.StatusOK {
+			t.Fatalf("token for a scope the admin did not allow: %v", body)
+		}
+
 		for _, p := range []struct{ path, name, ready string }{
-			{"console/integrations", "integrations", "h1"},
 			{"console/users", "users", "table"},
 			{"console/users/new", "add-user", "#username"},
 			{"console/audit", "audit", "table"},
