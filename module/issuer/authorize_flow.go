@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/secret"
@@ -313,7 +315,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 		name = u.Username
 	}
 	return web.Render(w, http.StatusOK, a.pages["consent"], map[string]any{
-		"ClientName": ar.client.Name, "Action": r.URL.Path, "Params": hidden(ar.params),
+		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
 		"CSRF": sess.CSRF, "Scopes": lines, "UserName": name,
 	}, ar.formActions()...)
 }
@@ -330,9 +332,18 @@ func coversAll(approved store.Strings, requested []string) bool {
 // loginPage shows the sign-in form; fieldErr is shown next to the password.
 func (a *Authorize) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, status int, username, fieldErr, notice string) error {
 	return web.Render(w, status, a.pages["login"], map[string]any{
-		"ClientName": ar.client.Name, "Action": r.URL.Path, "Params": hidden(ar.params),
+		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
 		"Username": username, "Error": fieldErr, "Notice": notice,
 	}, ar.formActions()...)
+}
+
+// formPath is where the pages post back to: the path the browser asked
+// for, even when handle_path stripped a prefix before this handler.
+func formPath(r *http.Request) string {
+	if or, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && or.URL != nil {
+		return or.URL.Path
+	}
+	return r.URL.Path
 }
 
 type hiddenField struct{ Name, Value string }

@@ -14,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -713,4 +714,18 @@ func TestRevokeRefreshToken(t *testing.T) {
 			t.Fatalf("refresh after revocation: %s", r.Raw)
 		}
 	})
+}
+
+// Behind handle_path the pages post back to the path the browser asked for,
+// not the stripped one.
+func TestAuthorizeFormPathBehindHandlePath(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+	_, b := f.authorize(t)
+	q := implicitParams(c.ID, OOB, "demo.read").Encode()
+	orig := httptest.NewRequest(http.MethodGet, "/sso/oauth/authorize?"+q, nil)
+	r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+q, nil)
+	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
+	page(t, b.serve(r), http.StatusOK, `action="/sso/oauth/authorize"`)
+	page(t, b.get(implicitParams(c.ID, OOB, "demo.read")), http.StatusOK, `action="/oauth/authorize"`)
 }
