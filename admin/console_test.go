@@ -515,3 +515,26 @@ func TestConsoleAuditPaging(t *testing.T) {
 		}
 	})
 }
+
+// Routing: without an Authorization header the root and /console/ paths
+// are the console (HTML, with the security headers of web.Render) and
+// unknown console pages are a 404 page; with a bearer token the same
+// paths are the JSON API's (a problem), and other paths without a token
+// stay the API's 401.
+func TestConsoleRouting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.adminUser(store.DefaultTenantID, "root")
+		b := e.browser()
+		w := b.get("/")
+		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Fatalf("root: %d %v", w.Code, w.Header())
+		}
+		b.signIn("", "root")
+		b.page(b.get("/console/nope"), http.StatusNotFound, "There is no such page.")
+		problemOf(t, e.do("GET", "/console/apps", e.super, nil), http.StatusNotFound)
+		if w := e.do("GET", "/users", "", nil); w.Code != http.StatusUnauthorized {
+			t.Fatalf("API path without a token: %d", w.Code)
+		}
+	})
+}

@@ -10,7 +10,8 @@
 //
 // Every request needs a bearer token with scopegate.admin (every tenant) or
 // scopegate.tenant_admin (the token's own tenant only). Errors are RFC 9457
-// problems.
+// problems. Browser requests (no Authorization header) for "/" and
+// "/console/…" get the admin console instead (console.go).
 package admin
 
 import (
