@@ -91,12 +91,13 @@ func (d *Discovery) metadata() map[string]any {
 	for _, s := range d.app.Catalogue().All() {
 		scopes = append(scopes, s.Name)
 	}
+	// Auth method none: a client without a secret redeems a PKCE code.
 	m := map[string]any{
 		"issuer":                                    d.app.Issuer,
 		"token_endpoint":                            d.url(d.TokenEndpoint),
 		"jwks_uri":                                  d.url(d.JWKSURI),
 		"grant_types_supported":                     GrantTypes(),
-		"token_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"scopes_supported":                          scopes,
 		"response_types_supported":                  []string{"token", "code"},
 		"code_challenge_methods_supported":          []string{"S256"},

@@ -77,7 +77,7 @@ func TestDiscoveryMetadata(t *testing.T) {
 					t.Errorf("%s: scopes_supported %v lacks %s", p, scopes, s.Name)
 				}
 			}
-			if !slices.Equal(toStrings(m["token_endpoint_auth_methods_supported"]), []string{"client_secret_basic", "client_secret_post"}) {
+			if !slices.Equal(toStrings(m["token_endpoint_auth_methods_supported"]), []string{"client_secret_basic", "client_secret_post", "none"}) {
 				t.Errorf("%s: auth methods %v", p, m["token_endpoint_auth_methods_supported"])
 			}
 			if !slices.Equal(toStrings(m["access_token_signing_alg_values_supported"]), []string{"EdDSA"}) {
