@@ -273,6 +273,11 @@ func (rq *request) load() bool {
 	if err != nil || u.Disabled || !u.Admin || u.TenantID != sess.TenantID || u.PasswordHash == "" {
 		return false
 	}
+	// A change to the user (a new password above all) ends the sessions
+	// started before it: the cookie itself cannot be recalled.
+	if started := sess.Expires.Add(-rq.co.sessions.TTL); u.UpdatedAt.After(started.Add(time.Second)) {
+		return false
+	}
 	rq.sess, rq.me = sess, u
 	rq.c = &caller{
 		claims: &token.Claims{}, principal: u.ID, tenant: u.TenantID,

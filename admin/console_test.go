@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
@@ -418,6 +419,18 @@ func TestConsoleUsers(t *testing.T) {
 		u, _ := e.app.Store().GetUser(context.Background(), ada.ID)
 		if !web.CheckPassword(u.PasswordHash, "a brand new password") {
 			t.Fatal("password not changed")
+		}
+		// a session started before the change (ada's, restarted here) ends
+		a3 := e.browser()
+		a3.get("/")
+		a3.page(a3.post("/console/signin", url.Values{"username": {"ada"}, "password": {"a brand new password"}}), http.StatusSeeOther)
+		a3.page(a3.get("/console/apps"), http.StatusOK)
+		time.Sleep(1100 * time.Millisecond)
+		if w := b.post("/console/users/"+ada.ID+"/password", url.Values{"password": {"another new password"}}); w.Code != http.StatusSeeOther {
+			t.Fatalf("second reset: %d", w.Code)
+		}
+		if w := a3.get("/console/apps"); w.Code != http.StatusSeeOther {
+			t.Fatalf("a session from before the password change still works: %d", w.Code)
 		}
 	})
 }
