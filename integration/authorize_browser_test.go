@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
 )
 
 const (
@@ -252,7 +253,8 @@ func hiddenValue(body, name string) string {
 // redirect with code and state; the code is redeemed once for an access
 // token (that calls a guarded route as the user) and a refresh token;
 // refresh rotates, and reusing a rotated token revokes the family.
-// Discovery names the authorize endpoint.
+// Discovery names the authorize endpoint, and golang.org/x/oauth2 runs the
+// same flow (PKCE, exchange, refresh) unchanged.
 func TestAuthorizeCodeFlowImagen(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
@@ -328,6 +330,34 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		}
 		if status, revoked := tokenForm(t, g, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {next}, "client_id": {clientID}}); status != 400 || revoked["error"] != "invalid_grant" {
 			t.Fatalf("successor after reuse: %d %v", status, revoked)
+		}
+
+		// The same flow with golang.org/x/oauth2, a real client library: the
+		// consent is remembered, so the authorize URL answers with the code.
+		conf := &oauth2.Config{ClientID: clientID, RedirectURL: redirect, Scopes: []string{"readUsersData"},
+			Endpoint: oauth2.Endpoint{AuthURL: endpoint, TokenURL: g.URL + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+		libVerifier := oauth2.GenerateVerifier()
+		resp, err = c.Get(conf.AuthCodeURL("lib-state", oauth2.S256ChallengeOption(libVerifier)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ = url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc.Query().Get("state") != "lib-state" {
+			t.Fatalf("x/oauth2 authorize: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		ctx := context.Background()
+		tok, err := conf.Exchange(ctx, loc.Query().Get("code"), oauth2.VerifierOption(libVerifier))
+		if err != nil || tok.AccessToken == "" || tok.RefreshToken == "" || tok.TokenType != "Bearer" {
+			t.Fatalf("x/oauth2 exchange: %+v %v", tok, err)
+		}
+		tok.Expiry = time.Now().Add(-time.Minute) // make the library refresh
+		fresh, err := conf.TokenSource(ctx, tok).Token()
+		if err != nil || fresh.AccessToken == tok.AccessToken || fresh.RefreshToken == tok.RefreshToken {
+			t.Fatalf("x/oauth2 refresh: %+v %v", fresh, err)
+		}
+		if status, body, _ := call(t, "GET", g.URL+"/api/records", fresh.AccessToken, nil); status != 200 || body["user_id"] != userID {
+			t.Fatalf("guarded call with the refreshed token: %d %v", status, body)
 		}
 	})
 }
