@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
@@ -281,6 +282,8 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	if !web.CheckPassword(hash, password) || u.Disabled {
 		a.userThrottle.Fail(userKey)
 		a.ipThrottle.Fail(ipKey)
+		// Not the username: people type passwords into it by mistake.
+		a.logger.Info("sign-in failed", zap.String("tenant", ar.client.TenantID), zap.String("client_ip", ipKey))
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
 	a.userThrottle.Succeed(userKey)
@@ -361,6 +364,10 @@ func hidden(v url.Values) []hiddenField {
 // the redirect URI or shown on a page for out-of-band clients.
 func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authRequest, u *store.User) error {
 	c := ar.client
+	if ce := a.logger.Check(zap.DebugLevel, "authorized"); ce != nil {
+		ce.Write(zap.String("client_id", c.ID), zap.String("user_id", u.ID),
+			zap.Bool("implicit", ar.implicit), zap.Strings("scopes", ar.scopes))
+	}
 	if ar.implicit {
 		issued, oe := a.tokens.mint(r.Context(), TokenSubject{Client: c, User: u}, ar.scopes, ar.ext)
 		if oe != nil {

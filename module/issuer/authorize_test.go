@@ -208,6 +208,9 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 			t.Fatal("the first page shows an error")
 		}
 		page(t, b.login(params, "ada", "wrong password!"), http.StatusUnauthorized, "Wrong username or password.", `id="password-error"`, `value="ada"`)
+		if logged := f.loggedText(); !strings.Contains(logged, "sign-in failed") || strings.Contains(logged, "wrong password!") {
+			t.Fatalf("the failed sign-in is not logged, or its password is: %s", logged)
+		}
 		page(t, b.login(params, "nobody", testPassword), http.StatusUnauthorized, "Wrong username or password.")
 		if len(b.cookies) != 0 {
 			t.Fatal("a failed sign-in set a cookie")
@@ -220,6 +223,9 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 		done := b.decide(params, consent, "approve")
 		body = page(t, done, http.StatusOK, `id="token"`, `id="state">1<`, `id="expires-in"`)
 		tok := between(body, `id="token" readonly value="`, `"`)
+		if strings.Contains(f.loggedText(), tok) || strings.Contains(f.loggedText(), testPassword) {
+			t.Fatal("a token or password was logged")
+		}
 		claims := f.verify(t, tok)
 		if claims.Subject != u.ID || claims.Legs != 3 || claims.ClientID != c.ID || claims.Scope != "demo.read demo.write" {
 			t.Fatalf("token claims %+v", claims)

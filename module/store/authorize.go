@@ -71,8 +71,17 @@ func (s *Store) GetConsent(ctx context.Context, userID, clientID string) (*Conse
 	return &c, nil
 }
 
-// SaveConsent adds scopes to what a user approved for a client.
+// SaveConsent adds scopes to what a user approved for a client. Two first
+// approvals at once collide on the key; the loser merges into the winner.
 func (s *Store) SaveConsent(ctx context.Context, userID, clientID string, scopes []string) error {
+	err := s.saveConsent(ctx, userID, clientID, scopes)
+	if errors.Is(err, ErrConflict) {
+		err = s.saveConsent(ctx, userID, clientID, scopes)
+	}
+	return err
+}
+
+func (s *Store) saveConsent(ctx context.Context, userID, clientID string, scopes []string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		var c Consent
@@ -89,6 +98,9 @@ func (s *Store) SaveConsent(ctx context.Context, userID, clientID string, scopes
 			}
 		}
 		c.UpdatedAt = now
+		if c.CreatedAt.Equal(now) {
+			return tx.Create(&c).Error
+		}
 		return tx.Save(&c).Error
 	})
 }

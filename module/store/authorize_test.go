@@ -27,6 +27,21 @@ func TestConsent(t *testing.T) {
 		if err := s.SaveConsent(ctx, "u1", "c1", []string{"b", "a"}); err != nil {
 			t.Fatal(err)
 		}
+		// Concurrent first approvals of another pair all land.
+		var wg sync.WaitGroup
+		for _, sc := range []string{"x", "y", "z"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.SaveConsent(ctx, "u2", "c1", []string{sc}); err != nil {
+					t.Errorf("concurrent SaveConsent: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if c, err := s.GetConsent(ctx, "u2", "c1"); err != nil || len(c.Scopes) != 3 {
+			t.Fatalf("concurrent consents = %+v, %v; want x, y and z", c, err)
+		}
 		c, err := s.GetConsent(ctx, "u1", "c1")
 		if err != nil || len(c.Scopes) != 2 || c.Scopes[0] != "a" || c.Scopes[1] != "b" {
 			t.Fatalf("consent = %+v, %v; want [a b]", c, err)
