@@ -39,6 +39,10 @@ func RegisterEndpoint(name string, parse func(*caddyfile.Dispenser) (caddyhttp.M
 //	scopegate discovery {
 //		token_endpoint|jwks_uri|authorization_endpoint|userinfo_endpoint|revocation_endpoint|introspection_endpoint <path-or-url>
 //	}
+//	scopegate authorize {
+//		session_ttl   <duration>
+//		code_lifetime <duration>
+//	}
 func parseScopegate(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next() // directive name
 	if !h.NextArg() {
