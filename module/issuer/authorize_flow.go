@@ -235,7 +235,8 @@ func (a *Authorize) validate(w http.ResponseWriter, r *http.Request, v url.Value
 }
 
 // signedIn returns the session and its user when the browser is signed in
-// as an active user of the client's tenant.
+// as an active user of the client's tenant. A sign-in older than the user's
+// last change (a password reset by an admin, say) no longer counts.
 func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *store.User, error) {
 	sess := a.sessions.Read(r)
 	if sess == nil || sess.TenantID != c.TenantID {
@@ -244,6 +245,10 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 	u, err := a.app.Runtime().User(r.Context(), sess.UserID)
 	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {
 		return nil, nil, err
+	}
+	started := sess.Expires.Add(-time.Duration(a.SessionTTL))
+	if u.UpdatedAt.After(started) {
+		return nil, nil, nil
 	}
 	return sess, u, nil
 }

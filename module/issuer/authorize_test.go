@@ -240,6 +240,12 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 			t.Fatal(err)
 		}
 		page(t, b.get(params), http.StatusOK, `value="approve"`)
+		// A password reset ends the sign-in: the next request asks again.
+		if err := f.app.Store().SetUserPassword(context.Background(), u.ID, u.TenantID, "$2a$04$reset", tester); err != nil {
+			t.Fatal(err)
+		}
+		f.app.Runtime().ForgetUser(u.ID) // as the admin handler does
+		page(t, b.get(params), http.StatusOK, `name="password"`)
 	})
 }
 
