@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // bitsTokenRequest sends Bits' documented request byte for byte:
@@ -41,6 +44,23 @@ func bitsTokenRequest(t *testing.T, g *gateway, clientID, clientSecret string, e
 	return resp.StatusCode, out
 }
 
+// bitsUserinfo sends Bits' documented userinfo request.
+func bitsUserinfo(t *testing.T, g *gateway, access string) (int, map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", g.URL+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatalf("userinfo answered non-JSON (%d): %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, info
+}
+
 // Bits, as documented: the token response carries "type": "Bearer" (and the
 // standard token_type), expires_in 3600 and the granted scope; userinfo
 // answers the customer id of the token's owner for "Authorization: bearer";
@@ -64,18 +84,16 @@ func TestBits(t *testing.T) {
 		}
 		access := tok["access_token"].(string)
 
-		// GET /oauth2/userinfo with "Authorization: bearer <accessToken>" (lower-case, as documented).
-		req, _ := http.NewRequest("GET", g.URL+"/oauth2/userinfo", nil)
-		req.Header.Set("Authorization", "bearer "+access)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		// GET /oauth2/userinfo with "Authorization: bearer <accessToken>" (lower-case, as documented):
+		// the customer is the client's tenant, whose id is a UUID.
+		if status, info := bitsUserinfo(t, g, access); status != 200 || info["customerId"] != "bits:customer::"+customer {
+			t.Fatalf("userinfo: %d %v", status, info)
 		}
-		var info map[string]string
-		json.NewDecoder(resp.Body).Decode(&info)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || info["customerId"] != "bits:customer::"+customer {
-			t.Fatalf("userinfo: %d %v", resp.StatusCode, info)
+		// A tenant whose id is not a UUID (the default one) is still named by one.
+		status, info := bitsUserinfo(t, g, admin)
+		if want := "bits:customer::" + store.TenantUUID(store.DefaultTenantID); status != 200 || info["customerId"] != want ||
+			!regexp.MustCompile(`^bits:customer::[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(info["customerId"]) {
+			t.Fatalf("userinfo of the default tenant: %d %v, want %s", status, info, want)
 		}
 		if status, _, _ := call(t, "GET", g.URL+"/oauth2/userinfo", "", nil); status != 401 {
 			t.Fatalf("userinfo without a token: %d", status)

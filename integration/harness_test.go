@@ -151,8 +151,10 @@ func adapt(t *testing.T, path string) []byte {
 	if err != nil {
 		t.Fatalf("adapting %s: %v", path, err)
 	}
+	// A warning (an unformatted file, a deprecated option) would rot the
+	// examples as surely as an error.
 	for _, w := range warnings {
-		t.Logf("adapt warning %s:%d: %s", w.File, w.Line, w.Message)
+		t.Errorf("adapt warning %s:%d: %s", w.File, w.Line, w.Message)
 	}
 	return cfgJSON
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
 )
 
 func init() {
@@ -22,12 +23,13 @@ func init() {
 // Userinfo answers who a token belongs to. It stands after a scopegate_guard
 // (which checks the token and sets the {scopegate.*} placeholders) and
 // renders its fields from them, so each API can answer in its documented
-// shape, e.g. Bits' {"customerId": "bits:customer::{scopegate.tenant}"}:
+// shape, e.g. Bits' {"customerId": "bits:customer::{scopegate.tenant_uuid}"}
+// ({scopegate.tenant_uuid} is the tenant as a UUID: see store.TenantUUID):
 //
 //	handle /oauth2/userinfo {
 //		scopegate_guard
 //		scopegate userinfo {
-//			field customerId "bits:customer::{scopegate.tenant}"
+//			field customerId "bits:customer::{scopegate.tenant_uuid}"
 //		}
 //	}
 type Userinfo struct {
@@ -67,6 +69,10 @@ func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp
 		oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "no verified token (put scopegate_guard before scopegate userinfo)"), "scopegate")
 		return nil
 	}
+	// The tenant as a UUID, for APIs that name customers by UUID; only this
+	// handler needs it, so the guard's hot path does not pay for it.
+	tenant, _ := repl.GetString("scopegate.tenant")
+	repl.Set("scopegate.tenant_uuid", store.TenantUUID(tenant))
 	body := make(map[string]string, len(u.Fields))
 	for k, tmpl := range u.Fields {
 		body[k] = repl.ReplaceKnown(tmpl, "")
