@@ -88,7 +88,7 @@ func TestAcceptanceWalkthrough(t *testing.T) {
 		}
 
 		// 401s: no token, garbage, expired.
-		for name, tok := range map[string]string{"no token": "", "garbage": "not-a-token", "expired": expiredToken(t, g, clientID)} {
+		for name, tok := range map[string]string{"no token": "", "garbage": "not-a-token", "expired": expiredToken(t, g, clientID, "demo.read")} {
 			status, body, h := call(t, "GET", g.URL+"/api/hello", tok, nil)
 			if status != http.StatusUnauthorized || challenge(h) != "invalid_token" || body["error"] != "invalid_token" {
 				t.Errorf("%s: %d %v %v", name, status, h.Get("WWW-Authenticate"), body)
@@ -114,9 +114,10 @@ func TestAcceptanceWalkthrough(t *testing.T) {
 	})
 }
 
-// expiredToken signs a correctly formed token that expired a minute ago,
-// with the gateway's own key, opening its database as an operator's shell would.
-func expiredToken(t *testing.T, g *gateway, clientID string) string {
+// expiredToken signs a correctly formed token for scope that expired an hour
+// ago, with the gateway's own key, opening its database as an operator's
+// shell would.
+func expiredToken(t *testing.T, g *gateway, clientID, scope string) string {
 	t.Helper()
 	a := g.standaloneApp(t)
 	past := time.Now().Add(-2 * time.Hour)
@@ -125,7 +126,7 @@ func expiredToken(t *testing.T, g *gateway, clientID string) string {
 			Issuer: a.Issuer, Subject: clientID, Audience: jwt.ClaimStrings{a.Audience}, ID: "expired-1",
 			IssuedAt: jwt.NewNumericDate(past), ExpiresAt: jwt.NewNumericDate(past.Add(time.Hour)),
 		},
-		ClientID: clientID, Scope: "demo.read", Tenant: "default", Legs: 2,
+		ClientID: clientID, Scope: scope, Tenant: "default", Legs: 2,
 	})
 	if err != nil {
 		t.Fatal(err)

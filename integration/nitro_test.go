@@ -115,29 +115,33 @@ func TestNitro(t *testing.T) {
 		}
 
 		// "request a token, listen for 401, request a new token": the token
-		// stops being valid (revoked here, as an expiry would), the call gets
+		// stops being valid (it expired, or it was revoked), the call gets
 		// 401 invalid_token, the client asks again and the retry succeeds.
-		tokenNow := twoTok
-		form := url.Values{"token": {tokenNow}, "client_id": {id}, "client_secret": {secret}}
+		followPattern := func(name, tokenNow string) {
+			t.Helper()
+			attempts := 0
+			for {
+				attempts++
+				status, _, h := call(t, "GET", g.URL+"/api/admin/groups", tokenNow, nil)
+				if status == 200 {
+					break
+				}
+				if status != 401 || challenge(h) != "invalid_token" || attempts > 2 {
+					t.Fatalf("%s, attempt %d: %d %v", name, attempts, status, h)
+				}
+				_, fresh, _ := nitroToken(t, g, id, secret, nil)
+				tokenNow = fresh["access_token"].(string)
+			}
+			if attempts != 2 {
+				t.Fatalf("the %s token worked: %d attempts", name, attempts)
+			}
+		}
+		followPattern("expired", expiredToken(t, g, id, "global"))
+		form := url.Values{"token": {twoTok}, "client_id": {id}, "client_secret": {secret}}
 		if resp, err := http.PostForm(g.URL+"/oauth/revoke", form); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("revoke: %v %v", resp, err)
 		}
-		attempts := 0
-		for {
-			attempts++
-			status, _, h := call(t, "GET", g.URL+"/api/admin/groups", tokenNow, nil)
-			if status == 200 {
-				break
-			}
-			if status != 401 || challenge(h) != "invalid_token" || attempts > 2 {
-				t.Fatalf("attempt %d: %d %v", attempts, status, h)
-			}
-			_, fresh, _ := nitroToken(t, g, id, secret, nil)
-			tokenNow = fresh["access_token"].(string)
-		}
-		if attempts != 2 {
-			t.Fatalf("the revoked token worked: %d attempts", attempts)
-		}
+		followPattern("revoked", twoTok)
 
 		// The secret is visible to the admin who created the client, masked to others.
 		_, mine, _ := call(t, "GET", g.URL+"/admin/clients/"+id+"/secret", admin, nil)
