@@ -42,9 +42,10 @@ func introspect(t *testing.T, g *gateway, id, secret, tok string) map[string]any
 }
 
 // A token's life around the admin API and the RFC 7662 and 7009 endpoints,
-// on tenants.Caddyfile: introspection by an authenticated client says an
-// issued token is active with its scope, client, expiry, subject and tenant,
-// and that a revoked or garbage token is not; without client
+// on tenants.Caddyfile: introspection by an authenticated client of the
+// same tenant says an issued token is active with its scope, client, expiry,
+// subject and tenant, and that a revoked or garbage token is not (nor any
+// token, to a client of another tenant); without client
 // authentication it is 401 invalid_client. A client cannot revoke another
 // client's token, which keeps working. Rotating a secret with the default
 // grace leaves the old and new secrets both working; rotating with
@@ -60,7 +61,7 @@ func TestLifecycle(t *testing.T) {
 		globexAdmin, _ := tenantAdmin(t, g, super, globex, "globex-admin")
 		id, secret := createClient(t, g, acmeAdmin, map[string]any{"name": "reporter", "scopes": []string{"reports.read", "members.read"}})
 		otherID, otherSecret := createClient(t, g, acmeAdmin, map[string]any{"name": "other", "scopes": []string{"members.read"}})
-		globexID, _ := createClient(t, g, globexAdmin, map[string]any{"name": "reporter", "scopes": []string{"reports.read"}})
+		globexID, globexSecret := createClient(t, g, globexAdmin, map[string]any{"name": "reporter", "scopes": []string{"reports.read"}})
 
 		// Introspection of an active token, asked by another client.
 		tok := mustToken(t, g, id, secret, url.Values{"scope": {"reports.read"}})
@@ -69,6 +70,10 @@ func TestLifecycle(t *testing.T) {
 		if info["active"] != true || info["scope"] != "reports.read" || info["client_id"] != id || info["sub"] != id ||
 			info["tenant"] != acme || time.Unix(int64(exp), 0).Before(time.Now()) {
 			t.Fatalf("active token: %v", info)
+		}
+		// A client of another tenant learns nothing about the token.
+		if info := introspect(t, g, globexID, globexSecret, tok); len(info) != 1 || info["active"] != false {
+			t.Fatalf("another tenant's client introspected the token: %v", info)
 		}
 		if info := introspect(t, g, id, secret, "not.a.token"); len(info) != 1 || info["active"] != false {
 			t.Fatalf("garbage token: %v", info)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
 )
 
 func init() {
@@ -26,7 +27,8 @@ func init() {
 
 // Introspection is the RFC 7662 endpoint: an authenticated client (for
 // example a resource server) asks whether a token is active and what it
-// carries. Revoked tokens and tokens of disabled clients are inactive.
+// carries. Revoked tokens, tokens of disabled clients and tokens of another
+// tenant than the asking client's are inactive.
 type Introspection struct {
 	app    *app.App
 	logger *zap.Logger
@@ -54,8 +56,9 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	e := &TokenEndpoint{app: in.app, logger: in.logger}
 	req, oerr := ParseRequest(w, r)
+	var caller *store.Client
 	if oerr == nil {
-		_, oerr = e.authenticate(r.Context(), req)
+		caller, oerr = e.authenticate(r.Context(), req)
 	}
 	if oerr == nil && req.Get("token") == "" {
 		oerr = oauth.ErrInvalidRequest("the token parameter is missing")
@@ -67,6 +70,9 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	body := map[string]any{"active": false}
 	c, err := in.app.Verify(r.Context(), req.Get("token"))
 	switch {
+	case err == nil && c.Tenant != caller.TenantID:
+		// Tenants are kept apart: another tenant's token is none of this
+		// client's business, and RFC 7662 §2.2 lets the answer be inactive.
 	case err == nil:
 		body = map[string]any{
 			"active": true, "scope": c.Scope, "client_id": c.ClientID, "token_type": "Bearer",
