@@ -14,9 +14,9 @@ import (
 // authenticate verifies the bearer token and its admin scope, answering the
 // request itself when they fail.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
-	raw, ok := bearerToken(r)
-	if !ok {
-		oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required"), realm)
+	raw, oerr := bearerToken(r)
+	if oerr != nil {
+		oauth.WriteBearer(w, oerr, realm)
 		return nil, false
 	}
 	claims, err := h.app.Verify(r.Context(), raw)
@@ -48,11 +48,24 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 	return c, true
 }
 
-// bearerToken reads an RFC 6750 §2.1 Authorization header.
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+// bearerToken reads the one RFC 6750 §2.1 Authorization header. A repeated
+// header is refused rather than one of them picked: a proxy on the way may
+// pick the other one, and the two would then disagree on who is calling.
+func bearerToken(r *http.Request) (string, *oauth.Error) {
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 {
+		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
+	}
+	var scheme, raw string
+	ok := false
+	if len(values) == 1 {
+		scheme, raw, ok = strings.Cut(values[0], " ")
+	}
 	raw = strings.TrimSpace(raw)
-	return raw, ok && strings.EqualFold(scheme, "Bearer") && raw != ""
+	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required")
+	}
+	return raw, nil
 }
 
 // caller is who makes an admin request, as its verified token says.

@@ -107,9 +107,10 @@ func navHTML(v view) template.HTML {
 }
 
 // isConsole reports whether a request is for the console: a browser
-// (no Authorization header) asking for the root or a page under /console/.
+// (no Authorization header at all: an empty or repeated one is the API's to
+// refuse) asking for the root or a page under /console/.
 func isConsole(r *http.Request) bool {
-	return r.Header.Get("Authorization") == "" &&
+	return len(r.Header.Values("Authorization")) == 0 &&
 		(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/console/"))
 }
 
