@@ -28,7 +28,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		}
 		return nil, false
 	}
-	c := &caller{claims: claims, principal: app.Principal(claims), tenant: claims.Tenant, remote: clientIP(r)}
+	c := &caller{claims: claims, principal: app.Principal(claims), via: via(claims), tenant: claims.Tenant, remote: clientIP(r)}
 	granted := claims.Scopes()
 	switch cat := h.app.Catalogue(); {
 	case cat.Satisfies(granted, scope.Admin):
@@ -72,6 +72,7 @@ func bearerToken(r *http.Request) (string, *oauth.Error) {
 type caller struct {
 	claims    *token.Claims
 	principal string // app.Principal: owner of what it creates, actor in the audit log
+	via       string // what the principal came through, for the audit log (store.Actor.Via)
 	super     bool   // scopegate.admin: every tenant
 	tenant    string // the token's tenant; a tenant admin is confined to it
 	remote    string // client IP for the audit log
@@ -84,5 +85,28 @@ func (c *caller) sees(tenantID string) bool { return c.super || tenantID == c.te
 
 // actor names the caller in the audit row of a change to tenantID.
 func (c *caller) actor(tenantID string) store.Actor {
-	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote}
+	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via}
+}
+
+// maxVia is the size of the audit log's via column.
+const maxVia = 200
+
+// via names the client a token was issued to and, when the token acts for
+// its subject on someone else's behalf, that actor: the principal alone
+// would let a client that speaks for a user pass as the user.
+func via(c *token.Claims) string {
+	v := c.ClientID
+	if c.Act != nil {
+		actor := c.Act.ClientID
+		if actor == "" {
+			actor = c.Act.Subject
+		}
+		v += " act " + actor
+	}
+	if len(v) > maxVia {
+		// Signed claims, but of any length: cut on a rune boundary, as
+		// PostgreSQL refuses invalid UTF-8.
+		v = strings.ToValidUTF8(v[:maxVia], "")
+	}
+	return v
 }

@@ -26,6 +26,10 @@ import (
 // ConsoleCookie names the admin console's session cookie.
 const ConsoleCookie = "scopegate_console"
 
+// consoleVia is what the audit log says console actions came through
+// (client ids start with sg_, so it cannot be mistaken for one).
+const consoleVia = "console"
+
 // consolePageSize is how many rows a console listing shows per page.
 const consolePageSize = 50
 
@@ -281,7 +285,7 @@ func (rq *request) load() bool {
 	}
 	rq.sess, rq.me = sess, u
 	rq.c = &caller{
-		claims: &token.Claims{}, principal: u.ID, tenant: u.TenantID,
+		claims: &token.Claims{}, principal: u.ID, via: consoleVia, tenant: u.TenantID,
 		super: u.TenantID == store.DefaultTenantID, remote: clientIP(rq.r),
 	}
 	return true
