@@ -6,13 +6,12 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
-	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
-// authenticate verifies the bearer token and its admin scope, answering the
-// request itself when they fail.
+// authenticate verifies the bearer token and the admin power it carries
+// (authority.go), answering the request itself when they fail.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
 	raw, oerr := bearerToken(r)
 	if oerr != nil {
@@ -28,23 +27,16 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		}
 		return nil, false
 	}
-	c := &caller{claims: claims, principal: app.Principal(claims), via: via(claims), tenant: claims.Tenant, remote: clientIP(r)}
-	granted := claims.Scopes()
-	switch cat := h.app.Catalogue(); {
-	case cat.Satisfies(granted, scope.Admin):
-		c.super = true
-		if c.tenant == "" {
-			c.tenant = store.DefaultTenantID
-		}
-	case cat.Satisfies(granted, scope.TenantAdmin) && claims.Tenant != "":
-		// Confined to claims.Tenant. A tenant admin token naming no tenant
-		// could be confined to nothing, so it is refused like no admin scope.
-	default:
-		e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs scopegate.admin or scopegate.tenant_admin")
-		e.Scope = scope.Admin + " " + scope.TenantAdmin
-		oauth.WriteBearer(w, e, realm)
+	c, oerr, err := h.authority(r.Context(), claims)
+	switch {
+	case err != nil:
+		h.internal(w, r, err)
+		return nil, false
+	case oerr != nil:
+		oauth.WriteBearer(w, oerr, realm)
 		return nil, false
 	}
+	c.remote = clientIP(r)
 	return c, true
 }
 
@@ -72,6 +64,7 @@ func bearerToken(r *http.Request) (string, *oauth.Error) {
 type caller struct {
 	claims    *token.Claims
 	principal string // app.Principal: owner of what it creates, actor in the audit log
+	user      string // the admin user it is (console session, user-bound token); "" for a client alone
 	via       string // what the principal came through, for the audit log (store.Actor.Via)
 	super     bool   // scopegate.admin: every tenant
 	tenant    string // the token's tenant; a tenant admin is confined to it

@@ -285,7 +285,7 @@ func (rq *request) load() bool {
 	}
 	rq.sess, rq.me = sess, u
 	rq.c = &caller{
-		claims: &token.Claims{}, principal: u.ID, via: consoleVia, tenant: u.TenantID,
+		claims: &token.Claims{}, principal: u.ID, user: u.ID, via: consoleVia, tenant: u.TenantID,
 		super: u.TenantID == store.DefaultTenantID, remote: clientIP(rq.r),
 	}
 	return true
