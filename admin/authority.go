@@ -55,7 +55,8 @@ func (h *Handler) authority(ctx context.Context, claims *token.Claims) (*caller,
 }
 
 // tokenAdmin returns the user a user-bound token is bound to, if that user
-// is an active admin of the token's tenant. It reads the database rather
+// is an active admin of the token's tenant and the token's client may carry
+// a user's admin authority. It reads the database rather
 // than the runtime's cache, so an admin flag removed a moment ago (on any
 // node) counts at once; the admin API is no hot path.
 func (h *Handler) tokenAdmin(ctx context.Context, claims *token.Claims) (*store.User, *oauth.Error, error) {
@@ -72,6 +73,17 @@ func (h *Handler) tokenAdmin(ctx context.Context, claims *token.Claims) (*store.
 	if u == nil || u.Disabled || !u.Admin || u.TenantID != claims.Tenant {
 		return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
 			"the token is bound to a user who is not an active admin of its tenant; a user's token has no more admin power than the user"), nil
+	}
+	// The client that carries the token must keep to the admin-client
+	// rules (admin_clients.go), which the API enforces on every write:
+	// this catches clients stored before them.
+	cl, err := h.app.Runtime().Client(ctx, claims.ClientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cl == nil || breaksAdminClientRules(cl) {
+		return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
+			"the token's client connects as another user, takes user_id or acts on behalf of users, so its user-bound tokens carry no admin power"), nil
 	}
 	return u, nil, nil
 }

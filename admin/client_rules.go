@@ -113,6 +113,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("allow_impersonation", "only api_key clients may impersonate")
 		}
 	}
+	if h.holdsAdminScope(cl.AllowedScopes) {
+		// On every create and change, so adding an admin scope to a client
+		// with such settings is refused as well (admin_clients.go).
+		checkAdminClient(&f, cl)
+	}
 	if creating || b.TenantID != nil {
 		if err := h.checkTenant(ctx, &f, cl.TenantID); err != nil {
 			return err
