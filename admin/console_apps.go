@@ -92,6 +92,9 @@ type newAppData struct {
 	Form   newAppForm
 	Scopes []scopeView
 	Users  []userView
+	// An API key connects as the signed-in admin (connect_as_creator), so
+	// the form shows that instead of a choice.
+	CreatorConnects bool
 }
 
 // scopes lists the catalogue (the console offers every scope the API
@@ -127,7 +130,7 @@ func (rq *request) tenantUsers() []userView {
 
 func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
 	rq.render(status, "app_new", "apps", "Add application",
-		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers()}, errs, msg)
+		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator}, errs, msg)
 }
 
 // createApp posts the form to POST /clients and shows the secret once.

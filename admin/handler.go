@@ -36,9 +36,18 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Handler serves the admin API. It has no settings of its own: what it
-// manages lives in the scopegate app's database.
+// Handler serves the admin API. What it manages lives in the scopegate
+// app's database; its own settings only shape how clients are made.
 type Handler struct {
+	// Ties each api_key client an admin user creates (in the console, or
+	// with a user-bound admin token) to that user: the client connects as
+	// its creator, so its tokens act as, and its calls are recorded under,
+	// the user who made it (Imagen's "the API key is tied to the user who
+	// created it"). A body naming another connect-as user, or none, is then
+	// a 400. Clients made by a client's token, and by a super admin for
+	// another tenant than its own, are not affected.
+	ConnectAsCreator bool `json:"connect_as_creator,omitempty"`
+
 	app     *app.App
 	mux     *http.ServeMux
 	logger  *zap.Logger
