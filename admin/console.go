@@ -204,7 +204,7 @@ func (co *console) route(rq *request, parts []string) {
 		if post {
 			rq.createApp()
 		} else {
-			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey}, nil, "")
+			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}, nil, "")
 		}
 	case n == 2 && parts[0] == "apps" && !post:
 		rq.appPage(parts[1], "")

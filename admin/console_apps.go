@@ -86,6 +86,8 @@ type newAppForm struct {
 	RedirectURI        string
 	Lifetime           string
 	MaxPerDay          string
+	// On unless unticked, as the API's implicit_grant defaults to true.
+	ImplicitGrant bool
 }
 
 type newAppData struct {
@@ -141,12 +143,14 @@ func (rq *request) createApp() {
 		ConnectAs: pf.Get("connect_as_user_id"), AllowImpersonation: pf.Get("allow_impersonation") == "on",
 		RedirectURI: strings.TrimSpace(pf.Get("redirect_uri")),
 		Lifetime:    strings.TrimSpace(pf.Get("token_lifetime_minutes")), MaxPerDay: strings.TrimSpace(pf.Get("max_minutes_per_day")),
+		ImplicitGrant: pf.Get("implicit_grant") == "on",
 	}
 	scopes := f.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	body := clientBody{Name: &f.Name, Scopes: &scopes, AuthMethod: &f.AuthMethod}
+	// An unticked box is absent from the form, so this is always sent.
+	body := clientBody{Name: &f.Name, Scopes: &scopes, AuthMethod: &f.AuthMethod, ImplicitGrant: &f.ImplicitGrant}
 	if f.AuthMethod == store.AuthAPIKey {
 		if f.ConnectAs != "" {
 			body.ConnectAsUserID = &f.ConnectAs
