@@ -9,8 +9,9 @@
 //	}
 //
 // Every request needs a bearer token with scopegate.admin (every tenant) or
-// scopegate.tenant_admin (the token's own tenant only). Errors are RFC 9457
-// problems. Browser requests (no Authorization header) for "/" and
+// scopegate.tenant_admin (the token's own tenant only); a token bound to a
+// user has no more power than that user, an active admin (authority.go).
+// Errors are RFC 9457 problems. Browser requests (no Authorization header) for "/" and
 // "/console/…" get the admin console instead (console.go).
 package admin
 
