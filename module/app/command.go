@@ -246,20 +246,24 @@ func describeClients(cs []store.Client) string {
 
 // bootstrapName is the first of scopegate-admin, scopegate-admin-2, … that
 // no client of the default tenant has (a disabled admin client may keep the
-// first). Concurrent runs pick the same name, so the unique name still lets
-// only one of them create a client.
+// first). Concurrent runs walk the same names: they pick the same one, so
+// the unique name lets only one of them create a client, or one finds the
+// admin client another made in the meantime and stops.
 func (a *App) bootstrapName(ctx context.Context) (string, error) {
 	for i := 1; i <= 100; i++ {
 		name := BootstrapClientName
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", BootstrapClientName, i)
 		}
-		_, err := a.rt.Store.FindClientByName(ctx, store.DefaultTenantID, name)
+		c, err := a.rt.Store.FindClientByName(ctx, store.DefaultTenantID, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return name, nil
 		}
 		if err != nil {
 			return "", err
+		}
+		if !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin) {
+			return "", fmt.Errorf("%w: another bootstrap ran at the same time (client_id %s)", ErrAlreadyBootstrapped, c.ID)
 		}
 	}
 	return "", fmt.Errorf("no free name for an admin client: %s to %s-100 are all taken", BootstrapClientName, BootstrapClientName)

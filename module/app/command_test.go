@@ -283,6 +283,32 @@ func TestBootstrapIgnoresNonAdmins(t *testing.T) {
 	})
 }
 
+// A bootstrap that found no admin client and then meets, while picking its
+// client's name, the admin client a concurrent bootstrap has just created
+// stops with ErrAlreadyBootstrapped naming it instead of taking the next
+// name; names held by a disabled admin client or a client without
+// scopegate.admin are skipped.
+func TestBootstrapNameStopsAtAnotherRun(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		node := openOn(t, driver, storetest.DSN(t, driver), noPolling)
+		off, _ := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName, "", scope.Admin)
+		if err := node.Store().SetClientDisabled(ctx, off, true, tester); err != nil {
+			t.Fatal(err)
+		}
+		adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName+"-2", "", "demo.read")
+		if name, err := node.BootstrapName(ctx); err != nil || name != app.BootstrapClientName+"-3" {
+			t.Fatalf("name past a disabled admin and a reader: %q, %v; want %s-3", name, err, app.BootstrapClientName)
+		}
+		other, _ := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName+"-3", "", scope.Admin)
+		name, err := node.BootstrapName(ctx)
+		if !errors.Is(err, app.ErrAlreadyBootstrapped) || name != "" || !strings.Contains(err.Error(), other) {
+			t.Fatalf("name after another run made %s: %q, %v; want ErrAlreadyBootstrapped naming it", other, name, err)
+		}
+	})
+}
+
 // Bootstraps racing on one database create exactly one admin client; every
 // other one reports ErrAlreadyBootstrapped.
 func TestBootstrapConcurrent(t *testing.T) {
