@@ -19,17 +19,33 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	return m, err
 }
 
-// UnmarshalCaddyfile reads the directive, which has nothing to configure
-// (the scopegate global option holds the settings):
+// UnmarshalCaddyfile reads the directive (the scopegate global option holds
+// the app's settings):
 //
-//	scopegate_admin
+//	scopegate_admin {
+//		connect_as_creator   # an api_key client an admin user makes connects as that user
+//	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
 	if d.NextArg() {
 		return d.Errf("scopegate_admin takes no arguments, got %q", d.Val())
 	}
-	if d.NextBlock(0) {
-		return d.Errf("scopegate_admin takes no options, got %q", d.Val())
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if seen[opt] {
+			return d.Errf("scopegate_admin: %s is given twice", opt)
+		}
+		seen[opt] = true
+		switch opt {
+		case "connect_as_creator":
+			if d.NextArg() {
+				return d.Errf("scopegate_admin: connect_as_creator takes no arguments, got %q", d.Val())
+			}
+			h.ConnectAsCreator = true
+		default:
+			return d.Errf("scopegate_admin: unknown option %q", opt)
+		}
 	}
 	if d.Next() {
 		return d.Errf("unexpected token %q after scopegate_admin", d.Val())

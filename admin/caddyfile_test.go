@@ -10,20 +10,26 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/standard" // handle_path, respond
 )
 
-// The directive takes nothing: the bare directive (or an empty block)
-// parses, and any argument, option or stray token is an error that names
-// the problem.
+// The directive takes no arguments and one option, connect_as_creator (a
+// bare flag, off unless given): the bare directive, an empty block and the
+// option parse to the right setting; an argument, an unknown option, an
+// argument to the option, the option twice or a stray token is an error that
+// names the problem.
 func TestUnmarshalCaddyfile(t *testing.T) {
 	for _, tc := range []struct {
-		input string
-		err   string // "" when it must parse
+		input   string
+		creator bool
+		err     string // "" when it must parse
 	}{
-		{"scopegate_admin", ""},
-		{"scopegate_admin {\n}", ""},
-		{"scopegate_admin extra", "takes no arguments"},
-		{"scopegate_admin a b", "takes no arguments"},
-		{"scopegate_admin {\n\tissuer x\n}", "takes no options"},
-		{"scopegate_admin {\n\tdebug\n}", "takes no options"},
+		{"scopegate_admin", false, ""},
+		{"scopegate_admin {\n}", false, ""},
+		{"scopegate_admin {\n\tconnect_as_creator\n}", true, ""},
+		{"scopegate_admin extra", false, "takes no arguments"},
+		{"scopegate_admin a b", false, "takes no arguments"},
+		{"scopegate_admin {\n\tissuer x\n}", false, `unknown option "issuer"`},
+		{"scopegate_admin {\n\tdebug\n}", false, `unknown option "debug"`},
+		{"scopegate_admin {\n\tconnect_as_creator yes\n}", false, "connect_as_creator takes no arguments"},
+		{"scopegate_admin {\n\tconnect_as_creator\n\tconnect_as_creator\n}", false, "connect_as_creator is given twice"},
 	} {
 		var h Handler
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
@@ -32,13 +38,16 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			t.Errorf("%q: unexpected error %v", tc.input, err)
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%q: error %v, want one containing %q", tc.input, err, tc.err)
+		case tc.err == "" && h.ConnectAsCreator != tc.creator:
+			t.Errorf("%q: connect_as_creator = %v, want %v", tc.input, h.ConnectAsCreator, tc.creator)
 		}
 	}
 }
 
 // A Caddyfile using the directive adapts to the scopegate_admin handler,
 // inside handle_path and, thanks to the registered order, ahead of respond
-// in the same site without a route block; arguments are refused there too.
+// in the same site without a route block; arguments are refused there too;
+// connect_as_creator becomes "connect_as_creator": true.
 func TestCaddyfileAdapt(t *testing.T) {
 	adapter := caddyconfig.GetAdapter("caddyfile")
 	adapt := func(src string) (string, error) {
@@ -69,5 +78,13 @@ func TestCaddyfileAdapt(t *testing.T) {
 
 	if _, err := adapt(":8080 {\n\tscopegate_admin /admin/* extra\n}\n"); err == nil {
 		t.Fatal("an argument after the matcher was accepted")
+	}
+
+	out, err = adapt(":8080 {\n\thandle_path /admin/* {\n\t\tscopegate_admin {\n\t\t\tconnect_as_creator\n\t\t}\n\t}\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"connect_as_creator":true,"handler":"scopegate_admin"`) && !strings.Contains(out, `"handler":"scopegate_admin","connect_as_creator":true`) {
+		t.Fatalf("connect_as_creator is not in the adapted JSON: %s", out)
 	}
 }

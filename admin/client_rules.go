@@ -113,12 +113,21 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("allow_impersonation", "only api_key clients may impersonate")
 		}
 	}
+	defaulted, err := h.applyConnectAsCreator(ctx, &f, c, cl, b, creating)
+	if err != nil {
+		return err
+	}
+	if h.holdsAdminScope(cl.AllowedScopes) {
+		// On every create and change, so adding an admin scope to a client
+		// with such settings is refused as well (admin_clients.go).
+		checkAdminClient(&f, cl)
+	}
 	if creating || b.TenantID != nil {
 		if err := h.checkTenant(ctx, &f, cl.TenantID); err != nil {
 			return err
 		}
 	}
-	if cl.ConnectAsUserID != nil && (b.ConnectAsUserID != nil || b.TenantID != nil) &&
+	if cl.ConnectAsUserID != nil && (b.ConnectAsUserID != nil || b.TenantID != nil || defaulted) &&
 		!f.has("connect_as_user_id") && !f.has("tenant_id") {
 		if err := h.checkConnectAs(ctx, &f, cl.TenantID, *cl.ConnectAsUserID); err != nil {
 			return err

@@ -267,16 +267,17 @@ func (h *Handler) loadClient(r *http.Request, c *caller) (*store.Client, error) 
 	return cl, err
 }
 
-// manageableClient is loadClient for changes. A tenant admin may not change
-// a client that holds scopegate.admin even in its own tenant: rotating its
-// secret would hand the tenant admin every tenant.
+// manageableClient is loadClient for changes and for reading the secret. A
+// tenant admin may not touch a client that holds scopegate.admin even in its
+// own tenant, even one it created before the scope was granted: its secret
+// (read or rotated) would hand the tenant admin every tenant.
 func (h *Handler) manageableClient(r *http.Request, c *caller) (*store.Client, error) {
 	cl, err := h.loadClient(r, c)
 	if err != nil {
 		return nil, err
 	}
 	if !c.super && h.grantsAdmin(cl.AllowedScopes) {
-		return nil, forbidden("only a super admin may change a client holding %s", scope.Admin)
+		return nil, forbidden("only a super admin may change a client holding %s or read its secret", scope.Admin)
 	}
 	return cl, nil
 }

@@ -26,6 +26,10 @@ import (
 // ConsoleCookie names the admin console's session cookie.
 const ConsoleCookie = "scopegate_console"
 
+// consoleVia is what the audit log says console actions came through
+// (client ids start with sg_, so it cannot be mistaken for one).
+const consoleVia = "console"
+
 // consolePageSize is how many rows a console listing shows per page.
 const consolePageSize = 50
 
@@ -107,9 +111,10 @@ func navHTML(v view) template.HTML {
 }
 
 // isConsole reports whether a request is for the console: a browser
-// (no Authorization header) asking for the root or a page under /console/.
+// (no Authorization header at all: an empty or repeated one is the API's to
+// refuse) asking for the root or a page under /console/.
 func isConsole(r *http.Request) bool {
-	return r.Header.Get("Authorization") == "" &&
+	return len(r.Header.Values("Authorization")) == 0 &&
 		(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/console/"))
 }
 
@@ -199,7 +204,7 @@ func (co *console) route(rq *request, parts []string) {
 		if post {
 			rq.createApp()
 		} else {
-			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey}, nil, "")
+			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}, nil, "")
 		}
 	case n == 2 && parts[0] == "apps" && !post:
 		rq.appPage(parts[1], "")
@@ -280,7 +285,7 @@ func (rq *request) load() bool {
 	}
 	rq.sess, rq.me = sess, u
 	rq.c = &caller{
-		claims: &token.Claims{}, principal: u.ID, tenant: u.TenantID,
+		claims: &token.Claims{}, principal: u.ID, user: u.ID, via: consoleVia, tenant: u.TenantID,
 		super: u.TenantID == store.DefaultTenantID, remote: clientIP(rq.r),
 	}
 	return true

@@ -86,12 +86,17 @@ type newAppForm struct {
 	RedirectURI        string
 	Lifetime           string
 	MaxPerDay          string
+	// On unless unticked, as the API's implicit_grant defaults to true.
+	ImplicitGrant bool
 }
 
 type newAppData struct {
 	Form   newAppForm
 	Scopes []scopeView
 	Users  []userView
+	// An API key connects as the signed-in admin (connect_as_creator), so
+	// the form shows that instead of a choice.
+	CreatorConnects bool
 }
 
 // scopes lists the catalogue (the console offers every scope the API
@@ -127,7 +132,7 @@ func (rq *request) tenantUsers() []userView {
 
 func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
 	rq.render(status, "app_new", "apps", "Add application",
-		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers()}, errs, msg)
+		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator}, errs, msg)
 }
 
 // createApp posts the form to POST /clients and shows the secret once.
@@ -138,12 +143,14 @@ func (rq *request) createApp() {
 		ConnectAs: pf.Get("connect_as_user_id"), AllowImpersonation: pf.Get("allow_impersonation") == "on",
 		RedirectURI: strings.TrimSpace(pf.Get("redirect_uri")),
 		Lifetime:    strings.TrimSpace(pf.Get("token_lifetime_minutes")), MaxPerDay: strings.TrimSpace(pf.Get("max_minutes_per_day")),
+		ImplicitGrant: pf.Get("implicit_grant") == "on",
 	}
 	scopes := f.Scopes
 	if scopes == nil {
 		scopes = []string{}
 	}
-	body := clientBody{Name: &f.Name, Scopes: &scopes, AuthMethod: &f.AuthMethod}
+	// An unticked box is absent from the form, so this is always sent.
+	body := clientBody{Name: &f.Name, Scopes: &scopes, AuthMethod: &f.AuthMethod, ImplicitGrant: &f.ImplicitGrant}
 	if f.AuthMethod == store.AuthAPIKey {
 		if f.ConnectAs != "" {
 			body.ConnectAsUserID = &f.ConnectAs
@@ -225,12 +232,14 @@ func (rq *request) appPage(id, secret string) {
 			connectAs = *v.ConnectAsUserID
 		}
 	}
+	owner := v.Owner == rq.c.principal
 	rq.render(http.StatusOK, "app_detail", "apps", v.Name, struct {
 		App       appRow
 		Secret    string
 		Owner     bool
+		CanRotate bool // the API refuses others (mayRotate)
 		ConnectAs string
-	}{appRow{v, names[v.Owner]}, secret, v.Owner == rq.c.principal, connectAs}, nil, "")
+	}{appRow{v, names[v.Owner]}, secret, owner, owner || rq.c.super, connectAs}, nil, "")
 }
 
 // revealSecret asks GET /clients/{id}/secret, which reveals (and audits)

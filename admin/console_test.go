@@ -256,6 +256,9 @@ func TestConsoleCSRF(t *testing.T) {
 // Apps: the add form lists the catalogue's scopes with descriptions and the
 // tenant's users; submitting without a scope, without a name and with a
 // bad duration shows each message next to its field and keeps the input;
+// the implicit grant box is ticked by default (the API's default), keeps an
+// unticked state on a failed post, and unticked makes a client without the
+// implicit grant;
 // a valid api_key app is created (through POST /clients: owner is the
 // admin user, settings as submitted) and its secret shown once, which then
 // works at the token endpoint's check; the list shows it; the owner can
@@ -272,7 +275,8 @@ func TestConsoleApps(t *testing.T) {
 		b.page(b.get("/console/apps/new"), http.StatusOK, "Standard OAuth 2.0 (User Authentication)",
 			"OAuth 2.0 with API Key (Server Authentication)", `value="demo.read"`, "Perform actions on behalf of users",
 			"Selecting this option will allow the Application to perform actions as any user", `<option value="`+bob.ID+`"`,
-			`<label for="max_minutes_per_day">Maximum duration per day (minutes)</label>`)
+			`<label for="max_minutes_per_day">Maximum duration per day (minutes)</label>`,
+			`<input type="checkbox" name="implicit_grant" id="implicit_grant" checked> <span>Allow the implicit grant</span>`)
 
 		w := b.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"Reporter"}, "token_lifetime_minutes": {"ten"}})
 		body := b.page(w, http.StatusBadRequest, "Fix the fields marked below", `value="Reporter"`)
@@ -281,6 +285,9 @@ func TestConsoleApps(t *testing.T) {
 		}
 		if got := fieldErrorOf(body, "token_lifetime_minutes"); got == "" {
 			t.Fatal("no error next to the duration")
+		}
+		if !strings.Contains(body, `id="implicit_grant">`) {
+			t.Fatal("the implicit grant box, left unticked, came back ticked")
 		}
 		w = b.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "scopes": {"demo.read"}, "max_minutes_per_day": {"-1"}})
 		body = b.page(w, http.StatusBadRequest)
@@ -294,7 +301,7 @@ func TestConsoleApps(t *testing.T) {
 		w = b.post("/console/apps/new", url.Values{
 			"auth_method": {"api_key"}, "name": {"Reporter"}, "scopes": {"demo.read", "demo.write"},
 			"connect_as_user_id": {bob.ID}, "allow_impersonation": {"on"}, "redirect_uri": {"https://reporter.example/cb"},
-			"token_lifetime_minutes": {"30"}, "max_minutes_per_day": {"600"},
+			"token_lifetime_minutes": {"30"}, "max_minutes_per_day": {"600"}, "implicit_grant": {"on"},
 		})
 		body = b.page(w, http.StatusCreated, "Copy the secret now")
 		id := regexp.MustCompile(`id="client_id" value="([^"]+)"`).FindStringSubmatch(body)[1]
@@ -305,8 +312,14 @@ func TestConsoleApps(t *testing.T) {
 		}
 		if cl.OwnerID != root.ID || cl.Name != "Reporter" || cl.AuthMethod != store.AuthAPIKey || len(cl.AllowedScopes) != 2 ||
 			cl.ConnectAsUserID == nil || *cl.ConnectAsUserID != bob.ID || !cl.AllowImpersonation ||
-			cl.TokenLifetimeMinutes != 30 || cl.MaxMinutesPerDay != 600 || len(cl.RedirectURIs) != 1 {
+			cl.TokenLifetimeMinutes != 30 || cl.MaxMinutesPerDay != 600 || len(cl.RedirectURIs) != 1 || cl.DisableImplicit {
 			t.Fatalf("stored client %+v", cl)
+		}
+		// Unticking the implicit grant box turns the grant off (implicit_grant: false).
+		body = b.page(b.post("/console/apps/new", url.Values{"auth_method": {"user"}, "name": {"Code only"}, "scopes": {"demo.read"}}), http.StatusCreated)
+		codeOnly, err := e.app.Store().GetClient(context.Background(), regexp.MustCompile(`id="client_id" value="([^"]+)"`).FindStringSubmatch(body)[1])
+		if err != nil || !codeOnly.DisableImplicit {
+			t.Fatalf("a client added with the box unticked: %+v, %v; want the implicit grant off", codeOnly, err)
 		}
 		if !e.app.Sealer().Matches(sec, cl.SecretDigest) {
 			t.Fatal("the shown secret is not the client's")

@@ -9,8 +9,9 @@
 //	}
 //
 // Every request needs a bearer token with scopegate.admin (every tenant) or
-// scopegate.tenant_admin (the token's own tenant only). Errors are RFC 9457
-// problems. Browser requests (no Authorization header) for "/" and
+// scopegate.tenant_admin (the token's own tenant only); a token bound to a
+// user has no more power than that user, an active admin (authority.go).
+// Errors are RFC 9457 problems. Browser requests (no Authorization header) for "/" and
 // "/console/…" get the admin console instead (console.go).
 package admin
 
@@ -20,7 +21,6 @@ import (
 	"fmt"
 	"net/http"
 	"path"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -28,10 +28,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
-	"github.com/scopegate/scopegate/module/oauth"
-	"github.com/scopegate/scopegate/module/scope"
-	"github.com/scopegate/scopegate/module/store"
-	"github.com/scopegate/scopegate/module/token"
 )
 
 // realm is the realm of the admin API's bearer challenges.
@@ -41,9 +37,18 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// Handler serves the admin API. It has no settings of its own: what it
-// manages lives in the scopegate app's database.
+// Handler serves the admin API. What it manages lives in the scopegate
+// app's database; its own settings only shape how clients are made.
 type Handler struct {
+	// Ties each api_key client an admin user creates (in the console, or
+	// with a user-bound admin token) to that user: the client connects as
+	// its creator, so its tokens act as, and its calls are recorded under,
+	// the user who made it (Imagen's "the API key is tied to the user who
+	// created it"). A body naming another connect-as user, or none, is then
+	// a 400. Clients made by a client's token, and by a super admin for
+	// another tenant than its own, are not affected.
+	ConnectAsCreator bool `json:"connect_as_creator,omitempty"`
+
 	app     *app.App
 	mux     *http.ServeMux
 	logger  *zap.Logger
@@ -150,69 +155,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
-}
-
-// authenticate verifies the bearer token and its admin scope, answering the
-// request itself when they fail.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
-	raw, ok := bearerToken(r)
-	if !ok {
-		oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required"), realm)
-		return nil, false
-	}
-	claims, err := h.app.Verify(r.Context(), raw)
-	if err != nil {
-		if app.IsTokenError(err) {
-			oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error()), realm)
-		} else {
-			h.internal(w, r, err)
-		}
-		return nil, false
-	}
-	c := &caller{claims: claims, principal: app.Principal(claims), tenant: claims.Tenant, remote: clientIP(r)}
-	granted := claims.Scopes()
-	switch cat := h.app.Catalogue(); {
-	case cat.Satisfies(granted, scope.Admin):
-		c.super = true
-		if c.tenant == "" {
-			c.tenant = store.DefaultTenantID
-		}
-	case cat.Satisfies(granted, scope.TenantAdmin) && claims.Tenant != "":
-		// Confined to claims.Tenant. A tenant admin token naming no tenant
-		// could be confined to nothing, so it is refused like no admin scope.
-	default:
-		e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs scopegate.admin or scopegate.tenant_admin")
-		e.Scope = scope.Admin + " " + scope.TenantAdmin
-		oauth.WriteBearer(w, e, realm)
-		return nil, false
-	}
-	return c, true
-}
-
-// bearerToken reads an RFC 6750 §2.1 Authorization header.
-func bearerToken(r *http.Request) (string, bool) {
-	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	raw = strings.TrimSpace(raw)
-	return raw, ok && strings.EqualFold(scheme, "Bearer") && raw != ""
-}
-
-// caller is who makes an admin request, as its verified token says.
-type caller struct {
-	claims    *token.Claims
-	principal string // app.Principal: owner of what it creates, actor in the audit log
-	super     bool   // scopegate.admin: every tenant
-	tenant    string // the token's tenant; a tenant admin is confined to it
-	remote    string // client IP for the audit log
-}
-
-type callerKey struct{}
-
-// sees reports whether the caller may see and manage things of tenantID.
-func (c *caller) sees(tenantID string) bool { return c.super || tenantID == c.tenant }
-
-// actor names the caller in the audit row of a change to tenantID.
-func (c *caller) actor(tenantID string) store.Actor {
-	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote}
 }
 
 // routeFunc is a route that returns its failure for fail to answer.

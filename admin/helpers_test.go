@@ -83,8 +83,34 @@ func (e *env) adminToken(tenant string, scopes ...string) (string, string) {
 	return e.sign(id, tenant, "", scopes...), id
 }
 
+// userToken creates an api_key client of u's tenant that u owns and
+// connects as, holding scopes, straight in the store (as u would make it for
+// itself), and returns a 3-legged token of it bound to u and its id.
+func (e *env) userToken(u *store.User, scopes ...string) (string, string) {
+	e.t.Helper()
+	id := app.NewClientID()
+	_, digest, ct, err := e.app.NewSecret(id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := &store.Client{
+		ID: id, TenantID: u.TenantID, Name: "own-" + id, AuthMethod: store.AuthAPIKey, ConnectAsUserID: &u.ID,
+		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: u.ID, SecretDigest: digest, SecretCiphertext: ct,
+	}
+	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.sign(id, u.TenantID, u.ID, scopes...), id
+}
+
 // sign mints a token of clientID; with a user it is 3-legged.
 func (e *env) sign(clientID, tenant, user string, scopes ...string) string {
+	e.t.Helper()
+	return e.signWith(clientID, tenant, user, nil, scopes...)
+}
+
+// signWith is sign with an RFC 8693 actor (nil: none).
+func (e *env) signWith(clientID, tenant, user string, act *token.Actor, scopes ...string) string {
 	e.t.Helper()
 	now := time.Now()
 	c := &token.Claims{
@@ -92,7 +118,7 @@ func (e *env) sign(clientID, tenant, user string, scopes ...string) string {
 			Issuer: apptest.Issuer, Audience: jwt.ClaimStrings{e.app.Audience}, Subject: clientID,
 			ID: secret.NewToken(12), IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
 		},
-		ClientID: clientID, Scope: scope.Join(scopes), Tenant: tenant, Legs: 2,
+		ClientID: clientID, Scope: scope.Join(scopes), Tenant: tenant, Legs: 2, Act: act,
 	}
 	if user != "" {
 		c.Subject, c.Legs = user, 3

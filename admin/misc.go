@@ -23,6 +23,7 @@ type auditView struct {
 	At         time.Time `json:"at"`
 	TenantID   string    `json:"tenant_id"`
 	Actor      string    `json:"actor"`
+	Via        string    `json:"via"` // store.AuditEntry.Via: the token's client (and actor), "console" or ""
 	Action     string    `json:"action"`
 	Target     string    `json:"target"`
 	RemoteAddr string    `json:"remote_addr"`
@@ -31,7 +32,7 @@ type auditView struct {
 
 func viewAudit(e *store.AuditEntry) auditView {
 	return auditView{
-		ID: e.ID, At: e.At, TenantID: e.TenantID, Actor: e.Actor, Action: e.Action,
+		ID: e.ID, At: e.At, TenantID: e.TenantID, Actor: e.Actor, Via: e.Via, Action: e.Action,
 		Target: e.Target, RemoteAddr: e.RemoteAddr, Detail: e.Detail,
 	}
 }

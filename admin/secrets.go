@@ -3,6 +3,8 @@ package admin
 import (
 	"net/http"
 	"time"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // secretView answers GET /clients/{id}/secret.
@@ -29,9 +31,10 @@ type rotateView struct {
 
 // clientSecret shows the secret to the principal that created the client
 // and a mask to everybody else; every reveal is audited first, so no
-// secret leaves without a trace.
+// secret leaves without a trace. A client holding scopegate.admin is
+// refused outright to tenant admins, its creator included (manageableClient).
 func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
-	cl, err := h.loadClient(r, c)
+	cl, err := h.manageableClient(r, c)
 	if err != nil {
 		return err
 	}
@@ -56,6 +59,9 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	cl, err := h.manageableClient(r, c)
 	if err != nil {
 		return err
+	}
+	if !mayRotate(c, cl) {
+		return forbidden("only the admin who created this client or a super admin may rotate its secret: the new secret is shown to whoever rotates it")
 	}
 	var b rotateBody
 	if err := decodeBody(w, r, &b, true); err != nil {
@@ -87,3 +93,10 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	writeJSON(w, http.StatusOK, rotateView{ClientID: cl.ID, ClientSecret: plain, PreviousSecretValidUntil: until})
 	return nil
 }
+
+// mayRotate reports whether c may rotate cl's secret. Rotating answers with
+// a working secret, so it is as good as reading it: the creator, who can read
+// the secret anyway, and a super admin, who answers for every tenant, may;
+// another tenant admin would get credentials it could never read, so it may
+// not (it can still disable the client).
+func mayRotate(c *caller, cl *store.Client) bool { return c.super || c.principal == cl.OwnerID }

@@ -40,7 +40,8 @@ func caddyBinary(t *testing.T) string {
 
 // `caddy scopegate bootstrap` prints the first admin's credentials as JSON
 // once; a second run fails without printing any secret and without creating
-// a second admin; --rotate prints a new secret for the same client.
+// a second admin; --rotate prints a new secret for the same client, and so
+// does --rotate --client-id naming it; --client-id alone is refused.
 // `caddy list-modules` lists every Scopegate module.
 func TestCommandLine(t *testing.T) {
 	bin := caddyBinary(t)
@@ -75,6 +76,14 @@ func TestCommandLine(t *testing.T) {
 	var rotated map[string]string
 	if err != nil || json.Unmarshal([]byte(out3), &rotated) != nil || rotated["client_id"] != creds["client_id"] || rotated["client_secret"] == creds["client_secret"] {
 		t.Fatalf("rotate: %v %q %q", err, out3, errOut3)
+	}
+	out4, errOut4, err := run("scopegate", "bootstrap", "--config", cfg, "--rotate", "--client-id", creds["client_id"])
+	var chosen map[string]string
+	if err != nil || json.Unmarshal([]byte(out4), &chosen) != nil || chosen["client_id"] != creds["client_id"] || chosen["client_secret"] == rotated["client_secret"] {
+		t.Fatalf("rotate --client-id: %v %q %q", err, out4, errOut4)
+	}
+	if out5, errOut5, err := run("scopegate", "bootstrap", "--config", cfg, "--client-id", creds["client_id"]); err == nil || out5 != "" || !strings.Contains(errOut5, "--rotate") {
+		t.Fatalf("--client-id without --rotate: %v %q %q", err, out5, errOut5)
 	}
 
 	mods, _, err := run("list-modules")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -34,19 +35,23 @@ master key named by the config file's scopegate app.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			boot := &cobra.Command{
-				Use:   "bootstrap --config <path> [--adapter <name>] [--rotate]",
+				Use:   "bootstrap --config <path> [--adapter <name>] [--rotate [--client-id <id>]]",
 				Short: "Creates the first admin client and prints its credentials as JSON",
 				Long: `
 Creates the first admin client (scope scopegate.admin) in the database the
 config names and prints {"client_id": "...", "client_secret": "..."} once.
-Running it again fails: secrets are never shown twice. Use --rotate to give
-the existing admin client a new secret (the old one stops working).
+Running it again fails while any enabled client of the default tenant holds
+scopegate.admin, whatever its name: secrets are never shown twice. Use
+--rotate to give the admin client a new secret (the old one stops working):
+the only one, or the one bootstrap made; when several exist, name it with
+--client-id.
 `,
 				RunE: caddycmd.WrapCommandFuncForCobra(cmdBootstrap),
 			}
 			boot.Flags().StringP("config", "c", "", "Configuration file (required)")
 			boot.Flags().StringP("adapter", "a", "", "Name of config adapter")
 			boot.Flags().Bool("rotate", false, "Replace the existing admin client's secret")
+			boot.Flags().String("client-id", "", "With --rotate: the admin client to rotate, when there are several")
 			cmd.AddCommand(boot)
 		},
 	})
@@ -63,7 +68,11 @@ func cmdBootstrap(fl caddycmd.Flags) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	id, secretValue, err := a.Bootstrap(ctx, fl.Bool("rotate"))
+	rotate, clientID := fl.Bool("rotate"), fl.String("client-id")
+	if clientID != "" && !rotate {
+		return caddy.ExitCodeFailedStartup, errors.New("--client-id names the client to rotate: use it with --rotate")
+	}
+	id, secretValue, err := a.bootstrap(ctx, rotate, clientID)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
@@ -98,9 +107,26 @@ func AppFromConfigFile(path, adapter string) (*App, error) {
 }
 
 // Bootstrap creates the first admin client and returns its credentials, or
-// with rotate gives the existing one a new secret. It opens the database on
-// its own, so it works while no Caddy is running.
+// with rotate gives an existing one a new secret (see BootstrapRotate). An
+// admin client is any enabled client of the default tenant holding
+// scopegate.admin, whatever its name: renaming the first one must not let a
+// second run create another. It opens the database on its own, so it works
+// while no Caddy is running.
 func (a *App) Bootstrap(ctx context.Context, rotate bool) (string, string, error) {
+	return a.bootstrap(ctx, rotate, "")
+}
+
+// BootstrapRotate gives an admin client a new secret, the old one stopping
+// at once: the one named clientID if given; else the only admin client;
+// else, of several, the one bootstrap made (it owns itself). Several with no
+// clientID and none (or more than one) made by bootstrap is an error that
+// lists them, since guessing would cut off a live admin. With no admin
+// client at all it creates one, as Bootstrap does.
+func (a *App) BootstrapRotate(ctx context.Context, clientID string) (string, string, error) {
+	return a.bootstrap(ctx, true, clientID)
+}
+
+func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (string, string, error) {
 	if err := a.OpenStandalone(); err != nil {
 		return "", "", err
 	}
@@ -108,20 +134,31 @@ func (a *App) Bootstrap(ctx context.Context, rotate bool) (string, string, error
 	rt := a.rt
 
 	actor := store.Actor{Principal: "bootstrap", TenantID: store.DefaultTenantID, RemoteAddr: "local"}
-	existing, err := rt.Store.FindClientByName(ctx, store.DefaultTenantID, BootstrapClientName)
-	switch {
-	case err == nil && !rotate:
-		return "", "", fmt.Errorf("%w (client_id %s); its secret is never shown again: run with --rotate to replace it", ErrAlreadyBootstrapped, existing.ID)
-	case err == nil:
-		plain, digest, ct, err := a.NewSecret(existing.ID)
+	admins, err := a.adminClients(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if len(admins) > 0 || clientID != "" {
+		if !rotate {
+			return "", "", fmt.Errorf("%w (%s); its secret is never shown again: run with --rotate to replace it",
+				ErrAlreadyBootstrapped, describeClients(admins))
+		}
+		target, err := rotationTarget(admins, clientID)
 		if err != nil {
 			return "", "", err
 		}
-		if err := rt.Store.RotateSecret(ctx, existing.ID, digest, ct, nil, actor); err != nil {
+		plain, digest, ct, err := a.NewSecret(target.ID)
+		if err != nil {
 			return "", "", err
 		}
-		return existing.ID, plain, nil
-	case !errors.Is(err, store.ErrNotFound):
+		if err := rt.Store.RotateSecret(ctx, target.ID, digest, ct, nil, actor); err != nil {
+			return "", "", err
+		}
+		return target.ID, plain, nil
+	}
+
+	name, err := a.bootstrapName(ctx)
+	if err != nil {
 		return "", "", err
 	}
 	id := NewClientID()
@@ -130,7 +167,7 @@ func (a *App) Bootstrap(ctx context.Context, rotate bool) (string, string, error
 		return "", "", err
 	}
 	c := &store.Client{
-		ID: id, TenantID: store.DefaultTenantID, Name: BootstrapClientName, AuthMethod: store.AuthAPIKey,
+		ID: id, TenantID: store.DefaultTenantID, Name: name, AuthMethod: store.AuthAPIKey,
 		AllowedScopes: store.Strings{scope.Admin}, DefaultScopes: store.Strings{scope.Admin},
 		OwnerID: id, SecretDigest: digest, SecretCiphertext: ct,
 	}
@@ -141,4 +178,93 @@ func (a *App) Bootstrap(ctx context.Context, rotate bool) (string, string, error
 		return "", "", err
 	}
 	return id, plain, nil
+}
+
+// adminClients lists the enabled clients of the default tenant that hold
+// scopegate.admin, directly or through an implication, oldest first.
+func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
+	var out []store.Client
+	for p := (store.Page{Limit: 500}); ; p.Offset += p.Limit {
+		rows, total, err := a.rt.Store.ListClients(ctx, store.ClientFilter{TenantID: store.DefaultTenantID, Page: p})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rows {
+			if !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin) {
+				out = append(out, c)
+			}
+		}
+		if len(rows) == 0 || int64(p.Offset+len(rows)) >= total {
+			return out, nil
+		}
+	}
+}
+
+// rotationTarget picks the admin client --rotate replaces (BootstrapRotate).
+func rotationTarget(admins []store.Client, clientID string) (*store.Client, error) {
+	if clientID != "" {
+		for i := range admins {
+			if admins[i].ID == clientID {
+				return &admins[i], nil
+			}
+		}
+		return nil, fmt.Errorf("%s is not an enabled client of the default tenant holding %s; admin clients: %s",
+			clientID, scope.Admin, describeClients(admins))
+	}
+	if len(admins) == 1 {
+		return &admins[0], nil
+	}
+	var made []*store.Client
+	for i := range admins {
+		if admins[i].OwnerID == admins[i].ID { // only bootstrap makes a client its own owner
+			made = append(made, &admins[i])
+		}
+	}
+	if len(made) == 1 {
+		return made[0], nil
+	}
+	return nil, fmt.Errorf("%d admin clients exist (%s) and --rotate cannot tell which one to replace: "+
+		"run with --rotate --client-id <id>", len(admins), describeClients(admins))
+}
+
+// describeClients names clients for an error message: ids and names only.
+func describeClients(cs []store.Client) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	const show = 5
+	parts := make([]string, 0, show+1)
+	for i, c := range cs {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("and %d more", len(cs)-show))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("client_id %s %q", c.ID, c.Name))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// bootstrapName is the first of scopegate-admin, scopegate-admin-2, … that
+// no client of the default tenant has (a disabled admin client may keep the
+// first). Concurrent runs walk the same names: they pick the same one, so
+// the unique name lets only one of them create a client, or one finds the
+// admin client another made in the meantime and stops.
+func (a *App) bootstrapName(ctx context.Context) (string, error) {
+	for i := 1; i <= 100; i++ {
+		name := BootstrapClientName
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", BootstrapClientName, i)
+		}
+		c, err := a.rt.Store.FindClientByName(ctx, store.DefaultTenantID, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return name, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin) {
+			return "", fmt.Errorf("%w: another bootstrap ran at the same time (client_id %s)", ErrAlreadyBootstrapped, c.ID)
+		}
+	}
+	return "", fmt.Errorf("no free name for an admin client: %s to %s-100 are all taken", BootstrapClientName, BootstrapClientName)
 }

@@ -125,6 +125,190 @@ func TestBootstrap(t *testing.T) {
 	})
 }
 
+// adminClient stores an enabled client of tenant holding scopes, owned by
+// owner ("" makes it its own owner, as bootstrap does), and returns its id
+// and secret.
+func adminClient(t *testing.T, a *app.App, tenant, name, owner string, scopes ...string) (string, string) {
+	t.Helper()
+	id := app.NewClientID()
+	if owner == "" {
+		owner = id
+	}
+	plain, digest, ct, err := a.NewSecret(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &store.Client{
+		ID: id, TenantID: tenant, Name: name, AuthMethod: store.AuthAPIKey,
+		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: owner, SecretDigest: digest, SecretCiphertext: ct,
+	}
+	if err := a.Store().CreateClient(context.Background(), c, tester); err != nil {
+		t.Fatal(err)
+	}
+	return id, plain
+}
+
+// authenticates fails the test unless secret is (or, with want false, is
+// no longer) the client's secret, as node sees it after polling the feed.
+func authenticates(t *testing.T, node *app.App, id, secret string, want bool) {
+	t.Helper()
+	if err := node.Runtime().Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := node.AuthenticateClient(context.Background(), id, secret)
+	if want && err != nil {
+		t.Fatalf("%s: the secret is refused: %v", id, err)
+	}
+	if !want && !errors.Is(err, app.ErrBadCredentials) {
+		t.Fatalf("%s: an old secret still authenticates (err %v)", id, err)
+	}
+}
+
+// Bootstrap looks for any enabled admin client of the default tenant, not
+// for the name it gave the first one: after the first is renamed a second run
+// still fails (naming it) and creates nothing. --rotate replaces the only
+// admin client's secret whatever its name; among several it picks the one
+// bootstrap made; when it cannot tell (two made by bootstrap) it refuses,
+// listing them and pointing to --client-id, and rotates nothing;
+// BootstrapRotate with an id rotates exactly that admin client and refuses
+// an id that is not one.
+func TestBootstrapFindsRenamedAdmin(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		boot := bootstrapConfig(driver, dsn)
+		first, secret1, err := boot.Bootstrap(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		node := openOn(t, driver, dsn, noPolling)
+		c, err := node.Store().GetClient(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Name = "ops-admin"
+		if err := node.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+
+		_, again, err := boot.Bootstrap(ctx, false)
+		if !errors.Is(err, app.ErrAlreadyBootstrapped) || again != "" || !strings.Contains(err.Error(), first) {
+			t.Fatalf("bootstrap after a rename: secret %q, err %v; want ErrAlreadyBootstrapped naming %s", again, err, first)
+		}
+		if n := countClients(t, node); n != 1 {
+			t.Fatalf("%d clients after bootstrap ran again on a renamed admin, want 1", n)
+		}
+
+		rotID, secret2, err := boot.Bootstrap(ctx, true)
+		if err != nil || rotID != first {
+			t.Fatalf("--rotate of the renamed admin: id %q, err %v; want %s", rotID, err, first)
+		}
+		authenticates(t, node, first, secret1, false)
+		authenticates(t, node, first, secret2, true)
+
+		// A second admin made through the admin API (owned by the first):
+		// --rotate still means the one bootstrap made.
+		second, secondSecret := adminClient(t, node, store.DefaultTenantID, "second-admin", first, scope.Admin)
+		rotID, secret3, err := boot.Bootstrap(ctx, true)
+		if err != nil || rotID != first {
+			t.Fatalf("--rotate among two admins: id %q, err %v; want the bootstrap one %s", rotID, err, first)
+		}
+		authenticates(t, node, first, secret3, true)
+		authenticates(t, node, second, secondSecret, true)
+
+		// Another self-owned admin (what a bootstrap before this fix made
+		// after a rename): --rotate cannot tell and rotates nothing.
+		third, thirdSecret := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName, "", scope.Admin)
+		_, none, err := boot.Bootstrap(ctx, true)
+		if err == nil || none != "" || !strings.Contains(err.Error(), "--client-id") ||
+			!strings.Contains(err.Error(), first) || !strings.Contains(err.Error(), second) || !strings.Contains(err.Error(), third) {
+			t.Fatalf("--rotate among three: secret %q, err %v; want a refusal listing them and --client-id", none, err)
+		}
+		authenticates(t, node, first, secret3, true)
+		authenticates(t, node, third, thirdSecret, true)
+
+		rotID, secret4, err := boot.BootstrapRotate(ctx, second)
+		if err != nil || rotID != second {
+			t.Fatalf("BootstrapRotate(%s): id %q, err %v", second, rotID, err)
+		}
+		authenticates(t, node, second, secondSecret, false)
+		authenticates(t, node, second, secret4, true)
+		authenticates(t, node, first, secret3, true)
+
+		plain, _ := adminClient(t, node, store.DefaultTenantID, "reader", first, "demo.read")
+		for _, id := range []string{"sg_nope", plain} {
+			if _, s, err := boot.BootstrapRotate(ctx, id); err == nil || s != "" || !strings.Contains(err.Error(), id) {
+				t.Fatalf("BootstrapRotate(%s): secret %q, err %v; want a refusal naming it", id, s, err)
+			}
+		}
+		if n := countClients(t, node); n != 4 {
+			t.Fatalf("%d clients, want the 4 made above", n)
+		}
+	})
+}
+
+// What is not an admin client does not stop bootstrap: a disabled admin
+// client, one of another tenant and a default-tenant client without
+// scopegate.admin. Bootstrap then creates one, under the next free name when
+// a disabled one keeps scopegate-admin, and it authenticates with
+// scopegate.admin.
+func TestBootstrapIgnoresNonAdmins(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		node := openOn(t, driver, dsn, noPolling)
+		if err := node.Store().CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "acme"}, tester); err != nil {
+			t.Fatal(err)
+		}
+		adminClient(t, node, "acme", "acme-admin", "", scope.Admin)
+		adminClient(t, node, store.DefaultTenantID, "tenant-only", "", scope.TenantAdmin)
+		off, _ := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName, "", scope.Admin)
+		if err := node.Store().SetClientDisabled(ctx, off, true, tester); err != nil {
+			t.Fatal(err)
+		}
+
+		id, secretValue, err := bootstrapConfig(driver, dsn).Bootstrap(ctx, false)
+		if err != nil {
+			t.Fatalf("bootstrap with no enabled admin client: %v", err)
+		}
+		c, err := node.AuthenticateClient(ctx, id, secretValue)
+		if err != nil || c.Name != app.BootstrapClientName+"-2" || !c.HasScope(scope.Admin) || c.TenantID != store.DefaultTenantID {
+			t.Fatalf("new admin client %+v, %v; want %s-2 holding %s", c, err, app.BootstrapClientName, scope.Admin)
+		}
+		if _, _, err := bootstrapConfig(driver, dsn).Bootstrap(ctx, false); !errors.Is(err, app.ErrAlreadyBootstrapped) {
+			t.Fatalf("bootstrap after that: %v, want ErrAlreadyBootstrapped", err)
+		}
+	})
+}
+
+// A bootstrap that found no admin client and then meets, while picking its
+// client's name, the admin client a concurrent bootstrap has just created
+// stops with ErrAlreadyBootstrapped naming it instead of taking the next
+// name; names held by a disabled admin client or a client without
+// scopegate.admin are skipped.
+func TestBootstrapNameStopsAtAnotherRun(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		node := openOn(t, driver, storetest.DSN(t, driver), noPolling)
+		off, _ := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName, "", scope.Admin)
+		if err := node.Store().SetClientDisabled(ctx, off, true, tester); err != nil {
+			t.Fatal(err)
+		}
+		adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName+"-2", "", "demo.read")
+		if name, err := node.BootstrapName(ctx); err != nil || name != app.BootstrapClientName+"-3" {
+			t.Fatalf("name past a disabled admin and a reader: %q, %v; want %s-3", name, err, app.BootstrapClientName)
+		}
+		other, _ := adminClient(t, node, store.DefaultTenantID, app.BootstrapClientName+"-3", "", scope.Admin)
+		name, err := node.BootstrapName(ctx)
+		if !errors.Is(err, app.ErrAlreadyBootstrapped) || name != "" || !strings.Contains(err.Error(), other) {
+			t.Fatalf("name after another run made %s: %q, %v; want ErrAlreadyBootstrapped naming it", other, name, err)
+		}
+	})
+}
+
 // Bootstraps racing on one database create exactly one admin client; every
 // other one reports ErrAlreadyBootstrapped.
 func TestBootstrapConcurrent(t *testing.T) {

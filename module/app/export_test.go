@@ -34,3 +34,7 @@ func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx
 
 // IsRevoked reports whether the runtime holds jti as revoked.
 func (rt *Runtime) IsRevoked(jti string) bool { return rt.isRevoked(jti) }
+
+// BootstrapName is the name the next bootstrap would give its client, on an
+// opened app: the step after the look-up for admin clients.
+func (a *App) BootstrapName(ctx context.Context) (string, error) { return a.bootstrapName(ctx) }

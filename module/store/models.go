@@ -188,6 +188,9 @@ type AuditEntry struct {
 	Target     string    `gorm:"size:64"`
 	RemoteAddr string    `gorm:"size:64"`
 	Detail     string    `gorm:"type:text"`
+	// Via is what Actor came through (Actor.Via), so a principal named by a
+	// token can be told apart from the client that carried it.
+	Via string `gorm:"size:200"`
 }
 
 // Actor identifies who makes a change, for the audit log.
@@ -195,6 +198,10 @@ type Actor struct {
 	Principal  string
 	TenantID   string
 	RemoteAddr string
+	// Via names the channel: the token's client_id (then " act " and the
+	// RFC 8693 actor when the token acts for someone), "console" for a
+	// console session, "" for a local command.
+	Via string
 }
 
 func allModels() []any {

@@ -167,7 +167,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // audit writes an audit row inside tx.
 func audit(tx *gorm.DB, a Actor, action, target, detail string) error {
 	return tx.Create(&AuditEntry{
-		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal,
+		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal, Via: a.Via,
 		Action: action, Target: target, RemoteAddr: a.RemoteAddr, Detail: detail,
 	}).Error
 }

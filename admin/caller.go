@@ -1,0 +1,105 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// authenticate verifies the bearer token and the admin power it carries
+// (authority.go), answering the request itself when they fail.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller, bool) {
+	raw, oerr := bearerToken(r)
+	if oerr != nil {
+		oauth.WriteBearer(w, oerr, realm)
+		return nil, false
+	}
+	claims, err := h.app.Verify(r.Context(), raw)
+	if err != nil {
+		if app.IsTokenError(err) {
+			oauth.WriteBearer(w, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error()), realm)
+		} else {
+			h.internal(w, r, err)
+		}
+		return nil, false
+	}
+	c, oerr, err := h.authority(r.Context(), claims)
+	switch {
+	case err != nil:
+		h.internal(w, r, err)
+		return nil, false
+	case oerr != nil:
+		oauth.WriteBearer(w, oerr, realm)
+		return nil, false
+	}
+	c.remote = clientIP(r)
+	return c, true
+}
+
+// bearerToken reads the one RFC 6750 §2.1 Authorization header. A repeated
+// header is refused rather than one of them picked: a proxy on the way may
+// pick the other one, and the two would then disagree on who is calling.
+func bearerToken(r *http.Request) (string, *oauth.Error) {
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 {
+		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
+	}
+	var scheme, raw string
+	ok := false
+	if len(values) == 1 {
+		scheme, raw, ok = strings.Cut(values[0], " ")
+	}
+	raw = strings.TrimSpace(raw)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required")
+	}
+	return raw, nil
+}
+
+// caller is who makes an admin request, as its verified token says.
+type caller struct {
+	claims    *token.Claims
+	principal string // app.Principal: owner of what it creates, actor in the audit log
+	user      string // the admin user it is (console session, user-bound token); "" for a client alone
+	via       string // what the principal came through, for the audit log (store.Actor.Via)
+	super     bool   // scopegate.admin: every tenant
+	tenant    string // the token's tenant; a tenant admin is confined to it
+	remote    string // client IP for the audit log
+}
+
+type callerKey struct{}
+
+// sees reports whether the caller may see and manage things of tenantID.
+func (c *caller) sees(tenantID string) bool { return c.super || tenantID == c.tenant }
+
+// actor names the caller in the audit row of a change to tenantID.
+func (c *caller) actor(tenantID string) store.Actor {
+	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via}
+}
+
+// maxVia is the size of the audit log's via column.
+const maxVia = 200
+
+// via names the client a token was issued to and, when the token acts for
+// its subject on someone else's behalf, that actor: the principal alone
+// would let a client that speaks for a user pass as the user.
+func via(c *token.Claims) string {
+	v := c.ClientID
+	if c.Act != nil {
+		actor := c.Act.ClientID
+		if actor == "" {
+			actor = c.Act.Subject
+		}
+		v += " act " + actor
+	}
+	if len(v) > maxVia {
+		// Signed claims, but of any length: cut on a rune boundary, as
+		// PostgreSQL refuses invalid UTF-8.
+		v = strings.ToValidUTF8(v[:maxVia], "")
+	}
+	return v
+}
