@@ -107,10 +107,12 @@ func (a *Authorize) Validate() error {
 
 // ServeHTTP runs one step of the flow: GET starts it (sign-in or consent
 // page, or straight to the client when the user already approved); POST
-// carries a sign-in, an approval or a denial.
+// carries a sign-in, an approval or a denial. HEAD is refused like any other
+// method: answering it would run a remembered approval (mint a token, spend
+// the daily allowance) for a request that never reads the answer.
 func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	case http.MethodGet:
 		return a.start(w, r)
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -119,7 +121,7 @@ func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 		}
 		return a.post(w, r)
 	}
-	w.Header().Set("Allow", "GET, HEAD, POST")
+	w.Header().Set("Allow", "GET, POST")
 	return a.errorPage(w, http.StatusMethodNotAllowed, "", "This page answers GET and POST only.", "")
 }
 

@@ -317,7 +317,7 @@ func TestAuthorizeNeverRedirects(t *testing.T) {
 		// Other methods are refused.
 		rec := b.serve(httptest.NewRequest(http.MethodPut, "/oauth/authorize", nil))
 		page(t, rec, http.StatusMethodNotAllowed)
-		if rec.Header().Get("Allow") != "GET, HEAD, POST" {
+		if rec.Header().Get("Allow") != "GET, POST" {
 			t.Fatalf("Allow = %q", rec.Header().Get("Allow"))
 		}
 	})
@@ -740,4 +740,36 @@ func TestAuthorizeFormPathBehindHandlePath(t *testing.T) {
 	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
 	page(t, b.serve(r), http.StatusOK, `action="/sso/oauth/authorize"`)
 	page(t, b.get(implicitParams(c.ID, OOB, "demo.read")), http.StatusOK, `action="/oauth/authorize"`)
+}
+
+// HEAD is refused with 405 and Allow: GET, POST, even when the user is
+// signed in and already approved: it issues no code or token and spends
+// nothing of the daily allowance.
+func TestAuthorizeHeadRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}, TokenLifetimeMinutes: 1, MaxMinutesPerDay: 60})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, appRedirect, "demo.read")
+		redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true)
+		used := func() int64 {
+			var n int64
+			if err := f.app.Store().DB.Model(&store.DailyUsage{}).Select("COALESCE(SUM(seconds_used), 0)").Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := used()
+		rec := b.serve(httptest.NewRequest(http.MethodHead, "/oauth/authorize?"+params.Encode(), nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, POST" || rec.Header().Get("Location") != "" {
+			t.Fatalf("HEAD: %d Allow %q Location %q", rec.Code, rec.Header().Get("Allow"), rec.Header().Get("Location"))
+		}
+		if after := used(); after != before {
+			t.Fatalf("HEAD spent allowance: %d → %d seconds", before, after)
+		}
+		// The same request as GET still answers straight away, so the
+		// refusal above is the method's doing.
+		redirected(t, b.get(params), appRedirect+"#", true)
+	})
 }
