@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +27,10 @@ const OOB = "urn:ietf:wg:oauth:2.0:oob"
 // response_type.
 const UnsupportedResponseType = "unsupported_response_type"
 
-// formFields are the names the pages add to a post; every other parameter
-// is the authorization request itself, carried in hidden fields.
-var formFields = map[string]bool{"action": true, "csrf": true, "username": true, "password": true}
-
 // authRequest is a validated authorization request.
 type authRequest struct {
-	// params are the request's parameters, re-validated on every post.
+	// params are the request's parameters the pages carry in hidden fields
+	// (see carried), re-validated on every post.
 	params url.Values
 	client *store.Client
 	// redirect is the effective redirect URI; redirectGiven is the one the
@@ -89,7 +85,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if c.Disabled {
 		return nil, &fatal{http.StatusBadRequest, "This application is disabled."}, nil, nil
 	}
-	ar := &authRequest{params: v, client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
+	ar := &authRequest{params: carried(v, nil), client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
 		implicit: v.Get("response_type") == "token"}
 	switch {
 	case ar.redirectGiven != "":
@@ -137,15 +133,30 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	}
 	ar.scopes = scopes
 	if ar.implicit {
+		// The token is minted here, so the claims its scopes require come
+		// with the request and are carried with it.
+		names := a.claimNames(scopes)
+		ar.params = carried(v, names)
 		params := map[string]string{}
-		for k := range v {
-			params[k] = v.Get(k)
+		for k := range ar.params {
+			params[k] = ar.params.Get(k)
 		}
 		if ar.ext, oe = a.tokens.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
 			return ar, nil, oe, nil
 		}
 	}
 	return ar, nil, nil, nil
+}
+
+// claimNames lists the claims the scopes require, as the catalogue says.
+func (a *Authorize) claimNames(scopes []string) []string {
+	var names []string
+	for _, s := range scopes {
+		if def, ok := a.app.Catalogue().Get(s); ok {
+			names = append(names, def.RequiredClaims...)
+		}
+	}
+	return names
 }
 
 // validChallenge accepts what S256 produces: 43 base64url characters.
@@ -179,13 +190,10 @@ func (a *Authorize) start(w http.ResponseWriter, r *http.Request) error {
 
 // post answers a form: sign in, approve, deny or sign out.
 func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
-	params := url.Values{}
-	for k, vals := range r.PostForm {
-		if !formFields[k] {
-			params[k] = vals
-		}
+	if name := repeatedFormField(r.PostForm); name != "" {
+		return a.errorPage(w, http.StatusBadRequest, oauth.InvalidRequest, "The form repeats the "+name+" field.", "")
 	}
-	ar, ok, err := a.validate(w, r, params)
+	ar, ok, err := a.validate(w, r, withoutFormFields(r.PostForm))
 	if !ok {
 		return err
 	}
@@ -352,17 +360,6 @@ func formPath(r *http.Request) string {
 		return or.URL.Path
 	}
 	return r.URL.Path
-}
-
-type hiddenField struct{ Name, Value string }
-
-func hidden(v url.Values) []hiddenField {
-	out := make([]hiddenField, 0, len(v))
-	for k := range v {
-		out = append(out, hiddenField{k, v.Get(k)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // issue ends an approved request: a token (implicit) or a code, delivered to
