@@ -34,7 +34,8 @@ type Sessions struct {
 }
 
 // Start signs a user in: a fresh session (new CSRF token) in a cookie that
-// is HttpOnly, SameSite=Lax and Secure whenever the request came over TLS.
+// is HttpOnly, SameSite=Lax and Secure whenever the browser came over TLS
+// (see IsTLS).
 func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantID string) (*Session, error) {
 	sess := &Session{UserID: userID, TenantID: tenantID, CSRF: secret.NewToken(24), Expires: time.Now().Add(s.TTL).UTC()}
 	plain, err := json.Marshal(sess)
@@ -78,9 +79,6 @@ func (s *Sessions) End(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: s.Name, Value: "", Path: s.Path, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r)})
 }
-
-// IsTLS reports whether the browser reached us over HTTPS.
-func IsTLS(r *http.Request) bool { return r.TLS != nil }
 
 // ErrCSRF means a form post failed the CSRF check.
 var ErrCSRF = errors.New("the form expired or came from another site; reload the page and try again")
