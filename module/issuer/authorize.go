@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -86,7 +87,8 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 		return fmt.Errorf("authorize pages: %w", err)
 	}
 	a.pages = pages
-	a.sessions = &web.Sessions{Name: LoginCookie, Path: "/", TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
+	// The cookie's path is set per request (sessionsFor).
+	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
 	// Five free tries, then waits doubling from 2s up to 15 minutes.
 	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)
 	// An IP may share many users (an office behind NAT): more free tries.
@@ -164,6 +166,25 @@ func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return a.Validate()
+}
+
+// sessionsFor returns the sign-in cookies scoped to the path the browser
+// asked for (the original one behind handle_path): the endpoint's own
+// path, so the sign-in is never sent to the other routes of the host, the
+// upstreams behind reverse_proxy above all.
+func (a *Authorize) sessionsFor(r *http.Request) *web.Sessions {
+	s := *a.sessions
+	s.Path = cookiePath(formPath(r))
+	return &s
+}
+
+// cookiePath drops a trailing slash, so a sign-in at /oauth/authorize/
+// still counts at /oauth/authorize.
+func cookiePath(p string) string {
+	if t := strings.TrimRight(p, "/"); t != "" {
+		return t
+	}
+	return "/"
 }
 
 // clientIP is the address failed sign-ins are counted against: Caddy's

@@ -218,7 +218,7 @@ func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		return a.fail(w, r, ar, oauth.New(oauth.AccessDenied, http.StatusBadRequest, "the user denied the request"))
 	case "logout":
-		a.sessions.End(w, r)
+		a.sessionsFor(r).End(w, r)
 		return a.loginPage(w, r, ar, http.StatusOK, "", "", "You are signed out.")
 	}
 	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
@@ -300,7 +300,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
 	a.userThrottle.Succeed(userKey)
-	sess, err := a.sessions.Start(w, r, u.ID, u.TenantID)
+	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID)
 	if err != nil {
 		return a.serverError(w, "starting a session", err)
 	}

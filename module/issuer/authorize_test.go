@@ -773,3 +773,51 @@ func TestAuthorizeHeadRefused(t *testing.T) {
 		redirected(t, b.get(params), appRedirect+"#", true)
 	})
 }
+
+// The sign-in cookie is scoped to the authorize endpoint's path (the one
+// the browser used, behind handle_path too), never "/", so reverse_proxy
+// routes on the same host do not receive it; sign-out expires it at that
+// same path.
+func TestAuthorizeCookiePath(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		params := implicitParams(c.ID, OOB, "demo.read")
+		cookieOf := func(rec *httptest.ResponseRecorder) *http.Cookie {
+			t.Helper()
+			for _, ck := range rec.Result().Cookies() {
+				if ck.Name == LoginCookie {
+					return ck
+				}
+			}
+			t.Fatalf("no %s cookie set: %v", LoginCookie, rec.Header())
+			return nil
+		}
+
+		_, b := f.authorize(t)
+		consent := b.login(params, "ada", testPassword)
+		if p := cookieOf(consent).Path; p != "/oauth/authorize" {
+			t.Fatalf("sign-in cookie path %q, want /oauth/authorize", p)
+		}
+		out := b.decide(params, consent, "logout")
+		if ck := cookieOf(out); ck.Path != "/oauth/authorize" || ck.MaxAge >= 0 {
+			t.Fatalf("sign-out cookie %+v, want expired at /oauth/authorize", ck)
+		}
+
+		// Behind handle_path /sso/*: the path the browser asked for.
+		_, b = f.authorize(t)
+		form := clone(params)
+		form.Set("action", "login")
+		form.Set("username", "ada")
+		form.Set("password", testPassword)
+		orig := httptest.NewRequest(http.MethodPost, "/sso/oauth/authorize/", nil)
+		r := httptest.NewRequest(http.MethodPost, "/oauth/authorize/", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", b.origin)
+		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
+		if p := cookieOf(b.serve(r)).Path; p != "/sso/oauth/authorize" {
+			t.Fatalf("sign-in cookie path behind handle_path %q, want /sso/oauth/authorize", p)
+		}
+	})
+}
