@@ -278,8 +278,10 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("authorize: %v %v", resp, err)
 		}
+		signIn, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		login := url.Values{"action": {"login"}, "username": {"ada"}, "password": {userPassword}}
+		login := url.Values{"action": {"login"}, "username": {"ada"}, "password": {userPassword},
+			"csrf": {hiddenValue(string(signIn), "csrf")}}
 		for k, v := range params {
 			login[k] = v
 		}

@@ -35,6 +35,9 @@ var authorizePages embed.FS
 // authorize endpoint.
 const LoginCookie = "scopegate_login"
 
+// LoginCSRFCookie holds the sign-in form's CSRF token (web.SignInCSRF).
+const LoginCSRFCookie = "scopegate_login_csrf"
+
 // Authorize is the authorization endpoint (RFC 6749 §3.1): users sign in,
 // approve the scopes a client asks for, and the client gets an access token
 // (implicit grant, response_type=token) or an authorization code
@@ -51,6 +54,7 @@ type Authorize struct {
 	tokens   *TokenEndpoint // the mint path shared with the token endpoint
 	pages    map[string]*template.Template
 	sessions *web.Sessions
+	signIn   *web.SignInCSRF
 	// Failed sign-ins, per tenant and username and per client IP.
 	userThrottle *web.Throttle
 	ipThrottle   *web.Throttle
@@ -89,6 +93,7 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	a.pages = pages
 	// The cookie's path is set per request (sessionsFor).
 	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
+	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
 	// Five free tries, then waits doubling from 2s up to 15 minutes.
 	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)
 	// An IP may share many users (an office behind NAT): more free tries.
@@ -176,6 +181,13 @@ func (a *Authorize) sessionsFor(r *http.Request) *web.Sessions {
 	s := *a.sessions
 	s.Path = cookiePath(formPath(r))
 	return &s
+}
+
+// signInCSRFFor is the sign-in form's CSRF cookie, on the same path.
+func (a *Authorize) signInCSRFFor(r *http.Request) *web.SignInCSRF {
+	c := *a.signIn
+	c.Path = cookiePath(formPath(r))
+	return &c
 }
 
 // cookiePath drops a trailing slash, so a sign-in at /oauth/authorize/

@@ -264,8 +264,8 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 // login checks a username and password. Failures are counted per tenant
 // and username and per client IP; past a few, the user must wait.
 func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
-	if !web.SameOrigin(r) {
-		return a.errorPage(w, http.StatusForbidden, "", web.ErrCSRF.Error(), "")
+	if err := a.signInCSRFFor(r).Check(r); err != nil {
+		return a.errorPage(w, http.StatusForbidden, "", err.Error(), "")
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
@@ -347,9 +347,13 @@ func coversAll(approved store.Strings, requested []string) bool {
 
 // loginPage shows the sign-in form; fieldErr is shown next to the password.
 func (a *Authorize) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, status int, username, fieldErr, notice string) error {
+	csrf, err := a.signInCSRFFor(r).Token(w, r)
+	if err != nil {
+		return a.serverError(w, "making a sign-in CSRF token", err)
+	}
 	return web.Render(w, status, a.pages["login"], map[string]any{
 		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
-		"Username": username, "Error": fieldErr, "Notice": notice,
+		"CSRF": csrf, "Username": username, "Error": fieldErr, "Notice": notice,
 	}, ar.formActions()...)
 }
 

@@ -81,10 +81,13 @@ func (b *browser) post(form url.Values) *httptest.ResponseRecorder {
 	return b.serve(r)
 }
 
-// login posts the sign-in form for params.
+// login opens the sign-in page for params, as a browser does first, and
+// posts its form with the page's CSRF token.
 func (b *browser) login(params url.Values, username, password string) *httptest.ResponseRecorder {
+	b.t.Helper()
 	form := clone(params)
 	form.Set("action", "login")
+	form.Set("csrf", csrfOf(b.t, page(b.t, b.get(params), http.StatusOK, `id="sign-in"`)))
 	form.Set("username", username)
 	form.Set("password", password)
 	return b.post(form)
@@ -212,7 +215,7 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 			t.Fatalf("the failed sign-in is not logged, or its password is: %s", logged)
 		}
 		page(t, b.login(params, "nobody", testPassword), http.StatusUnauthorized, "Wrong username or password.")
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a failed sign-in set a cookie")
 		}
 		consent := b.login(params, "ada", testPassword)
@@ -415,7 +418,7 @@ func TestAuthorizeCSRF(t *testing.T) {
 
 		b.origin = "https://evil.test"
 		page(t, b.login(params, "ada", testPassword), http.StatusForbidden, "another site")
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a cross-site sign-in set a cookie")
 		}
 		b.origin = "http://example.com"
@@ -471,7 +474,7 @@ func TestAuthorizeLoginRules(t *testing.T) {
 		if rec.Header().Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a throttled sign-in set a cookie")
 		}
 	})
@@ -807,17 +810,68 @@ func TestAuthorizeCookiePath(t *testing.T) {
 
 		// Behind handle_path /sso/*: the path the browser asked for.
 		_, b = f.authorize(t)
+		behind := func(r *http.Request) *http.Request {
+			orig := httptest.NewRequest(r.Method, "/sso"+r.URL.RequestURI(), nil)
+			return r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
+		}
+		signIn := b.serve(behind(httptest.NewRequest(http.MethodGet, "/oauth/authorize/?"+params.Encode(), nil)))
+		if ck := b.cookies[LoginCSRFCookie]; ck == nil || ck.Path != "/sso/oauth/authorize" {
+			t.Fatalf("sign-in form's CSRF cookie behind handle_path %+v, want path /sso/oauth/authorize", ck)
+		}
 		form := clone(params)
 		form.Set("action", "login")
+		form.Set("csrf", csrfOf(t, signIn.Body.String()))
 		form.Set("username", "ada")
 		form.Set("password", testPassword)
-		orig := httptest.NewRequest(http.MethodPost, "/sso/oauth/authorize/", nil)
 		r := httptest.NewRequest(http.MethodPost, "/oauth/authorize/", strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Origin", b.origin)
-		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
-		if p := cookieOf(b.serve(r)).Path; p != "/sso/oauth/authorize" {
+		if p := cookieOf(b.serve(behind(r))).Path; p != "/sso/oauth/authorize" {
 			t.Fatalf("sign-in cookie path behind handle_path %q, want /sso/oauth/authorize", p)
+		}
+	})
+}
+
+// The sign-in form carries its own CSRF token (there is no session yet):
+// a sign-in post without the token, with a wrong one, without the token's
+// cookie, or with neither Origin nor Referer is refused with 403 and signs
+// nobody in; the page's token with its cookie signs in.
+func TestAuthorizeSignInCSRF(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		token := csrfOf(t, page(t, b.get(params), http.StatusOK, `id="sign-in"`))
+		if ck := b.cookies[LoginCSRFCookie]; ck == nil || !ck.HttpOnly || ck.Path != "/oauth/authorize" || strings.Contains(ck.Value, token) {
+			t.Fatalf("sign-in CSRF cookie %+v", ck)
+		}
+		form := func(csrf string) url.Values {
+			v := clone(params)
+			v.Set("action", "login")
+			v.Set("username", "ada")
+			v.Set("password", testPassword)
+			if csrf != "" {
+				v.Set("csrf", csrf)
+			}
+			return v
+		}
+		page(t, b.post(form("")), http.StatusForbidden, "another site")
+		page(t, b.post(form("forged")), http.StatusForbidden, "another site")
+		csrfCookie := b.cookies[LoginCSRFCookie]
+		delete(b.cookies, LoginCSRFCookie)
+		page(t, b.post(form(token)), http.StatusForbidden, "another site")
+		b.cookies[LoginCSRFCookie] = csrfCookie
+		b.origin = ""
+		page(t, b.post(form(token)), http.StatusForbidden, "another site")
+		if b.cookies[LoginCookie] != nil {
+			t.Fatal("a refused sign-in set the sign-in cookie")
+		}
+		b.origin = "http://example.com"
+		page(t, b.post(form(token)), http.StatusOK, `value="approve"`)
+		if b.cookies[LoginCookie] == nil {
+			t.Fatal("the sign-in with the page's token set no cookie")
 		}
 	})
 }
