@@ -58,7 +58,7 @@ func newConsole(h *Handler) *console {
 	}
 	return &console{
 		h: h, pages: pages,
-		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer()},
+		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
 		signIn:       web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
 		userThrottle: web.NewThrottle(5, 2*time.Second, 15*time.Minute),
 		ipThrottle:   web.NewThrottle(50, 2*time.Second, 15*time.Minute),
@@ -196,7 +196,10 @@ func (co *console) route(rq *request, parts []string) {
 	n := len(parts)
 	switch {
 	case n == 1 && parts[0] == "signout" && post:
-		rq.sessions().End(rq.w, rq.r)
+		if err := rq.sessions().End(rq.w, rq.r); err != nil {
+			rq.serverError("ending a session", err)
+			return
+		}
 		rq.redirect("/")
 	case n == 1 && parts[0] == "apps" && !post:
 		rq.appsPage()
@@ -277,7 +280,11 @@ func (rq *request) signInCSRF() *web.SignInCSRF {
 // load reads the session and its user, who must still be an enabled
 // admin, and builds the caller the API routes get.
 func (rq *request) load() bool {
-	sess := rq.sessions().Read(rq.r)
+	sess, err := rq.sessions().Read(rq.r)
+	if err != nil {
+		// Fail closed: a session that cannot be checked is not one.
+		rq.co.h.logger.Error("reading a console session", zap.Error(err))
+	}
 	if sess == nil {
 		return false
 	}

@@ -203,6 +203,35 @@ func TestConsoleSignInOut(t *testing.T) {
 	})
 }
 
+// Sign-out ends the session on the server: a copy of the session cookie
+// taken before signing out (a stolen cookie, another tab's) gets the
+// sign-in page afterwards and its posts are refused, though the cookie is
+// still sealed and unexpired; the same admin's other session lives on.
+func TestConsoleSignOutEndsSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.adminUser(store.DefaultTenantID, "root")
+		b, other := e.browser(), e.browser()
+		b.signIn("", "root")
+		other.signIn("", "root")
+		thief := e.browser()
+		thief.cookie, thief.csrf = b.cookie, b.csrf
+		thief.page(thief.get("/console/apps"), http.StatusOK, "Custom apps")
+
+		if w := b.post("/console/signout", nil); w.Code != http.StatusSeeOther || b.cookie != nil {
+			t.Fatalf("sign-out: %d, cookie %v", w.Code, b.cookie)
+		}
+		if w := thief.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+			t.Fatalf("the copied cookie after sign-out: %d %v", w.Code, w.Header())
+		}
+		thief.page(thief.post("/console/users/new", url.Values{"username": {"planted"}, "password": {consolePassword}}), http.StatusForbidden)
+		if _, err := e.app.Store().FindUser(context.Background(), store.DefaultTenantID, "planted"); err == nil {
+			t.Fatal("a post with the signed-out cookie created a user")
+		}
+		other.page(other.get("/console/apps"), http.StatusOK, "Custom apps")
+	})
+}
+
 // Throttle: after five failed sign-ins for one username further attempts
 // are refused with 429, a Retry-After and a clear message, even with the
 // right password; another username is not affected.

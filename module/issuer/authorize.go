@@ -92,7 +92,7 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	}
 	a.pages = pages
 	// The cookie's path is set per request (sessionsFor).
-	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
+	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer(), Ended: ap.Store()}
 	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
 	// Five free tries, then waits doubling from 2s up to 15 minutes.
 	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)

@@ -218,7 +218,9 @@ func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		return a.fail(w, r, ar, oauth.New(oauth.AccessDenied, http.StatusBadRequest, "the user denied the request"))
 	case "logout":
-		a.sessionsFor(r).End(w, r)
+		if err := a.sessionsFor(r).End(w, r); err != nil {
+			return a.serverError(w, "ending a session", err)
+		}
 		return a.loginPage(w, r, ar, http.StatusOK, "", "", "You are signed out.")
 	}
 	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
@@ -246,9 +248,9 @@ func (a *Authorize) validate(w http.ResponseWriter, r *http.Request, v url.Value
 // as an active user of the client's tenant. A sign-in older than the user's
 // last change (a password reset by an admin, say) no longer counts.
 func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *store.User, error) {
-	sess := a.sessions.Read(r)
-	if sess == nil || sess.TenantID != c.TenantID {
-		return nil, nil, nil
+	sess, err := a.sessions.Read(r)
+	if err != nil || sess == nil || sess.TenantID != c.TenantID {
+		return nil, nil, err
 	}
 	u, err := a.app.Runtime().User(r.Context(), sess.UserID)
 	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {

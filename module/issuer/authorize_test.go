@@ -875,3 +875,26 @@ func TestAuthorizeSignInCSRF(t *testing.T) {
 		}
 	})
 }
+
+// Signing out on the consent page ends the sign-in on the server: a copy of
+// the cookie taken before gets the sign-in page again, and its approval is
+// refused (sign in again, nothing issued).
+func TestAuthorizeSignOutEndsSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		consent := b.login(params, "ada", testPassword)
+		page(t, consent, http.StatusOK, `value="approve"`)
+		_, thief := f.authorize(t)
+		thief.a = b.a
+		thief.cookies[LoginCookie] = b.cookies[LoginCookie]
+		page(t, thief.get(params), http.StatusOK, `value="approve"`)
+
+		page(t, b.decide(params, consent, "logout"), http.StatusOK, "signed out")
+		page(t, thief.get(params), http.StatusOK, `name="password"`)
+		page(t, thief.decide(params, consent, "approve"), http.StatusOK, `name="password"`, "expired")
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // Session cookies are Secure over TLS, and behind a TLS-terminating proxy
@@ -14,7 +16,7 @@ import (
 // X-Forwarded-Proto: https (first entry of a list); the header from an
 // untrusted peer, or a trusted proxy saying http, leaves them not Secure.
 func TestSecureBehindTrustedProxy(t *testing.T) {
-	s := sessions(t)
+	s := sessions(t, store.SQLite) // the database plays no part here
 	for _, tc := range []struct {
 		name    string
 		tls     bool
@@ -51,7 +53,9 @@ func TestSecureBehindTrustedProxy(t *testing.T) {
 				t.Fatalf("Secure = %v, want %v", c.Secure, tc.secure)
 			}
 			end := httptest.NewRecorder()
-			s.End(end, r)
+			if err := s.End(end, r); err != nil {
+				t.Fatal(err)
+			}
 			if c := end.Result().Cookies()[0]; c.Secure != tc.secure {
 				t.Fatalf("sign-out cookie Secure = %v, want %v", c.Secure, tc.secure)
 			}
