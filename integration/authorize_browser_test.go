@@ -260,11 +260,14 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
 		userID := createUser(t, g, admin, map[string]any{"username": "ada", "password": userPassword})
 		redirect := "http://127.0.0.1:9/callback"
-		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Web App", "auth_method": "user",
+		// Public (token_endpoint_auth_method none): it redeems and refreshes
+		// with its client_id alone, so PKCE is required.
+		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Web App", "auth_method": "user", "public": true,
 			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{redirect}})
 
 		_, meta, _ := call(t, "GET", g.URL+"/.well-known/oauth-authorization-server", "", nil)
-		if meta["authorization_endpoint"] != fmt.Sprint(meta["issuer"])+"/oauth/authorize" {
+		if meta["authorization_endpoint"] != fmt.Sprint(meta["issuer"])+"/oauth/authorize" ||
+			!strings.Contains(fmt.Sprint(meta["token_endpoint_auth_methods_supported"]), "none") {
 			t.Fatalf("discovery: %v", meta)
 		}
 

@@ -114,6 +114,9 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	case "code":
 		ch, method := v.Get("code_challenge"), v.Get("code_challenge_method")
 		switch {
+		case ch == "" && c.Public:
+			// A public client's code is protected by PKCE alone (no secret).
+			return ar, nil, oauth.ErrInvalidRequest("a public client must send a PKCE code_challenge with code_challenge_method=S256"), nil
 		case ch == "" && method != "":
 			return ar, nil, oauth.ErrInvalidRequest("code_challenge_method without code_challenge"), nil
 		case ch != "" && method != "S256":

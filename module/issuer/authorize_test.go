@@ -482,27 +482,33 @@ func TestAuthorizeLoginRules(t *testing.T) {
 
 // The code flow with PKCE: a code comes back in the query with state; the
 // token endpoint redeems it once for an access token and a refresh token;
-// every mismatch is invalid_grant.
+// every mismatch is invalid_grant. A public client redeems with client_id
+// and code_verifier; a confidential client authenticates with its secret,
+// with PKCE or without.
 func TestAuthorizationCodeGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
 		u := f.authUser(store.DefaultTenantID, "ada")
+		pub, _ := f.client(store.Client{AuthMethod: store.AuthUser, Public: true, AllowedScopes: store.Strings{"demo.read", "demo.write"},
+			RedirectURIs: store.Strings{appRedirect, OOB}})
 		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read", "demo.write"},
 			RedirectURIs: store.Strings{appRedirect, OOB}})
 		other, otherSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
 		a, b := f.authorize(t)
 		verifier := "a-verifier-that-is-long-enough-to-be-valid-0123456789"
-		getCode := func(challenge string) string {
+		getCode := func(client *store.Client, challenge string) string {
 			t.Helper()
-			params := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {appRedirect},
+			params := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "redirect_uri": {appRedirect},
 				"state": {"st"}, "scope": {"demo.read demo.write"}}
 			if challenge != "" {
 				params.Set("code_challenge", challenge)
 				params.Set("code_challenge_method", "S256")
 			}
 			rec := b.get(params)
-			if rec.Code == http.StatusOK { // sign in and approve once
+			if rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), `id="sign-in"`) { // sign in once
 				rec = b.login(params, "ada", testPassword)
+			}
+			if rec.Code == http.StatusOK { // approve once per client
 				rec = b.decide(params, rec, "approve")
 			}
 			v := redirected(t, rec, appRedirect+"?", false)
@@ -523,9 +529,9 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			return serve(t, f.ep, formRequest(form))
 		}
 
-		// A public client (no secret) with PKCE.
-		code := getCode(s256(verifier))
-		res := redeem("code", code, "client_id", c.ID, "code_verifier", verifier)
+		// A public client with PKCE and its client_id alone.
+		code := getCode(pub, s256(verifier))
+		res := redeem("code", code, "client_id", pub.ID, "code_verifier", verifier)
 		if res.Status != 200 || res.str("refresh_token") == "" || res.str("scope") != "demo.read demo.write" {
 			t.Fatalf("redeem: %d %s", res.Status, res.Raw)
 		}
@@ -535,34 +541,47 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		if strings.Contains(f.loggedText(), code) || strings.Contains(f.loggedText(), res.str("refresh_token")) {
 			t.Fatal("a code or refresh token was logged")
 		}
-		f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {c.ID},
+		f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {pub.ID},
 			"code_verifier": {verifier}, "redirect_uri": {appRedirect}}), 400, "invalid_grant") // reused
 
 		for name, kv := range map[string][]string{
-			"wrong verifier":     {"client_id", c.ID, "code_verifier", verifier + "x"},
-			"missing verifier":   {"client_id", c.ID},
-			"wrong redirect_uri": {"client_id", c.ID, "code_verifier", verifier, "redirect_uri", "https://app.test/other"},
-			"missing redirect":   {"client_id", c.ID, "code_verifier", verifier, "redirect_uri", ""},
+			"wrong verifier":     {"client_id", pub.ID, "code_verifier", verifier + "x"},
+			"missing verifier":   {"client_id", pub.ID},
+			"wrong redirect_uri": {"client_id", pub.ID, "code_verifier", verifier, "redirect_uri", "https://app.test/other"},
+			"missing redirect":   {"client_id", pub.ID, "code_verifier", verifier, "redirect_uri", ""},
 			"another client":     {"client_id", other.ID, "client_secret", otherSecret, "code_verifier", verifier},
 		} {
 			t.Run(name, func(t *testing.T) {
-				res := redeem(append([]string{"code", getCode(s256(verifier))}, kv...)...)
+				res := redeem(append([]string{"code", getCode(pub, s256(verifier))}, kv...)...)
 				if res.Status != 400 || res.str("error") != "invalid_grant" {
 					t.Fatalf("%d %s, want invalid_grant", res.Status, res.Raw)
 				}
 			})
 		}
-		// Without PKCE only a confidential client may redeem, with its secret.
-		if res := redeem("code", getCode(""), "client_id", c.ID); res.str("error") != "invalid_grant" {
-			t.Fatalf("public client without PKCE: %s", res.Raw)
+		if res := redeem("code", getCode(pub, s256(verifier)), "client_id", pub.ID, "client_secret", "wrong", "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("public client with a wrong secret: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", "wrong"); res.Status != 401 || res.str("error") != "invalid_client" {
+		if res := redeem("code", getCode(pub, s256(verifier)), "client_id", "sg_nope", "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("unknown public client: %s", res.Raw)
+		}
+
+		// A confidential client always authenticates, with PKCE too.
+		if res := redeem("code", getCode(c, s256(verifier)), "client_id", c.ID, "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("confidential client without its secret: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, s256(verifier)), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.Status != 200 || res.str("refresh_token") == "" {
+			t.Fatalf("confidential client with PKCE and its secret: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("confidential client without a secret or PKCE: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", "wrong"); res.Status != 401 || res.str("error") != "invalid_client" {
 			t.Fatalf("wrong secret: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("verifier without a challenge: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", secret); res.Status != 200 || res.str("refresh_token") == "" {
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", secret); res.Status != 200 || res.str("refresh_token") == "" {
 			t.Fatalf("confidential client: %s", res.Raw)
 		}
 		if res := redeem("code", "made-up", "client_id", c.ID, "client_secret", secret); res.str("error") != "invalid_grant" {
@@ -571,24 +590,21 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		if res := redeem("client_id", c.ID, "client_secret", secret); res.str("error") != "invalid_request" {
 			t.Fatalf("no code: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", "sg_nope"); res.Status != 401 || res.str("error") != "invalid_client" {
-			t.Fatalf("unknown public client: %s", res.Raw)
-		}
 		// Expired.
 		a.CodeLifetime = caddy.Duration(time.Millisecond)
-		expired := getCode(s256(verifier))
+		expired := getCode(pub, s256(verifier))
 		time.Sleep(5 * time.Millisecond)
-		if res := redeem("code", expired, "client_id", c.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", expired, "client_id", pub.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("expired code: %s", res.Raw)
 		}
 		a.CodeLifetime = caddy.Duration(time.Minute)
 		// A user disabled since approving gets nothing.
-		code = getCode(s256(verifier))
+		code = getCode(pub, s256(verifier))
 		u.Disabled = true
 		if err := f.app.Store().UpdateUserProfile(context.Background(), u, u.TenantID, tester, "user.disable"); err != nil {
 			t.Fatal(err)
 		}
-		if res := redeem("code", code, "client_id", c.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", code, "client_id", pub.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("disabled user: %s", res.Raw)
 		}
 	})

@@ -34,7 +34,7 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if raw == "" {
 		return nil, oauth.ErrInvalidRequest("the code parameter is missing")
 	}
-	c, public, oerr := e.grantClient(ctx, req)
+	c, oerr := e.grantClient(ctx, req)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -62,8 +62,10 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
 			return nil, oauth.ErrInvalidGrant("the code_verifier does not match the code_challenge")
 		}
-	case public:
-		return nil, oauth.ErrInvalidGrant("a client without a secret may redeem only a code requested with PKCE (code_challenge)")
+	case c.Public:
+		// The authorize endpoint refuses such a request; a code from before
+		// the client became public is refused here.
+		return nil, oauth.ErrInvalidGrant("a public client may redeem only a code requested with PKCE (code_challenge)")
 	case verifier != "":
 		return nil, oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
 	}
@@ -79,28 +81,32 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, "", req)
 }
 
-// grantClient authenticates a confidential client (with its secret) or
-// identifies a public one (client_id alone); public is true for the latter.
-func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.Client, bool, *oauth.Error) {
+// grantClient identifies the client of a code, refresh or revocation
+// request. A confidential client must authenticate with its secret (RFC
+// 6749 §3.2.1, §6); only a client registered as public may name itself
+// with client_id alone. "No secret sent" is never enough by itself: a
+// confidential client's leaked refresh token or code (with its verifier)
+// would otherwise be redeemable by anyone.
+func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
 	if req.ClientSecret != "" {
-		c, oerr := e.authenticate(ctx, req)
-		return c, false, oerr
+		return e.authenticate(ctx, req)
 	}
 	if req.ClientID == "" {
-		return nil, false, oauth.ErrInvalidClient("client_id is missing")
+		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret; client_id alone for a public client)")
 	}
 	c, err := e.app.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
 		e.logger.Error("loading client", zap.Error(err))
-		return nil, false, oauth.ErrServer()
+		return nil, oauth.ErrServer()
 	}
-	if c == nil {
-		return nil, false, oauth.ErrInvalidClient("unknown client")
+	if c == nil || !c.Public {
+		// The same answer for both, as authenticate gives.
+		return nil, oauth.ErrInvalidClient("unknown client or missing secret: only a public client may send client_id alone")
 	}
 	if c.Disabled {
-		return nil, false, oauth.ErrInvalidClient("the client is disabled")
+		return nil, oauth.ErrInvalidClient("the client is disabled")
 	}
-	return c, true, nil
+	return c, nil
 }
 
 // mintWithRefresh issues an access token for scopes and a refresh token of

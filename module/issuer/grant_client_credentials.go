@@ -22,6 +22,9 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
+	if c.Public {
+		return nil, oauth.ErrUnauthorizedClient("a public client may not use client_credentials")
+	}
 	if c.AuthMethod != store.AuthAPIKey {
 		return nil, oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
 	}
