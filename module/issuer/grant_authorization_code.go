@@ -38,11 +38,24 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	code, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, oauth.ErrInvalidGrant("the code is unknown, expired or already used")
-	}
-	if err != nil {
+	now := time.Now()
+	family := secret.NewToken(16)
+	code, revoked, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), now,
+		store.Redemption{FamilyID: family, KeepUntil: now.Add(RefreshTokenLifetime)})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.ErrInvalidGrant("the code is unknown or expired")
+	case errors.Is(err, store.ErrCodeReused):
+		// RFC 6749 §4.1.2: a code used twice was intercepted, so whoever
+		// redeemed it first may not be the client. What it produced is
+		// revoked; apply the revocations here at once.
+		for _, rv := range revoked {
+			e.app.Runtime().MarkRevoked(rv.JTI, rv.ExpiresAt)
+		}
+		e.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
+			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
+		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
+	case err != nil:
 		e.logger.Error("redeeming a code", zap.Error(err))
 		return nil, oauth.ErrServer()
 	}
@@ -78,7 +91,7 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, "", req)
+	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, req)
 }
 
 // grantClient identifies the client of a code, refresh or revocation
@@ -110,7 +123,10 @@ func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.C
 }
 
 // mintWithRefresh issues an access token for scopes and a refresh token of
-// family (a new family when empty) that keeps familyScopes.
+// family that keeps familyScopes. The refresh token records the access
+// token's id, so revoking the family revokes the access token too. When the
+// family was revoked meanwhile (its code was used twice) nothing is handed
+// out.
 func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family string, req *Request) (*Issued, *oauth.Error) {
 	ext, oerr := e.requiredClaims(c, scopes, req)
 	if oerr != nil {
@@ -120,14 +136,18 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 	if oerr != nil {
 		return nil, oerr
 	}
-	if family == "" {
-		family = secret.NewToken(16)
-	}
 	refresh := secret.NewToken(32)
-	if err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
+	accessExpires := issued.Claims.ExpiresAt.Time
+	err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
 		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
-	}); err != nil {
+		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
+	})
+	if errors.Is(err, store.ErrReused) {
+		// The access token was never handed out; the reuse revoked the rest.
+		return nil, oauth.ErrInvalidGrant("the authorization code was used twice; every token of this grant is revoked")
+	}
+	if err != nil {
 		e.logger.Error("saving a refresh token", zap.Error(err))
 		return nil, oauth.ErrServer()
 	}

@@ -1,0 +1,73 @@
+package issuer
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// A code presented a second time is invalid_grant and revokes what it
+// produced (RFC 6749 §4.1.2): the access token of the first redemption and
+// the one from refreshing it stop verifying at once, and the current refresh
+// token of the grant is refused. Another grant of the same client and user
+// is untouched, and neither the code nor a token is logged.
+func TestAuthorizationCodeReuseRevokes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		_, b := f.authorize(t)
+		redeem := func(code string) result {
+			return serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}}), c.ID, secret))
+		}
+		refresh := func(tok string) result {
+			return serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}), c.ID, secret))
+		}
+		code := codeFor(t, b, c, "")
+		first := redeem(code)
+		if first.Status != 200 {
+			t.Fatalf("redeem: %s", first.Raw)
+		}
+		refreshed := refresh(first.str("refresh_token"))
+		if refreshed.Status != 200 {
+			t.Fatalf("refresh: %s", refreshed.Raw)
+		}
+		otherGrant := redeem(codeFor(t, b, c, ""))
+		for _, tok := range []string{first.str("access_token"), refreshed.str("access_token")} {
+			f.verify(t, tok)
+		}
+
+		again := f.refuse(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}}), c.ID, secret),
+			http.StatusBadRequest, oauth.InvalidGrant)
+		if !strings.Contains(again.str("error_description"), "already used") {
+			t.Fatalf("description %q", again.str("error_description"))
+		}
+		for name, tok := range map[string]string{"first": first.str("access_token"), "refreshed": refreshed.str("access_token")} {
+			if _, err := f.app.Verify(context.Background(), tok); err == nil {
+				t.Errorf("the %s access token still verifies after the code's reuse", name)
+			}
+		}
+		if r := refresh(refreshed.str("refresh_token")); r.str("error") != oauth.InvalidGrant {
+			t.Fatalf("the grant's refresh token after the code's reuse: %s", r.Raw)
+		}
+		f.verify(t, otherGrant.str("access_token"))
+		if r := refresh(otherGrant.str("refresh_token")); r.Status != 200 {
+			t.Fatalf("another grant was revoked: %s", r.Raw)
+		}
+		logged := f.loggedText()
+		if !strings.Contains(logged, "used twice") {
+			t.Errorf("the reuse was not logged: %s", logged)
+		}
+		for _, s := range []string{code, first.str("access_token"), first.str("refresh_token"), refreshed.str("refresh_token")} {
+			if strings.Contains(logged, s) {
+				t.Fatal("a code or token was logged")
+			}
+		}
+	})
+}
