@@ -262,8 +262,10 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken) error {
 
 // UseRefreshToken marks a refresh token used and returns it, so the caller
 // can issue its successor in the same family. An unknown or expired token is
-// ErrNotFound; a token used before is ErrReused, and its whole family is
-// deleted, so the successor issued from it stops working too.
+// ErrNotFound; a token used before is ErrReused, and its whole grant is
+// revoked: the family is deleted, so the successor issued from it stops
+// working too, and the access tokens issued with the family are revoked
+// (every node drops them through the change feed).
 func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Time) (*RefreshToken, error) {
 	var t RefreshToken
 	reused := false
@@ -284,7 +286,8 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 			return nil
 		}
 		reused = true
-		return tx.Where("family_id = ?", t.FamilyID).Delete(&RefreshToken{}).Error
+		_, err := revokeFamily(tx, t.FamilyID, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -295,9 +298,13 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 	return &t, nil
 }
 
-// RevokeRefreshFamily deletes every refresh token of a family.
+// RevokeRefreshFamily revokes a grant: every refresh token of the family is
+// deleted and the access tokens issued with them are revoked.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) error {
-	return translate(s.DB.WithContext(ctx).Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		_, err := revokeFamily(tx, familyID, time.Now())
+		return err
+	})
 }
 
 // cleanupAuthorize deletes expired codes and refresh tokens (used ones are
