@@ -68,6 +68,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.ImplicitGrant != nil {
 		cl.DisableImplicit = !*b.ImplicitGrant
 	}
+	if b.Public != nil {
+		cl.Public = *b.Public
+	}
 
 	// Who may do this comes before whether it is well formed.
 	if b.TenantID != nil && !c.sees(cl.TenantID) {
@@ -104,6 +107,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		if msg := checkRedirectURI(u); msg != "" {
 			f.add("redirect_uris", "entry %d %s", i, msg)
 		}
+	}
+	if cl.Public && cl.AuthMethod != store.AuthUser {
+		f.add("public", "only %q clients can be public: %q clients authenticate with their secret", store.AuthUser, store.AuthAPIKey)
 	}
 	if cl.AuthMethod != store.AuthAPIKey {
 		if cl.ConnectAsUserID != nil {

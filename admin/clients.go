@@ -40,6 +40,7 @@ type clientView struct {
 	UpdatedAt            time.Time `json:"updated_at"`
 	ClientSecret         string    `json:"client_secret"`
 	ImplicitGrant        bool      `json:"implicit_grant"`
+	Public               bool      `json:"public"`
 }
 
 func viewClient(c *store.Client) clientView {
@@ -53,7 +54,7 @@ func viewClient(c *store.Client) clientView {
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
 		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
-		ImplicitGrant: !c.DisableImplicit,
+		ImplicitGrant: !c.DisableImplicit, Public: c.Public,
 	}
 }
 
@@ -81,6 +82,9 @@ type clientBody struct {
 	AllowImpersonation *bool   `json:"allow_impersonation"`
 	AllowUserTokens    *bool   `json:"allow_user_tokens"`
 	ImplicitGrant      *bool   `json:"implicit_grant"`
+	// A public client (token_endpoint_auth_method none) has no usable
+	// secret; only auth_method user clients can be public.
+	Public *bool `json:"public"`
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *caller) error {

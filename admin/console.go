@@ -30,6 +30,9 @@ const ConsoleCookie = "scopegate_console"
 // (client ids start with sg_, so it cannot be mistaken for one).
 const consoleVia = "console"
 
+// ConsoleCSRFCookie holds the sign-in form's CSRF token (web.SignInCSRF).
+const ConsoleCSRFCookie = "scopegate_console_csrf"
+
 // consolePageSize is how many rows a console listing shows per page.
 const consolePageSize = 50
 
@@ -44,6 +47,7 @@ type console struct {
 	h        *Handler
 	pages    map[string]*template.Template
 	sessions web.Sessions
+	signIn   web.SignInCSRF
 	// Failed sign-ins, per tenant and username and per client IP.
 	userThrottle *web.Throttle
 	ipThrottle   *web.Throttle
@@ -58,7 +62,8 @@ func newConsole(h *Handler) *console {
 	}
 	return &console{
 		h: h, pages: pages,
-		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer()},
+		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
+		signIn:       web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
 		userThrottle: web.NewThrottle(5, 2*time.Second, 15*time.Minute),
 		ipThrottle:   web.NewThrottle(50, 2*time.Second, 15*time.Minute),
 	}
@@ -196,7 +201,10 @@ func (co *console) route(rq *request, parts []string) {
 	n := len(parts)
 	switch {
 	case n == 1 && parts[0] == "signout" && post:
-		rq.sessions().End(rq.w, rq.r)
+		if err := rq.sessions().End(rq.w, rq.r); err != nil {
+			rq.serverError("ending a session", err)
+			return
+		}
 		rq.redirect("/")
 	case n == 1 && parts[0] == "apps" && !post:
 		rq.appsPage()
@@ -267,10 +275,21 @@ func (rq *request) sessions() *web.Sessions {
 	return &s
 }
 
+// signInCSRF is the sign-in form's CSRF cookie, on the console's path.
+func (rq *request) signInCSRF() *web.SignInCSRF {
+	c := rq.co.signIn
+	c.Path = rq.base + "/"
+	return &c
+}
+
 // load reads the session and its user, who must still be an enabled
 // admin, and builds the caller the API routes get.
 func (rq *request) load() bool {
-	sess := rq.sessions().Read(rq.r)
+	sess, err := rq.sessions().Read(rq.r)
+	if err != nil {
+		// Fail closed: a session that cannot be checked is not one.
+		rq.co.h.logger.Error("reading a console session", zap.Error(err))
+	}
 	if sess == nil {
 		return false
 	}
@@ -295,16 +314,16 @@ func (rq *request) load() bool {
 // and username and per client IP; past a few, the admin must wait.
 func (rq *request) signIn() {
 	r := rq.r
+	if err := rq.signInCSRF().Check(r); err != nil {
+		rq.errorPage(http.StatusForbidden, err.Error())
+		return
+	}
 	tenant := strings.TrimSpace(r.PostForm.Get("tenant"))
 	if tenant == "" {
 		tenant = store.DefaultTenantID
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
-	if !web.SameOrigin(r) {
-		rq.errorPage(http.StatusForbidden, web.ErrCSRF.Error())
-		return
-	}
 	userKey := tenant + "\x00" + strings.ToLower(username)
 	ipKey := clientIP(r)
 	co := rq.co
@@ -349,7 +368,12 @@ func (rq *request) signInPage(status int, tenant, username, msg string) {
 	if tenant == "" {
 		tenant = store.DefaultTenantID
 	}
-	rq.render(status, "signin", "", "Sign in", struct{ Tenant, Username string }{tenant, username}, nil, msg)
+	csrf, err := rq.signInCSRF().Token(rq.w, rq.r)
+	if err != nil {
+		rq.serverError("making a sign-in CSRF token", err)
+		return
+	}
+	rq.render(status, "signin", "", "Sign in", struct{ Tenant, Username, CSRF string }{tenant, username, csrf}, nil, msg)
 }
 
 // redirect answers a form post or a stray GET with 303 to a console path.

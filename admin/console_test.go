@@ -23,13 +23,15 @@ func init() { web.PasswordCost = 4 } // the minimum: tests check behaviour, not 
 const consolePassword = "correct horse battery"
 
 // browser is one browser session against the console: it keeps the
-// session cookie and the page's CSRF token, as a browser would.
+// session cookie, the sign-in form's CSRF cookie and the page's CSRF token,
+// as a browser would.
 type browser struct {
-	e      *env
-	cookie *http.Cookie
-	csrf   string
-	origin string // Origin header of posts ("" sends none)
-	last   *httptest.ResponseRecorder
+	e          *env
+	cookie     *http.Cookie
+	signInCSRF *http.Cookie
+	csrf       string
+	origin     string // Origin header of posts ("" sends none)
+	last       *httptest.ResponseRecorder
 }
 
 func (e *env) browser() *browser { return &browser{e: e, origin: "http://example.com"} }
@@ -52,17 +54,26 @@ var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) send(r *http.Request) *httptest.ResponseRecorder {
 	b.e.t.Helper()
-	if b.cookie != nil {
-		r.AddCookie(b.cookie)
+	for _, c := range []*http.Cookie{b.cookie, b.signInCSRF} {
+		if c != nil {
+			r.AddCookie(c)
+		}
 	}
 	w := b.e.serve(r)
 	for _, c := range w.Result().Cookies() {
-		if c.Name == ConsoleCookie {
-			if c.MaxAge < 0 {
-				b.cookie = nil
-			} else {
-				b.cookie = c
-			}
+		var slot **http.Cookie
+		switch c.Name {
+		case ConsoleCookie:
+			slot = &b.cookie
+		case ConsoleCSRFCookie:
+			slot = &b.signInCSRF
+		default:
+			continue
+		}
+		if c.MaxAge < 0 {
+			*slot = nil
+		} else {
+			*slot = c
 		}
 	}
 	if m := csrfField.FindStringSubmatch(w.Body.String()); m != nil {
@@ -192,6 +203,35 @@ func TestConsoleSignInOut(t *testing.T) {
 	})
 }
 
+// Sign-out ends the session on the server: a copy of the session cookie
+// taken before signing out (a stolen cookie, another tab's) gets the
+// sign-in page afterwards and its posts are refused, though the cookie is
+// still sealed and unexpired; the same admin's other session lives on.
+func TestConsoleSignOutEndsSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.adminUser(store.DefaultTenantID, "root")
+		b, other := e.browser(), e.browser()
+		b.signIn("", "root")
+		other.signIn("", "root")
+		thief := e.browser()
+		thief.cookie, thief.csrf = b.cookie, b.csrf
+		thief.page(thief.get("/console/apps"), http.StatusOK, "Custom apps")
+
+		if w := b.post("/console/signout", nil); w.Code != http.StatusSeeOther || b.cookie != nil {
+			t.Fatalf("sign-out: %d, cookie %v", w.Code, b.cookie)
+		}
+		if w := thief.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+			t.Fatalf("the copied cookie after sign-out: %d %v", w.Code, w.Header())
+		}
+		thief.page(thief.post("/console/users/new", url.Values{"username": {"planted"}, "password": {consolePassword}}), http.StatusForbidden)
+		if _, err := e.app.Store().FindUser(context.Background(), store.DefaultTenantID, "planted"); err == nil {
+			t.Fatal("a post with the signed-out cookie created a user")
+		}
+		other.page(other.get("/console/apps"), http.StatusOK, "Custom apps")
+	})
+}
+
 // Throttle: after five failed sign-ins for one username further attempts
 // are refused with 429, a Retry-After and a clear message, even with the
 // right password; another username is not affected.
@@ -201,6 +241,7 @@ func TestConsoleThrottle(t *testing.T) {
 		e.adminUser(store.DefaultTenantID, "root")
 		e.adminUser(store.DefaultTenantID, "other")
 		b := e.browser()
+		b.get("/") // the sign-in page, with its CSRF token
 		for range 5 {
 			b.page(b.post("/console/signin", url.Values{"username": {"root"}, "password": {"not the password"}}), http.StatusUnauthorized)
 		}
@@ -249,6 +290,41 @@ func TestConsoleCSRF(t *testing.T) {
 		other.page(other.post("/console/signin", url.Values{"username": {"root"}, "password": {consolePassword}}), http.StatusForbidden)
 		if other.cookie != nil {
 			t.Fatal("a cross-site sign-in got a session")
+		}
+	})
+}
+
+// The sign-in form carries its own CSRF token in a hidden field, matched
+// against a sealed HttpOnly cookie of its own: a sign-in post without the
+// token, with a wrong one, without the cookie, or with neither Origin nor
+// Referer is refused with 403 and starts no session, even with the right
+// password; the page's token and cookie sign in.
+func TestConsoleSignInCSRF(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.adminUser(store.DefaultTenantID, "root")
+		b := e.browser()
+		b.page(b.get("/"), http.StatusOK, `name="csrf"`)
+		token, ck := b.csrf, b.signInCSRF
+		if token == "" || ck == nil || !ck.HttpOnly || ck.Path != "/" || strings.Contains(ck.Value, token) {
+			t.Fatalf("sign-in token %q, cookie %+v", token, ck)
+		}
+		creds := func(csrf string) url.Values {
+			return url.Values{"username": {"root"}, "password": {consolePassword}, "csrf": {csrf}}
+		}
+		b.page(b.post("/console/signin", creds("")), http.StatusForbidden, "another site")
+		b.page(b.post("/console/signin", creds("forged")), http.StatusForbidden, "another site")
+		b.signInCSRF = nil
+		b.page(b.post("/console/signin", creds(token)), http.StatusForbidden, "another site")
+		b.signInCSRF = ck
+		b.origin = ""
+		b.page(b.post("/console/signin", creds(token)), http.StatusForbidden, "another site")
+		if b.cookie != nil {
+			t.Fatal("a refused sign-in started a session")
+		}
+		b.origin = "http://example.com"
+		if w := b.post("/console/signin", creds(token)); w.Code != http.StatusSeeOther || b.cookie == nil {
+			t.Fatalf("sign-in with the page's token: %d, session %v", w.Code, b.cookie)
 		}
 	})
 }
@@ -462,6 +538,7 @@ func TestConsoleTenantIsolation(t *testing.T) {
 		gu := e.user("globex", "gina")
 
 		b := e.browser()
+		b.get("/")
 		if w := b.post("/console/signin", url.Values{"username": {"boss"}, "password": {consolePassword}}); w.Code != http.StatusUnauthorized {
 			t.Fatalf("boss signed in to the default tenant: %d", w.Code)
 		}

@@ -255,8 +255,9 @@ func hiddenValue(body, name string) string {
 // The code flow with PKCE through Caddy, as a public client: sign-in,
 // consent (a post from another origin refused first), a 302 to the http
 // redirect with code and state; the code is redeemed once for an access
-// token (that calls a guarded route as the user) and a refresh token;
-// refresh rotates, and reusing a rotated token revokes the family.
+// token (that calls a guarded route as the user) and a refresh token, and
+// redeeming it again revokes both; on a second grant refresh rotates, and
+// reusing a rotated token revokes the family.
 // Discovery names the authorize endpoint, and golang.org/x/oauth2 runs the
 // same flow (PKCE, exchange, refresh) unchanged.
 func TestAuthorizeCodeFlowImagen(t *testing.T) {
@@ -264,11 +265,14 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
 		userID := createUser(t, g, admin, map[string]any{"username": "ada", "password": userPassword})
 		redirect := "http://127.0.0.1:9/callback"
-		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Web App", "auth_method": "user",
+		// Public (token_endpoint_auth_method none): it redeems and refreshes
+		// with its client_id alone, so PKCE is required.
+		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Web App", "auth_method": "user", "public": true,
 			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{redirect}})
 
 		_, meta, _ := call(t, "GET", g.URL+"/.well-known/oauth-authorization-server", "", nil)
-		if meta["authorization_endpoint"] != fmt.Sprint(meta["issuer"])+"/oauth/authorize" {
+		if meta["authorization_endpoint"] != fmt.Sprint(meta["issuer"])+"/oauth/authorize" ||
+			!strings.Contains(fmt.Sprint(meta["token_endpoint_auth_methods_supported"]), "none") {
 			t.Fatalf("discovery: %v", meta)
 		}
 
@@ -282,8 +286,10 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("authorize: %v %v", resp, err)
 		}
+		signIn, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		login := url.Values{"action": {"login"}, "username": {"ada"}, "password": {userPassword}}
+		login := url.Values{"action": {"login"}, "username": {"ada"}, "password": {userPassword},
+			"csrf": {hiddenValue(string(signIn), "csrf")}}
 		for k, v := range params {
 			login[k] = v
 		}
@@ -317,11 +323,36 @@ func TestAuthorizeCodeFlowImagen(t *testing.T) {
 		if status != 200 || access == "" || refresh == "" {
 			t.Fatalf("redeem: %d %v", status, tokens)
 		}
+		if status, body, _ := call(t, "GET", g.URL+"/api/records", access, nil); status != 200 || body["user_id"] != userID {
+			t.Fatalf("guarded call: %d %v", status, body)
+		}
+		// Presenting the code again revokes what it produced (RFC 6749
+		// §4.1.2): the guard refuses its access token, its refresh token is dead.
 		if status, again := tokenForm(t, g, redeem); status != 400 || again["error"] != "invalid_grant" {
 			t.Fatalf("second redemption: %d %v", status, again)
 		}
-		if status, body, _ := call(t, "GET", g.URL+"/api/records", access, nil); status != 200 || body["user_id"] != userID {
-			t.Fatalf("guarded call: %d %v", status, body)
+		if status, body, _ := call(t, "GET", g.URL+"/api/records", access, nil); status != 401 || body["error"] != "invalid_token" {
+			t.Fatalf("guarded call after the code's reuse: %d %v", status, body)
+		}
+		if status, dead := tokenForm(t, g, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}}); status != 400 || dead["error"] != "invalid_grant" {
+			t.Fatalf("refresh after the code's reuse: %d %v", status, dead)
+		}
+
+		// A new grant for the rotation checks: the consent is remembered,
+		// so the authorize URL answers with a code straight away.
+		resp, err = c.Get(endpoint + "?" + params.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ = url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("code") == "" {
+			t.Fatalf("second authorization: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		redeem.Set("code", loc.Query().Get("code"))
+		status, tokens = tokenForm(t, g, redeem)
+		if refresh, _ = tokens["refresh_token"].(string); status != 200 || refresh == "" {
+			t.Fatalf("second redeem: %d %v", status, tokens)
 		}
 
 		status, rotated := tokenForm(t, g, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}})

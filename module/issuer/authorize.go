@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -34,6 +35,9 @@ var authorizePages embed.FS
 // authorize endpoint.
 const LoginCookie = "scopegate_login"
 
+// LoginCSRFCookie holds the sign-in form's CSRF token (web.SignInCSRF).
+const LoginCSRFCookie = "scopegate_login_csrf"
+
 // Authorize is the authorization endpoint (RFC 6749 §3.1): users sign in,
 // approve the scopes a client asks for, and the client gets an access token
 // (implicit grant, response_type=token) or an authorization code
@@ -50,6 +54,7 @@ type Authorize struct {
 	tokens   *TokenEndpoint // the mint path shared with the token endpoint
 	pages    map[string]*template.Template
 	sessions *web.Sessions
+	signIn   *web.SignInCSRF
 	// Failed sign-ins, per tenant and username and per client IP.
 	userThrottle *web.Throttle
 	ipThrottle   *web.Throttle
@@ -86,7 +91,9 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 		return fmt.Errorf("authorize pages: %w", err)
 	}
 	a.pages = pages
-	a.sessions = &web.Sessions{Name: LoginCookie, Path: "/", TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer()}
+	// The cookie's path is set per request (sessionsFor).
+	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer(), Ended: ap.Store()}
+	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
 	// Five free tries, then waits doubling from 2s up to 15 minutes.
 	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)
 	// An IP may share many users (an office behind NAT): more free tries.
@@ -107,10 +114,12 @@ func (a *Authorize) Validate() error {
 
 // ServeHTTP runs one step of the flow: GET starts it (sign-in or consent
 // page, or straight to the client when the user already approved); POST
-// carries a sign-in, an approval or a denial.
+// carries a sign-in, an approval or a denial. HEAD is refused like any other
+// method: answering it would run a remembered approval (mint a token, spend
+// the daily allowance) for a request that never reads the answer.
 func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	switch r.Method {
-	case http.MethodGet, http.MethodHead:
+	case http.MethodGet:
 		return a.start(w, r)
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
@@ -119,7 +128,7 @@ func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 		}
 		return a.post(w, r)
 	}
-	w.Header().Set("Allow", "GET, HEAD, POST")
+	w.Header().Set("Allow", "GET, POST")
 	return a.errorPage(w, http.StatusMethodNotAllowed, "", "This page answers GET and POST only.", "")
 }
 
@@ -162,6 +171,32 @@ func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return a.Validate()
+}
+
+// sessionsFor returns the sign-in cookies scoped to the path the browser
+// asked for (the original one behind handle_path): the endpoint's own
+// path, so the sign-in is never sent to the other routes of the host, the
+// upstreams behind reverse_proxy above all.
+func (a *Authorize) sessionsFor(r *http.Request) *web.Sessions {
+	s := *a.sessions
+	s.Path = cookiePath(formPath(r))
+	return &s
+}
+
+// signInCSRFFor is the sign-in form's CSRF cookie, on the same path.
+func (a *Authorize) signInCSRFFor(r *http.Request) *web.SignInCSRF {
+	c := *a.signIn
+	c.Path = cookiePath(formPath(r))
+	return &c
+}
+
+// cookiePath drops a trailing slash, so a sign-in at /oauth/authorize/
+// still counts at /oauth/authorize.
+func cookiePath(p string) string {
+	if t := strings.TrimRight(p, "/"); t != "" {
+		return t
+	}
+	return "/"
 }
 
 // clientIP is the address failed sign-ins are counted against: Caddy's

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +27,10 @@ const OOB = "urn:ietf:wg:oauth:2.0:oob"
 // response_type.
 const UnsupportedResponseType = "unsupported_response_type"
 
-// formFields are the names the pages add to a post; every other parameter
-// is the authorization request itself, carried in hidden fields.
-var formFields = map[string]bool{"action": true, "csrf": true, "username": true, "password": true}
-
 // authRequest is a validated authorization request.
 type authRequest struct {
-	// params are the request's parameters, re-validated on every post.
+	// params are the request's parameters the pages carry in hidden fields
+	// (see carried), re-validated on every post.
 	params url.Values
 	client *store.Client
 	// redirect is the effective redirect URI; redirectGiven is the one the
@@ -89,7 +85,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if c.Disabled {
 		return nil, &fatal{http.StatusBadRequest, "This application is disabled."}, nil, nil
 	}
-	ar := &authRequest{params: v, client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
+	ar := &authRequest{params: carried(v, nil), client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
 		implicit: v.Get("response_type") == "token"}
 	switch {
 	case ar.redirectGiven != "":
@@ -118,6 +114,9 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	case "code":
 		ch, method := v.Get("code_challenge"), v.Get("code_challenge_method")
 		switch {
+		case ch == "" && c.Public:
+			// A public client's code is protected by PKCE alone (no secret).
+			return ar, nil, oauth.ErrInvalidRequest("a public client must send a PKCE code_challenge with code_challenge_method=S256"), nil
 		case ch == "" && method != "":
 			return ar, nil, oauth.ErrInvalidRequest("code_challenge_method without code_challenge"), nil
 		case ch != "" && method != "S256":
@@ -137,15 +136,30 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	}
 	ar.scopes = scopes
 	if ar.implicit {
+		// The token is minted here, so the claims its scopes require come
+		// with the request and are carried with it.
+		names := a.claimNames(scopes)
+		ar.params = carried(v, names)
 		params := map[string]string{}
-		for k := range v {
-			params[k] = v.Get(k)
+		for k := range ar.params {
+			params[k] = ar.params.Get(k)
 		}
 		if ar.ext, oe = a.tokens.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
 			return ar, nil, oe, nil
 		}
 	}
 	return ar, nil, nil, nil
+}
+
+// claimNames lists the claims the scopes require, as the catalogue says.
+func (a *Authorize) claimNames(scopes []string) []string {
+	var names []string
+	for _, s := range scopes {
+		if def, ok := a.app.Catalogue().Get(s); ok {
+			names = append(names, def.RequiredClaims...)
+		}
+	}
+	return names
 }
 
 // validChallenge accepts what S256 produces: 43 base64url characters.
@@ -179,13 +193,10 @@ func (a *Authorize) start(w http.ResponseWriter, r *http.Request) error {
 
 // post answers a form: sign in, approve, deny or sign out.
 func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
-	params := url.Values{}
-	for k, vals := range r.PostForm {
-		if !formFields[k] {
-			params[k] = vals
-		}
+	if name := repeatedFormField(r.PostForm); name != "" {
+		return a.errorPage(w, http.StatusBadRequest, oauth.InvalidRequest, "The form repeats the "+name+" field.", "")
 	}
-	ar, ok, err := a.validate(w, r, params)
+	ar, ok, err := a.validate(w, r, withoutFormFields(r.PostForm))
 	if !ok {
 		return err
 	}
@@ -210,7 +221,9 @@ func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
 	case "deny":
 		return a.fail(w, r, ar, oauth.New(oauth.AccessDenied, http.StatusBadRequest, "the user denied the request"))
 	case "logout":
-		a.sessions.End(w, r)
+		if err := a.sessionsFor(r).End(w, r); err != nil {
+			return a.serverError(w, "ending a session", err)
+		}
 		return a.loginPage(w, r, ar, http.StatusOK, "", "", "You are signed out.")
 	}
 	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
@@ -238,9 +251,9 @@ func (a *Authorize) validate(w http.ResponseWriter, r *http.Request, v url.Value
 // as an active user of the client's tenant. A sign-in older than the user's
 // last change (a password reset by an admin, say) no longer counts.
 func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *store.User, error) {
-	sess := a.sessions.Read(r)
-	if sess == nil || sess.TenantID != c.TenantID {
-		return nil, nil, nil
+	sess, err := a.sessions.Read(r)
+	if err != nil || sess == nil || sess.TenantID != c.TenantID {
+		return nil, nil, err
 	}
 	u, err := a.app.Runtime().User(r.Context(), sess.UserID)
 	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {
@@ -256,8 +269,8 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 // login checks a username and password. Failures are counted per tenant
 // and username and per client IP; past a few, the user must wait.
 func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
-	if !web.SameOrigin(r) {
-		return a.errorPage(w, http.StatusForbidden, "", web.ErrCSRF.Error(), "")
+	if err := a.signInCSRFFor(r).Check(r); err != nil {
+		return a.errorPage(w, http.StatusForbidden, "", err.Error(), "")
 	}
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
@@ -292,7 +305,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
 	a.userThrottle.Succeed(userKey)
-	sess, err := a.sessions.Start(w, r, u.ID, u.TenantID)
+	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID)
 	if err != nil {
 		return a.serverError(w, "starting a session", err)
 	}
@@ -339,9 +352,13 @@ func coversAll(approved store.Strings, requested []string) bool {
 
 // loginPage shows the sign-in form; fieldErr is shown next to the password.
 func (a *Authorize) loginPage(w http.ResponseWriter, r *http.Request, ar *authRequest, status int, username, fieldErr, notice string) error {
+	csrf, err := a.signInCSRFFor(r).Token(w, r)
+	if err != nil {
+		return a.serverError(w, "making a sign-in CSRF token", err)
+	}
 	return web.Render(w, status, a.pages["login"], map[string]any{
 		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
-		"Username": username, "Error": fieldErr, "Notice": notice,
+		"CSRF": csrf, "Username": username, "Error": fieldErr, "Notice": notice,
 	}, ar.formActions()...)
 }
 
@@ -352,17 +369,6 @@ func formPath(r *http.Request) string {
 		return or.URL.Path
 	}
 	return r.URL.Path
-}
-
-type hiddenField struct{ Name, Value string }
-
-func hidden(v url.Values) []hiddenField {
-	out := make([]hiddenField, 0, len(v))
-	for k := range v {
-		out = append(out, hiddenField{k, v.Get(k)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // issue ends an approved request: a token (implicit) or a code, delivered to

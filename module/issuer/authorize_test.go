@@ -81,10 +81,13 @@ func (b *browser) post(form url.Values) *httptest.ResponseRecorder {
 	return b.serve(r)
 }
 
-// login posts the sign-in form for params.
+// login opens the sign-in page for params, as a browser does first, and
+// posts its form with the page's CSRF token.
 func (b *browser) login(params url.Values, username, password string) *httptest.ResponseRecorder {
+	b.t.Helper()
 	form := clone(params)
 	form.Set("action", "login")
+	form.Set("csrf", csrfOf(b.t, page(b.t, b.get(params), http.StatusOK, `id="sign-in"`)))
 	form.Set("username", username)
 	form.Set("password", password)
 	return b.post(form)
@@ -212,7 +215,7 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 			t.Fatalf("the failed sign-in is not logged, or its password is: %s", logged)
 		}
 		page(t, b.login(params, "nobody", testPassword), http.StatusUnauthorized, "Wrong username or password.")
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a failed sign-in set a cookie")
 		}
 		consent := b.login(params, "ada", testPassword)
@@ -317,7 +320,7 @@ func TestAuthorizeNeverRedirects(t *testing.T) {
 		// Other methods are refused.
 		rec := b.serve(httptest.NewRequest(http.MethodPut, "/oauth/authorize", nil))
 		page(t, rec, http.StatusMethodNotAllowed)
-		if rec.Header().Get("Allow") != "GET, HEAD, POST" {
+		if rec.Header().Get("Allow") != "GET, POST" {
 			t.Fatalf("Allow = %q", rec.Header().Get("Allow"))
 		}
 	})
@@ -415,7 +418,7 @@ func TestAuthorizeCSRF(t *testing.T) {
 
 		b.origin = "https://evil.test"
 		page(t, b.login(params, "ada", testPassword), http.StatusForbidden, "another site")
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a cross-site sign-in set a cookie")
 		}
 		b.origin = "http://example.com"
@@ -471,7 +474,7 @@ func TestAuthorizeLoginRules(t *testing.T) {
 		if rec.Header().Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
-		if len(b.cookies) != 0 {
+		if b.cookies[LoginCookie] != nil {
 			t.Fatal("a throttled sign-in set a cookie")
 		}
 	})
@@ -479,27 +482,33 @@ func TestAuthorizeLoginRules(t *testing.T) {
 
 // The code flow with PKCE: a code comes back in the query with state; the
 // token endpoint redeems it once for an access token and a refresh token;
-// every mismatch is invalid_grant.
+// every mismatch is invalid_grant. A public client redeems with client_id
+// and code_verifier; a confidential client authenticates with its secret,
+// with PKCE or without.
 func TestAuthorizationCodeGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
 		u := f.authUser(store.DefaultTenantID, "ada")
+		pub, _ := f.client(store.Client{AuthMethod: store.AuthUser, Public: true, AllowedScopes: store.Strings{"demo.read", "demo.write"},
+			RedirectURIs: store.Strings{appRedirect, OOB}})
 		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read", "demo.write"},
 			RedirectURIs: store.Strings{appRedirect, OOB}})
 		other, otherSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
 		a, b := f.authorize(t)
 		verifier := "a-verifier-that-is-long-enough-to-be-valid-0123456789"
-		getCode := func(challenge string) string {
+		getCode := func(client *store.Client, challenge string) string {
 			t.Helper()
-			params := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {appRedirect},
+			params := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "redirect_uri": {appRedirect},
 				"state": {"st"}, "scope": {"demo.read demo.write"}}
 			if challenge != "" {
 				params.Set("code_challenge", challenge)
 				params.Set("code_challenge_method", "S256")
 			}
 			rec := b.get(params)
-			if rec.Code == http.StatusOK { // sign in and approve once
+			if rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), `id="sign-in"`) { // sign in once
 				rec = b.login(params, "ada", testPassword)
+			}
+			if rec.Code == http.StatusOK { // approve once per client
 				rec = b.decide(params, rec, "approve")
 			}
 			v := redirected(t, rec, appRedirect+"?", false)
@@ -520,9 +529,9 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 			return serve(t, f.ep, formRequest(form))
 		}
 
-		// A public client (no secret) with PKCE.
-		code := getCode(s256(verifier))
-		res := redeem("code", code, "client_id", c.ID, "code_verifier", verifier)
+		// A public client with PKCE and its client_id alone.
+		code := getCode(pub, s256(verifier))
+		res := redeem("code", code, "client_id", pub.ID, "code_verifier", verifier)
 		if res.Status != 200 || res.str("refresh_token") == "" || res.str("scope") != "demo.read demo.write" {
 			t.Fatalf("redeem: %d %s", res.Status, res.Raw)
 		}
@@ -532,34 +541,47 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		if strings.Contains(f.loggedText(), code) || strings.Contains(f.loggedText(), res.str("refresh_token")) {
 			t.Fatal("a code or refresh token was logged")
 		}
-		f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {c.ID},
+		f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {pub.ID},
 			"code_verifier": {verifier}, "redirect_uri": {appRedirect}}), 400, "invalid_grant") // reused
 
 		for name, kv := range map[string][]string{
-			"wrong verifier":     {"client_id", c.ID, "code_verifier", verifier + "x"},
-			"missing verifier":   {"client_id", c.ID},
-			"wrong redirect_uri": {"client_id", c.ID, "code_verifier", verifier, "redirect_uri", "https://app.test/other"},
-			"missing redirect":   {"client_id", c.ID, "code_verifier", verifier, "redirect_uri", ""},
+			"wrong verifier":     {"client_id", pub.ID, "code_verifier", verifier + "x"},
+			"missing verifier":   {"client_id", pub.ID},
+			"wrong redirect_uri": {"client_id", pub.ID, "code_verifier", verifier, "redirect_uri", "https://app.test/other"},
+			"missing redirect":   {"client_id", pub.ID, "code_verifier", verifier, "redirect_uri", ""},
 			"another client":     {"client_id", other.ID, "client_secret", otherSecret, "code_verifier", verifier},
 		} {
 			t.Run(name, func(t *testing.T) {
-				res := redeem(append([]string{"code", getCode(s256(verifier))}, kv...)...)
+				res := redeem(append([]string{"code", getCode(pub, s256(verifier))}, kv...)...)
 				if res.Status != 400 || res.str("error") != "invalid_grant" {
 					t.Fatalf("%d %s, want invalid_grant", res.Status, res.Raw)
 				}
 			})
 		}
-		// Without PKCE only a confidential client may redeem, with its secret.
-		if res := redeem("code", getCode(""), "client_id", c.ID); res.str("error") != "invalid_grant" {
-			t.Fatalf("public client without PKCE: %s", res.Raw)
+		if res := redeem("code", getCode(pub, s256(verifier)), "client_id", pub.ID, "client_secret", "wrong", "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("public client with a wrong secret: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", "wrong"); res.Status != 401 || res.str("error") != "invalid_client" {
+		if res := redeem("code", getCode(pub, s256(verifier)), "client_id", "sg_nope", "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("unknown public client: %s", res.Raw)
+		}
+
+		// A confidential client always authenticates, with PKCE too.
+		if res := redeem("code", getCode(c, s256(verifier)), "client_id", c.ID, "code_verifier", verifier); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("confidential client without its secret: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, s256(verifier)), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.Status != 200 || res.str("refresh_token") == "" {
+			t.Fatalf("confidential client with PKCE and its secret: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID); res.Status != 401 || res.str("error") != "invalid_client" {
+			t.Fatalf("confidential client without a secret or PKCE: %s", res.Raw)
+		}
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", "wrong"); res.Status != 401 || res.str("error") != "invalid_client" {
 			t.Fatalf("wrong secret: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", secret, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("verifier without a challenge: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", c.ID, "client_secret", secret); res.Status != 200 || res.str("refresh_token") == "" {
+		if res := redeem("code", getCode(c, ""), "client_id", c.ID, "client_secret", secret); res.Status != 200 || res.str("refresh_token") == "" {
 			t.Fatalf("confidential client: %s", res.Raw)
 		}
 		if res := redeem("code", "made-up", "client_id", c.ID, "client_secret", secret); res.str("error") != "invalid_grant" {
@@ -568,24 +590,21 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		if res := redeem("client_id", c.ID, "client_secret", secret); res.str("error") != "invalid_request" {
 			t.Fatalf("no code: %s", res.Raw)
 		}
-		if res := redeem("code", getCode(""), "client_id", "sg_nope"); res.Status != 401 || res.str("error") != "invalid_client" {
-			t.Fatalf("unknown public client: %s", res.Raw)
-		}
 		// Expired.
 		a.CodeLifetime = caddy.Duration(time.Millisecond)
-		expired := getCode(s256(verifier))
+		expired := getCode(pub, s256(verifier))
 		time.Sleep(5 * time.Millisecond)
-		if res := redeem("code", expired, "client_id", c.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", expired, "client_id", pub.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("expired code: %s", res.Raw)
 		}
 		a.CodeLifetime = caddy.Duration(time.Minute)
 		// A user disabled since approving gets nothing.
-		code = getCode(s256(verifier))
+		code = getCode(pub, s256(verifier))
 		u.Disabled = true
 		if err := f.app.Store().UpdateUserProfile(context.Background(), u, u.TenantID, tester, "user.disable"); err != nil {
 			t.Fatal(err)
 		}
-		if res := redeem("code", code, "client_id", c.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
+		if res := redeem("code", code, "client_id", pub.ID, "code_verifier", verifier); res.str("error") != "invalid_grant" {
 			t.Fatalf("disabled user: %s", res.Raw)
 		}
 	})
@@ -740,4 +759,158 @@ func TestAuthorizeFormPathBehindHandlePath(t *testing.T) {
 	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
 	page(t, b.serve(r), http.StatusOK, `action="/sso/oauth/authorize"`)
 	page(t, b.get(implicitParams(c.ID, OOB, "demo.read")), http.StatusOK, `action="/oauth/authorize"`)
+}
+
+// HEAD is refused with 405 and Allow: GET, POST, even when the user is
+// signed in and already approved: it issues no code or token and spends
+// nothing of the daily allowance.
+func TestAuthorizeHeadRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}, TokenLifetimeMinutes: 1, MaxMinutesPerDay: 60})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, appRedirect, "demo.read")
+		redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true)
+		used := func() int64 {
+			var n int64
+			if err := f.app.Store().DB.Model(&store.DailyUsage{}).Select("COALESCE(SUM(seconds_used), 0)").Scan(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := used()
+		rec := b.serve(httptest.NewRequest(http.MethodHead, "/oauth/authorize?"+params.Encode(), nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, POST" || rec.Header().Get("Location") != "" {
+			t.Fatalf("HEAD: %d Allow %q Location %q", rec.Code, rec.Header().Get("Allow"), rec.Header().Get("Location"))
+		}
+		if after := used(); after != before {
+			t.Fatalf("HEAD spent allowance: %d → %d seconds", before, after)
+		}
+		// The same request as GET still answers straight away, so the
+		// refusal above is the method's doing.
+		redirected(t, b.get(params), appRedirect+"#", true)
+	})
+}
+
+// The sign-in cookie is scoped to the authorize endpoint's path (the one
+// the browser used, behind handle_path too), never "/", so reverse_proxy
+// routes on the same host do not receive it; sign-out expires it at that
+// same path.
+func TestAuthorizeCookiePath(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		params := implicitParams(c.ID, OOB, "demo.read")
+		cookieOf := func(rec *httptest.ResponseRecorder) *http.Cookie {
+			t.Helper()
+			for _, ck := range rec.Result().Cookies() {
+				if ck.Name == LoginCookie {
+					return ck
+				}
+			}
+			t.Fatalf("no %s cookie set: %v", LoginCookie, rec.Header())
+			return nil
+		}
+
+		_, b := f.authorize(t)
+		consent := b.login(params, "ada", testPassword)
+		if p := cookieOf(consent).Path; p != "/oauth/authorize" {
+			t.Fatalf("sign-in cookie path %q, want /oauth/authorize", p)
+		}
+		out := b.decide(params, consent, "logout")
+		if ck := cookieOf(out); ck.Path != "/oauth/authorize" || ck.MaxAge >= 0 {
+			t.Fatalf("sign-out cookie %+v, want expired at /oauth/authorize", ck)
+		}
+
+		// Behind handle_path /sso/*: the path the browser asked for.
+		_, b = f.authorize(t)
+		behind := func(r *http.Request) *http.Request {
+			orig := httptest.NewRequest(r.Method, "/sso"+r.URL.RequestURI(), nil)
+			return r.WithContext(context.WithValue(r.Context(), caddyhttp.OriginalRequestCtxKey, *orig))
+		}
+		signIn := b.serve(behind(httptest.NewRequest(http.MethodGet, "/oauth/authorize/?"+params.Encode(), nil)))
+		if ck := b.cookies[LoginCSRFCookie]; ck == nil || ck.Path != "/sso/oauth/authorize" {
+			t.Fatalf("sign-in form's CSRF cookie behind handle_path %+v, want path /sso/oauth/authorize", ck)
+		}
+		form := clone(params)
+		form.Set("action", "login")
+		form.Set("csrf", csrfOf(t, signIn.Body.String()))
+		form.Set("username", "ada")
+		form.Set("password", testPassword)
+		r := httptest.NewRequest(http.MethodPost, "/oauth/authorize/", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", b.origin)
+		if p := cookieOf(b.serve(behind(r))).Path; p != "/sso/oauth/authorize" {
+			t.Fatalf("sign-in cookie path behind handle_path %q, want /sso/oauth/authorize", p)
+		}
+	})
+}
+
+// The sign-in form carries its own CSRF token (there is no session yet):
+// a sign-in post without the token, with a wrong one, without the token's
+// cookie, or with neither Origin nor Referer is refused with 403 and signs
+// nobody in; the page's token with its cookie signs in.
+func TestAuthorizeSignInCSRF(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		token := csrfOf(t, page(t, b.get(params), http.StatusOK, `id="sign-in"`))
+		if ck := b.cookies[LoginCSRFCookie]; ck == nil || !ck.HttpOnly || ck.Path != "/oauth/authorize" || strings.Contains(ck.Value, token) {
+			t.Fatalf("sign-in CSRF cookie %+v", ck)
+		}
+		form := func(csrf string) url.Values {
+			v := clone(params)
+			v.Set("action", "login")
+			v.Set("username", "ada")
+			v.Set("password", testPassword)
+			if csrf != "" {
+				v.Set("csrf", csrf)
+			}
+			return v
+		}
+		page(t, b.post(form("")), http.StatusForbidden, "another site")
+		page(t, b.post(form("forged")), http.StatusForbidden, "another site")
+		csrfCookie := b.cookies[LoginCSRFCookie]
+		delete(b.cookies, LoginCSRFCookie)
+		page(t, b.post(form(token)), http.StatusForbidden, "another site")
+		b.cookies[LoginCSRFCookie] = csrfCookie
+		b.origin = ""
+		page(t, b.post(form(token)), http.StatusForbidden, "another site")
+		if b.cookies[LoginCookie] != nil {
+			t.Fatal("a refused sign-in set the sign-in cookie")
+		}
+		b.origin = "http://example.com"
+		page(t, b.post(form(token)), http.StatusOK, `value="approve"`)
+		if b.cookies[LoginCookie] == nil {
+			t.Fatal("the sign-in with the page's token set no cookie")
+		}
+	})
+}
+
+// Signing out on the consent page ends the sign-in on the server: a copy of
+// the cookie taken before gets the sign-in page again, and its approval is
+// refused (sign in again, nothing issued).
+func TestAuthorizeSignOutEndsSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		consent := b.login(params, "ada", testPassword)
+		page(t, consent, http.StatusOK, `value="approve"`)
+		_, thief := f.authorize(t)
+		thief.a = b.a
+		thief.cookies[LoginCookie] = b.cookies[LoginCookie]
+		page(t, thief.get(params), http.StatusOK, `value="approve"`)
+
+		page(t, b.decide(params, consent, "logout"), http.StatusOK, "signed out")
+		page(t, thief.get(params), http.StatusOK, `name="password"`)
+		page(t, thief.decide(params, consent, "approve"), http.StatusOK, `name="password"`, "expired")
+	})
 }

@@ -91,7 +91,8 @@ func (d *Discovery) metadata() map[string]any {
 	for _, s := range d.app.Catalogue().All() {
 		scopes = append(scopes, s.Name)
 	}
-	// Auth method none: a client without a secret redeems a PKCE code.
+	// Auth method none: public clients, which redeem PKCE codes and refresh
+	// tokens with their client_id alone.
 	m := map[string]any{
 		"issuer":                                    d.app.Issuer,
 		"token_endpoint":                            d.url(d.TokenEndpoint),

@@ -34,15 +34,28 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if raw == "" {
 		return nil, oauth.ErrInvalidRequest("the code parameter is missing")
 	}
-	c, public, oerr := e.grantClient(ctx, req)
+	c, oerr := e.grantClient(ctx, req)
 	if oerr != nil {
 		return nil, oerr
 	}
-	code, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, oauth.ErrInvalidGrant("the code is unknown, expired or already used")
-	}
-	if err != nil {
+	now := time.Now()
+	family := secret.NewToken(16)
+	code, revoked, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), now,
+		store.Redemption{FamilyID: family, KeepUntil: now.Add(RefreshTokenLifetime)})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.ErrInvalidGrant("the code is unknown or expired")
+	case errors.Is(err, store.ErrCodeReused):
+		// RFC 6749 §4.1.2: a code used twice was intercepted, so whoever
+		// redeemed it first may not be the client. What it produced is
+		// revoked; apply the revocations here at once.
+		for _, rv := range revoked {
+			e.app.Runtime().MarkRevoked(rv.JTI, rv.ExpiresAt)
+		}
+		e.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
+			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
+		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
+	case err != nil:
 		e.logger.Error("redeeming a code", zap.Error(err))
 		return nil, oauth.ErrServer()
 	}
@@ -62,8 +75,10 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
 			return nil, oauth.ErrInvalidGrant("the code_verifier does not match the code_challenge")
 		}
-	case public:
-		return nil, oauth.ErrInvalidGrant("a client without a secret may redeem only a code requested with PKCE (code_challenge)")
+	case c.Public:
+		// The authorize endpoint refuses such a request; a code from before
+		// the client became public is refused here.
+		return nil, oauth.ErrInvalidGrant("a public client may redeem only a code requested with PKCE (code_challenge)")
 	case verifier != "":
 		return nil, oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
 	}
@@ -76,35 +91,42 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, "", req)
+	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, req)
 }
 
-// grantClient authenticates a confidential client (with its secret) or
-// identifies a public one (client_id alone); public is true for the latter.
-func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.Client, bool, *oauth.Error) {
+// grantClient identifies the client of a code, refresh or revocation
+// request. A confidential client must authenticate with its secret (RFC
+// 6749 §3.2.1, §6); only a client registered as public may name itself
+// with client_id alone. "No secret sent" is never enough by itself: a
+// confidential client's leaked refresh token or code (with its verifier)
+// would otherwise be redeemable by anyone.
+func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
 	if req.ClientSecret != "" {
-		c, oerr := e.authenticate(ctx, req)
-		return c, false, oerr
+		return e.authenticate(ctx, req)
 	}
 	if req.ClientID == "" {
-		return nil, false, oauth.ErrInvalidClient("client_id is missing")
+		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret; client_id alone for a public client)")
 	}
 	c, err := e.app.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
 		e.logger.Error("loading client", zap.Error(err))
-		return nil, false, oauth.ErrServer()
+		return nil, oauth.ErrServer()
 	}
-	if c == nil {
-		return nil, false, oauth.ErrInvalidClient("unknown client")
+	if c == nil || !c.Public {
+		// The same answer for both, as authenticate gives.
+		return nil, oauth.ErrInvalidClient("unknown client or missing secret: only a public client may send client_id alone")
 	}
 	if c.Disabled {
-		return nil, false, oauth.ErrInvalidClient("the client is disabled")
+		return nil, oauth.ErrInvalidClient("the client is disabled")
 	}
-	return c, true, nil
+	return c, nil
 }
 
 // mintWithRefresh issues an access token for scopes and a refresh token of
-// family (a new family when empty) that keeps familyScopes.
+// family that keeps familyScopes. The refresh token records the access
+// token's id, so revoking the family revokes the access token too. When the
+// family was revoked meanwhile (its code was used twice) nothing is handed
+// out.
 func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family string, req *Request) (*Issued, *oauth.Error) {
 	ext, oerr := e.requiredClaims(c, scopes, req)
 	if oerr != nil {
@@ -114,14 +136,18 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 	if oerr != nil {
 		return nil, oerr
 	}
-	if family == "" {
-		family = secret.NewToken(16)
-	}
 	refresh := secret.NewToken(32)
-	if err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
+	accessExpires := issued.Claims.ExpiresAt.Time
+	err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
 		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
-	}); err != nil {
+		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
+	})
+	if errors.Is(err, store.ErrReused) {
+		// The access token was never handed out; the reuse revoked the rest.
+		return nil, oauth.ErrInvalidGrant("the authorization code was used twice; every token of this grant is revoked")
+	}
+	if err != nil {
 		e.logger.Error("saving a refresh token", zap.Error(err))
 		return nil, oauth.ErrServer()
 	}

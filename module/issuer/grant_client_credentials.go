@@ -22,22 +22,33 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
+	if c.Public {
+		return nil, oauth.ErrUnauthorizedClient("a public client may not use client_credentials")
+	}
 	if c.AuthMethod != store.AuthAPIKey {
 		return nil, oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
 	}
 	sub := TokenSubject{Client: c}
-	if userParam := req.First("user_id", "userId"); userParam != "" {
-		if !c.AllowUserTokens {
-			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
-		}
-		if sub.User, oerr = e.findUser(ctx, c, userParam); oerr != nil {
-			return nil, oerr
-		}
-	} else if c.ConnectAsUserID != nil {
+	userParam := req.First("user_id", "userId")
+	switch {
+	case c.ConnectAsUserID != nil:
+		// The fixed user always wins: letting user_id pick another would
+		// hand a connect-as client 3-legged tokens for any user of the
+		// tenant, with no act claim to say who acted.
 		if sub.User, oerr = e.findUser(ctx, c, *c.ConnectAsUserID); oerr != nil {
 			if oerr.Code == oauth.InvalidGrant {
 				oerr = oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
 			}
+			return nil, oerr
+		}
+		if userParam != "" && userParam != sub.User.ID && userParam != sub.User.Username {
+			return nil, oauth.ErrInvalidRequest("this client connects as a fixed user: leave out user_id, or name that user")
+		}
+	case userParam != "":
+		if !c.AllowUserTokens {
+			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
+		}
+		if sub.User, oerr = e.findUser(ctx, c, userParam); oerr != nil {
 			return nil, oerr
 		}
 	}

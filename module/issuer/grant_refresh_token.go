@@ -26,7 +26,7 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 	if raw == "" {
 		return nil, oauth.ErrInvalidRequest("the refresh_token parameter is missing")
 	}
-	c, _, oerr := e.grantClient(ctx, req)
+	c, oerr := e.grantClient(ctx, req)
 	if oerr != nil {
 		return nil, oerr
 	}

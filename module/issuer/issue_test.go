@@ -138,6 +138,34 @@ func TestUserBoundTokens(t *testing.T) {
 	})
 }
 
+// A connect-as client always gets tokens for its fixed user, even when it
+// may also ask for user tokens: a user_id naming someone else is
+// invalid_request saying why (and mints nothing), while user_id or userId
+// naming the fixed user, by id or username, is the same token as none.
+func TestConnectAsFixedUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		svc := f.user(store.DefaultTenantID, "svc", false)
+		victim := f.user(store.DefaultTenantID, "victim", false)
+		conn, secret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID, AllowUserTokens: true})
+		for _, kv := range [][]string{{"user_id", victim.ID}, {"userId", victim.ID}, {"user_id", "victim"}, {"user_id", "nobody"}} {
+			res := f.refuse(t, f.ep, withBasic(formRequest(ccForm(kv...)), conn.ID, secret), http.StatusBadRequest, oauth.InvalidRequest)
+			if d := res.str("error_description"); !strings.Contains(d, "connects as a fixed user") {
+				t.Errorf("%v: description %q", kv, d)
+			}
+			if res.str("access_token") != "" {
+				t.Errorf("%v: a token was issued", kv)
+			}
+		}
+		for _, kv := range [][]string{nil, {"user_id", svc.ID}, {"userId", svc.ID}, {"user_id", "svc"}} {
+			_, claims := f.issue(t, f.ep, conn.ID, secret, kv...)
+			if claims.Subject != svc.ID || claims.Legs != 3 || claims.Act != nil {
+				t.Errorf("%v: sub %q legs %d act %v, want the fixed user, 3-legged, no act", kv, claims.Subject, claims.Legs, claims.Act)
+			}
+		}
+	})
+}
+
 // Legs: a 3-legged scope (user.only) without a user is invalid_scope
 // mentioning 3-legged; a 2-legged scope (global) with a user is
 // invalid_scope mentioning 2-legged; each is granted with the right kind.

@@ -55,7 +55,8 @@ func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 	e := &TokenEndpoint{app: rv.app, logger: rv.logger}
 	req, oerr := ParseRequest(w, r)
 	if oerr == nil {
-		_, oerr = e.authenticate(r.Context(), req)
+		// A public client revokes with its client_id (RFC 7009 §2.1).
+		_, oerr = e.grantClient(r.Context(), req)
 	}
 	if oerr == nil {
 		oerr = rv.revoke(req)

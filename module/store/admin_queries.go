@@ -14,7 +14,7 @@ import (
 var clientSettings = []string{
 	"name", "tenant_id", "auth_method", "allowed_scopes", "default_scopes", "redirect_uris",
 	"token_lifetime_minutes", "max_minutes_per_day", "allow_user_tokens",
-	"connect_as_user_id", "allow_impersonation", "disable_implicit", "updated_at",
+	"connect_as_user_id", "allow_impersonation", "disable_implicit", "public", "updated_at",
 }
 
 // UpdateClientSettings saves the admin-editable settings of c, but only

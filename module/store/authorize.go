@@ -12,8 +12,13 @@ import (
 )
 
 // ErrReused means a refresh token that was already rotated came back: the
-// whole family it belongs to has been revoked.
+// whole family it belongs to has been revoked. SaveRefreshToken answers it
+// too when the family was revoked because its code was used twice.
 var ErrReused = errors.New("refresh token reused")
+
+// ErrCodeReused means an authorization code that was already redeemed came
+// back: what it produced has been revoked (RFC 6749 §4.1.2).
+var ErrCodeReused = errors.New("authorization code reused")
 
 // Consent records the scopes a user approved for a client at the authorize
 // endpoint, so later requests for the same (or fewer) scopes skip the page.
@@ -26,7 +31,10 @@ type Consent struct {
 }
 
 // AuthCode is an authorization code (RFC 6749 §4.1), kept by the digest of
-// its value only, for a minute, and deleted when redeemed.
+// its value only. An unused code lives for a minute. A redeemed one is kept,
+// marked used and naming the refresh family it started, until
+// Redemption.KeepUntil, so that presenting it again revokes that family and
+// the access tokens issued with it.
 type AuthCode struct {
 	Digest      string  `gorm:"primaryKey;size:64"`
 	ClientID    string  `gorm:"size:64;not null"`
@@ -37,6 +45,22 @@ type AuthCode struct {
 	// CodeChallenge is the PKCE S256 challenge, empty when none was sent.
 	CodeChallenge string    `gorm:"size:128"`
 	ExpiresAt     time.Time `gorm:"not null;index"`
+	// UsedAt is when the code was redeemed; FamilyID the refresh family the
+	// redemption started.
+	UsedAt   *time.Time
+	FamilyID string `gorm:"size:64;index"`
+	// RevokedAt is when a second redemption revoked what the code produced;
+	// from then on the family takes no new refresh token.
+	RevokedAt *time.Time
+}
+
+// Redemption is what redeeming a code will produce, decided before the
+// tokens are minted so that a reuse, even a concurrent one, can find them.
+type Redemption struct {
+	// FamilyID is the refresh family the redemption starts.
+	FamilyID string
+	// KeepUntil is how long the used code is kept to recognise its reuse.
+	KeepUntil time.Time
 }
 
 // RefreshToken is one refresh token, kept by digest. Each use rotates it: the
@@ -51,6 +75,10 @@ type RefreshToken struct {
 	ExpiresAt time.Time  `gorm:"not null;index"`
 	UsedAt    *time.Time `gorm:""`
 	CreatedAt time.Time
+	// AccessJTI and AccessExpiresAt name the access token issued together
+	// with this refresh token, so revoking the grant revokes it too.
+	AccessJTI       string `gorm:"column:access_jti;size:64"`
+	AccessExpiresAt *time.Time
 }
 
 // Digest returns the hex SHA-256 of a code or refresh token: the stored key,
@@ -131,46 +159,113 @@ func (s *Store) SaveAuthCode(ctx context.Context, c *AuthCode) error {
 	return translate(s.DB.WithContext(ctx).Create(c).Error)
 }
 
-// RedeemAuthCode takes a code out of the store: it is deleted in the same
-// transaction, so only one redemption ever succeeds. An unknown, already
-// redeemed or expired code is ErrNotFound.
-func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time) (*AuthCode, error) {
+// RedeemAuthCode redeems a code once: it is marked used, with the refresh
+// family r starts, in one transaction with the row locked, so only one
+// redemption ever succeeds. An unknown or expired code is ErrNotFound. A
+// code redeemed before is ErrCodeReused, and in the same transaction what
+// it produced is revoked (RFC 6749 §4.1.2): the code is marked revoked (its
+// family takes no new refresh token), the family's refresh tokens are
+// deleted and the access tokens issued with them are revoked until they
+// expire; those revocations are returned so the caller can apply them at
+// once on this node (the change feed tells the others).
+func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time, r Redemption) (*AuthCode, []Revocation, error) {
 	var c AuthCode
+	var revoked []Revocation
+	reused := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("digest = ?", digest).Take(&c).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("digest = ?", digest).Take(&c).Error; err != nil {
 			return err
 		}
-		res := tx.Where("digest = ?", digest).Delete(&AuthCode{})
-		if res.Error != nil {
-			return res.Error
+		if c.UsedAt != nil {
+			reused = true
+			if c.RevokedAt == nil {
+				if err := tx.Model(&AuthCode{}).Where("digest = ?", digest).Update("revoked_at", now.UTC()).Error; err != nil {
+					return err
+				}
+			}
+			var err error
+			revoked, err = revokeFamily(tx, c.FamilyID, now)
+			return err
 		}
-		if res.RowsAffected == 0 { // redeemed concurrently
+		if !now.Before(c.ExpiresAt) {
 			return ErrNotFound
 		}
-		return nil
+		return tx.Model(&AuthCode{}).Where("digest = ?", digest).Updates(map[string]any{
+			"used_at": now.UTC(), "family_id": r.FamilyID, "expires_at": r.KeepUntil.UTC(),
+		}).Error
 	})
-	if err != nil {
-		return nil, err
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case reused:
+		return nil, revoked, ErrCodeReused
 	}
-	if !now.Before(c.ExpiresAt) {
-		return nil, ErrNotFound
-	}
-	return &c, nil
+	c.FamilyID = r.FamilyID
+	return &c, nil, nil
 }
 
-// SaveRefreshToken stores a new refresh token.
+// revokeFamily deletes the refresh tokens of a family and revokes, until
+// they expire, the access tokens issued with them: the same revocation rows
+// and change-feed entries Store.Revoke writes.
+func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
+	if familyID == "" {
+		return nil, nil
+	}
+	var family []RefreshToken
+	if err := tx.Where("family_id = ?", familyID).Find(&family).Error; err != nil {
+		return nil, err
+	}
+	var out []Revocation
+	for _, t := range family {
+		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
+			continue
+		}
+		r := Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, ExpiresAt: t.AccessExpiresAt.UTC()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
+			return nil, err
+		}
+		if err := notify(tx, ChangeRevoke, r.ClientID, r.JTI); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, tx.Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error
+}
+
+// SaveRefreshToken stores a new refresh token, unless its family was
+// started by a code that has since been used twice (ErrReused): the check
+// locks that code's row, so a token saved concurrently with the reuse is
+// either refused here or deleted by it.
 func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken) error {
 	t.ExpiresAt = t.ExpiresAt.UTC()
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
-	return translate(s.DB.WithContext(ctx).Create(t).Error)
+	if t.AccessExpiresAt != nil {
+		utc := t.AccessExpiresAt.UTC()
+		t.AccessExpiresAt = &utc
+	}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		var codes []AuthCode
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("family_id = ?", t.FamilyID).Find(&codes).Error
+		if err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if c.RevokedAt != nil {
+				return ErrReused
+			}
+		}
+		return tx.Create(t).Error
+	})
 }
 
 // UseRefreshToken marks a refresh token used and returns it, so the caller
 // can issue its successor in the same family. An unknown or expired token is
-// ErrNotFound; a token used before is ErrReused, and its whole family is
-// deleted, so the successor issued from it stops working too.
+// ErrNotFound; a token used before is ErrReused, and its whole grant is
+// revoked: the family is deleted, so the successor issued from it stops
+// working too, and the access tokens issued with the family are revoked
+// (every node drops them through the change feed).
 func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Time) (*RefreshToken, error) {
 	var t RefreshToken
 	reused := false
@@ -191,7 +286,8 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 			return nil
 		}
 		reused = true
-		return tx.Where("family_id = ?", t.FamilyID).Delete(&RefreshToken{}).Error
+		_, err := revokeFamily(tx, t.FamilyID, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -202,9 +298,13 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 	return &t, nil
 }
 
-// RevokeRefreshFamily deletes every refresh token of a family.
+// RevokeRefreshFamily revokes a grant: every refresh token of the family is
+// deleted and the access tokens issued with them are revoked.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) error {
-	return translate(s.DB.WithContext(ctx).Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error)
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		_, err := revokeFamily(tx, familyID, time.Now())
+		return err
+	})
 }
 
 // cleanupAuthorize deletes expired codes and refresh tokens (used ones are

@@ -73,8 +73,14 @@ func TestConsent(t *testing.T) {
 	})
 }
 
-// A code is redeemed once: concurrent redemptions let exactly one win; an
-// expired code is ErrNotFound; only digests are stored.
+// redemption starts family fam, the used code kept for an hour.
+func redemption(fam string) store.Redemption {
+	return store.Redemption{FamilyID: fam, KeepUntil: time.Now().Add(time.Hour)}
+}
+
+// A code is redeemed once: of concurrent redemptions exactly one wins and
+// the others are ErrCodeReused; an expired or unknown code is ErrNotFound;
+// only digests are stored.
 func TestAuthCodeSingleUse(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -92,13 +98,13 @@ func TestAuthCodeSingleUse(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got, err := s.RedeemAuthCode(ctx, store.Digest("code-1"), time.Now())
+				got, _, err := s.RedeemAuthCode(ctx, store.Digest("code-1"), time.Now(), redemption("fam"))
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
-				case err == nil && got.RedirectURI == "https://app.test/cb" && got.CodeChallenge == "ch":
+				case err == nil && got.RedirectURI == "https://app.test/cb" && got.CodeChallenge == "ch" && got.FamilyID == "fam":
 					wins++
-				case errors.Is(err, store.ErrNotFound):
+				case errors.Is(err, store.ErrCodeReused):
 					losses++
 				default:
 					t.Errorf("redeem: %+v %v", got, err)
@@ -114,10 +120,10 @@ func TestAuthCodeSingleUse(t *testing.T) {
 		if err := s.SaveAuthCode(ctx, old); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RedeemAuthCode(ctx, old.Digest, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.RedeemAuthCode(ctx, old.Digest, time.Now(), redemption("f2")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("expired code: %v, want ErrNotFound", err)
 		}
-		if _, err := s.RedeemAuthCode(ctx, store.Digest("never"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("never"), time.Now(), redemption("f3")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown code: %v", err)
 		}
 		if store.Digest("code-1") == "code-1" || len(store.Digest("x")) != 64 {
@@ -197,7 +203,7 @@ func TestCleanupAuthorize(t *testing.T) {
 		if codes != 1 || tokens != 1 {
 			t.Fatalf("after cleanup: %d codes, %d refresh tokens; want 1 and 1", codes, tokens)
 		}
-		if _, err := s.RedeemAuthCode(ctx, store.Digest("clive"), now); err != nil {
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("clive"), now, redemption("f")); err != nil {
 			t.Fatalf("live code was deleted: %v", err)
 		}
 	})
@@ -250,6 +256,92 @@ func TestGetRefreshToken(t *testing.T) {
 		}
 		if _, err := s.GetRefreshToken(ctx, store.Digest("nope")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("unknown: %v", err)
+		}
+	})
+}
+
+// A code redeemed a second time revokes what it produced (RFC 6749
+// §4.1.2): the refresh family it started is deleted (the rotated tokens and
+// the live one), the access tokens issued with them are revoked until they
+// expire (an already expired one is skipped) and returned, and the family
+// takes no new refresh token afterwards; another family is untouched. The
+// used code is kept until KeepUntil to recognise the reuse, then cleaned up.
+func TestAuthCodeReuseRevokes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		now := time.Now()
+		if err := s.SaveAuthCode(ctx, &store.AuthCode{Digest: store.Digest("code"), ClientID: "c1", UserID: "u1",
+			TenantID: "t", Scopes: store.Strings{"a"}, ExpiresAt: now.Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("fam")); err != nil {
+			t.Fatal(err)
+		}
+		save := func(v, family, jti string, accessExp time.Duration) {
+			t.Helper()
+			exp := now.Add(accessExp)
+			if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(v), FamilyID: family, ClientID: "c1",
+				UserID: "u1", ExpiresAt: now.Add(time.Hour), AccessJTI: jti, AccessExpiresAt: &exp}); err != nil {
+				t.Fatalf("save %s: %v", v, err)
+			}
+		}
+		save("r0", "fam", "jti-expired", -time.Second)
+		save("r1", "fam", "jti-1", time.Hour)
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), now); err != nil {
+			t.Fatal(err)
+		}
+		save("r2", "fam", "jti-2", time.Hour) // r1's successor
+		save("g1", "other", "jti-other", time.Hour)
+
+		_, revoked, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("fam-again"))
+		if !errors.Is(err, store.ErrCodeReused) {
+			t.Fatalf("second redemption: %v, want ErrCodeReused", err)
+		}
+		got := map[string]bool{}
+		for _, r := range revoked {
+			got[r.JTI] = true
+			if r.ClientID != "c1" || !r.ExpiresAt.After(now) {
+				t.Errorf("revocation %+v", r)
+			}
+		}
+		if len(got) != 2 || !got["jti-1"] || !got["jti-2"] {
+			t.Fatalf("revoked %v, want jti-1 and jti-2", got)
+		}
+		for jti, want := range map[string]bool{"jti-1": true, "jti-2": true, "jti-expired": false, "jti-other": false} {
+			if is, err := s.IsRevoked(ctx, jti); err != nil || is != want {
+				t.Errorf("IsRevoked(%s) = %v, %v; want %v", jti, is, err, want)
+			}
+		}
+		for _, v := range []string{"r0", "r1", "r2"} {
+			if _, err := s.GetRefreshToken(ctx, store.Digest(v)); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("refresh token %s survived: %v", v, err)
+			}
+		}
+		exp := now.Add(time.Hour)
+		late := &store.RefreshToken{Digest: store.Digest("late"), FamilyID: "fam", ClientID: "c1", UserID: "u1",
+			ExpiresAt: exp, AccessJTI: "jti-late", AccessExpiresAt: &exp}
+		if err := s.SaveRefreshToken(ctx, late); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("a new refresh token in the revoked family: %v, want ErrReused", err)
+		}
+		if _, err := s.UseRefreshToken(ctx, store.Digest("g1"), now); err != nil {
+			t.Fatalf("another family was touched: %v", err)
+		}
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("x")); !errors.Is(err, store.ErrCodeReused) {
+			t.Fatalf("third redemption: %v", err)
+		}
+
+		if err := s.Cleanup(ctx, now, time.Minute, "2000-01-01"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("x")); !errors.Is(err, store.ErrCodeReused) {
+			t.Fatalf("the used code was cleaned up before KeepUntil: %v", err)
+		}
+		if err := s.Cleanup(ctx, now.Add(2*time.Hour), time.Minute, "2000-01-01"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("x")); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the used code outlived KeepUntil: %v", err)
 		}
 	})
 }

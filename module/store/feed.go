@@ -55,8 +55,9 @@ func (s *Store) LastChangeID(ctx context.Context) (uint64, error) {
 }
 
 // Cleanup deletes what is no longer needed: revocations of expired tokens,
-// usage rows of past days, old feed entries, keys that no longer verify and
-// expired authorization codes and refresh tokens.
+// usage rows of past days, old feed entries, keys that no longer verify,
+// expired authorization codes and refresh tokens, and sign-outs of sessions
+// that have expired anyway.
 // It keeps every table bounded whatever the number of tokens issued.
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
@@ -70,6 +71,9 @@ func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Durati
 			return err
 		}
 		if err := cleanupAuthorize(tx, now); err != nil {
+			return err
+		}
+		if err := cleanupSessions(tx, now); err != nil {
 			return err
 		}
 		return tx.Where("verify_until IS NOT NULL AND verify_until <= ?", now).Delete(&SigningKey{}).Error

@@ -110,6 +110,12 @@ type Client struct {
 	// DisableImplicit refuses response_type=token at the authorize endpoint
 	// (the implicit grant is on unless an admin turns it off).
 	DisableImplicit bool
+	// Public marks a client that cannot keep a secret, such as a browser or
+	// native app (RFC 6749 §2.1; token_endpoint_auth_method "none"): it
+	// names itself with client_id alone, must use PKCE (S256) for codes and
+	// may not use client_credentials. Every other client is confidential and
+	// authenticates with its secret for every grant.
+	Public bool
 	// AppID links a tenant-specific client to the app it was generated for.
 	AppID *string `gorm:"size:64;index"`
 	// OwnerID is the principal (user or client id) that created the client.
@@ -205,5 +211,5 @@ type Actor struct {
 }
 
 func allModels() []any {
-	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}, &Consent{}, &AuthCode{}, &RefreshToken{}}
+	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}, &Consent{}, &AuthCode{}, &RefreshToken{}, &EndedSession{}}
 }

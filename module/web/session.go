@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -16,13 +17,30 @@ import (
 // Session is what a signed-in browser carries, sealed (AES-GCM) in a cookie:
 // it cannot be read or changed without the master key.
 type Session struct {
+	// ID names the session, so signing out can end it on the server.
+	ID       string    `json:"i"`
 	UserID   string    `json:"u"`
 	TenantID string    `json:"t"`
 	CSRF     string    `json:"c"`
 	Expires  time.Time `json:"e"`
 }
 
+// EndedSessions remembers sessions signed out before they expired (the
+// store's EndSession and SessionEnded).
+type EndedSessions interface {
+	EndSession(ctx context.Context, id string, expiresAt time.Time) error
+	SessionEnded(ctx context.Context, id string) (bool, error)
+}
+
 // Sessions issues and reads session cookies.
+//
+// Signing out ends the session on the server, not only in the browser: a
+// sealed cookie stays valid to the cryptography until it expires, so a copy
+// taken before sign-out would otherwise still work. Each session has an id;
+// End records it in Ended until the session's expiry, and Read refuses ended
+// ids. Only sessions ended early are stored, each until its expiry, so the
+// table stays small; a per-user "valid after" time would have been simpler
+// still but signs the user out on every device at once.
 type Sessions struct {
 	// Name of the cookie, e.g. "scopegate_console".
 	Name string
@@ -31,12 +49,18 @@ type Sessions struct {
 	// Lifetime of a session.
 	TTL    time.Duration
 	Sealer *secret.Sealer
+	// Ended keeps the ids of signed-out sessions. Required.
+	Ended EndedSessions
 }
 
-// Start signs a user in: a fresh session (new CSRF token) in a cookie that
-// is HttpOnly, SameSite=Lax and Secure whenever the request came over TLS.
+var errNoEnded = errors.New("web.Sessions needs Ended to sign sessions out")
+
+// Start signs a user in: a fresh session (new id, new CSRF token) in a
+// cookie that is HttpOnly, SameSite=Lax and Secure whenever the browser came
+// over TLS (see IsTLS).
 func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantID string) (*Session, error) {
-	sess := &Session{UserID: userID, TenantID: tenantID, CSRF: secret.NewToken(24), Expires: time.Now().Add(s.TTL).UTC()}
+	sess := &Session{ID: secret.NewToken(16), UserID: userID, TenantID: tenantID, CSRF: secret.NewToken(24),
+		Expires: time.Now().Add(s.TTL).UTC()}
 	plain, err := json.Marshal(sess)
 	if err != nil {
 		return nil, err
@@ -52,8 +76,26 @@ func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantI
 	return sess, nil
 }
 
-// Read returns the request's valid session, or nil.
-func (s *Sessions) Read(r *http.Request) *Session {
+// Read returns the request's valid session, or nil: none, unreadable,
+// expired, without an id (sealed before sessions had one) or signed out.
+// The error is the database's.
+func (s *Sessions) Read(r *http.Request) (*Session, error) {
+	sess := s.open(r)
+	if sess == nil {
+		return nil, nil
+	}
+	if s.Ended == nil {
+		return nil, errNoEnded
+	}
+	ended, err := s.Ended.SessionEnded(r.Context(), sess.ID)
+	if err != nil || ended {
+		return nil, err
+	}
+	return sess, nil
+}
+
+// open unseals the cookie's session, or returns nil.
+func (s *Sessions) open(r *http.Request) *Session {
 	c, err := r.Cookie(s.Name)
 	if err != nil {
 		return nil
@@ -67,20 +109,28 @@ func (s *Sessions) Read(r *http.Request) *Session {
 		return nil
 	}
 	var sess Session
-	if json.Unmarshal(plain, &sess) != nil || time.Now().After(sess.Expires) || sess.UserID == "" {
+	if json.Unmarshal(plain, &sess) != nil || time.Now().After(sess.Expires) || sess.UserID == "" || sess.ID == "" {
 		return nil
 	}
 	return &sess
 }
 
-// End signs the browser out by expiring the cookie.
-func (s *Sessions) End(w http.ResponseWriter, r *http.Request) {
+// End signs the browser out: the session's id is recorded as ended, so the
+// cookie is refused wherever it is presented, and the cookie is expired.
+// The cookie is cleared even when recording fails; the error says the
+// session may live on.
+func (s *Sessions) End(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, &http.Cookie{Name: s.Name, Value: "", Path: s.Path, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r)})
+	sess := s.open(r)
+	if sess == nil {
+		return nil
+	}
+	if s.Ended == nil {
+		return errNoEnded
+	}
+	return s.Ended.EndSession(r.Context(), sess.ID, sess.Expires)
 }
-
-// IsTLS reports whether the browser reached us over HTTPS.
-func IsTLS(r *http.Request) bool { return r.TLS != nil }
 
 // ErrCSRF means a form post failed the CSRF check.
 var ErrCSRF = errors.New("the form expired or came from another site; reload the page and try again")

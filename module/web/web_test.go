@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/secret"
+	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
 func init() { PasswordCost = 4 } // the minimum: tests check behaviour, not cost
@@ -62,48 +65,95 @@ func TestThrottle(t *testing.T) {
 	}
 }
 
-func sessions(t *testing.T) *Sessions {
+// sessions returns cookie sessions whose sign-outs are kept in a real
+// database of the driver.
+func sessions(t *testing.T, driver string) *Sessions {
 	s, err := secret.NewSealer(bytes.Repeat([]byte{1}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Sessions{Name: "sg", Path: "/", TTL: time.Hour, Sealer: s}
+	return &Sessions{Name: "sg", Path: "/", TTL: time.Hour, Sealer: s, Ended: storetest.Open(t, driver)}
+}
+
+// read reads the session a request's cookie carries; a database error fails.
+func read(t *testing.T, s *Sessions, c *http.Cookie) *Session {
+	t.Helper()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(c)
+	sess, err := s.Read(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
 }
 
 // A session cookie is HttpOnly and SameSite, reads back, cannot be forged or
 // altered, and is Secure over TLS.
 func TestSessionCookie(t *testing.T) {
-	s := sessions(t)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("GET", "https://gw.test/", nil)
-	sess, err := s.Start(rec, req, "u1", "t1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := rec.Result().Cookies()[0]
-	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, "u1") {
-		t.Fatalf("cookie %+v", c)
-	}
-	r2 := httptest.NewRequest("GET", "/", nil)
-	r2.AddCookie(c)
-	got := s.Read(r2)
-	if got == nil || got.UserID != "u1" || got.CSRF != sess.CSRF {
-		t.Fatalf("read back %+v", got)
-	}
-	tampered := *c
-	tampered.Value = c.Value[:len(c.Value)-2] + "AA"
-	r3 := httptest.NewRequest("GET", "/", nil)
-	r3.AddCookie(&tampered)
-	if s.Read(r3) != nil {
-		t.Fatal("tampered cookie accepted")
-	}
-	other := *s
-	other.Name = "other"
-	r4 := httptest.NewRequest("GET", "/", nil)
-	r4.AddCookie(&http.Cookie{Name: "other", Value: c.Value})
-	if other.Read(r4) != nil {
-		t.Fatal("a cookie sealed for one name read under another")
-	}
+	storetest.Each(t, func(t *testing.T, driver string) {
+		s := sessions(t, driver)
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "https://gw.test/", nil)
+		sess, err := s.Start(rec, req, "u1", "t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rec.Result().Cookies()[0]
+		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, "u1") {
+			t.Fatalf("cookie %+v", c)
+		}
+		if got := read(t, s, c); got == nil || got.UserID != "u1" || got.CSRF != sess.CSRF || got.ID == "" || got.ID != sess.ID {
+			t.Fatalf("read back %+v", got)
+		}
+		tampered := *c
+		tampered.Value = c.Value[:len(c.Value)-2] + "AA"
+		if read(t, s, &tampered) != nil {
+			t.Fatal("tampered cookie accepted")
+		}
+		other := *s
+		other.Name = "other"
+		if read(t, &other, &http.Cookie{Name: "other", Value: c.Value}) != nil {
+			t.Fatal("a cookie sealed for one name read under another")
+		}
+	})
+}
+
+// Sign-out ends the session on the server: the cookie is expired, and a
+// copy of it taken before is refused afterwards although it is still sealed
+// and unexpired; the user's other sessions are not affected, and a session
+// without an id (sealed before sessions had one) is refused.
+func TestSignOutEndsSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		s := sessions(t, driver)
+		start := func() *http.Cookie {
+			rec := httptest.NewRecorder()
+			if _, err := s.Start(rec, httptest.NewRequest("GET", "/", nil), "u1", "t1"); err != nil {
+				t.Fatal(err)
+			}
+			return rec.Result().Cookies()[0]
+		}
+		copied, otherDevice := start(), start()
+		r := httptest.NewRequest("POST", "/signout", nil)
+		r.AddCookie(copied)
+		rec := httptest.NewRecorder()
+		if err := s.End(rec, r); err != nil {
+			t.Fatal(err)
+		}
+		if c := rec.Result().Cookies()[0]; c.Name != "sg" || c.MaxAge >= 0 || c.Value != "" {
+			t.Fatalf("sign-out cookie %+v", c)
+		}
+		if read(t, s, copied) != nil {
+			t.Fatal("a copy of the signed-out cookie still reads as a session")
+		}
+		if read(t, s, otherDevice) == nil {
+			t.Fatal("signing out one session ended another")
+		}
+		plain, _ := json.Marshal(Session{UserID: "u1", TenantID: "t1", CSRF: "c", Expires: time.Now().Add(time.Hour)})
+		sealed, _ := s.Sealer.Seal(plain, []byte("session:sg"))
+		if read(t, s, &http.Cookie{Name: "sg", Value: base64.RawURLEncoding.EncodeToString(sealed)}) != nil {
+			t.Fatal("a session without an id was accepted")
+		}
+	})
 }
 
 // CSRF: the right token from the same origin passes; a wrong or missing
