@@ -36,6 +36,11 @@ func signInConsole(t *testing.T, g *gateway, mount, tenant, username, password s
 		// Redirects are answers to check, not to follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
+	// The sign-in page first: its form carries the sign-in CSRF token (and
+	// sets the cookie that token is checked against).
+	if status, _ := cc.get("/console/signin"); status != http.StatusOK || cc.csrf == "" {
+		t.Fatalf("console sign-in page: status %d, CSRF token %q", status, cc.csrf)
+	}
 	status, _ := cc.post("/console/signin", url.Values{"tenant": {tenant}, "username": {username}, "password": {password}})
 	if status != http.StatusSeeOther {
 		t.Fatalf("console sign-in as %s: status %d", username, status)
