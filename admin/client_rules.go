@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 
@@ -202,6 +203,20 @@ func checkRedirectURI(u string) string {
 		return "must not carry credentials"
 	case p.Fragment != "" || strings.Contains(u, "#"):
 		return "must not have a fragment"
+	case p.Scheme == "http" && !loopback(p.Hostname()):
+		// A code or token sent over plain HTTP can be read on the way
+		// (OAuth 2.1 §2.3.1, RFC 8252 §7.3): http is for a native app's
+		// loopback listener only.
+		return "must use https (http is allowed only for localhost, 127.0.0.1 or [::1])"
 	}
 	return ""
+}
+
+// loopback reports whether host names this machine's loopback interface.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

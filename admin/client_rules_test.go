@@ -54,6 +54,7 @@ func TestClientValidation(t *testing.T) {
 			{"ftp redirect", with("redirect_uris", []string{"ftp://h/cb"}), []string{"redirect_uris"}},
 			{"fragment redirect", with("redirect_uris", []string{"https://h/cb#x"}), []string{"redirect_uris"}},
 			{"hostless redirect", with("redirect_uris", []string{"https:///cb"}), []string{"redirect_uris"}},
+			{"plain http redirect", with("redirect_uris", []string{"http://app.example/cb"}), []string{"redirect_uris"}},
 			{"unknown tenant", with("tenant_id", "nope"), []string{"tenant_id"}},
 			{"NUL tenant", with("tenant_id", "a\x00"), []string{"tenant_id"}},
 			{"missing user", with("connect_as_user_id", "nope"), []string{"connect_as_user_id"}},
@@ -90,6 +91,12 @@ func TestClientValidation(t *testing.T) {
 		oobOnly := e.create(e.super, map[string]any{"name": "cli", "scopes": []string{"demo.read"}, "auth_method": "user", "redirect_uris": []string{oob}})
 		if oobOnly.AuthMethod != store.AuthUser || oobOnly.RedirectURIs[0] != oob {
 			t.Fatalf("oob client: %+v", oobOnly)
+		}
+		// A native app's loopback listener may use plain http.
+		loopbacks := []string{"http://127.0.0.1:8765/cb", "http://localhost/cb", "http://[::1]:9000/cb", "https://app.example/cb"}
+		native := e.create(e.super, map[string]any{"name": "native", "scopes": []string{"demo.read"}, "auth_method": "user", "redirect_uris": loopbacks})
+		if !slices.Equal(native.RedirectURIs, loopbacks) {
+			t.Fatalf("loopback redirects: %+v", native.RedirectURIs)
 		}
 		path := "/clients/" + good.ClientID
 		patches := []struct {
