@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ func chrome(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// The https redirect test's client is an httptest TLS server with a
+		// certificate no CA signed.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
@@ -116,15 +120,34 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // oob redirect; the browser opens the URL exactly as documented, is told
 // its wrong password next to the field, signs in, sees both scopes with
 // their descriptions, approves and reads the token and state=1 from the
-// page; the token calls a guarded route as that user. A wrong redirect
+// page; the token calls a guarded route as that user. For the client's
+// registered https redirect the token comes back in the URL fragment, which
+// the client's server never sees. A wrong redirect
 // URI gets an error page and never a visit; a consent form posted from
 // another origin is refused.
 func TestAuthorizeBrowserImagen(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
 		userID := createUser(t, g, admin, map[string]any{"username": "ada", "display_name": "Ada Lovelace", "password": userPassword})
+		// The client's web callback: an https server that records what
+		// reached it (a fragment never does).
+		var callbackQueries []string
+		var callbackMu sync.Mutex
+		webApp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/cb" { // the browser's favicon.ico
+				http.NotFound(w, r)
+				return
+			}
+			callbackMu.Lock()
+			callbackQueries = append(callbackQueries, r.URL.RawQuery)
+			callbackMu.Unlock()
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<!doctype html><p id="callback">signed in</p>`)
+		}))
+		defer webApp.Close()
+		callback := webApp.URL + "/cb"
 		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Desktop Importer",
-			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{"urn:ietf:wg:oauth:2.0:oob"}})
+			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{"urn:ietf:wg:oauth:2.0:oob", callback}})
 		ctx := chrome(t)
 
 		documented := g.URL + "/oauth/authorize?response_type=token&client_id=" + clientID +
@@ -177,6 +200,30 @@ func TestAuthorizeBrowserImagen(t *testing.T) {
 		if status != http.StatusOK || body["user_id"] != userID || body["legs"] != "3" {
 			t.Fatalf("guarded call with the browser's token: %d %v", status, body)
 		}
+
+		// The same approval for the registered https redirect: the token
+		// comes back in the URL fragment (RFC 6749 §4.2.2), which the
+		// browser keeps and never sends to the client's server.
+		step(t, ctx, "authorize for the https redirect",
+			chromedp.Navigate(g.URL+"/oauth/authorize?response_type=token&client_id="+clientID+
+				"&redirect_uri="+url.QueryEscape(callback)+"&state=web-7&scope=readUsersData"),
+			chromedp.WaitVisible(chromedp.ID("callback")))
+		landed, err := url.Parse(read(t, ctx, "callback location", chromedp.Location()))
+		if err != nil || landed.Scheme+"://"+landed.Host+landed.Path != callback {
+			t.Fatalf("the browser landed on %v (%v), want %s", landed, err, callback)
+		}
+		frag, _ := url.ParseQuery(landed.Fragment)
+		if frag.Get("state") != "web-7" || frag.Get("token_type") != "Bearer" || frag.Get("scope") != "readUsersData" || frag.Get("expires_in") == "" {
+			t.Fatalf("fragment %q", landed.Fragment)
+		}
+		if status, body, _ := call(t, "GET", g.URL+"/api/records", frag.Get("access_token"), nil); status != http.StatusOK || body["user_id"] != userID {
+			t.Fatalf("guarded call with the fragment's token: %d %v", status, body)
+		}
+		callbackMu.Lock()
+		if len(callbackQueries) != 1 || callbackQueries[0] != "" {
+			t.Fatalf("the client's server saw queries %q", callbackQueries)
+		}
+		callbackMu.Unlock()
 
 		// A redirect URI the client did not register never gets a visit.
 		var visits atomic.Int32
