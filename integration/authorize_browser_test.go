@@ -122,7 +122,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // their descriptions, approves and reads the token and state=1 from the
 // page; the token calls a guarded route as that user. For the client's
 // registered https redirect the token comes back in the URL fragment, which
-// the client's server never sees. A wrong redirect
+// the client's server never sees, and a code requested with PKCE reaches
+// that server, which redeems it. A wrong redirect
 // URI gets an error page and never a visit; a consent form posted from
 // another origin is refused.
 func TestAuthorizeBrowserImagen(t *testing.T) {
@@ -146,7 +147,7 @@ func TestAuthorizeBrowserImagen(t *testing.T) {
 		}))
 		defer webApp.Close()
 		callback := webApp.URL + "/cb"
-		clientID, _ := createClient(t, g, admin, map[string]any{"name": "Desktop Importer",
+		clientID, clientSecret := createClient(t, g, admin, map[string]any{"name": "Desktop Importer",
 			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{"urn:ietf:wg:oauth:2.0:oob", callback}})
 		ctx := chrome(t)
 
@@ -224,6 +225,31 @@ func TestAuthorizeBrowserImagen(t *testing.T) {
 			t.Fatalf("the client's server saw queries %q", callbackQueries)
 		}
 		callbackMu.Unlock()
+
+		// The code flow with PKCE in the browser: the code reaches the
+		// client's server in the query, and the server redeems it with its
+		// secret and the verifier.
+		verifier := "browser-verifier-0123456789-0123456789-0123456789"
+		sum := sha256.Sum256([]byte(verifier))
+		step(t, ctx, "authorize a code",
+			chromedp.Navigate(g.URL+"/oauth/authorize?response_type=code&client_id="+clientID+
+				"&redirect_uri="+url.QueryEscape(callback)+"&state=code-8&scope=readUsersData&code_challenge_method=S256&code_challenge="+
+				base64.RawURLEncoding.EncodeToString(sum[:])),
+			chromedp.WaitVisible(chromedp.ID("callback")))
+		callbackMu.Lock()
+		got, _ := url.ParseQuery(callbackQueries[len(callbackQueries)-1])
+		callbackMu.Unlock()
+		if got.Get("state") != "code-8" || got.Get("code") == "" {
+			t.Fatalf("the code redirect carried %v", got)
+		}
+		status, redeemed := basicForm(t, g, "/oauth/token", clientID, clientSecret, url.Values{"grant_type": {"authorization_code"},
+			"code": {got.Get("code")}, "redirect_uri": {callback}, "code_verifier": {verifier}})
+		if status != http.StatusOK || redeemed["access_token"] == nil || redeemed["refresh_token"] == nil {
+			t.Fatalf("redeeming the browser's code: %d %v", status, redeemed)
+		}
+		if status, body, _ := call(t, "GET", g.URL+"/api/records", redeemed["access_token"].(string), nil); status != http.StatusOK || body["user_id"] != userID {
+			t.Fatalf("guarded call with the code's token: %d %v", status, body)
+		}
 
 		// A redirect URI the client did not register never gets a visit.
 		var visits atomic.Int32
