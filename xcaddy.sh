@@ -17,9 +17,11 @@ export CGO_ENABLED="${CGO_ENABLED:-0}"
 xcaddy() {
 	if go tool -n xcaddy >/dev/null 2>&1; then
 		go tool xcaddy "$@"
+	elif command -v xcaddy >/dev/null 2>&1; then
+		command xcaddy "$@"
 	else
-		command -v xcaddy >/dev/null 2>&1 || go install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
-		"$(go env GOPATH)/bin/xcaddy" "$@"
+		go install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
+		"$(go env GOBIN 2>/dev/null | grep . || echo "$(go env GOPATH)/bin")/xcaddy" "$@"
 	fi
 }
 
