@@ -153,23 +153,3 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		return audit(tx, a, "client.delete", id, "")
 	})
 }
-
-// CountClientsWithScope counts clients whose allowed scopes contain scope.
-// The scope list is JSON text, so the match is on the quoted name.
-func (s *Store) CountClientsWithScope(ctx context.Context, scope string) (int64, error) {
-	var n int64
-	err := s.DB.WithContext(ctx).Model(&Client{}).
-		Where("allowed_scopes LIKE ?", `%"`+escapeLike(scope)+`"%`).Count(&n).Error
-	return n, translate(err)
-}
-
-func escapeLike(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' || s[i] == '_' {
-			continue // scope names never need these in the admin lookup
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
-}
