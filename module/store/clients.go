@@ -28,6 +28,9 @@ func (s *Store) CreateClient(ctx context.Context, c *Client, a Actor) error {
 
 // GetClient loads a client by id.
 func (s *Store) GetClient(ctx context.Context, id string) (*Client, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
 	var c Client
 	if err := s.DB.WithContext(ctx).Take(&c, "id = ?", id).Error; err != nil {
 		return nil, translate(err)
@@ -37,6 +40,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (*Client, error) {
 
 // FindClientByName loads the client named name in a tenant.
 func (s *Store) FindClientByName(ctx context.Context, tenantID, name string) (*Client, error) {
+	if !findable(tenantID, idSize) || !findable(name, nameSize) {
+		return nil, ErrNotFound
+	}
 	var c Client
 	err := s.DB.WithContext(ctx).Take(&c, "tenant_id = ? AND name = ?", tenantID, name).Error
 	if err != nil {

@@ -27,6 +27,9 @@ func (s *Store) ActiveRevocations(ctx context.Context, now time.Time) ([]Revocat
 
 // IsRevoked reports whether a token id is revoked.
 func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	if !findable(jti, idSize) {
+		return false, nil // never stored, so never revoked
+	}
 	var n int64
 	err := s.DB.WithContext(ctx).Model(&Revocation{}).Where("jti = ?", jti).Count(&n).Error
 	return n > 0, translate(err)
