@@ -28,9 +28,16 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 		if c.Issuer != a.Issuer {
 			return nil, token.ErrIssuer
 		}
-		if time.Now().After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
+		now := time.Now()
+		if now.After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
 			rt.tokens.Remove(key)
 			return nil, token.ErrExpired
+		}
+		// The signing key's overlap may have ended since the token was
+		// cached: the ring says so without a query.
+		if !rt.Keys.Verifies(c.KeyID(), now) {
+			rt.tokens.Remove(key)
+			return nil, token.ErrUnknownKey
 		}
 	} else {
 		var err error

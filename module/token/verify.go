@@ -50,6 +50,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 			return nil, ErrType
 		}
 		kid, _ := t.Header["kid"].(string)
+		c.kid = kid
 		return v.Ring.publicKey(ctx, kid)
 	})
 	if err == nil {
