@@ -35,7 +35,7 @@ type Runtime struct {
 	users *lru.Cache[string, *store.User]
 
 	revokedMu sync.RWMutex
-	revoked   map[string]time.Time // jti -> token expiry
+	revoked   map[string]time.Time // jti -> when the token stops verifying anyway
 
 	logger   *zap.Logger
 	pollMu   sync.Mutex
@@ -165,10 +165,11 @@ func (rt *Runtime) ForgetUser(id string) {
 	}
 }
 
-// MarkRevoked records a revocation locally (the feed tells other nodes).
-func (rt *Runtime) MarkRevoked(jti string, exp time.Time) {
+// MarkRevoked records a revocation locally (the feed tells other nodes),
+// kept until until: the token's exp plus the leeway.
+func (rt *Runtime) MarkRevoked(jti string, until time.Time) {
 	rt.revokedMu.Lock()
-	rt.revoked[jti] = exp
+	rt.revoked[jti] = until
 	rt.revokedMu.Unlock()
 }
 

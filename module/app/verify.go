@@ -106,11 +106,14 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 	return a.verifier.Verify(ctx, raw)
 }
 
-// Revoke makes a token unusable on every node until it expires (RFC 7009).
+// Revoke makes a token unusable on every node (RFC 7009) for as long as it
+// could still verify: Verify accepts it until exp plus the leeway, so the
+// revocation is kept that long, not merely until exp.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Time); err != nil {
+	until := c.ExpiresAt.Add(time.Duration(a.Leeway))
+	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, until); err != nil {
 		return err
 	}
-	a.rt.MarkRevoked(c.ID, c.ExpiresAt.Time)
+	a.rt.MarkRevoked(c.ID, until)
 	return nil
 }

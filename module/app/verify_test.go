@@ -144,6 +144,46 @@ func TestVerifyRevoked(t *testing.T) {
 	})
 }
 
+// A token is accepted until its exp plus the leeway, so its revocation
+// lasts that long too: past exp but within the leeway, a revoked token stays
+// refused on the revoking node after the periodic clean-up, on another node
+// that learns of it from the change feed, and on a node started afterwards.
+// (Revocations used to be dropped at exp, and the token worked again.)
+func TestRevocationOutlivesExpiryByLeeway(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		leeway := func(a *app.App) { a.Leeway = caddy.Duration(time.Hour) }
+		a := apptest.Open(t, driver, noPolling, leeway)
+		b := openOn(t, driver, a.Database.DSN, noPolling, leeway)
+		c, _ := newClient(t, a, "revoked-late")
+		raw, claims := mint(t, a, c.ID, "", -time.Minute) // expired a minute ago, within the leeway
+		for name, n := range map[string]*app.App{"A": a, "B": b} {
+			if _, err := n.Verify(ctx, raw); err != nil {
+				t.Fatalf("control: node %s refuses a token within the leeway: %v", name, err)
+			}
+		}
+
+		if err := a.Revoke(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Runtime().Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Runtime().CleanupNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		late := openOn(t, driver, a.Database.DSN, noPolling, leeway)
+		for name, n := range map[string]*app.App{"A after clean-up": a, "B after the feed": b, "a later node": late} {
+			if _, err := n.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+				t.Errorf("%s: Verify = %v, want ErrRevoked", name, err)
+			}
+		}
+		if kept, err := a.Store().IsRevoked(ctx, claims.ID); err != nil || !kept {
+			t.Errorf("the revocation row is gone after clean-up (%v)", err)
+		}
+	})
+}
+
 // A token that expires while cached is refused with token.ErrExpired by the
 // cache itself, which then drops it.
 func TestVerifyExpiredWhileCached(t *testing.T) {

@@ -241,7 +241,7 @@ func TestPollManyChanges(t *testing.T) {
 	})
 }
 
-// The periodic clean-up forgets revocations of tokens that have expired
+// The periodic clean-up forgets revocations whose tokens can no longer verify
 // (locally and in the database) and keeps those still running.
 func TestCleanupRevocations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
