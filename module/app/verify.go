@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
@@ -14,11 +15,15 @@ var (
 	ErrClientDisabled = errors.New("the client is disabled")
 	ErrClientGone     = errors.New("the client no longer exists")
 	ErrUserDisabled   = errors.New("the token's user is disabled or gone")
+	ErrClientMoved    = errors.New("the client is no longer in the token's tenant")
+	ErrConnectAs      = errors.New("the client now acts as a user; get a new token")
 )
 
 // Verify checks a raw access token: signature, type, issuer and times (once,
 // then from the cache), and on every call that it is not revoked, that its
-// client still exists and is enabled, and that its user is still active.
+// client still exists, is enabled and is still in the token's tenant, that a
+// 2-legged token's client does not connect as a user by now, and that the
+// token's user is still active.
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	rt := a.rt
@@ -60,6 +65,14 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	if client.Disabled {
 		return nil, ErrClientDisabled
 	}
+	// The tenant travels upstream as the caller's: a token from before a
+	// super admin moved the client must not speak for the old tenant.
+	if c.Tenant != client.TenantID {
+		return nil, ErrClientMoved
+	}
+	if !actsFor(client, c) {
+		return nil, ErrConnectAs
+	}
 	if c.Legs == 3 {
 		u, err := rt.User(ctx, c.Subject)
 		if err != nil {
@@ -72,13 +85,24 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	return c, nil
 }
 
+// actsFor reports whether the client's current settings could have issued
+// c. A client that connects as a user gets only tokens for that user, so a
+// 2-legged token of such a client dates from before it was given the user:
+// it must not go on speaking for the bare client. A 3-legged token for
+// another user than the one the client connects as cannot be told apart
+// from one minted by user_id, a sign-in or a refresh (tokens carry no mark
+// of the path they came by), so it is let through.
+func actsFor(client *store.Client, c *token.Claims) bool {
+	return c.Legs == 3 || client.ConnectAsUserID == nil
+}
+
 // IsTokenError reports whether err means the token is bad (answer 401)
 // rather than that the server failed (answer 500).
 func IsTokenError(err error) bool {
 	for _, e := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
-		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled,
+		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrClientMoved, ErrConnectAs,
 	} {
 		if errors.Is(err, e) {
 			return true

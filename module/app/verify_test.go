@@ -255,6 +255,78 @@ func TestVerifyThreeLegged(t *testing.T) {
 	})
 }
 
+// A token carries its client's tenant upstream: once a super admin moves
+// the client to another tenant, its earlier tokens are refused with
+// ErrClientMoved (401 invalid_token) instead of speaking for the old
+// tenant, and a token minted for the new tenant verifies.
+func TestVerifyClientMovedToAnotherTenant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		if err := a.Store().CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "Acme"}, tester); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := newClient(t, a, "mover")
+		raw, _ := mint(t, a, c.ID, "", time.Hour)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+
+		c.TenantID = "acme"
+		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().ForgetClient(c.ID)
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrClientMoved) || !app.IsTokenError(err) {
+			t.Fatalf("token of the old tenant: err = %v, want ErrClientMoved", err)
+		}
+		_, claims := mint(t, a, c.ID, "", time.Hour)
+		claims.Tenant, claims.ID = "acme", store.NewID()
+		moved, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, moved); err != nil {
+			t.Fatalf("token of the new tenant: %v", err)
+		}
+	})
+}
+
+// A client that connects as a user gets only tokens for that user: once an
+// admin gives a client such a user, its earlier 2-legged tokens (which
+// speak for the bare client) are refused with ErrConnectAs, and tokens for
+// the user verify; taking the user away again lets 2-legged tokens in.
+func TestVerifyConnectAsAssigned(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		alice := newUser(t, a, "alice")
+		c, _ := newClient(t, a, "connected")
+		set := func(t *testing.T, user *string) {
+			t.Helper()
+			c.ConnectAsUserID = user
+			if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+				t.Fatal(err)
+			}
+			a.Runtime().ForgetClient(c.ID)
+		}
+		want := func(t *testing.T, raw string, wantErr error) {
+			t.Helper()
+			if _, err := a.Verify(ctx, raw); !errors.Is(err, wantErr) || (wantErr != nil && !app.IsTokenError(err)) {
+				t.Fatalf("Verify = %v, want %v", err, wantErr)
+			}
+		}
+		asClient, _ := mint(t, a, c.ID, "", time.Hour)
+		want(t, asClient, nil)
+		set(t, &alice.ID)
+		want(t, asClient, app.ErrConnectAs)
+		asAlice, _ := mint(t, a, c.ID, alice.ID, time.Hour)
+		want(t, asAlice, nil)
+		set(t, nil)
+		want(t, asClient, nil)
+	})
+}
+
 // Tokens that fail verification are refused with the token error and never
 // cached: garbage, another gateway's key, another issuer.
 func TestVerifyRejects(t *testing.T) {
@@ -335,6 +407,7 @@ func TestIsTokenError(t *testing.T) {
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
 		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled,
+		app.ErrClientMoved, app.ErrConnectAs,
 		fmt.Errorf("verifying: %w", app.ErrRevoked),
 	} {
 		if !app.IsTokenError(err) {
