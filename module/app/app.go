@@ -112,7 +112,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.rt = val.(*Runtime)
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	return nil
 }
 
@@ -223,7 +223,7 @@ func (a *App) OpenStandalone() error {
 	if a.rt, err = openRuntime(cfg, a.logger); err != nil {
 		return err
 	}
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	return nil
 }
 

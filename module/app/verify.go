@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
@@ -32,6 +33,9 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	if hit {
 		if c.Issuer != a.Issuer {
 			return nil, token.ErrIssuer
+		}
+		if !slices.Contains(c.Audience, a.Audience) { // a reload may change it too
+			return nil, token.ErrAudience
 		}
 		now := time.Now()
 		if now.After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
@@ -101,7 +105,7 @@ func actsFor(client *store.Client, c *token.Claims) bool {
 func IsTokenError(err error) bool {
 	for _, e := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
-		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
 		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrClientMoved, ErrConnectAs,
 	} {
 		if errors.Is(err, e) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
@@ -39,7 +40,7 @@ func TestVerifyCaches(t *testing.T) {
 		}
 
 		// From now on a signature check fails: another issuer is expected.
-		a.SetVerifier(token.NewVerifier(a.Keys(), "https://someone-else.test", 0))
+		a.SetVerifier(token.NewVerifier(a.Keys(), "https://someone-else.test", a.Audience, 0))
 		other, _ := mint(t, a, c.ID, "", time.Hour)
 		if _, err := a.Verify(ctx, other); !errors.Is(err, token.ErrIssuer) {
 			t.Fatalf("control: an uncached token passed the refusing verifier (%v)", err)
@@ -400,12 +401,60 @@ func TestVerifyCacheRespectsIssuerAcrossReload(t *testing.T) {
 	})
 }
 
+// A token minted for another audience is refused with token.ErrAudience
+// and not cached; when a reload changes the audience, tokens the previous
+// config cached in the shared runtime are refused by the new config too.
+func TestVerifyAudience(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		cctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		cfg := func(audience string) *app.App {
+			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
+				Issuer: apptest.Issuer, Audience: audience, PollInterval: caddy.Duration(time.Hour)}
+			if err := a.Provision(cctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Cleanup() })
+			return a
+		}
+		oldCfg := cfg("urn:api-one")
+		c, _ := newClient(t, oldCfg, "audience")
+		raw, claims := mint(t, oldCfg, c.ID, "", time.Hour)
+		claims.Audience, claims.ID = jwt.ClaimStrings{"urn:api-two"}, store.NewID()
+		elsewhere, err := oldCfg.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oldCfg.Verify(ctx, elsewhere); !errors.Is(err, token.ErrAudience) || !app.IsTokenError(err) {
+			t.Fatalf("token for another audience: err = %v, want ErrAudience", err)
+		}
+		if oldCfg.TokenCached(elsewhere) {
+			t.Fatal("a token for another audience was cached")
+		}
+		if _, err := oldCfg.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		newCfg := cfg("urn:api-two")
+		if !newCfg.TokenCached(raw) {
+			t.Fatal("the reload did not share the cache")
+		}
+		if _, err := newCfg.Verify(ctx, raw); !errors.Is(err, token.ErrAudience) {
+			t.Fatalf("old audience's cached token under the new audience: err = %v, want ErrAudience", err)
+		}
+		if _, err := newCfg.Verify(ctx, elsewhere); err != nil {
+			t.Fatalf("the new audience's token under the new config: %v", err)
+		}
+	})
+}
+
 // IsTokenError sorts every token and app refusal (also wrapped) as the
 // caller's fault and anything else as the server's.
 func TestIsTokenError(t *testing.T) {
 	for _, err := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
-		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
 		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled,
 		app.ErrClientMoved, app.ErrConnectAs,
 		fmt.Errorf("verifying: %w", app.ErrRevoked),

@@ -145,6 +145,9 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 		otherIssuer := e.claims(svc, "", "demo.read")
 		otherIssuer.Issuer = "https://elsewhere.test"
 
+		otherAudience := e.claims(svc, "", "demo.read")
+		otherAudience.Audience = jwt.ClaimStrings{"https://another-api.test"}
+
 		noJTI := e.claims(svc, "", "demo.read")
 		noJTI.ID = ""
 
@@ -199,6 +202,7 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 			{"garbage with dots", []string{bearerLine("a.b.c")}, 401, oauth.InvalidToken, token.ErrMalformed.Error()},
 			{"expired", []string{bearerLine(e.sign(expired))}, 401, oauth.InvalidToken, token.ErrExpired.Error()},
 			{"other issuer", []string{bearerLine(e.sign(otherIssuer))}, 401, oauth.InvalidToken, token.ErrIssuer.Error()},
+			{"other audience", []string{bearerLine(e.sign(otherAudience))}, 401, oauth.InvalidToken, token.ErrAudience.Error()},
 			{"no jti", []string{bearerLine(e.sign(noJTI))}, 401, oauth.InvalidToken, token.ErrMalformed.Error()},
 			{"unknown key", []string{bearerLine(foreignRaw)}, 401, oauth.InvalidToken, token.ErrUnknownKey.Error()},
 			{"ring kid, foreign signature", []string{bearerLine(forgedRaw)}, 401, oauth.InvalidToken, token.ErrSignature.Error()},

@@ -57,7 +57,7 @@ func TestSignVerifyAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := NewVerifier(r2, iss, time.Second).Verify(context.Background(), raw)
+		c, err := NewVerifier(r2, iss, iss, time.Second).Verify(context.Background(), raw)
 		if err != nil || c.ClientID != "c1" || c.Scopes()[1] != "b" || c.UserID() != "" {
 			t.Fatalf("Verify = %+v, %v", c, err)
 		}
@@ -90,7 +90,7 @@ func TestRotateOverlap(t *testing.T) {
 		fresh, _ := r.Sign(claims(3 * time.Hour))
 		nodes := map[string]*KeyRing{"rotating node": r, "other node": other}
 		for name, n := range nodes {
-			if _, err := NewVerifier(n, iss, 0).Verify(ctx, old); err != nil {
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, old); err != nil {
 				t.Fatalf("%s: old token during the overlap: %v", name, err)
 			}
 			if keys := n.JWKS()["keys"]; len(keys) != 2 || keys[0].KeyID != kid || keys[1].KeyID != oldKID || keys[0].Curve != "Ed25519" {
@@ -101,7 +101,7 @@ func TestRotateOverlap(t *testing.T) {
 		ahead.Store(int64(time.Hour + time.Second))
 		nodes["node started after the overlap"] = ringAt(t, st, clock)
 		for name, n := range nodes {
-			if _, err := NewVerifier(n, iss, 0).Verify(ctx, old); !errors.Is(err, ErrUnknownKey) {
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, old); !errors.Is(err, ErrUnknownKey) {
 				t.Errorf("%s: old token after the overlap: err = %v, want ErrUnknownKey", name, err)
 			}
 			if n.Verifies(oldKID, clock()) || !n.Verifies(kid, clock()) {
@@ -110,7 +110,7 @@ func TestRotateOverlap(t *testing.T) {
 			if keys := n.JWKS()["keys"]; len(keys) != 1 || keys[0].KeyID != kid {
 				t.Errorf("%s: JWKS after the overlap = %+v, want the new key alone", name, keys)
 			}
-			if _, err := NewVerifier(n, iss, 0).Verify(ctx, fresh); err != nil {
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, fresh); err != nil {
 				t.Errorf("%s: new key's token after the overlap: %v", name, err)
 			}
 		}
@@ -120,17 +120,25 @@ func TestRotateOverlap(t *testing.T) {
 	})
 }
 
-// Every kind of bad token is refused with the matching error.
+// Every kind of bad token is refused with the matching error (a token for
+// another audience among them, RFC 9068 §4); a token whose aud lists this
+// audience among others passes.
 func TestVerifyRejects(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	r := ring(t, st)
-	v := NewVerifier(r, iss, time.Second)
+	v := NewVerifier(r, iss, iss, time.Second)
 	ctx := context.Background()
 
 	expired, _ := r.Sign(claims(-time.Minute))
 	otherIss := claims(time.Minute)
 	otherIss.Issuer = "https://evil.test"
 	wrongIss, _ := r.Sign(otherIss)
+	otherAud := claims(time.Minute)
+	otherAud.Audience = jwt.ClaimStrings{"https://other-api.test"}
+	wrongAud, _ := r.Sign(otherAud)
+	noAud := claims(time.Minute)
+	noAud.Audience = nil
+	noAudRaw, _ := r.Sign(noAud)
 
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims(time.Minute))
 	none.Header["typ"] = Type
@@ -155,12 +163,21 @@ func TestVerifyRejects(t *testing.T) {
 	idTok.Header["kid"] = r.SigningKID()
 	idRaw, _ := idTok.SignedString(r.state.Load().signing)
 
+	several := claims(time.Minute)
+	several.Audience = jwt.ClaimStrings{"https://other-api.test", iss}
+	severalRaw, _ := r.Sign(several)
+	if _, err := v.Verify(ctx, severalRaw); err != nil {
+		t.Errorf("aud listing this audience among others: %v", err)
+	}
+
 	for name, tc := range map[string]struct {
 		raw  string
 		want error
 	}{
 		"expired":      {expired, ErrExpired},
 		"wrong issuer": {wrongIss, ErrIssuer},
+		"other aud":    {wrongAud, ErrAudience},
+		"no aud":       {noAudRaw, ErrMalformed},
 		"alg none":     {noneRaw, ErrAlgorithm},
 		"hmac":         {hsRaw, ErrAlgorithm},
 		"unknown key":  {foreignRaw, ErrUnknownKey},
