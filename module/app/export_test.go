@@ -34,3 +34,6 @@ func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx
 
 // IsRevoked reports whether the runtime holds jti as revoked.
 func (rt *Runtime) IsRevoked(jti string) bool { return rt.isRevoked(jti) }
+
+// RowCacheSize is how many found clients (and users) the runtime caches.
+const RowCacheSize = rowCacheSize
