@@ -74,12 +74,13 @@ type App struct {
 	// How long retired signing keys keep verifying. Default: 48h.
 	KeyOverlap caddy.Duration `json:"key_overlap,omitempty"`
 
-	catalogue *scope.Catalogue
-	location  *time.Location
-	verifier  *token.Verifier
-	rt        *Runtime
-	poolKey   string
-	logger    *zap.Logger
+	catalogue     *scope.Catalogue
+	impersonation *headerNames // this config's guards' impersonation headers
+	location      *time.Location
+	verifier      *token.Verifier
+	rt            *Runtime
+	poolKey       string
+	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -152,6 +153,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.KeyOverlap == 0 {
 		a.KeyOverlap = caddy.Duration(48 * time.Hour)
+	}
+	if a.impersonation == nil {
+		a.impersonation = newHeaderNames()
 	}
 	if a.location, err = time.LoadLocation(a.DayTimezone); err != nil {
 		return fmt.Errorf("day_timezone: %w", err)

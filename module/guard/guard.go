@@ -46,8 +46,10 @@ type Guard struct {
 	MatchClaims map[string]string `json:"match_claims,omitempty"`
 	// Enables impersonation on this route: the header (default X-Act-As-User)
 	// names a user of the client's tenant to act as. Only clients allowed to
-	// act on behalf of users may send it; on routes without this option the
-	// header is refused.
+	// act on behalf of users may send it. Every other impersonation header
+	// name used by a guard of the config (X-Act-As-User included, as long as
+	// some guard has no impersonation) is refused on this route, and all of
+	// them are removed before the upstream is called.
 	Impersonation *Impersonation `json:"impersonation,omitempty"`
 	// Prefix of the identity headers set for the upstream; any request header
 	// with this prefix is removed first. Default: X-Scopegate-.
@@ -96,6 +98,9 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	if g.Impersonation != nil && g.Impersonation.Header != "" {
 		g.actHeader = http.CanonicalHeaderKey(g.Impersonation.Header)
 	}
+	// Every guard of the config must know every name, so that a route
+	// refuses the header another route honours.
+	a.RegisterImpersonationHeader(g.actHeader)
 	g.hdr = newIdentityHeaders(g.HeaderPrefix)
 	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
@@ -149,7 +154,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			return g.refuse(w, r, oerr)
 		}
 		g.hdr.apply(r, id)
-		r.Header.Del(g.actHeader) // consumed here; the upstream gets the effective user
+		for _, name := range g.app.ImpersonationHeaders() {
+			delete(r.Header, name) // consumed or refused here; the upstream gets the effective user
+		}
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
 	} else if g.Impersonation != nil && id.Actor == nil && r.Header.Get(g.actHeader) != "" {
@@ -180,6 +187,17 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 	id := &Identity{Claims: c, UserID: c.UserID()}
 	if c.Act != nil {
 		id.Actor = c.Act
+	}
+	for _, name := range g.app.ImpersonationHeaders() {
+		if g.Impersonation != nil && name == g.actHeader {
+			continue
+		}
+		if r.Header.Get(name) != "" {
+			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
+		}
+	}
+	if g.Impersonation == nil {
+		return id, nil
 	}
 	if as := r.Header.Get(g.actHeader); as != "" {
 		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {

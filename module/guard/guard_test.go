@@ -598,9 +598,23 @@ func TestStackedGuards(t *testing.T) {
 		})
 		t.Run("impersonation must start at the first guard", func(t *testing.T) {
 			late := e.guard(&Guard{Impersonation: &Impersonation{Header: "X-On-Behalf-Of"}})
+			// The first guard knows the later one's header and refuses it.
 			x := newExchange("/", bearerLine(e.token(svc, "", "demo.write")), "X-On-Behalf-Of: "+alice)
 			up := new(upstream)
 			err := first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return late.ServeHTTP(w, r, up)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope,
+				"impersonation (X-On-Behalf-Of) is not enabled on this route", "")
+			// A header set between the two (by another handler) cannot
+			// change the identity the first guard settled either.
+			x = newExchange("/", bearerLine(e.token(svc, "", "demo.write")))
+			up = new(upstream)
+			err = first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				r.Header.Set("X-On-Behalf-Of", alice)
 				return late.ServeHTTP(w, r, up)
 			}))
 			if err != nil {
