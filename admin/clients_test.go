@@ -132,7 +132,7 @@ func TestClientLifecycle(t *testing.T) {
 			t.Fatalf("newest secret refused: %v", err)
 		}
 
-		tok := e.sign(id, "acme", "", "demo.read")
+		tok := e.sign(id, "acme", connect.ID, "demo.read") // it connects as robot: its tokens are robot's
 		if _, err := e.app.Verify(ctx, tok); err != nil {
 			t.Fatalf("token of the active client: %v", err)
 		}

@@ -23,7 +23,8 @@ import (
 // Requests without a usable token get 401 with an RFC 6750 challenge
 // (missing header, other scheme, garbage, expired, disabled client), and a
 // valid token without an admin scope gets 403 insufficient_scope naming both
-// admin scopes; a tenant admin token naming no tenant is refused the same way.
+// admin scopes; a tenant admin token naming no tenant is not its client's
+// tenant's and is refused as invalid (401) before any scope is looked at.
 func TestAuthentication(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -75,7 +76,7 @@ func TestAuthentication(t *testing.T) {
 		reader, _ := e.adminToken(store.DefaultTenantID, "demo.read")
 		check403("no admin scope", reader)
 		_, taID := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
-		check403("tenant admin without tenant", e.sign(taID, "", "", scope.TenantAdmin))
+		unauthorized("tenant admin without tenant", e.do("GET", "/clients", e.sign(taID, "", "", scope.TenantAdmin), nil))
 	})
 }
 

@@ -74,12 +74,13 @@ type App struct {
 	// How long retired signing keys keep verifying. Default: 48h.
 	KeyOverlap caddy.Duration `json:"key_overlap,omitempty"`
 
-	catalogue *scope.Catalogue
-	location  *time.Location
-	verifier  *token.Verifier
-	rt        *Runtime
-	poolKey   string
-	logger    *zap.Logger
+	catalogue     *scope.Catalogue
+	impersonation *headerNames // this config's guards' impersonation headers
+	location      *time.Location
+	verifier      *token.Verifier
+	rt            *Runtime
+	poolKey       string
+	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -112,7 +113,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.rt = val.(*Runtime)
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	return nil
 }
 
@@ -152,6 +153,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.KeyOverlap == 0 {
 		a.KeyOverlap = caddy.Duration(48 * time.Hour)
+	}
+	if a.impersonation == nil {
+		a.impersonation = newHeaderNames()
 	}
 	if a.location, err = time.LoadLocation(a.DayTimezone); err != nil {
 		return fmt.Errorf("day_timezone: %w", err)
@@ -223,7 +227,7 @@ func (a *App) OpenStandalone() error {
 	if a.rt, err = openRuntime(cfg, a.logger); err != nil {
 		return err
 	}
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, time.Duration(a.Leeway))
+	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	return nil
 }
 

@@ -38,3 +38,6 @@ func (rt *Runtime) IsRevoked(jti string) bool { return rt.isRevoked(jti) }
 // BootstrapName is the name the next bootstrap would give its client, on an
 // opened app: the step after the look-up for admin clients.
 func (a *App) BootstrapName(ctx context.Context) (string, error) { return a.bootstrapName(ctx) }
+
+// RowCacheSize is how many found clients (and users) the runtime caches.
+const RowCacheSize = rowCacheSize

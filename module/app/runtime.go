@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -29,13 +30,12 @@ type Runtime struct {
 	// tokens maps sha256(token) to claims that verified, so the common
 	// request needs no signature check and no query.
 	tokens *lru.Cache[[32]byte, *token.Claims]
-	// clients caches client rows (nil value: no such client).
-	clients *lru.Cache[string, *store.Client]
-	// users caches user rows (nil value: no such user).
-	users *lru.Cache[string, *store.User]
+	// clients and users cache rows, and ids known to have none.
+	clients *rowCache[store.Client]
+	users   *rowCache[store.User]
 
 	revokedMu sync.RWMutex
-	revoked   map[string]time.Time // jti -> token expiry
+	revoked   map[string]time.Time // jti -> when the token stops verifying anyway
 
 	logger   *zap.Logger
 	pollMu   sync.Mutex
@@ -77,11 +77,10 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		return nil, err
 	}
 	tokens, _ := lru.New[[32]byte, *token.Claims](max(cacheSize, 1))
-	clients, _ := lru.New[string, *store.Client](10_000)
-	users, _ := lru.New[string, *store.User](10_000)
 	rt := &Runtime{
-		Store: st, Sealer: sealer, Keys: keys,
-		tokens: tokens, clients: clients, users: users,
+		Store: st, Sealer: sealer, Keys: keys, tokens: tokens,
+		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
+		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
 		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{},
 	}
 	last, err := st.LastChangeID(ctx)
@@ -106,48 +105,51 @@ func (rt *Runtime) Destruct() error {
 }
 
 // tokenKey hashes a raw token for the cache (never keep tokens themselves).
-func tokenKey(raw string) [32]byte { return sha256.Sum256([]byte(raw)) }
+// The hash reads the string's bytes in place: []byte(raw) would copy the
+// whole token (hundreds of bytes) on every request, and Sum256 neither
+// keeps nor changes its input.
+func tokenKey(raw string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
 
 // Client returns a client row from the cache or the database; (nil, nil)
 // means there is no such client.
 func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error) {
-	if c, ok := rt.clients.Get(id); ok {
+	if c, known := rt.clients.get(id); known {
 		return c, nil
 	}
 	c, err := rt.Store.GetClient(ctx, id)
 	if err == store.ErrNotFound {
-		rt.clients.Add(id, nil)
-		return nil, nil
+		c, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	rt.clients.Add(id, c)
+	rt.clients.add(id, c)
 	return c, nil
 }
 
 // User returns a user row from the cache or the database; (nil, nil) means
 // there is no such user.
 func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
-	if u, ok := rt.users.Get(id); ok {
+	if u, known := rt.users.get(id); known {
 		return u, nil
 	}
 	u, err := rt.Store.GetUser(ctx, id)
 	if err == store.ErrNotFound {
-		rt.users.Add(id, nil)
-		return nil, nil
+		u, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	rt.users.Add(id, u)
+	rt.users.add(id, u)
 	return u, nil
 }
 
 // ForgetClient drops a client and every cached token of it. Admin handlers
 // call it right after a change commits; other nodes learn through the feed.
 func (rt *Runtime) ForgetClient(id string) {
-	rt.clients.Remove(id)
+	rt.clients.forget(id)
 	for _, k := range rt.tokens.Keys() {
 		if c, ok := rt.tokens.Peek(k); ok && c.ClientID == id {
 			rt.tokens.Remove(k)
@@ -157,7 +159,7 @@ func (rt *Runtime) ForgetClient(id string) {
 
 // ForgetUser drops a cached user and the tokens acting as that user.
 func (rt *Runtime) ForgetUser(id string) {
-	rt.users.Remove(id)
+	rt.users.forget(id)
 	for _, k := range rt.tokens.Keys() {
 		if c, ok := rt.tokens.Peek(k); ok && c.Subject == id {
 			rt.tokens.Remove(k)
@@ -165,10 +167,11 @@ func (rt *Runtime) ForgetUser(id string) {
 	}
 }
 
-// MarkRevoked records a revocation locally (the feed tells other nodes).
-func (rt *Runtime) MarkRevoked(jti string, exp time.Time) {
+// MarkRevoked records a revocation locally (the feed tells other nodes),
+// kept until until: the token's exp plus the leeway.
+func (rt *Runtime) MarkRevoked(jti string, until time.Time) {
 	rt.revokedMu.Lock()
-	rt.revoked[jti] = exp
+	rt.revoked[jti] = until
 	rt.revokedMu.Unlock()
 }
 

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
@@ -14,11 +16,15 @@ var (
 	ErrClientDisabled = errors.New("the client is disabled")
 	ErrClientGone     = errors.New("the client no longer exists")
 	ErrUserDisabled   = errors.New("the token's user is disabled or gone")
+	ErrClientMoved    = errors.New("the client is no longer in the token's tenant")
+	ErrConnectAs      = errors.New("the client now acts as a user; get a new token")
 )
 
 // Verify checks a raw access token: signature, type, issuer and times (once,
 // then from the cache), and on every call that it is not revoked, that its
-// client still exists and is enabled, and that its user is still active.
+// client still exists, is enabled and is still in the token's tenant, that a
+// 2-legged token's client does not connect as a user by now, and that the
+// token's user is still active.
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	rt := a.rt
@@ -28,9 +34,19 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 		if c.Issuer != a.Issuer {
 			return nil, token.ErrIssuer
 		}
-		if time.Now().After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
+		if !slices.Contains(c.Audience, a.Audience) { // a reload may change it too
+			return nil, token.ErrAudience
+		}
+		now := time.Now()
+		if now.After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
 			rt.tokens.Remove(key)
 			return nil, token.ErrExpired
+		}
+		// The signing key's overlap may have ended since the token was
+		// cached: the ring says so without a query.
+		if !rt.Keys.Verifies(c.KeyID(), now) {
+			rt.tokens.Remove(key)
+			return nil, token.ErrUnknownKey
 		}
 	} else {
 		var err error
@@ -53,6 +69,14 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	if client.Disabled {
 		return nil, ErrClientDisabled
 	}
+	// The tenant travels upstream as the caller's: a token from before a
+	// super admin moved the client must not speak for the old tenant.
+	if c.Tenant != client.TenantID {
+		return nil, ErrClientMoved
+	}
+	if !actsFor(client, c) {
+		return nil, ErrConnectAs
+	}
 	if c.Legs == 3 {
 		u, err := rt.User(ctx, c.Subject)
 		if err != nil {
@@ -65,13 +89,24 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	return c, nil
 }
 
+// actsFor reports whether the client's current settings could have issued
+// c. A client that connects as a user gets only tokens for that user, so a
+// 2-legged token of such a client dates from before it was given the user:
+// it must not go on speaking for the bare client. A 3-legged token for
+// another user than the one the client connects as cannot be told apart
+// from one minted by user_id, a sign-in or a refresh (tokens carry no mark
+// of the path they came by), so it is let through.
+func actsFor(client *store.Client, c *token.Claims) bool {
+	return c.Legs == 3 || client.ConnectAsUserID == nil
+}
+
 // IsTokenError reports whether err means the token is bad (answer 401)
 // rather than that the server failed (answer 500).
 func IsTokenError(err error) bool {
 	for _, e := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
-		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
-		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
+		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrClientMoved, ErrConnectAs,
 	} {
 		if errors.Is(err, e) {
 			return true
@@ -99,11 +134,14 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 	return a.verifier.Verify(ctx, raw)
 }
 
-// Revoke makes a token unusable on every node until it expires (RFC 7009).
+// Revoke makes a token unusable on every node (RFC 7009) for as long as it
+// could still verify: Verify accepts it until exp plus the leeway, so the
+// revocation is kept that long, not merely until exp.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Time); err != nil {
+	until := c.ExpiresAt.Add(time.Duration(a.Leeway))
+	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, until); err != nil {
 		return err
 	}
-	a.rt.MarkRevoked(c.ID, c.ExpiresAt.Time)
+	a.rt.MarkRevoked(c.ID, until)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
@@ -39,7 +40,7 @@ func TestVerifyCaches(t *testing.T) {
 		}
 
 		// From now on a signature check fails: another issuer is expected.
-		a.SetVerifier(token.NewVerifier(a.Keys(), "https://someone-else.test", 0))
+		a.SetVerifier(token.NewVerifier(a.Keys(), "https://someone-else.test", a.Audience, 0))
 		other, _ := mint(t, a, c.ID, "", time.Hour)
 		if _, err := a.Verify(ctx, other); !errors.Is(err, token.ErrIssuer) {
 			t.Fatalf("control: an uncached token passed the refusing verifier (%v)", err)
@@ -144,6 +145,46 @@ func TestVerifyRevoked(t *testing.T) {
 	})
 }
 
+// A token is accepted until its exp plus the leeway, so its revocation
+// lasts that long too: past exp but within the leeway, a revoked token stays
+// refused on the revoking node after the periodic clean-up, on another node
+// that learns of it from the change feed, and on a node started afterwards.
+// (Revocations used to be dropped at exp, and the token worked again.)
+func TestRevocationOutlivesExpiryByLeeway(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		leeway := func(a *app.App) { a.Leeway = caddy.Duration(time.Hour) }
+		a := apptest.Open(t, driver, noPolling, leeway)
+		b := openOn(t, driver, a.Database.DSN, noPolling, leeway)
+		c, _ := newClient(t, a, "revoked-late")
+		raw, claims := mint(t, a, c.ID, "", -time.Minute) // expired a minute ago, within the leeway
+		for name, n := range map[string]*app.App{"A": a, "B": b} {
+			if _, err := n.Verify(ctx, raw); err != nil {
+				t.Fatalf("control: node %s refuses a token within the leeway: %v", name, err)
+			}
+		}
+
+		if err := a.Revoke(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Runtime().Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Runtime().CleanupNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		late := openOn(t, driver, a.Database.DSN, noPolling, leeway)
+		for name, n := range map[string]*app.App{"A after clean-up": a, "B after the feed": b, "a later node": late} {
+			if _, err := n.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+				t.Errorf("%s: Verify = %v, want ErrRevoked", name, err)
+			}
+		}
+		if kept, err := a.Store().IsRevoked(ctx, claims.ID); err != nil || !kept {
+			t.Errorf("the revocation row is gone after clean-up (%v)", err)
+		}
+	})
+}
+
 // A token that expires while cached is refused with token.ErrExpired by the
 // cache itself, which then drops it.
 func TestVerifyExpiredWhileCached(t *testing.T) {
@@ -212,6 +253,78 @@ func TestVerifyThreeLegged(t *testing.T) {
 		if _, err := a.Verify(ctx, nobody); !errors.Is(err, app.ErrUserDisabled) {
 			t.Fatalf("unknown user: err = %v, want ErrUserDisabled", err)
 		}
+	})
+}
+
+// A token carries its client's tenant upstream: once a super admin moves
+// the client to another tenant, its earlier tokens are refused with
+// ErrClientMoved (401 invalid_token) instead of speaking for the old
+// tenant, and a token minted for the new tenant verifies.
+func TestVerifyClientMovedToAnotherTenant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		if err := a.Store().CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "Acme"}, tester); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := newClient(t, a, "mover")
+		raw, _ := mint(t, a, c.ID, "", time.Hour)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+
+		c.TenantID = "acme"
+		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+		a.Runtime().ForgetClient(c.ID)
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrClientMoved) || !app.IsTokenError(err) {
+			t.Fatalf("token of the old tenant: err = %v, want ErrClientMoved", err)
+		}
+		_, claims := mint(t, a, c.ID, "", time.Hour)
+		claims.Tenant, claims.ID = "acme", store.NewID()
+		moved, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, moved); err != nil {
+			t.Fatalf("token of the new tenant: %v", err)
+		}
+	})
+}
+
+// A client that connects as a user gets only tokens for that user: once an
+// admin gives a client such a user, its earlier 2-legged tokens (which
+// speak for the bare client) are refused with ErrConnectAs, and tokens for
+// the user verify; taking the user away again lets 2-legged tokens in.
+func TestVerifyConnectAsAssigned(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		alice := newUser(t, a, "alice")
+		c, _ := newClient(t, a, "connected")
+		set := func(t *testing.T, user *string) {
+			t.Helper()
+			c.ConnectAsUserID = user
+			if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+				t.Fatal(err)
+			}
+			a.Runtime().ForgetClient(c.ID)
+		}
+		want := func(t *testing.T, raw string, wantErr error) {
+			t.Helper()
+			if _, err := a.Verify(ctx, raw); !errors.Is(err, wantErr) || (wantErr != nil && !app.IsTokenError(err)) {
+				t.Fatalf("Verify = %v, want %v", err, wantErr)
+			}
+		}
+		asClient, _ := mint(t, a, c.ID, "", time.Hour)
+		want(t, asClient, nil)
+		set(t, &alice.ID)
+		want(t, asClient, app.ErrConnectAs)
+		asAlice, _ := mint(t, a, c.ID, alice.ID, time.Hour)
+		want(t, asAlice, nil)
+		set(t, nil)
+		want(t, asClient, nil)
 	})
 }
 
@@ -288,13 +401,62 @@ func TestVerifyCacheRespectsIssuerAcrossReload(t *testing.T) {
 	})
 }
 
+// A token minted for another audience is refused with token.ErrAudience
+// and not cached; when a reload changes the audience, tokens the previous
+// config cached in the shared runtime are refused by the new config too.
+func TestVerifyAudience(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		cctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		defer cancel()
+		cfg := func(audience string) *app.App {
+			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
+				Issuer: apptest.Issuer, Audience: audience, PollInterval: caddy.Duration(time.Hour)}
+			if err := a.Provision(cctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.Cleanup() })
+			return a
+		}
+		oldCfg := cfg("urn:api-one")
+		c, _ := newClient(t, oldCfg, "audience")
+		raw, claims := mint(t, oldCfg, c.ID, "", time.Hour)
+		claims.Audience, claims.ID = jwt.ClaimStrings{"urn:api-two"}, store.NewID()
+		elsewhere, err := oldCfg.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := oldCfg.Verify(ctx, elsewhere); !errors.Is(err, token.ErrAudience) || !app.IsTokenError(err) {
+			t.Fatalf("token for another audience: err = %v, want ErrAudience", err)
+		}
+		if oldCfg.TokenCached(elsewhere) {
+			t.Fatal("a token for another audience was cached")
+		}
+		if _, err := oldCfg.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		newCfg := cfg("urn:api-two")
+		if !newCfg.TokenCached(raw) {
+			t.Fatal("the reload did not share the cache")
+		}
+		if _, err := newCfg.Verify(ctx, raw); !errors.Is(err, token.ErrAudience) {
+			t.Fatalf("old audience's cached token under the new audience: err = %v, want ErrAudience", err)
+		}
+		if _, err := newCfg.Verify(ctx, elsewhere); err != nil {
+			t.Fatalf("the new audience's token under the new config: %v", err)
+		}
+	})
+}
+
 // IsTokenError sorts every token and app refusal (also wrapped) as the
 // caller's fault and anything else as the server's.
 func TestIsTokenError(t *testing.T) {
 	for _, err := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
-		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
 		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled,
+		app.ErrClientMoved, app.ErrConnectAs,
 		fmt.Errorf("verifying: %w", app.ErrRevoked),
 	} {
 		if !app.IsTokenError(err) {

@@ -10,6 +10,7 @@ import (
 	"github.com/scopegate/scopegate/module/app/apptest"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 // propagation is how long a change made on one node may take to reach
@@ -240,7 +241,7 @@ func TestPollManyChanges(t *testing.T) {
 	})
 }
 
-// The periodic clean-up forgets revocations of tokens that have expired
+// The periodic clean-up forgets revocations whose tokens can no longer verify
 // (locally and in the database) and keeps those still running.
 func TestCleanupRevocations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -266,6 +267,56 @@ func TestCleanupRevocations(t *testing.T) {
 		}
 		if kept, _ := a.Store().IsRevoked(ctx, "live-jti"); !kept {
 			t.Fatal("the live revocation was deleted from the database")
+		}
+	})
+}
+
+// When a rotated-out key's overlap ends, a token it signed is refused as
+// signed by an unknown key on every running node, even one that verified
+// and cached it before (the verification cache asks the ring on every hit),
+// and neither node publishes the key any more; no feed entry, reload or
+// clean-up is needed. The new key's tokens keep verifying.
+func TestCachedTokenRefusedAfterKeyOverlap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		t.Parallel()
+		ctx := context.Background()
+		a, b := twoNodes(t, driver)
+		c, _ := newClient(t, a, "overlap-end")
+		old, _ := mint(t, a, c.ID, "", time.Hour)
+		oldKID := a.Keys().SigningKID()
+		verifiedOn(t, a, old)
+		verifiedOn(t, b, old)
+
+		const overlap = 3 * time.Second
+		newKID, err := a.Keys().Rotate(ctx, overlap, tester)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, old); err != nil {
+			t.Fatalf("old key's token during the overlap: %v", err)
+		}
+		eventually(t, propagation, "node B loads the rotated ring", func() bool { return b.Keys().SigningKID() == newKID })
+		fresh, _ := mint(t, a, c.ID, "", time.Hour)
+
+		for name, n := range map[string]*app.App{"A": a, "B": b} {
+			eventually(t, overlap+propagation, "node "+name+" refuses the old key's token", func() bool {
+				_, err := n.Verify(ctx, old)
+				if err != nil && !errors.Is(err, token.ErrUnknownKey) {
+					t.Fatalf("node %s: Verify = %v, want nil then ErrUnknownKey", name, err)
+				}
+				return err != nil
+			})
+			if n.TokenCached(old) {
+				t.Errorf("node %s keeps the refused token cached", name)
+			}
+			for _, k := range n.Keys().JWKS()["keys"] {
+				if k.KeyID == oldKID {
+					t.Errorf("node %s still publishes the retired key", name)
+				}
+			}
+			if _, err := n.Verify(ctx, fresh); err != nil {
+				t.Errorf("node %s: new key's token: %v", name, err)
+			}
 		}
 	})
 }

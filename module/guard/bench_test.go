@@ -3,6 +3,7 @@ package guard
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
@@ -67,6 +69,14 @@ func runGuard(b *testing.B, g *Guard, authz func() string) {
 	}
 }
 
+// benchScopes is the test catalogue plus a scope that requires the
+// application_id claim the benchmark tokens carry, as Bits' catalogue does.
+func benchScopes(a *app.App) {
+	a.Scopes = append(slices.Clone(a.Scopes), scope.Scope{
+		Name: "application.session", Description: "One application", RequiredClaims: []string{"application_id"},
+	})
+}
+
 // benchGuard is a typical route: one scope (met through an implication),
 // and a bound claim to compare.
 func benchGuard(e *env) *Guard {
@@ -88,7 +98,7 @@ func benchToken(e *env) string {
 func BenchmarkGuardCached(b *testing.B) {
 	for _, driver := range storetest.Drivers {
 		b.Run(driver, func(b *testing.B) {
-			e := newEnv(b, driver)
+			e := newEnv(b, driver, benchScopes)
 			g := benchGuard(e)
 			authz := benchToken(e)
 			runGuard(b, g, func() string { return authz })
@@ -104,7 +114,7 @@ func BenchmarkGuardUncached(b *testing.B) {
 	const cacheSize, pool = 64, 256
 	for _, driver := range storetest.Drivers {
 		b.Run(driver, func(b *testing.B) {
-			e := newEnv(b, driver, func(a *app.App) { a.CacheSize = cacheSize })
+			e := newEnv(b, driver, benchScopes, func(a *app.App) { a.CacheSize = cacheSize })
 			g := benchGuard(e)
 			tokens := make([]string, pool)
 			for i := range tokens {

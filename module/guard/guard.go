@@ -8,7 +8,6 @@ package guard
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -46,8 +45,10 @@ type Guard struct {
 	MatchClaims map[string]string `json:"match_claims,omitempty"`
 	// Enables impersonation on this route: the header (default X-Act-As-User)
 	// names a user of the client's tenant to act as. Only clients allowed to
-	// act on behalf of users may send it; on routes without this option the
-	// header is refused.
+	// act on behalf of users may send it. Every other impersonation header
+	// name used by a guard of the config (X-Act-As-User included, as long as
+	// some guard has no impersonation) is refused on this route, and all of
+	// them are removed before the upstream is called.
 	Impersonation *Impersonation `json:"impersonation,omitempty"`
 	// Prefix of the identity headers set for the upstream; any request header
 	// with this prefix is removed first. Default: X-Scopegate-.
@@ -55,10 +56,11 @@ type Guard struct {
 	// Realm in WWW-Authenticate challenges. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
 
-	app       *app.App
-	logger    *zap.Logger
-	actHeader string
-	hdr       identityHeaders
+	app          *app.App
+	logger       *zap.Logger
+	actHeader    string
+	hdr          identityHeaders
+	claimMatches []claimMatch
 }
 
 // Impersonation configures acting on behalf of users.
@@ -96,7 +98,15 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	if g.Impersonation != nil && g.Impersonation.Header != "" {
 		g.actHeader = http.CanonicalHeaderKey(g.Impersonation.Header)
 	}
-	g.hdr = newIdentityHeaders(g.HeaderPrefix)
+	// Every guard of the config must know every name, so that a route
+	// refuses the header another route honours.
+	a.RegisterImpersonationHeader(g.actHeader)
+	var claimNames []string
+	for _, s := range a.Catalogue().All() {
+		claimNames = append(claimNames, s.RequiredClaims...)
+	}
+	g.hdr = newIdentityHeaders(g.HeaderPrefix, claimNames)
+	g.claimMatches = newClaimMatches(g.MatchClaims)
 	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
 	}
@@ -149,10 +159,12 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			return g.refuse(w, r, oerr)
 		}
 		g.hdr.apply(r, id)
-		r.Header.Del(g.actHeader) // consumed here; the upstream gets the effective user
+		for _, name := range g.app.ImpersonationHeaders() {
+			delete(r.Header, name) // consumed or refused here; the upstream gets the effective user
+		}
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
-	} else if g.Impersonation != nil && id.Actor == nil && r.Header.Get(g.actHeader) != "" {
+	} else if g.Impersonation != nil && id.Actor == nil && firstValue(r.Header, g.actHeader) != "" {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -181,7 +193,18 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 	if c.Act != nil {
 		id.Actor = c.Act
 	}
-	if as := r.Header.Get(g.actHeader); as != "" {
+	for _, name := range g.app.ImpersonationHeaders() {
+		if g.Impersonation != nil && name == g.actHeader {
+			continue
+		}
+		if firstValue(r.Header, name) != "" {
+			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
+		}
+	}
+	if g.Impersonation == nil {
+		return id, nil
+	}
+	if as := firstValue(r.Header, g.actHeader); as != "" {
 		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {
 			return nil, oerr
 		}
@@ -189,9 +212,18 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 	return id, nil
 }
 
+// firstValue is Header.Get for a name already in canonical form (the
+// guard's names are canonicalised at Provision): a plain map lookup.
+func firstValue(h http.Header, canonical string) string {
+	if v := h[canonical]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // bearer extracts the token from a single Authorization: Bearer header.
 func bearer(r *http.Request) (string, *oauth.Error) {
-	values := r.Header.Values("Authorization")
+	values := r.Header["Authorization"]
 	switch len(values) {
 	case 0:
 		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "no bearer token: send Authorization: Bearer <token>")
@@ -257,38 +289,7 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			return e
 		}
 	}
-	if len(g.MatchClaims) > 0 {
-		repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-		for name, want := range g.MatchClaims {
-			have, ok := c.Ext[name]
-			if !ok {
-				continue
-			}
-			if hasDotSegment(r.URL.Path) {
-				// Placeholders such as {http.request.uri.path.1} read the path
-				// as sent; an upstream that resolves "/app-1/../app-2" would
-				// serve another application than the one compared here.
-				return oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the request path must not contain . or .. segments")
-			}
-			if repl != nil {
-				want = repl.ReplaceKnown(want, "")
-			}
-			if have != want {
-				return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token is limited to %s %s", name, have)
-			}
-		}
-	}
-	return nil
-}
-
-// hasDotSegment reports whether p holds a "." or ".." segment.
-func hasDotSegment(p string) bool {
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
+	return g.checkClaims(r, c.Ext)
 }
 
 func legsError(need scope.Legs) *oauth.Error {
@@ -311,30 +312,6 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) e
 	}
 	oauth.WriteBearer(w, e, g.Realm)
 	return nil
-}
-
-// setPlaceholders exposes the identity to logs and later handlers, e.g.
-// {scopegate.client_id}; http.auth.user.id feeds the access log's user_id.
-func (g *Guard) setPlaceholders(r *http.Request, id *Identity) {
-	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if !ok {
-		return
-	}
-	c := id.Claims
-	repl.Set("scopegate.client_id", c.ClientID)
-	repl.Set("scopegate.user_id", id.UserID)
-	repl.Set("scopegate.tenant", c.Tenant)
-	repl.Set("scopegate.scopes", c.Scope)
-	repl.Set("scopegate.legs", strconv.Itoa(legsOf(id)))
-	repl.Set("scopegate.jti", c.ID)
-	if id.Actor != nil {
-		repl.Set("scopegate.actor", id.Actor.ClientID)
-	}
-	principal := id.UserID
-	if principal == "" {
-		principal = c.ClientID
-	}
-	repl.Set("http.auth.user.id", principal)
 }
 
 func legsOf(id *Identity) int {

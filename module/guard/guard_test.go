@@ -145,6 +145,9 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 		otherIssuer := e.claims(svc, "", "demo.read")
 		otherIssuer.Issuer = "https://elsewhere.test"
 
+		otherAudience := e.claims(svc, "", "demo.read")
+		otherAudience.Audience = jwt.ClaimStrings{"https://another-api.test"}
+
 		noJTI := e.claims(svc, "", "demo.read")
 		noJTI.ID = ""
 
@@ -199,6 +202,7 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 			{"garbage with dots", []string{bearerLine("a.b.c")}, 401, oauth.InvalidToken, token.ErrMalformed.Error()},
 			{"expired", []string{bearerLine(e.sign(expired))}, 401, oauth.InvalidToken, token.ErrExpired.Error()},
 			{"other issuer", []string{bearerLine(e.sign(otherIssuer))}, 401, oauth.InvalidToken, token.ErrIssuer.Error()},
+			{"other audience", []string{bearerLine(e.sign(otherAudience))}, 401, oauth.InvalidToken, token.ErrAudience.Error()},
 			{"no jti", []string{bearerLine(e.sign(noJTI))}, 401, oauth.InvalidToken, token.ErrMalformed.Error()},
 			{"unknown key", []string{bearerLine(foreignRaw)}, 401, oauth.InvalidToken, token.ErrUnknownKey.Error()},
 			{"ring kid, foreign signature", []string{bearerLine(forgedRaw)}, 401, oauth.InvalidToken, token.ErrSignature.Error()},
@@ -594,9 +598,23 @@ func TestStackedGuards(t *testing.T) {
 		})
 		t.Run("impersonation must start at the first guard", func(t *testing.T) {
 			late := e.guard(&Guard{Impersonation: &Impersonation{Header: "X-On-Behalf-Of"}})
+			// The first guard knows the later one's header and refuses it.
 			x := newExchange("/", bearerLine(e.token(svc, "", "demo.write")), "X-On-Behalf-Of: "+alice)
 			up := new(upstream)
 			err := first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return late.ServeHTTP(w, r, up)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope,
+				"impersonation (X-On-Behalf-Of) is not enabled on this route", "")
+			// A header set between the two (by another handler) cannot
+			// change the identity the first guard settled either.
+			x = newExchange("/", bearerLine(e.token(svc, "", "demo.write")))
+			up = new(upstream)
+			err = first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				r.Header.Set("X-On-Behalf-Of", alice)
 				return late.ServeHTTP(w, r, up)
 			}))
 			if err != nil {

@@ -13,11 +13,14 @@ type identityHeaders struct {
 	prefix                                             string
 	clientID, userID, tenant, scopes, legs, actor, jti string
 	claimPrefix                                        string
+	// claims maps the claim names scopes of the catalogue require to their
+	// header names, built once instead of on every request.
+	claims map[string]string
 }
 
-func newIdentityHeaders(prefix string) identityHeaders {
+func newIdentityHeaders(prefix string, claimNames []string) identityHeaders {
 	p := http.CanonicalHeaderKey(prefix)
-	return identityHeaders{
+	h := identityHeaders{
 		prefix:      p,
 		clientID:    p + "Client-Id",
 		userID:      p + "User-Id",
@@ -27,7 +30,25 @@ func newIdentityHeaders(prefix string) identityHeaders {
 		actor:       p + "Actor-Client-Id",
 		jti:         p + "Token-Id",
 		claimPrefix: p + "Claim-",
+		claims:      make(map[string]string, len(claimNames)),
 	}
+	for _, name := range claimNames {
+		h.claims[name] = h.buildClaimHeader(name)
+	}
+	return h
+}
+
+// claimHeader names the header carrying claim name: X-Scopegate-Claim-
+// Application-Id for application_id.
+func (h identityHeaders) claimHeader(name string) string {
+	if k, ok := h.claims[name]; ok {
+		return k
+	}
+	return h.buildClaimHeader(name) // a claim the catalogue no longer asks for
+}
+
+func (h identityHeaders) buildClaimHeader(name string) string {
+	return http.CanonicalHeaderKey(h.claimPrefix + strings.ReplaceAll(name, "_", "-"))
 }
 
 // apply strips caller-sent identity headers and sets the trusted ones.
@@ -38,18 +59,28 @@ func (h identityHeaders) apply(r *http.Request, id *Identity) {
 		}
 	}
 	c := id.Claims
-	r.Header[h.clientID] = []string{c.ClientID}
-	r.Header[h.tenant] = []string{c.Tenant}
-	r.Header[h.scopes] = []string{c.Scope}
-	r.Header[h.legs] = []string{strconv.Itoa(legsOf(id))}
-	r.Header[h.jti] = []string{c.ID}
+	// Every header gets one value; they share one backing array (one
+	// allocation instead of one per header). Each slice is capped at its
+	// own value, so a later Header.Add reallocates instead of writing over
+	// the next header's value.
+	vals := make([]string, 0, 7+len(c.Ext))
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		r.Header[k] = vals[n-1 : n : n]
+	}
+	set(h.clientID, c.ClientID)
+	set(h.tenant, c.Tenant)
+	set(h.scopes, c.Scope)
+	set(h.legs, strconv.Itoa(legsOf(id)))
+	set(h.jti, c.ID)
 	if id.UserID != "" {
-		r.Header[h.userID] = []string{id.UserID}
+		set(h.userID, id.UserID)
 	}
 	if id.Actor != nil {
-		r.Header[h.actor] = []string{id.Actor.ClientID}
+		set(h.actor, id.Actor.ClientID)
 	}
 	for name, v := range c.Ext {
-		r.Header[http.CanonicalHeaderKey(h.claimPrefix+strings.ReplaceAll(name, "_", "-"))] = []string{v}
+		set(h.claimHeader(name), v)
 	}
 }

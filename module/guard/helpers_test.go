@@ -50,7 +50,13 @@ type env struct {
 // newEnv opens an app on driver and seeds the fixtures above.
 func newEnv(tb testing.TB, driver string, configure ...func(*app.App)) *env {
 	tb.Helper()
-	e := &env{tb: tb, a: apptest.Open(tb, driver, configure...), tenants: map[string]string{}}
+	return seedEnv(tb, apptest.Open(tb, driver, configure...))
+}
+
+// seedEnv seeds the fixtures above into the database of a.
+func seedEnv(tb testing.TB, a *app.App) *env {
+	tb.Helper()
+	e := &env{tb: tb, a: a, tenants: map[string]string{}}
 	ctx := context.Background()
 	st := e.a.Store()
 	if err := st.CreateTenant(ctx, &store.Tenant{ID: otherTenant, Name: "Other"}, tester); err != nil {

@@ -54,6 +54,9 @@ func (s *Store) CreateApp(ctx context.Context, a *DeveloperApp, actor Actor) err
 
 // GetApp loads a developer app.
 func (s *Store) GetApp(ctx context.Context, id string) (*DeveloperApp, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
 	var a DeveloperApp
 	if err := s.DB.WithContext(ctx).Take(&a, "id = ?", id).Error; err != nil {
 		return nil, translate(err)
@@ -109,6 +112,9 @@ func (s *Store) OfferedApps(ctx context.Context, tenantID string) ([]DeveloperAp
 
 // GetConnection loads a tenant's decision on an app.
 func (s *Store) GetConnection(ctx context.Context, appID, tenantID string) (*Connection, error) {
+	if !findable(appID, idSize) || !findable(tenantID, idSize) {
+		return nil, ErrNotFound
+	}
 	var c Connection
 	if err := s.DB.WithContext(ctx).Take(&c, "app_id = ? AND tenant_id = ?", appID, tenantID).Error; err != nil {
 		return nil, translate(err)

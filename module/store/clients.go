@@ -28,6 +28,9 @@ func (s *Store) CreateClient(ctx context.Context, c *Client, a Actor) error {
 
 // GetClient loads a client by id.
 func (s *Store) GetClient(ctx context.Context, id string) (*Client, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
 	var c Client
 	if err := s.DB.WithContext(ctx).Take(&c, "id = ?", id).Error; err != nil {
 		return nil, translate(err)
@@ -37,6 +40,9 @@ func (s *Store) GetClient(ctx context.Context, id string) (*Client, error) {
 
 // FindClientByName loads the client named name in a tenant.
 func (s *Store) FindClientByName(ctx context.Context, tenantID, name string) (*Client, error) {
+	if !findable(tenantID, idSize) || !findable(name, nameSize) {
+		return nil, ErrNotFound
+	}
 	var c Client
 	err := s.DB.WithContext(ctx).Take(&c, "tenant_id = ? AND name = ?", tenantID, name).Error
 	if err != nil {
@@ -152,24 +158,4 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		}
 		return audit(tx, a, "client.delete", id, "")
 	})
-}
-
-// CountClientsWithScope counts clients whose allowed scopes contain scope.
-// The scope list is JSON text, so the match is on the quoted name.
-func (s *Store) CountClientsWithScope(ctx context.Context, scope string) (int64, error) {
-	var n int64
-	err := s.DB.WithContext(ctx).Model(&Client{}).
-		Where("allowed_scopes LIKE ?", `%"`+escapeLike(scope)+`"%`).Count(&n).Error
-	return n, translate(err)
-}
-
-func escapeLike(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' || s[i] == '_' {
-			continue // scope names never need these in the admin lookup
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }

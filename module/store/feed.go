@@ -8,10 +8,12 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Revoke records that a token is revoked until it expires.
-func (s *Store) Revoke(ctx context.Context, jti, clientID string, expiresAt time.Time) error {
+// Revoke records that a token is revoked until until, the last moment it
+// could still verify (its exp plus the verifier's leeway): the row, its
+// ExpiresAt, is dropped then and not before.
+func (s *Store) Revoke(ctx context.Context, jti, clientID string, until time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		r := Revocation{JTI: jti, ClientID: clientID, ExpiresAt: expiresAt.UTC()}
+		r := Revocation{JTI: jti, ClientID: clientID, ExpiresAt: until.UTC()}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
 			return err
 		}
@@ -19,7 +21,7 @@ func (s *Store) Revoke(ctx context.Context, jti, clientID string, expiresAt time
 	})
 }
 
-// ActiveRevocations lists revocations of tokens that have not expired yet.
+// ActiveRevocations lists revocations of tokens that can still verify.
 func (s *Store) ActiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error) {
 	var out []Revocation
 	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ?", now).Find(&out).Error)
@@ -27,6 +29,9 @@ func (s *Store) ActiveRevocations(ctx context.Context, now time.Time) ([]Revocat
 
 // IsRevoked reports whether a token id is revoked.
 func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	if !findable(jti, idSize) {
+		return false, nil // never stored, so never revoked
+	}
 	var n int64
 	err := s.DB.WithContext(ctx).Model(&Revocation{}).Where("jti = ?", jti).Count(&n).Error
 	return n > 0, translate(err)
@@ -54,10 +59,10 @@ func (s *Store) LastChangeID(ctx context.Context) (uint64, error) {
 	return *id, nil
 }
 
-// Cleanup deletes what is no longer needed: revocations of expired tokens,
-// usage rows of past days, old feed entries, keys that no longer verify,
-// expired authorization codes and refresh tokens, and sign-outs of sessions
-// that have expired anyway.
+// Cleanup deletes what is no longer needed: revocations of tokens that can
+// no longer verify, usage rows of past days, old feed entries, keys that no
+// longer verify, expired authorization codes and refresh tokens, and
+// sign-outs of sessions that have expired anyway.
 // It keeps every table bounded whatever the number of tokens issued.
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {

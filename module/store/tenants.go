@@ -30,6 +30,9 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 
 // GetTenant loads a tenant.
 func (s *Store) GetTenant(ctx context.Context, id string) (*Tenant, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
 	var t Tenant
 	if err := s.DB.WithContext(ctx).Take(&t, "id = ?", id).Error; err != nil {
 		return nil, translate(err)
@@ -60,6 +63,9 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 
 // GetUser loads a user.
 func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
 	var u User
 	if err := s.DB.WithContext(ctx).Take(&u, "id = ?", id).Error; err != nil {
 		return nil, translate(err)
@@ -69,6 +75,9 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 
 // FindUser loads a user by id or by username within a tenant.
 func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User, error) {
+	if !findable(tenantID, idSize) || !findable(idOrName, nameSize) { // a username may be longer than an id
+		return nil, ErrNotFound
+	}
 	var u User
 	err := s.DB.WithContext(ctx).
 		Where("tenant_id = ? AND (id = ? OR username = ?)", tenantID, idOrName, idOrName).

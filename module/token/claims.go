@@ -37,11 +37,16 @@ type Claims struct {
 	Ext map[string]string `json:"ext,omitempty"`
 
 	scopes []string // Scope split once, by Freeze
+	kid    string   // the key that verified the token, set by Verify
 }
 
 // Freeze precomputes derived fields; call it before sharing the claims
 // between goroutines (the verification cache does).
 func (c *Claims) Freeze() { c.scopes = strings.Fields(c.Scope) }
+
+// KeyID returns the kid of the key the token was verified with ("" for
+// claims that did not come from Verify).
+func (c *Claims) KeyID() string { return c.kid }
 
 // Scopes returns the granted scopes as a list.
 func (c *Claims) Scopes() []string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -28,22 +29,46 @@ var ErrUnknownKey = errors.New("token signed by an unknown key")
 type KeyRing struct {
 	store  *store.Store
 	sealer *secret.Sealer
+	// now is the ring's clock; tests move it to the end of an overlap.
+	now func() time.Time
 
-	mu         sync.RWMutex
+	loadMu sync.Mutex // one Load at a time, so an older read never wins
+	// state is replaced whole by Load and only read otherwise, so the hot
+	// path (every uncached token, every cached one's key check) takes no lock.
+	state atomic.Pointer[ringState]
+}
+
+// ringState is one immutable snapshot of the ring.
+type ringState struct {
 	signingKID string
 	signing    ed25519.PrivateKey
-	verify     map[string]ed25519.PublicKey
-	lastLoad   time.Time
+	verify     map[string]ringKey
+	loaded     time.Time
 }
+
+// ringKey is a key that verifies, until VerifyUntil when it is retired.
+type ringKey struct {
+	pub   ed25519.PublicKey
+	until time.Time // zero while the key is not retired
+}
+
+// verifies reports whether the key still verifies at now. The database row
+// of a key past its overlap is deleted by the periodic clean-up, but a
+// running node has it in memory: the end of the overlap is enforced here.
+func (k ringKey) verifies(now time.Time) bool { return k.until.IsZero() || now.Before(k.until) }
 
 // NewKeyRing returns a ring backed by st; call Load before use.
 func NewKeyRing(st *store.Store, sealer *secret.Sealer) *KeyRing {
-	return &KeyRing{store: st, sealer: sealer, verify: map[string]ed25519.PublicKey{}}
+	r := &KeyRing{store: st, sealer: sealer, now: time.Now}
+	r.state.Store(&ringState{verify: map[string]ringKey{}})
+	return r
 }
 
 // Load reads the keys from the store, creating the first one if there is none.
 func (r *KeyRing) Load(ctx context.Context) error {
-	keys, err := r.store.ListSigningKeys(ctx, time.Now())
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	keys, err := r.store.ListSigningKeys(ctx, r.now())
 	if err != nil {
 		return err
 	}
@@ -55,29 +80,30 @@ func (r *KeyRing) Load(ctx context.Context) error {
 		if _, err := r.store.AddFirstSigningKey(ctx, k); err != nil {
 			return err
 		}
-		if keys, err = r.store.ListSigningKeys(ctx, time.Now()); err != nil {
+		if keys, err = r.store.ListSigningKeys(ctx, r.now()); err != nil {
 			return err
 		}
 	}
-	verify := make(map[string]ed25519.PublicKey, len(keys))
-	var signKID string
-	var signKey ed25519.PrivateKey
+	next := &ringState{verify: make(map[string]ringKey, len(keys))}
 	for _, k := range keys {
 		if len(k.PublicKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("signing key %s: bad public key", k.KID)
 		}
-		verify[k.KID] = ed25519.PublicKey(k.PublicKey)
-		if k.RetiredAt == nil && signKey == nil {
+		rk := ringKey{pub: ed25519.PublicKey(k.PublicKey)}
+		if k.VerifyUntil != nil {
+			rk.until = *k.VerifyUntil
+		}
+		next.verify[k.KID] = rk
+		if k.RetiredAt == nil && next.signing == nil {
 			seed, err := r.sealer.Open(k.PrivateCiphertext, []byte(k.KID))
 			if err != nil {
 				return fmt.Errorf("signing key %s: %w (is the master key the one this database was created with?)", k.KID, err)
 			}
-			signKID, signKey = k.KID, ed25519.NewKeyFromSeed(seed)
+			next.signingKID, next.signing = k.KID, ed25519.NewKeyFromSeed(seed)
 		}
 	}
-	r.mu.Lock()
-	r.verify, r.signingKID, r.signing, r.lastLoad = verify, signKID, signKey, time.Now()
-	r.mu.Unlock()
+	next.loaded = time.Now() // real time: it paces reloads, not key expiry
+	r.state.Store(next)
 	return nil
 }
 
@@ -110,7 +136,7 @@ func (r *KeyRing) Rotate(ctx context.Context, overlap time.Duration, a store.Act
 	if err != nil {
 		return "", err
 	}
-	if err := r.store.AddSigningKey(ctx, k, time.Now().Add(overlap).UTC(), a); err != nil {
+	if err := r.store.AddSigningKey(ctx, k, r.now().Add(overlap).UTC(), a); err != nil {
 		return "", err
 	}
 	return k.KID, r.Load(ctx)
@@ -124,44 +150,46 @@ func Thumbprint(pub ed25519.PublicKey) string {
 }
 
 // SigningKID returns the kid new tokens are signed with.
-func (r *KeyRing) SigningKID() string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.signingKID
-}
+func (r *KeyRing) SigningKID() string { return r.state.Load().signingKID }
 
 // Sign mints a JWT for c with the current signing key.
 func (r *KeyRing) Sign(c *Claims) (string, error) {
-	r.mu.RLock()
-	kid, key := r.signingKID, r.signing
-	r.mu.RUnlock()
-	if key == nil {
+	st := r.state.Load()
+	if st.signing == nil {
 		return "", errors.New("no signing key loaded")
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["typ"] = Type
-	t.Header["kid"] = kid
-	return t.SignedString(key)
+	t.Header["kid"] = st.signingKID
+	return t.SignedString(st.signing)
+}
+
+// Verifies reports whether the key kid still verifies at now: it is in the
+// ring and, if retired, its overlap has not ended. The verification cache
+// asks it on every hit, since a cached token skips publicKey.
+func (r *KeyRing) Verifies(kid string, now time.Time) bool {
+	k, ok := r.state.Load().verify[kid]
+	return ok && k.verifies(now)
 }
 
 // publicKey returns the verifying key for kid. A miss reloads the ring at
 // most once a second, so a key another node just created is found without
-// letting garbage tokens hammer the database.
+// letting garbage tokens hammer the database. A retired key past its
+// overlap is refused like an unknown one (as a node that starts later,
+// which never loads it, refuses it) and is not worth a reload: a retired
+// key never comes back.
 func (r *KeyRing) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	r.mu.RLock()
-	pub, ok := r.verify[kid]
-	stale := time.Since(r.lastLoad) > time.Second
-	r.mu.RUnlock()
-	if ok {
-		return pub, nil
+	st := r.state.Load()
+	if k, ok := st.verify[kid]; ok {
+		if k.verifies(r.now()) {
+			return k.pub, nil
+		}
+		return nil, ErrUnknownKey
 	}
-	if stale {
+	if time.Since(st.loaded) > time.Second {
 		if err := r.Load(ctx); err == nil {
-			r.mu.RLock()
-			pub, ok = r.verify[kid]
-			r.mu.RUnlock()
-			if ok {
-				return pub, nil
+			if k, ok := r.state.Load().verify[kid]; ok && k.verifies(r.now()) {
+				return k.pub, nil
 			}
 		}
 	}
@@ -178,17 +206,17 @@ type JWK struct {
 	Algorithm string `json:"alg"`
 }
 
-// JWKS returns the document listing every key that verifies (RFC 7517).
+// JWKS returns the document listing every key that verifies now (RFC 7517),
+// the signing key first.
 func (r *KeyRing) JWKS() map[string][]JWK {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	keys := make([]JWK, 0, len(r.verify))
-	if pub, ok := r.verify[r.signingKID]; ok { // the signing key first
-		keys = append(keys, jwk(r.signingKID, pub))
+	st, now := r.state.Load(), r.now()
+	keys := make([]JWK, 0, len(st.verify))
+	if k, ok := st.verify[st.signingKID]; ok {
+		keys = append(keys, jwk(st.signingKID, k.pub))
 	}
-	for kid, pub := range r.verify {
-		if kid != r.signingKID {
-			keys = append(keys, jwk(kid, pub))
+	for kid, k := range st.verify {
+		if kid != st.signingKID && k.verifies(now) {
+			keys = append(keys, jwk(kid, k.pub))
 		}
 	}
 	return map[string][]JWK{"keys": keys}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,10 +19,14 @@ import (
 
 const iss = "https://issuer.test"
 
-func ring(t *testing.T, st *store.Store) *KeyRing {
+func ring(t *testing.T, st *store.Store) *KeyRing { return ringAt(t, st, time.Now) }
+
+// ringAt is ring with its clock set to now before the first Load.
+func ringAt(t *testing.T, st *store.Store, now func() time.Time) *KeyRing {
 	t.Helper()
 	sealer, _ := secret.NewSealer(bytes.Repeat([]byte{3}, secret.KeySize))
 	r := NewKeyRing(st, sealer)
+	r.now = now
 	if err := r.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +57,7 @@ func TestSignVerifyAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := NewVerifier(r2, iss, time.Second).Verify(context.Background(), raw)
+		c, err := NewVerifier(r2, iss, iss, time.Second).Verify(context.Background(), raw)
 		if err != nil || c.ClientID != "c1" || c.Scopes()[1] != "b" || c.UserID() != "" {
 			t.Fatalf("Verify = %+v, %v", c, err)
 		}
@@ -60,35 +65,80 @@ func TestSignVerifyAcrossNodes(t *testing.T) {
 }
 
 // After rotation new tokens use the new key; old tokens still verify during
-// the overlap and the JWKS lists both keys.
+// the overlap, on this node and on another that shares the database, and
+// the JWKS lists both keys, the signing one first. Once the overlap ends
+// (the rings' clock moved past it; no reload, no clean-up, the old key's
+// row still in the database) both nodes refuse the old key's tokens as
+// signed by an unknown key, exactly as a node started afterwards does, and
+// publish only the new key; tokens of the new key still verify.
 func TestRotateOverlap(t *testing.T) {
-	st := storetest.Open(t, store.SQLite)
-	r := ring(t, st)
-	old, _ := r.Sign(claims(time.Minute))
-	oldKID := r.SigningKID()
-	kid, err := r.Rotate(context.Background(), time.Hour, store.Actor{Principal: "t"})
-	if err != nil || kid == oldKID || r.SigningKID() != kid {
-		t.Fatalf("rotate: %v %s %s", err, kid, oldKID)
-	}
-	if _, err := NewVerifier(r, iss, 0).Verify(context.Background(), old); err != nil {
-		t.Fatalf("old token during overlap: %v", err)
-	}
-	if keys := r.JWKS()["keys"]; len(keys) != 2 || keys[0].KeyID != kid || keys[0].Curve != "Ed25519" {
-		t.Fatalf("JWKS = %+v", keys)
-	}
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		st := storetest.Open(t, driver)
+		var ahead atomic.Int64 // how far the rings' clock runs ahead of real time
+		clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+		r, other := ringAt(t, st, clock), ringAt(t, st, clock)
+		old, _ := r.Sign(claims(3 * time.Hour)) // exp is checked in real time: it stays valid
+		oldKID := r.SigningKID()
+		kid, err := r.Rotate(ctx, time.Hour, store.Actor{Principal: "t"})
+		if err != nil || kid == oldKID || r.SigningKID() != kid {
+			t.Fatalf("rotate: %v %s %s", err, kid, oldKID)
+		}
+		if err := other.Load(ctx); err != nil { // as the change feed makes it do
+			t.Fatal(err)
+		}
+		fresh, _ := r.Sign(claims(3 * time.Hour))
+		nodes := map[string]*KeyRing{"rotating node": r, "other node": other}
+		for name, n := range nodes {
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, old); err != nil {
+				t.Fatalf("%s: old token during the overlap: %v", name, err)
+			}
+			if keys := n.JWKS()["keys"]; len(keys) != 2 || keys[0].KeyID != kid || keys[1].KeyID != oldKID || keys[0].Curve != "Ed25519" {
+				t.Fatalf("%s: JWKS during the overlap = %+v", name, keys)
+			}
+		}
+
+		ahead.Store(int64(time.Hour + time.Second))
+		nodes["node started after the overlap"] = ringAt(t, st, clock)
+		for name, n := range nodes {
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, old); !errors.Is(err, ErrUnknownKey) {
+				t.Errorf("%s: old token after the overlap: err = %v, want ErrUnknownKey", name, err)
+			}
+			if n.Verifies(oldKID, clock()) || !n.Verifies(kid, clock()) {
+				t.Errorf("%s: Verifies(old) = %v, Verifies(new) = %v after the overlap", name, n.Verifies(oldKID, clock()), n.Verifies(kid, clock()))
+			}
+			if keys := n.JWKS()["keys"]; len(keys) != 1 || keys[0].KeyID != kid {
+				t.Errorf("%s: JWKS after the overlap = %+v, want the new key alone", name, keys)
+			}
+			if _, err := NewVerifier(n, iss, iss, 0).Verify(ctx, fresh); err != nil {
+				t.Errorf("%s: new key's token after the overlap: %v", name, err)
+			}
+		}
+		if keys, _ := st.ListSigningKeys(ctx, time.Now()); len(keys) != 2 {
+			t.Fatalf("control: %d key rows in real time, want both (nothing cleaned up)", len(keys))
+		}
+	})
 }
 
-// Every kind of bad token is refused with the matching error.
+// Every kind of bad token is refused with the matching error (a token for
+// another audience among them, RFC 9068 §4); a token whose aud lists this
+// audience among others passes.
 func TestVerifyRejects(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	r := ring(t, st)
-	v := NewVerifier(r, iss, time.Second)
+	v := NewVerifier(r, iss, iss, time.Second)
 	ctx := context.Background()
 
 	expired, _ := r.Sign(claims(-time.Minute))
 	otherIss := claims(time.Minute)
 	otherIss.Issuer = "https://evil.test"
 	wrongIss, _ := r.Sign(otherIss)
+	otherAud := claims(time.Minute)
+	otherAud.Audience = jwt.ClaimStrings{"https://other-api.test"}
+	wrongAud, _ := r.Sign(otherAud)
+	noAud := claims(time.Minute)
+	noAud.Audience = nil
+	noAudRaw, _ := r.Sign(noAud)
 
 	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims(time.Minute))
 	none.Header["typ"] = Type
@@ -99,7 +149,7 @@ func TestVerifyRejects(t *testing.T) {
 	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims(time.Minute))
 	hs.Header["typ"] = Type
 	hs.Header["kid"] = r.SigningKID()
-	hsRaw, _ := hs.SignedString([]byte(r.verify[r.SigningKID()]))
+	hsRaw, _ := hs.SignedString([]byte(r.state.Load().verify[r.SigningKID()].pub))
 
 	_, foreign, _ := ed25519.GenerateKey(rand.Reader)
 	fk := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(time.Minute))
@@ -111,7 +161,14 @@ func TestVerifyRejects(t *testing.T) {
 
 	idTok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(time.Minute))
 	idTok.Header["kid"] = r.SigningKID()
-	idRaw, _ := idTok.SignedString(r.signing)
+	idRaw, _ := idTok.SignedString(r.state.Load().signing)
+
+	several := claims(time.Minute)
+	several.Audience = jwt.ClaimStrings{"https://other-api.test", iss}
+	severalRaw, _ := r.Sign(several)
+	if _, err := v.Verify(ctx, severalRaw); err != nil {
+		t.Errorf("aud listing this audience among others: %v", err)
+	}
 
 	for name, tc := range map[string]struct {
 		raw  string
@@ -119,6 +176,8 @@ func TestVerifyRejects(t *testing.T) {
 	}{
 		"expired":      {expired, ErrExpired},
 		"wrong issuer": {wrongIss, ErrIssuer},
+		"other aud":    {wrongAud, ErrAudience},
+		"no aud":       {noAudRaw, ErrMalformed},
 		"alg none":     {noneRaw, ErrAlgorithm},
 		"hmac":         {hsRaw, ErrAlgorithm},
 		"unknown key":  {foreignRaw, ErrUnknownKey},

@@ -15,26 +15,31 @@ var (
 	ErrNotYet    = errors.New("the token is not valid yet")
 	ErrSignature = errors.New("the token signature is invalid")
 	ErrIssuer    = errors.New("the token was issued by someone else")
+	ErrAudience  = errors.New("the token is meant for another audience")
 	ErrType      = errors.New("the token is not an access token")
 	ErrAlgorithm = errors.New("the token is not signed with EdDSA")
 )
 
 // Verifier checks tokens against a key ring.
 type Verifier struct {
-	Ring   *KeyRing
-	Issuer string
-	Leeway time.Duration
-	parser *jwt.Parser
+	Ring     *KeyRing
+	Issuer   string
+	Audience string
+	Leeway   time.Duration
+	parser   *jwt.Parser
 }
 
 // NewVerifier returns a verifier that accepts only EdDSA tokens of type
-// at+jwt, issued by issuer, with exp required and a small clock leeway.
-func NewVerifier(ring *KeyRing, issuer string, leeway time.Duration) *Verifier {
+// at+jwt, issued by issuer for audience (RFC 9068 §4: a resource server
+// refuses tokens whose aud does not name it), with exp required and a
+// small clock leeway.
+func NewVerifier(ring *KeyRing, issuer, audience string, leeway time.Duration) *Verifier {
 	return &Verifier{
-		Ring: ring, Issuer: issuer, Leeway: leeway,
+		Ring: ring, Issuer: issuer, Audience: audience, Leeway: leeway,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{Algorithm}), // never "none", never HMAC
 			jwt.WithIssuer(issuer),
+			jwt.WithAudience(audience), // aud is then required too
 			jwt.WithLeeway(leeway),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
@@ -50,6 +55,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 			return nil, ErrType
 		}
 		kid, _ := t.Header["kid"].(string)
+		c.kid = kid
 		return v.Ring.publicKey(ctx, kid)
 	})
 	if err == nil {
@@ -74,6 +80,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, ErrNotYet
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return nil, ErrIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience): // a token without aud is malformed
+		return nil, ErrAudience
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return nil, ErrAlgorithm
 	}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Sizes of the client and user caches: rows found, and ids known to be
+// missing.
+const (
+	rowCacheSize  = 10_000
+	missCacheSize = 1_000
+)
+
+// rowCache caches database rows by id. Rows that exist and ids that do not
+// are kept in two LRUs: anyone may send made-up client_ids to the token
+// endpoint, and if misses shared the LRU of real rows, a stream of them
+// would evict every real client and send each request to the database.
+// Misses only evict other misses.
+type rowCache[T any] struct {
+	found   *lru.Cache[string, *T]
+	missing *lru.Cache[string, struct{}]
+}
+
+func newRowCache[T any](found, missing int) *rowCache[T] {
+	f, _ := lru.New[string, *T](found) // sizes are positive constants: no error
+	m, _ := lru.New[string, struct{}](missing)
+	return &rowCache[T]{found: f, missing: m}
+}
+
+// get returns the cached row for id; known is false when the cache holds
+// nothing about id, and row is nil for an id known to be missing.
+func (c *rowCache[T]) get(id string) (row *T, known bool) {
+	if row, ok := c.found.Get(id); ok {
+		return row, true
+	}
+	return nil, c.missing.Contains(id)
+}
+
+// add caches what the database answered for id: row, or nil for no row.
+func (c *rowCache[T]) add(id string, row *T) {
+	if row == nil {
+		c.missing.Add(id, struct{}{})
+		return
+	}
+	c.missing.Remove(id)
+	c.found.Add(id, row)
+}
+
+// forget drops whatever is cached about id.
+func (c *rowCache[T]) forget(id string) {
+	c.found.Remove(id)
+	c.missing.Remove(id)
+}
