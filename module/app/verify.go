@@ -17,7 +17,7 @@ var (
 	ErrClientGone     = errors.New("the client no longer exists")
 	ErrUserDisabled   = errors.New("the token's user is disabled or gone")
 	ErrClientMoved    = errors.New("the client is no longer in the token's tenant")
-	ErrConnectAs      = errors.New("the client now acts as a user; get a new token")
+	ErrConnectAs      = errors.New("the user the client connects as has changed; get a new token")
 )
 
 // Verify checks a raw access token: signature, type, issuer and times (once,
@@ -92,11 +92,14 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 // actsFor reports whether the client's current settings could have issued
 // c. A client that connects as a user gets only tokens for that user, so a
 // 2-legged token of such a client dates from before it was given the user:
-// it must not go on speaking for the bare client. A 3-legged token for
-// another user than the one the client connects as cannot be told apart
-// from one minted by user_id, a sign-in or a refresh (tokens carry no mark
-// of the path they came by), so it is let through.
+// it must not go on speaking for the bare client. A token minted for the
+// connect-as user carries the cas mark and ends when the client is given
+// another connect-as user (or none); other 3-legged tokens (user_id, a
+// sign-in, a refresh) stand on their own.
 func actsFor(client *store.Client, c *token.Claims) bool {
+	if c.ConnectAs {
+		return client.ConnectAsUserID != nil && *client.ConnectAsUserID == c.Subject
+	}
 	return c.Legs == 3 || client.ConnectAsUserID == nil
 }
 

@@ -323,8 +323,22 @@ func TestVerifyConnectAsAssigned(t *testing.T) {
 		want(t, asClient, app.ErrConnectAs)
 		asAlice, _ := mint(t, a, c.ID, alice.ID, time.Hour)
 		want(t, asAlice, nil)
+		// A token minted for the connect-as user (marked cas) ends when the
+		// client connects as someone else, or as nobody.
+		_, claims := mint(t, a, c.ID, alice.ID, time.Hour)
+		claims.ConnectAs = true
+		connected, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, connected, nil)
+		bob := newUser(t, a, "bob")
+		set(t, &bob.ID)
+		want(t, connected, app.ErrConnectAs)
+		want(t, asAlice, nil) // unmarked: a user_id or sign-in token stands
 		set(t, nil)
 		want(t, asClient, nil)
+		want(t, connected, app.ErrConnectAs)
 	})
 }
 

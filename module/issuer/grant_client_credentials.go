@@ -44,6 +44,7 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		if userParam != "" && userParam != sub.User.ID && userParam != sub.User.Username {
 			return nil, oauth.ErrInvalidRequest("this client connects as a fixed user: leave out user_id, or name that user")
 		}
+		sub.ConnectAs = true
 	case userParam != "":
 		if !c.AllowUserTokens {
 			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")

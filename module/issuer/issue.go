@@ -35,6 +35,8 @@ type TokenSubject struct {
 	User *store.User
 	// Act names the party acting on the user's behalf, if any.
 	Act *token.Actor
+	// ConnectAs says User is the client's fixed connect-as user.
+	ConnectAs bool
 }
 
 // authenticate checks the request's client credentials.
@@ -153,12 +155,13 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        secret.NewToken(16),
 		},
-		ClientID: c.ID,
-		Scope:    scope.Join(scopes),
-		Tenant:   c.TenantID,
-		Legs:     legs,
-		Act:      sub.Act,
-		Ext:      ext,
+		ClientID:  c.ID,
+		Scope:     scope.Join(scopes),
+		Tenant:    c.TenantID,
+		Legs:      legs,
+		Act:       sub.Act,
+		ConnectAs: sub.ConnectAs,
+		Ext:       ext,
 	}
 	raw, err := e.app.Sign(claims)
 	if err != nil {

@@ -141,7 +141,8 @@ func TestUserBoundTokens(t *testing.T) {
 // A connect-as client always gets tokens for its fixed user, even when it
 // may also ask for user tokens: a user_id naming someone else is
 // invalid_request saying why (and mints nothing), while user_id or userId
-// naming the fixed user, by id or username, is the same token as none.
+// naming the fixed user, by id or username, is the same token as none, and
+// such tokens carry the connect-as mark (cas) that a plain user_id token lacks.
 func TestConnectAsFixedUser(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -159,9 +160,14 @@ func TestConnectAsFixedUser(t *testing.T) {
 		}
 		for _, kv := range [][]string{nil, {"user_id", svc.ID}, {"userId", svc.ID}, {"user_id", "svc"}} {
 			_, claims := f.issue(t, f.ep, conn.ID, secret, kv...)
-			if claims.Subject != svc.ID || claims.Legs != 3 || claims.Act != nil {
-				t.Errorf("%v: sub %q legs %d act %v, want the fixed user, 3-legged, no act", kv, claims.Subject, claims.Legs, claims.Act)
+			if claims.Subject != svc.ID || claims.Legs != 3 || claims.Act != nil || !claims.ConnectAs {
+				t.Errorf("%v: sub %q legs %d act %v cas %v, want the fixed user, 3-legged, no act, marked connect-as", kv, claims.Subject, claims.Legs, claims.Act, claims.ConnectAs)
 			}
+		}
+		// A user_id token of an ordinary client is not marked connect-as.
+		plain, plainSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true})
+		if _, claims := f.issue(t, f.ep, plain.ID, plainSecret, "user_id", victim.ID); claims.ConnectAs || claims.Subject != victim.ID {
+			t.Errorf("a user_id token: sub %q cas %v", claims.Subject, claims.ConnectAs)
 		}
 	})
 }

@@ -32,6 +32,10 @@ type Claims struct {
 	Legs int `json:"legs"`
 	// Act is set when the token acts for Subject on behalf of another party.
 	Act *Actor `json:"act,omitempty"`
+	// ConnectAs is set when Subject is the user the client connects as (not
+	// a user the request named or who signed in), so the token ends when the
+	// client is given another connect-as user.
+	ConnectAs bool `json:"cas,omitempty"`
 	// Ext carries the claims a scope required at the token request (for
 	// example Bits' application_id).
 	Ext map[string]string `json:"ext,omitempty"`
