@@ -1,11 +1,15 @@
 // Command load measures the guard's cost: it runs the quickstart Caddyfile
 // in-process, then drives the unguarded /public/ route and the guarded /api/
 // route (with a cached token) side by side, in alternating rounds so both see
-// the same machine, and prints the throughput of each and their ratio. It
-// also measures token issuance over HTTP. All traffic stays on 127.0.0.1, and
-// every loop is bounded by -duration.
+// the same machine, with the same request (bearer token included) on both,
+// and prints the throughput of each and their ratio. Behind both stands a
+// fixed-answer Go server (-static-upstream=false: the quickstart's own demo
+// site). It also measures token issuance over HTTP. All traffic stays on
+// 127.0.0.1, and every loop is bounded by -duration. The load client runs in
+// the same process, so the figures are for gateway and client sharing the
+// machine's cores.
 //
-//	go run ./integration/load -duration 20s -conns 64
+//	go run ./integration/load -duration 20s -conns 64 [-cpuprofile cpu.prof]
 package main
 
 import (
@@ -20,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,28 +42,61 @@ import (
 
 func main() {
 	duration := flag.Duration("duration", 20*time.Second, "total time for the proxy comparison (split into rounds)")
-	rounds := flag.Int("rounds", 4, "alternating rounds per route")
+	rounds := flag.Int("rounds", 8, "alternating rounds per route")
 	conns := flag.Int("conns", 64, "concurrent connections")
 	issueFor := flag.Duration("issue", 5*time.Second, "time spent measuring token issuance")
 	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
 	flag.Parse()
-	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile); err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *static); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string) error {
+func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string, staticUpstream bool) error {
 	tmp, err := os.MkdirTemp("", "scopegate-load-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
 	port, demo := freePort(), freePort()
+	upstream := "127.0.0.1:" + strconv.Itoa(demo) // the quickstart's own demo site
+	if staticUpstream {
+		// A plain Go server answering a fixed small JSON body, the same for
+		// both routes, so the run measures the gateway rather than the demo
+		// site's template.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		body := []byte(`{"ok":true}`)
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		})}
+		go srv.Serve(l)
+		defer srv.Close()
+		upstream = l.Addr().String()
+	}
 	for k, v := range map[string]string{
 		"XDG_DATA_HOME": filepath.Join(tmp, "data"), "XDG_CONFIG_HOME": filepath.Join(tmp, "config"),
 		"SCOPEGATE_PORT": strconv.Itoa(port), "SCOPEGATE_DEMO_PORT": strconv.Itoa(demo),
-		"SCOPEGATE_UPSTREAM": "127.0.0.1:" + strconv.Itoa(demo), "SCOPEGATE_CADDY_ADMIN": "off",
+		"SCOPEGATE_UPSTREAM": upstream, "SCOPEGATE_CADDY_ADMIN": "off",
 	} {
 		os.Setenv(k, v)
 	}
@@ -94,11 +132,14 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	fmt.Printf("scopegate load: %d connections, %d rounds of %s per route, GOMAXPROCS=%d\n",
 		conns, rounds, duration/time.Duration(2*rounds), runtimeProcs())
 	plain, guarded := &result{}, &result{}
-	hit(client, base+"/public/warm", "", conns, time.Second, &result{})
+	// Both routes get the very same request, bearer token included: a
+	// client sends its token whatever stands in front of the API, so the
+	// difference is what the guard itself costs.
+	hit(client, base+"/public/warm", tok, conns, time.Second, &result{})
 	hit(client, base+"/api/warm", tok, conns, time.Second, &result{})
 	slice := duration / time.Duration(2*rounds)
 	for i := 0; i < rounds; i++ {
-		hit(client, base+"/public/hello", "", conns, slice, plain)
+		hit(client, base+"/public/hello", tok, conns, slice, plain)
 		hit(client, base+"/api/hello", tok, conns, slice, guarded)
 	}
 	if plain.errors+guarded.errors > 0 {
