@@ -18,7 +18,6 @@ package admin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"path"
 
@@ -66,13 +65,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision attaches the handler to the scopegate app (which works with no
 // configuration at all) and builds the routes.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	v, err := ctx.App("scopegate")
+	a, err := app.From(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
-	}
-	a, ok := v.(*app.App)
-	if !ok {
-		return fmt.Errorf("the scopegate app is a %T, not *app.App", v)
+		return err
 	}
 	h.setup(a, ctx.Logger())
 	return nil

@@ -1,8 +1,9 @@
 // Package app is the "scopegate" Caddy app. It owns what every Scopegate
 // handler shares: the database, the secret sealer, the signing key ring, the
 // scope catalogue and the verification caches. Handlers reach it with
-// ctx.App("scopegate"), the way acmeserver reaches the pki app; with no
-// configuration at all it works on an SQLite file in Caddy's data directory.
+// app.From(ctx), which is ctx.App("scopegate"), the way acmeserver reaches
+// the pki app; with no configuration at all it works on an SQLite file in
+// Caddy's data directory.
 package app
 
 import (

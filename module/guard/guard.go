@@ -79,11 +79,11 @@ func (Guard) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app and fills defaults.
 func (g *Guard) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
+	sg, err := app.From(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
+		return err
 	}
-	return g.setup(appIface.(*app.App), ctx.Logger())
+	return g.setup(sg, ctx.Logger())
 }
 
 func (g *Guard) setup(a *app.App, logger *zap.Logger) error {

@@ -70,11 +70,11 @@ func (Authorize) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app, parses the pages and fills defaults.
 func (a *Authorize) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
+	sg, err := app.From(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
+		return err
 	}
-	return a.setup(appIface.(*app.App), ctx.Logger())
+	return a.setup(sg, ctx.Logger())
 }
 
 func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {

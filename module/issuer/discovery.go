@@ -44,11 +44,11 @@ func (Discovery) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app.
 func (d *Discovery) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
+	a, err := app.From(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
+		return err
 	}
-	d.setup(appIface.(*app.App))
+	d.setup(a)
 	return nil
 }
 

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -44,12 +43,9 @@ func (Introspection) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app.
 func (in *Introspection) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
-	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
-	}
-	in.app, in.logger = appIface.(*app.App), ctx.Logger()
-	return nil
+	a, err := app.From(ctx)
+	in.app, in.logger = a, ctx.Logger()
+	return err
 }
 
 // ServeHTTP answers an introspection request.

@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2"
@@ -42,12 +41,9 @@ func (Revocation) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app.
 func (rv *Revocation) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
-	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
-	}
-	rv.app, rv.logger = appIface.(*app.App), ctx.Logger()
-	return nil
+	a, err := app.From(ctx)
+	rv.app, rv.logger = a, ctx.Logger()
+	return err
 }
 
 // ServeHTTP revokes the token named by the "token" parameter.

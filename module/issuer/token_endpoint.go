@@ -46,11 +46,11 @@ func (TokenEndpoint) CaddyModule() caddy.ModuleInfo {
 
 // Provision looks up the scopegate app and fills defaults.
 func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
-	appIface, err := ctx.App("scopegate")
+	sg, err := app.From(ctx)
 	if err != nil {
-		return fmt.Errorf("loading the scopegate app: %w", err)
+		return err
 	}
-	return e.setup(appIface.(*app.App), ctx.Logger())
+	return e.setup(sg, ctx.Logger())
 }
 
 func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
