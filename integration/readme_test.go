@@ -44,16 +44,23 @@ func TestREADMEWalkthrough(t *testing.T) {
 	defer cancel()
 	run := exec.CommandContext(ctx, "./caddy", "run", "--config", "caddyfiles/quickstart.Caddyfile")
 	run.Dir, run.Env = work, env
-	var caddyLog strings.Builder
+	var caddyLog strings.Builder // written by exec's copying goroutine until Wait returns
 	run.Stdout, run.Stderr = &caddyLog, &caddyLog
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
+	stopped := false
+	stop := func() string {
+		if !stopped {
+			cancel()
+			_ = run.Wait()
+			stopped = true
+		}
+		return caddyLog.String()
+	}
 	defer func() {
-		cancel()
-		_ = run.Wait()
-		if t.Failed() {
-			t.Logf("caddy's log:\n%s", caddyLog.String())
+		if log := stop(); t.Failed() {
+			t.Logf("caddy's log:\n%s", log)
 		}
 	}()
 	waitReady(t, "http://localhost:"+strconv.Itoa(port)+"/.well-known/jwks.json")
@@ -98,12 +105,13 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Errorf("the upstream did not see the created client\n%s", out)
 	}
 	// Nothing the gateway logged carries a secret or a token.
+	caddyOut := stop()
 	for _, secret := range regexp.MustCompile(`"client_secret": ?"([^"*]+)"`).FindAllStringSubmatch(out, -1) {
-		if strings.Contains(caddyLog.String(), secret[1]) {
+		if strings.Contains(caddyOut, secret[1]) {
 			t.Errorf("caddy logged a client secret")
 		}
 	}
-	if strings.Contains(caddyLog.String(), "eyJ") {
+	if strings.Contains(caddyOut, "eyJ") {
 		t.Errorf("caddy logged something that looks like a JWT")
 	}
 }
