@@ -137,7 +137,8 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 		return nil, oerr
 	}
 	refresh := secret.NewToken(32)
-	accessExpires := issued.Claims.ExpiresAt.Time
+	// A revocation lasts as long as the token verifies, leeway included.
+	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(e.app.Leeway))
 	err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
 		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),

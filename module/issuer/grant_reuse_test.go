@@ -12,11 +12,13 @@ import (
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 // A code presented a second time is invalid_grant and revokes what it
 // produced (RFC 6749 §4.1.2): the access token of the first redemption and
-// the one from refreshing it stop verifying at once, and the current refresh
+// the one from refreshing it stop verifying at once, and stay revoked as
+// long as they could verify (exp plus the leeway), and the current refresh
 // token of the grant is refused. Another grant of the same client and user
 // is untouched, and neither the code nor a token is logged.
 func TestAuthorizationCodeReuseRevokes(t *testing.T) {
@@ -41,8 +43,9 @@ func TestAuthorizationCodeReuseRevokes(t *testing.T) {
 			t.Fatalf("refresh: %s", refreshed.Raw)
 		}
 		otherGrant := redeem(codeFor(t, b, c, ""))
+		var verified []*token.Claims
 		for _, tok := range []string{first.str("access_token"), refreshed.str("access_token")} {
-			f.verify(t, tok)
+			verified = append(verified, f.verify(t, tok))
 		}
 
 		again := f.refuse(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}}), c.ID, secret),
@@ -53,6 +56,15 @@ func TestAuthorizationCodeReuseRevokes(t *testing.T) {
 		for name, tok := range map[string]string{"first": first.str("access_token"), "refreshed": refreshed.str("access_token")} {
 			if _, err := f.app.Verify(context.Background(), tok); err == nil {
 				t.Errorf("the %s access token still verifies after the code's reuse", name)
+			}
+		}
+		for _, claims := range verified {
+			var rv store.Revocation
+			if err := f.app.Store().DB.Where("jti = ?", claims.ID).Take(&rv).Error; err != nil {
+				t.Fatalf("no revocation of %s: %v", claims.ID, err)
+			}
+			if want := claims.ExpiresAt.Add(time.Duration(f.app.Leeway)); rv.ExpiresAt.Unix() != want.Unix() {
+				t.Errorf("revocation of %s lasts until %v, want %v (exp plus the leeway)", claims.ID, rv.ExpiresAt, want)
 			}
 		}
 		if r := refresh(refreshed.str("refresh_token")); r.str("error") != oauth.InvalidGrant {

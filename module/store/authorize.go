@@ -75,8 +75,10 @@ type RefreshToken struct {
 	ExpiresAt time.Time  `gorm:"not null;index"`
 	UsedAt    *time.Time `gorm:""`
 	CreatedAt time.Time
-	// AccessJTI and AccessExpiresAt name the access token issued together
-	// with this refresh token, so revoking the grant revokes it too.
+	// AccessJTI names the access token issued together with this refresh
+	// token, so revoking the grant revokes it too; AccessExpiresAt is how
+	// long that revocation must last: as long as the token still verifies,
+	// its exp plus the leeway (the until of App.Revoke).
 	AccessJTI       string `gorm:"column:access_jti;size:64"`
 	AccessExpiresAt *time.Time
 }
@@ -165,8 +167,8 @@ func (s *Store) SaveAuthCode(ctx context.Context, c *AuthCode) error {
 // code redeemed before is ErrCodeReused, and in the same transaction what
 // it produced is revoked (RFC 6749 §4.1.2): the code is marked revoked (its
 // family takes no new refresh token), the family's refresh tokens are
-// deleted and the access tokens issued with them are revoked until they
-// expire; those revocations are returned so the caller can apply them at
+// deleted and the access tokens issued with them are revoked while they
+// still verify; those revocations are returned so the caller can apply them at
 // once on this node (the change feed tells the others).
 func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time, r Redemption) (*AuthCode, []Revocation, error) {
 	var c AuthCode
@@ -204,9 +206,9 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 	return &c, nil, nil
 }
 
-// revokeFamily deletes the refresh tokens of a family and revokes, until
-// they expire, the access tokens issued with them: the same revocation rows
-// and change-feed entries Store.Revoke writes.
+// revokeFamily deletes the refresh tokens of a family and revokes, while
+// they still verify (AccessExpiresAt), the access tokens issued with them:
+// the same revocation rows and change-feed entries Store.Revoke writes.
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
 	if familyID == "" {
 		return nil, nil
