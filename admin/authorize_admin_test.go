@@ -98,7 +98,7 @@ func TestRevokeConsent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest("r"), FamilyID: "f",
-			ClientID: "client-1", UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			ClientID: "client-1", UserID: u.ID, ExpiresAt: time.Now().Add(time.Hour)}, ""); err != nil {
 			t.Fatal(err)
 		}
 		e.tenant("acme")

@@ -91,7 +91,7 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, req)
+	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, "", req)
 }
 
 // grantClient identifies the client of a code, refresh or revocation
@@ -123,11 +123,12 @@ func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.C
 }
 
 // mintWithRefresh issues an access token for scopes and a refresh token of
-// family that keeps familyScopes. The refresh token records the access
+// family that keeps familyScopes and replaces the refresh token of digest
+// replaces ("" for a code's first). The refresh token records the access
 // token's id, so revoking the family revokes the access token too. When the
-// family was revoked meanwhile (its code was used twice) nothing is handed
-// out.
-func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family string, req *Request) (*Issued, *oauth.Error) {
+// grant was revoked meanwhile (its code or a rotated refresh token came
+// back, or RFC 7009) nothing is handed out.
+func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, replaces string, req *Request) (*Issued, *oauth.Error) {
 	ext, oerr := e.requiredClaims(c, scopes, req)
 	if oerr != nil {
 		return nil, oerr
@@ -143,10 +144,10 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
 		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
-	})
+	}, replaces)
 	if errors.Is(err, store.ErrReused) {
-		// The access token was never handed out; the reuse revoked the rest.
-		return nil, oauth.ErrInvalidGrant("the authorization code was used twice; every token of this grant is revoked")
+		// The access token was never handed out; the revocation took the rest.
+		return nil, oauth.ErrInvalidGrant("the grant was revoked meanwhile (a code or refresh token of it was used twice, or it was revoked)")
 	}
 	if err != nil {
 		e.logger.Error("saving a refresh token", zap.Error(err))

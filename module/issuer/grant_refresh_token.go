@@ -65,5 +65,5 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, req)
+	return e.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req)
 }

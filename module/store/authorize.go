@@ -13,7 +13,7 @@ import (
 
 // ErrReused means a refresh token that was already rotated came back: the
 // whole family it belongs to has been revoked. SaveRefreshToken answers it
-// too when the family was revoked because its code was used twice.
+// too when the grant was revoked before its new token was saved.
 var ErrReused = errors.New("refresh token reused")
 
 // ErrCodeReused means an authorization code that was already redeemed came
@@ -213,6 +213,16 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 	if familyID == "" {
 		return nil, nil
 	}
+	// Lock the family first: a successor being saved holds the lock of the
+	// token it replaces (SaveRefreshToken), so it is committed before the
+	// family is read below, and deleted with it; one saved later finds its
+	// predecessor gone.
+	var locked []RefreshToken
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").
+		Where("family_id = ?", familyID).Find(&locked).Error
+	if err != nil {
+		return nil, err
+	}
 	var family []RefreshToken
 	if err := tx.Where("family_id = ?", familyID).Find(&family).Error; err != nil {
 		return nil, err
@@ -234,11 +244,16 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 	return out, tx.Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error
 }
 
-// SaveRefreshToken stores a new refresh token, unless its family was
-// started by a code that has since been used twice (ErrReused): the check
-// locks that code's row, so a token saved concurrently with the reuse is
-// either refused here or deleted by it.
-func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken) error {
+// SaveRefreshToken stores t, which replaces the refresh token whose digest
+// is replaces (just marked used by UseRefreshToken) or, when replaces is "",
+// is the first of its family, issued for the code that started it. Its
+// grant must still stand, else ErrReused: the token it replaces must still
+// be there (revoking a family deletes its tokens: a rotated one came back,
+// or RFC 7009), and the code must not have been used twice. The check locks
+// that row, which revoking locks too before it reads the family, so a token
+// saved concurrently with a revocation is either refused here or deleted by
+// it.
+func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken, replaces string) error {
 	t.ExpiresAt = t.ExpiresAt.UTC()
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
@@ -248,9 +263,20 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken) error {
 		t.AccessExpiresAt = &utc
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		locked := tx.Clauses(clause.Locking{Strength: "UPDATE"})
+		if replaces != "" {
+			var prev []RefreshToken
+			err := locked.Select("digest").Where("digest = ? AND family_id = ?", replaces, t.FamilyID).Find(&prev).Error
+			if err != nil {
+				return err
+			}
+			if len(prev) == 0 {
+				return ErrReused
+			}
+			return tx.Create(t).Error
+		}
 		var codes []AuthCode
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("family_id = ?", t.FamilyID).Find(&codes).Error
-		if err != nil {
+		if err := locked.Where("family_id = ?", t.FamilyID).Find(&codes).Error; err != nil {
 			return err
 		}
 		for _, c := range codes {

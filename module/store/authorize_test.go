@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestConsent(t *testing.T) {
 		}
 		rt := &store.RefreshToken{Digest: store.Digest("r1"), FamilyID: "f", ClientID: "c1", UserID: "u1",
 			Scopes: store.Strings{"a"}, ExpiresAt: time.Now().Add(time.Hour)}
-		if err := s.SaveRefreshToken(ctx, rt); err != nil {
+		if err := s.SaveRefreshToken(ctx, rt, ""); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.RevokeConsent(ctx, "u1", "c1", admin); err != nil {
@@ -138,10 +139,14 @@ func TestRefreshRotation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		mk := func(v, family string, exp time.Duration) *store.RefreshToken {
+		mk := func(v, family string, exp time.Duration, replaces ...string) *store.RefreshToken {
 			rt := &store.RefreshToken{Digest: store.Digest(v), FamilyID: family, ClientID: "c1", UserID: "u1",
 				Scopes: store.Strings{"a", "b"}, ExpiresAt: time.Now().Add(exp)}
-			if err := s.SaveRefreshToken(ctx, rt); err != nil {
+			prev := ""
+			if len(replaces) > 0 {
+				prev = store.Digest(replaces[0])
+			}
+			if err := s.SaveRefreshToken(ctx, rt, prev); err != nil {
 				t.Fatal(err)
 			}
 			return rt
@@ -152,7 +157,7 @@ func TestRefreshRotation(t *testing.T) {
 		if err != nil || got.FamilyID != "fam" || got.UsedAt == nil || len(got.Scopes) != 2 {
 			t.Fatalf("first use = %+v, %v", got, err)
 		}
-		mk("r2", "fam", time.Hour) // the successor
+		mk("r2", "fam", time.Hour, "r1") // the successor
 		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now()); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("reuse: %v, want ErrReused", err)
 		}
@@ -176,6 +181,98 @@ func TestRefreshRotation(t *testing.T) {
 	})
 }
 
+// A grant revoked between a refresh token's use and the save of its
+// successor stays revoked: once a rotated token came back, or the family was
+// revoked (RFC 7009), the successor is refused with ErrReused and not
+// stored, which would otherwise keep the family alive. A successor needs
+// its predecessor in its own family; the usual rotation saves it. Run
+// concurrently, the save and the reuse never leave a successor behind.
+func TestRefreshSuccessorOfRevokedGrant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		save := func(v, family, replaces string) error {
+			return s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(v), FamilyID: family, ClientID: "c1",
+				UserID: "u1", ExpiresAt: time.Now().Add(time.Hour)}, replaces)
+		}
+		use := func(v string) {
+			t.Helper()
+			if _, err := s.UseRefreshToken(ctx, store.Digest(v), time.Now()); err != nil {
+				t.Fatalf("use %s: %v", v, err)
+			}
+		}
+		for _, revoke := range []struct {
+			name   string
+			family string
+			do     func() error
+		}{
+			{"a rotated token came back", "reused", func() error {
+				_, err := s.UseRefreshToken(ctx, store.Digest("reused-1"), time.Now())
+				if !errors.Is(err, store.ErrReused) {
+					return fmt.Errorf("reuse: %v, want ErrReused", err)
+				}
+				return nil
+			}},
+			{"RFC 7009", "revoked", func() error { return s.RevokeRefreshFamily(ctx, "revoked") }},
+		} {
+			first := revoke.family + "-1"
+			if err := save(first, revoke.family, ""); err != nil {
+				t.Fatal(err)
+			}
+			use(first)
+			if err := revoke.do(); err != nil {
+				t.Fatalf("%s: %v", revoke.name, err)
+			}
+			if err := save(revoke.family+"-2", revoke.family, store.Digest(first)); !errors.Is(err, store.ErrReused) {
+				t.Fatalf("%s: the successor saved after it: %v, want ErrReused", revoke.name, err)
+			}
+			if _, err := s.GetRefreshToken(ctx, store.Digest(revoke.family+"-2")); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("%s: the refused successor was stored: %v", revoke.name, err)
+			}
+		}
+
+		if err := save("live-1", "live", ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := save("elsewhere-1", "elsewhere", ""); err != nil {
+			t.Fatal(err)
+		}
+		use("live-1")
+		if err := save("live-2", "elsewhere", store.Digest("live-1")); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("a successor in another family than its predecessor: %v, want ErrReused", err)
+		}
+		if err := save("live-2", "live", store.Digest("live-1")); err != nil {
+			t.Fatalf("the usual rotation: %v", err)
+		}
+		use("live-2")
+
+		// The same race run for real: whichever order the database picks,
+		// no successor outlives the reuse.
+		for i := range 20 {
+			fam := fmt.Sprintf("race-%d", i)
+			if err := save(fam+"-1", fam, ""); err != nil {
+				t.Fatal(err)
+			}
+			use(fam + "-1")
+			var wg sync.WaitGroup
+			var saveErr, reuseErr error
+			wg.Add(2)
+			go func() { defer wg.Done(); saveErr = save(fam+"-2", fam, store.Digest(fam+"-1")) }()
+			go func() {
+				defer wg.Done()
+				_, reuseErr = s.UseRefreshToken(ctx, store.Digest(fam+"-1"), time.Now())
+			}()
+			wg.Wait()
+			if !errors.Is(reuseErr, store.ErrReused) || (saveErr != nil && !errors.Is(saveErr, store.ErrReused)) {
+				t.Fatalf("race %d: save %v, reuse %v", i, saveErr, reuseErr)
+			}
+			if _, err := s.GetRefreshToken(ctx, store.Digest(fam+"-2")); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("race %d: the successor outlived the reuse (save %v): %v", i, saveErr, err)
+			}
+		}
+	})
+}
+
 // Cleanup deletes expired codes and refresh tokens and keeps live ones, so
 // the tables stay bounded however many tokens are issued.
 func TestCleanupAuthorize(t *testing.T) {
@@ -190,7 +287,7 @@ func TestCleanupAuthorize(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest("r" + v), FamilyID: v,
-				ClientID: "c", UserID: "u", ExpiresAt: now.Add(exp)}); err != nil {
+				ClientID: "c", UserID: "u", ExpiresAt: now.Add(exp)}, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -244,7 +341,7 @@ func TestGetRefreshToken(t *testing.T) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
 		if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest("r"), FamilyID: "f", ClientID: "c",
-			UserID: "u", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			UserID: "u", ExpiresAt: time.Now().Add(time.Hour)}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.UseRefreshToken(ctx, store.Digest("r"), time.Now()); err != nil {
@@ -278,21 +375,21 @@ func TestAuthCodeReuseRevokes(t *testing.T) {
 		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("fam")); err != nil {
 			t.Fatal(err)
 		}
-		save := func(v, family, jti string, accessExp time.Duration) {
+		save := func(v, family, jti string, accessExp time.Duration, replaces string) {
 			t.Helper()
 			exp := now.Add(accessExp)
 			if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(v), FamilyID: family, ClientID: "c1",
-				UserID: "u1", ExpiresAt: now.Add(time.Hour), AccessJTI: jti, AccessExpiresAt: &exp}); err != nil {
+				UserID: "u1", ExpiresAt: now.Add(time.Hour), AccessJTI: jti, AccessExpiresAt: &exp}, replaces); err != nil {
 				t.Fatalf("save %s: %v", v, err)
 			}
 		}
-		save("r0", "fam", "jti-expired", -time.Second)
-		save("r1", "fam", "jti-1", time.Hour)
+		save("r0", "fam", "jti-expired", -time.Second, "")
+		save("r1", "fam", "jti-1", time.Hour, "")
 		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), now); err != nil {
 			t.Fatal(err)
 		}
-		save("r2", "fam", "jti-2", time.Hour) // r1's successor
-		save("g1", "other", "jti-other", time.Hour)
+		save("r2", "fam", "jti-2", time.Hour, store.Digest("r1")) // r1's successor
+		save("g1", "other", "jti-other", time.Hour, "")
 
 		_, revoked, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("fam-again"))
 		if !errors.Is(err, store.ErrCodeReused) {
@@ -321,8 +418,11 @@ func TestAuthCodeReuseRevokes(t *testing.T) {
 		exp := now.Add(time.Hour)
 		late := &store.RefreshToken{Digest: store.Digest("late"), FamilyID: "fam", ClientID: "c1", UserID: "u1",
 			ExpiresAt: exp, AccessJTI: "jti-late", AccessExpiresAt: &exp}
-		if err := s.SaveRefreshToken(ctx, late); !errors.Is(err, store.ErrReused) {
+		if err := s.SaveRefreshToken(ctx, late, ""); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("a new refresh token in the revoked family: %v, want ErrReused", err)
+		}
+		if err := s.SaveRefreshToken(ctx, late, store.Digest("r2")); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("r2's successor in the revoked family: %v, want ErrReused", err)
 		}
 		if _, err := s.UseRefreshToken(ctx, store.Digest("g1"), now); err != nil {
 			t.Fatalf("another family was touched: %v", err)
