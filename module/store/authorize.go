@@ -207,8 +207,8 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 }
 
 // revokeFamily deletes the refresh tokens of a family and revokes, while
-// they still verify (AccessExpiresAt), the access tokens issued with them:
-// the same revocation rows and change-feed entries Store.Revoke writes.
+// they still verify (AccessExpiresAt), the access tokens issued with them,
+// as Store.Revoke does.
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
 	if familyID == "" {
 		return nil, nil
@@ -233,10 +233,7 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 			continue
 		}
 		r := Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, ExpiresAt: t.AccessExpiresAt.UTC()}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
-			return nil, err
-		}
-		if err := notify(tx, ChangeRevoke, r.ClientID, r.JTI); err != nil {
+		if err := revoke(tx, r); err != nil {
 			return nil, err
 		}
 		out = append(out, r)

@@ -13,12 +13,17 @@ import (
 // ExpiresAt, is dropped then and not before.
 func (s *Store) Revoke(ctx context.Context, jti, clientID string, until time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		r := Revocation{JTI: jti, ClientID: clientID, ExpiresAt: until.UTC()}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
-			return err
-		}
-		return notify(tx, ChangeRevoke, clientID, jti)
+		return revoke(tx, Revocation{JTI: jti, ClientID: clientID, ExpiresAt: until.UTC()})
 	})
+}
+
+// revoke writes a revocation and its change-feed entry inside tx; revoking
+// a token twice is not an error.
+func revoke(tx *gorm.DB, r Revocation) error {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
+		return err
+	}
+	return notify(tx, ChangeRevoke, r.ClientID, r.JTI)
 }
 
 // ActiveRevocations lists revocations of tokens that can still verify.
