@@ -61,18 +61,9 @@ var errNoEnded = errors.New("web.Sessions needs Ended to sign sessions out")
 func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantID string) (*Session, error) {
 	sess := &Session{ID: secret.NewToken(16), UserID: userID, TenantID: tenantID, CSRF: secret.NewToken(24),
 		Expires: time.Now().Add(s.TTL).UTC()}
-	plain, err := json.Marshal(sess)
-	if err != nil {
+	if err := setSealedCookie(w, r, s.Sealer, s.Name, s.Path, "session:"+s.Name, sess, sess.Expires); err != nil {
 		return nil, err
 	}
-	sealed, err := s.Sealer.Seal(plain, []byte("session:"+s.Name))
-	if err != nil {
-		return nil, err
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: s.Name, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: s.Path,
-		Expires: sess.Expires, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r),
-	})
 	return sess, nil
 }
 
@@ -96,20 +87,9 @@ func (s *Sessions) Read(r *http.Request) (*Session, error) {
 
 // open unseals the cookie's session, or returns nil.
 func (s *Sessions) open(r *http.Request) *Session {
-	c, err := r.Cookie(s.Name)
-	if err != nil {
-		return nil
-	}
-	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
-	if err != nil {
-		return nil
-	}
-	plain, err := s.Sealer.Open(sealed, []byte("session:"+s.Name))
-	if err != nil {
-		return nil
-	}
 	var sess Session
-	if json.Unmarshal(plain, &sess) != nil || time.Now().After(sess.Expires) || sess.UserID == "" || sess.ID == "" {
+	if !openSealedCookie(r, s.Sealer, s.Name, "session:"+s.Name, &sess) ||
+		time.Now().After(sess.Expires) || sess.UserID == "" || sess.ID == "" {
 		return nil
 	}
 	return &sess
@@ -130,6 +110,41 @@ func (s *Sessions) End(w http.ResponseWriter, r *http.Request) error {
 		return errNoEnded
 	}
 	return s.Ended.EndSession(r.Context(), sess.ID, sess.Expires)
+}
+
+// setSealedCookie sets cookie name, on path until expires, to v as JSON
+// sealed under aad (so it can be neither read nor forged, nor passed off as
+// another cookie): HttpOnly, SameSite=Lax and Secure whenever the browser
+// came over TLS (see IsTLS).
+func setSealedCookie(w http.ResponseWriter, r *http.Request, s *secret.Sealer, name, path, aad string, v any, expires time.Time) error {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.Seal(plain, []byte(aad))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
+		Expires: expires, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r),
+	})
+	return nil
+}
+
+// openSealedCookie reads into v the request's cookie name set by
+// setSealedCookie under aad; false when it is missing or does not open.
+func openSealedCookie(r *http.Request, s *secret.Sealer, name, aad string, v any) bool {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return false
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil {
+		return false
+	}
+	plain, err := s.Open(sealed, []byte(aad))
+	return err == nil && json.Unmarshal(plain, v) == nil
 }
 
 // ErrCSRF means a form post failed the CSRF check.

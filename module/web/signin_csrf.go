@@ -2,8 +2,6 @@ package web
 
 import (
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -40,18 +38,9 @@ func (c *SignInCSRF) Token(w http.ResponseWriter, r *http.Request) (string, erro
 		return t.Token, nil
 	}
 	t := signInToken{Token: secret.NewToken(24), Expires: time.Now().Add(c.TTL).UTC()}
-	plain, err := json.Marshal(t)
-	if err != nil {
+	if err := setSealedCookie(w, r, c.Sealer, c.Name, c.Path, "signin-csrf:"+c.Name, t, t.Expires); err != nil {
 		return "", err
 	}
-	sealed, err := c.Sealer.Seal(plain, []byte("signin-csrf:"+c.Name))
-	if err != nil {
-		return "", err
-	}
-	http.SetCookie(w, &http.Cookie{
-		Name: c.Name, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: c.Path,
-		Expires: t.Expires, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r),
-	})
 	return t.Token, nil
 }
 
@@ -80,20 +69,8 @@ func (c *SignInCSRF) Check(r *http.Request) error {
 
 // read returns the cookie's token while it is valid, or nil.
 func (c *SignInCSRF) read(r *http.Request) *signInToken {
-	ck, err := r.Cookie(c.Name)
-	if err != nil {
-		return nil
-	}
-	sealed, err := base64.RawURLEncoding.DecodeString(ck.Value)
-	if err != nil {
-		return nil
-	}
-	plain, err := c.Sealer.Open(sealed, []byte("signin-csrf:"+c.Name))
-	if err != nil {
-		return nil
-	}
 	var t signInToken
-	if json.Unmarshal(plain, &t) != nil || t.Token == "" || !time.Now().Before(t.Expires) {
+	if !openSealedCookie(r, c.Sealer, c.Name, "signin-csrf:"+c.Name, &t) || t.Token == "" || !time.Now().Before(t.Expires) {
 		return nil
 	}
 	return &t
