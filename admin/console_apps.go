@@ -232,14 +232,13 @@ func (rq *request) appPage(id, secret string) {
 			connectAs = *v.ConnectAsUserID
 		}
 	}
-	owner := v.Owner == rq.c.principal
 	rq.render(http.StatusOK, "app_detail", "apps", v.Name, struct {
 		App       appRow
 		Secret    string
 		Owner     bool
-		CanRotate bool // the API refuses others (mayRotate)
+		CanRotate bool // the API refuses others
 		ConnectAs string
-	}{appRow{v, names[v.Owner]}, secret, owner, owner || rq.c.super, connectAs}, nil, "")
+	}{appRow{v, names[v.Owner]}, secret, v.Owner == rq.c.principal, mayRotate(rq.c, v.Owner), connectAs}, nil, "")
 }
 
 // revealSecret asks GET /clients/{id}/secret, which reveals (and audits)

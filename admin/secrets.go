@@ -3,8 +3,6 @@ package admin
 import (
 	"net/http"
 	"time"
-
-	"github.com/scopegate/scopegate/module/store"
 )
 
 // secretView answers GET /clients/{id}/secret.
@@ -60,7 +58,7 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	if !mayRotate(c, cl) {
+	if !mayRotate(c, cl.OwnerID) {
 		return forbidden("only the admin who created this client or a super admin may rotate its secret: the new secret is shown to whoever rotates it")
 	}
 	var b rotateBody
@@ -94,9 +92,10 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	return nil
 }
 
-// mayRotate reports whether c may rotate cl's secret. Rotating answers with
+// mayRotate reports whether c may rotate the secret of a client created by
+// ownerID (the console asks too, to offer it). Rotating answers with
 // a working secret, so it is as good as reading it: the creator, who can read
 // the secret anyway, and a super admin, who answers for every tenant, may;
 // another tenant admin would get credentials it could never read, so it may
 // not (it can still disable the client).
-func mayRotate(c *caller, cl *store.Client) bool { return c.super || c.principal == cl.OwnerID }
+func mayRotate(c *caller, ownerID string) bool { return c.super || c.principal == ownerID }
