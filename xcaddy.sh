@@ -4,7 +4,8 @@
 #   ./xcaddy.sh run    build, then run the quickstart on http://localhost:8080
 #
 # xcaddy is pinned as a Go tool in go.mod (go tool xcaddy), so nothing has to be
-# installed by hand; if that fails, it is installed with go install. The local
+# installed by hand; if that fails, an xcaddy on PATH is used, else it is
+# installed with go install (into GOBIN, or the first GOPATH's bin). The local
 # module gets a placeholder version because the module proxy cannot list an
 # unpublished module.
 set -euo pipefail
@@ -21,7 +22,10 @@ xcaddy() {
 		command xcaddy "$@"
 	else
 		go install github.com/caddyserver/xcaddy/cmd/xcaddy@v0.4.5
-		"$(go env GOBIN 2>/dev/null | grep . || echo "$(go env GOPATH)/bin")/xcaddy" "$@"
+		local bin
+		bin="$(go env GOBIN)"
+		[[ -n "$bin" ]] || bin="$(go env GOPATH | cut -d: -f1)/bin" # GOPATH may be a list
+		"$bin/xcaddy" "$@"
 	fi
 }
 

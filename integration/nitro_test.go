@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 // nitroToken acquires a token the way Nitro's guide says: client_id and
@@ -116,18 +119,19 @@ func TestNitro(t *testing.T) {
 
 		// "request a token, listen for 401, request a new token": the token
 		// stops being valid (it expired, or it was revoked), the call gets
-		// 401 invalid_token, the client asks again and the retry succeeds.
-		followPattern := func(name, tokenNow string) {
+		// 401 invalid_token saying so, the client asks again and the retry
+		// succeeds.
+		followPattern := func(name, tokenNow string, why error) {
 			t.Helper()
 			attempts := 0
 			for {
 				attempts++
-				status, _, h := call(t, "GET", g.URL+"/api/admin/groups", tokenNow, nil)
+				status, body, h := call(t, "GET", g.URL+"/api/admin/groups", tokenNow, nil)
 				if status == 200 {
 					break
 				}
-				if status != 401 || challenge(h) != "invalid_token" || attempts > 2 {
-					t.Fatalf("%s, attempt %d: %d %v", name, attempts, status, h)
+				if status != 401 || challenge(h) != "invalid_token" || body["error_description"] != why.Error() || attempts > 2 {
+					t.Fatalf("%s, attempt %d: %d %v %v; want 401 invalid_token %q", name, attempts, status, h, body, why)
 				}
 				_, fresh, _ := nitroToken(t, g, id, secret, nil)
 				tokenNow = fresh["access_token"].(string)
@@ -136,12 +140,12 @@ func TestNitro(t *testing.T) {
 				t.Fatalf("the %s token worked: %d attempts", name, attempts)
 			}
 		}
-		followPattern("expired", expiredToken(t, g, id, "global"))
+		followPattern("expired", expiredToken(t, g, id, "global"), token.ErrExpired)
 		form := url.Values{"token": {twoTok}, "client_id": {id}, "client_secret": {secret}}
 		if resp, err := http.PostForm(g.URL+"/oauth/revoke", form); err != nil || resp.StatusCode != 200 {
 			t.Fatalf("revoke: %v %v", resp, err)
 		}
-		followPattern("revoked", twoTok)
+		followPattern("revoked", twoTok, app.ErrRevoked)
 
 		// The secret is visible to the admin who created the client, masked to others.
 		_, mine, _ := call(t, "GET", g.URL+"/admin/clients/"+id+"/secret", admin, nil)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"sync"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 )
 
@@ -16,9 +18,17 @@ const (
 // endpoint, and if misses shared the LRU of real rows, a stream of them
 // would evict every real client and send each request to the database.
 // Misses only evict other misses.
+//
+// A row read from the database may be outdated by the time it is added: an
+// admin change can commit and be forgotten in between. Callers take the
+// generation before they read and add with it; a forget since then makes the
+// add a no-op, so the next request reads the change.
 type rowCache[T any] struct {
 	found   *lru.Cache[string, *T]
 	missing *lru.Cache[string, struct{}]
+
+	mu  sync.Mutex // orders add against forget
+	gen uint64     // counts forgets
 }
 
 func newRowCache[T any](found, missing int) *rowCache[T] {
@@ -36,8 +46,21 @@ func (c *rowCache[T]) get(id string) (row *T, known bool) {
 	return nil, c.missing.Contains(id)
 }
 
-// add caches what the database answered for id: row, or nil for no row.
-func (c *rowCache[T]) add(id string, row *T) {
+// generation is what add needs from before the database was asked.
+func (c *rowCache[T]) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// add caches what the database answered for id, asked at generation since:
+// row, or nil for no row; nothing if anything was forgotten since.
+func (c *rowCache[T]) add(id string, row *T, since uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != since {
+		return
+	}
 	if row == nil {
 		c.missing.Add(id, struct{}{})
 		return
@@ -46,8 +69,11 @@ func (c *rowCache[T]) add(id string, row *T) {
 	c.found.Add(id, row)
 }
 
-// forget drops whatever is cached about id.
+// forget drops whatever is cached about id, and keeps out rows read before.
 func (c *rowCache[T]) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
 	c.found.Remove(id)
 	c.missing.Remove(id)
 }

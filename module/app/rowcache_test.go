@@ -2,10 +2,14 @@ package app_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
@@ -42,6 +46,52 @@ func TestUnknownClientIDsDoNotEvictKnownClient(t *testing.T) {
 		}
 		if got, err := rt.Client(ctx, last); err != nil || got != nil {
 			t.Fatalf("last unknown id: %v, %v; want it cached as a miss", got, err)
+		}
+	})
+}
+
+// A client row read from the database just before an admin disables the
+// client, and returned just after the change was applied to the cache
+// (ForgetClient), must not be cached: the next request reads the change.
+// The read is held between the query and the caching by a hook on the
+// query, while the disable commits and is applied.
+func TestClientReadDuringChangeIsNotCached(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		rt := a.Runtime()
+		c, _ := newClient(t, a, "changing")
+		var armed atomic.Bool
+		reading, release := make(chan struct{}), make(chan struct{})
+		err := a.Store().DB.Callback().Query().After("gorm:query").Register("hold_client_read", func(db *gorm.DB) {
+			if db.Statement.Table == "clients" && armed.CompareAndSwap(true, false) {
+				close(reading)
+				<-release
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		done := make(chan *store.Client)
+		go func() {
+			got, err := rt.Client(ctx, c.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- got
+		}()
+		<-reading
+		if err := a.Store().SetClientDisabled(ctx, c.ID, true, tester); err != nil {
+			t.Fatal(err)
+		}
+		rt.ForgetClient(c.ID)
+		close(release)
+		if stale := <-done; stale == nil || stale.Disabled {
+			t.Fatal("control: the held read did not return the row as it was before the change")
+		}
+		if got, err := rt.Client(ctx, c.ID); err != nil || got == nil || !got.Disabled {
+			t.Fatalf("Client after the change: %v, disabled %v; want the disabled row, not the one read before", err, got != nil && got.Disabled)
 		}
 	})
 }

@@ -118,6 +118,7 @@ func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error)
 	if c, known := rt.clients.get(id); known {
 		return c, nil
 	}
+	gen := rt.clients.generation()
 	c, err := rt.Store.GetClient(ctx, id)
 	if err == store.ErrNotFound {
 		c, err = nil, nil
@@ -125,7 +126,7 @@ func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error)
 	if err != nil {
 		return nil, err
 	}
-	rt.clients.add(id, c)
+	rt.clients.add(id, c, gen)
 	return c, nil
 }
 
@@ -135,6 +136,7 @@ func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
 	if u, known := rt.users.get(id); known {
 		return u, nil
 	}
+	gen := rt.users.generation()
 	u, err := rt.Store.GetUser(ctx, id)
 	if err == store.ErrNotFound {
 		u, err = nil, nil
@@ -142,7 +144,7 @@ func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt.users.add(id, u)
+	rt.users.add(id, u, gen)
 	return u, nil
 }
 

@@ -147,7 +147,8 @@ type SigningKey struct {
 	VerifyUntil       *time.Time
 }
 
-// Revocation keeps a revoked token's id until the token would have expired.
+// Revocation keeps a revoked token's id until the token can no longer
+// verify (ExpiresAt: its exp plus the verifier's leeway, see Revoke).
 type Revocation struct {
 	JTI       string    `gorm:"column:jti;primaryKey;size:64"`
 	ClientID  string    `gorm:"size:64;not null;index"`

@@ -68,6 +68,11 @@ func NewKeyRing(st *store.Store, sealer *secret.Sealer) *KeyRing {
 func (r *KeyRing) Load(ctx context.Context) error {
 	r.loadMu.Lock()
 	defer r.loadMu.Unlock()
+	return r.load(ctx)
+}
+
+// load is Load; the caller holds loadMu.
+func (r *KeyRing) load(ctx context.Context) error {
 	keys, err := r.store.ListSigningKeys(ctx, r.now())
 	if err != nil {
 		return err
@@ -187,13 +192,24 @@ func (r *KeyRing) publicKey(ctx context.Context, kid string) (ed25519.PublicKey,
 		return nil, ErrUnknownKey
 	}
 	if time.Since(st.loaded) > time.Second {
-		if err := r.Load(ctx); err == nil {
-			if k, ok := r.state.Load().verify[kid]; ok && k.verifies(r.now()) {
-				return k.pub, nil
-			}
+		r.reloadSince(ctx, st)
+		if k, ok := r.state.Load().verify[kid]; ok && k.verifies(r.now()) {
+			return k.pub, nil
 		}
 	}
 	return nil, ErrUnknownKey
+}
+
+// reloadSince loads the ring unless it was loaded after seen was read:
+// misses that arrive together (a burst of tokens with made-up kids) wait
+// for one query instead of each making its own. A failed load keeps the
+// ring as it was.
+func (r *KeyRing) reloadSince(ctx context.Context, seen *ringState) {
+	r.loadMu.Lock()
+	defer r.loadMu.Unlock()
+	if r.state.Load() == seen {
+		_ = r.load(ctx)
+	}
 }
 
 // JWK is one public key as published in the JWKS document.

@@ -6,11 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"gorm.io/gorm"
 
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
@@ -201,4 +203,51 @@ func TestWrongMasterKeyFailsClearly(t *testing.T) {
 	if err := NewKeyRing(st, other).Load(context.Background()); err == nil {
 		t.Fatal("ring loaded with the wrong master key")
 	}
+}
+
+// A token naming a kid the ring does not hold reloads the ring at most once
+// a second, however many such tokens arrive at once: a burst of them (made-up
+// kids cost an attacker nothing) waits for one query instead of each querying
+// the database in turn. The miss is still ErrUnknownKey for every one.
+func TestUnknownKidBurstReloadsOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		st := storetest.Open(t, driver)
+		r := ring(t, st)
+		var loads atomic.Int32
+		err := st.DB.Callback().Query().After("gorm:query").Register("count_key_loads", func(db *gorm.DB) {
+			if db.Statement.Table == "signing_keys" {
+				loads.Add(1)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, foreign, _ := ed25519.GenerateKey(rand.Reader)
+		fk := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(time.Minute))
+		fk.Header["typ"] = Type
+		fk.Header["kid"] = "made-up"
+		raw, _ := fk.SignedString(foreign)
+		// The last load is more than a second old: the next miss may reload.
+		stale := *r.state.Load()
+		stale.loaded = time.Now().Add(-2 * time.Second)
+		r.state.Store(&stale)
+
+		v := NewVerifier(r, iss, iss, 0)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Go(func() {
+				<-start
+				if _, err := v.Verify(ctx, raw); !errors.Is(err, ErrUnknownKey) {
+					t.Errorf("made-up kid: err = %v, want ErrUnknownKey", err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := loads.Load(); n != 1 {
+			t.Fatalf("32 concurrent misses loaded the ring %d times, want once", n)
+		}
+	})
 }
