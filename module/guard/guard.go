@@ -121,6 +121,17 @@ func (g *Guard) Validate() error {
 	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 || !isToken(g.HeaderPrefix) {
 		return fmt.Errorf("header_prefix %q must end with '-', be at least 3 characters and be valid in a header name", g.HeaderPrefix)
 	}
+	if g.Impersonation != nil && g.Impersonation.Header != "" {
+		h := g.Impersonation.Header
+		if !isToken(h) {
+			return fmt.Errorf("impersonation header %q is not a valid header name", h)
+		}
+		// Caller-sent headers with the prefix are stripped before the
+		// impersonation header is read, and a trusted one would be deleted.
+		if len(h) >= len(g.HeaderPrefix) && strings.EqualFold(h[:len(g.HeaderPrefix)], g.HeaderPrefix) {
+			return fmt.Errorf("impersonation header %q must not start with header_prefix %q", h, g.HeaderPrefix)
+		}
+	}
 	return nil
 }
 

@@ -497,6 +497,20 @@ func TestImpersonation(t *testing.T) {
 		t.Run("user of another tenant, by username", func(t *testing.T) {
 			refuse(t, on, svcToken, "X-Act-As-User", carol+"-name", noSuchUser)
 		})
+		t.Run("a local username that is another tenant's user id", func(t *testing.T) {
+			// carol (other tenant) has the id "carol"; a local user is
+			// named "carol" too: the name within the client's tenant wins.
+			local := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: carol}
+			if err := e.a.Store().CreateUser(context.Background(), local, tester); err != nil {
+				t.Fatal(err)
+			}
+			x := newExchange("/", bearerLine(svcToken), "X-Act-As-User: "+carol)
+			up := x.serve(t, on)
+			wantPassed(t, x, up)
+			if got := up.header.Get("X-Scopegate-User-Id"); got != local.ID {
+				t.Fatalf("acted as %q, want the local user %q", got, local.ID)
+			}
+		})
 		t.Run("the other tenant's client reaches its own user", func(t *testing.T) {
 			x := newExchange("/", bearerLine(e.token(otherSvc, "", "demo.read")), "X-Act-As-User: "+carol)
 			up := x.serve(t, on)
@@ -658,8 +672,9 @@ func TestConcurrentRequests(t *testing.T) {
 }
 
 // setup refuses scopes the catalogue does not define; Validate refuses legs
-// other than 0, 2, 3 and header prefixes that are short, lack the trailing
-// dash or are not a valid header field name.
+// other than 0, 2, 3, header prefixes that are short, lack the trailing
+// dash or are not a valid header field name, and impersonation headers that
+// are not valid names or start with the prefix.
 func TestSetupAndValidate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -694,9 +709,12 @@ func TestSetupAndValidate(t *testing.T) {
 		{Guard{HeaderPrefix: "X Scopegate-"}, false},
 		{Guard{HeaderPrefix: "X-Scope:gate-"}, false},
 		{Guard{HeaderPrefix: "X-Scopégate-"}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On-Behalf"}}, true},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On Behalf"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "x-scopegate-act-as"}}, false},
 	} {
 		if err := tc.g.Validate(); (err == nil) != tc.ok {
-			t.Errorf("Validate(legs %d, prefix %q) = %v, want ok=%v", tc.g.Legs, tc.g.HeaderPrefix, err, tc.ok)
+			t.Errorf("Validate(legs %d, prefix %q, impersonation %+v) = %v, want ok=%v", tc.g.Legs, tc.g.HeaderPrefix, tc.g.Impersonation, err, tc.ok)
 		}
 	}
 }

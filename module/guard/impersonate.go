@@ -32,8 +32,11 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	if c.Act != nil {
 		return forbid("a token that already acts for someone cannot impersonate again")
 	}
+	// By id from the cache first; a miss, or a user of another tenant whose
+	// id happens to be a local username, is looked up by id or username
+	// within the client's tenant.
 	target, err := g.app.Runtime().User(ctx, as)
-	if err == nil && target == nil {
+	if err == nil && (target == nil || target.TenantID != c.Tenant) {
 		target, err = g.app.Store().FindUser(ctx, c.Tenant, as)
 		if errors.Is(err, store.ErrNotFound) {
 			target, err = nil, nil
