@@ -190,7 +190,7 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 			return nil, err
 		}
 		for _, c := range rows {
-			if !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin) {
+			if a.isAdminClient(&c) {
 				out = append(out, c)
 			}
 		}
@@ -198,6 +198,13 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 			return out, nil
 		}
 	}
+}
+
+// isAdminClient reports whether c is an enabled client holding
+// scopegate.admin, directly or through an implication: what counts as an
+// existing admin for bootstrap.
+func (a *App) isAdminClient(c *store.Client) bool {
+	return !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin)
 }
 
 // rotationTarget picks the admin client --rotate replaces (BootstrapRotate).
@@ -262,7 +269,7 @@ func (a *App) bootstrapName(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin) {
+		if a.isAdminClient(c) {
 			return "", fmt.Errorf("%w: another bootstrap ran at the same time (client_id %s)", ErrAlreadyBootstrapped, c.ID)
 		}
 	}
