@@ -169,10 +169,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		if id, oerr = g.authenticate(r); oerr != nil {
 			return g.refuse(w, r, oerr)
 		}
-		g.hdr.apply(r, id)
-		for _, name := range g.app.ImpersonationHeaders() {
-			delete(r.Header, name) // consumed or refused here; the upstream gets the effective user
-		}
+		// Impersonation headers were consumed or refused above; the
+		// upstream gets the effective user instead.
+		g.hdr.apply(r, id, g.app.ImpersonationHeaders())
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
 	} else if g.Impersonation != nil && id.Actor == nil && firstValue(r.Header, g.actHeader) != "" {
