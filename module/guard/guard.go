@@ -41,7 +41,8 @@ type Guard struct {
 	// Claims the token must match when it carries them, with placeholders
 	// in the values: {"application_id": "{http.request.uri.path.1}"} keeps
 	// an application-session token to its own application. A request whose
-	// token carries such a claim must not have "." or ".." path segments.
+	// token carries such a claim must not have "." or ".." path segments
+	// ('\' separates segments too; encoded dots and separators count).
 	MatchClaims map[string]string `json:"match_claims,omitempty"`
 	// Enables impersonation on this route: the header (default X-Act-As-User)
 	// names a user of the client's tenant to act as. Only clients allowed to

@@ -418,7 +418,10 @@ func TestMatchClaim(t *testing.T) {
 		// Dot segments would let segment 1 read "app-1" here while an
 		// upstream that resolves them serves app-2: a bound token must send
 		// a plain path. Tokens without the claim are not concerned.
-		for _, path := range []string{"/apps/app-1/../app-2/items", "/apps/app-1/%2e%2e/app-2", "/apps/app-1/%2E%2E%2Fapp-2", "/apps/app-1/./items"} {
+		// A backslash is a separator to many upstreams, sent raw or as %5C.
+		for _, path := range []string{"/apps/app-1/../app-2/items", "/apps/app-1/%2e%2e/app-2", "/apps/app-1/%2E%2E%2Fapp-2", "/apps/app-1/./items",
+			"/apps/app-1/..%5Capp-2", "/apps/app-1/..%5capp-2/items", `/apps/app-1/..\app-2`, "/apps/app-1%5C..%5Capp-2", "/apps/app-1/%2e%2e%5Capp-2",
+			"/apps/app-1/%252e%252e%252fapp-2"} {
 			t.Run("dot segments "+path, func(t *testing.T) {
 				x := newExchange(path, bearerLine(bound("app-1")))
 				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain . or .. segments", "")
