@@ -310,21 +310,6 @@ func legsError(need scope.Legs) *oauth.Error {
 	return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 2-legged token (not bound to a user)")
 }
 
-// refuse answers an RFC 6750 error. Failures are logged without the token.
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
-	if ce := g.logger.Check(zap.DebugLevel, "request refused"); ce != nil {
-		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
-			zap.String("uri", r.RequestURI))
-	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-		oauth.WriteJSON(w, e, g.Realm)
-		return nil
-	}
-	oauth.WriteBearer(w, e, g.Realm)
-	return nil
-}
-
 func legsOf(id *Identity) int {
 	if id.UserID != "" {
 		return 3

@@ -321,6 +321,13 @@ func TestDatabaseFailureIsNotAnInvalidToken(t *testing.T) {
 		if !strings.Contains(x.w.Body.String(), `"error":"temporarily_unavailable"`) {
 			t.Fatalf("body = %s", x.w.Body.String())
 		}
+
+		// With handle_errors: a 503 HandlerError, and Retry-After still set.
+		x = serverExchange("api.test", caddyhttp.RouteList{{}}, "Authorization", "Bearer "+raw)
+		err := g.ServeHTTP(x.w, x.r, new(upstream))
+		if he, ok := err.(caddyhttp.HandlerError); !ok || he.StatusCode != http.StatusServiceUnavailable || x.w.Header().Get("Retry-After") != "1" {
+			t.Fatalf("with handle_errors: %v, Retry-After %q", err, x.w.Header().Get("Retry-After"))
+		}
 	})
 }
 
