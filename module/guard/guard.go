@@ -102,6 +102,8 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	// Every guard of the config must know every name, so that a route
 	// refuses the header another route honours.
 	a.RegisterImpersonationHeader(g.actHeader)
+	// scopegate_strip removes caller-sent headers under every guard's prefix.
+	a.RegisterIdentityPrefix(g.HeaderPrefix)
 	var claimNames []string
 	for _, s := range a.Catalogue().All() {
 		claimNames = append(claimNames, s.RequiredClaims...)
@@ -167,15 +169,19 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
 	if id == nil {
 		var oerr *oauth.Error
-		if id, oerr = g.authenticate(r); oerr != nil {
+		moved := callerHeaders(r)
+		if id, oerr = g.authenticate(r, moved); oerr != nil {
 			return g.refuse(w, r, oerr)
 		}
 		// Impersonation headers were consumed or refused above; the
 		// upstream gets the effective user instead.
 		g.hdr.apply(r, id, g.app.ImpersonationHeaders())
+		if moved != nil {
+			caddyhttp.SetVar(r.Context(), varMoved, nil)
+		}
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
-	} else if g.Impersonation != nil && id.Actor == nil && firstValue(r.Header, g.actHeader) != "" {
+	} else if g.Impersonation != nil && id.Actor == nil && callerValue(r, callerHeaders(r), g.actHeader) != "" {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -187,7 +193,8 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 }
 
 // authenticate reads and verifies the bearer token and applies impersonation.
-func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
+// moved holds the impersonation headers scopegate_strip took out of r.
+func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oauth.Error) {
 	raw, oerr := bearer(r)
 	if oerr != nil {
 		return nil, oerr
@@ -208,14 +215,14 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 		if g.Impersonation != nil && name == g.actHeader {
 			continue
 		}
-		if firstValue(r.Header, name) != "" {
+		if callerValue(r, moved, name) != "" {
 			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
 		}
 	}
 	if g.Impersonation == nil {
 		return id, nil
 	}
-	if as := firstValue(r.Header, g.actHeader); as != "" {
+	if as := callerValue(r, moved, g.actHeader); as != "" {
 		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {
 			return nil, oerr
 		}
