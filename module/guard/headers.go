@@ -54,7 +54,7 @@ func (h identityHeaders) buildClaimHeader(name string) string {
 }
 
 // apply strips caller-sent identity headers (the prefix and the
-// impersonation header names, each in the dash and the underscore spelling)
+// impersonation header names, each in the dash, underscore and dot spellings)
 // and sets the trusted ones.
 func (h identityHeaders) apply(r *http.Request, id *Identity, impersonation []string) {
 	for k := range r.Header {

@@ -6,10 +6,12 @@ import (
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
-// The guard removes forged identity headers in the underscore spelling too
-// (X_Scopegate_User_Id, X_Act_As_User, in any letter case): php_fastcgi
-// hands both spellings to PHP as the same HTTP_X_SCOPEGATE_USER_ID, so one
-// left in place would override the trusted header the guard sets. Headers
+// The guard removes forged identity headers in the underscore and the dot
+// spelling too (X_Scopegate_User_Id, X.Scopegate.Scopes, X_Act_As_User, in
+// any letter case): php_fastcgi hands every spelling to PHP as the same
+// HTTP_X_SCOPEGATE_USER_ID, so one left in place (a server whose
+// expected_underscore_headers lets it in) would override the trusted header
+// the guard sets. Headers
 // that merely look alike (X-Scopegate without the trailing dash, X-Act-As)
 // are kept.
 func TestGuardStripsUnderscoreSpelling(t *testing.T) {
@@ -19,7 +21,9 @@ func TestGuardStripsUnderscoreSpelling(t *testing.T) {
 		x := newExchange("/", bearerLine(e.token(svc, "", "demo.read")),
 			"X_Scopegate_User_Id: forged-user",
 			"X-Scopegate_Tenant: forged-tenant",
+			"X.Scopegate.Scopes: forged-scopes",
 			"X_Act_As_User: "+alice,
+			"x.act.as.user: "+alice,
 			"X-Scopegate: kept",
 			"X-Act-As: kept")
 		x.r.Header["X_SCOPEGATE_CLIENT_ID"] = []string{"forged-client"} // raw map entry, as sent

@@ -19,7 +19,7 @@ func init() {
 // every route it stands in front of, guarded or not: headers starting with
 // X-Scopegate- or with the header_prefix of any guard of the config, and
 // the impersonation headers (X-Act-As-User and every name a guard of the
-// config uses), each in the dash and the underscore spelling, in any letter
+// config uses), each in the dash, underscore and dot spellings, in any letter
 // case. A guard sets trusted identity headers only on its own routes; on
 // the others (an unguarded /public/*, or /api/../public/x, which Caddy
 // matches by its cleaned path but proxies as sent) whatever the caller sent

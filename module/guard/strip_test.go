@@ -26,8 +26,8 @@ func (c chain) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 // scopegate_strip removes, on a route without any guard, every header a
 // caller could forge an identity with: the default prefix X-Scopegate-, the
 // header_prefix of each guard of the config (X-Identity- here), the default
-// impersonation header and each guard's (X-On-Behalf), in the dash and the
-// underscore spelling and in any letter case. Other headers, look-alikes
+// impersonation header and each guard's (X-On-Behalf), in the dash, the
+// underscore and the dot spelling and in any letter case. Other headers, look-alikes
 // included, reach the upstream untouched.
 func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -44,6 +44,8 @@ func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 			"x_identity_scopes: forged",
 			"X-Act-As-User: u-alice",
 			"X_ACT_AS_USER: u-alice",
+			"X.Act.As.User: u-alice",
+			"X.Scopegate.User.Id: forged",
 			"X-On-Behalf: u-alice",
 			"x_on_behalf: u-alice",
 			"X-Scopegate: kept",
