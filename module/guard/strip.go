@@ -67,7 +67,7 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		}
 		delete(r.Header, k)
 		// Only the exact (canonical) names: a guard never reads the
-		// underscore spelling either.
+		// other spellings either.
 		if k == DefaultImpersonationHeader || slices.Contains(names, k) {
 			if moved == nil {
 				moved = make(http.Header, 1)
