@@ -2,7 +2,8 @@
 // reverse_proxy (or any handler), checks the bearer token, its scopes, its
 // kind (2- or 3-legged), bound claims and impersonation, and hands the
 // upstream a trusted identity while stripping any identity header the caller
-// forged.
+// forged; and the scopegate_strip handler, which strips such headers on every
+// route of a site, guarded or not.
 package guard
 
 import (
@@ -52,7 +53,8 @@ type Guard struct {
 	// them are removed before the upstream is called.
 	Impersonation *Impersonation `json:"impersonation,omitempty"`
 	// Prefix of the identity headers set for the upstream; any request header
-	// with this prefix is removed first. Default: X-Scopegate-.
+	// with this prefix (with '_' or '.' for '-' too) is removed first.
+	// Default: X-Scopegate-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 	// Realm in WWW-Authenticate challenges. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
