@@ -7,12 +7,14 @@ import (
 	"sync/atomic"
 )
 
-// headerNames is the set of impersonation header names the guards of one
-// config use. Each guard registers its name at Provision; every guard
-// refuses the names it does not honour itself, so a header one route
-// accepts (impersonation X-On-Behalf) is never passed to the upstream of a
-// route that does not. Registration happens while the config is
-// provisioned; requests read the set on every call, without a lock.
+// headerNames is a set of header names (or name prefixes) the guards of one
+// config use: their impersonation headers and their identity header
+// prefixes. Each guard registers its names at Provision; every guard
+// refuses the impersonation names it does not honour itself, so a header one
+// route accepts (impersonation X-On-Behalf) is never passed to the upstream
+// of a route that does not, and scopegate_strip removes all of them on
+// every route. Registration happens while the config is provisioned;
+// requests read the set on every call, without a lock.
 type headerNames struct {
 	mu    sync.Mutex // serialises writers
 	names atomic.Pointer[[]string]
@@ -46,3 +48,11 @@ func (a *App) RegisterImpersonationHeader(name string) { a.impersonation.add(nam
 // ImpersonationHeaders returns every impersonation header name registered
 // by the guards of this config, canonicalised. Callers must not change it.
 func (a *App) ImpersonationHeaders() []string { return *a.impersonation.names.Load() }
+
+// RegisterIdentityPrefix records that a guard of this config sets its
+// trusted identity headers under prefix (its header_prefix).
+func (a *App) RegisterIdentityPrefix(prefix string) { a.identity.add(prefix) }
+
+// IdentityPrefixes returns every identity header prefix registered by the
+// guards of this config, canonicalised. Callers must not change it.
+func (a *App) IdentityPrefixes() []string { return *a.identity.names.Load() }

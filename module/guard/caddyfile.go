@@ -12,6 +12,10 @@ func init() {
 	httpcaddyfile.RegisterHandlerDirective("scopegate_guard", parseCaddyfile)
 	// Authentication runs early, next to Caddy's own basic_auth.
 	httpcaddyfile.RegisterDirectiveOrder("scopegate_guard", httpcaddyfile.After, "basic_auth")
+	httpcaddyfile.RegisterHandlerDirective("scopegate_strip", parseStripCaddyfile)
+	// Before every other directive ("tracing" is the first standard one),
+	// so that one line at the top of a site covers all of its routes.
+	httpcaddyfile.RegisterDirectiveOrder("scopegate_strip", httpcaddyfile.Before, "tracing")
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -102,5 +106,24 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	// A bare guard is allowed too: any valid token passes.
+	return nil
+}
+
+func parseStripCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	s := new(Strip)
+	return s, s.UnmarshalCaddyfile(h.Dispenser)
+}
+
+// UnmarshalCaddyfile reads the strip directive, which takes no options:
+//
+//	scopegate_strip
+func (s *Strip) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	if d.NextBlock(0) {
+		return d.Errf("scopegate_strip takes no options")
+	}
 	return nil
 }

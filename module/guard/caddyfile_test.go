@@ -105,3 +105,20 @@ func TestParseCaddyfileDirective(t *testing.T) {
 		t.Fatal("parseCaddyfile accepted an unknown option")
 	}
 }
+
+// scopegate_strip takes no arguments and no block.
+func TestParseStripCaddyfile(t *testing.T) {
+	for input, ok := range map[string]bool{
+		"scopegate_strip":                         true,
+		"scopegate_strip X-Scopegate-":            false,
+		"scopegate_strip {\n header_prefix X-\n}": false,
+	} {
+		mh, err := parseStripCaddyfile(httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(input)})
+		if ok && (err != nil || !reflect.DeepEqual(mh, &Strip{})) {
+			t.Errorf("%q: %#v, %v", input, mh, err)
+		}
+		if !ok && err == nil {
+			t.Errorf("%q was accepted", input)
+		}
+	}
+}

@@ -78,12 +78,43 @@ func (g *Guard) checkClaims(r *http.Request, ext map[string]string) *oauth.Error
 	return nil
 }
 
-// hasDotSegment reports whether p holds a "." or ".." segment.
+// hasDotSegment reports whether p, the decoded request path, holds a "." or
+// ".." segment as any upstream might see one: segments end at '/' and at
+// '\\' (Windows servers and some frameworks split on both), and what is left
+// percent-encoded after Go's decoding (a double-encoded "%252e%252e%255c"
+// arrives here as "%2e%2e%5c") counts as decoded too, for an upstream that
+// decodes again: "%2e" is a dot, "%2f" and "%5c" end a segment.
 func hasDotSegment(p string) bool {
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == "." || seg == ".." {
+	dots, other := 0, false // the current segment: its dots, and whether it holds anything else
+	for i := 0; i < len(p); i++ {
+		sep := false
+		switch c := p[i]; {
+		case c == '/' || c == '\\':
+			sep = true
+		case c == '.':
+			dots++
+			continue
+		case c == '%' && i+2 < len(p):
+			switch p[i+1 : i+3] {
+			case "2e", "2E":
+				dots, i = dots+1, i+2
+				continue
+			case "2f", "2F", "5c", "5C":
+				sep, i = true, i+2
+			}
+		}
+		if !sep {
+			other = true
+			continue
+		}
+		if isDots(dots, other) {
 			return true
 		}
+		dots, other = 0, false
 	}
-	return false
+	return isDots(dots, other)
 }
+
+// isDots reports whether a segment of dots dots and nothing else (!other)
+// is "." or "..".
+func isDots(dots int, other bool) bool { return !other && (dots == 1 || dots == 2) }

@@ -41,3 +41,41 @@ func TestClaimMatchWantIsReplaceKnown(t *testing.T) {
 		t.Errorf("matches not in name order: %+v", cms)
 	}
 }
+
+// hasDotSegment finds "." and ".." segments however an upstream might cut
+// the path: at '/' and at '\' (decoded from %5C or sent raw), and with the
+// dots or separators still percent-encoded after Go's decoding (a
+// double-encoded path, for an upstream that decodes again). Names that only
+// contain dots among other characters are not dot segments.
+func TestHasDotSegment(t *testing.T) {
+	for p, want := range map[string]bool{
+		"/apps/app-1/items":      false,
+		"/apps/app-1/../app-2":   true,
+		"/apps/app-1/./items":    true,
+		"/apps/app-1/..":         true,
+		"/apps/app-1/.":          true,
+		`/apps/app-1/..\app-2`:   true,
+		`/apps/app-1\..\app-2`:   true,
+		`/apps/app-1/.\app-2`:    true,
+		`\..\app-2`:              true,
+		"/apps/app-1/%2e%2e/x":   true,
+		"/apps/app-1/%2E%2e%5Cx": true,
+		"/apps/app-1/.%2e%2fx":   true,
+		"/apps/app-1/%2e":        true,
+		"/apps/app-1/%5c..":      true,
+		"/apps/app-1/...":        false,
+		"/apps/app-1/..x":        false,
+		"/apps/.well-known/x":    false,
+		"/apps/v1.2/x":           false,
+		"/apps/%2e%2e%2e":        false,
+		"/apps/a%2e":             false,
+		"/apps/%2":               false,
+		"/apps/%":                false,
+		"":                       false,
+		"/":                      false,
+	} {
+		if got := hasDotSegment(p); got != want {
+			t.Errorf("hasDotSegment(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -2,7 +2,8 @@
 // reverse_proxy (or any handler), checks the bearer token, its scopes, its
 // kind (2- or 3-legged), bound claims and impersonation, and hands the
 // upstream a trusted identity while stripping any identity header the caller
-// forged.
+// forged; and the scopegate_strip handler, which strips such headers on every
+// route of a site, guarded or not.
 package guard
 
 import (
@@ -41,7 +42,8 @@ type Guard struct {
 	// Claims the token must match when it carries them, with placeholders
 	// in the values: {"application_id": "{http.request.uri.path.1}"} keeps
 	// an application-session token to its own application. A request whose
-	// token carries such a claim must not have "." or ".." path segments.
+	// token carries such a claim must not have "." or ".." path segments
+	// ('\' separates segments too; encoded dots and separators count).
 	MatchClaims map[string]string `json:"match_claims,omitempty"`
 	// Enables impersonation on this route: the header (default X-Act-As-User)
 	// names a user of the client's tenant to act as. Only clients allowed to
@@ -51,7 +53,8 @@ type Guard struct {
 	// them are removed before the upstream is called.
 	Impersonation *Impersonation `json:"impersonation,omitempty"`
 	// Prefix of the identity headers set for the upstream; any request header
-	// with this prefix is removed first. Default: X-Scopegate-.
+	// with this prefix (with '_' or '.' for '-' too) is removed first.
+	// Default: X-Scopegate-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 	// Realm in WWW-Authenticate challenges. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
@@ -101,6 +104,8 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	// Every guard of the config must know every name, so that a route
 	// refuses the header another route honours.
 	a.RegisterImpersonationHeader(g.actHeader)
+	// scopegate_strip removes caller-sent headers under every guard's prefix.
+	a.RegisterIdentityPrefix(g.HeaderPrefix)
 	var claimNames []string
 	for _, s := range a.Catalogue().All() {
 		claimNames = append(claimNames, s.RequiredClaims...)
@@ -166,16 +171,19 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
 	if id == nil {
 		var oerr *oauth.Error
-		if id, oerr = g.authenticate(r); oerr != nil {
+		moved := callerHeaders(r)
+		if id, oerr = g.authenticate(r, moved); oerr != nil {
 			return g.refuse(w, r, oerr)
 		}
-		g.hdr.apply(r, id)
-		for _, name := range g.app.ImpersonationHeaders() {
-			delete(r.Header, name) // consumed or refused here; the upstream gets the effective user
+		// Impersonation headers were consumed or refused above; the
+		// upstream gets the effective user instead.
+		g.hdr.apply(r, id, g.app.ImpersonationHeaders())
+		if moved != nil {
+			caddyhttp.SetVar(r.Context(), varMoved, nil)
 		}
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
-	} else if g.Impersonation != nil && id.Actor == nil && firstValue(r.Header, g.actHeader) != "" {
+	} else if g.Impersonation != nil && id.Actor == nil && callerValue(r, callerHeaders(r), g.actHeader) != "" {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -187,7 +195,8 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 }
 
 // authenticate reads and verifies the bearer token and applies impersonation.
-func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
+// moved holds the impersonation headers scopegate_strip took out of r.
+func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oauth.Error) {
 	raw, oerr := bearer(r)
 	if oerr != nil {
 		return nil, oerr
@@ -208,14 +217,14 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 		if g.Impersonation != nil && name == g.actHeader {
 			continue
 		}
-		if firstValue(r.Header, name) != "" {
+		if callerValue(r, moved, name) != "" {
 			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
 		}
 	}
 	if g.Impersonation == nil {
 		return id, nil
 	}
-	if as := firstValue(r.Header, g.actHeader); as != "" {
+	if as := callerValue(r, moved, g.actHeader); as != "" {
 		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {
 			return nil, oerr
 		}
@@ -308,21 +317,6 @@ func legsError(need scope.Legs) *oauth.Error {
 		return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 3-legged token (bound to a user)")
 	}
 	return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 2-legged token (not bound to a user)")
-}
-
-// refuse answers an RFC 6750 error. Failures are logged without the token.
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
-	if ce := g.logger.Check(zap.DebugLevel, "request refused"); ce != nil {
-		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
-			zap.String("uri", r.RequestURI))
-	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-		oauth.WriteJSON(w, e, g.Realm)
-		return nil
-	}
-	oauth.WriteBearer(w, e, g.Realm)
-	return nil
 }
 
 func legsOf(id *Identity) int {

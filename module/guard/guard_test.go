@@ -321,6 +321,13 @@ func TestDatabaseFailureIsNotAnInvalidToken(t *testing.T) {
 		if !strings.Contains(x.w.Body.String(), `"error":"temporarily_unavailable"`) {
 			t.Fatalf("body = %s", x.w.Body.String())
 		}
+
+		// With handle_errors: a 503 HandlerError, and Retry-After still set.
+		x = serverExchange("api.test", caddyhttp.RouteList{{}}, "Authorization", "Bearer "+raw)
+		err := g.ServeHTTP(x.w, x.r, new(upstream))
+		if he, ok := err.(caddyhttp.HandlerError); !ok || he.StatusCode != http.StatusServiceUnavailable || x.w.Header().Get("Retry-After") != "1" {
+			t.Fatalf("with handle_errors: %v, Retry-After %q", err, x.w.Header().Get("Retry-After"))
+		}
 	})
 }
 
@@ -418,7 +425,10 @@ func TestMatchClaim(t *testing.T) {
 		// Dot segments would let segment 1 read "app-1" here while an
 		// upstream that resolves them serves app-2: a bound token must send
 		// a plain path. Tokens without the claim are not concerned.
-		for _, path := range []string{"/apps/app-1/../app-2/items", "/apps/app-1/%2e%2e/app-2", "/apps/app-1/%2E%2E%2Fapp-2", "/apps/app-1/./items"} {
+		// A backslash is a separator to many upstreams, sent raw or as %5C.
+		for _, path := range []string{"/apps/app-1/../app-2/items", "/apps/app-1/%2e%2e/app-2", "/apps/app-1/%2E%2E%2Fapp-2", "/apps/app-1/./items",
+			"/apps/app-1/..%5Capp-2", "/apps/app-1/..%5capp-2/items", `/apps/app-1/..\app-2`, "/apps/app-1%5C..%5Capp-2", "/apps/app-1/%2e%2e%5Capp-2",
+			"/apps/app-1/%252e%252e%252fapp-2"} {
 			t.Run("dot segments "+path, func(t *testing.T) {
 				x := newExchange(path, bearerLine(bound("app-1")))
 				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain . or .. segments", "")

@@ -11,6 +11,7 @@ import (
 // forged identity, including headers a later version adds.
 type identityHeaders struct {
 	prefix                                             string
+	prefixes                                           []string // {prefix}, for isCallerIdentityHeader
 	clientID, userID, tenant, scopes, legs, actor, jti string
 	claimPrefix                                        string
 	// claims maps the claim names scopes of the catalogue require to their
@@ -22,6 +23,7 @@ func newIdentityHeaders(prefix string, claimNames []string) identityHeaders {
 	p := http.CanonicalHeaderKey(prefix)
 	h := identityHeaders{
 		prefix:      p,
+		prefixes:    []string{p},
 		clientID:    p + "Client-Id",
 		userID:      p + "User-Id",
 		tenant:      p + "Tenant",
@@ -51,10 +53,12 @@ func (h identityHeaders) buildClaimHeader(name string) string {
 	return http.CanonicalHeaderKey(h.claimPrefix + strings.ReplaceAll(name, "_", "-"))
 }
 
-// apply strips caller-sent identity headers and sets the trusted ones.
-func (h identityHeaders) apply(r *http.Request, id *Identity) {
+// apply strips caller-sent identity headers (the prefix and the
+// impersonation header names, each in the dash, underscore and dot spellings)
+// and sets the trusted ones.
+func (h identityHeaders) apply(r *http.Request, id *Identity, impersonation []string) {
 	for k := range r.Header {
-		if len(k) >= len(h.prefix) && strings.EqualFold(k[:len(h.prefix)], h.prefix) {
+		if isCallerIdentityHeader(k, h.prefixes, impersonation) {
 			delete(r.Header, k)
 		}
 	}

@@ -94,6 +94,13 @@ func WriteJSON(w http.ResponseWriter, e *Error, realm string) {
 // WriteBearer answers a protected-resource error (RFC 6750 §3) with its
 // WWW-Authenticate challenge and the same fields as a JSON body.
 func WriteBearer(w http.ResponseWriter, e *Error, realm string) {
+	w.Header().Set("WWW-Authenticate", BearerChallenge(e, realm))
+	writeBody(w, e)
+}
+
+// BearerChallenge is the WWW-Authenticate value of a protected-resource
+// error (RFC 6750 §3).
+func BearerChallenge(e *Error, realm string) string {
 	var b strings.Builder
 	b.WriteString(`Bearer realm="`)
 	b.WriteString(quote(realm))
@@ -110,8 +117,7 @@ func WriteBearer(w http.ResponseWriter, e *Error, realm string) {
 		b.WriteString(quote(e.Scope))
 		b.WriteByte('"')
 	}
-	w.Header().Set("WWW-Authenticate", b.String())
-	writeBody(w, e)
+	return b.String()
 }
 
 func writeBody(w http.ResponseWriter, e *Error) {

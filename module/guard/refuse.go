@@ -1,0 +1,67 @@
+package guard
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/oauth"
+)
+
+// refuse answers an RFC 6750 error the way Caddy's own caddyauth does: it
+// sets the challenge and returns caddyhttp.Error, so the operator's
+// handle_errors can shape the page ({http.error.status_code}, and
+// {http.error.oauth_error}, {http.error.oauth_error_description} and
+// {http.error.oauth_scope} for the RFC 6750 fields). A server without an
+// errors route for the request would answer the status alone, so then the
+// guard writes the RFC 6750 JSON body itself, as before. Failures are logged
+// without the token.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
+	if ce := g.logger.Check(zap.DebugLevel, "request refused"); ce != nil {
+		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
+			zap.String("uri", r.RequestURI))
+	}
+	if !handlesErrors(r) {
+		if e.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+			oauth.WriteJSON(w, e, g.Realm)
+			return nil
+		}
+		oauth.WriteBearer(w, e, g.Realm)
+		return nil
+	}
+	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "1")
+	} else {
+		h.Set("WWW-Authenticate", oauth.BearerChallenge(e, g.Realm))
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.error.oauth_error", e.Code)
+		repl.Set("http.error.oauth_error_description", e.Description)
+		repl.Set("http.error.oauth_scope", e.Scope)
+	}
+	return caddyhttp.Error(e.Status, e)
+}
+
+// handlesErrors reports whether the request's server has an errors route
+// (handle_errors) whose matchers accept the request: in a Caddyfile, one of
+// the request's site. Without one, an error returned by a handler is
+// answered with its status and an empty body.
+func handlesErrors(r *http.Request) bool {
+	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if srv == nil || srv.Errors == nil {
+		return false
+	}
+	for _, route := range srv.Errors.Routes {
+		if ok, err := route.MatcherSets.AnyMatchWithError(r); ok && err == nil {
+			return true
+		}
+	}
+	return false
+}

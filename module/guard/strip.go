@@ -1,0 +1,105 @@
+package guard
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/app"
+)
+
+func init() {
+	caddy.RegisterModule(Strip{})
+}
+
+// Strip removes every caller-sent identity header from the request, on
+// every route it stands in front of, guarded or not: headers starting with
+// X-Scopegate- or with the header_prefix of any guard of the config, and
+// the impersonation headers (X-Act-As-User and every name a guard of the
+// config uses), each in the dash, underscore and dot spellings, in any letter
+// case. A guard sets trusted identity headers only on its own routes; on
+// the others (an unguarded /public/*, or /api/../public/x, which Caddy
+// matches by its cleaned path but proxies as sent) whatever the caller sent
+// would reach the upstream as if the gateway had vouched for it.
+//
+// The impersonation headers a guard reads are kept aside for it in the
+// request's variables, so impersonation keeps working behind Strip while
+// the upstreams of other routes never see them.
+type Strip struct {
+	app *app.App
+}
+
+// varMoved is the request variable holding the impersonation headers Strip
+// took out of the request (an http.Header), for the guards to read.
+const varMoved = "scopegate.impersonation_headers"
+
+// CaddyModule returns the Caddy module information.
+func (Strip) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.scopegate_strip",
+		New: func() caddy.Module { return new(Strip) },
+	}
+}
+
+// Provision looks up the scopegate app, whose guards register their
+// prefixes and impersonation headers.
+func (s *Strip) Provision(ctx caddy.Context) error {
+	a, err := app.From(ctx)
+	if err != nil {
+		return err
+	}
+	s.app = a
+	return nil
+}
+
+// ServeHTTP removes the caller's identity headers and calls next. It runs
+// on every request: without such a header it allocates nothing.
+func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	prefixes, names := s.app.IdentityPrefixes(), s.app.ImpersonationHeaders()
+	var moved http.Header
+	for k, v := range r.Header {
+		if !hasPrefixFold(k, DefaultHeaderPrefix) && !equalNameFold(k, DefaultImpersonationHeader) &&
+			!isCallerIdentityHeader(k, prefixes, names) {
+			continue
+		}
+		delete(r.Header, k)
+		// Only the exact (canonical) names: a guard never reads the
+		// other spellings either.
+		if k == DefaultImpersonationHeader || slices.Contains(names, k) {
+			if moved == nil {
+				moved = make(http.Header, 1)
+			}
+			moved[k] = v
+		}
+	}
+	if moved != nil {
+		caddyhttp.SetVar(r.Context(), varMoved, moved)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// callerHeaders returns the impersonation headers scopegate_strip took out
+// of r, or nil.
+func callerHeaders(r *http.Request) http.Header {
+	h, _ := caddyhttp.GetVar(r.Context(), varMoved).(http.Header)
+	return h
+}
+
+// callerValue is the first value of the caller's header name (canonical),
+// read from the request or, when scopegate_strip moved it, from moved.
+func callerValue(r *http.Request, moved http.Header, name string) string {
+	if v := firstValue(r.Header, name); v != "" {
+		return v
+	}
+	return firstValue(moved, name)
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Strip)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Strip)(nil)
+	_ caddyfile.Unmarshaler       = (*Strip)(nil)
+)

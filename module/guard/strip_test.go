@@ -1,0 +1,136 @@
+package guard
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// chain is a handler that runs h in front of next, as a route does.
+type chain struct {
+	h    caddyhttp.MiddlewareHandler
+	next caddyhttp.Handler
+}
+
+func (c chain) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	return c.h.ServeHTTP(w, r, c.next)
+}
+
+// scopegate_strip removes, on a route without any guard, every header a
+// caller could forge an identity with: the default prefix X-Scopegate-, the
+// header_prefix of each guard of the config (X-Identity- here), the default
+// impersonation header and each guard's (X-On-Behalf), in the dash, the
+// underscore and the dot spelling and in any letter case. Other headers, look-alikes
+// included, reach the upstream untouched.
+func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.guard(&Guard{HeaderPrefix: "X-Identity-", Impersonation: &Impersonation{Header: "X-On-Behalf"}})
+		s := &Strip{app: e.a}
+
+		x := newExchange("/public/x",
+			"X-Scopegate-User-Id: forged",
+			"x-scopegate-client-id: forged",
+			"X_Scopegate_Tenant: forged",
+			"X-Scopegate_Legs: 3",
+			"X-Identity-User-Id: forged",
+			"x_identity_scopes: forged",
+			"X-Act-As-User: u-alice",
+			"X_ACT_AS_USER: u-alice",
+			"X.Act.As.User: u-alice",
+			"X.Scopegate.User.Id: forged",
+			"X-On-Behalf: u-alice",
+			"x_on_behalf: u-alice",
+			"X-Scopegate: kept",
+			"X-Scopegatex-User: kept",
+			"X-Act-As-User-Id: kept",
+			"X-Other: kept")
+		x.r.Header["X-SCOPEGATE-SCOPES"] = []string{"forged"} // raw map entry, as sent
+		up := new(upstream)
+		if err := (chain{s, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		got := slices.Sorted(func(yield func(string) bool) {
+			for k := range up.header {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		if want := []string{"X-Act-As-User-Id", "X-Other", "X-Scopegate", "X-Scopegatex-User"}; !slices.Equal(got, want) {
+			t.Fatalf("upstream headers = %q, want %q", got, want)
+		}
+	})
+}
+
+// Behind scopegate_strip impersonation still works: the guard reads the
+// header Strip set aside, honours it on its route and refuses it on a route
+// without impersonation, exactly as without Strip; neither the header nor
+// the set-aside copy reaches the upstream.
+func TestStripKeepsImpersonationForTheGuard(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		on := e.guard(&Guard{Impersonation: &Impersonation{}})
+		off := e.guard(&Guard{})
+		s := &Strip{app: e.a}
+		raw := e.token(svc, "", "demo.read")
+
+		x := newExchange("/", bearerLine(raw), "X-Act-As-User: "+alice, "X-Scopegate-User-Id: forged")
+		up := new(upstream)
+		if err := (chain{s, chain{on, up}}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		wantPassed(t, x, up)
+		if got := up.header.Values("X-Scopegate-User-Id"); len(got) != 1 || got[0] != alice {
+			t.Errorf("X-Scopegate-User-Id = %q, want [%s]", got, alice)
+		}
+		if got := up.header.Get("X-Scopegate-Actor-Client-Id"); got != svc {
+			t.Errorf("X-Scopegate-Actor-Client-Id = %q, want %s", got, svc)
+		}
+		if v, ok := up.header["X-Act-As-User"]; ok {
+			t.Errorf("the impersonation header reached the upstream: %q", v)
+		}
+		if v := caddyhttp.GetVar(up.req.Context(), varMoved); v != nil {
+			t.Errorf("the set-aside impersonation headers are still in the request: %v", v)
+		}
+
+		x = newExchange("/", bearerLine(raw), "X-Act-As-User: "+alice)
+		up = new(upstream)
+		if err := (chain{s, chain{off, up}}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
+	})
+}
+
+// scopegate_strip runs on every request: when no caller identity header is
+// present it allocates nothing.
+func TestStripAllocatesNothingWithoutIdentityHeaders(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.guard(&Guard{HeaderPrefix: "X-Identity-", Impersonation: &Impersonation{Header: "X-On-Behalf"}})
+	s := &Strip{app: e.a}
+	r := httptest.NewRequest(http.MethodGet, "/public/x", nil)
+	for _, h := range []string{"Accept", "Accept-Encoding", "User-Agent", "X-Forwarded-For", "X-Request-Id", "Authorization", "X-Scopegate", "Cookie"} {
+		r.Header.Set(h, "v")
+	}
+	w := httptest.NewRecorder()
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, nil)
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	if n := testing.AllocsPerRun(200, func() {
+		if err := s.ServeHTTP(w, r, next); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("ServeHTTP allocates %.1f times per request without identity headers", n)
+	}
+	if len(r.Header) != 8 {
+		t.Errorf("headers were removed: %v", r.Header)
+	}
+}
