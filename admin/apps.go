@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -168,19 +168,22 @@ func (h *Handler) applyApp(ctx context.Context, c *caller, a *store.DeveloperApp
 	if b.RedirectURIs != nil {
 		a.RedirectURIs = dedupe(*b.RedirectURIs)
 	}
-	// A tenant admin could not allow such an app anyway; refusing it here
-	// tells the developer at once.
-	if b.Scopes != nil && !c.super && h.grantsAdmin(a.RequestedScopes) {
-		return forbidden("only a super admin may request %s", scope.Admin)
-	}
 
 	checkText(&f, "name", a.Name, 200, true)
 	checkDescription(&f, "description", a.Description)
 	if len(a.RequestedScopes) == 0 {
 		f.add("scopes", "must list at least one scope")
 	} else if b.Scopes != nil {
-		for _, s := range h.app.Catalogue().Unknown(a.RequestedScopes) {
+		cat := h.app.Catalogue()
+		for _, s := range cat.Unknown(a.RequestedScopes) {
 			f.add("scopes", "unknown scope %q", s)
+		}
+		// An app acts for a tenant, never administers it: whoever registers
+		// it, no tenant admin's allow may hand a developer admin power.
+		for _, s := range a.RequestedScopes {
+			if power.IsAdminScope(cat, s) {
+				f.add("scopes", "%q is (or implies) an admin scope, which an app may not request", s)
+			}
 		}
 	}
 	// Tenants are not looked up: a developer learns nothing about which

@@ -22,7 +22,7 @@ func TestAuditVia(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		ctx := context.Background()
-		root := e.adminUser(store.DefaultTenantID, "root")
+		root := e.superUser("root")
 		userTok, userClient := e.userToken(root, scope.Admin)
 		acting := e.signWith(userClient, store.DefaultTenantID, root.ID, &token.Actor{Subject: "sg_actor", ClientID: "sg_actor"}, scope.Admin)
 

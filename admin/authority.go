@@ -7,83 +7,98 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
-// authority decides what admin power a verified token carries. A 2-legged
-// token speaks for its client, so the client's admin scope is the whole
-// story. A user-bound (3-legged) token speaks for its user, and the scopes
-// some client was given say nothing about who that user is: such a token
-// gets no more than the user has, exactly as a console session (load in
-// console.go): the user must exist, be active and be an admin of the
-// token's tenant, and only an admin of the default tenant holding a
-// scopegate.admin token is a super admin; any other admin is confined to
-// its own tenant. Without this, any user reachable through a client with an
-// admin scope (connect-as, user_id tokens, the authorize flow) would be an
-// admin, and the principal of every action would be whoever the client
-// names.
+// authority decides what admin power a verified token carries, by the rules
+// of module/power, on what the database says now (the admin API is no hot
+// path, so a flag changed a moment ago on any node counts at once): the
+// token's scopes and its client's current scopes in its tenant; for a
+// user-bound (3-legged) token, no more than its user, exactly as a console
+// session (callerFor); and no more than the admin user who handed its
+// client admin power (store.ClientCreator), so an API key an admin made
+// loses its power when the admin is demoted or disabled.
 //
 // It returns a protocol error for a token that carries no admin power and
 // a plain error when the check itself failed.
 func (h *Handler) authority(ctx context.Context, claims *token.Claims) (*caller, *oauth.Error, error) {
-	cat := h.app.Catalogue()
-	granted := claims.Scopes()
-	super := cat.Satisfies(granted, scope.Admin)
-	// A tenant admin token naming no tenant could be confined to nothing,
-	// so it is refused like no admin scope.
-	if !super && (!cat.Satisfies(granted, scope.TenantAdmin) || claims.Tenant == "") {
-		e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token needs scopegate.admin or scopegate.tenant_admin")
-		e.Scope = scope.Admin + " " + scope.TenantAdmin
-		return nil, e, nil
+	g := power.Grounds{Scopes: claims.Scopes(), TenantID: claims.Tenant}
+	// Without an admin scope nothing else matters: no look-ups.
+	if power.Granted(h.app.Catalogue(), g.Scopes, g.TenantID).Level == power.None {
+		return nil, refusal(power.ErrNoAdminScope), nil
 	}
-	c := &caller{claims: claims, principal: app.Principal(claims), via: via(claims), tenant: claims.Tenant}
-	if claims.Legs == 3 {
-		u, oerr, err := h.tokenAdmin(ctx, claims)
-		if oerr != nil || err != nil {
-			return nil, oerr, err
-		}
-		c.user = u.ID
-		super = super && u.TenantID == store.DefaultTenantID
+	cl, err := h.app.Store().GetClient(ctx, claims.ClientID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
 	}
-	c.super = super
-	if super && c.tenant == "" {
-		c.tenant = store.DefaultTenantID
-	}
-	return c, nil, nil
-}
-
-// tokenAdmin returns the user a user-bound token is bound to, if that user
-// is an active admin of the token's tenant and the token's client may carry
-// a user's admin authority. It reads the database rather
-// than the runtime's cache, so an admin flag removed a moment ago (on any
-// node) counts at once; the admin API is no hot path.
-func (h *Handler) tokenAdmin(ctx context.Context, claims *token.Claims) (*store.User, *oauth.Error, error) {
-	var u *store.User
-	if validID(claims.Subject) {
-		var err error
-		u, err = h.app.Store().GetUser(ctx, claims.Subject)
-		if errors.Is(err, store.ErrNotFound) {
-			u = nil
-		} else if err != nil {
+	if err == nil {
+		g.Client = cl
+		if g.CreatorID, g.Creator, err = h.app.Store().ClientCreator(ctx, cl); err != nil {
 			return nil, nil, err
 		}
 	}
-	if u == nil || u.Disabled || !u.Admin || u.TenantID != claims.Tenant {
-		return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
-			"the token is bound to a user who is not an active admin of its tenant; a user's token has no more admin power than the user"), nil
+	if claims.Legs == 3 {
+		u, err := h.tokenUser(ctx, claims)
+		if err != nil {
+			return nil, nil, err
+		}
+		if u == nil {
+			return nil, refusal(power.ErrUser), nil
+		}
+		g.User = u
+		// The client that carries the token must keep to the admin-client
+		// rules (admin_clients.go), which the API enforces on every write:
+		// this catches clients stored before them.
+		if cl != nil && breaksAdminClientRules(cl) {
+			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
+				"the token's client connects as another user, takes user_id or acts on behalf of users, so its user-bound tokens carry no admin power"), nil
+		}
 	}
-	// The client that carries the token must keep to the admin-client
-	// rules (admin_clients.go), which the API enforces on every write:
-	// this catches clients stored before them.
-	cl, err := h.app.Runtime().Client(ctx, claims.ClientID)
+	c, oerr := h.callerFor(g, claims)
+	return c, oerr, nil
+}
+
+// callerFor builds the caller from what its power rests on: the one place
+// the API's tokens and the console's sessions (claims nil) become callers,
+// so a console session has exactly the power the API gives its user.
+func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oauth.Error) {
+	p, err := power.Of(h.app.Catalogue(), g)
 	if err != nil {
-		return nil, nil, err
+		return nil, refusal(err)
 	}
-	if cl == nil || breaksAdminClientRules(cl) {
-		return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
-			"the token's client connects as another user, takes user_id or acts on behalf of users, so its user-bound tokens carry no admin power"), nil
+	c := &caller{power: p, super: p.Level == power.Super, tenant: g.TenantID, adminUser: g.CreatorID}
+	if g.User != nil {
+		c.user, c.adminUser = g.User.ID, g.User.ID
 	}
-	return u, nil, nil
+	if claims == nil {
+		c.claims, c.principal, c.via, c.tenant = &token.Claims{}, g.User.ID, consoleVia, g.User.TenantID
+	} else {
+		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
+	}
+	return c, nil
+}
+
+// refusal is the bearer challenge for a token without admin power.
+func refusal(err error) *oauth.Error {
+	e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "%s", err.Error())
+	if errors.Is(err, power.ErrNoAdminScope) {
+		e.Scope = scope.Admin + " " + scope.TenantAdmin
+	}
+	return e
+}
+
+// tokenUser returns the user a user-bound token is bound to, nil when there
+// is none.
+func (h *Handler) tokenUser(ctx context.Context, claims *token.Claims) (*store.User, error) {
+	if !validID(claims.Subject) {
+		return nil, nil
+	}
+	u, err := h.app.Store().GetUser(ctx, claims.Subject)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return u, err
 }

@@ -26,7 +26,7 @@ func TestUserBoundTokenAuthority(t *testing.T) {
 		ctx := context.Background()
 		e.tenant("acme")
 		e.tenant("globex")
-		root := e.adminUser(store.DefaultTenantID, "root")
+		root := e.superUser("root")
 		plain := e.user(store.DefaultTenantID, "plain")
 		boss := e.adminUser("acme", "boss")
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
@@ -60,15 +61,22 @@ func bearerToken(r *http.Request) (string, *oauth.Error) {
 	return raw, nil
 }
 
-// caller is who makes an admin request, as its verified token says.
+// caller is who makes an admin request, as its verified token or console
+// session says; callerFor (authority.go) is the only place one is made.
 type caller struct {
 	claims    *token.Claims
-	principal string // app.Principal: owner of what it creates, actor in the audit log
+	principal string // app.Principal: owner of what it creates
 	user      string // the admin user it is (console session, user-bound token); "" for a client alone
-	via       string // what the principal came through, for the audit log (store.Actor.Via)
-	super     bool   // scopegate.admin: every tenant
-	tenant    string // the token's tenant; a tenant admin is confined to it
-	remote    string // client IP for the audit log
+	// adminUser is the admin user whose power the caller uses: user, or the
+	// user who handed the token's client its admin power; "" for none. The
+	// audit log names it, and clients the caller makes record it
+	// (store.Client.CreatorUserID), so their power ends with that user's.
+	adminUser string
+	via       string      // what the principal came through, for the audit log (store.Actor.Via)
+	power     power.Power // module/power: what the caller may do and hand out
+	super     bool        // power is super admin: every tenant
+	tenant    string      // the token's (or session user's) tenant; a tenant admin is confined to it
+	remote    string      // client IP for the audit log
 }
 
 type callerKey struct{}
@@ -76,9 +84,19 @@ type callerKey struct{}
 // sees reports whether the caller may see and manage things of tenantID.
 func (c *caller) sees(tenantID string) bool { return c.super || tenantID == c.tenant }
 
-// actor names the caller in the audit row of a change to tenantID.
+// covers reports whether the caller holds at least p, so it may hand p out
+// or manage what holds it (module/power).
+func (c *caller) covers(p power.Power) bool { return c.power.Covers(p) }
+
+// actor names the caller in the audit row of a change to tenantID: the
+// admin user behind it when there is one (with the client in via), else
+// its principal.
 func (c *caller) actor(tenantID string) store.Actor {
-	return store.Actor{Principal: c.principal, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via}
+	who := c.principal
+	if c.adminUser != "" {
+		who = c.adminUser
+	}
+	return store.Actor{Principal: who, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via}
 }
 
 // maxVia is the size of the audit log's via column.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -77,8 +78,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.TenantID != nil && !c.sees(cl.TenantID) {
 		return forbidden("a tenant admin can only manage its own tenant")
 	}
-	if b.Scopes != nil && !c.super && h.grantsAdmin(cl.AllowedScopes) {
-		return forbidden("only a super admin may grant %s", scope.Admin)
+	// A caller hands out no more admin power than it holds (module/power).
+	if need := h.clientNeeds(cl); !c.covers(need) {
+		return cannotGrant(need, cl.TenantID)
 	}
 
 	var f fieldErrors
@@ -141,6 +143,14 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		}
 	}
 	return f.err()
+}
+
+// cannotGrant refuses to hand out admin power the caller does not hold.
+func cannotGrant(need power.Power, tenantID string) error {
+	if need.Level == power.Super {
+		return forbidden("only a super admin may grant %s", scope.Admin)
+	}
+	return forbidden("only an admin of tenant %q may grant %s there", tenantID, scope.TenantAdmin)
 }
 
 // checkTenant names tenant_id when the tenant does not exist.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -157,7 +158,7 @@ func (h *Handler) newClient(w http.ResponseWriter, r *http.Request, c *caller) (
 	}
 	cl := &store.Client{
 		ID: app.NewClientID(), TenantID: c.tenant, AuthMethod: store.AuthAPIKey, OwnerID: c.principal,
-		RedirectURIs: store.Strings{},
+		CreatorUserID: c.adminUser, RedirectURIs: store.Strings{},
 	}
 	if err := h.applyClient(r.Context(), c, cl, &b, true); err != nil {
 		return nil, err
@@ -271,19 +272,27 @@ func (h *Handler) loadClient(r *http.Request, c *caller) (*store.Client, error) 
 	return cl, err
 }
 
-// manageableClient is loadClient for changes and for reading the secret. A
-// tenant admin may not touch a client that holds scopegate.admin even in its
-// own tenant, even one it created before the scope was granted: its secret
-// (read or rotated) would hand the tenant admin every tenant.
+// manageableClient is loadClient for changes and for reading the secret: a
+// caller may touch only a client whose admin scopes it could have granted
+// (module/power). So a tenant admin may not touch a client that holds
+// scopegate.admin even in its own tenant, even one it created before the
+// scope was granted: its secret (read or rotated) would hand the tenant
+// admin every tenant.
 func (h *Handler) manageableClient(r *http.Request, c *caller) (*store.Client, error) {
 	cl, err := h.loadClient(r, c)
 	if err != nil {
 		return nil, err
 	}
-	if !c.super && h.grantsAdmin(cl.AllowedScopes) {
+	if !c.covers(h.clientNeeds(cl)) {
 		return nil, forbidden("only a super admin may change a client holding %s or read its secret", scope.Admin)
 	}
 	return cl, nil
+}
+
+// clientNeeds is the power a caller must hold to give cl its scopes or to
+// manage it.
+func (h *Handler) clientNeeds(cl *store.Client) power.Power {
+	return power.Needed(h.app.Catalogue(), cl.AllowedScopes, cl.TenantID)
 }
 
 // writeClient answers with the client as the database now has it.
@@ -294,12 +303,6 @@ func (h *Handler) writeClient(w http.ResponseWriter, r *http.Request, id string)
 	}
 	writeJSON(w, http.StatusOK, viewClient(cl))
 	return nil
-}
-
-// grantsAdmin reports whether scopes give scopegate.admin, directly or
-// through an implication.
-func (h *Handler) grantsAdmin(scopes []string) bool {
-	return h.app.Catalogue().Satisfies(scopes, scope.Admin)
 }
 
 // clientConflict words a duplicate name.

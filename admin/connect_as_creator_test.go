@@ -25,7 +25,7 @@ func TestConnectAsCreatorAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		e.tenant("acme")
-		root := e.adminUser(store.DefaultTenantID, "root")
+		root := e.superUser("root")
 		bob := e.user(store.DefaultTenantID, "bob")
 		ann := e.user("acme", "ann")
 		rootTok, _ := e.userToken(root, scope.Admin)
@@ -87,7 +87,7 @@ func TestConnectAsCreatorConsole(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		e.h.ConnectAsCreator = true
-		root := e.adminUser(store.DefaultTenantID, "root")
+		root := e.superUser("root")
 		bob := e.user(store.DefaultTenantID, "bob")
 		b := e.browser()
 		b.signIn("", "root")

@@ -18,8 +18,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
-	"github.com/scopegate/scopegate/module/token"
 	"github.com/scopegate/scopegate/module/web"
 )
 
@@ -302,11 +302,14 @@ func (rq *request) load() bool {
 	if started := sess.Expires.Add(-rq.co.sessions.TTL); u.UpdatedAt.After(started.Add(time.Second)) {
 		return false
 	}
-	rq.sess, rq.me = sess, u
-	rq.c = &caller{
-		claims: &token.Claims{}, principal: u.ID, user: u.ID, via: consoleVia, tenant: u.TenantID,
-		super: u.TenantID == store.DefaultTenantID, remote: clientIP(rq.r),
+	// The same constructor as the API's tokens: the session has exactly
+	// the power the API gives the user.
+	c, oerr := rq.co.h.callerFor(power.Grounds{Session: true, User: u}, nil)
+	if oerr != nil {
+		return false
 	}
+	c.remote = clientIP(rq.r)
+	rq.sess, rq.me, rq.c = sess, u, c
 	return true
 }
 

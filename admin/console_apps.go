@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -99,13 +99,14 @@ type newAppData struct {
 	CreatorConnects bool
 }
 
-// scopes lists the catalogue (the console offers every scope the API
-// accepts; the API decides what the admin may grant).
+// scopes lists the catalogue but for the admin scopes the signed-in admin
+// may not grant (the API decides, by the same rule).
 func (rq *request) scopes() []scopeView {
-	all := rq.co.h.app.Catalogue().All()
+	cat := rq.co.h.app.Catalogue()
+	all := cat.All()
 	out := make([]scopeView, 0, len(all))
 	for _, s := range all {
-		if !rq.c.super && (s.Name == scope.Admin) {
+		if !rq.c.covers(power.Needed(cat, []string{s.Name}, rq.c.tenant)) {
 			continue
 		}
 		out = append(out, scopeView{Name: s.Name, Description: s.Description, Legs: s.Legs.String()})

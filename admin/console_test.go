@@ -50,6 +50,18 @@ func (e *env) adminUser(tenant, username string) *store.User {
 	return u
 }
 
+// superUser creates a super admin user of the default tenant with the
+// console password.
+func (e *env) superUser(username string) *store.User {
+	e.t.Helper()
+	u := e.adminUser(store.DefaultTenantID, username)
+	u.SuperAdmin = true
+	if err := e.app.Store().UpdateUser(context.Background(), u, store.Actor{Principal: "test"}, "user.update"); err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) send(r *http.Request) *httptest.ResponseRecorder {
@@ -150,7 +162,7 @@ func fieldErrorOf(body, field string) string {
 func TestConsoleSignInOut(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		plain := e.user(store.DefaultTenantID, "plain")
 		hash, _ := web.HashPassword(consolePassword)
 		if err := e.app.Store().SetUserPassword(context.Background(), plain.ID, plain.TenantID, hash, store.Actor{Principal: "test"}); err != nil {
@@ -210,7 +222,7 @@ func TestConsoleSignInOut(t *testing.T) {
 func TestConsoleSignOutEndsSession(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		b, other := e.browser(), e.browser()
 		b.signIn("", "root")
 		other.signIn("", "root")
@@ -238,7 +250,7 @@ func TestConsoleSignOutEndsSession(t *testing.T) {
 func TestConsoleThrottle(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		e.adminUser(store.DefaultTenantID, "other")
 		b := e.browser()
 		b.get("/") // the sign-in page, with its CSRF token
@@ -261,7 +273,7 @@ func TestConsoleThrottle(t *testing.T) {
 func TestConsoleCSRF(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		b := e.browser()
 		b.signIn("", "root")
 		form := func() url.Values {
@@ -302,7 +314,7 @@ func TestConsoleCSRF(t *testing.T) {
 func TestConsoleSignInCSRF(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		b := e.browser()
 		b.page(b.get("/"), http.StatusOK, `name="csrf"`)
 		token, ck := b.csrf, b.signInCSRF
@@ -343,7 +355,7 @@ func TestConsoleSignInCSRF(t *testing.T) {
 func TestConsoleApps(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		root := e.adminUser(store.DefaultTenantID, "root")
+		root := e.superUser("root")
 		bob := e.user(store.DefaultTenantID, "bob")
 		b := e.browser()
 		b.signIn("", "root")
@@ -443,7 +455,7 @@ func TestConsoleApps(t *testing.T) {
 func TestConsoleSecretMasked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		cl := e.create(e.super, map[string]any{"name": "theirs", "scopes": []string{"demo.read"}})
 		b := e.browser()
 		b.signIn("", "root")
@@ -464,7 +476,7 @@ func TestConsoleSecretMasked(t *testing.T) {
 func TestConsoleUsers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		b := e.browser()
 		b.signIn("", "root")
 		b.page(b.get("/console/users/new"), http.StatusOK, `<label for="email">Email</label>`)
@@ -603,7 +615,7 @@ func TestConsoleIntegrations(t *testing.T) {
 func TestConsoleAuditPaging(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		for i := range 55 {
 			if err := e.app.Store().Audit(context.Background(), store.Actor{Principal: "p", TenantID: store.DefaultTenantID}, "test.event", "target-"+string(rune('a'+i%26))+string(rune('a'+i/26)), ""); err != nil {
 				t.Fatal(err)
@@ -627,7 +639,7 @@ func TestConsoleAuditPaging(t *testing.T) {
 func TestConsoleRouting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		b := e.browser()
 		w := b.get("/")
 		if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(w.Header().Get("Content-Security-Policy"), "frame-ancestors 'none'") {

@@ -30,15 +30,18 @@ func (rq *request) usersPage() {
 // userForm is the "Add user" form as submitted (never the password).
 type userForm struct {
 	Username, DisplayName, Email string
-	Admin                        bool
+	Admin, SuperAdmin            bool
 }
 
 // createUser posts the form to POST /users.
 func (rq *request) createUser() {
 	pf := rq.r.PostForm
 	f := userForm{Username: strings.TrimSpace(pf.Get("username")), DisplayName: pf.Get("display_name"),
-		Email: strings.TrimSpace(pf.Get("email")), Admin: pf.Get("admin") == "on"}
+		Email: strings.TrimSpace(pf.Get("email")), Admin: pf.Get("admin") == "on", SuperAdmin: pf.Get("super_admin") == "on"}
 	body := newUserBody{Username: &f.Username, DisplayName: &f.DisplayName, Email: &f.Email, Admin: &f.Admin}
+	if f.SuperAdmin { // the API decides whether the signed-in admin may
+		body.SuperAdmin = &f.SuperAdmin
+	}
 	if pw := pf.Get("password"); pw != "" {
 		body.Password = &pw
 	}

@@ -8,9 +8,12 @@
 //		scopegate_admin
 //	}
 //
-// Every request needs a bearer token with scopegate.admin (every tenant) or
-// scopegate.tenant_admin (the token's own tenant only); a token bound to a
-// user has no more power than that user, an active admin (authority.go).
+// Every request needs a bearer token with scopegate.admin (every tenant, in
+// the default tenant) or scopegate.tenant_admin (the token's own tenant
+// only); a token bound to a user has no more power than that user, an
+// active admin, and a client's token no more than the admin user who made
+// the client (authority.go, by the rules of module/power). No caller hands
+// out more power than it holds.
 // Errors are RFC 9457 problems. Browser requests (no Authorization header) for "/" and
 // "/console/…" get the admin console instead (console.go).
 package admin

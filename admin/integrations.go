@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -28,6 +29,9 @@ const (
 type scopeRef struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// false for an admin scope (or one implying it), which an allow never
+	// grants (apps registered before that rule may still request one).
+	Grantable bool `json:"grantable"`
 }
 
 // integrationView is one app as the admin of one tenant sees it.
@@ -91,7 +95,7 @@ func (h *Handler) viewIntegration(in *integration) integrationView {
 		RedirectURIs: nonNil(in.app.RedirectURIs), Status: in.status(), GrantedScopes: []string{},
 	}
 	for _, name := range in.app.RequestedScopes {
-		ref := scopeRef{Name: name}
+		ref := scopeRef{Name: name, Grantable: !power.IsAdminScope(h.app.Catalogue(), name)}
 		if s, ok := h.app.Catalogue().Get(name); ok {
 			ref.Description = s.Description
 		}
@@ -198,7 +202,15 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 		return newProblem(http.StatusConflict, "the app is no longer offered to tenant %q", in.tenant)
 	}
 
-	granted := append(store.Strings{}, in.app.RequestedScopes...)
+	// An app is never handed admin power: by default an admin scope an
+	// older app requests is skipped, and naming one is refused.
+	cat := h.app.Catalogue()
+	granted := store.Strings{}
+	for _, s := range in.app.RequestedScopes {
+		if !power.IsAdminScope(cat, s) {
+			granted = append(granted, s)
+		}
+	}
 	var f fieldErrors
 	if b.Scopes != nil {
 		granted = dedupe(*b.Scopes)
@@ -206,21 +218,23 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 			f.add("scopes", "must list at least one scope (decline the app to grant none)")
 		}
 		for _, s := range granted {
-			if !in.app.RequestedScopes.Contains(s) {
+			switch {
+			case !in.app.RequestedScopes.Contains(s):
 				f.add("scopes", "%q is not among the scopes the app requests", s)
+			case power.IsAdminScope(cat, s):
+				f.add("scopes", "%q is (or implies) an admin scope, which is never granted to an app", s)
 			}
 		}
+	} else if len(granted) == 0 {
+		f.add("scopes", "the app requests only admin scopes, which are never granted to an app; decline it")
 	}
 	if !f.has("scopes") {
-		for _, s := range h.app.Catalogue().Unknown(granted) {
+		for _, s := range cat.Unknown(granted) {
 			f.add("scopes", "%q is no longer in the scope catalogue; grant a subset without it", s)
 		}
 	}
 	if err := f.err(); err != nil {
 		return err
-	}
-	if !c.super && h.grantsAdmin(granted) {
-		return forbidden("only a super admin may grant %s", scope.Admin)
 	}
 
 	appID := in.app.ID
@@ -228,6 +242,7 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 		ID: app.NewClientID(), TenantID: in.tenant, Name: in.app.Name, AuthMethod: store.AuthAPIKey,
 		AllowedScopes: granted, DefaultScopes: append(store.Strings{}, granted...),
 		RedirectURIs: append(store.Strings{}, in.app.RedirectURIs...), AppID: &appID, OwnerID: c.principal,
+		CreatorUserID: c.adminUser,
 	}
 	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
 	if err != nil {
@@ -308,7 +323,7 @@ func (h *Handler) setIntegrationDisabled(w http.ResponseWriter, r *http.Request,
 	switch {
 	case cl == nil:
 		return newProblem(http.StatusConflict, "tenant %q has no pair for the app; allow it first", in.tenant)
-	case !c.super && h.grantsAdmin(cl.AllowedScopes):
+	case !c.covers(h.clientNeeds(cl)):
 		return forbidden("only a super admin may change a client holding %s", scope.Admin)
 	case disabled && cl.ID == c.claims.ClientID:
 		return newProblem(http.StatusConflict, "a client cannot disable itself; use another admin client's token")

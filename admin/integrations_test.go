@@ -68,7 +68,7 @@ func TestIntegrationFlow(t *testing.T) {
 			t.Fatalf("t_1's integrations: %+v", listed)
 		}
 		in := listed.Items[0]
-		wantScopes := []scopeRef{{"demo.read", "Read demo data"}, {"demo.write", "Change demo data"}, {"global", "Tenant-wide"}}
+		wantScopes := []scopeRef{{"demo.read", "Read demo data", true}, {"demo.write", "Change demo data", true}, {"global", "Tenant-wide", true}}
 		if in.AppID != e.reporter.ID || in.Name != "Reporter" || in.Description != "Reporter does things" || in.TenantID != e.t1Tenant ||
 			in.DeveloperTenantID != "dev" || !slices.Equal(in.RequestedScopes, wantScopes) || in.Status != integrationNew ||
 			in.ClientID != "" || in.GrantedScopes == nil || len(in.GrantedScopes) != 0 {
@@ -327,12 +327,5 @@ func TestIntegrationIsolation(t *testing.T) {
 			t.Fatalf("t2 sees %+v", got)
 		}
 		e.want(e.do("POST", base+"/restore", e.t2, nil), http.StatusOK)
-
-		adminApp := decode[appView](t, e.want(e.do("POST", "/apps", e.super, map[string]any{
-			"name": "Root tool", "scopes": []string{scope.Admin}, "tenant_ids": []string{e.t1Tenant},
-		}), http.StatusCreated))
-		problemOf(t, e.do("POST", "/integrations/"+adminApp.ID+"/allow", e.t1, nil), http.StatusForbidden)
-		e.want(e.do("POST", "/integrations/"+adminApp.ID+"/allow?tenant_id="+e.t1Tenant, e.super, nil), http.StatusCreated)
-		problemOf(t, e.do("POST", "/integrations/"+adminApp.ID+"/disable", e.t1, nil), http.StatusForbidden)
 	})
 }

@@ -97,7 +97,7 @@ func TestRotateOwnerOrSuper(t *testing.T) {
 			t.Fatal("the console offers rotation to a tenant admin who did not create the app")
 		}
 		br.page(br.post("/console/apps/"+b.ClientID+"/rotate", nil), http.StatusForbidden, "super admin")
-		e.adminUser(store.DefaultTenantID, "root")
+		e.superUser("root")
 		sr := e.browser()
 		sr.signIn("", "root")
 		sr.page(sr.get("/console/apps/"+b.ClientID), http.StatusOK, "Rotate secret")

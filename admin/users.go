@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/web"
 )
@@ -21,6 +22,7 @@ type userView struct {
 	DisplayName string    `json:"display_name"`
 	Email       string    `json:"email"`
 	Admin       bool      `json:"admin"`
+	SuperAdmin  bool      `json:"super_admin"`
 	Disabled    bool      `json:"disabled"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
@@ -29,7 +31,7 @@ type userView struct {
 func viewUser(u *store.User) userView {
 	return userView{
 		ID: u.ID, TenantID: u.TenantID, Username: u.Username, DisplayName: u.DisplayName, Email: u.Email,
-		Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Admin: u.Admin, SuperAdmin: u.SuperAdmin, Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 
@@ -39,7 +41,11 @@ type newUserBody struct {
 	DisplayName *string `json:"display_name"`
 	Email       *string `json:"email"`
 	TenantID    *string `json:"tenant_id"`
-	Admin       *bool   `json:"admin"`
+	// Admin makes the user a tenant admin of its tenant.
+	Admin *bool `json:"admin"`
+	// SuperAdmin makes an admin of the default tenant a super admin (true
+	// implies admin).
+	SuperAdmin *bool `json:"super_admin"`
 	// Password is write-only: stored as a bcrypt hash, never shown.
 	Password *string `json:"password"`
 }
@@ -49,7 +55,9 @@ type userPatchBody struct {
 	DisplayName *string `json:"display_name"`
 	Email       *string `json:"email"`
 	Disabled    *bool   `json:"disabled"`
-	Admin       *bool   `json:"admin"`
+	// false also ends the super admin level.
+	Admin      *bool `json:"admin"`
+	SuperAdmin *bool `json:"super_admin"`
 	// Password replaces the password ("" removes it: no password sign-in).
 	Password *string `json:"password"`
 }
@@ -92,10 +100,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if b.Email != nil {
 		u.Email = *b.Email
 	}
-	if b.Admin != nil {
-		u.Admin = *b.Admin
-	}
 	var f fieldErrors
+	setLevel(&f, u, b.Admin, b.SuperAdmin)
+	// Who may do this comes before whether it is well formed.
+	if !c.covers(power.OfUser(u)) {
+		return forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
+	}
 	checkText(&f, "username", u.Username, 200, true)
 	checkProfile(&f, u)
 	if b.Password != nil && *b.Password != "" {
@@ -137,6 +147,45 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
 	}
+	// Who may do this comes before whether it is well formed (and is
+	// decided again on the locked row below).
+	if !c.covers(power.OfUser(u)) {
+		return forbidden("only a super admin may change a %s", power.OfUser(u).Level)
+	}
+	var hash *string
+	if b.Password != nil {
+		// Hashed before the row is locked: bcrypt takes a while.
+		var f fieldErrors
+		hashed := ""
+		if *b.Password != "" {
+			hashed = hashPassword(&f, *b.Password)
+		}
+		if err := f.err(); err != nil {
+			return err
+		}
+		hash = &hashed
+	}
+	// Decided on the row as the transaction reads it, so a user promoted
+	// meanwhile is judged as it is now.
+	u, err = h.app.Store().ChangeUser(r.Context(), u.ID, u.TenantID, c.actor(u.TenantID), hash, func(u *store.User) (string, error) {
+		return editUser(c, u, &b)
+	})
+	h.app.Runtime().ForgetUser(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewUser(u))
+	return nil
+}
+
+// editUser applies a PATCH body to u, a user as stored now, if the caller
+// may: it must cover the user's power before the change (no resetting the
+// password of, or disabling, a stronger admin) and after it (no promoting
+// beyond its own). It returns the audit action.
+func editUser(c *caller, u *store.User, b *userPatchBody) (string, error) {
+	if !c.covers(power.OfUser(u)) {
+		return "", forbidden("only a super admin may change a %s", power.OfUser(u).Level)
+	}
 	action := "user.update"
 	if b.DisplayName != nil {
 		u.DisplayName = *b.DisplayName
@@ -144,8 +193,10 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	if b.Email != nil {
 		u.Email = *b.Email
 	}
-	if b.Admin != nil {
-		u.Admin = *b.Admin
+	var f fieldErrors
+	setLevel(&f, u, b.Admin, b.SuperAdmin)
+	if !c.covers(power.OfUser(u)) {
+		return "", forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
 	}
 	if b.Disabled != nil && *b.Disabled != u.Disabled {
 		u.Disabled = *b.Disabled
@@ -154,39 +205,15 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 			action = "user.disable"
 		}
 	}
-	var f fieldErrors
 	checkProfile(&f, u)
-	hash := ""
-	if b.Password != nil && *b.Password != "" {
-		hash = hashPassword(&f, *b.Password)
-	}
-	if err := f.err(); err != nil {
-		return err
-	}
-	err = h.app.Store().UpdateUserProfile(r.Context(), u, u.TenantID, c.actor(u.TenantID), action)
-	h.app.Runtime().ForgetUser(u.ID)
-	if err != nil {
-		return err
-	}
-	if b.Password != nil {
-		err = h.app.Store().SetUserPassword(r.Context(), u.ID, u.TenantID, hash, c.actor(u.TenantID))
-		h.app.Runtime().ForgetUser(u.ID)
-		if err != nil {
-			return err
-		}
-	}
-	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, viewUser(u))
-	return nil
+	return action, f.err()
 }
 
 // revokeConsent forgets what a user approved for a client at the authorize
 // endpoint (the next authorization asks again) and revokes the client's
 // refresh tokens for the user.
 func (h *Handler) revokeConsent(w http.ResponseWriter, r *http.Request, c *caller) error {
-	u, err := h.loadUser(r.Context(), r.PathValue("id"), c)
+	u, err := h.manageableUser(r.Context(), r.PathValue("id"), c)
 	if err != nil {
 		return err
 	}
@@ -228,6 +255,44 @@ func (h *Handler) loadUser(ctx context.Context, id string, c *caller) (*store.Us
 		return nil, notFound("user")
 	}
 	return u, err
+}
+
+// manageableUser is loadUser for changes: a caller may change (reset the
+// password of, disable, demote) only a user whose power it covers, else a
+// tenant admin could take over a super admin's account.
+func (h *Handler) manageableUser(ctx context.Context, id string, c *caller) (*store.User, error) {
+	u, err := h.loadUser(ctx, id, c)
+	if err != nil {
+		return nil, err
+	}
+	if !c.covers(power.OfUser(u)) {
+		return nil, forbidden("only a super admin may change a %s", power.OfUser(u).Level)
+	}
+	return u, nil
+}
+
+// setLevel applies the admin and super_admin members of a body to u: admin
+// false ends both levels, super_admin true implies admin, and the super
+// admin level exists only in the default tenant.
+func setLevel(f *fieldErrors, u *store.User, admin, super *bool) {
+	if admin != nil {
+		u.Admin = *admin
+		if !*admin {
+			u.SuperAdmin = false
+		}
+	}
+	if super != nil {
+		switch {
+		case !*super:
+			u.SuperAdmin = false
+		case admin != nil && !*admin:
+			f.add("super_admin", "cannot be true with admin false")
+		case u.TenantID != store.DefaultTenantID:
+			f.add("super_admin", "only a user of the %q tenant can be a super admin", store.DefaultTenantID)
+		default:
+			u.Admin, u.SuperAdmin = true, true
+		}
+	}
 }
 
 // checkProfile validates the fields both POST and PATCH set.

@@ -107,7 +107,7 @@ func TestImagenKeyTiedToCreator(t *testing.T) {
 		}
 
 		// ada's own admin key, then the admin API with its user-bound token.
-		status, page = cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-admin"}, "scopes": {"scopegate.admin"}})
+		status, page = cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-admin"}, "scopes": {"scopegate.tenant_admin"}})
 		if status != http.StatusCreated {
 			t.Fatalf("adding ada's admin key in the console: %d", status)
 		}

@@ -13,6 +13,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -40,8 +41,9 @@ master key named by the config file's scopegate app.
 				Long: `
 Creates the first admin client (scope scopegate.admin) in the database the
 config names and prints {"client_id": "...", "client_secret": "..."} once.
-Running it again fails while any enabled client of the default tenant holds
-scopegate.admin, whatever its name: secrets are never shown twice. Use
+Running it again fails while any client of the default tenant is a super
+admin (enabled, holding scopegate.admin, and not made by an admin user who
+has lost that power), whatever its name: secrets are never shown twice. Use
 --rotate to give the admin client a new secret (the old one stops working):
 the only one, or the one bootstrap made; when several exist, name it with
 --client-id.
@@ -108,10 +110,11 @@ func AppFromConfigFile(path, adapter string) (*App, error) {
 
 // Bootstrap creates the first admin client and returns its credentials, or
 // with rotate gives an existing one a new secret (see BootstrapRotate). An
-// admin client is any enabled client of the default tenant holding
-// scopegate.admin, whatever its name: renaming the first one must not let a
-// second run create another. It opens the database on its own, so it works
-// while no Caddy is running.
+// admin client is any client of the default tenant whose tokens are a super
+// admin by the rules the admin API applies (module/power), whatever its
+// name: renaming the first one must not let a second run create another,
+// and a client whose power ended with its creator's does not stop one. It
+// opens the database on its own, so it works while no Caddy is running.
 func (a *App) Bootstrap(ctx context.Context, rotate bool) (string, string, error) {
 	return a.bootstrap(ctx, rotate, "")
 }
@@ -169,7 +172,7 @@ func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (stri
 	c := &store.Client{
 		ID: id, TenantID: store.DefaultTenantID, Name: name, AuthMethod: store.AuthAPIKey,
 		AllowedScopes: store.Strings{scope.Admin}, DefaultScopes: store.Strings{scope.Admin},
-		OwnerID: id, SecretDigest: digest, SecretCiphertext: ct,
+		OwnerID: id, SecretDigest: digest, SecretCiphertext: ct, // no user's power behind it: CreatorUserID ""
 	}
 	if err := rt.Store.CreateClient(ctx, c, actor); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -180,8 +183,8 @@ func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (stri
 	return id, plain, nil
 }
 
-// adminClients lists the enabled clients of the default tenant that hold
-// scopegate.admin, directly or through an implication, oldest first.
+// adminClients lists the clients of the default tenant whose tokens are a
+// super admin (isAdminClient), oldest first.
 func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 	var out []store.Client
 	for p := (store.Page{Limit: 500}); ; p.Offset += p.Limit {
@@ -190,7 +193,11 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 			return nil, err
 		}
 		for _, c := range rows {
-			if a.isAdminClient(&c) {
+			ok, err := a.isAdminClient(ctx, &c)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				out = append(out, c)
 			}
 		}
@@ -200,11 +207,18 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 	}
 }
 
-// isAdminClient reports whether c is an enabled client holding
-// scopegate.admin, directly or through an implication: what counts as an
-// existing admin for bootstrap.
-func (a *App) isAdminClient(c *store.Client) bool {
-	return !c.Disabled && a.catalogue.Satisfies(c.AllowedScopes, scope.Admin)
+// isAdminClient reports whether c's 2-legged tokens are a super admin by
+// the admin API's own rule (power.Of): enabled, holding scopegate.admin in
+// the default tenant, and not made by an admin user who has lost that
+// power. That is what counts as an existing admin for bootstrap.
+func (a *App) isAdminClient(ctx context.Context, c *store.Client) (bool, error) {
+	g := power.Grounds{Scopes: c.AllowedScopes, TenantID: c.TenantID, Client: c}
+	var err error
+	if g.CreatorID, g.Creator, err = a.rt.Store.ClientCreator(ctx, c); err != nil {
+		return false, err
+	}
+	p, _ := power.Of(a.catalogue, g)
+	return p.Level == power.Super, nil
 }
 
 // rotationTarget picks the admin client --rotate replaces (BootstrapRotate).
@@ -215,7 +229,7 @@ func rotationTarget(admins []store.Client, clientID string) (*store.Client, erro
 				return &admins[i], nil
 			}
 		}
-		return nil, fmt.Errorf("%s is not an enabled client of the default tenant holding %s; admin clients: %s",
+		return nil, fmt.Errorf("%s is not a super admin client of the default tenant (enabled, holding %s, its creator still a super admin); admin clients: %s",
 			clientID, scope.Admin, describeClients(admins))
 	}
 	if len(admins) == 1 {
@@ -269,7 +283,11 @@ func (a *App) bootstrapName(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if a.isAdminClient(c) {
+		admin, err := a.isAdminClient(ctx, c)
+		if err != nil {
+			return "", err
+		}
+		if admin {
 			return "", fmt.Errorf("%w: another bootstrap ran at the same time (client_id %s)", ErrAlreadyBootstrapped, c.ID)
 		}
 	}

@@ -136,23 +136,66 @@ func (s *Store) saveConsent(ctx context.Context, userID, clientID string, scopes
 }
 
 // RevokeConsent forgets what a user approved for a client and revokes the
-// refresh tokens the client holds for the user; ErrNotFound when there was
-// nothing to revoke. Access tokens already issued live until they expire.
+// grants the client holds for the user (revokeUserGrants): its refresh
+// tokens and the access tokens issued with them; ErrNotFound when there was
+// nothing to revoke.
 func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&Consent{})
 		if res.Error != nil {
 			return res.Error
 		}
-		rt := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&RefreshToken{})
-		if rt.Error != nil {
-			return rt.Error
+		n, err := revokeUserGrants(tx, userID, clientID, time.Now())
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 && rt.RowsAffected == 0 {
+		if res.RowsAffected == 0 && n == 0 {
 			return ErrNotFound
 		}
 		return audit(tx, a, "consent.revoke", userID, clientID)
 	})
+}
+
+// revokeUserGrants ends what the authorization code flow gave a user (of one
+// client, or of every client when clientID is ""), inside tx: codes not yet
+// redeemed are deleted, redeemed ones are marked revoked so a refresh token
+// being saved for them right now is refused (SaveRefreshToken), and every
+// refresh token is deleted with the access tokens issued together with it
+// revoked while they still verify (the change feed tells every node). The
+// codes are locked before the refresh tokens are read, in the order
+// SaveRefreshToken takes them, so a grant completing concurrently is either
+// seen here or refused there. It returns how many refresh tokens it ended.
+func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int, error) {
+	scoped := func() *gorm.DB {
+		q := tx.Where("user_id = ?", userID)
+		if clientID != "" {
+			q = q.Where("client_id = ?", clientID)
+		}
+		return q
+	}
+	if err := scoped().Where("used_at IS NULL").Delete(&AuthCode{}).Error; err != nil {
+		return 0, err
+	}
+	if err := scoped().Model(&AuthCode{}).Where("used_at IS NOT NULL AND revoked_at IS NULL").
+		Update("revoked_at", now.UTC()).Error; err != nil {
+		return 0, err
+	}
+	var tokens []RefreshToken
+	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&tokens).Error; err != nil {
+		return 0, err
+	}
+	for _, t := range tokens {
+		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
+			continue
+		}
+		if err := revoke(tx, Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, ExpiresAt: t.AccessExpiresAt.UTC()}); err != nil {
+			return 0, err
+		}
+	}
+	if len(tokens) == 0 {
+		return 0, nil
+	}
+	return len(tokens), scoped().Delete(&RefreshToken{}).Error
 }
 
 // SaveAuthCode stores a new authorization code.
@@ -343,22 +386,30 @@ func cleanupAuthorize(tx *gorm.DB, now time.Time) error {
 
 // SetUserPassword replaces a user's password hash (empty: the user cannot
 // sign in with a password), only while the user is in inTenant (otherwise
-// ErrNotFound). The change is audited without the hash.
+// ErrNotFound). A reset is the answer to a stolen account, so it also ends
+// the user's grants (revokeUserGrants): a stolen refresh token mints no
+// more. The change is audited without the hash.
 func (s *Store) SetUserPassword(ctx context.Context, userID, inTenant, hash string, a Actor) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", userID, inTenant).
-			Updates(map[string]any{"password_hash": hash, "updated_at": time.Now().UTC()})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		if err := notify(tx, ChangeUser, "", userID); err != nil {
-			return err
-		}
-		return audit(tx, a, "user.password", userID, "")
-	})
+	return s.tx(ctx, func(tx *gorm.DB) error { return savePassword(tx, userID, inTenant, hash, a) })
+}
+
+func savePassword(tx *gorm.DB, userID, inTenant, hash string, a Actor) error {
+	now := time.Now().UTC()
+	res := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", userID, inTenant).
+		Updates(map[string]any{"password_hash": hash, "updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	if _, err := revokeUserGrants(tx, userID, "", now); err != nil {
+		return err
+	}
+	if err := notify(tx, ChangeUser, "", userID); err != nil {
+		return err
+	}
+	return audit(tx, a, "user.password", userID, "")
 }
 
 // GetRefreshToken returns a refresh token by digest, used or not, or

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -158,4 +159,54 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		}
 		return audit(tx, a, "client.delete", id, "")
 	})
+}
+
+// maxOwnerHops bounds the walk up a chain of clients that made clients.
+const maxOwnerHops = 8
+
+// ClientCreator names the admin user whose power created c, and returns
+// that user (nil when the user is gone): c.CreatorUserID when set, else,
+// for clients stored before that column, the first user up the chain of
+// owners (a client made by a client made by a user). It returns "" when no
+// user is behind c: bootstrap's client owns itself, and a chain that ends
+// at a client deleted since, or runs longer than a few hops, names nobody.
+func (s *Store) ClientCreator(ctx context.Context, c *Client) (string, *User, error) {
+	id, err := s.creatorID(ctx, c)
+	if err != nil || id == "" {
+		return "", nil, err
+	}
+	u, err := s.GetUser(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return id, nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return id, u, nil
+}
+
+func (s *Store) creatorID(ctx context.Context, c *Client) (string, error) {
+	for range maxOwnerHops {
+		if c.CreatorUserID != "" {
+			return c.CreatorUserID, nil
+		}
+		owner := c.OwnerID
+		if owner == "" || owner == c.ID {
+			return "", nil
+		}
+		if _, err := s.GetUser(ctx, owner); err == nil {
+			return owner, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		next, err := s.GetClient(ctx, owner)
+		if errors.Is(err, ErrNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		c = next
+	}
+	return "", nil
 }

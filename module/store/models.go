@@ -63,13 +63,18 @@ type Tenant struct {
 // client connects as, the user a 3-legged token is bound to, an impersonation
 // target, or an admin.
 type User struct {
-	ID           string `gorm:"primaryKey;size:64"`
-	TenantID     string `gorm:"size:64;not null;uniqueIndex:idx_users_tenant_username,priority:1"`
-	Tenant       *Tenant
-	Username     string `gorm:"size:200;not null;uniqueIndex:idx_users_tenant_username,priority:2"`
-	DisplayName  string `gorm:"size:200"`
-	Email        string `gorm:"size:320"`
-	Admin        bool
+	ID          string `gorm:"primaryKey;size:64"`
+	TenantID    string `gorm:"size:64;not null;uniqueIndex:idx_users_tenant_username,priority:1"`
+	Tenant      *Tenant
+	Username    string `gorm:"size:200;not null;uniqueIndex:idx_users_tenant_username,priority:2"`
+	DisplayName string `gorm:"size:200"`
+	Email       string `gorm:"size:320"`
+	// Admin lets the user sign in to the admin console and carry admin
+	// scopes in its own tokens: a tenant admin of its tenant.
+	Admin bool
+	// SuperAdmin makes an admin of the default tenant a super admin (every
+	// tenant); it means nothing elsewhere (module/power).
+	SuperAdmin   bool
 	Disabled     bool
 	PasswordHash string `gorm:"size:200"`
 	CreatedAt    time.Time
@@ -119,8 +124,14 @@ type Client struct {
 	// AppID links a tenant-specific client to the app it was generated for.
 	AppID *string `gorm:"size:64;index"`
 	// OwnerID is the principal (user or client id) that created the client.
-	OwnerID  string `gorm:"size:64;not null;index"`
-	Disabled bool
+	OwnerID string `gorm:"size:64;not null;index"`
+	// CreatorUserID is the admin user whose power created the client: the
+	// user who made it, or the user behind the client whose token made it;
+	// "" when no user is (bootstrap and what its clients make). The
+	// client's admin power never exceeds that user's current power
+	// (module/power); ClientCreator reads it.
+	CreatorUserID string `gorm:"size:64"`
+	Disabled      bool
 	// SecretCiphertext is the secret sealed with the client id as AAD.
 	SecretCiphertext []byte
 	// SecretDigest is the keyed digest of the current secret.

@@ -117,10 +117,28 @@ func (s *Store) migrate() error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7262351)").Error; err != nil {
 				return err
 			}
-			return tx.AutoMigrate(allModels()...)
+			return migrateSchema(tx)
 		})
 	}
-	return s.DB.AutoMigrate(allModels()...)
+	return migrateSchema(s.DB)
+}
+
+// migrateSchema creates or upgrades the tables, then runs the one-time data
+// changes an upgrade needs.
+func migrateSchema(tx *gorm.DB) error {
+	m := tx.Migrator()
+	upgrading := m.HasTable(&User{}) && !m.HasColumn(&User{}, "SuperAdmin")
+	if err := tx.AutoMigrate(allModels()...); err != nil {
+		return err
+	}
+	if upgrading {
+		// Before the super admin level existed every admin of the default
+		// tenant was a super admin: those admins keep that power; admins
+		// made from now on need the level set explicitly.
+		return tx.Model(&User{}).Where("admin = ? AND tenant_id = ?", true, DefaultTenantID).
+			Update("super_admin", true).Error
+	}
+	return nil
 }
 
 // Close releases the connection pool.

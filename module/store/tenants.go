@@ -102,7 +102,8 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string, p Page) ([]User,
 	return out, total, translate(p.apply(q.Order("created_at, id")).Find(&out).Error)
 }
 
-// UpdateUser saves a user's fields and tells other nodes.
+// UpdateUser saves a user's fields and tells other nodes; a disabled
+// user's grants end, as with UpdateUserProfile.
 func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		u.UpdatedAt = time.Now().UTC()
@@ -112,6 +113,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string)
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
+		}
+		if u.Disabled {
+			if _, err := revokeUserGrants(tx, u.ID, "", u.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		if err := notify(tx, ChangeUser, "", u.ID); err != nil {
 			return err

@@ -1,0 +1,161 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// ChangeUser decides on the row as it is inside the transaction: an error
+// from the decision writes nothing; otherwise the profile, the password
+// (ending the user's grants) and their audit rows land together.
+func TestChangeUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada", Admin: true, SuperAdmin: true}
+		if err := s.CreateUser(ctx, u, admin); err != nil {
+			t.Fatal(err)
+		}
+		refresh, _ := grants(t, s, u.ID, "c1", "f", "jti")
+		no := errors.New("you may not")
+		hash := "$2a$new"
+		_, err := s.ChangeUser(ctx, u.ID, store.DefaultTenantID, admin, &hash, func(got *store.User) (string, error) {
+			if !got.SuperAdmin {
+				t.Error("the decision saw a stale row")
+			}
+			got.Disabled = true
+			return "", no
+		})
+		if !errors.Is(err, no) {
+			t.Fatalf("refused change: %v", err)
+		}
+		if got, _ := s.GetUser(ctx, u.ID); got.Disabled || got.PasswordHash != "" {
+			t.Fatalf("a refused change was written: %+v", got)
+		}
+		if _, err := s.GetRefreshToken(ctx, refresh); err != nil {
+			t.Fatalf("a refused change ended the grants: %v", err)
+		}
+		if _, err := s.ChangeUser(ctx, u.ID, "acme", admin, nil, func(*store.User) (string, error) { return "user.update", nil }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("another tenant: %v", err)
+		}
+		got, err := s.ChangeUser(ctx, u.ID, store.DefaultTenantID, admin, &hash, func(got *store.User) (string, error) {
+			got.SuperAdmin, got.Email = false, "ada@example.com"
+			return "user.update", nil
+		})
+		if err != nil || got.SuperAdmin || got.PasswordHash != hash {
+			t.Fatalf("ChangeUser = %+v, %v", got, err)
+		}
+		if stored, _ := s.GetUser(ctx, u.ID); stored.SuperAdmin || stored.Email != "ada@example.com" || stored.PasswordHash != hash {
+			t.Fatalf("stored %+v", stored)
+		}
+		if _, err := s.GetRefreshToken(ctx, refresh); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a new password left the refresh token: %v", err)
+		}
+		audit, _, _ := s.ListAudit(ctx, "", store.Page{Limit: 2})
+		if len(audit) != 2 || audit[0].Action != "user.password" || audit[1].Action != "user.update" {
+			t.Fatalf("audit %+v", audit)
+		}
+	})
+}
+
+// Opening a database made before the super admin level existed keeps the
+// power its admins had: every admin of the default tenant becomes a super
+// admin, once; other tenants' admins and plain users do not, and an admin
+// made afterwards is not promoted by a later open.
+func TestSuperAdminUpgrade(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		old, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "acme"}, admin); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(s *store.Store, tenant, name string, isAdmin bool) string {
+			u := &store.User{ID: store.NewID(), TenantID: tenant, Username: name, Admin: isAdmin}
+			if err := s.CreateUser(ctx, u, admin); err != nil {
+				t.Fatal(err)
+			}
+			return u.ID
+		}
+		root, plain, boss := mk(old, store.DefaultTenantID, "root", true), mk(old, store.DefaultTenantID, "plain", false), mk(old, "acme", "boss", true)
+		if err := old.DB.Exec("ALTER TABLE users DROP COLUMN super_admin").Error; err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+
+		s, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatalf("opening a database without the super_admin column: %v", err)
+		}
+		later := mk(s, store.DefaultTenantID, "later", true)
+		s.Close()
+		if s, err = store.Open(driver, dsn); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for id, want := range map[string]bool{root: true, plain: false, boss: false, later: false} {
+			u, err := s.GetUser(ctx, id)
+			if err != nil || u.SuperAdmin != want {
+				t.Errorf("%s: super admin = %v, %v; want %v", u.Username, u.SuperAdmin, err, want)
+			}
+		}
+	})
+}
+
+// ClientCreator names the user whose power made a client: the recorded
+// creator; for older rows the owner when a user, else the first user up the
+// chain of owning clients; nobody for bootstrap's self-owned client or a
+// chain broken by a deleted client; and the id without a user when that
+// user is gone.
+func TestClientCreator(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada", Admin: true}
+		if err := s.CreateUser(ctx, u, admin); err != nil {
+			t.Fatal(err)
+		}
+		mk := func(id, owner, creator string) *store.Client {
+			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
+				AllowedScopes: store.Strings{"a"}, DefaultScopes: store.Strings{}, RedirectURIs: store.Strings{},
+				OwnerID: owner, CreatorUserID: creator, SecretDigest: "d-" + id}
+			if err := s.CreateClient(ctx, c, admin); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		boot := mk("sg_boot", "sg_boot", "")
+		recorded := mk("sg_rec", "sg_boot", u.ID)
+		legacy := mk("sg_legacy", u.ID, "")
+		child := mk("sg_child", legacy.ID, "")
+		grandchild := mk("sg_grand", child.ID, "")
+		ofBoot := mk("sg_ofboot", boot.ID, "")
+		orphan := mk("sg_orphan", "sg_deleted", "")
+		gone := mk("sg_gone", "sg_boot", "00000000-0000-0000-0000-000000000000")
+		for _, tc := range []struct {
+			c      *store.Client
+			id     string
+			exists bool
+		}{
+			{boot, "", false}, {recorded, u.ID, true}, {legacy, u.ID, true}, {child, u.ID, true}, {grandchild, u.ID, true},
+			{ofBoot, "", false}, {orphan, "", false}, {gone, "00000000-0000-0000-0000-000000000000", false},
+		} {
+			id, user, err := s.ClientCreator(ctx, tc.c)
+			if err != nil || id != tc.id || (user != nil) != tc.exists || (user != nil && user.ID != id) {
+				t.Errorf("%s: ClientCreator = %q, %+v, %v; want %q (exists %v)", tc.c.ID, id, user, err, tc.id, tc.exists)
+			}
+		}
+	})
+}
