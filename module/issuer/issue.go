@@ -61,33 +61,21 @@ func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.
 }
 
 // resolveScopes turns the scope parameter into the granted list: absent
-// means the client's default scopes; each scope must exist, be allowed for
-// the client and suit the token's kind (legs).
+// means the client's default scopes (defaultScopes, claims left to the
+// caller); each scope must exist, be allowed for the client and suit the
+// token's kind (legs).
 func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
 	requested := scope.Split(raw)
 	if len(requested) == 0 {
-		requested = c.DefaultScopes
-		if len(requested) == 0 {
-			requested = c.AllowedScopes
-		}
+		return e.defaultScopes(c, legs, nil)
 	}
-	if len(requested) == 0 {
-		return nil, oauth.ErrInvalidScope("the client has no scopes")
-	}
-	cat := e.app.Catalogue()
 	for _, s := range requested {
-		def, ok := cat.Get(s)
-		if !ok {
-			return nil, oauth.ErrInvalidScope("unknown scope %q", s)
+		def, oe := e.assignable(c, s)
+		if oe != nil {
+			return nil, oe
 		}
-		if !c.HasScope(s) {
-			return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
-		}
-		if !def.Legs.Allows(legs) {
-			if def.Legs == scope.ThreeLegged {
-				return nil, oauth.ErrInvalidScope("scope %q needs a 3-legged token: pass the user_id of the user it acts for", s)
-			}
-			return nil, oauth.ErrInvalidScope("scope %q needs a 2-legged token: do not pass a user", s)
+		if oe := legsFit(def, legs); oe != nil {
+			return nil, oe
 		}
 	}
 	return requested, nil
