@@ -39,6 +39,23 @@ type TokenSubject struct {
 	ConnectAs bool
 }
 
+// signInSubject is the subject of a token for a user who signed in (the
+// implicit grant, a code, a refresh). A client that connects as a user acts
+// for that user alone ("the API key is tied to a user ID"), so nobody
+// else's sign-in gets it a token; that user's tokens carry the connect-as
+// mark, so they end when the client is given another user.
+func signInSubject(c *store.Client, u *store.User) (TokenSubject, *oauth.Error) {
+	if connectsAsAnother(c, u) {
+		return TokenSubject{}, oauth.ErrInvalidGrant("this application acts as another user; only that user can authorize it")
+	}
+	return TokenSubject{Client: c, User: u, ConnectAs: c.ConnectAsUserID != nil}, nil
+}
+
+// connectsAsAnother reports whether c connects as a user other than u.
+func connectsAsAnother(c *store.Client, u *store.User) bool {
+	return c.ConnectAsUserID != nil && *c.ConnectAsUserID != u.ID
+}
+
 // authenticate checks the request's client credentials.
 func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
 	if req.ClientID == "" {
