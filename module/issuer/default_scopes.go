@@ -18,9 +18,9 @@ func (e *TokenEndpoint) grantScopes(c *store.Client, raw string, legs int, param
 }
 
 // defaultScopes is what a request naming no scope gets: the client's
-// default scopes or, when it has none, all its scopes minus those another
-// of them implies (Bits' "application" stands for "application.read" too).
-// A scope the request cannot satisfy is left out instead of failing the
+// default scopes (all its scopes when it has none) minus those another of
+// them implies, which the grant holds anyway (Bits' documented answer is
+// "application", which stands for "application.read" too). A scope the request cannot satisfy is left out instead of failing the
 // request: one demanding the other kind of token (Nitro's studio client
 // holds gamification_user, 3-legged only, and global, 2-legged only), or,
 // when param is given, one whose required claims the request lacks (Bits'
@@ -30,9 +30,9 @@ func (e *TokenEndpoint) grantScopes(c *store.Client, raw string, legs int, param
 // param is nil when the claims come later (a code's redemption), and so
 // are not checked here.
 func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(string) string) ([]string, *oauth.Error) {
-	list, standIn := []string(c.DefaultScopes), false
+	list := []string(c.DefaultScopes)
 	if len(list) == 0 {
-		list, standIn = c.AllowedScopes, true
+		list = c.AllowedScopes
 	}
 	if len(list) == 0 {
 		return nil, oauth.ErrInvalidScope("the client has no scopes")
@@ -63,10 +63,7 @@ func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(stri
 		out.Description = "no default scope of this client fits this request: " + out.Description
 		return nil, &out
 	}
-	if standIn {
-		granted = withoutImplied(cat, granted)
-	}
-	return granted, nil
+	return withoutImplied(cat, granted), nil
 }
 
 // assignable checks that s is in the catalogue and assigned to c.
