@@ -2,8 +2,15 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Bigtincan custom apps: scopes cannot be empty; a "user" app cannot use
@@ -90,4 +97,132 @@ func TestBigtincan(t *testing.T) {
 func flatten(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Bigtincan's "Standard OAuth 2.0 (User Authentication) uses a user's login
+// to authorize the application", through bigtincan.Caddyfile: discovery
+// publishes the authorize endpoint; a "user" app's authorization URL shows
+// the sign-in page; a user of another tenant cannot sign in; Eric, a user
+// of the tenant, signs in and the consent page shows the app's requested
+// scope with its description (and not the app's other scope); he approves
+// and the code comes back to the app's redirect with the state; the app
+// redeems it with its secret for a token bound to Eric (and a refresh
+// token); the token reaches the guarded API as Eric, with the user app as
+// client, no further than the approved scope, and cannot act as another
+// user with X-Act-As-User.
+func TestBigtincanUserAuthentication(t *testing.T) {
+	eachDriverWith(t, "bigtincan.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		eric := createUser(t, g, admin, map[string]any{"username": "eric.zelman", "display_name": "Eric Zelman", "password": userPassword})
+		boss := createUser(t, g, admin, map[string]any{"username": "boss", "admin": true})
+		otherTenant := createTenant(t, g, admin, "Other Co")
+		createUser(t, g, admin, map[string]any{"username": "stranger", "tenant_id": otherTenant, "password": userPassword})
+		const redirect = "https://portal.example/cb"
+		appID, appSecret := createClient(t, g, admin, map[string]any{"name": "Portal", "auth_method": "user",
+			"scopes": []string{"stories.read", "files.read"}, "redirect_uris": []string{redirect}})
+
+		_, meta, _ := call(t, "GET", g.URL+"/.well-known/oauth-authorization-server", "", nil)
+		if meta["authorization_endpoint"] != fmt.Sprint(meta["issuer"])+"/oauth/authorize" {
+			t.Fatalf("discovery publishes no authorize endpoint: %v", meta)
+		}
+
+		authURL := g.URL + "/oauth/authorize?response_type=code&client_id=" + appID + "&redirect_uri=" + url.QueryEscape(redirect) +
+			"&scope=stories.read&state=xyz"
+		b := newFormBrowser(t, g)
+		signIn := b.open(authURL)
+		if signIn.Status != http.StatusOK || !strings.Contains(signIn.Body, `id="sign-in"`) || !strings.Contains(signIn.Body, "Portal") {
+			t.Fatalf("the authorization URL: %d %s", signIn.Status, signIn.Body)
+		}
+		if p := b.signIn(signIn, "stranger", userPassword); p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "Wrong username or password.") {
+			t.Fatalf("another tenant's user signing in: %d", p.Status)
+		}
+		consent := b.signIn(signIn, "eric.zelman", userPassword)
+		if consent.Status != http.StatusOK || textOf(consent.Body, "user") != "Eric Zelman" ||
+			!strings.Contains(consent.Body, "stories.read") || !strings.Contains(consent.Body, "Read story data") || strings.Contains(consent.Body, "files.read") {
+			t.Fatalf("the consent page: %d %s", consent.Status, consent.Body)
+		}
+		approved := b.submit(consent, "approve", nil)
+		loc, err := url.Parse(approved.Header.Get("Location"))
+		if approved.Status != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), redirect+"?") || loc.Query().Get("state") != "xyz" || loc.Query().Get("code") == "" {
+			t.Fatalf("approval: %d %q", approved.Status, approved.Header.Get("Location"))
+		}
+
+		status, tok := tokenBasic(t, g, "/oauth/token", appID, appSecret, url.Values{"grant_type": {"authorization_code"},
+			"code": {loc.Query().Get("code")}, "redirect_uri": {redirect}})
+		access, _ := tok["access_token"].(string)
+		if status != http.StatusOK || access == "" || tok["refresh_token"] == nil || tok["scope"] != "stories.read" {
+			t.Fatalf("redeeming the code: %d %v", status, tok)
+		}
+		if c := tokenClaims(t, access); c["sub"] != eric || c["legs"] != float64(3) || c["client_id"] != appID {
+			t.Fatalf("the token: %v", c)
+		}
+		status, body, _ := call(t, "GET", g.URL+"/v5/stories/1", access, nil)
+		if status != http.StatusOK || body["user_id"] != eric || body["client_id"] != appID || body["legs"] != "3" || body["actor"] != "" {
+			t.Fatalf("the API as Eric: %d %v", status, body)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/v5/files/1", access, nil); status != http.StatusForbidden {
+			t.Fatalf("a scope Eric did not approve: %d", status)
+		}
+		status, body, h := call(t, "GET", g.URL+"/v5/stories/1", access, nil, "X-Act-As-User", boss)
+		if status != http.StatusForbidden || challenge(h) != "insufficient_scope" || !strings.Contains(fmt.Sprint(body["error_description"]), "on behalf") {
+			t.Fatalf("X-Act-As-User with a user's token: %d %v", status, body)
+		}
+	})
+}
+
+// The same journey in Chromium: Eric opens the app's authorization URL,
+// signs in, sees the scope on the consent page and approves; the browser
+// lands on the app's callback with the code, which the app redeems for a
+// token that reaches the API as Eric.
+func TestBigtincanUserAuthenticationBrowser(t *testing.T) {
+	eachDriverWith(t, "bigtincan.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		eric := createUser(t, g, admin, map[string]any{"username": "eric.zelman", "display_name": "Eric Zelman", "password": userPassword})
+		var mu sync.Mutex
+		var queries []string
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/cb" {
+				http.NotFound(w, r)
+				return
+			}
+			mu.Lock()
+			queries = append(queries, r.URL.RawQuery)
+			mu.Unlock()
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<!doctype html><p id="callback">back in the app</p>`)
+		}))
+		defer app.Close()
+		redirect := app.URL + "/cb"
+		appID, appSecret := createClient(t, g, admin, map[string]any{"name": "Portal", "auth_method": "user",
+			"scopes": []string{"stories.read"}, "redirect_uris": []string{redirect}})
+
+		ctx := chrome(t)
+		step(t, ctx, "open the authorization URL", chromedp.Navigate(g.URL+"/oauth/authorize?response_type=code&client_id="+appID+
+			"&redirect_uri="+url.QueryEscape(redirect)+"&scope=stories.read&state=xyz"), chromedp.WaitVisible(chromedp.ID("username")))
+		step(t, ctx, "sign in",
+			chromedp.SendKeys(chromedp.ID("username"), "eric.zelman"),
+			chromedp.SendKeys(chromedp.ID("password"), userPassword),
+			chromedp.Click(chromedp.ID("sign-in")),
+			chromedp.WaitVisible(chromedp.ID("approve")))
+		if scopes := read(t, ctx, "scopes", chromedp.Text(chromedp.ID("scopes"))); !strings.Contains(scopes, "stories.read") || !strings.Contains(scopes, "Read story data") {
+			t.Fatalf("the consent page lists %q", scopes)
+		}
+		screenshot(t, ctx, "consent")
+		step(t, ctx, "approve", chromedp.Click(chromedp.ID("approve")), chromedp.WaitVisible(chromedp.ID("callback")))
+		mu.Lock()
+		got, _ := url.ParseQuery(queries[len(queries)-1])
+		mu.Unlock()
+		if got.Get("state") != "xyz" || got.Get("code") == "" {
+			t.Fatalf("the callback got %v", got)
+		}
+		status, tok := tokenBasic(t, g, "/oauth/token", appID, appSecret, url.Values{"grant_type": {"authorization_code"},
+			"code": {got.Get("code")}, "redirect_uri": {redirect}})
+		access, _ := tok["access_token"].(string)
+		if status != http.StatusOK || access == "" {
+			t.Fatalf("redeeming the code: %d %v", status, tok)
+		}
+		if status, body, _ := call(t, "GET", g.URL+"/v5/stories/1", access, nil); status != http.StatusOK || body["user_id"] != eric {
+			t.Fatalf("the API with the browser's token: %d %v", status, body)
+		}
+	})
 }

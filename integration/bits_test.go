@@ -147,3 +147,49 @@ func TestBits(t *testing.T) {
 		}
 	})
 }
+
+// Bits' customer, exactly as the document has it: API credentials made
+// with the three Bits scopes and nothing else (no default scopes), then the
+// documented request (HTTP Basic, grant_type=client_credentials, no scope)
+// answers 200 with "type": "Bearer", expires_in 3600 and "scope":
+// "application", the document's answer: application.session is left out
+// because the request carries none of its claims, and application.read
+// comes with application. The token creates and reads applications but is
+// no session token. Named explicitly, application.session still needs its
+// claims, and with them it is granted.
+func TestBitsDocumentedCredentials(t *testing.T) {
+	eachDriverWith(t, "bits.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/v1/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "acme-backend",
+			"scopes":        []string{"application", "application.read", "application.session"},
+			"redirect_uris": []string{"https://acme.example/bits/done"}})
+
+		status, tok := bitsTokenRequest(t, g, id, secret, nil)
+		if status != 200 || tok["type"] != "Bearer" || tok["expires_in"] != float64(3600) || tok["scope"] != "application" {
+			t.Fatalf("the documented request: %d %v, want the documented answer with scope application", status, tok)
+		}
+		access := tok["access_token"].(string)
+		if status, body, _ := call(t, "POST", g.URL+"/v1/applications", access, map[string]string{"name": "loan"}); status != 200 || body["client_id"] != id {
+			t.Fatalf("create an application: %d %v", status, body)
+		}
+		if status, _, _ := call(t, "GET", g.URL+"/v1/applications/app-1", access, nil); status != 200 {
+			t.Fatalf("read an application: %d", status)
+		}
+		if status, _, h := call(t, "POST", g.URL+"/v1/applications/app-1/sessions", access, map[string]string{}); status != 403 || challenge(h) != "insufficient_scope" {
+			t.Fatalf("a session with the bare token: %d", status)
+		}
+
+		status, refused := bitsTokenRequest(t, g, id, secret, url.Values{"scope": {"application.session"}})
+		if status != 400 || refused["error"] != "invalid_request" || !strings.Contains(fmt.Sprint(refused["error_description"]), "application_id") {
+			t.Fatalf("application.session named without its claims: %d %v", status, refused)
+		}
+		status, sess := bitsTokenRequest(t, g, id, secret, url.Values{"scope": {"application.session"}, "application_id": {"app-1"},
+			"workflow_id": {"wf-9"}, "redirect_url": {"https://acme.example/bits/done"}})
+		if status != 200 || sess["scope"] != "application.session" {
+			t.Fatalf("application.session with its claims: %d %v", status, sess)
+		}
+		if status, _, _ := call(t, "POST", g.URL+"/v1/applications/app-1/sessions", sess["access_token"].(string), map[string]string{}); status != 200 {
+			t.Fatalf("a session with the session token: %d", status)
+		}
+	})
+}

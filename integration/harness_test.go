@@ -100,6 +100,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// unsetEnv, as a value in startGateway's extraEnv, unsets the variable, so
+// the Caddyfile's own default applies.
+const unsetEnv = "\x00unset" // no real value holds a NUL byte
+
 // startGateway loads caddyfiles/<file> (or file, when absolute) into the in-process Caddy with fresh
 // ports, a fresh database of the driver's kind and a real upstream. The
 // Caddyfiles read their ports, upstream and database from the environment,
@@ -121,6 +125,11 @@ func startGateway(t *testing.T, file, driver string, extraEnv ...string) *gatewa
 		t.Setenv("SCOPEGATE_DATABASE", "postgres {env.SCOPEGATE_DSN}")
 	}
 	for i := 0; i+1 < len(extraEnv); i += 2 {
+		if extraEnv[i+1] == unsetEnv {
+			t.Setenv(extraEnv[i], "") // restores the variable when the test ends
+			os.Unsetenv(extraEnv[i])
+			continue
+		}
 		t.Setenv(extraEnv[i], extraEnv[i+1])
 	}
 	path := file // an absolute path: a Caddyfile the test wrote

@@ -130,3 +130,70 @@ func TestImagenKeyTiedToCreator(t *testing.T) {
 		}
 	})
 }
+
+// Imagen's documented OAuth URL, with two users: "The application will be
+// authenticated by the user account that created it, as the API Key is
+// tied to a user ID". ada, an admin, adds an API key in the console with
+// the out-of-band redirect. bob opens the document's example URL with
+// ada's key, literally as a browser sends it ("response_type=token "
+// becomes token%20), and signs in: he sees a 403 page saying only that user
+// can authorize the application, with no consent form and no token, and
+// the same when he comes back. ada opens the same URL, signs in, sees both
+// scopes on the consent page, approves and reads a token acting as herself
+// (state 1), which creates a record as ada. The bracket variant of the
+// example URL (scope=[readUsersData modifyUsersData]) works too, straight
+// to the token page since ada approved those scopes.
+func TestImagenOAuthURLOnlyForTheKeysUser(t *testing.T) {
+	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		ada := createUser(t, g, admin, map[string]any{"username": "ada", "display_name": "Ada (media)", "password": userPassword, "admin": true})
+		createUser(t, g, admin, map[string]any{"username": "bob", "password": userPassword})
+
+		cc := signInConsole(t, g, "/admin", "default", "ada", userPassword)
+		cc.get("/console/apps/new") // the form's CSRF token
+		status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-desktop"},
+			"scopes": {"readUsersData", "modifyUsersData"}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "implicit_grant": {"on"}})
+		if status != http.StatusCreated {
+			t.Fatalf("adding the API key in the console: %d", status)
+		}
+		key := inputValue(t, created, "client_id")
+		documented := g.URL + "/oauth/authorize?response_type=token%20&client_id=" + key +
+			"&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=readUsersData%20modifyUsersData"
+
+		bob := newFormBrowser(t, g)
+		signIn := bob.open(documented)
+		if signIn.Status != http.StatusOK || !strings.Contains(signIn.Body, `id="sign-in"`) {
+			t.Fatalf("the documented URL: %d %s", signIn.Status, signIn.Body)
+		}
+		for name, p := range map[string]authPage{"signing in": bob.signIn(signIn, "bob", userPassword), "coming back": bob.open(documented)} {
+			if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "This application acts as another user; only that user can authorize it.") ||
+				strings.Contains(p.Body, `value="approve"`) || strings.Contains(p.Body, `id="token"`) {
+				t.Fatalf("bob %s: %d %s", name, p.Status, p.Body)
+			}
+		}
+
+		adaB := newFormBrowser(t, g)
+		consent := adaB.signIn(adaB.open(documented), "ada", userPassword)
+		if consent.Status != http.StatusOK || !strings.Contains(consent.Body, "readUsersData") || !strings.Contains(consent.Body, "modifyUsersData") {
+			t.Fatalf("ada's consent page: %d %s", consent.Status, consent.Body)
+		}
+		done := adaB.submit(consent, "approve", nil)
+		tok := oobToken(t, done)
+		if textOf(done.Body, "state") != "1" || textOf(done.Body, "scope") != "readUsersData modifyUsersData" {
+			t.Fatalf("the token page: state %q scope %q", textOf(done.Body, "state"), textOf(done.Body, "scope"))
+		}
+		if c := tokenClaims(t, tok); c["sub"] != ada || c["client_id"] != key || c["legs"] != float64(3) {
+			t.Fatalf("ada's token: %v", c)
+		}
+		if status, body, _ := call(t, "POST", g.URL+"/api/records", tok, map[string]string{"title": "clip"}); status != 200 || body["user_id"] != ada {
+			t.Fatalf("a record with ada's token: %d %v", status, body)
+		}
+
+		bracketed := g.URL + "/oauth/authorize?response_type=token%20&client_id=" + key +
+			"&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=[readUsersData%20modifyUsersData]"
+		again := adaB.open(bracketed)
+		if tok := oobToken(t, again); tokenClaims(t, tok)["scope"] != "readUsersData modifyUsersData" || tokenClaims(t, tok)["sub"] != ada {
+			t.Fatalf("the bracket variant: %v", tokenClaims(t, tok))
+		}
+	})
+}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,6 +204,54 @@ func TestNitroStudioClient(t *testing.T) {
 		}
 		if status, tok, _ := nitroToken(t, g, id, secret, nil); status != http.StatusOK || tok["scope"] != "global" {
 			t.Fatalf("studio's token: %d %v", status, tok)
+		}
+	})
+}
+
+// Nitro's studio client holds gamification_user (3-legged only) and global
+// (2-legged only) and asks with no scope, as the guide's request does:
+// without a user it gets a 2-legged token with global, which updates
+// groups; with a user id (userId or user_id) a 3-legged token with
+// gamification_user for that user. A scope named explicitly keeps its
+// error, and a client none of whose scopes fits the kind of token asked
+// for is told so with invalid_scope.
+func TestNitroBareRequests(t *testing.T) {
+	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		player := createUser(t, g, admin, map[string]any{"username": "player-1"})
+		status, studio, _ := call(t, "POST", g.URL+"/admin/clients/ensure", admin, map[string]any{"name": "studio",
+			"scopes": []string{"gamification_user", "global"}, "allow_user_tokens": true})
+		id, _ := studio["client_id"].(string)
+		secret, _ := studio["client_secret"].(string)
+		if status != http.StatusCreated || id == "" || secret == "" {
+			t.Fatalf("studio: %d %v", status, studio)
+		}
+
+		status, two, _ := nitroToken(t, g, id, secret, nil)
+		if status != 200 || two["scope"] != "global" || two["token_type"] != "bearer" {
+			t.Fatalf("no scope, no user: %d %v", status, two)
+		}
+		if status, body, _ := call(t, "PUT", g.URL+"/api/admin/groups/g1", two["access_token"].(string), map[string]string{}); status != 200 || body["legs"] != "2" {
+			t.Fatalf("the 2-legged token on an admin route: %d %v", status, body)
+		}
+		for _, param := range []string{"userId", "user_id"} {
+			status, three, _ := nitroToken(t, g, id, secret, url.Values{param: {player}})
+			if status != 200 || three["scope"] != "gamification_user" {
+				t.Fatalf("no scope, %s: %d %v", param, status, three)
+			}
+			if status, body, _ := call(t, "GET", g.URL+"/api/users/me/points", three["access_token"].(string), nil); status != 200 || body["user_id"] != player || body["legs"] != "3" {
+				t.Fatalf("the 3-legged token on a user route: %d %v", status, body)
+			}
+		}
+
+		if status, body, _ := nitroToken(t, g, id, secret, url.Values{"scope": {"gamification_user"}}); status != 400 || body["error"] != "invalid_scope" {
+			t.Fatalf("gamification_user named without a user: %d %v", status, body)
+		}
+		wcID, wcSecret := createClient(t, g, admin, map[string]any{"name": "web-components", "scopes": []string{"gamification_user"}, "allow_user_tokens": true})
+		status, body, _ := nitroToken(t, g, wcID, wcSecret, nil)
+		if desc := fmt.Sprint(body["error_description"]); status != 400 || body["error"] != "invalid_scope" ||
+			!strings.Contains(desc, "gamification_user") || !strings.Contains(desc, "3-legged") {
+			t.Fatalf("nothing fits a 2-legged token: %d %v", status, body)
 		}
 	})
 }

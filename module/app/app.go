@@ -57,7 +57,8 @@ type App struct {
 	Scopes []scope.Scope `json:"scopes,omitempty"`
 	// The master key that encrypts secrets at rest (32 bytes, base64 or
 	// hex), usually {env.SCOPEGATE_MASTER_KEY}. When empty, a key is
-	// generated once into MasterKeyFile.
+	// generated once into MasterKeyFile; so it is on SQLite when the
+	// placeholder is empty (on PostgreSQL that is an error).
 	MasterKey string `json:"master_key,omitempty"`
 	// Where the generated master key is kept (0600). Default:
 	// scopegate/master.key in Caddy's data directory.
@@ -189,12 +190,20 @@ func (a *App) runtimeConfig() (runtimeConfig, error) {
 		dsn = filepath.Join(dataDir, "scopegate.db")
 	}
 	var master []byte
+	rawKey := ""
 	if a.MasterKey != "" {
-		raw, err := repl.ReplaceOrErr(a.MasterKey, true, true)
-		if err != nil {
+		if rawKey, err = repl.ReplaceOrErr(a.MasterKey, false, true); err != nil {
 			return runtimeConfig{}, fmt.Errorf("master_key: %w", err)
 		}
-		if master, err = secret.ParseKey(raw); err != nil {
+		// An unset {env.SCOPEGATE_MASTER_KEY} lets one file serve both
+		// stores: SQLite is one node, and the key file is its key; nodes
+		// sharing PostgreSQL must share the key, so there it is an error.
+		if rawKey == "" && db.Driver != store.SQLite {
+			return runtimeConfig{}, fmt.Errorf("master_key: %s is empty; every node sharing a %s database needs the same master key", a.MasterKey, db.Driver)
+		}
+	}
+	if rawKey != "" {
+		if master, err = secret.ParseKey(rawKey); err != nil {
 			return runtimeConfig{}, fmt.Errorf("master_key: %w", err)
 		}
 	} else {

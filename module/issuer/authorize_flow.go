@@ -23,6 +23,10 @@ import (
 // redirect: the result is shown on a page for the user to copy.
 const OOB = "urn:ietf:wg:oauth:2.0:oob"
 
+// NotConnectAsUser is what a user sees who signs in to authorize a client
+// that connects as someone else.
+const NotConnectAsUser = "This application acts as another user; only that user can authorize it."
+
 // UnsupportedResponseType is RFC 6749 §4.1.2.1's error for an unknown
 // response_type.
 const UnsupportedResponseType = "unsupported_response_type"
@@ -85,8 +89,12 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if c.Disabled {
 		return nil, &fatal{http.StatusBadRequest, "This application is disabled."}, nil, nil
 	}
+	// Surrounding blanks are not part of the value: Imagen's documented URL
+	// reads "response_type=token &client_id=…", which a browser sends as
+	// "token%20".
+	rt := strings.TrimSpace(v.Get("response_type"))
 	ar := &authRequest{params: carried(v, nil), client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
-		implicit: v.Get("response_type") == "token"}
+		implicit: rt == "token"}
 	switch {
 	case ar.redirectGiven != "":
 		if !c.RedirectURIs.Contains(ar.redirectGiven) {
@@ -106,7 +114,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 			return ar, nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(name)), nil
 		}
 	}
-	switch rt := v.Get("response_type"); rt {
+	switch rt {
 	case "token":
 		if c.DisableImplicit {
 			return ar, nil, oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)"), nil
@@ -130,7 +138,14 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	default:
 		return ar, nil, oauth.New(UnsupportedResponseType, http.StatusBadRequest, "response_type %q is not supported (use code or token)", safeName(rt)), nil
 	}
-	scopes, oe := a.tokens.resolveScopes(c, v.Get("scope"), 3)
+	// The implicit grant mints here, so a request naming no scope gets
+	// only the default scopes whose claims it carries; a code's claims
+	// come with its redemption.
+	var param func(string) string
+	if ar.implicit {
+		param = v.Get
+	}
+	scopes, oe := a.tokens.grantScopes(c, unbracket(a.app.Catalogue(), v.Get("scope")), 3, param)
 	if oe != nil {
 		return ar, nil, oe, nil
 	}
@@ -226,6 +241,9 @@ func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
 		}
 		return a.loginPage(w, r, ar, http.StatusOK, "", "", "You are signed out.")
 	}
+	if connectsAsAnother(ar.client, u) {
+		return a.notConnectAsUser(w, r, ar)
+	}
 	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
 		return a.serverError(w, "saving consent", err)
 	}
@@ -315,6 +333,9 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 // proceed skips the consent page when the user already approved every
 // requested scope for this client.
 func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *web.Session, u *store.User) error {
+	if connectsAsAnother(ar.client, u) {
+		return a.notConnectAsUser(w, r, ar)
+	}
 	cons, err := a.app.Store().GetConsent(r.Context(), u.ID, ar.client.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
@@ -339,6 +360,14 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
 		"CSRF": sess.CSRF, "Scopes": lines, "UserName": name,
 	}, ar.formActions()...)
+}
+
+// notConnectAsUser answers a signed-in user who is not the one the client
+// connects as: the client may act for that user only, so this sign-in gets
+// it nothing and the client learns nothing. The sign-in form below the
+// notice lets that user take over in the same browser.
+func (a *Authorize) notConnectAsUser(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
+	return a.loginPage(w, r, ar, http.StatusForbidden, "", "", NotConnectAsUser)
 }
 
 func coversAll(approved store.Strings, requested []string) bool {
@@ -380,7 +409,11 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 			zap.Bool("implicit", ar.implicit), zap.Strings("scopes", ar.scopes))
 	}
 	if ar.implicit {
-		issued, oe := a.tokens.mint(r.Context(), TokenSubject{Client: c, User: u}, ar.scopes, ar.ext)
+		sub, oe := signInSubject(c, u)
+		if oe != nil {
+			return a.notConnectAsUser(w, r, ar)
+		}
+		issued, oe := a.tokens.mint(r.Context(), sub, ar.scopes, ar.ext)
 		if oe != nil {
 			return a.fail(w, r, ar, oe)
 		}

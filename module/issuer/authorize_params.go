@@ -3,6 +3,9 @@ package issuer
 import (
 	"net/url"
 	"sort"
+	"strings"
+
+	"github.com/scopegate/scopegate/module/scope"
 )
 
 // authParams are the parameters of an authorization request this endpoint
@@ -77,4 +80,18 @@ func hidden(v url.Values) []hiddenField {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// unbracket reads a scope list wrapped in one pair of square brackets as
+// the list inside: Imagen's example URL writes its placeholders in brackets
+// ("client_id=[Your_API key_here]") and the scope list too
+// ("scope=[readUsersData modifyUsersData]"), so people paste it that way.
+// Brackets are legal in scope names (RFC 6749 §3.3), so a value whose names
+// are all in the catalogue as written is left alone.
+func unbracket(cat *scope.Catalogue, raw string) string {
+	t := strings.TrimSpace(raw)
+	if len(t) < 2 || t[0] != '[' || t[len(t)-1] != ']' || len(cat.Unknown(scope.Split(t))) == 0 {
+		return raw
+	}
+	return t[1 : len(t)-1]
 }

@@ -133,7 +133,11 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 	if oerr != nil {
 		return nil, oerr
 	}
-	issued, oerr := e.mint(ctx, TokenSubject{Client: c, User: u}, scopes, ext)
+	sub, oerr := signInSubject(c, u)
+	if oerr != nil {
+		return nil, oerr
+	}
+	issued, oerr := e.mint(ctx, sub, scopes, ext)
 	if oerr != nil {
 		return nil, oerr
 	}

@@ -57,7 +57,7 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if sub.User != nil {
 		legs = 3
 	}
-	scopes, oerr := e.resolveScopes(c, req.Get("scope"), legs)
+	scopes, oerr := e.grantScopes(c, req.Get("scope"), legs, req.Get)
 	if oerr != nil {
 		return nil, oerr
 	}

@@ -39,6 +39,23 @@ type TokenSubject struct {
 	ConnectAs bool
 }
 
+// signInSubject is the subject of a token for a user who signed in (the
+// implicit grant, a code, a refresh). A client that connects as a user acts
+// for that user alone ("the API key is tied to a user ID"), so nobody
+// else's sign-in gets it a token; that user's tokens carry the connect-as
+// mark, so they end when the client is given another user.
+func signInSubject(c *store.Client, u *store.User) (TokenSubject, *oauth.Error) {
+	if connectsAsAnother(c, u) {
+		return TokenSubject{}, oauth.ErrInvalidGrant("this application acts as another user; only that user can authorize it")
+	}
+	return TokenSubject{Client: c, User: u, ConnectAs: c.ConnectAsUserID != nil}, nil
+}
+
+// connectsAsAnother reports whether c connects as a user other than u.
+func connectsAsAnother(c *store.Client, u *store.User) bool {
+	return c.ConnectAsUserID != nil && *c.ConnectAsUserID != u.ID
+}
+
 // authenticate checks the request's client credentials.
 func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
 	if req.ClientID == "" {
@@ -61,33 +78,21 @@ func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.
 }
 
 // resolveScopes turns the scope parameter into the granted list: absent
-// means the client's default scopes; each scope must exist, be allowed for
-// the client and suit the token's kind (legs).
+// means the client's default scopes (defaultScopes, claims left to the
+// caller); each scope must exist, be allowed for the client and suit the
+// token's kind (legs).
 func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
 	requested := scope.Split(raw)
 	if len(requested) == 0 {
-		requested = c.DefaultScopes
-		if len(requested) == 0 {
-			requested = c.AllowedScopes
-		}
+		return e.defaultScopes(c, legs, nil)
 	}
-	if len(requested) == 0 {
-		return nil, oauth.ErrInvalidScope("the client has no scopes")
-	}
-	cat := e.app.Catalogue()
 	for _, s := range requested {
-		def, ok := cat.Get(s)
-		if !ok {
-			return nil, oauth.ErrInvalidScope("unknown scope %q", s)
+		def, oe := e.assignable(c, s)
+		if oe != nil {
+			return nil, oe
 		}
-		if !c.HasScope(s) {
-			return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
-		}
-		if !def.Legs.Allows(legs) {
-			if def.Legs == scope.ThreeLegged {
-				return nil, oauth.ErrInvalidScope("scope %q needs a 3-legged token: pass the user_id of the user it acts for", s)
-			}
-			return nil, oauth.ErrInvalidScope("scope %q needs a 2-legged token: do not pass a user", s)
+		if oe := legsFit(def, legs); oe != nil {
+			return nil, oe
 		}
 	}
 	return requested, nil

@@ -18,7 +18,8 @@ import (
 )
 
 // Scope resolution: no scope parameter grants the client's default scopes
-// (or, with none, its allowed scopes); a requested subset is granted
+// (or, with none, its allowed scopes) minus those another of them implies
+// (demo.write stands for demo.read); a requested subset is granted
 // exactly, in request order, without duplicates; a catalogue scope the
 // client was not given, or a scope the catalogue does not know, is
 // invalid_scope; so is a client with no scopes at all.
@@ -40,7 +41,8 @@ func TestScopeResolution(t *testing.T) {
 			{c.ID, secret, "demo.write", "demo.write"},
 			{c.ID, secret, "global demo.read", "global demo.read"},
 			{c.ID, secret, " demo.write  demo.read demo.write ", "demo.write demo.read"},
-			{noDefaults.ID, noDefaultsSecret, "", "demo.write demo.read"},
+			{noDefaults.ID, noDefaultsSecret, "", "demo.write"},
+			{noDefaults.ID, noDefaultsSecret, "demo.write demo.read", "demo.write demo.read"},
 		} {
 			kv := []string{}
 			if tc.param != "" {
@@ -172,9 +174,12 @@ func TestConnectAsFixedUser(t *testing.T) {
 	})
 }
 
-// Legs: a 3-legged scope (user.only) without a user is invalid_scope
-// mentioning 3-legged; a 2-legged scope (global) with a user is
-// invalid_scope mentioning 2-legged; each is granted with the right kind.
+// Legs: a 3-legged scope (user.only) named without a user is invalid_scope
+// mentioning 3-legged; a 2-legged scope (global) named with a user is
+// invalid_scope mentioning 2-legged; each is granted with the right kind. A
+// request naming no scope gets the default scopes that fit the kind of
+// token asked for (Nitro's studio client holds both kinds), and
+// invalid_scope saying why when none does.
 func TestScopeLegs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -189,8 +194,25 @@ func TestScopeLegs(t *testing.T) {
 		if d := res.str("error_description"); !strings.Contains(d, "2-legged") || !strings.Contains(d, "global") {
 			t.Errorf("global with a user: %q", d)
 		}
-		// Defaults (all allowed scopes) mix both kinds: refused either way.
-		f.refuse(t, f.ep, withBasic(formRequest(ccForm()), c.ID, secret), http.StatusBadRequest, oauth.InvalidScope)
+		// Defaults (all allowed scopes) mix both kinds: each kind of token
+		// gets the ones that fit it.
+		if res, claims := f.issue(t, f.ep, c.ID, secret); res.str("scope") != "demo.read global" || claims.Legs != 2 {
+			t.Errorf("no scope, no user: %q legs %d, want demo.read global, 2-legged", res.str("scope"), claims.Legs)
+		}
+		if res, claims := f.issue(t, f.ep, c.ID, secret, "user_id", u.ID); res.str("scope") != "demo.read user.only" || claims.Legs != 3 {
+			t.Errorf("no scope, a user: %q legs %d, want demo.read user.only, 3-legged", res.str("scope"), claims.Legs)
+		}
+		// Nothing fits: invalid_scope naming the scope and the kind it needs.
+		userOnly, userOnlySecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true})
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm()), userOnly.ID, userOnlySecret), http.StatusBadRequest, oauth.InvalidScope)
+		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `"user.only" needs a 3-legged token`) {
+			t.Errorf("no scope fits a 2-legged token: %q", d)
+		}
+		globalOnly, globalOnlySecret := f.client(store.Client{AllowedScopes: store.Strings{"global", "user.only"}, DefaultScopes: store.Strings{"global"}, AllowUserTokens: true})
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("user_id", u.ID)), globalOnly.ID, globalOnlySecret), http.StatusBadRequest, oauth.InvalidScope)
+		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `"global" needs a 2-legged token`) {
+			t.Errorf("no default scope fits a 3-legged token: %q", d)
+		}
 
 		if _, claims := f.issue(t, f.ep, c.ID, secret, "scope", "user.only demo.read", "user_id", u.ID); claims.Legs != 3 {
 			t.Errorf("user.only with a user: legs %d", claims.Legs)
@@ -267,6 +289,56 @@ func TestRequiredClaims(t *testing.T) {
 		}
 		if ext := f.verify(t, res.str("access_token")).Ext; ext["application_id"] != "42" || ext["workflow_id"] != "true" {
 			t.Errorf("JSON claims ext %v", ext)
+		}
+	})
+}
+
+// Bits: a customer's credentials made with the three Bits scopes and
+// nothing else answer the documented request (no scope, no claims) with
+// the scopes it can satisfy: application.session needs claims the request
+// lacks, so it is left out, and application.read comes with application
+// (here demo.write and demo.read). With the claims the session scope is
+// granted too. Named explicitly, a scope still needs its claims; a client
+// whose only default scope lacks them is told which. Default scopes set on
+// the client lose the implied ones the same way (the admin API sets them to
+// the client's scopes when none are given).
+func TestDefaultScopesWithClaims(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver, withSessionScope)
+		c, secret := f.client(store.Client{
+			AllowedScopes: store.Strings{"demo.write", "demo.read", "application.session"},
+			RedirectURIs:  store.Strings{"https://app.example/cb"},
+		})
+		res, claims := f.issue(t, f.ep, c.ID, secret)
+		if res.str("scope") != "demo.write" || claims.Ext != nil {
+			t.Errorf("no scope, no claims: %q ext %v, want demo.write and no claims", res.str("scope"), claims.Ext)
+		}
+		session := []string{"application_id", "app1", "workflow_id", "wf1", "redirect_url", "https://app.example/cb"}
+		res, claims = f.issue(t, f.ep, c.ID, secret, session...)
+		if res.str("scope") != "demo.write application.session" || claims.Ext["application_id"] != "app1" {
+			t.Errorf("no scope, the claims: %q ext %v", res.str("scope"), claims.Ext)
+		}
+		// Present but wrong is still wrong.
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("application_id", "app1", "workflow_id", "wf1", "redirect_url", "https://evil.example/cb")), c.ID, secret),
+			http.StatusBadRequest, oauth.InvalidRequest)
+		if !strings.Contains(res.str("error_description"), "registered redirect") {
+			t.Errorf("a default scope with a bad claim: %q", res.str("error_description"))
+		}
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("scope", "application.session")), c.ID, secret), http.StatusBadRequest, oauth.InvalidRequest)
+		if !strings.Contains(res.str("error_description"), "application_id") {
+			t.Errorf("application.session named without claims: %q", res.str("error_description"))
+		}
+		only, onlySecret := f.client(store.Client{AllowedScopes: store.Strings{"application.session"}})
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm()), only.ID, onlySecret), http.StatusBadRequest, oauth.InvalidRequest)
+		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, "application_id") {
+			t.Errorf("only a claim-requiring scope, no claims: %q", d)
+		}
+		set, setSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.write", "demo.read"}, DefaultScopes: store.Strings{"demo.write", "demo.read"}})
+		if res, _ := f.issue(t, f.ep, set.ID, setSecret); res.str("scope") != "demo.write" {
+			t.Errorf("default scopes set with an implied one: %q", res.str("scope"))
+		}
+		if res, _ := f.issue(t, f.ep, set.ID, setSecret, "scope", "demo.write demo.read"); res.str("scope") != "demo.write demo.read" {
+			t.Errorf("both named: %q", res.str("scope"))
 		}
 	})
 }

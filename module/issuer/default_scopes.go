@@ -1,0 +1,120 @@
+package issuer
+
+import (
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// grantScopes is resolveScopes for a request whose parameters are at hand
+// (client_credentials, the implicit grant): a request naming no scope gets
+// the default scopes it can satisfy, their required claims included (see
+// defaultScopes). param reads the request's parameters.
+func (e *TokenEndpoint) grantScopes(c *store.Client, raw string, legs int, param func(string) string) ([]string, *oauth.Error) {
+	if len(scope.Split(raw)) == 0 {
+		return e.defaultScopes(c, legs, param)
+	}
+	return e.resolveScopes(c, raw, legs)
+}
+
+// defaultScopes is what a request naming no scope gets: the client's
+// default scopes (all its scopes when it has none) minus those another of
+// them implies, which the grant holds anyway (Bits' documented answer is
+// "application", which stands for "application.read" too). A scope the request cannot satisfy is left out instead of failing the
+// request: one demanding the other kind of token (Nitro's studio client
+// holds gamification_user, 3-legged only, and global, 2-legged only), or,
+// when param is given, one whose required claims the request lacks (Bits'
+// application.session without application_id). A scope the request names
+// explicitly still needs all of that (resolveScopes, requiredClaims). When
+// nothing is left, the answer says why the first scope was left out.
+// param is nil when the claims come later (a code's redemption), and so
+// are not checked here.
+func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(string) string) ([]string, *oauth.Error) {
+	list := []string(c.DefaultScopes)
+	if len(list) == 0 {
+		list = c.AllowedScopes
+	}
+	if len(list) == 0 {
+		return nil, oauth.ErrInvalidScope("the client has no scopes")
+	}
+	cat := e.app.Catalogue()
+	var granted []string
+	var firstOut *oauth.Error
+	for _, s := range list {
+		def, oe := e.assignable(c, s)
+		if oe != nil {
+			// A configuration fault (a scope gone from the catalogue), not
+			// something the request could change: say so.
+			return nil, oe
+		}
+		if oe = legsFit(def, legs); oe == nil && param != nil {
+			oe = claimsPresent(def, param)
+		}
+		if oe != nil {
+			if firstOut == nil {
+				firstOut = oe
+			}
+			continue
+		}
+		granted = append(granted, s)
+	}
+	if len(granted) == 0 {
+		out := *firstOut
+		out.Description = "no default scope of this client fits this request: " + out.Description
+		return nil, &out
+	}
+	return withoutImplied(cat, granted), nil
+}
+
+// assignable checks that s is in the catalogue and assigned to c.
+func (e *TokenEndpoint) assignable(c *store.Client, s string) (*scope.Scope, *oauth.Error) {
+	def, ok := e.app.Catalogue().Get(s)
+	if !ok {
+		return nil, oauth.ErrInvalidScope("unknown scope %q", s)
+	}
+	if !c.HasScope(s) {
+		return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
+	}
+	return def, nil
+}
+
+// legsFit checks that a token of the given kind (2 or 3) may carry def.
+func legsFit(def *scope.Scope, legs int) *oauth.Error {
+	if def.Legs.Allows(legs) {
+		return nil
+	}
+	if def.Legs == scope.ThreeLegged {
+		return oauth.ErrInvalidScope("scope %q needs a 3-legged token: pass the user_id of the user it acts for", def.Name)
+	}
+	return oauth.ErrInvalidScope("scope %q needs a 2-legged token: do not pass a user", def.Name)
+}
+
+// claimsPresent checks that the request supplies every claim def requires
+// (their values are checked by requiredClaims).
+func claimsPresent(def *scope.Scope, param func(string) string) *oauth.Error {
+	for _, name := range def.RequiredClaims {
+		if param(name) == "" {
+			return oauth.ErrInvalidRequest("scope %q requires the %s parameter", def.Name, name)
+		}
+	}
+	return nil
+}
+
+// withoutImplied drops each scope another one of list implies (and is not
+// implied by in turn: of a cycle, all stay), keeping the order.
+func withoutImplied(cat *scope.Catalogue, list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		implied := false
+		for _, t := range list {
+			if t != s && cat.Satisfies([]string{t}, s) && !cat.Satisfies([]string{s}, t) {
+				implied = true
+				break
+			}
+		}
+		if !implied {
+			out = append(out, s)
+		}
+	}
+	return out
+}
