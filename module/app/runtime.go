@@ -39,6 +39,7 @@ type Runtime struct {
 
 	logger   *zap.Logger
 	pollMu   sync.Mutex
+	pollLog  backoffLog // the watcher's alone
 	lastSeen uint64
 	stop     chan struct{}
 	done     chan struct{}

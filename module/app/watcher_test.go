@@ -320,3 +320,79 @@ func TestCachedTokenRefusedAfterKeyOverlap(t *testing.T) {
 		}
 	})
 }
+
+// unavailableTable makes table fail for everyone but the holder until the
+// returned release is called: on PostgreSQL a transaction holds an ACCESS
+// EXCLUSIVE lock on it (queries wait, then hit their deadline); on SQLite,
+// whose readers never wait for a lock, the table is renamed away.
+func unavailableTable(t *testing.T, a *app.App, driver, table string) (release func()) {
+	t.Helper()
+	db := a.Store().DB
+	if driver == store.Postgres {
+		tx := db.Begin()
+		if err := tx.Exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := tx.Rollback().Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Exec("ALTER TABLE " + table + " RENAME TO " + table + "_away").Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := db.Exec("ALTER TABLE " + table + "_away RENAME TO " + table).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A change that cannot be applied when it is polled (the table it needs is
+// locked past the poll's deadline: a database hiccup) is applied by the next
+// poll: the cursor moves past feed entries only once they are applied.
+// (Node B used to skip them and accept a revoked token for good, or keep
+// an outdated key ring.)
+func TestPollFailureKeepsTheCursor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		b := openOn(t, driver, a.Database.DSN, noPolling) // polled by hand below
+		c, _ := newClient(t, a, "revoked-during-a-hiccup")
+		raw, claims := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, b, raw)
+
+		hiccup := func(table string) {
+			t.Helper()
+			release := unavailableTable(t, a, driver, table)
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			err := b.Runtime().Poll(short)
+			cancel()
+			release()
+			if err == nil {
+				t.Fatalf("set-up: node B's poll succeeded while %s was unavailable", table)
+			}
+			if err := b.Runtime().Poll(ctx); err != nil {
+				t.Fatalf("poll after the hiccup: %v", err)
+			}
+		}
+
+		if err := a.Store().Revoke(ctx, claims.ID, c.ID, claims.ExpiresAt.Time); err != nil {
+			t.Fatal(err)
+		}
+		hiccup("revocations")
+		if _, err := b.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("a revocation polled while its table was unavailable: Verify = %v, want ErrRevoked", err)
+		}
+
+		newKID, err := a.Keys().Rotate(ctx, time.Hour, tester)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hiccup("signing_keys")
+		if got := b.Keys().SigningKID(); got != newKID {
+			t.Fatalf("a key rotation polled while its table was unavailable: node B signs with %q, want %q", got, newKID)
+		}
+	})
+}
