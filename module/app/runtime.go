@@ -57,6 +57,7 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.SetMaxConns(cfg.maxConns)
 	rt, err := newRuntime(st, sealer, cfg.cacheSize, logger)
 	if err != nil {
 		st.Close()

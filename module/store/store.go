@@ -77,20 +77,44 @@ func Open(driver, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if driver == SQLite {
-		// One writer at a time is SQLite's model; readers share WAL snapshots.
-		sqlDB.SetMaxOpenConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(16)
+	if driver == Postgres {
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	s := &Store{DB: db, Driver: driver}
+	s.SetMaxConns(0)
 	if err := s.migrate(); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating schema: %w", err)
 	}
 	return s, nil
+}
+
+// Default connection pool sizes. Each node keeps up to this many
+// connections open: DefaultMaxConnsPostgres lets 8 nodes share a stock
+// PostgreSQL (max_connections = 100) with room left for superuser and
+// maintenance sessions. SQLite runs one writer at a time anyway; readers
+// share WAL snapshots.
+const (
+	DefaultMaxConnsPostgres = 10
+	DefaultMaxConnsSQLite   = 8
+)
+
+// SetMaxConns bounds the connection pool to n open connections (n <= 0:
+// the driver's default), all of which may stay idle so a steady load does
+// not reconnect. It takes effect at once, also on a pool in use.
+func (s *Store) SetMaxConns(n int) {
+	if n <= 0 {
+		n = DefaultMaxConnsSQLite
+		if s.Driver == Postgres {
+			n = DefaultMaxConnsPostgres
+		}
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return // not a database/sql pool: nothing to size
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 }
 
 // sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
