@@ -17,6 +17,7 @@ import (
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
@@ -198,7 +199,7 @@ func (g *Guard) authenticate(r *http.Request) (*Identity, *oauth.Error) {
 			return nil, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error())
 		}
 		g.logger.Error("verifying a token", zap.Error(err))
-		return nil, oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "the token could not be checked; try again")
+		return nil, failure(err)
 	}
 	id := &Identity{Claims: c, UserID: c.UserID()}
 	if c.Act != nil {
@@ -316,13 +317,22 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) e
 		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
 			zap.String("uri", r.RequestURI))
 	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-		oauth.WriteJSON(w, e, g.Realm)
+	if e.Status >= http.StatusInternalServerError {
+		oauth.WriteJSON(w, e, g.Realm) // no challenge: the token may be fine
 		return nil
 	}
 	oauth.WriteBearer(w, e, g.Realm)
 	return nil
+}
+
+// failure is the answer to an internal error err (already logged): 503
+// temporarily_unavailable with Retry-After when the database is unavailable
+// (store.Unavailable decides, for every endpoint alike), else 500.
+func failure(err error) *oauth.Error {
+	if store.Unavailable(err) {
+		return oauth.ErrUnavailable(store.RetryAfter)
+	}
+	return oauth.ErrServer()
 }
 
 func legsOf(id *Identity) int {

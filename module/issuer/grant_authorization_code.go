@@ -57,7 +57,7 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
 	case err != nil:
 		e.logger.Error("redeeming a code", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if code.ClientID != c.ID {
 		return nil, oauth.ErrInvalidGrant("the code was issued to another client")
@@ -110,7 +110,7 @@ func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.C
 	c, err := e.app.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
 		e.logger.Error("loading client", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if c == nil || !c.Public {
 		// The same answer for both, as authenticate gives.
@@ -151,7 +151,7 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 	}
 	if err != nil {
 		e.logger.Error("saving a refresh token", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	issued.RefreshToken = refresh
 	return issued, nil
