@@ -8,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/secret"
@@ -29,7 +28,7 @@ type Runtime struct {
 
 	// tokens maps sha256(token) to claims that verified, so the common
 	// request needs no signature check and no query.
-	tokens *lru.Cache[[32]byte, *token.Claims]
+	tokens *tokenCache
 	// clients and users cache rows, and ids known to have none.
 	clients *rowCache[store.Client]
 	users   *rowCache[store.User]
@@ -78,7 +77,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	if err := keys.Load(ctx); err != nil {
 		return nil, err
 	}
-	tokens, _ := lru.New[[32]byte, *token.Claims](max(cacheSize, 1))
+	tokens := newTokenCache(cacheSize)
 	rt := &Runtime{
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens,
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
@@ -106,11 +105,11 @@ func (rt *Runtime) Destruct() error {
 	return rt.Store.Close()
 }
 
-// tokenKey hashes a raw token for the cache (never keep tokens themselves).
+// tokenKeyOf hashes a raw token for the cache (never keep tokens themselves).
 // The hash reads the string's bytes in place: []byte(raw) would copy the
 // whole token (hundreds of bytes) on every request, and Sum256 neither
 // keeps nor changes its input.
-func tokenKey(raw string) [32]byte {
+func tokenKeyOf(raw string) tokenKey {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
 
@@ -154,21 +153,13 @@ func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
 // call it right after a change commits; other nodes learn through the feed.
 func (rt *Runtime) ForgetClient(id string) {
 	rt.clients.forget(id)
-	for _, k := range rt.tokens.Keys() {
-		if c, ok := rt.tokens.Peek(k); ok && c.ClientID == id {
-			rt.tokens.Remove(k)
-		}
-	}
+	rt.tokens.forgetClient(id)
 }
 
 // ForgetUser drops a cached user and the tokens acting as that user.
 func (rt *Runtime) ForgetUser(id string) {
 	rt.users.forget(id)
-	for _, k := range rt.tokens.Keys() {
-		if c, ok := rt.tokens.Peek(k); ok && c.Subject == id {
-			rt.tokens.Remove(k)
-		}
-	}
+	rt.tokens.forgetSubject(id)
 }
 
 // MarkRevoked records a revocation locally (the feed tells other nodes),
