@@ -2,7 +2,8 @@
 // clients, signing keys, revocations, daily usage, the change feed and the
 // audit log. SQLite (pure Go, WAL) is the embedded default; PostgreSQL is the
 // production and multi-node store. Every multi-row change runs in one
-// transaction together with its audit row and change-feed entry.
+// transaction together with its audit row and change-feed entry. Each
+// aggregate has its file: its model, its queries and its writes.
 package store
 
 import (
@@ -188,17 +189,30 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return translate(s.DB.WithContext(ctx).Transaction(fn))
 }
 
-// audit writes an audit row inside tx.
-func audit(tx *gorm.DB, a Actor, action, target, detail string) error {
-	return tx.Create(&AuditEntry{
-		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal, Via: a.Via,
-		Action: action, Target: target, RemoteAddr: a.RemoteAddr, Detail: detail,
-	}).Error
-}
-
-// notify appends to the change feed inside tx.
-func notify(tx *gorm.DB, kind, clientID, jti string) error {
-	return tx.Create(&Change{Kind: kind, ClientID: clientID, JTI: jti, CreatedAt: time.Now().UTC()}).Error
+// Cleanup deletes what is no longer needed: revocations of tokens that can
+// no longer verify, usage rows of past days, old feed entries, keys that no
+// longer verify, expired authorization codes and refresh tokens, and
+// sign-outs of sessions that have expired anyway.
+// It keeps every table bounded whatever the number of tokens issued.
+func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("day < ?", oldestUsageDay).Delete(&DailyUsage{}).Error; err != nil {
+			return err
+		}
+		if err := cleanupAuthorize(tx, now); err != nil {
+			return err
+		}
+		if err := cleanupSessions(tx, now); err != nil {
+			return err
+		}
+		return tx.Where("verify_until IS NOT NULL AND verify_until <= ?", now).Delete(&SigningKey{}).Error
+	})
 }
 
 // Page bounds a listing.
