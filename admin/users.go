@@ -113,7 +113,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 		}
 		return err
 	}
-	h.app.Runtime().ForgetUser(u.ID) // in case a lookup cached the id as missing
 	w.Header().Set("Location", "users/"+url.PathEscape(u.ID))
 	writeJSON(w, http.StatusCreated, viewUser(u))
 	return nil
@@ -164,13 +163,11 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	err = h.app.Store().UpdateUserProfile(r.Context(), u, u.TenantID, c.actor(u.TenantID), action)
-	h.app.Runtime().ForgetUser(u.ID)
 	if err != nil {
 		return err
 	}
 	if b.Password != nil {
 		err = h.app.Store().SetUserPassword(r.Context(), u.ID, u.TenantID, hash, c.actor(u.TenantID))
-		h.app.Runtime().ForgetUser(u.ID)
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,7 @@ type Runtime struct {
 	revoked   map[string]time.Time // jti -> when the token stops verifying anyway
 
 	logger   *zap.Logger
+	feed     store.ChangeFeed
 	pollMu   sync.Mutex
 	pollLog  backoffLog // the watcher's alone
 	lastSeen uint64
@@ -82,9 +83,9 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens,
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
-		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{},
+		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
 	}
-	last, err := st.LastChangeID(ctx)
+	last, err := rt.feed.Last(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +93,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	if err := rt.reloadRevocations(ctx); err != nil {
 		return nil, err
 	}
+	st.OnChange(rt.applyOwn)
 	return rt, nil
 }
 
@@ -149,8 +151,9 @@ func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
 	return u, nil
 }
 
-// ForgetClient drops a client and every cached token of it. Admin handlers
-// call it right after a change commits; other nodes learn through the feed.
+// ForgetClient drops a client and every cached token of it. Every node,
+// the writing one included, calls it for the client's change-feed entries:
+// handlers never need to.
 func (rt *Runtime) ForgetClient(id string) {
 	rt.clients.forget(id)
 	rt.tokens.forgetClient(id)
@@ -162,8 +165,9 @@ func (rt *Runtime) ForgetUser(id string) {
 	rt.tokens.forgetSubject(id)
 }
 
-// MarkRevoked records a revocation locally (the feed tells other nodes),
-// kept until until: the token's exp plus the leeway.
+// MarkRevoked records a revocation in this node's memory, kept until
+// until: the token's exp plus the leeway. The change feed calls it for
+// revocations stored on any node.
 func (rt *Runtime) MarkRevoked(jti string, until time.Time) {
 	rt.revokedMu.Lock()
 	rt.revoked[jti] = until

@@ -139,12 +139,8 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 
 // Revoke makes a token unusable on every node (RFC 7009) for as long as it
 // could still verify: Verify accepts it until exp plus the leeway, so the
-// revocation is kept that long, not merely until exp.
+// revocation is kept that long, not merely until exp. Every node, this one
+// included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	until := c.ExpiresAt.Add(time.Duration(a.Leeway))
-	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, until); err != nil {
-		return err
-	}
-	a.rt.MarkRevoked(c.ID, until)
-	return nil
+	return a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
 }

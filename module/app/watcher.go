@@ -22,6 +22,18 @@ const (
 	maxGaps = 10_000
 )
 
+// applyOwn is the store's OnChange hook: a change this node just committed
+// is applied from its feed entry before the write returns, the way every
+// other node applies it. Should that fail, the watcher applies it at its
+// next poll.
+func (rt *Runtime) applyOwn(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
+	defer cancel()
+	if err := rt.Poll(ctx); err != nil {
+		rt.logger.Warn("applying this node's own change; the watcher will retry", zap.Error(err))
+	}
+}
+
 // pollTimeout bounds one poll of the change feed.
 const pollTimeout = 10 * time.Second
 
@@ -75,7 +87,7 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 		}
 	}
 	for {
-		changes, err := rt.Store.ChangesAfter(ctx, from, feedBatch)
+		changes, err := rt.feed.Since(ctx, from, feedBatch)
 		if err != nil {
 			return err
 		}
@@ -114,24 +126,30 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 }
 
 // apply drops what the changes make stale. Forgetting cannot fail and may be
-// repeated; the reloads can fail, and then the caller keeps its cursor.
+// repeated; the reads can fail, and then the caller keeps its cursor.
 func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
-	revocations, keys := false, false
+	var revoked []string
+	keys := false
 	for _, c := range changes {
 		switch c.Kind {
 		case store.ChangeClient:
 			rt.ForgetClient(c.ClientID)
 		case store.ChangeUser:
-			rt.ForgetUser(c.JTI) // user changes carry the user id in jti
+			rt.ForgetUser(c.UserID)
 		case store.ChangeRevoke:
-			revocations = true
+			revoked = append(revoked, c.JTI)
 		case store.ChangeKeys:
 			keys = true
 		}
 	}
-	if revocations {
-		if err := rt.reloadRevocations(ctx); err != nil {
+	if len(revoked) > 0 {
+		now := time.Now()
+		revs, err := rt.Store.RevocationsOf(ctx, revoked, now)
+		if err != nil {
 			return err
+		}
+		for _, r := range revs {
+			rt.MarkRevoked(r.JTI, r.ExpiresAt)
 		}
 	}
 	if keys {

@@ -48,10 +48,8 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	case errors.Is(err, store.ErrCodeReused):
 		// RFC 6749 §4.1.2: a code used twice was intercepted, so whoever
 		// redeemed it first may not be the client. What it produced is
-		// revoked; apply the revocations here at once.
-		for _, rv := range revoked {
-			e.app.Runtime().MarkRevoked(rv.JTI, rv.ExpiresAt)
-		}
+		// revoked, on this node too before RedeemAuthCode returned (the
+		// change feed).
 		e.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
 			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
 		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")

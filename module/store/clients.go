@@ -75,10 +75,14 @@ type ClientFilter struct {
 	Page
 }
 
-// CreateClient inserts c (its ID, digest and ciphertext already set).
+// CreateClient inserts c (its ID, digest and ciphertext already set). The
+// feed entry makes every node drop the id from its cache of missing ones.
 func (s *Store) CreateClient(ctx context.Context, c *Client, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.create", c.ID, c.Name)
@@ -138,7 +142,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeClient, c.ID, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, c.ID, c.Name)
@@ -170,7 +174,7 @@ func (s *Store) UpdateClientSettings(ctx context.Context, c *Client, inTenant st
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeClient, c.ID, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.update", c.ID, c.Name)
@@ -191,7 +195,7 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, id, "")
@@ -220,7 +224,7 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		if err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.rotate", id, "")
@@ -244,7 +248,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		if err := tx.Where("client_id = ?", id).Delete(&Connection{}).Error; err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.delete", id, "")

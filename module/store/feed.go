@@ -7,49 +7,103 @@ import (
 	"gorm.io/gorm"
 )
 
-// Change is one entry of the change feed other gateway nodes poll to drop
-// what they cached about a client or a token. Entries are trimmed after a
-// few minutes.
+// Change is one entry of the change feed: every node (the writing one
+// included) drops what it cached about what the entry names. An entry is
+// written in the transaction of the change it reports, so it exists if and
+// only if the change committed. Entries are trimmed after a few minutes.
 type Change struct {
-	ID        uint64    `gorm:"primaryKey;autoIncrement"`
-	Kind      string    `gorm:"size:32;not null"`
-	ClientID  string    `gorm:"size:64"`
+	ID   uint64 `gorm:"primaryKey;autoIncrement"`
+	Kind string `gorm:"size:32;not null"`
+	// ClientID names the client of a ChangeClient entry, and the client of
+	// the revoked token of a ChangeRevoke one.
+	ClientID string `gorm:"size:64"`
+	// UserID names the user of a ChangeUser entry.
+	UserID string `gorm:"size:64"`
+	// JTI names the revoked token of a ChangeRevoke entry.
 	JTI       string    `gorm:"column:jti;size:64"`
 	CreatedAt time.Time `gorm:"index"`
 }
 
 // Change kinds.
 const (
-	ChangeClient  = "client"  // a client was updated, disabled, restored, rotated or deleted
+	ChangeClient  = "client"  // a client was created, updated, disabled, restored, rotated or deleted
 	ChangeRevoke  = "revoke"  // a token was revoked
 	ChangeKeys    = "keys"    // the signing key ring changed
-	ChangeUser    = "user"    // a user was disabled or changed
+	ChangeUser    = "user"    // a user was created, disabled or changed
 	ChangeGeneral = "general" // anything else cached (apps, connections)
 )
 
-// Notify appends an entry to the change feed on its own.
-func (s *Store) Notify(ctx context.Context, kind, clientID, jti string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error { return notify(tx, kind, clientID, jti) })
+// ChangeFeed is how a node learns of committed changes, its own included.
+// Cursors are feed ids: Since(c) returns what comes after c. The store's
+// feed is its changes table, which nodes poll; a push feed (PostgreSQL
+// LISTEN/NOTIFY) can implement the same interface in a file of its own.
+type ChangeFeed interface {
+	// Since returns up to limit entries after cursor, oldest first.
+	Since(ctx context.Context, cursor uint64, limit int) ([]Change, error)
+	// Last returns the newest cursor (0 when the feed is empty), where a
+	// node that starts now begins.
+	Last(ctx context.Context) (uint64, error)
 }
 
-// notify appends to the change feed inside tx.
-func notify(tx *gorm.DB, kind, clientID, jti string) error {
-	return tx.Create(&Change{Kind: kind, ClientID: clientID, JTI: jti, CreatedAt: time.Now().UTC()}).Error
-}
+// Feed returns the change feed of this database.
+func (s *Store) Feed() ChangeFeed { return tableFeed{s} }
 
-// ChangesAfter returns feed entries with an id above after, oldest first.
-func (s *Store) ChangesAfter(ctx context.Context, after uint64, limit int) ([]Change, error) {
+// tableFeed is the changes table.
+type tableFeed struct{ s *Store }
+
+func (f tableFeed) Since(ctx context.Context, cursor uint64, limit int) ([]Change, error) {
 	var out []Change
-	err := s.DB.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&out).Error
+	err := f.s.DB.WithContext(ctx).Where("id > ?", cursor).Order("id").Limit(limit).Find(&out).Error
+	for i, c := range out {
+		if c.Kind == ChangeUser && c.UserID == "" {
+			// Written by a version from before user_id, which kept the
+			// user id in jti: read it where it belongs.
+			out[i].UserID, out[i].JTI = c.JTI, ""
+		}
+	}
 	return out, translate(err)
 }
 
-// LastChangeID returns the newest feed id (0 when the feed is empty).
-func (s *Store) LastChangeID(ctx context.Context) (uint64, error) {
+func (f tableFeed) Last(ctx context.Context) (uint64, error) {
 	var id *uint64
-	err := s.DB.WithContext(ctx).Model(&Change{}).Select("MAX(id)").Scan(&id).Error
+	err := f.s.DB.WithContext(ctx).Model(&Change{}).Select("MAX(id)").Scan(&id).Error
 	if err != nil || id == nil {
 		return 0, translate(err)
 	}
 	return *id, nil
+}
+
+// OnChange has fn called after every transaction that wrote a feed entry
+// commits, before the write returns, in the writer's goroutine (its context
+// is passed on). The node's runtime applies the feed there, so the node
+// that makes a change never serves what it just changed, with no call a
+// handler must remember; other nodes learn through the feed.
+func (s *Store) OnChange(fn func(ctx context.Context)) { s.onChange.Store(&fn) }
+
+// Notify appends an entry to the change feed on its own.
+func (s *Store) Notify(ctx context.Context, c Change) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return notify(tx, c) })
+}
+
+// feedWritten is the context key of the flag a transaction's feed writes set.
+type feedWritten struct{}
+
+// notify appends c to the change feed inside tx, and marks the transaction
+// (see Store.tx) so the OnChange hook runs once it commits.
+func notify(tx *gorm.DB, c Change) error {
+	c.ID, c.CreatedAt = 0, time.Now().UTC()
+	if err := tx.Create(&c).Error; err != nil {
+		return err
+	}
+	if written, ok := tx.Statement.Context.Value(feedWritten{}).(*bool); ok {
+		*written = true
+	}
+	return nil
+}
+
+// changed runs the OnChange hook after a transaction that wrote to the feed.
+func (s *Store) changed(ctx context.Context) {
+	if fn := s.onChange.Load(); fn != nil {
+		(*fn)(ctx)
+	}
 }

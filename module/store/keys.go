@@ -41,7 +41,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *SigningKey, verifyOldUntil
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeKeys, "", k.KID); err != nil {
+		if err := notify(tx, Change{Kind: ChangeKeys}); err != nil {
 			return err
 		}
 		return audit(tx, a, "keys.rotate", k.KID, "")

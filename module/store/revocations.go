@@ -31,13 +31,22 @@ func revoke(tx *gorm.DB, r Revocation) error {
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
 		return err
 	}
-	return notify(tx, ChangeRevoke, r.ClientID, r.JTI)
+	return notify(tx, Change{Kind: ChangeRevoke, ClientID: r.ClientID, JTI: r.JTI})
 }
 
 // ActiveRevocations lists revocations of tokens that can still verify.
 func (s *Store) ActiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error) {
 	var out []Revocation
 	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ?", now).Find(&out).Error)
+}
+
+// RevocationsOf returns the revocations of the given token ids that can
+// still verify at now: a node applies the revocations the feed names
+// without reading them all again.
+func (s *Store) RevocationsOf(ctx context.Context, jtis []string, now time.Time) ([]Revocation, error) {
+	var out []Revocation
+	err := s.DB.WithContext(ctx).Where("jti IN ? AND expires_at > ?", jtis, now).Find(&out).Error
+	return out, translate(err)
 }
 
 // IsRevoked reports whether a token id is revoked.

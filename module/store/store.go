@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -40,6 +41,8 @@ const (
 type Store struct {
 	DB     *gorm.DB
 	Driver string
+
+	onChange atomic.Pointer[func(context.Context)] // see OnChange
 }
 
 // Open connects to the database and creates or upgrades the schema. For
@@ -184,9 +187,16 @@ func translate(err error) error {
 	return err
 }
 
-// tx runs fn in a transaction and translates its error.
+// tx runs fn in a transaction and translates its error. When fn wrote to
+// the change feed (notify) and the transaction committed, the OnChange hook
+// runs before tx returns.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return translate(s.DB.WithContext(ctx).Transaction(fn))
+	written := false
+	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &written)).Transaction(fn))
+	if err == nil && written {
+		s.changed(ctx)
+	}
+	return err
 }
 
 // Cleanup deletes what is no longer needed: revocations of tokens that can

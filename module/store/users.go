@@ -30,6 +30,10 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 		if err := tx.Create(u).Error; err != nil {
 			return err
 		}
+		// Every node drops the id from its cache of missing ones.
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
+			return err
+		}
 		return audit(tx, a, "user.create", u.ID, u.Username)
 	})
 }
@@ -86,7 +90,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string)
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeUser, "", u.ID); err != nil {
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, u.ID, u.Username)
@@ -111,7 +115,7 @@ func (s *Store) UpdateUserProfile(ctx context.Context, u *User, inTenant string,
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeUser, "", u.ID); err != nil { // user changes carry the user id in jti
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, u.ID, u.Username)
@@ -131,7 +135,7 @@ func (s *Store) SetUserPassword(ctx context.Context, userID, inTenant, hash stri
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeUser, "", userID); err != nil {
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: userID}); err != nil {
 			return err
 		}
 		return audit(tx, a, "user.password", userID, "")
