@@ -105,3 +105,36 @@ func TestOnChangeRunsAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+// A database whose changes table predates user_id is upgraded on open, and
+// a user entry written before (the user id in jti, user_id NULL once the
+// column is added) reads as naming that user, so a rolling upgrade loses
+// no user change.
+func TestFeedUserIDUpgrade(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		old, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.DB.Exec("ALTER TABLE changes DROP COLUMN user_id").Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := old.DB.Exec("INSERT INTO changes (kind, client_id, jti, created_at) VALUES (?, '', ?, ?)",
+			store.ChangeUser, "u-old", time.Now().UTC()).Error; err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+
+		s, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatalf("opening a database without user_id: %v", err)
+		}
+		defer s.Close()
+		got, err := s.Feed().Since(ctx, 0, 10)
+		if err != nil || len(got) != 1 || got[0].UserID != "u-old" || got[0].JTI != "" {
+			t.Fatalf("the old user entry reads %+v, %v; want user u-old", got, err)
+		}
+	})
+}
