@@ -22,18 +22,6 @@ const (
 	maxGaps = 10_000
 )
 
-// applyOwn is the store's OnChange hook: a change this node just committed
-// is applied from its feed entry before the write returns, the way every
-// other node applies it. Should that fail, the watcher applies it at its
-// next poll.
-func (rt *Runtime) applyOwn(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
-	defer cancel()
-	if err := rt.Poll(ctx); err != nil {
-		rt.logger.Warn("applying this node's own change; the watcher will retry", zap.Error(err))
-	}
-}
-
 // pollTimeout bounds one poll of the change feed.
 const pollTimeout = 10 * time.Second
 
@@ -72,7 +60,7 @@ func (rt *Runtime) startWatcher(every time.Duration) {
 
 // Poll applies the feed entries this node has not seen yet. The cursor
 // (lastSeen, gaps) moves past a batch only once the batch is applied: if
-// reloading the revocations or the keys fails, the next poll reads the same
+// reading the revocations or the keys fails, the next poll reads the same
 // entries again instead of skipping them for good.
 func (rt *Runtime) Poll(ctx context.Context) error {
 	rt.pollMu.Lock()
@@ -158,6 +146,18 @@ func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 		}
 	}
 	return nil
+}
+
+// applyOwn is the store's OnChange hook: a change this node just committed
+// is applied from its feed entry before the write returns, the way every
+// other node applies it. Should that fail, the watcher applies it at its
+// next poll.
+func (rt *Runtime) applyOwn(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
+	defer cancel()
+	if err := rt.Poll(ctx); err != nil {
+		rt.logger.Warn("applying this node's own change; the watcher will retry", zap.Error(err))
+	}
 }
 
 func (rt *Runtime) cleanup(ctx context.Context) error {

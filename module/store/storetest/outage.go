@@ -39,7 +39,8 @@ func NewOutage(t testing.TB, driver string) *Outage {
 	return o
 }
 
-// Cut makes the database unavailable to s, which was opened on o.DSN. On
+// Cut makes the database unavailable to s, which was opened on o.DSN (s may
+// be nil on PostgreSQL, where the relay is cut for every user). On
 // PostgreSQL the relay stops: new connections are refused and open ones are
 // reset. An SQLite file does not go away under an open handle (it survives
 // chmod and unlink), so there s's connection pool is closed.
