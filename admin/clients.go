@@ -174,7 +174,6 @@ func (h *Handler) insertClient(ctx context.Context, c *caller, cl *store.Client)
 	}
 	cl.SecretDigest, cl.SecretCiphertext = digest, ciphertext
 	err = h.app.Store().CreateClient(ctx, cl, c.actor(cl.TenantID))
-	h.app.Runtime().ForgetClient(cl.ID) // in case a lookup cached the id as missing
 	return plain, err
 }
 
@@ -210,7 +209,6 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	err = h.app.Store().UpdateClientSettings(r.Context(), cl, tenantBefore, c.actor(cl.TenantID))
-	h.app.Runtime().ForgetClient(cl.ID)
 	if err != nil {
 		return clientConflict(err, cl)
 	}
@@ -226,7 +224,6 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, c *caller
 		return newProblem(http.StatusConflict, "a client cannot delete itself; use another admin client's token")
 	}
 	err = h.app.Store().DeleteClient(r.Context(), cl.ID, c.actor(cl.TenantID))
-	h.app.Runtime().ForgetClient(cl.ID)
 	if err != nil {
 		return err
 	}
@@ -251,7 +248,6 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *caller,
 		return newProblem(http.StatusConflict, "a client cannot disable itself; use another admin client's token")
 	}
 	err = h.app.Store().SetClientDisabled(r.Context(), cl.ID, disabled, c.actor(cl.TenantID))
-	h.app.Runtime().ForgetClient(cl.ID)
 	if err != nil {
 		return err
 	}

@@ -413,6 +413,11 @@ func (rq *request) errorPage(status int, msg string) {
 
 func (rq *request) serverError(what string, err error) {
 	rq.co.h.logger.Error("admin console failed", zap.String("doing", what), zap.Error(err))
+	if p := internalProblem(err); p.retryAfter != "" {
+		rq.w.Header().Set("Retry-After", p.retryAfter)
+		rq.errorPage(p.Status, "The database is unavailable. Please try again in a moment.")
+		return
+	}
 	rq.errorPage(http.StatusInternalServerError, "The server could not complete the request.")
 }
 

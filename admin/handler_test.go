@@ -114,8 +114,8 @@ func TestRouting(t *testing.T) {
 }
 
 // When verification fails for a reason other than the token (here the
-// database is gone), the caller gets a 500 problem that reveals nothing of
-// the cause.
+// database is gone), the caller gets a problem (503: the database is
+// unavailable) that reveals nothing of the cause.
 func TestInternalErrorHidesDetails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -123,9 +123,9 @@ func TestInternalErrorHidesDetails(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := e.do("GET", "/clients", e.super, nil)
-		p := problemOf(t, w, http.StatusInternalServerError)
+		p := problemOf(t, w, http.StatusServiceUnavailable)
 		if strings.Contains(strings.ToLower(w.Body.String()), "closed") || strings.Contains(w.Body.String(), "sql") {
-			t.Fatalf("500 reveals its cause: %+v", p)
+			t.Fatalf("503 reveals its cause: %+v", p)
 		}
 	})
 }

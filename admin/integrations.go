@@ -250,7 +250,6 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	cl.SecretDigest, cl.SecretCiphertext = digest, ciphertext
 	err = h.app.Store().AllowApp(r.Context(), appID, in.tenant, cl, c.actor(in.tenant))
-	h.app.Runtime().ForgetClient(cl.ID) // in case a lookup cached the id as missing
 	if errors.Is(err, store.ErrConflict) {
 		return h.allowConflict(r.Context(), in)
 	}
@@ -329,7 +328,6 @@ func (h *Handler) setIntegrationDisabled(w http.ResponseWriter, r *http.Request,
 		return newProblem(http.StatusConflict, "a client cannot disable itself; use another admin client's token")
 	}
 	err = h.app.Store().SetClientDisabled(r.Context(), cl.ID, disabled, c.actor(in.tenant))
-	h.app.Runtime().ForgetClient(cl.ID)
 	if err != nil {
 		return err
 	}

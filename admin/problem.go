@@ -24,6 +24,8 @@ type problem struct {
 	Errors []fieldError `json:"errors,omitempty"`
 	// allow is the Allow header of a 405.
 	allow string
+	// retryAfter is the Retry-After header of a 503.
+	retryAfter string
 }
 
 // fieldError is one invalid field: a JSON member or a query parameter.
@@ -87,13 +89,17 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 	if p.allow != "" {
 		h.Set("Allow", p.allow)
 	}
+	if p.retryAfter != "" {
+		h.Set("Retry-After", p.retryAfter)
+	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 }
 
 // fail answers a route's error: its problem, the store's sentinel errors as
-// 404 and 409, and anything else as a 500 that tells nothing (the cause is
-// logged, and no error here ever carries a secret or a token).
+// 404 and 409, and anything else as a 500 (or a 503 while the database is
+// unavailable) that tells nothing (the cause is logged, and no error here
+// ever carries a secret or a token).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var p *problem
 	switch {
@@ -111,9 +117,21 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, p)
 }
 
-// internal answers 500 without details and logs why.
+// internal answers 500 without details and logs why; when the database is
+// unavailable (store.Unavailable decides, for every endpoint alike) it
+// answers 503 with Retry-After instead, since the request may succeed soon.
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	h.logger.Error("admin request failed",
 		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
-	writeProblem(w, newProblem(http.StatusInternalServerError, "the server could not complete the request"))
+	writeProblem(w, internalProblem(err))
+}
+
+// internalProblem is the problem answered for an internal error.
+func internalProblem(err error) *problem {
+	if store.Unavailable(err) {
+		p := newProblem(http.StatusServiceUnavailable, "the database is unavailable; try again shortly")
+		p.retryAfter = store.RetryAfter
+		return p
+	}
+	return newProblem(http.StatusInternalServerError, "the server could not complete the request")
 }

@@ -84,7 +84,6 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
-	h.app.Runtime().ForgetClient(cl.ID)
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,6 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 		}
 		return err
 	}
-	h.app.Runtime().ForgetUser(u.ID) // in case a lookup cached the id as missing
 	w.Header().Set("Location", "users/"+url.PathEscape(u.ID))
 	writeJSON(w, http.StatusCreated, viewUser(u))
 	return nil
@@ -170,7 +169,6 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	u, err = h.app.Store().ChangeUser(r.Context(), u.ID, u.TenantID, c.actor(u.TenantID), hash, func(u *store.User) (string, error) {
 		return editUser(c, u, &b)
 	})
-	h.app.Runtime().ForgetUser(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

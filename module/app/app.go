@@ -37,6 +37,10 @@ type Database struct {
 	// data directory); for postgres, a DSN such as {env.SCOPEGATE_DSN}.
 	// Placeholders are resolved.
 	DSN string `json:"dsn,omitempty"`
+	// The most connections this node keeps open to the database. Every
+	// node has its own pool: nodes × max_connections must stay below the
+	// server's max_connections. Default: 10 for postgres, 8 for sqlite.
+	MaxConnections int `json:"max_connections,omitempty"`
 }
 
 // App is the scopegate app.
@@ -116,6 +120,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.rt = val.(*Runtime)
+	a.rt.Store.SetMaxConns(cfg.maxConns) // a reload may change it; the pool is shared
 	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	return nil
 }
@@ -217,7 +222,7 @@ func (a *App) runtimeConfig() (runtimeConfig, error) {
 	}
 	return runtimeConfig{
 		driver: db.Driver, dsn: dsn, master: master,
-		cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval),
+		cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections,
 	}, nil
 }
 
@@ -260,6 +265,9 @@ func (a *App) Validate() error {
 	u, err := url.Parse(a.Issuer)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("issuer must be an http(s) URL with a host and no query or fragment (RFC 8414), not %q", a.Issuer)
+	}
+	if a.Database != nil && a.Database.MaxConnections < 0 {
+		return fmt.Errorf("database max_connections must not be negative")
 	}
 	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 || a.PollInterval < 0 || a.SecretGrace < 0 || a.KeyOverlap < 0 {
 		return fmt.Errorf("token_lifetime, leeway, cache_size, poll_interval, secret_grace and key_overlap must not be negative")
@@ -328,6 +336,7 @@ type runtimeConfig struct {
 	master      []byte
 	cacheSize   int
 	poll        time.Duration
+	maxConns    int
 }
 
 // poolKey identifies one database opened with one master key; reloads that

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -419,4 +420,47 @@ func TestLifetime(t *testing.T) {
 	if got := a.Lifetime(&store.Client{TokenLifetimeMinutes: 5}); got != 5*time.Minute {
 		t.Errorf("client lifetime = %v", got)
 	}
+}
+
+// A node keeps at most database max_connections connections open: by
+// default 10 on PostgreSQL (8 nodes then fit a stock server's 100) and 8 on
+// SQLite. The bound is real: with every connection taken, the next request
+// for one waits until its deadline.
+func TestConnectionPoolSize(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		def := apptest.Open(t, driver, noPolling)
+		want := map[string]int{store.Postgres: 10, store.SQLite: 8}[driver]
+		if got := poolStats(t, def).MaxOpenConnections; got != want {
+			t.Fatalf("default pool size %d, want %d", got, want)
+		}
+
+		small := apptest.Open(t, driver, noPolling, func(a *app.App) { a.Database.MaxConnections = 3 })
+		if got := poolStats(t, small).MaxOpenConnections; got != 3 {
+			t.Fatalf("pool size %d, want the configured 3", got)
+		}
+		sqlDB, _ := small.Store().DB.DB()
+		for range 3 {
+			c, err := sqlDB.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+		}
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		if c, err := sqlDB.Conn(short); err == nil {
+			c.Close()
+			t.Fatal("a fourth connection was opened past max_connections 3")
+		}
+	})
+}
+
+func poolStats(t *testing.T, a *app.App) sql.DBStats {
+	t.Helper()
+	sqlDB, err := a.Store().DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqlDB.Stats()
 }

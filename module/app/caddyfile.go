@@ -19,8 +19,12 @@ func init() {
 // parseGlobalOption sets up the scopegate app from the global option block:
 //
 //	scopegate {
-//		database sqlite [<path>]
-//		database postgres <dsn>
+//		database sqlite [<path>] [{
+//			max_connections <n>
+//		}]
+//		database postgres <dsn> [{
+//			max_connections <n>                # default 10 per node
+//		}]
 //		issuer          <url>
 //		audience        <aud>
 //		token_lifetime  <duration>
@@ -80,6 +84,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			default:
 				return d.Errf("unknown database driver %q (want sqlite or postgres)", db.Driver)
 			}
+			if err := parseDatabaseBlock(d, db); err != nil {
+				return err
+			}
 			a.Database = db
 		case "issuer", "audience", "master_key", "master_key_file", "day_timezone":
 			val, err := oneArg(d)
@@ -135,6 +142,33 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.Scopes = append(a.Scopes, s)
 		default:
 			return d.Errf("unknown scopegate option %q", opt)
+		}
+	}
+	return nil
+}
+
+// parseDatabaseBlock reads the options block of a database line.
+func parseDatabaseBlock(d *caddyfile.Dispenser, db *Database) error {
+	seen := map[string]bool{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		sub := d.Val()
+		if seen[sub] {
+			return d.Errf("database: duplicate option %q", sub)
+		}
+		seen[sub] = true
+		switch sub {
+		case "max_connections":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return d.Errf("database max_connections: %q is not a positive number", v)
+			}
+			db.MaxConnections = n
+		default:
+			return d.Errf("database: unknown option %q (want max_connections)", sub)
 		}
 	}
 	return nil

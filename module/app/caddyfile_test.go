@@ -18,7 +18,9 @@ import (
 
 // fullCaddyfile sets every option of the global option once.
 const fullCaddyfile = `scopegate {
-	database postgres "host=db.internal user=sg dbname=sg sslmode=require"
+	database postgres "host=db.internal user=sg dbname=sg sslmode=require" {
+		max_connections 12
+	}
 	issuer https://auth.example.com
 	audience https://api.example.com
 	token_lifetime 15m
@@ -45,7 +47,7 @@ const fullCaddyfile = `scopegate {
 }`
 
 var fullApp = &app.App{
-	Database:      &app.Database{Driver: "postgres", DSN: "host=db.internal user=sg dbname=sg sslmode=require"},
+	Database:      &app.Database{Driver: "postgres", DSN: "host=db.internal user=sg dbname=sg sslmode=require", MaxConnections: 12},
 	Issuer:        "https://auth.example.com",
 	Audience:      "https://api.example.com",
 	TokenLifetime: caddy.Duration(15 * time.Minute),
@@ -86,6 +88,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			&app.App{Database: &app.Database{Driver: "postgres", DSN: "{env.SCOPEGATE_DSN}"}}},
 		"postgres URL DSN": {"scopegate {\n database postgres postgres://sg@db/sg?sslmode=disable\n}",
 			&app.App{Database: &app.Database{Driver: "postgres", DSN: "postgres://sg@db/sg?sslmode=disable"}}},
+		"sqlite pool size": {"scopegate {\n database sqlite {\n  max_connections 2\n }\n}",
+			&app.App{Database: &app.Database{Driver: "sqlite", MaxConnections: 2}}},
+		"postgres empty block": {"scopegate {\n database postgres {env.SCOPEGATE_DSN} {\n }\n}",
+			&app.App{Database: &app.Database{Driver: "postgres", DSN: "{env.SCOPEGATE_DSN}"}}},
 		"issuer":          {"scopegate {\n issuer https://a.example\n}", &app.App{Issuer: "https://a.example"}},
 		"audience":        {"scopegate {\n audience urn:api\n}", &app.App{Audience: "urn:api"}},
 		"token_lifetime":  {"scopegate {\n token_lifetime 2h\n}", &app.App{TokenLifetime: caddy.Duration(2 * time.Hour)}},
@@ -135,30 +141,36 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"duplicate database":             {block("database sqlite", "database sqlite /x"), `duplicate option "database"`, 3},
 		"duplicate cache_size":           {block("cache_size 1", "cache_size 2"), `duplicate option "cache_size"`, 3},
 
-		"database without driver":     {block("database"), "database takes a driver", 2},
-		"database with extra args":    {block("database sqlite /a /b"), "database takes a driver", 2},
-		"database bad driver":         {block("database mysql root@/sg"), `unknown database driver "mysql"`, 2},
-		"database postgres, no DSN":   {block("database postgres"), "database postgres needs a DSN", 2},
-		"issuer missing":              {block("issuer"), "wrong argument count", 2},
-		"issuer extra":                {block("issuer https://a https://b"), "wrong argument count", 2},
-		"audience missing":            {block("audience"), "wrong argument count", 2},
-		"master_key missing":          {block("master_key"), "wrong argument count", 2},
-		"master_key extra":            {block("master_key a b"), "wrong argument count", 2},
-		"master_key_file missing":     {block("master_key_file"), "wrong argument count", 2},
-		"day_timezone extra":          {block("day_timezone America/New_York Europe/Paris"), "wrong argument count", 2},
-		"token_lifetime missing":      {block("token_lifetime"), "wrong argument count", 2},
-		"token_lifetime extra":        {block("token_lifetime 1h 2h"), "wrong argument count", 2},
-		"token_lifetime not duration": {block("token_lifetime soon"), `token_lifetime: "soon" is not a positive duration`, 2},
-		"token_lifetime zero":         {block("token_lifetime 0s"), `token_lifetime: "0s" is not a positive duration`, 2},
-		"leeway negative":             {block("leeway -5s"), `leeway: "-5s" is not a positive duration`, 2},
-		"poll_interval bad":           {block("poll_interval fast"), `poll_interval: "fast" is not a positive duration`, 2},
-		"secret_grace zero":           {block("secret_grace 0"), `secret_grace: "0" is not a positive duration`, 2},
-		"key_overlap bad unit":        {block("key_overlap 3w"), `key_overlap: "3w" is not a positive duration`, 2},
-		"key_overlap missing":         {block("key_overlap"), "wrong argument count", 2},
-		"cache_size zero":             {block("cache_size 0"), `cache_size: "0" is not a positive number`, 2},
-		"cache_size negative":         {block("cache_size -10"), `cache_size: "-10" is not a positive number`, 2},
-		"cache_size not a number":     {block("cache_size lots"), `cache_size: "lots" is not a positive number`, 2},
-		"cache_size missing":          {block("cache_size"), "wrong argument count", 2},
+		"database without driver":      {block("database"), "database takes a driver", 2},
+		"database with extra args":     {block("database sqlite /a /b"), "database takes a driver", 2},
+		"database bad driver":          {block("database mysql root@/sg"), `unknown database driver "mysql"`, 2},
+		"database postgres, no DSN":    {block("database postgres"), "database postgres needs a DSN", 2},
+		"max_connections zero":         {block("database postgres x {", "max_connections 0", "}"), `database max_connections: "0" is not a positive number`, 3},
+		"max_connections not a number": {block("database postgres x {", "max_connections many", "}"), `database max_connections: "many" is not a positive number`, 3},
+		"max_connections missing":      {block("database postgres x {", "max_connections", "}"), "wrong argument count", 3},
+		"max_connections extra":        {block("database postgres x {", "max_connections 1 2", "}"), "wrong argument count", 3},
+		"max_connections twice":        {block("database sqlite {", "max_connections 1", "max_connections 2", "}"), `database: duplicate option "max_connections"`, 4},
+		"database unknown sub-option":  {block("database postgres x {", "pool 3", "}"), `database: unknown option "pool"`, 3},
+		"issuer missing":               {block("issuer"), "wrong argument count", 2},
+		"issuer extra":                 {block("issuer https://a https://b"), "wrong argument count", 2},
+		"audience missing":             {block("audience"), "wrong argument count", 2},
+		"master_key missing":           {block("master_key"), "wrong argument count", 2},
+		"master_key extra":             {block("master_key a b"), "wrong argument count", 2},
+		"master_key_file missing":      {block("master_key_file"), "wrong argument count", 2},
+		"day_timezone extra":           {block("day_timezone America/New_York Europe/Paris"), "wrong argument count", 2},
+		"token_lifetime missing":       {block("token_lifetime"), "wrong argument count", 2},
+		"token_lifetime extra":         {block("token_lifetime 1h 2h"), "wrong argument count", 2},
+		"token_lifetime not duration":  {block("token_lifetime soon"), `token_lifetime: "soon" is not a positive duration`, 2},
+		"token_lifetime zero":          {block("token_lifetime 0s"), `token_lifetime: "0s" is not a positive duration`, 2},
+		"leeway negative":              {block("leeway -5s"), `leeway: "-5s" is not a positive duration`, 2},
+		"poll_interval bad":            {block("poll_interval fast"), `poll_interval: "fast" is not a positive duration`, 2},
+		"secret_grace zero":            {block("secret_grace 0"), `secret_grace: "0" is not a positive duration`, 2},
+		"key_overlap bad unit":         {block("key_overlap 3w"), `key_overlap: "3w" is not a positive duration`, 2},
+		"key_overlap missing":          {block("key_overlap"), "wrong argument count", 2},
+		"cache_size zero":              {block("cache_size 0"), `cache_size: "0" is not a positive number`, 2},
+		"cache_size negative":          {block("cache_size -10"), `cache_size: "-10" is not a positive number`, 2},
+		"cache_size not a number":      {block("cache_size lots"), `cache_size: "lots" is not a positive number`, 2},
+		"cache_size missing":           {block("cache_size"), "wrong argument count", 2},
 
 		"scope without name":        {block("scope"), "scope takes a name", 2},
 		"scope with too many args":  {block(`scope a "desc" more`), "scope takes a name", 2},

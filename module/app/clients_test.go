@@ -42,7 +42,6 @@ func TestAuthenticateClient(t *testing.T) {
 		if err := a.Store().SetClientDisabled(ctx, c.ID, true, tester); err != nil {
 			t.Fatal(err)
 		}
-		a.Runtime().ForgetClient(c.ID)
 		if got, err := a.AuthenticateClient(ctx, c.ID, secretValue); !errors.Is(err, app.ErrClientDisabled) || got != nil {
 			t.Fatalf("disabled client: %v, %v; want ErrClientDisabled", got, err)
 		}
@@ -73,7 +72,6 @@ func TestAuthenticateClientSecretGrace(t *testing.T) {
 			if err := a.Store().RotateSecret(ctx, c.ID, digest, ct, grace, tester); err != nil {
 				t.Fatal(err)
 			}
-			a.Runtime().ForgetClient(c.ID)
 			return plain
 		}
 		auth := func(secretValue string) error {

@@ -24,7 +24,7 @@ func (a *App) ResolvedDatabase() (driver, dsn string, master []byte, err error) 
 }
 
 // TokenCached reports whether the verified-token cache holds raw.
-func (a *App) TokenCached(raw string) bool { return a.rt.tokens.Contains(tokenKey(raw)) }
+func (a *App) TokenCached(raw string) bool { return a.rt.tokens.contains(tokenKeyOf(raw)) }
 
 // SetVerifier replaces the signature verifier (to prove a cache hit skips it).
 func (a *App) SetVerifier(v *token.Verifier) { a.verifier = v }

@@ -16,7 +16,7 @@ import (
 var tester = store.Actor{Principal: "tester", TenantID: store.DefaultTenantID, RemoteAddr: "127.0.0.1"}
 
 // noPolling keeps a node's watcher from running during a test, so that only
-// what the test does (ForgetClient, MarkRevoked, Poll) changes its caches.
+// what the test does (its own writes, Poll, ForgetClient) changes its caches.
 func noPolling(a *app.App) { a.PollInterval = caddy.Duration(time.Hour) }
 
 // newClient stores an enabled api_key client of the default tenant and

@@ -8,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/secret"
@@ -29,7 +28,7 @@ type Runtime struct {
 
 	// tokens maps sha256(token) to claims that verified, so the common
 	// request needs no signature check and no query.
-	tokens *lru.Cache[[32]byte, *token.Claims]
+	tokens *tokenCache
 	// clients and users cache rows, and ids known to have none.
 	clients *rowCache[store.Client]
 	users   *rowCache[store.User]
@@ -38,7 +37,9 @@ type Runtime struct {
 	revoked   map[string]time.Time // jti -> when the token stops verifying anyway
 
 	logger   *zap.Logger
+	feed     store.ChangeFeed
 	pollMu   sync.Mutex
+	pollLog  backoffLog // the watcher's alone
 	lastSeen uint64
 	stop     chan struct{}
 	done     chan struct{}
@@ -56,6 +57,7 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.SetMaxConns(cfg.maxConns)
 	rt, err := newRuntime(st, sealer, cfg.cacheSize, logger)
 	if err != nil {
 		st.Close()
@@ -76,14 +78,14 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	if err := keys.Load(ctx); err != nil {
 		return nil, err
 	}
-	tokens, _ := lru.New[[32]byte, *token.Claims](max(cacheSize, 1))
+	tokens := newTokenCache(cacheSize)
 	rt := &Runtime{
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens,
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
-		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{},
+		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
 	}
-	last, err := st.LastChangeID(ctx)
+	last, err := rt.feed.Last(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +93,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	if err := rt.reloadRevocations(ctx); err != nil {
 		return nil, err
 	}
+	st.OnChange(rt.applyOwn)
 	return rt, nil
 }
 
@@ -104,11 +107,11 @@ func (rt *Runtime) Destruct() error {
 	return rt.Store.Close()
 }
 
-// tokenKey hashes a raw token for the cache (never keep tokens themselves).
+// tokenKeyOf hashes a raw token for the cache (never keep tokens themselves).
 // The hash reads the string's bytes in place: []byte(raw) would copy the
 // whole token (hundreds of bytes) on every request, and Sum256 neither
 // keeps nor changes its input.
-func tokenKey(raw string) [32]byte {
+func tokenKeyOf(raw string) tokenKey {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
 
@@ -148,29 +151,23 @@ func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
 	return u, nil
 }
 
-// ForgetClient drops a client and every cached token of it. Admin handlers
-// call it right after a change commits; other nodes learn through the feed.
+// ForgetClient drops a client and every cached token of it. Every node,
+// the writing one included, calls it for the client's change-feed entries:
+// handlers never need to.
 func (rt *Runtime) ForgetClient(id string) {
 	rt.clients.forget(id)
-	for _, k := range rt.tokens.Keys() {
-		if c, ok := rt.tokens.Peek(k); ok && c.ClientID == id {
-			rt.tokens.Remove(k)
-		}
-	}
+	rt.tokens.forgetClient(id)
 }
 
 // ForgetUser drops a cached user and the tokens acting as that user.
 func (rt *Runtime) ForgetUser(id string) {
 	rt.users.forget(id)
-	for _, k := range rt.tokens.Keys() {
-		if c, ok := rt.tokens.Peek(k); ok && c.Subject == id {
-			rt.tokens.Remove(k)
-		}
-	}
+	rt.tokens.forgetSubject(id)
 }
 
-// MarkRevoked records a revocation locally (the feed tells other nodes),
-// kept until until: the token's exp plus the leeway.
+// MarkRevoked records a revocation in this node's memory, kept until
+// until: the token's exp plus the leeway. The change feed calls it for
+// revocations stored on any node.
 func (rt *Runtime) MarkRevoked(jti string, until time.Time) {
 	rt.revokedMu.Lock()
 	rt.revoked[jti] = until

@@ -28,8 +28,8 @@ var (
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	rt := a.rt
-	key := tokenKey(raw)
-	c, hit := rt.tokens.Get(key)
+	key := tokenKeyOf(raw)
+	c, hit := rt.tokens.get(key)
 	if hit {
 		if c.Issuer != a.Issuer {
 			return nil, token.ErrIssuer
@@ -39,13 +39,13 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 		}
 		now := time.Now()
 		if now.After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
-			rt.tokens.Remove(key)
+			rt.tokens.remove(key)
 			return nil, token.ErrExpired
 		}
 		// The signing key's overlap may have ended since the token was
 		// cached: the ring says so without a query.
 		if !rt.Keys.Verifies(c.KeyID(), now) {
-			rt.tokens.Remove(key)
+			rt.tokens.remove(key)
 			return nil, token.ErrUnknownKey
 		}
 	} else {
@@ -54,7 +54,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 			return nil, err
 		}
 		c.Freeze()
-		rt.tokens.Add(key, c)
+		rt.tokens.add(key, c)
 	}
 	if rt.isRevoked(c.ID) {
 		return nil, ErrRevoked
@@ -139,12 +139,8 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 
 // Revoke makes a token unusable on every node (RFC 7009) for as long as it
 // could still verify: Verify accepts it until exp plus the leeway, so the
-// revocation is kept that long, not merely until exp.
+// revocation is kept that long, not merely until exp. Every node, this one
+// included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	until := c.ExpiresAt.Add(time.Duration(a.Leeway))
-	if err := a.rt.Store.Revoke(ctx, c.ID, c.ClientID, until); err != nil {
-		return err
-	}
-	a.rt.MarkRevoked(c.ID, until)
-	return nil
+	return a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
 }

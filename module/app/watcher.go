@@ -22,6 +22,12 @@ const (
 	maxGaps = 10_000
 )
 
+// pollTimeout bounds one poll of the change feed.
+const pollTimeout = 10 * time.Second
+
+// feedBatch is how many feed entries one query reads.
+const feedBatch = 500
+
 // startWatcher polls the change feed so that disabling, deleting, revoking
 // and key rotation made on any node reach this node's caches within one
 // poll interval; it also runs the periodic clean-up that keeps tables bounded.
@@ -39,10 +45,8 @@ func (rt *Runtime) startWatcher(every time.Duration) {
 				return
 			case <-tick.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := rt.Poll(ctx); err != nil {
-				rt.logger.Warn("polling the change feed", zap.Error(err))
-			}
+			ctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
+			rt.polled(time.Now(), rt.Poll(ctx))
 			if time.Now().After(nextCleanup) {
 				nextCleanup = time.Now().Add(5 * time.Minute)
 				if err := rt.cleanup(ctx); err != nil {
@@ -54,7 +58,10 @@ func (rt *Runtime) startWatcher(every time.Duration) {
 	}()
 }
 
-// Poll applies the feed entries this node has not seen yet.
+// Poll applies the feed entries this node has not seen yet. The cursor
+// (lastSeen, gaps) moves past a batch only once the batch is applied: if
+// reading the revocations or the keys fails, the next poll reads the same
+// entries again instead of skipping them for good.
 func (rt *Runtime) Poll(ctx context.Context) error {
 	rt.pollMu.Lock()
 	defer rt.pollMu.Unlock()
@@ -68,48 +75,88 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 		}
 	}
 	for {
-		changes, err := rt.Store.ChangesAfter(ctx, from, 500)
+		changes, err := rt.feed.Since(ctx, from, feedBatch)
 		if err != nil {
 			return err
 		}
-		revocations, keys := false, false
+		last := rt.lastSeen
+		var filled, missed []uint64 // gaps this batch fills, ids it skips over
+		todo := changes[:0:0]
 		for _, c := range changes {
-			from = c.ID
-			if c.ID <= rt.lastSeen {
-				if _, missed := rt.gaps[c.ID]; !missed {
+			if c.ID <= last {
+				if _, gap := rt.gaps[c.ID]; !gap {
 					continue // applied already
 				}
-				delete(rt.gaps, c.ID)
+				filled = append(filled, c.ID)
 			} else {
-				for id := rt.lastSeen + 1; id < c.ID && len(rt.gaps) < maxGaps; id++ {
-					rt.gaps[id] = now
+				for id := last + 1; id < c.ID && len(rt.gaps)+len(missed) < maxGaps; id++ {
+					missed = append(missed, id)
 				}
-				rt.lastSeen = c.ID
+				last = c.ID
 			}
-			switch c.Kind {
-			case store.ChangeClient:
-				rt.ForgetClient(c.ClientID)
-			case store.ChangeUser:
-				rt.ForgetUser(c.JTI) // user changes carry the user id in jti
-			case store.ChangeRevoke:
-				revocations = true
-			case store.ChangeKeys:
-				keys = true
-			}
+			todo = append(todo, c)
 		}
-		if revocations {
-			if err := rt.reloadRevocations(ctx); err != nil {
-				return err
-			}
+		if err := rt.apply(ctx, todo); err != nil {
+			return err
 		}
-		if keys {
-			if err := rt.Keys.Load(ctx); err != nil {
-				return err
-			}
+		for _, id := range filled {
+			delete(rt.gaps, id)
 		}
-		if len(changes) < 500 {
+		for _, id := range missed {
+			rt.gaps[id] = now
+		}
+		rt.lastSeen = last
+		if len(changes) < feedBatch {
 			return nil
 		}
+		from = changes[len(changes)-1].ID
+	}
+}
+
+// apply drops what the changes make stale. Forgetting cannot fail and may be
+// repeated; the reads can fail, and then the caller keeps its cursor.
+func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
+	var revoked []string
+	keys := false
+	for _, c := range changes {
+		switch c.Kind {
+		case store.ChangeClient:
+			rt.ForgetClient(c.ClientID)
+		case store.ChangeUser:
+			rt.ForgetUser(c.UserID)
+		case store.ChangeRevoke:
+			revoked = append(revoked, c.JTI)
+		case store.ChangeKeys:
+			keys = true
+		}
+	}
+	if len(revoked) > 0 {
+		now := time.Now()
+		revs, err := rt.Store.RevocationsOf(ctx, revoked, now)
+		if err != nil {
+			return err
+		}
+		for _, r := range revs {
+			rt.MarkRevoked(r.JTI, r.ExpiresAt)
+		}
+	}
+	if keys {
+		if err := rt.Keys.Load(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyOwn is the store's OnChange hook: a change this node just committed
+// is applied from its feed entry before the write returns, the way every
+// other node applies it. Should that fail, the watcher applies it at its
+// next poll.
+func (rt *Runtime) applyOwn(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pollTimeout)
+	defer cancel()
+	if err := rt.Poll(ctx); err != nil {
+		rt.logger.Warn("applying this node's own change; the watcher will retry", zap.Error(err))
 	}
 }
 
@@ -128,4 +175,63 @@ func (rt *Runtime) cleanup(ctx context.Context) error {
 	}
 	rt.revokedMu.Unlock()
 	return nil
+}
+
+// polled logs the outcome of a watcher poll at now: failures with backoff
+// (an outage would otherwise log a warning every poll interval), and the
+// first success after them once.
+func (rt *Runtime) polled(now time.Time, err error) {
+	if err == nil {
+		if n, lasted := rt.pollLog.succeeded(now); n > 0 {
+			rt.logger.Info("the change feed is reachable again",
+				zap.Int("failed_polls", n), zap.Duration("after", lasted))
+		}
+		return
+	}
+	if rt.pollLog.failed(now) {
+		rt.logger.Warn("polling the change feed failed; caches may be stale until it succeeds",
+			zap.Error(err), zap.Bool("database_unavailable", store.Unavailable(err)),
+			zap.Int("failed_polls", rt.pollLog.failures), zap.Duration("since", now.Sub(rt.pollLog.first)))
+	}
+}
+
+// Warnings about a run of failures back off: the first is logged at once,
+// the next warnFirstDelay later, then at doubling delays up to warnMaxDelay.
+const (
+	warnFirstDelay = 2 * time.Second
+	warnMaxDelay   = 2 * time.Minute
+)
+
+// backoffLog decides which of a run of failures to log.
+type backoffLog struct {
+	failures int           // since the last success
+	first    time.Time     // the first failure of the run
+	next     time.Time     // no warning before then
+	delay    time.Duration // after the next warning, the one after waits this long
+}
+
+// failed records a failure at now and reports whether to log it.
+func (b *backoffLog) failed(now time.Time) bool {
+	b.failures++
+	if b.failures == 1 {
+		b.first, b.next, b.delay = now, now.Add(warnFirstDelay), warnFirstDelay
+		return true
+	}
+	if now.Before(b.next) {
+		return false
+	}
+	b.delay = min(2*b.delay, warnMaxDelay)
+	b.next = now.Add(b.delay)
+	return true
+}
+
+// succeeded ends a run of failures: it returns how many there were and how
+// long the run lasted (0 failures when there was none).
+func (b *backoffLog) succeeded(now time.Time) (failures int, lasted time.Duration) {
+	if b.failures == 0 {
+		return 0, 0
+	}
+	failures, lasted = b.failures, now.Sub(b.first)
+	*b = backoffLog{}
+	return failures, lasted
 }

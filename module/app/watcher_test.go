@@ -175,10 +175,10 @@ func TestPropagationOutOfOrderCommit(t *testing.T) {
 	if err := slow.Create(&late).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Store().Notify(ctx, store.ChangeGeneral, "", ""); err != nil { // commits a higher id
+	if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // commits a higher id
 		t.Fatal(err)
 	}
-	if newest, _ := a.Store().LastChangeID(ctx); newest <= late.ID {
+	if newest, _ := a.Store().Feed().Last(ctx); newest <= late.ID {
 		t.Fatalf("set-up: newest visible id %d is not above the uncommitted %d", newest, late.ID)
 	}
 	if err := b.Runtime().Poll(ctx); err != nil {
@@ -317,6 +317,147 @@ func TestCachedTokenRefusedAfterKeyOverlap(t *testing.T) {
 			if _, err := n.Verify(ctx, fresh); err != nil {
 				t.Errorf("node %s: new key's token: %v", name, err)
 			}
+		}
+	})
+}
+
+// unavailableTable makes table fail for everyone but the holder until the
+// returned release is called: on PostgreSQL a transaction holds an ACCESS
+// EXCLUSIVE lock on it (queries wait, then hit their deadline); on SQLite,
+// whose readers never wait for a lock, the table is renamed away.
+func unavailableTable(t *testing.T, a *app.App, driver, table string) (release func()) {
+	t.Helper()
+	db := a.Store().DB
+	if driver == store.Postgres {
+		tx := db.Begin()
+		if err := tx.Exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			if err := tx.Rollback().Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := db.Exec("ALTER TABLE " + table + " RENAME TO " + table + "_away").Error; err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := db.Exec("ALTER TABLE " + table + "_away RENAME TO " + table).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A change that cannot be applied when it is polled (the table it needs is
+// locked past the poll's deadline: a database hiccup) is applied by the next
+// poll: the cursor moves past feed entries only once they are applied.
+// (Node B used to skip them and accept a revoked token for good, or keep
+// an outdated key ring.)
+func TestPollFailureKeepsTheCursor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		b := openOn(t, driver, a.Database.DSN, noPolling) // polled by hand below
+		c, _ := newClient(t, a, "revoked-during-a-hiccup")
+		raw, claims := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, b, raw)
+
+		hiccup := func(table string) {
+			t.Helper()
+			release := unavailableTable(t, a, driver, table)
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			err := b.Runtime().Poll(short)
+			cancel()
+			release()
+			if err == nil {
+				t.Fatalf("set-up: node B's poll succeeded while %s was unavailable", table)
+			}
+			if err := b.Runtime().Poll(ctx); err != nil {
+				t.Fatalf("poll after the hiccup: %v", err)
+			}
+		}
+
+		if err := a.Store().Revoke(ctx, claims.ID, c.ID, claims.ExpiresAt.Time); err != nil {
+			t.Fatal(err)
+		}
+		hiccup("revocations")
+		if _, err := b.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("a revocation polled while its table was unavailable: Verify = %v, want ErrRevoked", err)
+		}
+
+		newKID, err := a.Keys().Rotate(ctx, time.Hour, tester)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hiccup("signing_keys")
+		if got := b.Keys().SigningKID(); got != newKID {
+			t.Fatalf("a key rotation polled while its table was unavailable: node B signs with %q, want %q", got, newKID)
+		}
+	})
+}
+
+// The node that makes a change applies it from its own change-feed entry
+// before the write returns, as every other node does, with no call a handler
+// must remember and no watcher running (noPolling): a disabled client's
+// cached token, a disabled user's token and a revoked token are refused at
+// once, and a client or user created after its id was looked up (and
+// cached as missing) is found at once.
+func TestWritingNodeAppliesItsOwnChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "disabled-here")
+		raw, _ := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, a, raw)
+		if err := a.Store().SetClientDisabled(ctx, c.ID, true, tester); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrClientDisabled) {
+			t.Fatalf("a client disabled on this node: Verify = %v, want ErrClientDisabled", err)
+		}
+
+		c2, _ := newClient(t, a, "for-dora")
+		u := newUser(t, a, "dora")
+		uraw, _ := mint(t, a, c2.ID, u.ID, time.Hour)
+		verifiedOn(t, a, uraw)
+		u.Disabled = true
+		if err := a.Store().UpdateUserProfile(ctx, u, store.DefaultTenantID, tester, "user.disable"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, uraw); !errors.Is(err, app.ErrUserDisabled) {
+			t.Fatalf("a user disabled on this node: Verify = %v, want ErrUserDisabled", err)
+		}
+
+		rraw, claims := mint(t, a, c2.ID, "", time.Hour)
+		verifiedOn(t, a, rraw)
+		if err := a.Revoke(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, rraw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("a token revoked on this node: Verify = %v, want ErrRevoked", err)
+		}
+
+		clientID, userID := app.NewClientID(), store.NewID()
+		if got, err := a.Runtime().Client(ctx, clientID); got != nil || err != nil {
+			t.Fatalf("set-up: unknown client = %v, %v", got, err)
+		}
+		if got, err := a.Runtime().User(ctx, userID); got != nil || err != nil {
+			t.Fatalf("set-up: unknown user = %v, %v", got, err)
+		}
+		late := &store.Client{ID: clientID, TenantID: store.DefaultTenantID, Name: "late", AuthMethod: store.AuthAPIKey,
+			OwnerID: "tester", SecretDigest: "d"}
+		if err := a.Store().CreateClient(ctx, late, tester); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store().CreateUser(ctx, &store.User{ID: userID, TenantID: store.DefaultTenantID, Username: "late"}, tester); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := a.Runtime().Client(ctx, clientID); got == nil || err != nil {
+			t.Fatalf("a client created after its id was cached as missing: %v, %v", got, err)
+		}
+		if got, err := a.Runtime().User(ctx, userID); got == nil || err != nil {
+			t.Fatalf("a user created after its id was cached as missing: %v, %v", got, err)
 		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
 
@@ -207,7 +208,7 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 			return nil, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error())
 		}
 		g.logger.Error("verifying a token", zap.Error(err))
-		return nil, oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "the token could not be checked; try again")
+		return nil, failure(err)
 	}
 	id := &Identity{Claims: c, UserID: c.UserID()}
 	if c.Act != nil {
@@ -317,6 +318,16 @@ func legsError(need scope.Legs) *oauth.Error {
 		return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 3-legged token (bound to a user)")
 	}
 	return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 2-legged token (not bound to a user)")
+}
+
+// failure is the answer to an internal error err (already logged): 503
+// temporarily_unavailable with Retry-After when the database is unavailable
+// (store.Unavailable decides, for every endpoint alike), else 500.
+func failure(err error) *oauth.Error {
+	if store.Unavailable(err) {
+		return oauth.ErrUnavailable(store.RetryAfter)
+	}
+	return oauth.ErrServer()
 }
 
 func legsOf(id *Identity) int {

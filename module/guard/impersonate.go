@@ -24,7 +24,7 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	client, err := g.app.Runtime().Client(ctx, c.ClientID)
 	if err != nil {
 		g.logger.Error("loading client for impersonation", zap.Error(err))
-		return oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "try again")
+		return failure(err)
 	}
 	if client == nil || client.AuthMethod != store.AuthAPIKey || !client.AllowImpersonation {
 		return forbid("this client is not allowed to perform actions on behalf of users")
@@ -44,7 +44,7 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	}
 	if err != nil {
 		g.logger.Error("loading impersonated user", zap.Error(err))
-		return oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable, "try again")
+		return failure(err)
 	}
 	// A user of another tenant is reported exactly like an unknown one.
 	if target == nil || target.TenantID != c.Tenant {

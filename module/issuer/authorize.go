@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
-	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/web"
 )
 
@@ -212,11 +211,18 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// serverError logs err and shows a generic error page.
+// serverError logs err and shows a generic error page: 503 with
+// Retry-After when the database is unavailable, else 500.
 func (a *Authorize) serverError(w http.ResponseWriter, what string, err error) error {
 	a.logger.Error(what, zap.Error(err))
-	oe := oauth.ErrServer()
-	return a.errorPage(w, http.StatusInternalServerError, oe.Code, "Something went wrong on our side. Please try again later.", "")
+	oe := serverFailure(err)
+	if oe.Status == http.StatusServiceUnavailable {
+		for k, v := range oe.Header {
+			w.Header()[k] = v
+		}
+		return a.errorPage(w, oe.Status, oe.Code, "The service is temporarily unavailable. Please try again in a moment.", "")
+	}
+	return a.errorPage(w, oe.Status, oe.Code, "Something went wrong on our side. Please try again later.", "")
 }
 
 // errorPage shows a failure the browser stays on (no redirect).

@@ -48,16 +48,14 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	case errors.Is(err, store.ErrCodeReused):
 		// RFC 6749 §4.1.2: a code used twice was intercepted, so whoever
 		// redeemed it first may not be the client. What it produced is
-		// revoked; apply the revocations here at once.
-		for _, rv := range revoked {
-			e.app.Runtime().MarkRevoked(rv.JTI, rv.ExpiresAt)
-		}
+		// revoked, on this node too before RedeemAuthCode returned (the
+		// change feed).
 		e.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
 			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
 		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
 	case err != nil:
 		e.logger.Error("redeeming a code", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if code.ClientID != c.ID {
 		return nil, oauth.ErrInvalidGrant("the code was issued to another client")
@@ -110,7 +108,7 @@ func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.C
 	c, err := e.app.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
 		e.logger.Error("loading client", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if c == nil || !c.Public {
 		// The same answer for both, as authenticate gives.
@@ -155,7 +153,7 @@ func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u 
 	}
 	if err != nil {
 		e.logger.Error("saving a refresh token", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	issued.RefreshToken = refresh
 	return issued, nil

@@ -120,7 +120,6 @@ func TestPublicClientRules(t *testing.T) {
 		if err := f.app.Store().UpdateClientSettings(context.Background(), later, later.TenantID, tester); err != nil {
 			t.Fatal(err)
 		}
-		f.app.Runtime().ForgetClient(later.ID)
 		res := f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {later.ID}}),
 			http.StatusBadRequest, oauth.InvalidGrant)
 		if !strings.Contains(res.str("error_description"), "PKCE") {

@@ -39,7 +39,7 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 		return nil, oauth.ErrInvalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case err != nil:
 		e.logger.Error("using a refresh token", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if old.ClientID != c.ID {
 		// Another client holds it: it leaked.

@@ -83,7 +83,7 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		}
 	case !app.IsTokenError(err):
 		in.logger.Error("introspecting token", zap.Error(err))
-		oauth.WriteJSON(w, oauth.ErrServer(), "scopegate")
+		oauth.WriteJSON(w, serverFailure(err), "scopegate")
 		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -74,7 +74,7 @@ func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.
 		return nil, oauth.ErrInvalidClient("the client is disabled")
 	}
 	e.logger.Error("authenticating client", zap.String("client_id", req.ClientID), zap.Error(err))
-	return nil, oauth.ErrServer()
+	return nil, serverFailure(err)
 }
 
 // resolveScopes turns the scope parameter into the granted list: absent
@@ -141,7 +141,7 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 			int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
 		if err != nil {
 			e.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
-			return nil, oauth.ErrServer()
+			return nil, serverFailure(err)
 		}
 		if granted == 0 {
 			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
@@ -171,7 +171,7 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 	raw, err := e.app.Sign(claims)
 	if err != nil {
 		e.logger.Error("signing token", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	return &Issued{AccessToken: raw, ExpiresIn: int64(lifetime / time.Second), Scope: claims.Scope, Claims: claims}, nil
 }
@@ -184,7 +184,7 @@ func (e *TokenEndpoint) findUser(ctx context.Context, c *store.Client, idOrName 
 	}
 	if err != nil {
 		e.logger.Error("loading user", zap.Error(err))
-		return nil, oauth.ErrServer()
+		return nil, serverFailure(err)
 	}
 	if u.Disabled {
 		return nil, oauth.ErrInvalidGrant("the user is disabled")

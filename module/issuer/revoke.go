@@ -85,7 +85,7 @@ func (rv *Revocation) revoke(req *Request) *oauth.Error {
 	}
 	if err := rv.app.Revoke(req.HTTP.Context(), c); err != nil {
 		rv.logger.Error("revoking token", zap.Error(err))
-		return oauth.ErrServer()
+		return serverFailure(err)
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func (rv *Revocation) revokeRefresh(req *Request, raw string) *oauth.Error {
 	}
 	if err != nil {
 		rv.logger.Error("revoking a refresh token", zap.Error(err))
-		return oauth.ErrServer()
+		return serverFailure(err)
 	}
 	return nil
 }

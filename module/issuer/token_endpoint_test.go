@@ -370,10 +370,10 @@ func TestSetupDefaultsAndGrantTypes(t *testing.T) {
 	})
 }
 
-// A database outage is a server_error 500 with a generic description: no
-// driver detail reaches the client, and a connect-as client whose user
-// cannot be loaded is not told its grant is invalid.
-func TestDatabaseFailureIsServerError(t *testing.T) {
+// A database outage is a 503 temporarily_unavailable with a generic
+// description: no driver detail reaches the client, and a connect-as client
+// whose user cannot be loaded is not told its grant is invalid.
+func TestDatabaseFailureHidesDetails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
 		u := f.user(store.DefaultTenantID, "svc", false)
@@ -382,8 +382,8 @@ func TestDatabaseFailureIsServerError(t *testing.T) {
 		if err := f.app.Store().Close(); err != nil {
 			t.Fatal(err)
 		}
-		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm()), c.ID, secret), http.StatusInternalServerError, oauth.ServerError)
-		if got := res.str("error_description"); got != oauth.ErrServer().Description {
+		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm()), c.ID, secret), http.StatusServiceUnavailable, oauth.TemporarilyUnavail)
+		if got := res.str("error_description"); got != oauth.ErrUnavailable(store.RetryAfter).Description {
 			t.Errorf("description %q leaks detail", got)
 		}
 		if !strings.Contains(f.loggedText(), "loading user") {

@@ -79,6 +79,15 @@ func ErrServer() *Error {
 	return New(ServerError, http.StatusInternalServerError, "the server could not complete the request")
 }
 
+// ErrUnavailable answers a request the server cannot serve just now (its
+// database is unavailable) with 503 temporarily_unavailable and the
+// Retry-After header given (seconds).
+func ErrUnavailable(retryAfter string) *Error {
+	e := New(TemporarilyUnavail, http.StatusServiceUnavailable, "the service is temporarily unavailable; try again shortly")
+	e.Header = http.Header{"Retry-After": {retryAfter}}
+	return e
+}
+
 // WriteJSON answers a token-endpoint style error (RFC 6749 §5.2).
 func WriteJSON(w http.ResponseWriter, e *Error, realm string) {
 	h := w.Header()

@@ -52,7 +52,7 @@ func TestUpdateClientSettings(t *testing.T) {
 		if err := s.RotateSecret(ctx, c.ID, "d2", []byte{2}, nil, editor); err != nil {
 			t.Fatal(err)
 		}
-		before, _ := s.LastChangeID(ctx)
+		before, _ := s.Feed().Last(ctx)
 
 		stale.Name = "renamed"
 		stale.AllowedScopes = store.Strings{"demo.read", "demo.write"}
@@ -75,7 +75,7 @@ func TestUpdateClientSettings(t *testing.T) {
 		if !got.Disabled || got.SecretDigest != "d2" || got.OwnerID != "editor" {
 			t.Fatalf("disabled/secret/owner overwritten: disabled=%v digest=%q owner=%q", got.Disabled, got.SecretDigest, got.OwnerID)
 		}
-		changes, _ := s.ChangesAfter(ctx, before, 10)
+		changes, _ := s.Feed().Since(ctx, before, 10)
 		if len(changes) != 1 || changes[0].Kind != store.ChangeClient || changes[0].ClientID != c.ID {
 			t.Fatalf("feed = %+v", changes)
 		}
@@ -109,13 +109,13 @@ func TestUpdateClientSettings(t *testing.T) {
 
 // UpdateUserProfile saves display name, email, admin and disabled but never
 // the username or password hash, refuses users outside the expected tenant,
-// and tells other nodes (user id in the feed's jti) with an audit row.
+// and tells every node (the feed entry's user_id) with an audit row.
 func TestUpdateUserProfile(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
 		_, u := twoTenants(t, s)
-		before, _ := s.LastChangeID(ctx)
+		before, _ := s.Feed().Last(ctx)
 
 		edit := *u
 		edit.DisplayName = "Ada L."
@@ -137,8 +137,8 @@ func TestUpdateUserProfile(t *testing.T) {
 		if got.Username != "ada" || got.PasswordHash != "hash" {
 			t.Fatalf("username/password overwritten: %+v", got)
 		}
-		changes, _ := s.ChangesAfter(ctx, before, 10)
-		if len(changes) != 1 || changes[0].Kind != store.ChangeUser || changes[0].JTI != u.ID {
+		changes, _ := s.Feed().Since(ctx, before, 10)
+		if len(changes) != 1 || changes[0].Kind != store.ChangeUser || changes[0].UserID != u.ID || changes[0].JTI != "" {
 			t.Fatalf("feed = %+v", changes)
 		}
 		entries, _, _ := s.ListAudit(ctx, "acme", store.Page{Limit: 1})

@@ -153,6 +153,9 @@ func (s *Store) AllowApp(ctx context.Context, appID, tenantID string, client *Cl
 		if err != nil {
 			return err
 		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: client.ID}); err != nil {
+			return err
+		}
 		return audit(tx, actor, "integration.allow", appID, client.ID)
 	})
 }

@@ -8,6 +8,71 @@ import (
 	"gorm.io/gorm"
 )
 
+// Auth methods of a client (Bigtincan's two kinds of custom app).
+const (
+	// AuthAPIKey clients authenticate as a server with their id and secret.
+	AuthAPIKey = "api_key"
+	// AuthUser clients act for the user who signs in and consents.
+	AuthUser = "user"
+)
+
+// Client is an OAuth client: its credentials, what it may ask for and how
+// long its tokens live.
+type Client struct {
+	ID       string `gorm:"primaryKey;size:64"`
+	TenantID string `gorm:"size:64;not null;uniqueIndex:idx_clients_tenant_name,priority:1"`
+	Tenant   *Tenant
+	Name     string `gorm:"size:200;not null;uniqueIndex:idx_clients_tenant_name,priority:2"`
+	// AuthMethod is AuthAPIKey or AuthUser.
+	AuthMethod    string  `gorm:"size:16;not null"`
+	AllowedScopes Strings `gorm:"not null"`
+	DefaultScopes Strings `gorm:"not null"`
+	RedirectURIs  Strings `gorm:"not null"`
+	// TokenLifetimeMinutes overrides the app's default lifetime when > 0.
+	TokenLifetimeMinutes int
+	// MaxMinutesPerDay caps the token time one subject gets per day when > 0.
+	MaxMinutesPerDay int
+	// AllowUserTokens lets the client ask for 3-legged tokens naming a user.
+	AllowUserTokens bool
+	// ConnectAsUserID is the user an api_key client's tokens act as.
+	ConnectAsUserID *string `gorm:"size:64;index"`
+	ConnectAsUser   *User
+	// AllowImpersonation lets the client act on behalf of any user of its tenant.
+	AllowImpersonation bool
+	// DisableImplicit refuses response_type=token at the authorize endpoint
+	// (the implicit grant is on unless an admin turns it off).
+	DisableImplicit bool
+	// Public marks a client that cannot keep a secret, such as a browser or
+	// native app (RFC 6749 §2.1; token_endpoint_auth_method "none"): it
+	// names itself with client_id alone, must use PKCE (S256) for codes and
+	// may not use client_credentials. Every other client is confidential and
+	// authenticates with its secret for every grant.
+	Public bool
+	// AppID links a tenant-specific client to the app it was generated for.
+	AppID *string `gorm:"size:64;index"`
+	// OwnerID is the principal (user or client id) that created the client.
+	OwnerID string `gorm:"size:64;not null;index"`
+	// CreatorUserID is the admin user whose power created the client: the
+	// user who made it, or the user behind the client whose token made it;
+	// "" when no user is (bootstrap and what its clients make). The
+	// client's admin power never exceeds that user's current power
+	// (module/power); ClientCreator reads it.
+	CreatorUserID string `gorm:"size:64"`
+	Disabled      bool
+	// SecretCiphertext is the secret sealed with the client id as AAD.
+	SecretCiphertext []byte
+	// SecretDigest is the keyed digest of the current secret.
+	SecretDigest string `gorm:"size:64;not null"`
+	// PreviousSecretDigest still authenticates until PreviousSecretUntil.
+	PreviousSecretDigest string `gorm:"size:64"`
+	PreviousSecretUntil  *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// HasScope reports whether scope is among the client's allowed scopes.
+func (c *Client) HasScope(scope string) bool { return c.AllowedScopes.Contains(scope) }
+
 // ClientFilter narrows a client listing.
 type ClientFilter struct {
 	// TenantID limits the list to one tenant when set.
@@ -17,10 +82,14 @@ type ClientFilter struct {
 	Page
 }
 
-// CreateClient inserts c (its ID, digest and ciphertext already set).
+// CreateClient inserts c (its ID, digest and ciphertext already set). The
+// feed entry makes every node drop the id from its cache of missing ones.
 func (s *Store) CreateClient(ctx context.Context, c *Client, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
+			return err
+		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.create", c.ID, c.Name)
@@ -80,10 +149,42 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeClient, c.ID, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, c.ID, c.Name)
+	})
+}
+
+// clientSettings are the columns an admin edits. The secret, the owner and
+// the disabled flag are left out: they change only through their own
+// methods, so an edit that read the row earlier can never undo a rotation or
+// a disable committed in between.
+var clientSettings = []string{
+	"name", "tenant_id", "auth_method", "allowed_scopes", "default_scopes", "redirect_uris",
+	"token_lifetime_minutes", "max_minutes_per_day", "allow_user_tokens",
+	"connect_as_user_id", "allow_impersonation", "disable_implicit", "public", "updated_at",
+}
+
+// UpdateClientSettings saves the admin-editable settings of c, but only
+// while the client is still in inTenant (the tenant the caller was allowed
+// to manage when it read the row); otherwise it is ErrNotFound. A duplicate
+// name is ErrConflict.
+func (s *Store) UpdateClientSettings(ctx context.Context, c *Client, inTenant string, a Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		c.UpdatedAt = time.Now().UTC()
+		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
+			Select(clientSettings).Updates(c)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
+			return err
+		}
+		return audit(tx, a, "client.update", c.ID, c.Name)
 	})
 }
 
@@ -101,7 +202,7 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, action, id, "")
@@ -130,7 +231,7 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		if err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.rotate", id, "")
@@ -154,7 +255,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 		if err := tx.Where("client_id = ?", id).Delete(&Connection{}).Error; err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeClient, id, ""); err != nil {
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
 			return err
 		}
 		return audit(tx, a, "client.delete", id, "")

@@ -5,133 +5,105 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
-// Revoke records that a token is revoked until until, the last moment it
-// could still verify (its exp plus the verifier's leeway): the row, its
-// ExpiresAt, is dropped then and not before.
-func (s *Store) Revoke(ctx context.Context, jti, clientID string, until time.Time) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		return revoke(tx, Revocation{JTI: jti, ClientID: clientID, ExpiresAt: until.UTC()})
-	})
+// Change is one entry of the change feed: every node (the writing one
+// included) drops what it cached about what the entry names. An entry is
+// written in the transaction of the change it reports, so it exists if and
+// only if the change committed. Entries are trimmed after a few minutes.
+type Change struct {
+	ID   uint64 `gorm:"primaryKey;autoIncrement"`
+	Kind string `gorm:"size:32;not null"`
+	// ClientID names the client of a ChangeClient entry, and the client of
+	// the revoked token of a ChangeRevoke one.
+	ClientID string `gorm:"size:64"`
+	// UserID names the user of a ChangeUser entry.
+	UserID string `gorm:"size:64"`
+	// JTI names the revoked token of a ChangeRevoke entry.
+	JTI       string    `gorm:"column:jti;size:64"`
+	CreatedAt time.Time `gorm:"index"`
 }
 
-// revoke writes a revocation and its change-feed entry inside tx; revoking
-// a token twice is not an error.
-func revoke(tx *gorm.DB, r Revocation) error {
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
-		return err
-	}
-	return notify(tx, ChangeRevoke, r.ClientID, r.JTI)
+// Change kinds.
+const (
+	ChangeClient  = "client"  // a client was created, updated, disabled, restored, rotated or deleted
+	ChangeRevoke  = "revoke"  // a token was revoked
+	ChangeKeys    = "keys"    // the signing key ring changed
+	ChangeUser    = "user"    // a user was created, disabled or changed
+	ChangeGeneral = "general" // anything else cached (apps, connections)
+)
+
+// ChangeFeed is how a node learns of committed changes, its own included.
+// Cursors are feed ids: Since(c) returns what comes after c. The store's
+// feed is its changes table, which nodes poll; a push feed (PostgreSQL
+// LISTEN/NOTIFY) can implement the same interface in a file of its own.
+type ChangeFeed interface {
+	// Since returns up to limit entries after cursor, oldest first.
+	Since(ctx context.Context, cursor uint64, limit int) ([]Change, error)
+	// Last returns the newest cursor (0 when the feed is empty), where a
+	// node that starts now begins.
+	Last(ctx context.Context) (uint64, error)
 }
 
-// ActiveRevocations lists revocations of tokens that can still verify.
-func (s *Store) ActiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error) {
-	var out []Revocation
-	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ?", now).Find(&out).Error)
-}
+// Feed returns the change feed of this database.
+func (s *Store) Feed() ChangeFeed { return tableFeed{s} }
 
-// IsRevoked reports whether a token id is revoked.
-func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
-	if !findable(jti, idSize) {
-		return false, nil // never stored, so never revoked
-	}
-	var n int64
-	err := s.DB.WithContext(ctx).Model(&Revocation{}).Where("jti = ?", jti).Count(&n).Error
-	return n > 0, translate(err)
-}
+// tableFeed is the changes table.
+type tableFeed struct{ s *Store }
 
-// Notify appends an entry to the change feed on its own.
-func (s *Store) Notify(ctx context.Context, kind, clientID, jti string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error { return notify(tx, kind, clientID, jti) })
-}
-
-// ChangesAfter returns feed entries with an id above after, oldest first.
-func (s *Store) ChangesAfter(ctx context.Context, after uint64, limit int) ([]Change, error) {
+func (f tableFeed) Since(ctx context.Context, cursor uint64, limit int) ([]Change, error) {
 	var out []Change
-	err := s.DB.WithContext(ctx).Where("id > ?", after).Order("id").Limit(limit).Find(&out).Error
+	err := f.s.DB.WithContext(ctx).Where("id > ?", cursor).Order("id").Limit(limit).Find(&out).Error
+	for i, c := range out {
+		if c.Kind == ChangeUser && c.UserID == "" {
+			// Written by a version from before user_id, which kept the
+			// user id in jti: read it where it belongs.
+			out[i].UserID, out[i].JTI = c.JTI, ""
+		}
+	}
 	return out, translate(err)
 }
 
-// LastChangeID returns the newest feed id (0 when the feed is empty).
-func (s *Store) LastChangeID(ctx context.Context) (uint64, error) {
+func (f tableFeed) Last(ctx context.Context) (uint64, error) {
 	var id *uint64
-	err := s.DB.WithContext(ctx).Model(&Change{}).Select("MAX(id)").Scan(&id).Error
+	err := f.s.DB.WithContext(ctx).Model(&Change{}).Select("MAX(id)").Scan(&id).Error
 	if err != nil || id == nil {
 		return 0, translate(err)
 	}
 	return *id, nil
 }
 
-// Cleanup deletes what is no longer needed: revocations of tokens that can
-// no longer verify, usage rows of past days, old feed entries, keys that no
-// longer verify, expired authorization codes and refresh tokens, and
-// sign-outs of sessions that have expired anyway.
-// It keeps every table bounded whatever the number of tokens issued.
-func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("day < ?", oldestUsageDay).Delete(&DailyUsage{}).Error; err != nil {
-			return err
-		}
-		if err := cleanupAuthorize(tx, now); err != nil {
-			return err
-		}
-		if err := cleanupSessions(tx, now); err != nil {
-			return err
-		}
-		return tx.Where("verify_until IS NOT NULL AND verify_until <= ?", now).Delete(&SigningKey{}).Error
-	})
+// OnChange has fn called after every transaction that wrote a feed entry
+// commits, before the write returns, in the writer's goroutine (its context
+// is passed on). The node's runtime applies the feed there, so the node
+// that makes a change never serves what it just changed, with no call a
+// handler must remember; other nodes learn through the feed.
+func (s *Store) OnChange(fn func(ctx context.Context)) { s.onChange.Store(&fn) }
+
+// Notify appends an entry to the change feed on its own.
+func (s *Store) Notify(ctx context.Context, c Change) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return notify(tx, c) })
 }
 
-// ListAudit returns one page of the audit log, newest first.
-func (s *Store) ListAudit(ctx context.Context, tenantID string, p Page) ([]AuditEntry, int64, error) {
-	q := s.DB.WithContext(ctx).Model(&AuditEntry{})
-	if tenantID != "" {
-		q = q.Where("tenant_id = ?", tenantID)
+// feedWritten is the context key of the flag a transaction's feed writes set.
+type feedWritten struct{}
+
+// notify appends c to the change feed inside tx, and marks the transaction
+// (see Store.tx) so the OnChange hook runs once it commits.
+func notify(tx *gorm.DB, c Change) error {
+	c.ID, c.CreatedAt = 0, time.Now().UTC()
+	if err := tx.Create(&c).Error; err != nil {
+		return err
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return nil, 0, err
+	if written, ok := tx.Statement.Context.Value(feedWritten{}).(*bool); ok {
+		*written = true
 	}
-	var out []AuditEntry
-	return out, total, translate(p.apply(q.Order("id DESC")).Find(&out).Error)
+	return nil
 }
 
-// Audit writes an audit row on its own (for actions with no other write).
-func (s *Store) Audit(ctx context.Context, a Actor, action, target, detail string) error {
-	return s.tx(ctx, func(tx *gorm.DB) error { return audit(tx, a, action, target, detail) })
-}
-
-// ConsumeAllowance takes up to want seconds from a subject's daily allowance
-// of capSeconds with one client and returns what was granted (0 when the day
-// is used up). The row is locked so every node enforces the same total.
-func (s *Store) ConsumeAllowance(ctx context.Context, clientID, subject, day string, want, capSeconds int64) (int64, error) {
-	var granted int64
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		row := DailyUsage{ClientID: clientID, Subject: subject, Day: day, UpdatedAt: time.Now().UTC()}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-			return err
-		}
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
-			Take(&row, "client_id = ? AND subject = ? AND day = ?", clientID, subject, day).Error
-		if err != nil {
-			return err
-		}
-		granted = min(want, capSeconds-row.SecondsUsed)
-		if granted <= 0 {
-			granted = 0
-			return nil
-		}
-		return tx.Model(&DailyUsage{}).
-			Where("client_id = ? AND subject = ? AND day = ?", clientID, subject, day).
-			Updates(map[string]any{"seconds_used": row.SecondsUsed + granted, "updated_at": time.Now().UTC()}).Error
-	})
-	return granted, err
+// changed runs the OnChange hook after a transaction that wrote to the feed.
+func (s *Store) changed(ctx context.Context) {
+	if fn := s.onChange.Load(); fn != nil {
+		(*fn)(ctx)
+	}
 }

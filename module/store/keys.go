@@ -7,6 +7,18 @@ import (
 	"gorm.io/gorm"
 )
 
+// SigningKey is one Ed25519 key of the key ring. The newest key that is not
+// retired signs; every key verifies until VerifyUntil.
+type SigningKey struct {
+	KID               string `gorm:"column:kid;primaryKey;size:64"`
+	Algorithm         string `gorm:"size:16;not null"`
+	PublicKey         []byte `gorm:"not null"`
+	PrivateCiphertext []byte `gorm:"not null"`
+	CreatedAt         time.Time
+	RetiredAt         *time.Time
+	VerifyUntil       *time.Time
+}
+
 // ListSigningKeys returns every key that still verifies, newest first.
 func (s *Store) ListSigningKeys(ctx context.Context, now time.Time) ([]SigningKey, error) {
 	var keys []SigningKey
@@ -29,7 +41,7 @@ func (s *Store) AddSigningKey(ctx context.Context, k *SigningKey, verifyOldUntil
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}
-		if err := notify(tx, ChangeKeys, "", k.KID); err != nil {
+		if err := notify(tx, Change{Kind: ChangeKeys}); err != nil {
 			return err
 		}
 		return audit(tx, a, "keys.rotate", k.KID, "")

@@ -2,7 +2,8 @@
 // clients, signing keys, revocations, daily usage, the change feed and the
 // audit log. SQLite (pure Go, WAL) is the embedded default; PostgreSQL is the
 // production and multi-node store. Every multi-row change runs in one
-// transaction together with its audit row and change-feed entry.
+// transaction together with its audit row and change-feed entry. Each
+// aggregate has its file: its model, its queries and its writes.
 package store
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -39,6 +41,8 @@ const (
 type Store struct {
 	DB     *gorm.DB
 	Driver string
+
+	onChange atomic.Pointer[func(context.Context)] // see OnChange
 }
 
 // Open connects to the database and creates or upgrades the schema. For
@@ -77,20 +81,44 @@ func Open(driver, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if driver == SQLite {
-		// One writer at a time is SQLite's model; readers share WAL snapshots.
-		sqlDB.SetMaxOpenConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(32)
-		sqlDB.SetMaxIdleConns(16)
+	if driver == Postgres {
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	s := &Store{DB: db, Driver: driver}
+	s.SetMaxConns(0)
 	if err := s.migrate(); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating schema: %w", err)
 	}
 	return s, nil
+}
+
+// Default connection pool sizes. Each node keeps up to this many
+// connections open: DefaultMaxConnsPostgres lets 8 nodes share a stock
+// PostgreSQL (max_connections = 100) with room left for superuser and
+// maintenance sessions. SQLite runs one writer at a time anyway; readers
+// share WAL snapshots.
+const (
+	DefaultMaxConnsPostgres = 10
+	DefaultMaxConnsSQLite   = 8
+)
+
+// SetMaxConns bounds the connection pool to n open connections (n <= 0:
+// the driver's default), all of which may stay idle so a steady load does
+// not reconnect. It takes effect at once, also on a pool in use.
+func (s *Store) SetMaxConns(n int) {
+	if n <= 0 {
+		n = DefaultMaxConnsSQLite
+		if s.Driver == Postgres {
+			n = DefaultMaxConnsPostgres
+		}
+	}
+	sqlDB, err := s.DB.DB()
+	if err != nil {
+		return // not a database/sql pool: nothing to size
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 }
 
 // sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
@@ -177,22 +205,42 @@ func translate(err error) error {
 	return err
 }
 
-// tx runs fn in a transaction and translates its error.
+// tx runs fn in a transaction and translates its error. When fn wrote to
+// the change feed (notify) and the transaction committed, the OnChange hook
+// runs before tx returns.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return translate(s.DB.WithContext(ctx).Transaction(fn))
+	written := false
+	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &written)).Transaction(fn))
+	if err == nil && written {
+		s.changed(ctx)
+	}
+	return err
 }
 
-// audit writes an audit row inside tx.
-func audit(tx *gorm.DB, a Actor, action, target, detail string) error {
-	return tx.Create(&AuditEntry{
-		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal, Via: a.Via,
-		Action: action, Target: target, RemoteAddr: a.RemoteAddr, Detail: detail,
-	}).Error
-}
-
-// notify appends to the change feed inside tx.
-func notify(tx *gorm.DB, kind, clientID, jti string) error {
-	return tx.Create(&Change{Kind: kind, ClientID: clientID, JTI: jti, CreatedAt: time.Now().UTC()}).Error
+// Cleanup deletes what is no longer needed: revocations of tokens that can
+// no longer verify, usage rows of past days, old feed entries, keys that no
+// longer verify, expired authorization codes and refresh tokens, and
+// sign-outs of sessions that have expired anyway.
+// It keeps every table bounded whatever the number of tokens issued.
+func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("day < ?", oldestUsageDay).Delete(&DailyUsage{}).Error; err != nil {
+			return err
+		}
+		if err := cleanupAuthorize(tx, now); err != nil {
+			return err
+		}
+		if err := cleanupSessions(tx, now); err != nil {
+			return err
+		}
+		return tx.Where("verify_until IS NOT NULL AND verify_until <= ?", now).Delete(&SigningKey{}).Error
+	})
 }
 
 // Page bounds a listing.

@@ -55,14 +55,14 @@ func TestClientLifecycle(t *testing.T) {
 			t.Fatalf("missing client: %v", err)
 		}
 
-		before, _ := s.LastChangeID(ctx)
+		before, _ := s.Feed().Last(ctx)
 		if err := s.SetClientDisabled(ctx, "c1", true, admin); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.GetClient(ctx, "c1"); !got.Disabled {
 			t.Fatal("client not disabled")
 		}
-		changes, err := s.ChangesAfter(ctx, before, 10)
+		changes, err := s.Feed().Since(ctx, before, 10)
 		if err != nil || len(changes) != 1 || changes[0].ClientID != "c1" || changes[0].Kind != store.ChangeClient {
 			t.Fatalf("feed after disable = %+v, %v", changes, err)
 		}

@@ -51,7 +51,7 @@ func checkEnded(t *testing.T, s *store.Store, what, refresh, inflight, fam, jti,
 	if is, err := s.IsRevoked(ctx, jti); err != nil || !is {
 		t.Errorf("%s: access token revoked = %v, %v", what, is, err)
 	}
-	changes, err := s.ChangesAfter(ctx, 0, 1000)
+	changes, err := s.Feed().Since(ctx, 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

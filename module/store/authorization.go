@@ -375,43 +375,6 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) error 
 	})
 }
 
-// cleanupAuthorize deletes expired codes and refresh tokens (used ones are
-// kept until they expire, to recognise their reuse).
-func cleanupAuthorize(tx *gorm.DB, now time.Time) error {
-	if err := tx.Where("expires_at <= ?", now).Delete(&AuthCode{}).Error; err != nil {
-		return err
-	}
-	return tx.Where("expires_at <= ?", now).Delete(&RefreshToken{}).Error
-}
-
-// SetUserPassword replaces a user's password hash (empty: the user cannot
-// sign in with a password), only while the user is in inTenant (otherwise
-// ErrNotFound). A reset is the answer to a stolen account, so it also ends
-// the user's grants (revokeUserGrants): a stolen refresh token mints no
-// more. The change is audited without the hash.
-func (s *Store) SetUserPassword(ctx context.Context, userID, inTenant, hash string, a Actor) error {
-	return s.tx(ctx, func(tx *gorm.DB) error { return savePassword(tx, userID, inTenant, hash, a) })
-}
-
-func savePassword(tx *gorm.DB, userID, inTenant, hash string, a Actor) error {
-	now := time.Now().UTC()
-	res := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", userID, inTenant).
-		Updates(map[string]any{"password_hash": hash, "updated_at": now})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	if _, err := revokeUserGrants(tx, userID, "", now); err != nil {
-		return err
-	}
-	if err := notify(tx, ChangeUser, "", userID); err != nil {
-		return err
-	}
-	return audit(tx, a, "user.password", userID, "")
-}
-
 // GetRefreshToken returns a refresh token by digest, used or not, or
 // ErrNotFound.
 func (s *Store) GetRefreshToken(ctx context.Context, digest string) (*RefreshToken, error) {
@@ -420,4 +383,13 @@ func (s *Store) GetRefreshToken(ctx context.Context, digest string) (*RefreshTok
 		return nil, translate(err)
 	}
 	return &t, nil
+}
+
+// cleanupAuthorize deletes expired codes and refresh tokens (used ones are
+// kept until they expire, to recognise their reuse).
+func cleanupAuthorize(tx *gorm.DB, now time.Time) error {
+	if err := tx.Where("expires_at <= ?", now).Delete(&AuthCode{}).Error; err != nil {
+		return err
+	}
+	return tx.Where("expires_at <= ?", now).Delete(&RefreshToken{}).Error
 }

@@ -1,0 +1,51 @@
+package app
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// During an outage every poll fails (twice a second by default). The
+// watcher warns at the first failure, then at doubling intervals capped at
+// warnMaxDelay, not once per poll; the first success after the outage is
+// logged once, and a later outage warns at once again.
+func TestPollWarningsBackOff(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	rt := &Runtime{logger: zap.New(core)}
+	const every = 500 * time.Millisecond
+	start := time.Now()
+	at := func(i int) time.Time { return start.Add(time.Duration(i) * every) }
+	outage := errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")
+	const polls = 7200 // an hour
+	for i := range polls {
+		rt.polled(at(i), outage)
+	}
+	warnings := logs.FilterLevelExact(zap.WarnLevel).AllUntimed()
+	// 1 at once, then after 2s, 4s ... 64s, then every 120s: 37 in an hour.
+	if n := len(warnings); n < 2 || n > 40 {
+		t.Fatalf("%d failed polls logged %d warnings, want a few dozen at most", polls, n)
+	}
+	for i := 1; i < len(warnings); i++ {
+		gap := warnings[i].ContextMap()["failed_polls"].(int64) - warnings[i-1].ContextMap()["failed_polls"].(int64)
+		if time.Duration(gap)*every > warnMaxDelay+every {
+			t.Fatalf("warning %d came %d polls after the previous one, past the cap of %v", i, gap, warnMaxDelay)
+		}
+	}
+
+	rt.polled(at(polls), nil)
+	rt.polled(at(polls+1), nil)
+	recovered := logs.FilterMessage("the change feed is reachable again").AllUntimed()
+	if len(recovered) != 1 || recovered[0].ContextMap()["failed_polls"].(int64) != polls {
+		t.Fatalf("recovery logged %d times (%v), want once with %d failed polls", len(recovered), recovered, polls)
+	}
+
+	before := logs.FilterLevelExact(zap.WarnLevel).Len()
+	rt.polled(at(polls+2), outage)
+	if logs.FilterLevelExact(zap.WarnLevel).Len() != before+1 {
+		t.Fatal("the first failure of a new outage is not logged at once")
+	}
+}

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// DailyUsage counts the token seconds one subject got from one client on one
+// day (Nitro's maximum duration per day). Old days are deleted.
+type DailyUsage struct {
+	ClientID    string `gorm:"primaryKey;size:64"`
+	Subject     string `gorm:"primaryKey;size:64"`
+	Day         string `gorm:"primaryKey;size:10"`
+	SecondsUsed int64  `gorm:"not null"`
+	UpdatedAt   time.Time
+}
+
+// ConsumeAllowance takes up to want seconds from a subject's daily allowance
+// of capSeconds with one client and returns what was granted (0 when the day
+// is used up). The row is locked so every node enforces the same total.
+func (s *Store) ConsumeAllowance(ctx context.Context, clientID, subject, day string, want, capSeconds int64) (int64, error) {
+	var granted int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		row := DailyUsage{ClientID: clientID, Subject: subject, Day: day, UpdatedAt: time.Now().UTC()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Take(&row, "client_id = ? AND subject = ? AND day = ?", clientID, subject, day).Error
+		if err != nil {
+			return err
+		}
+		granted = min(want, capSeconds-row.SecondsUsed)
+		if granted <= 0 {
+			granted = 0
+			return nil
+		}
+		return tx.Model(&DailyUsage{}).
+			Where("client_id = ? AND subject = ? AND day = ?", clientID, subject, day).
+			Updates(map[string]any{"seconds_used": row.SecondsUsed + granted, "updated_at": time.Now().UTC()}).Error
+	})
+	return granted, err
+}

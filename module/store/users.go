@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// User is a person (or service account) of one tenant: the user an api_key
+// client connects as, the user a 3-legged token is bound to, an impersonation
+// target, or an admin.
+type User struct {
+	ID          string `gorm:"primaryKey;size:64"`
+	TenantID    string `gorm:"size:64;not null;uniqueIndex:idx_users_tenant_username,priority:1"`
+	Tenant      *Tenant
+	Username    string `gorm:"size:200;not null;uniqueIndex:idx_users_tenant_username,priority:2"`
+	DisplayName string `gorm:"size:200"`
+	Email       string `gorm:"size:320"`
+	// Admin lets the user sign in to the admin console and carry admin
+	// scopes in its own tokens: a tenant admin of its tenant.
+	Admin bool
+	// SuperAdmin makes an admin of the default tenant a super admin (every
+	// tenant); it means nothing elsewhere (module/power).
+	SuperAdmin   bool
+	Disabled     bool
+	PasswordHash string `gorm:"size:200"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// CreateUser inserts a user.
+func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		// Every node drops the id from its cache of missing ones.
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
+			return err
+		}
+		return audit(tx, a, "user.create", u.ID, u.Username)
+	})
+}
+
+// GetUser loads a user.
+func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
+	if !findable(id, idSize) {
+		return nil, ErrNotFound
+	}
+	var u User
+	if err := s.DB.WithContext(ctx).Take(&u, "id = ?", id).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &u, nil
+}
+
+// FindUser loads a user by id or by username within a tenant.
+func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User, error) {
+	if !findable(tenantID, idSize) || !findable(idOrName, nameSize) { // a username may be longer than an id
+		return nil, ErrNotFound
+	}
+	var u User
+	err := s.DB.WithContext(ctx).
+		Where("tenant_id = ? AND (id = ? OR username = ?)", tenantID, idOrName, idOrName).
+		Take(&u).Error
+	if err != nil {
+		return nil, translate(err)
+	}
+	return &u, nil
+}
+
+// ListUsers returns one page of a tenant's users (all tenants when empty).
+func (s *Store) ListUsers(ctx context.Context, tenantID string, p Page) ([]User, int64, error) {
+	q := s.DB.WithContext(ctx).Model(&User{})
+	if tenantID != "" {
+		q = q.Where("tenant_id = ?", tenantID)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return nil, 0, err
+	}
+	var out []User
+	return out, total, translate(p.apply(q.Order("created_at, id")).Find(&out).Error)
+}
+
+// UpdateUser saves a user's fields and tells other nodes; a disabled
+// user's grants end, as with UpdateUserProfile.
+func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		u.UpdatedAt = time.Now().UTC()
+		res := tx.Model(&User{}).Where("id = ?", u.ID).Select("*").Omit("created_at").Updates(u)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if u.Disabled {
+			if _, err := revokeUserGrants(tx, u.ID, "", u.UpdatedAt); err != nil {
+				return err
+			}
+		}
+		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
+			return err
+		}
+		return audit(tx, a, action, u.ID, u.Username)
+	})
+}
+
+// userProfile are the columns an admin edits; the password hash and the
+// username are never overwritten by an admin edit.
+var userProfile = []string{"display_name", "email", "admin", "super_admin", "disabled", "updated_at"}
+
+// UpdateUserProfile saves the admin-editable fields of u, but only while the
+// user is in inTenant (otherwise ErrNotFound), and tells other nodes. action
+// names the change in the audit log (user.update, user.disable...). A
+// disabled user's grants end (revokeUserGrants), so enabling the user again
+// does not bring back refresh tokens a thief may hold.
+func (s *Store) UpdateUserProfile(ctx context.Context, u *User, inTenant string, a Actor, action string) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return saveProfile(tx, u, inTenant, a, action) })
+}
+
+// ChangeUser is an admin's change to a user, in one transaction: it reads
+// the user locked, only while in inTenant (otherwise ErrNotFound), lets
+// change decide on the row as it is now and edit its profile (its error,
+// such as "you may not", is returned as is and nothing is written), then
+// saves the profile with the action change names and, when password is not
+// nil, the new password hash (SetUserPassword), each with its audit row and
+// change-feed entry. Deciding on the locked row means a user promoted a
+// moment ago by someone else cannot be changed by a caller who may change
+// only the user as it was.
+func (s *Store) ChangeUser(ctx context.Context, id, inTenant string, a Actor, password *string, change func(u *User) (string, error)) (*User, error) {
+	var u User
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ? AND tenant_id = ?", id, inTenant).Take(&u).Error
+		if err != nil {
+			return err
+		}
+		action, err := change(&u)
+		if err != nil {
+			return err
+		}
+		if err := saveProfile(tx, &u, inTenant, a, action); err != nil {
+			return err
+		}
+		if password == nil {
+			return nil
+		}
+		u.PasswordHash = *password
+		return savePassword(tx, u.ID, inTenant, *password, a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func saveProfile(tx *gorm.DB, u *User, inTenant string, a Actor, action string) error {
+	u.UpdatedAt = time.Now().UTC()
+	res := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", u.ID, inTenant).
+		Select(userProfile).Updates(u)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	if u.Disabled {
+		if _, err := revokeUserGrants(tx, u.ID, "", u.UpdatedAt); err != nil {
+			return err
+		}
+	}
+	if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
+		return err
+	}
+	return audit(tx, a, action, u.ID, u.Username)
+}
+
+// SetUserPassword replaces a user's password hash (empty: the user cannot
+// sign in with a password), only while the user is in inTenant (otherwise
+// ErrNotFound). A reset is the answer to a stolen account, so it also ends
+// the user's grants (revokeUserGrants): a stolen refresh token mints no
+// more. The change is audited without the hash.
+func (s *Store) SetUserPassword(ctx context.Context, userID, inTenant, hash string, a Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error { return savePassword(tx, userID, inTenant, hash, a) })
+}
+
+func savePassword(tx *gorm.DB, userID, inTenant, hash string, a Actor) error {
+	now := time.Now().UTC()
+	res := tx.Model(&User{}).Where("id = ? AND tenant_id = ?", userID, inTenant).
+		Updates(map[string]any{"password_hash": hash, "updated_at": now})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	if _, err := revokeUserGrants(tx, userID, "", now); err != nil {
+		return err
+	}
+	if err := notify(tx, Change{Kind: ChangeUser, UserID: userID}); err != nil {
+		return err
+	}
+	return audit(tx, a, "user.password", userID, "")
+}
