@@ -11,12 +11,16 @@ import (
 	"unicode/utf8"
 )
 
-// Built-in scopes that guard Scopegate's own admin sub-route.
+// Built-in scopes that guard Scopegate's own admin sub-route and
+// introspection.
 const (
 	// Admin manages every tenant.
 	Admin = "scopegate.admin"
 	// TenantAdmin manages the admin's own tenant only.
 	TenantAdmin = "scopegate.tenant_admin"
+	// Introspect lets a client introspect (RFC 7662) the tokens of every
+	// client of its own tenant, not only its own.
+	Introspect = "scopegate.introspect"
 )
 
 // Legs says which kind of token a scope demands.
@@ -84,6 +88,7 @@ func BuiltIn() []Scope {
 	return []Scope{
 		{Name: Admin, Description: "Manage every tenant's clients, users and scopes"},
 		{Name: TenantAdmin, Description: "Manage the clients and users of your own tenant"},
+		{Name: Introspect, Description: "Introspect the tokens of every client of your own tenant"},
 	}
 }
 
