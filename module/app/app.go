@@ -77,6 +77,7 @@ type App struct {
 
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers
+	endpoints     *endpointSet // what this config's endpoints serve
 	location      *time.Location
 	verifier      *token.Verifier
 	rt            *Runtime
@@ -157,6 +158,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.impersonation == nil {
 		a.impersonation = newHeaderNames()
+	}
+	if a.endpoints == nil {
+		a.endpoints = new(endpointSet)
 	}
 	if a.location, err = time.LoadLocation(a.DayTimezone); err != nil {
 		return fmt.Errorf("day_timezone: %w", err)

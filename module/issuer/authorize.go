@@ -94,6 +94,7 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer(), Ended: ap.Store()}
 	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
 	a.throttle = web.NewSignInThrottle()
+	ap.RegisterEndpoint(EndpointAuthorize)
 	return nil
 }
 

@@ -49,8 +49,12 @@ func (Introspection) CaddyModule() caddy.ModuleInfo {
 // Provision looks up the scopegate app.
 func (in *Introspection) Provision(ctx caddy.Context) error {
 	a, err := app.From(ctx)
+	if err != nil {
+		return err
+	}
 	in.app, in.logger = a, ctx.Logger()
-	return err
+	a.RegisterEndpoint(EndpointIntrospect)
+	return nil
 }
 
 // ServeHTTP answers an introspection request.
