@@ -125,8 +125,6 @@ func (d *Discovery) metadata() map[string]any {
 	if codeFlow {
 		responseTypes = append(responseTypes, "code")
 	}
-	// Auth method none: public clients, which redeem PKCE codes and refresh
-	// tokens with their client_id alone.
 	authMethods := []string{"client_secret_basic", "client_secret_post"}
 	if authorize {
 		responseTypes = append(responseTypes, "token")
@@ -145,6 +143,8 @@ func (d *Discovery) metadata() map[string]any {
 	}
 	if codeFlow {
 		m["code_challenge_methods_supported"] = []string{"S256"}
+		// Auth method none: public clients, which redeem PKCE codes and
+		// refresh tokens with their client_id alone.
 		m["token_endpoint_auth_methods_supported"] = append(authMethods, "none")
 	}
 	for _, ep := range []struct {
