@@ -48,9 +48,8 @@ type console struct {
 	pages    map[string]*template.Template
 	sessions web.Sessions
 	signIn   web.SignInCSRF
-	// Failed sign-ins, per tenant and username and per client IP.
-	userThrottle *web.Throttle
-	ipThrottle   *web.Throttle
+	// Sign-in attempts, per tenant and username and per client IP.
+	throttle *web.SignInThrottle
 }
 
 // newConsole parses the embedded pages; they are part of the binary, so a
@@ -62,10 +61,9 @@ func newConsole(h *Handler) *console {
 	}
 	return &console{
 		h: h, pages: pages,
-		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
-		signIn:       web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
-		userThrottle: web.NewThrottle(5, 2*time.Second, 15*time.Minute),
-		ipThrottle:   web.NewThrottle(50, 2*time.Second, 15*time.Minute),
+		sessions: web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
+		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
+		throttle: web.NewSignInThrottle(),
 	}
 }
 
@@ -256,13 +254,21 @@ func (co *console) route(rq *request, parts []string) {
 }
 
 // mountBase is the path prefix handle_path stripped before the admin
-// handler saw the request, so links and cookies carry it.
+// handler saw the request, so links and cookies carry it. Both paths are
+// cleaned first (web.LocalPath), as Caddy's matchers clean them: the raw
+// original path of "//evil.example/..%2Fadmin/" would otherwise make the
+// base "//evil.example/../admin", and every link, form and redirect of the
+// console would lead to evil.example.
 func mountBase(r *http.Request) string {
 	orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request)
 	if !ok || orig.URL == nil {
 		return ""
 	}
-	base, ok := strings.CutSuffix(orig.URL.Path, r.URL.Path)
+	full, rest := web.LocalPath(orig.URL.Path), web.LocalPath(r.URL.Path)
+	if rest == "/" && !strings.HasSuffix(full, "/") {
+		full += "/"
+	}
+	base, ok := strings.CutSuffix(full, rest)
 	if !ok {
 		return ""
 	}
@@ -313,8 +319,10 @@ func (rq *request) load() bool {
 	return true
 }
 
-// signIn checks a username and password. Failures are counted per tenant
-// and username and per client IP; past a few, the admin must wait.
+// signIn checks a username and password. Attempts are counted per tenant
+// and username and per client IP before the password is checked (so a
+// burst of parallel guesses gets no more checks than a sequence); past a
+// few, the admin must wait.
 func (rq *request) signIn() {
 	r := rq.r
 	if err := rq.signInCSRF().Check(r); err != nil {
@@ -330,7 +338,7 @@ func (rq *request) signIn() {
 	userKey := tenant + "\x00" + strings.ToLower(username)
 	ipKey := clientIP(r)
 	co := rq.co
-	if wait := max(co.userThrottle.Wait(userKey), co.ipThrottle.Wait(ipKey)); wait > 0 {
+	if wait := co.throttle.Acquire(userKey, ipKey); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		rq.signInPage(http.StatusTooManyRequests, tenant, username,
@@ -352,14 +360,14 @@ func (rq *request) signIn() {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	// CheckPassword spends the same time whether or not the user exists.
+	// CheckPassword spends the same time whether or not the tenant or the
+	// user exists (an unknown or invalid tenant is an unknown user); a
+	// failure keeps the attempt Acquire counted.
 	if !web.CheckPassword(hash, password) || u.Disabled || !u.Admin {
-		co.userThrottle.Fail(userKey)
-		co.ipThrottle.Fail(ipKey)
 		rq.signInPage(http.StatusUnauthorized, tenant, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return
 	}
-	co.userThrottle.Succeed(userKey)
+	co.throttle.Succeeded(userKey, ipKey)
 	if _, err := rq.sessions().Start(rq.w, r, u.ID, u.TenantID); err != nil {
 		rq.serverError("starting a session", err)
 		return

@@ -62,15 +62,24 @@ func chrome(t *testing.T) context.Context {
 	return ctx
 }
 
+// stepTimeout bounds one browser step. Steps wait on events (a page
+// loaded, an element visible), never on the clock, so the bound is only
+// there to end a step that can never succeed, and is generous: on a busy
+// 2-core machine (the CI runner shared with other jobs) a sign-in alone,
+// a bcrypt check at the real cost under the race detector, may take
+// seconds, and Chromium itself gets little CPU. A wrong password now costs
+// as much as a right one, for unknown users too.
+const stepTimeout = 3 * time.Minute
+
 // step runs browser actions with a timeout and fails the test on error.
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(tctx, actions...); err != nil {
 		// What the page shows, to tell why; bounded too, since a page that
 		// broke the step may not answer either.
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		loc, _ := chromedp.Run(dctx, chromedp.Location())
 		body, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
@@ -81,7 +90,7 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 // read runs one browser action that returns a value.
 func read[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	v, err := chromedp.Run(tctx, a)
 	if err != nil {

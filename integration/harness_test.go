@@ -191,9 +191,11 @@ func withoutAutosave(t *testing.T, cfgJSON []byte) []byte {
 	return out
 }
 
+// waitReady polls url until it answers 200: it returns as soon as Caddy is
+// up, and gives up only after a minute (a busy machine starts slowly).
 func waitReady(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(url)
 		if err == nil {

@@ -42,10 +42,11 @@ func introspect(t *testing.T, g *gateway, id, secret, tok string) map[string]any
 }
 
 // A token's life around the admin API and the RFC 7662 and 7009 endpoints,
-// on tenants.Caddyfile: introspection by an authenticated client of the
-// same tenant says an issued token is active with its scope, client, expiry,
-// subject and tenant, and that a revoked or garbage token is not (nor any
-// token, to a client of another tenant); without client
+// on tenants.Caddyfile: introspection by a client of the same tenant
+// allowed scopegate.introspect says an issued token is active with its
+// scope, client, expiry, subject and tenant, and that a revoked or garbage
+// token is not (nor another client's token, to a client of the tenant
+// without scopegate.introspect or to a client of another tenant); without client
 // authentication it is 401 invalid_client. A client cannot revoke another
 // client's token, which keeps working. Rotating a secret with the default
 // grace leaves the old and new secrets both working; rotating with
@@ -60,7 +61,8 @@ func TestLifecycle(t *testing.T) {
 		acmeAdmin, acmeAdminID := tenantAdmin(t, g, super, acme, "acme-admin")
 		globexAdmin, _ := tenantAdmin(t, g, super, globex, "globex-admin")
 		id, secret := createClient(t, g, acmeAdmin, map[string]any{"name": "reporter", "scopes": []string{"reports.read", "members.read"}})
-		otherID, otherSecret := createClient(t, g, acmeAdmin, map[string]any{"name": "other", "scopes": []string{"members.read"}})
+		otherID, otherSecret := createClient(t, g, acmeAdmin, map[string]any{"name": "other", "scopes": []string{"members.read", "scopegate.introspect"}})
+		bystanderID, bystanderSecret := createClient(t, g, acmeAdmin, map[string]any{"name": "bystander", "scopes": []string{"members.read"}})
 		globexID, globexSecret := createClient(t, g, globexAdmin, map[string]any{"name": "reporter", "scopes": []string{"reports.read"}})
 
 		// Introspection of an active token, asked by another client.
@@ -71,9 +73,13 @@ func TestLifecycle(t *testing.T) {
 			info["tenant"] != acme || time.Unix(int64(exp), 0).Before(time.Now()) {
 			t.Fatalf("active token: %v", info)
 		}
-		// A client of another tenant learns nothing about the token.
+		// A client of another tenant, or of this one without
+		// scopegate.introspect, learns nothing about the token.
 		if info := introspect(t, g, globexID, globexSecret, tok); len(info) != 1 || info["active"] != false {
 			t.Fatalf("another tenant's client introspected the token: %v", info)
+		}
+		if info := introspect(t, g, bystanderID, bystanderSecret, tok); len(info) != 1 || info["active"] != false {
+			t.Fatalf("a client without scopegate.introspect introspected another client's token: %v", info)
 		}
 		if info := introspect(t, g, id, secret, "not.a.token"); len(info) != 1 || info["active"] != false {
 			t.Fatalf("garbage token: %v", info)

@@ -83,6 +83,7 @@ type App struct {
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers
 	identity      *headerNames // this config's guards' identity header prefixes
+	endpoints     *endpointSet // what this config's endpoints serve
 	location      *time.Location
 	verifier      *token.Verifier
 	rt            *Runtime
@@ -167,6 +168,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.identity == nil {
 		a.identity = newHeaderNames()
+	}
+	if a.endpoints == nil {
+		a.endpoints = new(endpointSet)
 	}
 	if a.location, err = time.LoadLocation(a.DayTimezone); err != nil {
 		return fmt.Errorf("day_timezone: %w", err)

@@ -54,9 +54,8 @@ type Authorize struct {
 	pages    map[string]*template.Template
 	sessions *web.Sessions
 	signIn   *web.SignInCSRF
-	// Failed sign-ins, per tenant and username and per client IP.
-	userThrottle *web.Throttle
-	ipThrottle   *web.Throttle
+	// Sign-in attempts, per tenant and username and per client IP.
+	throttle *web.SignInThrottle
 }
 
 // CaddyModule returns the Caddy module information.
@@ -93,10 +92,8 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	// The cookie's path is set per request (sessionsFor).
 	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer(), Ended: ap.Store()}
 	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
-	// Five free tries, then waits doubling from 2s up to 15 minutes.
-	a.userThrottle = web.NewThrottle(5, 2*time.Second, 15*time.Minute)
-	// An IP may share many users (an office behind NAT): more free tries.
-	a.ipThrottle = web.NewThrottle(50, 2*time.Second, 15*time.Minute)
+	a.throttle = web.NewSignInThrottle()
+	ap.RegisterEndpoint(EndpointAuthorize)
 	return nil
 }
 

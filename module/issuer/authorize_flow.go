@@ -284,8 +284,10 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 	return sess, u, nil
 }
 
-// login checks a username and password. Failures are counted per tenant
-// and username and per client IP; past a few, the user must wait.
+// login checks a username and password. Attempts are counted per tenant
+// and username and per client IP, before the password is checked (so a
+// burst of parallel guesses gets no more checks than a sequence); past a
+// few, the user must wait.
 func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
 	if err := a.signInCSRFFor(r).Check(r); err != nil {
 		return a.errorPage(w, http.StatusForbidden, "", err.Error(), "")
@@ -294,7 +296,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	password := r.PostForm.Get("password")
 	userKey := ar.client.TenantID + "\x00" + strings.ToLower(username)
 	ipKey := clientIP(r)
-	if wait := max(a.userThrottle.Wait(userKey), a.ipThrottle.Wait(ipKey)); wait > 0 {
+	if wait := a.throttle.Acquire(userKey, ipKey); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		return a.loginPage(w, r, ar, http.StatusTooManyRequests, username,
@@ -315,14 +317,13 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 		hash = u.PasswordHash
 	}
 	// CheckPassword spends the same time whether or not the user exists.
+	// A failure keeps the attempt Acquire counted.
 	if !web.CheckPassword(hash, password) || u.Disabled {
-		a.userThrottle.Fail(userKey)
-		a.ipThrottle.Fail(ipKey)
 		// Not the username: people type passwords into it by mistake.
 		a.logger.Info("sign-in failed", zap.String("tenant", ar.client.TenantID), zap.String("client_ip", ipKey))
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
-	a.userThrottle.Succeed(userKey)
+	a.throttle.Succeeded(userKey, ipKey)
 	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID)
 	if err != nil {
 		return a.serverError(w, "starting a session", err)
@@ -392,12 +393,16 @@ func (a *Authorize) loginPage(w http.ResponseWriter, r *http.Request, ar *authRe
 }
 
 // formPath is where the pages post back to: the path the browser asked
-// for, even when handle_path stripped a prefix before this handler.
+// for, even when handle_path stripped a prefix before this handler, as
+// web.LocalPath cleans it. The raw path is never echoed: Caddy matched the
+// cleaned one, and "//evil.example/..%2Foauth/authorize" in a form action
+// would send the user's password to evil.example.
 func formPath(r *http.Request) string {
+	p := r.URL.Path
 	if or, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && or.URL != nil {
-		return or.URL.Path
+		p = or.URL.Path
 	}
-	return r.URL.Path
+	return web.LocalPath(p)
 }
 
 // issue ends an approved request: a token (implicit) or a code, delivered to

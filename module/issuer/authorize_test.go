@@ -444,8 +444,9 @@ func TestAuthorizeCSRF(t *testing.T) {
 	})
 }
 
-// Failed sign-ins are throttled per tenant and username: after five, even
-// the right password waits after the sixth, with a message saying how long and Retry-After.
+// Sign-ins are throttled per tenant and username: five wrong passwords are
+// checked, then even the right password waits, with a message saying how
+// long and Retry-After.
 // Users of another tenant and disabled users cannot sign in.
 func TestAuthorizeLoginRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -465,7 +466,7 @@ func TestAuthorizeLoginRules(t *testing.T) {
 		page(t, b.login(params, "carol", testPassword), http.StatusUnauthorized, "Wrong username or password.")
 		page(t, b.login(params, "", ""), http.StatusUnauthorized, "Wrong username or password.")
 
-		for i := 0; i < 6; i++ { // five are free; the sixth starts the wait
+		for range 5 { // five are free; the fifth starts the wait
 			page(t, b.login(params, "ada", "not the password"), http.StatusUnauthorized, "Wrong username or password.")
 		}
 		rec := b.login(params, "ada", testPassword)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -16,14 +17,31 @@ func init() {
 	caddy.RegisterModule(Discovery{})
 }
 
+// The kinds of endpoint that register with the app (app.RegisterEndpoint),
+// so discovery knows what this config serves.
+const (
+	EndpointToken      = "token"
+	EndpointAuthorize  = "authorize"
+	EndpointRevoke     = "revoke"
+	EndpointIntrospect = "introspect"
+)
+
 // Discovery serves RFC 8414 authorization server metadata (at a path ending
 // in /oauth-authorization-server or /openid-configuration) and the JWKS (at a
 // path ending in /jwks.json), e.g. `handle /.well-known/* { scopegate discovery }`.
 // Other paths pass to the next handler.
+//
+// The metadata says exactly what this config serves, as the endpoints
+// registered with the app at Provision tell it: the grant types its token
+// endpoints accept (authorization_code and refresh_token only with an
+// authorize endpoint, the only source of codes; implicit with one), the
+// response types and PKCE only with an authorize endpoint, and the
+// authorize, revocation and introspection endpoints only when they are both
+// named here (paths are the operator's to say) and mounted.
 type Discovery struct {
 	// Where the endpoints are, as paths on the issuer or absolute URLs.
 	// Defaults: /oauth2/token and /.well-known/jwks.json; the others are
-	// published only when set.
+	// published only when set (and, but for userinfo, mounted).
 	TokenEndpoint         string `json:"token_endpoint,omitempty"`
 	JWKSURI               string `json:"jwks_uri,omitempty"`
 	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
@@ -91,27 +109,54 @@ func (d *Discovery) metadata() map[string]any {
 	for _, s := range d.app.Catalogue().All() {
 		scopes = append(scopes, s.Name)
 	}
-	// Auth method none: public clients, which redeem PKCE codes and refresh
-	// tokens with their client_id alone.
+	kinds, tokenGrants := d.app.Endpoints()
+	authorize := d.AuthorizationEndpoint != "" && slices.Contains(kinds, EndpointAuthorize)
+	codeFlow := authorize && slices.Contains(tokenGrants, "authorization_code")
+	grantTypes := []string{}
+	for _, g := range tokenGrants {
+		// Codes come only from the authorize endpoint, refresh tokens only
+		// with a code.
+		if (g == "authorization_code" || g == "refresh_token") && !codeFlow {
+			continue
+		}
+		grantTypes = append(grantTypes, g)
+	}
+	responseTypes := []string{}
+	if codeFlow {
+		responseTypes = append(responseTypes, "code")
+	}
+	authMethods := []string{"client_secret_basic", "client_secret_post"}
+	if authorize {
+		responseTypes = append(responseTypes, "token")
+		grantTypes = append(grantTypes, "implicit")
+		slices.Sort(grantTypes)
+	}
 	m := map[string]any{
 		"issuer":                                    d.app.Issuer,
 		"token_endpoint":                            d.url(d.TokenEndpoint),
 		"jwks_uri":                                  d.url(d.JWKSURI),
-		"grant_types_supported":                     GrantTypes(),
-		"token_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"grant_types_supported":                     grantTypes,
+		"token_endpoint_auth_methods_supported":     authMethods,
 		"scopes_supported":                          scopes,
-		"response_types_supported":                  []string{"token", "code"},
-		"code_challenge_methods_supported":          []string{"S256"},
+		"response_types_supported":                  responseTypes,
 		"access_token_signing_alg_values_supported": []string{"EdDSA"},
 	}
-	for key, val := range map[string]string{
-		"authorization_endpoint": d.AuthorizationEndpoint,
-		"userinfo_endpoint":      d.UserinfoEndpoint,
-		"revocation_endpoint":    d.RevocationEndpoint,
-		"introspection_endpoint": d.IntrospectionEndpoint,
+	if codeFlow {
+		m["code_challenge_methods_supported"] = []string{"S256"}
+		// Auth method none: public clients, which redeem PKCE codes and
+		// refresh tokens with their client_id alone.
+		m["token_endpoint_auth_methods_supported"] = append(authMethods, "none")
+	}
+	for _, ep := range []struct {
+		key, path, kind string
+	}{
+		{"authorization_endpoint", d.AuthorizationEndpoint, EndpointAuthorize},
+		{"revocation_endpoint", d.RevocationEndpoint, EndpointRevoke},
+		{"introspection_endpoint", d.IntrospectionEndpoint, EndpointIntrospect},
+		{"userinfo_endpoint", d.UserinfoEndpoint, ""}, // answers what the guard set; not registered
 	} {
-		if val != "" {
-			m[key] = d.url(val)
+		if ep.path != "" && (ep.kind == "" || slices.Contains(kinds, ep.kind)) {
+			m[ep.key] = d.url(ep.path)
 		}
 	}
 	return m

@@ -53,7 +53,8 @@ func getJSON(t *testing.T, d *Discovery, path string, into any) *httptest.Respon
 // RFC 8414 metadata (at both well-known names, with or without a trailing
 // slash) has the issuer, absolute token and JWKS endpoints built from it,
 // client_credentials among the grant types, the catalogue's scopes and the
-// optional endpoints only when configured; absolute URLs are kept as given.
+// optional endpoints only when configured (and mounted); absolute URLs are
+// kept as given.
 func TestDiscoveryMetadata(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -77,7 +78,7 @@ func TestDiscoveryMetadata(t *testing.T) {
 					t.Errorf("%s: scopes_supported %v lacks %s", p, scopes, s.Name)
 				}
 			}
-			if !slices.Equal(toStrings(m["token_endpoint_auth_methods_supported"]), []string{"client_secret_basic", "client_secret_post", "none"}) {
+			if !slices.Equal(toStrings(m["token_endpoint_auth_methods_supported"]), []string{"client_secret_basic", "client_secret_post"}) {
 				t.Errorf("%s: auth methods %v", p, m["token_endpoint_auth_methods_supported"])
 			}
 			if !slices.Equal(toStrings(m["access_token_signing_alg_values_supported"]), []string{"EdDSA"}) {
@@ -90,6 +91,9 @@ func TestDiscoveryMetadata(t *testing.T) {
 			}
 		}
 
+		f.authorize(t)
+		f.app.RegisterEndpoint(EndpointRevoke)
+		f.app.RegisterEndpoint(EndpointIntrospect)
 		custom := &Discovery{
 			TokenEndpoint: "v1/oauth2/token", JWKSURI: "https://keys.example/jwks.json",
 			AuthorizationEndpoint: "/authorize", UserinfoEndpoint: "/userinfo",

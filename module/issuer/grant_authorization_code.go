@@ -40,9 +40,22 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	}
 	now := time.Now()
 	family := secret.NewToken(16)
+	// The presenter is vetted before the code is spent or taken as reused:
+	// checked afterwards, any client that saw a victim's code could burn it,
+	// so that the rightful client's redemption looked like a reuse and
+	// revoked its tokens.
+	check := func(code *store.AuthCode) error {
+		if oe := checkPresenter(code, c, req); oe != nil {
+			return refusal{oe}
+		}
+		return nil
+	}
 	code, revoked, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), now,
-		store.Redemption{FamilyID: family, KeepUntil: now.Add(RefreshTokenLifetime)})
+		store.Redemption{FamilyID: family, KeepUntil: now.Add(RefreshTokenLifetime), Check: check})
+	var refused refusal
 	switch {
+	case errors.As(err, &refused):
+		return nil, refused.oe
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.ErrInvalidGrant("the code is unknown or expired")
 	case errors.Is(err, store.ErrCodeReused):
@@ -57,29 +70,6 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		e.logger.Error("redeeming a code", zap.Error(err))
 		return nil, serverFailure(err)
 	}
-	if code.ClientID != c.ID {
-		return nil, oauth.ErrInvalidGrant("the code was issued to another client")
-	}
-	if code.RedirectURI != "" && req.Get("redirect_uri") != code.RedirectURI {
-		return nil, oauth.ErrInvalidGrant("redirect_uri differs from the one of the authorization request")
-	}
-	verifier := req.Get("code_verifier")
-	switch {
-	case code.CodeChallenge != "":
-		if verifier == "" {
-			return nil, oauth.ErrInvalidGrant("the code_verifier is missing")
-		}
-		sum := sha256.Sum256([]byte(verifier))
-		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
-			return nil, oauth.ErrInvalidGrant("the code_verifier does not match the code_challenge")
-		}
-	case c.Public:
-		// The authorize endpoint refuses such a request; a code from before
-		// the client became public is refused here.
-		return nil, oauth.ErrInvalidGrant("a public client may redeem only a code requested with PKCE (code_challenge)")
-	case verifier != "":
-		return nil, oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
-	}
 	u, oerr := e.findUser(ctx, c, code.UserID)
 	if oerr != nil {
 		return nil, oerr
@@ -90,6 +80,41 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		return nil, oerr
 	}
 	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, "", req)
+}
+
+// refusal carries a presenter check's protocol error through the store.
+type refusal struct{ oe *oauth.Error }
+
+func (r refusal) Error() string { return r.oe.Error() }
+
+// checkPresenter decides whether client c, with req, may redeem code (RFC
+// 6749 §4.1.3, RFC 7636 §4.6): the code was issued to c, the redirect_uri
+// matches the authorization request's, and the code_verifier the challenge.
+func checkPresenter(code *store.AuthCode, c *store.Client, req *Request) *oauth.Error {
+	if code.ClientID != c.ID {
+		return oauth.ErrInvalidGrant("the code was issued to another client")
+	}
+	if code.RedirectURI != "" && req.Get("redirect_uri") != code.RedirectURI {
+		return oauth.ErrInvalidGrant("redirect_uri differs from the one of the authorization request")
+	}
+	verifier := req.Get("code_verifier")
+	switch {
+	case code.CodeChallenge != "":
+		if verifier == "" {
+			return oauth.ErrInvalidGrant("the code_verifier is missing")
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
+			return oauth.ErrInvalidGrant("the code_verifier does not match the code_challenge")
+		}
+	case c.Public:
+		// The authorize endpoint refuses such a request; a code from before
+		// the client became public is refused here.
+		return oauth.ErrInvalidGrant("a public client may redeem only a code requested with PKCE (code_challenge)")
+	case verifier != "":
+		return oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
+	}
+	return nil
 }
 
 // grantClient identifies the client of a code, refresh or revocation

@@ -30,6 +30,11 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 	if oerr != nil {
 		return nil, oerr
 	}
+	// A malformed scope is refused before the token is spent.
+	requested, err := scope.Parse(req.Get("scope"))
+	if err != nil {
+		return nil, oauth.ErrInvalidScope("%s", err.Error())
+	}
 	old, err := e.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -48,7 +53,6 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 		}
 		return nil, oauth.ErrInvalidGrant("the refresh token was issued to another client")
 	}
-	requested := scope.Split(req.Get("scope"))
 	if len(requested) == 0 {
 		requested = old.Scopes
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 func init() {
@@ -24,10 +26,13 @@ func init() {
 	})
 }
 
-// Introspection is the RFC 7662 endpoint: an authenticated client (for
-// example a resource server) asks whether a token is active and what it
-// carries. Revoked tokens, tokens of disabled clients and tokens of another
-// tenant than the asking client's are inactive.
+// Introspection is the RFC 7662 endpoint: an authenticated client asks
+// whether a token is active and what it carries. It is least privilege: a
+// client introspects its own tokens; a client allowed the built-in scope
+// scopegate.introspect (a resource server, say) also those of every other
+// client of its tenant. Every other token, like a revoked one or one of a
+// disabled client, is {"active": false} (RFC 7662 §2.2: the answer does not
+// tell a token the caller may not see from a dead one).
 type Introspection struct {
 	app    *app.App
 	logger *zap.Logger
@@ -44,8 +49,12 @@ func (Introspection) CaddyModule() caddy.ModuleInfo {
 // Provision looks up the scopegate app.
 func (in *Introspection) Provision(ctx caddy.Context) error {
 	a, err := app.From(ctx)
+	if err != nil {
+		return err
+	}
 	in.app, in.logger = a, ctx.Logger()
-	return err
+	a.RegisterEndpoint(EndpointIntrospect)
+	return nil
 }
 
 // ServeHTTP answers an introspection request.
@@ -66,9 +75,8 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	body := map[string]any{"active": false}
 	c, err := in.app.Verify(r.Context(), req.Get("token"))
 	switch {
-	case err == nil && c.Tenant != caller.TenantID:
-		// Tenants are kept apart: another tenant's token is none of this
-		// client's business, and RFC 7662 §2.2 lets the answer be inactive.
+	case err == nil && !in.mayRead(caller, c):
+		// Not this client's business: answered as inactive.
 	case err == nil:
 		body = map[string]any{
 			"active": true, "scope": c.Scope, "client_id": c.ClientID, "token_type": "Bearer",
@@ -89,6 +97,17 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(body)
+}
+
+// mayRead reports whether caller may see token c's claims: its own token,
+// or, with scopegate.introspect among its allowed scopes (implications
+// followed), a token of its own tenant. No scope reaches another tenant's
+// tokens, scopegate.admin included.
+func (in *Introspection) mayRead(caller *store.Client, c *token.Claims) bool {
+	if c.Tenant != caller.TenantID {
+		return false
+	}
+	return c.ClientID == caller.ID || in.app.Catalogue().Satisfies(caller.AllowedScopes, scope.Introspect)
 }
 
 // Interface guards

@@ -79,10 +79,14 @@ func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.
 
 // resolveScopes turns the scope parameter into the granted list: absent
 // means the client's default scopes (defaultScopes, claims left to the
-// caller); each scope must exist, be allowed for the client and suit the
-// token's kind (legs).
+// caller); the parameter must be well formed (scope.Parse: single spaces
+// between scope tokens), and each scope must exist, be allowed for the
+// client and suit the token's kind (legs).
 func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
-	requested := scope.Split(raw)
+	requested, err := scope.Parse(raw)
+	if err != nil {
+		return nil, oauth.ErrInvalidScope("%s", err.Error())
+	}
 	if len(requested) == 0 {
 		return e.defaultScopes(c, legs, nil)
 	}

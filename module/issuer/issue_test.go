@@ -40,7 +40,7 @@ func TestScopeResolution(t *testing.T) {
 			{c.ID, secret, "   ", "demo.read global"},
 			{c.ID, secret, "demo.write", "demo.write"},
 			{c.ID, secret, "global demo.read", "global demo.read"},
-			{c.ID, secret, " demo.write  demo.read demo.write ", "demo.write demo.read"},
+			{c.ID, secret, " demo.write demo.read demo.write ", "demo.write demo.read"}, // spaces around the list are forgiven, not between (TestScopeParameterStrict)
 			{noDefaults.ID, noDefaultsSecret, "", "demo.write"},
 			{noDefaults.ID, noDefaultsSecret, "demo.write demo.read", "demo.write demo.read"},
 		} {

@@ -42,8 +42,12 @@ func (Revocation) CaddyModule() caddy.ModuleInfo {
 // Provision looks up the scopegate app.
 func (rv *Revocation) Provision(ctx caddy.Context) error {
 	a, err := app.From(ctx)
+	if err != nil {
+		return err
+	}
 	rv.app, rv.logger = a, ctx.Logger()
-	return err
+	a.RegisterEndpoint(EndpointRevoke)
+	return nil
 }
 
 // ServeHTTP revokes the token named by the "token" parameter.

@@ -72,6 +72,8 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 		}
 		e.enabled[t] = g
 	}
+	// Discovery advertises what the mounted endpoints serve.
+	a.RegisterEndpoint(EndpointToken, e.GrantTypes...)
 	return nil
 }
 

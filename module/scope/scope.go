@@ -8,14 +8,19 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
-// Built-in scopes that guard Scopegate's own admin sub-route.
+// Built-in scopes that guard Scopegate's own admin sub-route and
+// introspection.
 const (
 	// Admin manages every tenant.
 	Admin = "scopegate.admin"
 	// TenantAdmin manages the admin's own tenant only.
 	TenantAdmin = "scopegate.tenant_admin"
+	// Introspect lets a client introspect (RFC 7662) the tokens of every
+	// client of its own tenant, not only its own.
+	Introspect = "scopegate.introspect"
 )
 
 // Legs says which kind of token a scope demands.
@@ -83,6 +88,7 @@ func BuiltIn() []Scope {
 	return []Scope{
 		{Name: Admin, Description: "Manage every tenant's clients, users and scopes"},
 		{Name: TenantAdmin, Description: "Manage the clients and users of your own tenant"},
+		{Name: Introspect, Description: "Introspect the tokens of every client of your own tenant"},
 	}
 }
 
@@ -141,7 +147,7 @@ func ValidName(name string) error {
 		return fmt.Errorf("scope name is empty")
 	}
 	for _, r := range name {
-		if r < 0x21 || r > 0x7e || r == '"' || r == '\\' {
+		if !tokenChar(r) {
 			return fmt.Errorf("scope %q has a character RFC 6749 does not allow", name)
 		}
 	}
@@ -201,8 +207,67 @@ func (c *Catalogue) Satisfies(granted []string, required string) bool {
 	return false
 }
 
-// Split parses a space-delimited scope parameter (RFC 6749 §3.3), dropping
-// duplicates and keeping the first-seen order.
+// Parse reads the scope parameter of a request strictly, as RFC 6749 §3.3
+// writes it: scope = scope-token *( SP scope-token ), scope-token =
+// 1*( %x21 / %x23-5B / %x5D-7E ). Tokens are separated by single spaces;
+// only spaces before the first token and after the last are forgiven. A
+// tab, a newline, two spaces in a row or any other character outside
+// scope-token is an error that says what and where (the message quotes no
+// input, so it is safe in an error_description). Duplicates are dropped,
+// keeping the first-seen order; an empty parameter is no scopes (nil).
+func Parse(s string) ([]string, error) {
+	trimmed := strings.Trim(s, " ")
+	if trimmed == "" {
+		return nil, nil
+	}
+	lead := strings.Index(s, trimmed)
+	for i, r := range trimmed {
+		pos := lead + i + 1 // 1-based, in bytes of the whole parameter
+		switch {
+		case r == ' ' && trimmed[i-1] == ' ':
+			return nil, fmt.Errorf("the scope parameter has two spaces in a row at position %d; separate scopes with single spaces (RFC 6749 section 3.3)", pos)
+		case r == ' ':
+		case !tokenChar(r):
+			return nil, fmt.Errorf("the scope parameter has %s at position %d, which RFC 6749 section 3.3 does not allow: separate scopes with single spaces, and use printable ASCII without quote or backslash in a scope", describe(r), pos)
+		}
+	}
+	fields := strings.Split(trimmed, " ")
+	out := fields[:0]
+	seen := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// tokenChar reports whether r may appear in a scope-token (RFC 6749 §3.3).
+func tokenChar(r rune) bool { return r >= 0x21 && r <= 0x7e && r != '"' && r != '\\' }
+
+// describe names a character without quoting it.
+func describe(r rune) string {
+	switch r {
+	case '\t':
+		return "a tab"
+	case '\n':
+		return "a line feed"
+	case '\r':
+		return "a carriage return"
+	case '"':
+		return "a double quote"
+	case '\\':
+		return "a backslash"
+	case utf8.RuneError:
+		return "a byte that is not UTF-8 or a replacement character"
+	}
+	return fmt.Sprintf("the character U+%04X", r)
+}
+
+// Split splits a space-delimited list of scopes Scopegate itself wrote (a
+// token's scope claim, say), dropping duplicates and keeping the first-seen
+// order. A request's scope parameter goes through Parse instead.
 func Split(s string) []string {
 	fields := strings.Fields(s)
 	out := fields[:0]

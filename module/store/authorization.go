@@ -61,6 +61,12 @@ type Redemption struct {
 	FamilyID string
 	// KeepUntil is how long the used code is kept to recognise its reuse.
 	KeepUntil time.Time
+	// Check, when set, vets the presenter against the code before anything
+	// happens to it (the client it was issued to, the redirect URI, PKCE).
+	// An error is returned as is and leaves the code untouched: neither
+	// redeemed nor, if it was used before, taken as a reuse, so only the
+	// code's own client can spend it or trigger the revocation.
+	Check func(*AuthCode) error
 }
 
 // RefreshToken is one refresh token, kept by digest. Each use rotates it: the
@@ -206,8 +212,9 @@ func (s *Store) SaveAuthCode(ctx context.Context, c *AuthCode) error {
 
 // RedeemAuthCode redeems a code once: it is marked used, with the refresh
 // family r starts, in one transaction with the row locked, so only one
-// redemption ever succeeds. An unknown or expired code is ErrNotFound. A
-// code redeemed before is ErrCodeReused, and in the same transaction what
+// redemption ever succeeds. An unknown or expired code is ErrNotFound; a
+// presenter r.Check refuses gets its error and changes nothing. A code
+// redeemed before is ErrCodeReused, and in the same transaction what
 // it produced is revoked (RFC 6749 §4.1.2): the code is marked revoked (its
 // family takes no new refresh token), the family's refresh tokens are
 // deleted and the access tokens issued with them are revoked while they
@@ -221,6 +228,14 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("digest = ?", digest).Take(&c).Error; err != nil {
 			return err
 		}
+		if c.UsedAt == nil && !now.Before(c.ExpiresAt) {
+			return ErrNotFound
+		}
+		if r.Check != nil {
+			if err := r.Check(&c); err != nil {
+				return err
+			}
+		}
 		if c.UsedAt != nil {
 			reused = true
 			if c.RevokedAt == nil {
@@ -231,9 +246,6 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 			var err error
 			revoked, err = revokeFamily(tx, c.FamilyID, now)
 			return err
-		}
-		if !now.Before(c.ExpiresAt) {
-			return ErrNotFound
 		}
 		return tx.Model(&AuthCode{}).Where("digest = ?", digest).Updates(map[string]any{
 			"used_at": now.UTC(), "family_id": r.FamilyID, "expires_at": r.KeepUntil.UTC(),

@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -37,31 +42,111 @@ func TestPasswords(t *testing.T) {
 	}
 }
 
-// After the free failures each attempt must wait, doubling up to the cap;
-// success clears the key; keys are independent.
+// The first free attempts of a key go through at once, then each attempt
+// must wait, doubling up to the cap, and a refused attempt takes nothing;
+// a released attempt is given back (and lifts the wait when it brings the
+// key below the free attempts); success clears the key; keys are
+// independent.
 func TestThrottle(t *testing.T) {
+	clock := time.Now()
 	th := NewThrottle(2, time.Second, 4*time.Second)
-	th.Fail("a")
-	th.Fail("a")
-	if th.Wait("a") != 0 {
-		t.Fatal("waiting within the free failures")
+	th.now = func() time.Time { return clock }
+	if th.Acquire("a") != 0 {
+		t.Fatal("first attempt refused")
 	}
-	th.Fail("a")
-	if w := th.Wait("a"); w <= 0 || w > time.Second {
-		t.Fatalf("first wait %v", w)
+	if th.Acquire("a") != 0 {
+		t.Fatal("second (last free) attempt refused")
 	}
-	for i := 0; i < 10; i++ {
-		th.Fail("a")
+	if w := th.Acquire("a"); w != time.Second {
+		t.Fatalf("third attempt at once: wait %v, want 1s", w)
 	}
-	if w := th.Wait("a"); w > 4*time.Second || w < 3*time.Second {
-		t.Fatalf("capped wait %v", w)
+	for _, want := range []time.Duration{2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		clock = clock.Add(time.Hour)
+		if th.Acquire("a") != 0 {
+			t.Fatal("an attempt after the wait refused")
+		}
+		if w := th.Acquire("a"); w != want {
+			t.Fatalf("wait %v, want %v (doubling up to the cap)", w, want)
+		}
 	}
-	if th.Wait("b") != 0 {
+	if th.Acquire("b") != 0 {
 		t.Fatal("keys are not independent")
 	}
 	th.Succeed("a")
-	if th.Wait("a") != 0 {
+	if th.Acquire("a") != 0 {
 		t.Fatal("success did not clear the key")
+	}
+	if th.Acquire("a") != 0 || th.Acquire("a") == 0 {
+		t.Fatal("after a success the key has its free attempts again, and only those")
+	}
+	th.Release("a")
+	if th.Acquire("a") != 0 {
+		t.Fatal("a released attempt was not given back")
+	}
+}
+
+// Attempts are taken before the password check, under one lock: of many
+// concurrent attempts for one account only the free ones get through, and
+// likewise for one address; an attempt the address refuses is given back to
+// the account. A success gives the address its attempt back and clears the
+// account.
+func TestSignInThrottleBurst(t *testing.T) {
+	s := NewSignInThrottle()
+	var wg sync.WaitGroup
+	var through atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.Acquire("tenant\x00ada", "192.0.2.1") == 0 {
+				through.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := through.Load(); n != 5 {
+		t.Fatalf("%d of 40 concurrent attempts for one account went through, want 5", n)
+	}
+	through.Store(0)
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.Acquire(fmt.Sprintf("tenant\x00user%d", i), "198.51.100.7") == 0 {
+				through.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := through.Load(); n != 50 {
+		t.Fatalf("%d of 200 concurrent attempts from one address went through, want 50", n)
+	}
+	// The attempts the address refused were given back to the accounts.
+	held := 0
+	for i := range 200 {
+		if e, ok := s.user.entries.Peek(fmt.Sprintf("tenant\x00user%d", i)); ok {
+			held += e.attempts
+		}
+	}
+	if held != 50 {
+		t.Fatalf("the accounts hold %d attempts, want the 50 that went through", held)
+	}
+
+	s = NewSignInThrottle()
+	for range 4 {
+		s.Acquire("tenant\x00ada", "192.0.2.1")
+	}
+	s.Succeeded("tenant\x00ada", "192.0.2.1")
+	for range 5 {
+		if s.Acquire("tenant\x00ada", "192.0.2.1") != 0 {
+			t.Fatal("a success did not clear the account's attempts")
+		}
+	}
+	if got := s.addr.entries.Len(); got != 1 {
+		t.Fatalf("address entries %d", got)
+	}
+	if e, _ := s.addr.entries.Get("192.0.2.1"); e.attempts != 8 {
+		t.Fatalf("the address holds %d attempts, want 8 (9 taken, the success given back)", e.attempts)
 	}
 }
 
@@ -204,5 +289,34 @@ func TestRender(t *testing.T) {
 	csp := rec.Header().Get("Content-Security-Policy")
 	if !strings.Contains(csp, "form-action 'self' https://client.test") || !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Fatalf("CSP %q", csp)
+	}
+}
+
+// A check for a missing user (an empty hash) compares against a dummy hash
+// of the very cost HashPassword uses, so it takes as long as a real check,
+// and never matches; every check is seen by ObserveComparisons.
+func TestDummyHashCost(t *testing.T) {
+	// Not the minimum cost the other tests use, which a fixed cheap dummy
+	// would match by chance.
+	defer func(c int) { PasswordCost = c }(PasswordCost)
+	PasswordCost = bcrypt.MinCost + 1
+	real, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	realCost, _ := bcrypt.Cost([]byte(real))
+	dummyCost, err := bcrypt.Cost(dummyHash())
+	if err != nil || dummyCost != realCost || dummyCost != PasswordCost {
+		t.Fatalf("dummy hash cost %d (%v), real hash cost %d, PasswordCost %d", dummyCost, err, realCost, PasswordCost)
+	}
+	var costs []int
+	stop := ObserveComparisons(func(cost int) { costs = append(costs, cost) })
+	defer stop()
+	if CheckPassword("", "scopegate-timing-equaliser") || CheckPassword("", "") {
+		t.Fatal("an empty hash matched")
+	}
+	CheckPassword(real, "wrong horse battery")
+	if len(costs) != 3 || costs[0] != realCost || costs[1] != realCost || costs[2] != realCost {
+		t.Fatalf("compared against costs %v, want three of %d", costs, realCost)
 	}
 }

@@ -1,0 +1,75 @@
+package issuer
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Introspection is least privilege: a client introspects its own tokens;
+// another client of the tenant sees {"active": false} (RFC 7662 §2.2),
+// unless its allowed scopes give scopegate.introspect (directly or through
+// an implication), which reads every token of its own tenant and no other:
+// neither scopegate.admin without it, nor scopegate.introspect of another
+// tenant, reads the token.
+func TestIntrospectionLeastPrivilege(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver, func(a *app.App) {
+			a.Scopes = append(a.Scopes, scope.Scope{Name: "resource_server", Implies: []string{scope.Introspect}})
+		})
+		f.tenant("acme")
+		owner, ownerSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		peer, peerSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		rs, rsSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read", scope.Introspect}})
+		implied, impliedSecret := f.client(store.Client{AllowedScopes: store.Strings{"resource_server"}})
+		super, superSecret := f.client(store.Client{AllowedScopes: store.Strings{scope.Admin}})
+		acme, acmeSecret := f.client(store.Client{TenantID: "acme", AllowedScopes: store.Strings{scope.Introspect}})
+		res, claims := f.issue(t, f.ep, owner.ID, ownerSecret, "scope", "demo.read")
+		tok := res.str("access_token")
+
+		in := &Introspection{app: f.app, logger: f.log}
+		ask := func(id, secret string) map[string]any {
+			t.Helper()
+			rec := httptest.NewRecorder()
+			if err := in.ServeHTTP(rec, withBasic(formRequest(url.Values{"token": {tok}}), id, secret), nil); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("introspection by %s: %d %v %s", id, rec.Code, err, rec.Body)
+			}
+			if rec.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control %q", rec.Header().Get("Cache-Control"))
+			}
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			return body
+		}
+		for who, c := range map[string]struct{ id, secret string }{
+			"its own client": {owner.ID, ownerSecret}, "a client with scopegate.introspect": {rs.ID, rsSecret},
+			"a client whose scope implies it": {implied.ID, impliedSecret},
+		} {
+			body := ask(c.id, c.secret)
+			if body["active"] != true || body["client_id"] != owner.ID || body["jti"] != claims.ID || body["scope"] != "demo.read" {
+				t.Errorf("%s: %v, want the active token's claims", who, body)
+			}
+		}
+		for who, c := range map[string]struct{ id, secret string }{
+			"another client of the tenant":                      {peer.ID, peerSecret},
+			"a scopegate.admin client without the scope":        {super.ID, superSecret},
+			"another tenant's client with scopegate.introspect": {acme.ID, acmeSecret},
+		} {
+			if body := ask(c.id, c.secret); len(body) != 1 || body["active"] != false {
+				t.Errorf("%s: %v, want exactly {\"active\": false}", who, body)
+			}
+		}
+		if _, ok := f.app.Catalogue().Get(scope.Introspect); !ok {
+			t.Fatal("scopegate.introspect is not in the built-in catalogue")
+		}
+	})
+}
