@@ -131,7 +131,8 @@ func TestPropagationKeyRotation(t *testing.T) {
 		verifiedOn(t, b, old)
 		oldKID := a.Keys().SigningKID()
 
-		newKID, err := a.Keys().Rotate(ctx, time.Duration(a.KeyOverlap), tester)
+		next, err := a.Keys().Rotate(ctx, token.Rotation{Overlap: time.Duration(a.KeyOverlap), Emergency: true}, tester)
+		newKID := next.KID
 		if err != nil || newKID == oldKID || a.Keys().SigningKID() != newKID {
 			t.Fatalf("Rotate = %q, %v (old %q)", newKID, err, oldKID)
 		}
@@ -288,7 +289,8 @@ func TestCachedTokenRefusedAfterKeyOverlap(t *testing.T) {
 		verifiedOn(t, b, old)
 
 		const overlap = 3 * time.Second
-		newKID, err := a.Keys().Rotate(ctx, overlap, tester)
+		next, err := a.Keys().Rotate(ctx, token.Rotation{Overlap: overlap, Emergency: true}, tester)
+		newKID := next.KID
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -135,16 +135,32 @@ type Client struct {
 // HasScope reports whether scope is among the client's allowed scopes.
 func (c *Client) HasScope(scope string) bool { return c.AllowedScopes.Contains(scope) }
 
-// SigningKey is one Ed25519 key of the key ring. The newest key that is not
-// retired signs; every key verifies until VerifyUntil.
+// SigningKey is one Ed25519 key of the key ring. It is published (JWKS)
+// from CreatedAt, signs from ActivatesAt until RetiredAt (the next key's
+// activation), and verifies until VerifyUntil.
 type SigningKey struct {
 	KID               string `gorm:"column:kid;primaryKey;size:64"`
 	Algorithm         string `gorm:"size:16;not null"`
 	PublicKey         []byte `gorm:"not null"`
 	PrivateCiphertext []byte `gorm:"not null"`
 	CreatedAt         time.Time
-	RetiredAt         *time.Time
-	VerifyUntil       *time.Time
+	// ActivatesAt is when the key starts signing: a rotation pre-publishes
+	// the next key (key_prepublish) so that JWKS caches hold it before any
+	// token does. Nullable so AutoMigrate can add it to a database made
+	// before pre-publication; NULL means active since CreatedAt.
+	ActivatesAt *time.Time
+	// RetiredAt is when the key stops signing; it may be in the future
+	// while its successor is pre-published.
+	RetiredAt   *time.Time
+	VerifyUntil *time.Time
+}
+
+// Activation returns when k starts (or started) signing.
+func (k *SigningKey) Activation() time.Time {
+	if k.ActivatesAt != nil {
+		return *k.ActivatesAt
+	}
+	return k.CreatedAt
 }
 
 // Revocation keeps a revoked token's id until the token can no longer
