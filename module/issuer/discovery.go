@@ -70,9 +70,7 @@ func (d *Discovery) setup(a *app.App) {
 func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	var body any
-	// Short caching: clients pick up a rotated key within minutes, and the
-	// old key keeps verifying far longer than that.
-	maxAge := 300
+	maxAge := 300 // the metadata changes only with the configuration
 	switch {
 	case strings.HasSuffix(p, "/jwks.json"):
 		body = d.app.Keys().JWKS()
