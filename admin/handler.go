@@ -112,6 +112,7 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "GET /tenants/{id}", h.getTenant)
 	h.route(mux, "GET /scopes", h.listScopes)
 	h.route(mux, "GET /audit", h.listAudit)
+	h.route(mux, "GET /keys", h.listKeys)
 	h.route(mux, "POST /keys/rotate", h.rotateKeys)
 	h.mux = mux
 	h.console = newConsole(h)

@@ -36,9 +36,9 @@ type env struct {
 	super, superID string
 }
 
-func newEnv(t *testing.T, driver string) *env {
+func newEnv(t *testing.T, driver string, configure ...func(*app.App)) *env {
 	t.Helper()
-	a := apptest.Open(t, driver)
+	a := apptest.Open(t, driver, configure...)
 	h := new(Handler)
 	h.setup(a, zaptest.NewLogger(t))
 	e := &env{t: t, app: a, h: h}

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 // scopeView is a catalogue entry as the admin API shows it.
@@ -73,20 +75,38 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, c *caller) e
 	return nil
 }
 
-// rotateKeys starts signing with a new key; the old ones keep verifying for
-// the app's key_overlap, so tokens already out stay good. The key ring is
-// shared by every tenant, hence super admins only; the audit row belongs to
-// no tenant.
+// rotateKeys pre-publishes a new signing key: it is in the JWKS at once and
+// signs after the app's key_prepublish, so upstreams that verify tokens
+// from a cached JWKS know it before they meet it; the key it replaces keeps
+// verifying for key_overlap after that. {"emergency": true} makes it sign
+// at once (and replaces a pending key), adding "retire_old": true stops the
+// replaced keys verifying at once. A rotation while a key is pending is a
+// 409: replacing the key would restart the wait. The key ring is shared by
+// every tenant, hence super admins only; the audit row belongs to no tenant.
 func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if !c.super {
 		return forbidden("only a super admin may rotate the signing keys")
 	}
-	kid, err := h.app.Keys().Rotate(r.Context(), time.Duration(h.app.KeyOverlap), c.actor(""))
+	var b keyRotateBody
+	if err := decodeBody(w, r, &b, true); err != nil {
+		return err
+	}
+	if b.RetireOld && !b.Emergency {
+		var f fieldErrors
+		f.add("retire_old", "needs \"emergency\": true: without it the old key signs until the new one starts, so its tokens must keep verifying")
+		return f.err()
+	}
+	next, err := h.app.Keys().Rotate(r.Context(), token.Rotation{
+		Prepublish: time.Duration(h.app.KeyPrepublish), Overlap: time.Duration(h.app.KeyOverlap),
+		Emergency: b.Emergency, RetireOld: b.RetireOld,
+	}, c.actor(""))
+	if pending, ok := errors.AsType[*store.PendingKeyError](err); ok {
+		return newProblem(http.StatusConflict, "key %s is pre-published and starts signing at %s; rotate again after that, or send {\"emergency\": true} to replace it now",
+			pending.KID, pending.ActivatesAt.UTC().Format(time.RFC3339))
+	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
-		KID string `json:"kid"`
-	}{kid})
+	writeJSON(w, http.StatusOK, viewKey(next))
 	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 // GET /scopes shows the whole catalogue, built-ins first, with legs as
@@ -80,32 +83,47 @@ func TestAudit(t *testing.T) {
 	})
 }
 
-// Only super admins rotate the signing keys; the answer names the new key,
-// which then signs, while tokens signed with the old key keep verifying,
-// and the rotation is audited with no tenant.
+// Only super admins rotate the signing keys. A rotation pre-publishes: the
+// answer names the new key as pending with its activation key_prepublish
+// away, the old key keeps signing meanwhile, and the rotation is audited with
+// no tenant. A second rotation while the key is pending is a 409 problem
+// naming it; an emergency one signs at once and tokens of the old key keep
+// verifying.
 func TestKeysRotate(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		ctx := context.Background()
 		old := e.app.Keys().SigningKID()
-		got := decode[struct {
-			KID string `json:"kid"`
-		}](t, e.want(e.do("POST", "/keys/rotate", e.super, nil), http.StatusOK))
-		if got.KID == "" || got.KID == old || e.app.Keys().SigningKID() != got.KID {
-			t.Fatalf("rotate answered %q (old %q, signing %q)", got.KID, old, e.app.Keys().SigningKID())
+		before := time.Now()
+		got := decode[keyView](t, e.want(e.do("POST", "/keys/rotate", e.super, nil), http.StatusOK))
+		prepublish := time.Duration(e.app.KeyPrepublish)
+		if got.KID == "" || got.KID == old || got.State != token.KeyPending || got.ActivatesAt.Before(before.Add(prepublish)) ||
+			got.ActivatesAt.After(time.Now().Add(prepublish)) || e.app.Keys().SigningKID() != old {
+			t.Fatalf("rotate answered %+v (old %q, signing %q)", got, old, e.app.Keys().SigningKID())
 		}
-		if _, err := e.app.Verify(ctx, e.super); err != nil {
-			t.Fatalf("a token signed with the old key no longer verifies: %v", err)
-		}
-		e.want(e.do("GET", "/scopes", e.super, nil), http.StatusOK) // and through the API
 		entries, _, _ := e.app.Store().ListAudit(ctx, "", store.Page{Limit: 1})
 		if len(entries) != 1 || entries[0].Action != "keys.rotate" || entries[0].Target != got.KID ||
 			entries[0].Actor != e.superID || entries[0].TenantID != "" {
 			t.Fatalf("audit = %+v", entries)
 		}
+
+		p := problemOf(t, e.do("POST", "/keys/rotate", e.super, map[string]any{}), http.StatusConflict)
+		if !strings.Contains(p.Detail, got.KID) || !strings.Contains(p.Detail, got.ActivatesAt.UTC().Format(time.RFC3339)) {
+			t.Fatalf("409 detail %q does not name the pending key and its activation", p.Detail)
+		}
+
+		urgent := decode[keyView](t, e.want(e.do("POST", "/keys/rotate", e.super, map[string]any{"emergency": true}), http.StatusOK))
+		if urgent.State != token.KeySigning || urgent.KID == got.KID || e.app.Keys().SigningKID() != urgent.KID {
+			t.Fatalf("emergency rotation answered %+v; signing %q", urgent, e.app.Keys().SigningKID())
+		}
+		if _, err := e.app.Verify(ctx, e.super); err != nil {
+			t.Fatalf("a token signed with the old key no longer verifies: %v", err)
+		}
+		e.want(e.do("GET", "/scopes", e.super, nil), http.StatusOK) // and through the API
+
 		ta, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
-		problemOf(t, e.do("POST", "/keys/rotate", ta, nil), http.StatusForbidden)
-		if e.app.Keys().SigningKID() != got.KID {
+		problemOf(t, e.do("POST", "/keys/rotate", ta, map[string]any{"emergency": true}), http.StatusForbidden)
+		if e.app.Keys().SigningKID() != urgent.KID {
 			t.Fatal("a refused rotation changed the signing key")
 		}
 	})

@@ -79,6 +79,10 @@ type App struct {
 	SecretGrace caddy.Duration `json:"secret_grace,omitempty"`
 	// How long retired signing keys keep verifying. Default: 48h.
 	KeyOverlap caddy.Duration `json:"key_overlap,omitempty"`
+	// How long a rotated-in signing key is published in the JWKS before
+	// it signs, so verifiers that cache the JWKS know it first; the JWKS
+	// may be cached for half of it, at most 5m. Default: 10m.
+	KeyPrepublish caddy.Duration `json:"key_prepublish,omitempty"`
 
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers
@@ -162,6 +166,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.KeyOverlap == 0 {
 		a.KeyOverlap = caddy.Duration(48 * time.Hour)
+	}
+	if a.KeyPrepublish == 0 {
+		a.KeyPrepublish = caddy.Duration(10 * time.Minute)
 	}
 	if a.impersonation == nil {
 		a.impersonation = newHeaderNames()
@@ -273,8 +280,8 @@ func (a *App) Validate() error {
 	if a.Database != nil && a.Database.MaxConnections < 0 {
 		return fmt.Errorf("database max_connections must not be negative")
 	}
-	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 || a.PollInterval < 0 || a.SecretGrace < 0 || a.KeyOverlap < 0 {
-		return fmt.Errorf("token_lifetime, leeway, cache_size, poll_interval, secret_grace and key_overlap must not be negative")
+	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 || a.PollInterval < 0 || a.SecretGrace < 0 || a.KeyOverlap < 0 || a.KeyPrepublish < 0 {
+		return fmt.Errorf("token_lifetime, leeway, cache_size, poll_interval, secret_grace, key_overlap and key_prepublish must not be negative")
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ func TestSetDefaults(t *testing.T) {
 		{"poll_interval", a.PollInterval, caddy.Duration(500 * time.Millisecond)},
 		{"secret_grace", a.SecretGrace, caddy.Duration(24 * time.Hour)},
 		{"key_overlap", a.KeyOverlap, caddy.Duration(48 * time.Hour)},
+		{"key_prepublish", a.KeyPrepublish, caddy.Duration(10 * time.Minute)},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -152,6 +153,7 @@ func TestValidate(t *testing.T) {
 		"negative poll":         {app.App{PollInterval: caddy.Duration(-time.Second)}, "negative"},
 		"negative secret_grace": {app.App{SecretGrace: caddy.Duration(-time.Second)}, "negative"},
 		"negative key_overlap":  {app.App{KeyOverlap: caddy.Duration(-time.Second)}, "negative"},
+		"negative prepublish":   {app.App{KeyPrepublish: caddy.Duration(-time.Second)}, "key_prepublish must not be negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := tc.a

@@ -36,6 +36,7 @@ func init() {
 //		poll_interval   <duration>
 //		secret_grace    <duration>
 //		key_overlap     <duration>
+//		key_prepublish  <duration>
 //		scope <name> ["<description>"] {
 //			legs     2|3|any
 //			implies  <scope...>
@@ -105,7 +106,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case "day_timezone":
 				a.DayTimezone = val
 			}
-		case "token_lifetime", "leeway", "poll_interval", "secret_grace", "key_overlap":
+		case "token_lifetime", "leeway", "poll_interval", "secret_grace", "key_overlap", "key_prepublish":
 			val, err := oneArg(d)
 			if err != nil {
 				return err
@@ -116,7 +117,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			target := map[string]*caddy.Duration{
 				"token_lifetime": &a.TokenLifetime, "leeway": &a.Leeway, "poll_interval": &a.PollInterval,
-				"secret_grace": &a.SecretGrace, "key_overlap": &a.KeyOverlap,
+				"secret_grace": &a.SecretGrace, "key_overlap": &a.KeyOverlap, "key_prepublish": &a.KeyPrepublish,
 			}[opt]
 			*target = caddy.Duration(dur)
 		case "cache_size":

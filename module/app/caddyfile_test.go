@@ -32,6 +32,7 @@ const fullCaddyfile = `scopegate {
 	poll_interval 250ms
 	secret_grace 1d
 	key_overlap 72h
+	key_prepublish 15m
 	scope demo.read "Read demo data"
 	scope demo.write "Change demo data" {
 		legs 3
@@ -59,6 +60,7 @@ var fullApp = &app.App{
 	PollInterval:  caddy.Duration(250 * time.Millisecond),
 	SecretGrace:   caddy.Duration(24 * time.Hour),
 	KeyOverlap:    caddy.Duration(72 * time.Hour),
+	KeyPrepublish: caddy.Duration(15 * time.Minute),
 	Scopes: []scope.Scope{
 		{Name: "demo.read", Description: "Read demo data"},
 		{
@@ -103,6 +105,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		"poll_interval":   {"scopegate {\n poll_interval 2s\n}", &app.App{PollInterval: caddy.Duration(2 * time.Second)}},
 		"secret_grace":    {"scopegate {\n secret_grace 90m\n}", &app.App{SecretGrace: caddy.Duration(90 * time.Minute)}},
 		"key_overlap":     {"scopegate {\n key_overlap 3d\n}", &app.App{KeyOverlap: caddy.Duration(72 * time.Hour)}},
+		"key_prepublish":  {"scopegate {\n key_prepublish 2s\n}", &app.App{KeyPrepublish: caddy.Duration(2 * time.Second)}},
 		"scope with name only": {"scopegate {\n scope a.b\n}",
 			&app.App{Scopes: []scope.Scope{{Name: "a.b"}}}},
 		"scope with description and empty block": {"scopegate {\n scope a.b \"Does A to B\" {\n }\n}",
@@ -167,6 +170,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"secret_grace zero":            {block("secret_grace 0"), `secret_grace: "0" is not a positive duration`, 2},
 		"key_overlap bad unit":         {block("key_overlap 3w"), `key_overlap: "3w" is not a positive duration`, 2},
 		"key_overlap missing":          {block("key_overlap"), "wrong argument count", 2},
+		"key_prepublish zero":          {block("key_prepublish 0s"), `key_prepublish: "0s" is not a positive duration`, 2},
 		"cache_size zero":              {block("cache_size 0"), `cache_size: "0" is not a positive number`, 2},
 		"cache_size negative":          {block("cache_size -10"), `cache_size: "-10" is not a positive number`, 2},
 		"cache_size not a number":      {block("cache_size lots"), `cache_size: "lots" is not a positive number`, 2},

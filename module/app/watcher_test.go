@@ -131,7 +131,8 @@ func TestPropagationKeyRotation(t *testing.T) {
 		verifiedOn(t, b, old)
 		oldKID := a.Keys().SigningKID()
 
-		newKID, err := a.Keys().Rotate(ctx, time.Duration(a.KeyOverlap), tester)
+		next, err := a.Keys().Rotate(ctx, token.Rotation{Overlap: time.Duration(a.KeyOverlap), Emergency: true}, tester)
+		newKID := next.KID
 		if err != nil || newKID == oldKID || a.Keys().SigningKID() != newKID {
 			t.Fatalf("Rotate = %q, %v (old %q)", newKID, err, oldKID)
 		}
@@ -288,7 +289,8 @@ func TestCachedTokenRefusedAfterKeyOverlap(t *testing.T) {
 		verifiedOn(t, b, old)
 
 		const overlap = 3 * time.Second
-		newKID, err := a.Keys().Rotate(ctx, overlap, tester)
+		next, err := a.Keys().Rotate(ctx, token.Rotation{Overlap: overlap, Emergency: true}, tester)
+		newKID := next.KID
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,13 +388,13 @@ func TestPollFailureKeepsTheCursor(t *testing.T) {
 			t.Fatalf("a revocation polled while its table was unavailable: Verify = %v, want ErrRevoked", err)
 		}
 
-		newKID, err := a.Keys().Rotate(ctx, time.Hour, tester)
+		newKID, err := a.Keys().Rotate(ctx, token.Rotation{Overlap: time.Hour, Emergency: true}, tester)
 		if err != nil {
 			t.Fatal(err)
 		}
 		hiccup("signing_keys")
-		if got := b.Keys().SigningKID(); got != newKID {
-			t.Fatalf("a key rotation polled while its table was unavailable: node B signs with %q, want %q", got, newKID)
+		if got := b.Keys().SigningKID(); got != newKID.KID {
+			t.Fatalf("a key rotation polled while its table was unavailable: node B signs with %q, want %q", got, newKID.KID)
 		}
 	})
 }

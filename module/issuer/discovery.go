@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/token"
 )
 
 func init() {
@@ -85,9 +88,13 @@ func (d *Discovery) setup(a *app.App) {
 func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	var body any
+	maxAge := 300 // the metadata changes only with the configuration
 	switch {
 	case strings.HasSuffix(p, "/jwks.json"):
 		body = d.app.Keys().JWKS()
+		// Shorter than key_prepublish: every client that honours it holds
+		// a rotated-in key before the key signs.
+		maxAge = int(token.JWKSMaxAge(time.Duration(d.app.KeyPrepublish)).Seconds())
 	case strings.HasSuffix(p, "/oauth-authorization-server"), strings.HasSuffix(p, "/openid-configuration"):
 		body = d.metadata()
 	default:
@@ -98,9 +105,7 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return caddyhttp.Error(http.StatusMethodNotAllowed, fmt.Errorf("%s is read-only", p))
 	}
 	w.Header().Set("Content-Type", "application/json")
-	// Short caching: clients pick up a rotated key within minutes, and the
-	// old key keeps verifying far longer than that.
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))
 	return json.NewEncoder(w).Encode(body)
 }
 

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -9,10 +10,13 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -196,4 +200,50 @@ func toStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// While a rotated-in key is pre-published the JWKS lists it after the
+// signing key, whose tokens are still issued, and lets clients cache the
+// document for half of key_prepublish only (here 6m: 180 s), so a client
+// that honours Cache-Control fetches the new key before it signs; the
+// metadata keeps its own 300 s.
+func TestDiscoveryJWKSPrepublished(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver, func(a *app.App) { a.KeyPrepublish = caddy.Duration(6 * time.Minute) })
+		signing := f.app.Keys().SigningKID()
+		next, err := f.app.Keys().Rotate(context.Background(), token.Rotation{
+			Prepublish: time.Duration(f.app.KeyPrepublish), Overlap: time.Duration(f.app.KeyOverlap),
+		}, tester)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &Discovery{}
+		d.setup(f.app)
+		get := func(path string) *httptest.ResponseRecorder {
+			rec := httptest.NewRecorder()
+			if err := d.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil), &nextRecorder{}); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("GET %s: %v %d", path, err, rec.Code)
+			}
+			return rec
+		}
+		rec := get("/.well-known/jwks.json")
+		if cc := rec.Header().Get("Cache-Control"); cc != "public, max-age=180" {
+			t.Errorf("JWKS Cache-Control %q, want public, max-age=180", cc)
+		}
+		var set struct{ Keys []token.JWK }
+		if err := json.Unmarshal(rec.Body.Bytes(), &set); err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Keys) != 2 || set.Keys[0].KeyID != signing || set.Keys[1].KeyID != next.KID {
+			t.Errorf("JWKS while %s is pending = %+v, want the signing key %s then it", next.KID, set.Keys, signing)
+		}
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		res, _ := f.issue(t, f.ep, c.ID, secret)
+		if header, _ := jwtParts(t, res.str("access_token")); header["kid"] != signing {
+			t.Errorf("token issued while %s is pending is signed by %v, want %s", next.KID, header["kid"], signing)
+		}
+		if cc := get("/.well-known/oauth-authorization-server").Header().Get("Cache-Control"); cc != "public, max-age=300" {
+			t.Errorf("metadata Cache-Control %q", cc)
+		}
+	})
 }

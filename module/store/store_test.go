@@ -202,30 +202,56 @@ func TestCleanupBoundsTables(t *testing.T) {
 	})
 }
 
-// Only the first of several starting nodes stores a signing key; adding a
-// key later retires the old one with an overlap.
+// Only the first of several starting nodes stores a signing key. A
+// rotation stores the next key with its activation and retires the signing
+// one at that moment, with the overlap counted from there; another rotation
+// while the next key is pending is refused and writes nothing, unless it
+// replaces it (an emergency), which retires both at once.
 func TestSigningKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		k := func(id string) *store.SigningKey {
-			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		k := func(id string, activates time.Time) *store.SigningKey {
+			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}, CreatedAt: now, ActivatesAt: &activates}
 		}
-		if ok, err := s.AddFirstSigningKey(ctx, k("k1")); !ok || err != nil {
+		if ok, err := s.AddFirstSigningKey(ctx, k("k1", now)); !ok || err != nil {
 			t.Fatalf("first key: %v %v", ok, err)
 		}
-		if ok, _ := s.AddFirstSigningKey(ctx, k("k2")); ok {
+		if ok, _ := s.AddFirstSigningKey(ctx, k("k2", now)); ok {
 			t.Fatal("second first key stored")
 		}
-		if err := s.AddSigningKey(ctx, k("k3"), time.Now().Add(time.Hour), admin); err != nil {
+		at := now.Add(10 * time.Minute)
+		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("k3", at), Now: now, VerifyOldUntil: at.Add(time.Hour)}, admin); err != nil {
 			t.Fatal(err)
 		}
-		keys, _ := s.ListSigningKeys(ctx, time.Now())
-		if len(keys) != 2 || keys[0].KID != "k3" || keys[0].RetiredAt != nil || keys[1].RetiredAt == nil {
+		keys, _ := s.ListSigningKeys(ctx, now)
+		if len(keys) != 2 || keys[0].KID != "k3" || keys[0].RetiredAt != nil || !keys[0].Activation().Equal(at) ||
+			!keys[1].RetiredAt.Equal(at) || !keys[1].VerifyUntil.Equal(at.Add(time.Hour)) {
 			t.Fatalf("keys = %+v", keys)
 		}
-		if keys, _ := s.ListSigningKeys(ctx, time.Now().Add(2*time.Hour)); len(keys) != 1 {
-			t.Fatalf("retired key still verifies after its overlap: %+v", keys)
+		err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("k4", at.Add(time.Minute)), Now: now.Add(time.Minute), VerifyOldUntil: at.Add(2 * time.Hour)}, admin)
+		if pending, ok := errors.AsType[*store.PendingKeyError](err); !ok || !errors.Is(err, store.ErrConflict) || pending.KID != "k3" || !pending.ActivatesAt.Equal(at) {
+			t.Fatalf("rotation while k3 is pending: %v", err)
+		}
+		var rows, audits int64
+		s.DB.Model(&store.SigningKey{}).Count(&rows)
+		s.DB.Model(&store.AuditEntry{}).Where("action = ?", "keys.rotate").Count(&audits)
+		if rows != 2 || audits != 1 {
+			t.Fatalf("a refused rotation wrote: %d keys, %d audit rows", rows, audits)
+		}
+		later := now.Add(time.Minute)
+		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("k5", later), Now: later, VerifyOldUntil: later.Add(time.Hour), ReplacePending: true}, admin); err != nil {
+			t.Fatal(err)
+		}
+		keys, _ = s.ListSigningKeys(ctx, later)
+		for _, key := range keys {
+			if key.KID != "k5" && (!key.RetiredAt.Equal(later) || !key.VerifyUntil.Equal(later.Add(time.Hour))) {
+				t.Errorf("after the emergency rotation %s = %+v, want retired at once", key.KID, key)
+			}
+		}
+		if keys, _ := s.ListSigningKeys(ctx, later.Add(2*time.Hour)); len(keys) != 1 || keys[0].KID != "k5" {
+			t.Fatalf("retired keys still verify after their overlap: %+v", keys)
 		}
 	})
 }

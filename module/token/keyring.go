@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,11 @@ const Algorithm = "EdDSA"
 // ErrUnknownKey means a token names a key the ring does not hold.
 var ErrUnknownKey = errors.New("token signed by an unknown key")
 
-// KeyRing holds the signing key and every key that still verifies. Keys are
-// shared through the store by every node that uses the same database.
+// KeyRing holds the signing keys and every key that still verifies. Keys
+// are shared through the store by every node that uses the same database.
+// Which key signs is decided at each signature on the ring's clock (see
+// ringState.signer), so a pre-published key starts signing on every node at
+// its activation time without any node having to hear about it then.
 type KeyRing struct {
 	store  *store.Store
 	sealer *secret.Sealer
@@ -40,22 +44,54 @@ type KeyRing struct {
 
 // ringState is one immutable snapshot of the ring.
 type ringState struct {
-	signingKID string
-	signing    ed25519.PrivateKey
-	verify     map[string]ringKey
-	loaded     time.Time
+	verify map[string]ringKey
+	// byActivation lists the kids newest activation first.
+	byActivation []string
+	loaded       time.Time
 }
 
 // ringKey is a key that verifies, until VerifyUntil when it is retired.
 type ringKey struct {
-	pub   ed25519.PublicKey
-	until time.Time // zero while the key is not retired
+	pub       ed25519.PublicKey
+	activates time.Time // when it starts signing
+	retires   time.Time // when it stops signing; zero while not scheduled
+	until     time.Time // zero while the key is not retired
+	// priv is nil for a key that had stopped signing when the ring was
+	// loaded: its private part is never decrypted again.
+	priv ed25519.PrivateKey
 }
 
 // verifies reports whether the key still verifies at now. The database row
 // of a key past its overlap is deleted by the periodic clean-up, but a
 // running node has it in memory: the end of the overlap is enforced here.
 func (k ringKey) verifies(now time.Time) bool { return k.until.IsZero() || now.Before(k.until) }
+
+// signs reports whether the key may sign at now, activation aside.
+func (k ringKey) signs(now time.Time) bool {
+	return k.priv != nil && (k.retires.IsZero() || now.Before(k.retires))
+}
+
+// signer returns the key that signs at now: the newest key that has
+// activated and not retired. Should none have activated on this node's clock
+// (the first key, made by a node whose clock runs ahead), the earliest key
+// that will sign does, rather than no key at all.
+func (st *ringState) signer(now time.Time) (string, ed25519.PrivateKey) {
+	soonest := ""
+	for _, kid := range st.byActivation {
+		k := st.verify[kid]
+		if !k.signs(now) {
+			continue
+		}
+		if !now.Before(k.activates) {
+			return kid, k.priv
+		}
+		soonest = kid
+	}
+	if soonest == "" {
+		return "", nil
+	}
+	return soonest, st.verify[soonest].priv
+}
 
 // NewKeyRing returns a ring backed by st; call Load before use.
 func NewKeyRing(st *store.Store, sealer *secret.Sealer) *KeyRing {
@@ -89,24 +125,32 @@ func (r *KeyRing) load(ctx context.Context) error {
 			return err
 		}
 	}
+	now := r.now()
 	next := &ringState{verify: make(map[string]ringKey, len(keys))}
 	for _, k := range keys {
 		if len(k.PublicKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("signing key %s: bad public key", k.KID)
 		}
-		rk := ringKey{pub: ed25519.PublicKey(k.PublicKey)}
+		rk := ringKey{pub: ed25519.PublicKey(k.PublicKey), activates: k.Activation()}
+		if k.RetiredAt != nil {
+			rk.retires = *k.RetiredAt
+		}
 		if k.VerifyUntil != nil {
 			rk.until = *k.VerifyUntil
 		}
-		next.verify[k.KID] = rk
-		if k.RetiredAt == nil && next.signing == nil {
+		if rk.retires.IsZero() || now.Before(rk.retires) {
 			seed, err := r.sealer.Open(k.PrivateCiphertext, []byte(k.KID))
 			if err != nil {
 				return fmt.Errorf("signing key %s: %w (is the master key the one this database was created with?)", k.KID, err)
 			}
-			next.signingKID, next.signing = k.KID, ed25519.NewKeyFromSeed(seed)
+			rk.priv = ed25519.NewKeyFromSeed(seed)
 		}
+		next.verify[k.KID] = rk
+		next.byActivation = append(next.byActivation, k.KID)
 	}
+	slices.SortStableFunc(next.byActivation, func(a, b string) int { // keys come newest created first
+		return next.verify[b].activates.Compare(next.verify[a].activates)
+	})
 	next.loaded = time.Now() // real time: it paces reloads, not key expiry
 	r.state.Store(next)
 	return nil
@@ -131,20 +175,12 @@ func (r *KeyRing) newKey() (*store.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &store.SigningKey{KID: kid, Algorithm: Algorithm, PublicKey: pub, PrivateCiphertext: sealed, CreatedAt: time.Now().UTC()}, nil
-}
-
-// Rotate makes a new signing key; the previous ones keep verifying for
-// overlap (set it to at least the longest token lifetime).
-func (r *KeyRing) Rotate(ctx context.Context, overlap time.Duration, a store.Actor) (string, error) {
-	k, err := r.newKey()
-	if err != nil {
-		return "", err
-	}
-	if err := r.store.AddSigningKey(ctx, k, r.now().Add(overlap).UTC(), a); err != nil {
-		return "", err
-	}
-	return k.KID, r.Load(ctx)
+	// PostgreSQL keeps microseconds: what Rotate answers is what is stored.
+	now := r.now().UTC().Truncate(time.Microsecond)
+	return &store.SigningKey{
+		KID: kid, Algorithm: Algorithm, PublicKey: pub, PrivateCiphertext: sealed,
+		CreatedAt: now, ActivatesAt: &now,
+	}, nil
 }
 
 // Thumbprint is the RFC 7638 JWK thumbprint of an Ed25519 public key, used as kid.
@@ -154,19 +190,22 @@ func Thumbprint(pub ed25519.PublicKey) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// SigningKID returns the kid new tokens are signed with.
-func (r *KeyRing) SigningKID() string { return r.state.Load().signingKID }
+// SigningKID returns the kid new tokens are signed with now.
+func (r *KeyRing) SigningKID() string {
+	kid, _ := r.state.Load().signer(r.now())
+	return kid
+}
 
-// Sign mints a JWT for c with the current signing key.
+// Sign mints a JWT for c with the key that signs now.
 func (r *KeyRing) Sign(c *Claims) (string, error) {
-	st := r.state.Load()
-	if st.signing == nil {
+	kid, priv := r.state.Load().signer(r.now())
+	if priv == nil {
 		return "", errors.New("no signing key loaded")
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	t.Header["typ"] = Type
-	t.Header["kid"] = st.signingKID
-	return t.SignedString(st.signing)
+	t.Header["kid"] = kid
+	return t.SignedString(priv)
 }
 
 // Verifies reports whether the key kid still verifies at now: it is in the
@@ -210,34 +249,4 @@ func (r *KeyRing) reloadSince(ctx context.Context, seen *ringState) {
 	if r.state.Load() == seen {
 		_ = r.load(ctx)
 	}
-}
-
-// JWK is one public key as published in the JWKS document.
-type JWK struct {
-	KeyType   string `json:"kty"`
-	Curve     string `json:"crv"`
-	X         string `json:"x"`
-	KeyID     string `json:"kid"`
-	Use       string `json:"use"`
-	Algorithm string `json:"alg"`
-}
-
-// JWKS returns the document listing every key that verifies now (RFC 7517),
-// the signing key first.
-func (r *KeyRing) JWKS() map[string][]JWK {
-	st, now := r.state.Load(), r.now()
-	keys := make([]JWK, 0, len(st.verify))
-	if k, ok := st.verify[st.signingKID]; ok {
-		keys = append(keys, jwk(st.signingKID, k.pub))
-	}
-	for kid, k := range st.verify {
-		if kid != st.signingKID && k.verifies(now) {
-			keys = append(keys, jwk(kid, k.pub))
-		}
-	}
-	return map[string][]JWK{"keys": keys}
-}
-
-func jwk(kid string, pub ed25519.PublicKey) JWK {
-	return JWK{KeyType: "OKP", Curve: "Ed25519", X: base64.RawURLEncoding.EncodeToString(pub), KeyID: kid, Use: "sig", Algorithm: Algorithm}
 }

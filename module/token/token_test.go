@@ -66,8 +66,8 @@ func TestSignVerifyAcrossNodes(t *testing.T) {
 	})
 }
 
-// After rotation new tokens use the new key; old tokens still verify during
-// the overlap, on this node and on another that shares the database, and
+// After an emergency rotation new tokens use the new key at once; old
+// tokens still verify during the overlap, on this node and on another that shares the database, and
 // the JWKS lists both keys, the signing one first. Once the overlap ends
 // (the rings' clock moved past it; no reload, no clean-up, the old key's
 // row still in the database) both nodes refuse the old key's tokens as
@@ -82,8 +82,9 @@ func TestRotateOverlap(t *testing.T) {
 		r, other := ringAt(t, st, clock), ringAt(t, st, clock)
 		old, _ := r.Sign(claims(3 * time.Hour)) // exp is checked in real time: it stays valid
 		oldKID := r.SigningKID()
-		kid, err := r.Rotate(ctx, time.Hour, store.Actor{Principal: "t"})
-		if err != nil || kid == oldKID || r.SigningKID() != kid {
+		next, err := r.Rotate(ctx, Rotation{Prepublish: time.Hour, Overlap: time.Hour, Emergency: true}, store.Actor{Principal: "t"})
+		kid := next.KID
+		if err != nil || kid == oldKID || r.SigningKID() != kid || next.State != KeySigning {
 			t.Fatalf("rotate: %v %s %s", err, kid, oldKID)
 		}
 		if err := other.Load(ctx); err != nil { // as the change feed makes it do
@@ -163,7 +164,8 @@ func TestVerifyRejects(t *testing.T) {
 
 	idTok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims(time.Minute))
 	idTok.Header["kid"] = r.SigningKID()
-	idRaw, _ := idTok.SignedString(r.state.Load().signing)
+	_, signing := r.state.Load().signer(time.Now())
+	idRaw, _ := idTok.SignedString(signing)
 
 	several := claims(time.Minute)
 	several.Audience = jwt.ClaimStrings{"https://other-api.test", iss}
