@@ -61,8 +61,10 @@ func newConsole(h *Handler) *console {
 	}
 	return &console{
 		h: h, pages: pages,
-		sessions: web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
-		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
+		// The sealer and the store are set per request (sessions, signInCSRF):
+		// the app opens its database when it starts, after provisioning.
+		sessions: web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour},
+		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour},
 		throttle: web.NewSignInThrottle(),
 	}
 }
@@ -277,6 +279,7 @@ func mountBase(r *http.Request) string {
 
 func (rq *request) sessions() *web.Sessions {
 	s := rq.co.sessions // a copy: the cookie path is per mount point
+	s.Sealer, s.Ended = rq.co.h.app.Sealer(), rq.co.h.app.Store()
 	s.Path = rq.base + "/"
 	return &s
 }
@@ -284,6 +287,7 @@ func (rq *request) sessions() *web.Sessions {
 // signInCSRF is the sign-in form's CSRF cookie, on the console's path.
 func (rq *request) signInCSRF() *web.SignInCSRF {
 	c := rq.co.signIn
+	c.Sealer = rq.co.h.app.Sealer()
 	c.Path = rq.base + "/"
 	return &c
 }

@@ -9,10 +9,13 @@ package app
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // day boundaries need zone data even on hosts without it
 
@@ -90,7 +93,8 @@ type App struct {
 	endpoints     *endpointSet // what this config's endpoints serve
 	location      *time.Location
 	verifier      *token.Verifier
-	rt            *Runtime
+	started       *started      // the runtime once Start (or OpenStandalone) opened it
+	cfg           runtimeConfig // resolved by Provision, opened by Start
 	poolKey       string
 	logger        *zap.Logger
 }
@@ -103,31 +107,84 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision fills in defaults, resolves placeholders and attaches the shared
-// runtime (opening the database the first time).
+// Provision fills in defaults, resolves placeholders and checks the
+// configuration. It opens nothing: `caddy validate` and `caddy adapt`
+// provision every module without starting it, and must not create an SQLite
+// file or a master key, nor migrate a database and store a signing key
+// sealed with whatever key the environment holds. The database is opened by
+// Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if err := a.setDefaults(); err != nil {
 		return err
 	}
-	if err := a.Validate(); err != nil { // before anything is opened
+	if err := a.Validate(); err != nil {
 		return err
 	}
 	cfg, err := a.runtimeConfig()
 	if err != nil {
 		return err
 	}
-	a.poolKey = cfg.poolKey()
-	val, _, err := runtimes.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
-		return openRuntime(cfg, a.logger)
-	})
-	if err != nil {
+	a.cfg = cfg
+	return nil
+}
+
+// Start attaches the shared runtime, opening the database, the master key
+// and the key ring the first time (a reload with the same database shares
+// the running one: runtimes is a UsagePool).
+func (a *App) Start() error {
+	if a.started == nil {
+		return errors.New("the scopegate app was not provisioned")
+	}
+	a.started.mu.Lock()
+	defer a.started.mu.Unlock()
+	if a.started.live.Load() != nil { // OpenStandalone, or Start called twice
+		return nil
+	}
+	if err := a.cfg.loadMaster(); err != nil {
 		return err
 	}
-	a.rt = val.(*Runtime)
-	a.rt.Store.SetMaxConns(cfg.maxConns) // a reload may change it; the pool is shared
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
+	a.poolKey = a.cfg.poolKey()
+	val, _, err := runtimes.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
+		return openRuntime(a.cfg, a.logger)
+	})
+	if err != nil {
+		a.poolKey = ""
+		return err
+	}
+	a.attach(val.(*Runtime), a.cfg)
 	return nil
+}
+
+// started holds an app's runtime; a pointer, so the App value (which Caddy
+// copies in CaddyModule) carries no lock.
+type started struct {
+	mu   sync.Mutex // one Start at a time
+	live atomic.Pointer[Runtime]
+}
+
+// attach makes rt this app's runtime.
+func (a *App) attach(rt *Runtime, cfg runtimeConfig) {
+	rt.Store.SetMaxConns(cfg.maxConns) // a reload may change it; the pool is shared
+	a.verifier = token.NewVerifier(rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
+	a.started.live.Store(rt)
+}
+
+// runtime returns the shared runtime. Caddy starts its apps in no set
+// order, so the http app may serve a request before this app's Start: the
+// first such request starts it (Start is idempotent). It returns nil only
+// when opening the database failed, which Start reports to Caddy.
+func (a *App) runtime() *Runtime {
+	if a.started == nil { // not provisioned (or its defaults were refused)
+		return nil
+	}
+	if rt := a.started.live.Load(); rt != nil {
+		return rt
+	}
+	if err := a.Start(); err != nil && a.logger != nil {
+		a.logger.Error("opening the scopegate runtime", zap.Error(err))
+	}
+	return a.started.live.Load()
 }
 
 // setDefaults fills defaults and builds the catalogue and time zone; the
@@ -169,6 +226,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.KeyPrepublish == 0 {
 		a.KeyPrepublish = caddy.Duration(10 * time.Minute)
+	}
+	if a.started == nil {
+		a.started = new(started)
 	}
 	if a.impersonation == nil {
 		a.impersonation = newHeaderNames()
@@ -227,9 +287,12 @@ func (a *App) runtimeConfig() (runtimeConfig, error) {
 		if path == "" {
 			path = filepath.Join(dataDir, "master.key")
 		}
-		if master, err = secret.LoadOrCreateKeyFile(path); err != nil {
-			return runtimeConfig{}, fmt.Errorf("master key file: %w", err)
-		}
+		// Read (or made) when the app opens its database, not now:
+		// validating a config must not create the key.
+		return runtimeConfig{
+			driver: db.Driver, dsn: dsn, keyFile: path,
+			cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections,
+		}, nil
 	}
 	return runtimeConfig{
 		driver: db.Driver, dsn: dsn, master: master,
@@ -254,21 +317,27 @@ func (a *App) OpenStandalone() error {
 	if err != nil {
 		return err
 	}
-	if a.rt, err = openRuntime(cfg, a.logger); err != nil {
+	if err := cfg.loadMaster(); err != nil {
 		return err
 	}
-	a.verifier = token.NewVerifier(a.rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
+	rt, err := openRuntime(cfg, a.logger)
+	if err != nil {
+		return err
+	}
+	a.attach(rt, cfg)
 	return nil
 }
 
 // CloseStandalone closes what OpenStandalone opened.
 func (a *App) CloseStandalone() error {
-	if a.rt == nil {
+	if a.started == nil {
 		return nil
 	}
-	err := a.rt.Destruct()
-	a.rt = nil
-	return err
+	rt := a.started.live.Swap(nil)
+	if rt == nil {
+		return nil
+	}
+	return rt.Destruct()
 }
 
 // Validate checks the configuration.
@@ -285,9 +354,6 @@ func (a *App) Validate() error {
 	}
 	return nil
 }
-
-// Start implements caddy.App; the runtime's watcher already runs.
-func (a *App) Start() error { return nil }
 
 // Stop implements caddy.App.
 func (a *App) Stop() error { return nil }
@@ -306,16 +372,16 @@ func (a *App) Cleanup() error {
 func (a *App) Catalogue() *scope.Catalogue { return a.catalogue }
 
 // Store returns the database.
-func (a *App) Store() *store.Store { return a.rt.Store }
+func (a *App) Store() *store.Store { return a.runtime().Store }
 
 // Sealer returns the secret sealer.
-func (a *App) Sealer() *secret.Sealer { return a.rt.Sealer }
+func (a *App) Sealer() *secret.Sealer { return a.runtime().Sealer }
 
 // Keys returns the signing key ring.
-func (a *App) Keys() *token.KeyRing { return a.rt.Keys }
+func (a *App) Keys() *token.KeyRing { return a.runtime().Keys }
 
 // Runtime returns the shared runtime.
-func (a *App) Runtime() *Runtime { return a.rt }
+func (a *App) Runtime() *Runtime { return a.runtime() }
 
 // Logger returns the app's logger.
 func (a *App) Logger() *zap.Logger { return a.logger }
@@ -345,9 +411,24 @@ func (a *App) Day(t time.Time) (string, time.Time) {
 type runtimeConfig struct {
 	driver, dsn string
 	master      []byte
+	keyFile     string // where the master key is kept when master_key is not set (loadMaster)
 	cacheSize   int
 	poll        time.Duration
 	maxConns    int
+}
+
+// loadMaster reads the master key file, creating it the first time, when
+// the configuration names no master_key.
+func (c *runtimeConfig) loadMaster() error {
+	if c.master != nil || c.keyFile == "" {
+		return nil
+	}
+	master, err := secret.LoadOrCreateKeyFile(c.keyFile)
+	if err != nil {
+		return fmt.Errorf("master key file: %w", err)
+	}
+	c.master = master
+	return nil
 }
 
 // poolKey identifies one database opened with one master key; reloads that

@@ -372,10 +372,10 @@ func TestProvisionSharesRuntime(t *testing.T) {
 				Issuer: apptest.Issuer, PollInterval: caddy.Duration(50 * time.Millisecond)}
 		}
 		oldCfg, newCfg := cfg(), cfg()
-		if err := oldCfg.Provision(ctx); err != nil {
+		if err := provisionAndStart(ctx, oldCfg); err != nil {
 			t.Fatal(err)
 		}
-		if err := newCfg.Provision(ctx); err != nil {
+		if err := provisionAndStart(ctx, newCfg); err != nil {
 			oldCfg.Cleanup()
 			t.Fatal(err)
 		}
@@ -389,7 +389,7 @@ func TestProvisionSharesRuntime(t *testing.T) {
 		// Another master key on the same database cannot open the key ring.
 		wrong := cfg()
 		wrong.MasterKey = strings.Repeat("ab", 32)
-		if err := wrong.Provision(ctx); err == nil || !strings.Contains(err.Error(), "master key") {
+		if err := provisionAndStart(ctx, wrong); err == nil || !strings.Contains(err.Error(), "master key") {
 			wrong.Cleanup()
 			t.Errorf("wrong master key: err = %v", err)
 		}
@@ -465,4 +465,13 @@ func poolStats(t *testing.T, a *app.App) sql.DBStats {
 		t.Fatal(err)
 	}
 	return sqlDB.Stats()
+}
+
+// provisionAndStart does what Caddy does with an app when it runs a config:
+// Provision (which opens nothing), then Start (which opens the database).
+func provisionAndStart(ctx caddy.Context, a *app.App) error {
+	if err := a.Provision(ctx); err != nil {
+		return err
+	}
+	return a.Start()
 }

@@ -16,17 +16,17 @@ var ErrBadCredentials = errors.New("client authentication failed")
 // AuthenticateClient checks a client id and secret in constant time; the
 // previous secret works too during its grace period after a rotation.
 func (a *App) AuthenticateClient(ctx context.Context, id, secretValue string) (*store.Client, error) {
-	c, err := a.rt.Client(ctx, id)
+	c, err := a.runtime().Client(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
-		a.rt.Sealer.Matches(secretValue, "0") // spend the same time as a real check
+		a.runtime().Sealer.Matches(secretValue, "0") // spend the same time as a real check
 		return nil, ErrBadCredentials
 	}
-	ok := a.rt.Sealer.Matches(secretValue, c.SecretDigest)
+	ok := a.runtime().Sealer.Matches(secretValue, c.SecretDigest)
 	if !ok && c.PreviousSecretDigest != "" && c.PreviousSecretUntil != nil && time.Now().Before(*c.PreviousSecretUntil) {
-		ok = a.rt.Sealer.Matches(secretValue, c.PreviousSecretDigest)
+		ok = a.runtime().Sealer.Matches(secretValue, c.PreviousSecretDigest)
 	}
 	if !ok {
 		return nil, ErrBadCredentials
@@ -41,13 +41,13 @@ func (a *App) AuthenticateClient(ctx context.Context, id, secretValue string) (*
 // its lookup digest and its ciphertext bound to the client id.
 func (a *App) NewSecret(clientID string) (plain, digest string, ciphertext []byte, err error) {
 	plain = secret.NewClientSecret()
-	ciphertext, err = a.rt.Sealer.Seal([]byte(plain), []byte(clientID))
-	return plain, a.rt.Sealer.Digest(plain), ciphertext, err
+	ciphertext, err = a.runtime().Sealer.Seal([]byte(plain), []byte(clientID))
+	return plain, a.runtime().Sealer.Digest(plain), ciphertext, err
 }
 
 // RevealSecret decrypts a client's current secret for its owner.
 func (a *App) RevealSecret(c *store.Client) (string, error) {
-	b, err := a.rt.Sealer.Open(c.SecretCiphertext, []byte(c.ID))
+	b, err := a.runtime().Sealer.Open(c.SecretCiphertext, []byte(c.ID))
 	return string(b), err
 }
 

@@ -134,7 +134,7 @@ func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (stri
 		return "", "", err
 	}
 	defer a.CloseStandalone()
-	rt := a.rt
+	rt := a.runtime()
 
 	actor := store.Actor{Principal: "bootstrap", TenantID: store.DefaultTenantID, RemoteAddr: "local"}
 	admins, err := a.adminClients(ctx)
@@ -188,7 +188,7 @@ func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (stri
 func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 	var out []store.Client
 	for p := (store.Page{Limit: 500}); ; p.Offset += p.Limit {
-		rows, total, err := a.rt.Store.ListClients(ctx, store.ClientFilter{TenantID: store.DefaultTenantID, Page: p})
+		rows, total, err := a.runtime().Store.ListClients(ctx, store.ClientFilter{TenantID: store.DefaultTenantID, Page: p})
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +214,7 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 func (a *App) isAdminClient(ctx context.Context, c *store.Client) (bool, error) {
 	g := power.Grounds{Scopes: c.AllowedScopes, TenantID: c.TenantID, Client: c}
 	var err error
-	if g.CreatorID, g.Creator, err = a.rt.Store.ClientCreator(ctx, c); err != nil {
+	if g.CreatorID, g.Creator, err = a.runtime().Store.ClientCreator(ctx, c); err != nil {
 		return false, err
 	}
 	p, _ := power.Of(a.catalogue, g)
@@ -276,7 +276,7 @@ func (a *App) bootstrapName(ctx context.Context) (string, error) {
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", BootstrapClientName, i)
 		}
-		c, err := a.rt.Store.FindClientByName(ctx, store.DefaultTenantID, name)
+		c, err := a.runtime().Store.FindClientByName(ctx, store.DefaultTenantID, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return name, nil
 		}

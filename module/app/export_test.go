@@ -17,14 +17,18 @@ func ParseGlobalOption(d *caddyfile.Dispenser) (any, error) { return parseGlobal
 // SetDefaults fills in defaults without opening anything.
 func (a *App) SetDefaults() error { return a.setDefaults() }
 
-// ResolvedDatabase returns the driver, DSN and master key Provision would use.
+// ResolvedDatabase returns the driver, DSN and master key Start would use
+// (the key file is read, or made, as Start does).
 func (a *App) ResolvedDatabase() (driver, dsn string, master []byte, err error) {
 	cfg, err := a.runtimeConfig()
+	if err == nil {
+		err = cfg.loadMaster()
+	}
 	return cfg.driver, cfg.dsn, cfg.master, err
 }
 
 // TokenCached reports whether the verified-token cache holds raw.
-func (a *App) TokenCached(raw string) bool { return a.rt.tokens.contains(tokenKeyOf(raw)) }
+func (a *App) TokenCached(raw string) bool { return a.runtime().tokens.contains(tokenKeyOf(raw)) }
 
 // SetVerifier replaces the signature verifier (to prove a cache hit skips it).
 func (a *App) SetVerifier(v *token.Verifier) { a.verifier = v }

@@ -27,7 +27,7 @@ var (
 // token's user is still active.
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
-	rt := a.rt
+	rt := a.runtime()
 	key := tokenKeyOf(raw)
 	c, hit := rt.tokens.get(key)
 	if hit {
@@ -119,7 +119,7 @@ func IsTokenError(err error) bool {
 }
 
 // Sign mints a token with the current signing key.
-func (a *App) Sign(c *token.Claims) (string, error) { return a.rt.Keys.Sign(c) }
+func (a *App) Sign(c *token.Claims) (string, error) { return a.runtime().Keys.Sign(c) }
 
 // Principal names who a token speaks for: its user if one is bound, else
 // its client.
@@ -142,5 +142,5 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 // revocation is kept that long, not merely until exp. Every node, this one
 // included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	return a.rt.Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
+	return a.runtime().Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
 }

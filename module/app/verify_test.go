@@ -385,7 +385,7 @@ func TestVerifyCacheRespectsIssuerAcrossReload(t *testing.T) {
 		cfg := func(issuer string) *app.App {
 			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
 				Issuer: issuer, PollInterval: caddy.Duration(time.Hour)}
-			if err := a.Provision(cctx); err != nil {
+			if err := provisionAndStart(cctx, a); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { a.Cleanup() })
@@ -422,7 +422,7 @@ func TestVerifyAudience(t *testing.T) {
 		cfg := func(audience string) *app.App {
 			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKey: apptest.MasterKey,
 				Issuer: apptest.Issuer, Audience: audience, PollInterval: caddy.Duration(time.Hour)}
-			if err := a.Provision(cctx); err != nil {
+			if err := provisionAndStart(cctx, a); err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { a.Cleanup() })

@@ -89,9 +89,11 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 		return fmt.Errorf("authorize pages: %w", err)
 	}
 	a.pages = pages
-	// The cookie's path is set per request (sessionsFor).
-	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL), Sealer: ap.Sealer(), Ended: ap.Store()}
-	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour, Sealer: ap.Sealer()}
+	// The cookie's path, the sealer and the store are set per request
+	// (sessionsFor): the app opens its database when it starts, after
+	// every handler is provisioned.
+	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL)}
+	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour}
 	a.throttle = web.NewSignInThrottle()
 	ap.RegisterEndpoint(EndpointAuthorize)
 	return nil
@@ -176,6 +178,7 @@ func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 func (a *Authorize) sessionsFor(r *http.Request) *web.Sessions {
 	s := *a.sessions
 	s.Path = cookiePath(formPath(r))
+	s.Sealer, s.Ended = a.app.Sealer(), a.app.Store()
 	return &s
 }
 
@@ -183,6 +186,7 @@ func (a *Authorize) sessionsFor(r *http.Request) *web.Sessions {
 func (a *Authorize) signInCSRFFor(r *http.Request) *web.SignInCSRF {
 	c := *a.signIn
 	c.Path = cookiePath(formPath(r))
+	c.Sealer = a.app.Sealer()
 	return &c
 }
 

@@ -269,7 +269,7 @@ func (a *Authorize) validate(w http.ResponseWriter, r *http.Request, v url.Value
 // as an active user of the client's tenant. A sign-in older than the user's
 // last change (a password reset by an admin, say) no longer counts.
 func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *store.User, error) {
-	sess, err := a.sessions.Read(r)
+	sess, err := a.sessionsFor(r).Read(r)
 	if err != nil || sess == nil || sess.TenantID != c.TenantID {
 		return nil, nil, err
 	}
