@@ -23,7 +23,7 @@ var clientFields = []bodyField{
 	{"connect-as-user-id", "connect_as_user_id", `User its tokens are always bound to ("" clears it)`, textField},
 	{"allow-impersonation", "allow_impersonation", "May act as other users of its tenant", boolField},
 	{"allow-user-tokens", "allow_user_tokens", "May ask for tokens bound to a user (user_id)", boolField},
-	{"implicit-grant", "implicit_grant", "May use the implicit grant", boolField},
+	{"implicit-grant", "implicit_grant", "May use the implicit grant (on unless --implicit-grant=false)", boolField},
 	{"public", "public", "Public: no usable secret (auth_method user only)", boolField},
 }
 
