@@ -62,8 +62,9 @@ func (h *Handler) authority(ctx context.Context, claims *token.Claims) (*caller,
 }
 
 // callerFor builds the caller from what its power rests on: the one place
-// the API's tokens and the console's sessions (claims nil) become callers,
-// so a console session has exactly the power the API gives its user.
+// the API's tokens, the console's sessions and the command line (claims
+// nil) become callers, so a console session has exactly the power the API
+// gives its user.
 func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oauth.Error) {
 	p, err := power.Of(h.app.Catalogue(), g)
 	if err != nil {
@@ -73,10 +74,13 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	if g.User != nil {
 		c.user, c.adminUser = g.User.ID, g.User.ID
 	}
-	if claims == nil {
-		c.claims, c.principal, c.via, c.tenant = &token.Claims{}, g.User.ID, consoleVia, g.User.TenantID
-	} else {
+	switch {
+	case claims != nil:
 		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
+	case g.Local:
+		c.claims, c.principal, c.via, c.tenant, c.remote = &token.Claims{}, cliPrincipal, cliVia, store.DefaultTenantID, "local"
+	default:
+		c.claims, c.principal, c.via, c.tenant = &token.Claims{}, g.User.ID, consoleVia, g.User.TenantID
 	}
 	return c, nil
 }

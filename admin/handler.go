@@ -15,7 +15,9 @@
 // the client (authority.go, by the rules of module/power). No caller hands
 // out more power than it holds.
 // Errors are RFC 9457 problems. Browser requests (no Authorization header) for "/" and
-// "/console/…" get the admin console instead (console.go).
+// "/console/…" get the admin console instead (console.go). The operator's
+// command line, caddy scopegate client|user|tenant|key (cli.go), runs the
+// same routes in-process.
 package admin
 
 import (

@@ -101,20 +101,29 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 // unavailable) that tells nothing (the cause is logged, and no error here
 // ever carries a secret or a token).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var p *problem
-	switch {
-	case errors.As(err, &p):
-	case errors.Is(err, store.ErrNotFound):
-		p = notFound("resource")
-	case errors.Is(err, store.ErrConflict):
-		p = newProblem(http.StatusConflict, "it conflicts with an existing resource")
-	case errors.Is(err, store.ErrReferenced):
-		p = newProblem(http.StatusConflict, "it is still referenced by other resources")
-	default:
+	p := problemFor(err)
+	if p == nil {
 		h.internal(w, r, err)
 		return
 	}
 	writeProblem(w, p)
+}
+
+// problemFor is the problem a route's error answers with; nil when the
+// error is an internal failure.
+func problemFor(err error) *problem {
+	var p *problem
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("resource")
+	case errors.Is(err, store.ErrConflict):
+		return newProblem(http.StatusConflict, "it conflicts with an existing resource")
+	case errors.Is(err, store.ErrReferenced):
+		return newProblem(http.StatusConflict, "it is still referenced by other resources")
+	}
+	return nil
 }
 
 // internal answers 500 without details and logs why; when the database is

@@ -30,9 +30,10 @@ func init() {
 		Short: "Scopegate maintenance commands",
 		Long: `
 Commands that work on Scopegate's database directly, with the database and
-master key named by the config file's scopegate app.
-
-  bootstrap   creates the first admin client and prints its credentials
+master key named by the config file's scopegate app: bootstrap creates the
+first admin client; client, user, tenant and key manage them as the admin
+API does (a super admin's power: whoever can read the config and open its
+database already holds everything); token fetches a token from a gateway.
 `,
 		CobraFunc: func(cmd *cobra.Command) {
 			boot := &cobra.Command{
@@ -55,6 +56,10 @@ the only one, or the one bootstrap made; when several exist, name it with
 			boot.Flags().Bool("rotate", false, "Replace the existing admin client's secret")
 			boot.Flags().String("client-id", "", "With --rotate: the admin client to rotate, when there are several")
 			cmd.AddCommand(boot)
+			Group(cmd)
+			for _, add := range subcommands {
+				add(cmd)
+			}
 		},
 	})
 }

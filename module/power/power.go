@@ -168,6 +168,10 @@ var (
 type Grounds struct {
 	// Session marks a console session: no token, User alone decides.
 	Session bool
+	// Local marks the operator at the command line (caddy scopegate): no
+	// token and no user. Whoever can read the config and open its database
+	// and master key holds every tenant already, so it is a super admin.
+	Local bool
 	// Scopes and TenantID are the token's.
 	Scopes   []string
 	TenantID string
@@ -186,8 +190,12 @@ type Grounds struct {
 // Of is the power a caller holds, or why it holds none. A token gets no
 // more than its scopes and its client's current scopes give in its tenant,
 // no more than the user it is bound to, and no more than the user who
-// handed its client admin power; a console session gets its user's.
+// handed its client admin power; a console session gets its user's; the
+// command line gets everything.
 func Of(cat *scope.Catalogue, g Grounds) (Power, error) {
+	if g.Local {
+		return SuperAdmin, nil
+	}
 	if g.Session {
 		if p := Active(g.User); p.Level != None {
 			return p, nil

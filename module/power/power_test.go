@@ -179,6 +179,8 @@ func TestOf(t *testing.T) {
 		"plain session":    {Grounds{Session: true, User: plain}, Nothing, ErrUser},
 		"disabled session": {Grounds{Session: true, User: off}, Nothing, ErrUser},
 		"no user session":  {Grounds{Session: true}, Nothing, ErrUser},
+		// The command line: the operator already holds config and database.
+		"command line": {Grounds{Local: true}, SuperAdmin, nil},
 	} {
 		got, err := Of(cat, tc.g)
 		if got != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
