@@ -97,15 +97,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string)
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if u.Disabled {
-			if _, err := revokeUserGrants(tx, u.ID, "", u.UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if err := notify(tx, Change{Kind: ChangeUser, UserID: u.ID}); err != nil {
-			return err
-		}
-		return audit(tx, a, action, u.ID, u.Username)
+		return userSaved(tx, u, a, action)
 	})
 }
 
@@ -167,6 +159,13 @@ func saveProfile(tx *gorm.DB, u *User, inTenant string, a Actor, action string) 
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
+	return userSaved(tx, u, a, action)
+}
+
+// userSaved finishes saving u inside tx: a disabled user's grants end (so
+// enabling the user again brings back no refresh token a thief may hold),
+// every node is told through the change feed, and the change is audited.
+func userSaved(tx *gorm.DB, u *User, a Actor, action string) error {
 	if u.Disabled {
 		if _, err := revokeUserGrants(tx, u.ID, "", u.UpdatedAt); err != nil {
 			return err
