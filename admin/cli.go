@@ -272,3 +272,23 @@ func listQuery(cmd *cobra.Command) string {
 	}
 	return strings.Join(q, "&")
 }
+
+// showAnswer runs a route on one resource (id "" for none) and shows the
+// resource of type T it answers, as the name, value pairs fields lists.
+func showAnswer[T any](s *session, fn routeFunc, method, id string, body any, fields func(*T) []any) error {
+	var pathValues []string
+	if id != "" {
+		pathValues = []string{"id", id}
+	}
+	raw, err := s.call(fn, method, "", body, pathValues...)
+	if err != nil {
+		return err
+	}
+	return s.show(raw, func(raw []byte) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		return s.fields(fields(&v)...)
+	})
+}

@@ -47,19 +47,7 @@ func tenantCommands() *cobra.Command {
 // tenantAction runs a route on a tenant (id "" for none) and shows the
 // tenant it answers.
 func (s *session) tenantAction(fn routeFunc, method, id string, body any) error {
-	var pathValues []string
-	if id != "" {
-		pathValues = []string{"id", id}
-	}
-	raw, err := s.call(fn, method, "", body, pathValues...)
-	if err != nil {
-		return err
-	}
-	return s.show(raw, func(raw []byte) error {
-		var t tenantView
-		if err := json.Unmarshal(raw, &t); err != nil {
-			return err
-		}
-		return s.fields("id", t.ID, "name", t.Name, "created_at", t.CreatedAt, "updated_at", t.UpdatedAt)
+	return showAnswer(s, fn, method, id, body, func(t *tenantView) []any {
+		return []any{"id", t.ID, "name", t.Name, "created_at", t.CreatedAt, "updated_at", t.UpdatedAt}
 	})
 }

@@ -100,21 +100,9 @@ func userCommands() *cobra.Command {
 // userAction runs a route on a user (id "" for none) and shows the user
 // it answers.
 func (s *session) userAction(fn routeFunc, method, id string, body any) error {
-	var pathValues []string
-	if id != "" {
-		pathValues = []string{"id", id}
-	}
-	raw, err := s.call(fn, method, "", body, pathValues...)
-	if err != nil {
-		return err
-	}
-	return s.show(raw, func(raw []byte) error {
-		var u userView
-		if err := json.Unmarshal(raw, &u); err != nil {
-			return err
-		}
-		return s.fields("id", u.ID, "username", u.Username, "tenant_id", u.TenantID, "display_name", u.DisplayName,
-			"email", u.Email, "level", userLevel(&u), "status", userStatus(&u), "created_at", u.CreatedAt, "updated_at", u.UpdatedAt)
+	return showAnswer(s, fn, method, id, body, func(u *userView) []any {
+		return []any{"id", u.ID, "username", u.Username, "tenant_id", u.TenantID, "display_name", u.DisplayName,
+			"email", u.Email, "level", userLevel(u), "status", userStatus(u), "created_at", u.CreatedAt, "updated_at", u.UpdatedAt}
 	})
 }
 
