@@ -45,6 +45,7 @@ var consoleTemplates embed.FS
 // route in-process, as the signed-in user, and renders its answer.
 type console struct {
 	h        *Handler
+	mux      *http.ServeMux // consoleRoutes
 	pages    map[string]*template.Template
 	sessions web.Sessions
 	signIn   web.SignInCSRF
@@ -60,13 +61,15 @@ func newConsole(h *Handler) *console {
 	if err != nil {
 		panic(fmt.Sprintf("admin console pages: %v", err))
 	}
-	return &console{
+	co := &console{
 		h: h, pages: pages,
 		sessions:     web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour, Sealer: h.app.Sealer(), Ended: h.app.Store()},
 		signIn:       web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour, Sealer: h.app.Sealer()},
 		userThrottle: web.NewThrottle(5, 2*time.Second, 15*time.Minute),
 		ipThrottle:   web.NewThrottle(50, 2*time.Second, 15*time.Minute),
 	}
+	co.mux = co.consoleRoutes()
+	return co
 }
 
 var consoleFuncs = template.FuncMap{
@@ -146,113 +149,6 @@ type request struct {
 	me   *store.User
 	c    *caller
 	base string
-}
-
-// serve routes a console request.
-func (co *console) serve(w http.ResponseWriter, r *http.Request) {
-	rq := &request{w: w, r: r, co: co, base: mountBase(r)}
-	p := r.URL.Path
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			rq.errorPage(http.StatusBadRequest, "The form could not be read.")
-			return
-		}
-	}
-	if p == "/" || p == "/console/signin" {
-		if r.Method == http.MethodPost && p == "/console/signin" {
-			rq.signIn()
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			rq.errorPage(http.StatusMethodNotAllowed, "Use the sign-in form.")
-			return
-		}
-		if rq.load() {
-			rq.redirect("/console/apps")
-			return
-		}
-		rq.signInPage(http.StatusOK, "", "", "")
-		return
-	}
-	if !rq.load() {
-		if r.Method == http.MethodPost {
-			rq.errorPage(http.StatusForbidden, web.ErrCSRF.Error())
-			return
-		}
-		rq.redirect("/")
-		return
-	}
-	if r.Method == http.MethodPost {
-		if err := web.CheckCSRF(r, rq.sess); err != nil {
-			rq.errorPage(http.StatusForbidden, err.Error())
-			return
-		}
-	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rq.errorPage(http.StatusMethodNotAllowed, "This page does not take that method.")
-		return
-	}
-	co.route(rq, strings.Split(strings.Trim(strings.TrimPrefix(p, "/console/"), "/"), "/"))
-}
-
-// route dispatches on the path below /console/.
-func (co *console) route(rq *request, parts []string) {
-	post := rq.r.Method == http.MethodPost
-	n := len(parts)
-	switch {
-	case n == 1 && parts[0] == "signout" && post:
-		if err := rq.sessions().End(rq.w, rq.r); err != nil {
-			rq.serverError("ending a session", err)
-			return
-		}
-		rq.redirect("/")
-	case n == 1 && parts[0] == "apps" && !post:
-		rq.appsPage()
-	case n == 2 && parts[0] == "apps" && parts[1] == "new":
-		if post {
-			rq.createApp()
-		} else {
-			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}, nil, "")
-		}
-	case n == 2 && parts[0] == "apps" && !post:
-		rq.appPage(parts[1], "")
-	case n == 3 && parts[0] == "apps" && parts[2] == "secret" && post:
-		rq.revealSecret(parts[1])
-	case n == 3 && parts[0] == "apps" && appActions[parts[2]] != "":
-		if post {
-			rq.appAction(parts[1], parts[2])
-		} else {
-			rq.confirmAppAction(parts[1], parts[2])
-		}
-	case n == 1 && parts[0] == "integrations" && !post:
-		rq.integrationsPage()
-	case n == 2 && parts[0] == "integrations" && !post:
-		rq.integrationPage(parts[1], http.StatusOK, nil, "")
-	case n == 3 && parts[0] == "integrations" && parts[2] == "allow" && post:
-		rq.allowIntegration(parts[1])
-	case n == 3 && parts[0] == "integrations" && parts[2] == "decline" && post:
-		rq.declineIntegration(parts[1])
-	case n == 1 && parts[0] == "users" && !post:
-		rq.usersPage()
-	case n == 2 && parts[0] == "users" && parts[1] == "new":
-		if post {
-			rq.createUser()
-		} else {
-			rq.render(http.StatusOK, "user_new", "users", "Add user", userForm{}, nil, "")
-		}
-	case n == 3 && parts[0] == "users" && (parts[2] == "disable" || parts[2] == "enable") && post:
-		rq.setUserDisabled(parts[1], parts[2] == "disable")
-	case n == 3 && parts[0] == "users" && parts[2] == "password":
-		if post {
-			rq.resetPassword(parts[1])
-		} else {
-			rq.passwordPage(parts[1], http.StatusOK, nil)
-		}
-	case n == 1 && parts[0] == "audit" && !post:
-		rq.auditPage()
-	default:
-		rq.errorPage(http.StatusNotFound, "There is no such page.")
-	}
 }
 
 // mountBase is the path prefix handle_path stripped before the admin

@@ -90,6 +90,10 @@ type newAppForm struct {
 	ImplicitGrant bool
 }
 
+// defaultAppForm is the empty "Add application" form: an API key, with the
+// implicit grant ticked as the API's implicit_grant defaults to true.
+var defaultAppForm = newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}
+
 type newAppData struct {
 	Form   newAppForm
 	Scopes []scopeView
