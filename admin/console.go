@@ -85,6 +85,13 @@ var consoleFuncs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"join": strings.Join,
 	"nav":  navHTML,
+	"ref":  refHTML,
+	"flash": func(v view) template.HTML {
+		if v.Flash == "" {
+			return ""
+		}
+		return template.HTML(`<p class="notice flash" role="status" id="flash">` + template.HTMLEscapeString(v.Flash) + `</p>`)
+	},
 }
 
 // navItems are the console's sections.
@@ -102,9 +109,7 @@ func navHTML(v view) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	// On a phone the shared CSS stacks table cells; label each one.
-	b.WriteString(`<style>@media (max-width:40rem){td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}</style>`)
-	b.WriteString(`<nav aria-label="Console"><ul class="nav" style="display:flex;flex-wrap:wrap;gap:.75rem;list-style:none;margin:0;padding:0">`)
+	b.WriteString(`<nav aria-label="Console"><ul class="nav">`)
 	for _, it := range navItems {
 		cur := ""
 		if it.key == v.Nav {
@@ -112,7 +117,7 @@ func navHTML(v view) template.HTML {
 		}
 		fmt.Fprintf(&b, `<li><a href="%s"%s>%s</a></li>`, template.HTMLEscapeString(v.Base+it.path), cur, it.label)
 	}
-	fmt.Fprintf(&b, `</ul></nav><form method="post" action="%s" class="signout" style="display:flex;gap:.5rem;align-items:center"><input type="hidden" name="csrf" value="%s">`+
+	fmt.Fprintf(&b, `</ul></nav><form method="post" action="%s" class="signout"><input type="hidden" name="csrf" value="%s">`+
 		`<span class="who">%s</span> <button type="submit" class="secondary">Sign out</button></form>`,
 		template.HTMLEscapeString(v.Base+"/console/signout"), template.HTMLEscapeString(v.CSRF), template.HTMLEscapeString(v.Me.Username))
 	return template.HTML(b.String())
@@ -149,6 +154,9 @@ type request struct {
 	me   *store.User
 	c    *caller
 	base string
+	// flash is the confirmation of what a post did, for a page it renders
+	// itself rather than redirecting to (see flashes).
+	flash string
 }
 
 // mountBase is the path prefix handle_path stripped before the admin
@@ -288,6 +296,9 @@ func (rq *request) render(status int, page, nav, title string, data any, errs ma
 		v.Super = rq.c.super
 	}
 	v.Flash = flashes[rq.r.URL.Query().Get("done")]
+	if rq.flash != "" {
+		v.Flash = rq.flash
+	}
 	if err := web.Render(rq.w, status, rq.co.pages[page], v); err != nil {
 		rq.co.h.logger.Error("rendering a console page", zap.String("page", page), zap.Error(err))
 	}
@@ -295,12 +306,14 @@ func (rq *request) render(status int, page, nav, title string, data any, errs ma
 
 // flashes are the confirmations a redirect after a post shows (?done=).
 var flashes = map[string]string{
-	"deleted":  "The application was deleted.",
-	"created":  "The user was added.",
-	"declined": "The integration was declined.",
-	"disabled": "The user was disabled.",
-	"enabled":  "The user was enabled.",
-	"password": "The password was changed.",
+	"deleted":      "The application was deleted.",
+	"app_disabled": "The application was disabled: its tokens are refused and it gets no new ones until it is restored.",
+	"app_restored": "The application was restored: it may get tokens again.",
+	"created":      "The user was added.",
+	"declined":     "The integration was declined.",
+	"disabled":     "The user was disabled.",
+	"enabled":      "The user was enabled.",
+	"password":     "The password was changed.",
 }
 
 func (rq *request) errorPage(status int, msg string) {
