@@ -30,7 +30,7 @@ func newEnvScopes(t *testing.T, driver string, extra ...scope.Scope) *env {
 
 // fieldset returns the HTML of the fieldset with the given id ("" if none).
 func fieldset(body, id string) string {
-	return regexp.MustCompile(`(?s)<fieldset id="`+regexp.QuoteMeta(id)+`".*?</fieldset>`).FindString(body)
+	return regexp.MustCompile(`(?s)<fieldset id="` + regexp.QuoteMeta(id) + `".*?</fieldset>`).FindString(body)
 }
 
 // The Add application form shows the scopes that give admin power apart
@@ -108,7 +108,7 @@ func TestConsoleNamesNotIDs(t *testing.T) {
 		b := e.browser()
 		b.signIn("", "root")
 		body := b.page(b.get("/console/apps"), http.StatusOK)
-		row := regexp.MustCompile(`(?s)<tr>\s*<td data-label="Name"><a href="/console/apps/`+made.ClientID+`">.*?</tr>`).FindString(body)
+		row := regexp.MustCompile(`(?s)<tr>\s*<td data-label="Name"><a href="/console/apps/` + made.ClientID + `">.*?</tr>`).FindString(body)
 		if !strings.Contains(row, `<td data-label="Owner"><span title="`+e.superID+`">`+superName+`</span></td>`) {
 			t.Fatalf("the owner column does not name the owning client: %s", row)
 		}
