@@ -118,7 +118,11 @@ func (rq *request) scopes() ([]scopeView, []adminScope) {
 			admin = append(admin, adminScope{v, "Makes the application a super admin: through the admin API it can create, change and delete " +
 				"the clients, users and integrations of every tenant, reset any password, read every audit log and rotate the signing keys."})
 		case needs.Level == power.Tenant:
-			admin = append(admin, adminScope{v, "Makes the application an admin of the tenant “" + rq.c.tenant + "”: through the admin API " +
+			tenant := rq.namer().tenant(rq.c.tenant)
+			if tenant.Name == "" {
+				tenant.Name = tenant.ID
+			}
+			admin = append(admin, adminScope{v, "Makes the application an admin of the tenant “" + tenant.Name + "”: through the admin API " +
 				"it can create, change and delete that tenant's clients and users, reset their passwords and read its audit log."})
 		case builtIn(s.Name):
 			admin = append(admin, adminScope{v, "Reaches Scopegate's own endpoints, not your API."})

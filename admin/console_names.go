@@ -55,6 +55,17 @@ func (n *namer) client(id string) ref {
 	})
 }
 
+// tenant names a tenant id.
+func (n *namer) tenant(id string) ref {
+	return n.lookup("tenant:", id, func() string {
+		var t tenantView
+		if n.get(n.rq.co.h.getTenant, id, &t) {
+			return t.Name
+		}
+		return ""
+	})
+}
+
 // principal names an owner or actor: a user (an admin user, a 3-legged
 // token's subject) or a client (a 2-legged token's). Client ids the gateway
 // makes start with sg_; others are tried as a user first.

@@ -63,7 +63,7 @@ func TestConsoleAdminScopesApart(t *testing.T) {
 				t.Fatalf("%s is not among the API's scopes", s)
 			}
 		}
-		if !strings.Contains(admin, "Makes the application a super admin") || !strings.Contains(admin, "an admin of the tenant “default”") {
+		if !strings.Contains(admin, "Makes the application a super admin") || !strings.Contains(admin, "an admin of the tenant “Default”") {
 			t.Fatalf("the admin scopes do not say what they grant: %s", admin)
 		}
 
