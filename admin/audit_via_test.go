@@ -17,7 +17,8 @@ import (
 // 3-legged token names the user as actor and the token's client as via; a
 // token acting for its subject adds " act " and the actor's client; a
 // 2-legged token's via is its own client; a console session's is
-// "console". GET /audit shows via, and so does the console's audit page.
+// "console". GET /audit shows via, and so does the console's audit page,
+// by client name where the client exists (its id as the title).
 func TestAuditVia(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -72,9 +73,9 @@ func TestAuditVia(t *testing.T) {
 
 		body := b.page(b.get("/console/audit"), http.StatusOK, "<th>Via</th>")
 		for _, cell := range []string{
-			`<td data-label="Via" class="mono">` + consoleVia + `</td>`,
-			`<td data-label="Via" class="mono">` + userClient + `</td>`,
-			`<td data-label="Via" class="mono">` + userClient + ` act sg_actor</td>`,
+			`<td data-label="Via"><span class="mono">` + consoleVia + `</span></td>`,
+			`<td data-label="Via"><span title="` + userClient + `">own-` + userClient + `</span></td>`,
+			`<td data-label="Via"><span title="` + userClient + `">own-` + userClient + `</span> act <span class="mono">sg_actor</span></td>`,
 		} {
 			if !strings.Contains(body, cell) {
 				t.Errorf("the console's audit page lacks %s", cell)

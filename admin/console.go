@@ -45,6 +45,7 @@ var consoleTemplates embed.FS
 // route in-process, as the signed-in user, and renders its answer.
 type console struct {
 	h        *Handler
+	mux      *http.ServeMux // consoleRoutes
 	pages    map[string]*template.Template
 	sessions web.Sessions
 	signIn   web.SignInCSRF
@@ -59,7 +60,7 @@ func newConsole(h *Handler) *console {
 	if err != nil {
 		panic(fmt.Sprintf("admin console pages: %v", err))
 	}
-	return &console{
+	co := &console{
 		h: h, pages: pages,
 		// The sealer and the store are set per request (sessions, signInCSRF):
 		// the app opens its database when it starts, after provisioning.
@@ -67,6 +68,8 @@ func newConsole(h *Handler) *console {
 		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour},
 		throttle: web.NewSignInThrottle(),
 	}
+	co.mux = co.consoleRoutes()
+	return co
 }
 
 var consoleFuncs = template.FuncMap{
@@ -82,6 +85,13 @@ var consoleFuncs = template.FuncMap{
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"join": strings.Join,
 	"nav":  navHTML,
+	"ref":  refHTML,
+	"flash": func(v view) template.HTML {
+		if v.Flash == "" {
+			return ""
+		}
+		return template.HTML(`<p class="notice flash" role="status" id="flash">` + template.HTMLEscapeString(v.Flash) + `</p>`)
+	},
 }
 
 // navItems are the console's sections.
@@ -99,9 +109,7 @@ func navHTML(v view) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	// On a phone the shared CSS stacks table cells; label each one.
-	b.WriteString(`<style>@media (max-width:40rem){td[data-label]::before{content:attr(data-label) ": ";font-weight:600}}</style>`)
-	b.WriteString(`<nav aria-label="Console"><ul class="nav" style="display:flex;flex-wrap:wrap;gap:.75rem;list-style:none;margin:0;padding:0">`)
+	b.WriteString(`<nav aria-label="Console"><ul class="nav">`)
 	for _, it := range navItems {
 		cur := ""
 		if it.key == v.Nav {
@@ -109,7 +117,7 @@ func navHTML(v view) template.HTML {
 		}
 		fmt.Fprintf(&b, `<li><a href="%s"%s>%s</a></li>`, template.HTMLEscapeString(v.Base+it.path), cur, it.label)
 	}
-	fmt.Fprintf(&b, `</ul></nav><form method="post" action="%s" class="signout" style="display:flex;gap:.5rem;align-items:center"><input type="hidden" name="csrf" value="%s">`+
+	fmt.Fprintf(&b, `</ul></nav><form method="post" action="%s" class="signout"><input type="hidden" name="csrf" value="%s">`+
 		`<span class="who">%s</span> <button type="submit" class="secondary">Sign out</button></form>`,
 		template.HTMLEscapeString(v.Base+"/console/signout"), template.HTMLEscapeString(v.CSRF), template.HTMLEscapeString(v.Me.Username))
 	return template.HTML(b.String())
@@ -146,113 +154,9 @@ type request struct {
 	me   *store.User
 	c    *caller
 	base string
-}
-
-// serve routes a console request.
-func (co *console) serve(w http.ResponseWriter, r *http.Request) {
-	rq := &request{w: w, r: r, co: co, base: mountBase(r)}
-	p := r.URL.Path
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			rq.errorPage(http.StatusBadRequest, "The form could not be read.")
-			return
-		}
-	}
-	if p == "/" || p == "/console/signin" {
-		if r.Method == http.MethodPost && p == "/console/signin" {
-			rq.signIn()
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			rq.errorPage(http.StatusMethodNotAllowed, "Use the sign-in form.")
-			return
-		}
-		if rq.load() {
-			rq.redirect("/console/apps")
-			return
-		}
-		rq.signInPage(http.StatusOK, "", "", "")
-		return
-	}
-	if !rq.load() {
-		if r.Method == http.MethodPost {
-			rq.errorPage(http.StatusForbidden, web.ErrCSRF.Error())
-			return
-		}
-		rq.redirect("/")
-		return
-	}
-	if r.Method == http.MethodPost {
-		if err := web.CheckCSRF(r, rq.sess); err != nil {
-			rq.errorPage(http.StatusForbidden, err.Error())
-			return
-		}
-	} else if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		rq.errorPage(http.StatusMethodNotAllowed, "This page does not take that method.")
-		return
-	}
-	co.route(rq, strings.Split(strings.Trim(strings.TrimPrefix(p, "/console/"), "/"), "/"))
-}
-
-// route dispatches on the path below /console/.
-func (co *console) route(rq *request, parts []string) {
-	post := rq.r.Method == http.MethodPost
-	n := len(parts)
-	switch {
-	case n == 1 && parts[0] == "signout" && post:
-		if err := rq.sessions().End(rq.w, rq.r); err != nil {
-			rq.serverError("ending a session", err)
-			return
-		}
-		rq.redirect("/")
-	case n == 1 && parts[0] == "apps" && !post:
-		rq.appsPage()
-	case n == 2 && parts[0] == "apps" && parts[1] == "new":
-		if post {
-			rq.createApp()
-		} else {
-			rq.newAppPage(http.StatusOK, newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}, nil, "")
-		}
-	case n == 2 && parts[0] == "apps" && !post:
-		rq.appPage(parts[1], "")
-	case n == 3 && parts[0] == "apps" && parts[2] == "secret" && post:
-		rq.revealSecret(parts[1])
-	case n == 3 && parts[0] == "apps" && appActions[parts[2]] != "":
-		if post {
-			rq.appAction(parts[1], parts[2])
-		} else {
-			rq.confirmAppAction(parts[1], parts[2])
-		}
-	case n == 1 && parts[0] == "integrations" && !post:
-		rq.integrationsPage()
-	case n == 2 && parts[0] == "integrations" && !post:
-		rq.integrationPage(parts[1], http.StatusOK, nil, "")
-	case n == 3 && parts[0] == "integrations" && parts[2] == "allow" && post:
-		rq.allowIntegration(parts[1])
-	case n == 3 && parts[0] == "integrations" && parts[2] == "decline" && post:
-		rq.declineIntegration(parts[1])
-	case n == 1 && parts[0] == "users" && !post:
-		rq.usersPage()
-	case n == 2 && parts[0] == "users" && parts[1] == "new":
-		if post {
-			rq.createUser()
-		} else {
-			rq.render(http.StatusOK, "user_new", "users", "Add user", userForm{}, nil, "")
-		}
-	case n == 3 && parts[0] == "users" && (parts[2] == "disable" || parts[2] == "enable") && post:
-		rq.setUserDisabled(parts[1], parts[2] == "disable")
-	case n == 3 && parts[0] == "users" && parts[2] == "password":
-		if post {
-			rq.resetPassword(parts[1])
-		} else {
-			rq.passwordPage(parts[1], http.StatusOK, nil)
-		}
-	case n == 1 && parts[0] == "audit" && !post:
-		rq.auditPage()
-	default:
-		rq.errorPage(http.StatusNotFound, "There is no such page.")
-	}
+	// flash is the confirmation of what a post did, for a page it renders
+	// itself rather than redirecting to (see flashes).
+	flash string
 }
 
 // mountBase is the path prefix handle_path stripped before the admin
@@ -404,6 +308,9 @@ func (rq *request) render(status int, page, nav, title string, data any, errs ma
 		v.Super = rq.c.super
 	}
 	v.Flash = flashes[rq.r.URL.Query().Get("done")]
+	if rq.flash != "" {
+		v.Flash = rq.flash
+	}
 	if err := web.Render(rq.w, status, rq.co.pages[page], v); err != nil {
 		rq.co.h.logger.Error("rendering a console page", zap.String("page", page), zap.Error(err))
 	}
@@ -411,12 +318,14 @@ func (rq *request) render(status int, page, nav, title string, data any, errs ma
 
 // flashes are the confirmations a redirect after a post shows (?done=).
 var flashes = map[string]string{
-	"deleted":  "The application was deleted.",
-	"created":  "The user was added.",
-	"declined": "The integration was declined.",
-	"disabled": "The user was disabled.",
-	"enabled":  "The user was enabled.",
-	"password": "The password was changed.",
+	"deleted":      "The application was deleted.",
+	"app_disabled": "The application was disabled: its tokens are refused and it gets no new ones until it is restored.",
+	"app_restored": "The application was restored: it may get tokens again.",
+	"created":      "The user was added.",
+	"declined":     "The integration was declined.",
+	"disabled":     "The user was disabled.",
+	"enabled":      "The user was enabled.",
+	"password":     "The password was changed.",
 }
 
 func (rq *request) errorPage(status int, msg string) {

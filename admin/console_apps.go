@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/power"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -27,26 +28,10 @@ var appActionText = map[string]string{
 	"delete":  "The application and its credentials are deleted for good. This cannot be undone.",
 }
 
+// appRow is a client with its owner named.
 type appRow struct {
 	clientView
-	OwnerName string
-}
-
-// ownerNames maps user ids of the caller's tenants to usernames, so lists
-// show who owns what.
-func (rq *request) ownerNames() map[string]string {
-	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, "limit="+strconv.Itoa(maxLimit), nil)
-	names := map[string]string{}
-	if err != nil || a.problem != nil {
-		return names
-	}
-	var l list[userView]
-	if a.decode(&l) == nil {
-		for _, u := range l.Items {
-			names[u.ID] = u.Username
-		}
-	}
-	return names
+	OwnerRef ref
 }
 
 func (rq *request) appsPage() {
@@ -65,10 +50,10 @@ func (rq *request) appsPage() {
 		rq.serverError("reading clients", err)
 		return
 	}
-	names := rq.ownerNames()
+	n := rq.namer()
 	rows := make([]appRow, 0, len(l.Items))
 	for _, c := range l.Items {
-		rows = append(rows, appRow{clientView: c, OwnerName: names[c.Owner]})
+		rows = append(rows, appRow{clientView: c, OwnerRef: n.principal(c.Owner)})
 	}
 	rq.render(http.StatusOK, "apps", "apps", "Custom apps", struct {
 		Apps  []appRow
@@ -90,28 +75,72 @@ type newAppForm struct {
 	ImplicitGrant bool
 }
 
+// defaultAppForm is the empty "Add application" form: an API key, with the
+// implicit grant ticked as the API's implicit_grant defaults to true.
+var defaultAppForm = newAppForm{AuthMethod: store.AuthAPIKey, ImplicitGrant: true}
+
 type newAppData struct {
-	Form   newAppForm
-	Scopes []scopeView
-	Users  []userView
+	Form newAppForm
+	// Scopes are the API's own; AdminScopes, offered apart, reach
+	// Scopegate itself.
+	Scopes      []scopeView
+	AdminScopes []adminScope
+	Users       []userView
 	// An API key connects as the signed-in admin (connect_as_creator), so
 	// the form shows that instead of a choice.
 	CreatorConnects bool
 }
 
-// scopes lists the catalogue but for the admin scopes the signed-in admin
-// may not grant (the API decides, by the same rule).
-func (rq *request) scopes() []scopeView {
+// adminScope is a scope the form offers under "Admin access", with what it
+// hands the application.
+type adminScope struct {
+	scopeView
+	Grants string
+}
+
+// scopes splits the catalogue for the form: the API's scopes, and apart
+// the ones that give admin power (scopegate.admin, scopegate.tenant_admin
+// and whatever implies them) or are otherwise Scopegate's own. An admin
+// scope is offered only to an admin who holds its power (module/power, the
+// rule the API then enforces): a tenant admin never sees scopegate.admin.
+func (rq *request) scopes() ([]scopeView, []adminScope) {
 	cat := rq.co.h.app.Catalogue()
-	all := cat.All()
-	out := make([]scopeView, 0, len(all))
-	for _, s := range all {
-		if !rq.c.covers(power.Needed(cat, []string{s.Name}, rq.c.tenant)) {
+	var api []scopeView
+	var admin []adminScope
+	for _, s := range cat.All() {
+		v := scopeView{Name: s.Name, Description: s.Description, Legs: s.Legs.String()}
+		needs := power.Needed(cat, []string{s.Name}, rq.c.tenant)
+		if !rq.c.covers(needs) {
 			continue
 		}
-		out = append(out, scopeView{Name: s.Name, Description: s.Description, Legs: s.Legs.String()})
+		switch {
+		case needs.Level == power.Super:
+			admin = append(admin, adminScope{v, "Makes the application a super admin: through the admin API it can create, change and delete " +
+				"the clients, users and integrations of every tenant, reset any password, read every audit log and rotate the signing keys."})
+		case needs.Level == power.Tenant:
+			tenant := rq.namer().tenant(rq.c.tenant)
+			if tenant.Name == "" {
+				tenant.Name = tenant.ID
+			}
+			admin = append(admin, adminScope{v, "Makes the application an admin of the tenant “" + tenant.Name + "”: through the admin API " +
+				"it can create, change and delete that tenant's clients and users, reset their passwords and read its audit log."})
+		case builtIn(s.Name):
+			admin = append(admin, adminScope{v, "Reaches Scopegate's own endpoints, not your API."})
+		default:
+			api = append(api, v)
+		}
 	}
-	return out
+	return api, admin
+}
+
+// builtIn reports whether name is one of the scopes Scopegate always knows.
+func builtIn(name string) bool {
+	for _, s := range scope.BuiltIn() {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // tenantUsers lists the enabled users of the admin's tenant (connect-as).
@@ -132,8 +161,10 @@ func (rq *request) tenantUsers() []userView {
 }
 
 func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
-	rq.render(status, "app_new", "apps", "Add application",
-		newAppData{Form: f, Scopes: rq.scopes(), Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator}, errs, msg)
+	api, admin := rq.scopes()
+	rq.render(status, "app_new", "apps", "Add application", newAppData{
+		Form: f, Scopes: api, AdminScopes: admin, Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator,
+	}, errs, msg)
 }
 
 // createApp posts the form to POST /clients and shows the secret once.
@@ -225,21 +256,18 @@ func (rq *request) appPage(id, secret string) {
 		rq.serverError("reading a client", err)
 		return
 	}
-	names := rq.ownerNames()
-	connectAs := ""
+	n := rq.namer()
+	var connectAs ref // none: ID ""
 	if v.ConnectAsUserID != nil {
-		connectAs = names[*v.ConnectAsUserID]
-		if connectAs == "" {
-			connectAs = *v.ConnectAsUserID
-		}
+		connectAs = n.user(*v.ConnectAsUserID)
 	}
 	rq.render(http.StatusOK, "app_detail", "apps", v.Name, struct {
 		App       appRow
 		Secret    string
 		Owner     bool
 		CanRotate bool // the API refuses others
-		ConnectAs string
-	}{appRow{v, names[v.Owner]}, secret, v.Owner == rq.c.principal, mayRotate(rq.c, v.Owner), connectAs}, nil, "")
+		ConnectAs ref
+	}{appRow{v, n.principal(v.Owner)}, secret, v.Owner == rq.c.principal, mayRotate(rq.c, v.Owner), connectAs}, nil, "")
 }
 
 // revealSecret asks GET /clients/{id}/secret, which reveals (and audits)
@@ -325,10 +353,13 @@ func (rq *request) appAction(id, action string) {
 			rq.serverError("reading a rotation", err)
 			return
 		}
+		rq.flash = "The secret was rotated."
 		rq.render(http.StatusOK, "app_secret", "apps", "New secret", secretPage{
 			App: clientView{ClientID: v.ClientID, ClientSecret: v.ClientSecret}, Until: v.PreviousSecretValidUntil,
 		}, nil, "")
-	default:
-		rq.redirect("/console/apps/" + id)
+	case "disable":
+		rq.redirect("/console/apps/" + url.PathEscape(id) + "?done=app_disabled")
+	case "restore":
+		rq.redirect("/console/apps/" + url.PathEscape(id) + "?done=app_restored")
 	}
 }

@@ -442,7 +442,7 @@ func TestConsoleApps(t *testing.T) {
 		b.page(b.get("/console/apps/"+id), http.StatusNotFound, "no such client")
 
 		// every change is in the audit log with the admin user as actor
-		body = b.page(b.get("/console/audit"), http.StatusOK, "client.delete", "<td data-label=\"Who\">root</td>", remoteIP)
+		body = b.page(b.get("/console/audit"), http.StatusOK, "client.delete", `<td data-label="Who"><span title="`+root.ID+`">root</span></td>`, remoteIP)
 		if strings.Index(body, "client.delete") > strings.Index(body, "client.create") {
 			t.Fatal("audit log not newest first")
 		}

@@ -3,6 +3,8 @@ package admin
 import (
 	"net/http"
 	"strings"
+
+	"github.com/scopegate/scopegate/module/power"
 )
 
 func (rq *request) usersPage() {
@@ -21,10 +23,28 @@ func (rq *request) usersPage() {
 		rq.serverError("reading users", err)
 		return
 	}
+	rows := make([]userRow, 0, len(l.Items))
+	for _, u := range l.Items {
+		rows = append(rows, userRow{u, rq.mayChange(u)})
+	}
 	rq.render(http.StatusOK, "users", "users", "Users", struct {
-		Users []userView
+		Users []userRow
 		Pager pager
-	}{l.Items, newPager(off, consolePageSize, l.Total)}, nil, "")
+	}{rows, newPager(off, consolePageSize, l.Total)}, nil, "")
+}
+
+// userRow is a user with whether the signed-in admin may change it.
+type userRow struct {
+	userView
+	CanChange bool
+}
+
+// mayChange reports whether the signed-in admin may disable, enable or
+// reset the password of u: only a user whose power it covers, the rule
+// PATCH /users/{id} enforces (module/power), so the page offers no button
+// the API would answer with 403.
+func (rq *request) mayChange(u userView) bool {
+	return rq.c.covers(power.ForUser(u.TenantID, u.Admin, u.SuperAdmin))
 }
 
 // userForm is the "Add user" form as submitted (never the password).
@@ -94,6 +114,10 @@ func (rq *request) passwordPage(id string, status int, errs map[string]string) {
 		rq.serverError("reading a user", err)
 		return
 	}
+	if !rq.mayChange(u) {
+		rq.errorPage(http.StatusForbidden, "Only a super admin may reset the password of "+u.Username+".")
+		return
+	}
 	msg := ""
 	if errs != nil {
 		msg = "Fix the fields marked below."
@@ -124,10 +148,11 @@ func (rq *request) resetPassword(id string) {
 	rq.redirect("/console/users?done=password")
 }
 
-// auditRow is an audit entry with the actor's username when it is a user.
+// auditRow is an audit entry with its users and clients named.
 type auditRow struct {
 	auditView
-	ActorName string
+	Who, What ref
+	Through   []ref
 }
 
 func (rq *request) auditPage() {
@@ -146,10 +171,10 @@ func (rq *request) auditPage() {
 		rq.serverError("reading the audit log", err)
 		return
 	}
-	names := rq.ownerNames()
+	n := rq.namer()
 	rows := make([]auditRow, 0, len(l.Items))
 	for _, e := range l.Items {
-		rows = append(rows, auditRow{auditView: e, ActorName: names[e.Actor]})
+		rows = append(rows, auditRow{auditView: e, Who: n.principal(e.Actor), What: n.target(e.Action, e.Target), Through: n.via(e.Via)})
 	}
 	rq.render(http.StatusOK, "audit", "audit", "Audit log", struct {
 		Entries []auditRow

@@ -109,7 +109,10 @@ func textOf(body, id string) string {
 // oobToken reads the token from the out-of-band page.
 func oobToken(t *testing.T, p authPage) string {
 	t.Helper()
-	tok := textOf(p.Body, "token-text")
+	tok := ""
+	if m := regexp.MustCompile(`id="token" readonly value="([^"]*)"`).FindStringSubmatch(p.Body); m != nil {
+		tok = html.UnescapeString(m[1])
+	}
 	if p.Status != http.StatusOK || tok == "" {
 		t.Fatalf("no token on the out-of-band page (%d): %s", p.Status, p.Body)
 	}

@@ -98,7 +98,8 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	switch {
 	case ar.redirectGiven != "":
 		if !c.RedirectURIs.Contains(ar.redirectGiven) {
-			return nil, &fatal{http.StatusBadRequest, "The redirect_uri is not registered for this application, so it gets no answer."}, nil, nil
+			return nil, &fatal{http.StatusBadRequest, "The application asked to send you back to an address (redirect_uri) that is not registered for it, so you are not sent there. " +
+				"Its developer must register that exact URL for the application, or change the application to use one that is registered."}, nil, nil
 		}
 		ar.redirect = ar.redirectGiven
 	case len(c.RedirectURIs) == 1:

@@ -147,8 +147,11 @@ func openSealedCookie(r *http.Request, s *secret.Sealer, name, aad string, v any
 	return err == nil && json.Unmarshal(plain, v) == nil
 }
 
-// ErrCSRF means a form post failed the CSRF check.
-var ErrCSRF = errors.New("the form expired or came from another site; reload the page and try again")
+// ErrCSRF means a form post failed the CSRF check. Its message is what the
+// refusal page says, to someone who may just have been attacked: what
+// happened, that nothing changed, and what to do only if the post was theirs.
+var ErrCSRF = errors.New("This request came from another site, or from a page left open too long, so it was refused and nothing was changed. " +
+	"If you did not just submit a form here, there is nothing to do. If you did, open the page again from this site and submit it there.")
 
 // CheckCSRF verifies a state-changing form post: the hidden "csrf" field must
 // equal the session's token (constant time) and, when the browser names an
