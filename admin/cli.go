@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -126,36 +124,18 @@ func (s *session) close() {
 // call runs an API route in-process as the command line and returns its
 // JSON answer; a problem comes back as a cliProblem.
 func (s *session) call(fn routeFunc, method, query string, body any, pathValues ...string) ([]byte, error) {
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
+	status, out, err := inProcess{fn: fn, method: method, query: query, body: body, path: pathValues}.run(s.ctx, s.c)
+	if err != nil {
+		return nil, err // the operator sees the cause a server would only log
+	}
+	if status >= 400 {
+		p, err := readProblem(status, out)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(b)
-	}
-	req := httptest.NewRequestWithContext(s.ctx, method, "/?"+query, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(pathValues); i += 2 {
-		req.SetPathValue(pathValues[i], pathValues[i+1])
-	}
-	rec := httptest.NewRecorder()
-	if err := fn(rec, req, s.c); err != nil {
-		if p := problemFor(err); p != nil {
-			return nil, cliProblem{p}
-		}
-		return nil, err // the operator sees the cause a server would only log
-	}
-	if rec.Code >= 400 {
-		p := new(problem)
-		if err := json.Unmarshal(rec.Body.Bytes(), p); err != nil {
-			return nil, fmt.Errorf("status %d", rec.Code)
-		}
 		return nil, cliProblem{p}
 	}
-	return rec.Body.Bytes(), nil
+	return out, nil
 }
 
 // cliProblem prints an RFC 9457 problem for an operator: the detail, then

@@ -1,15 +1,12 @@
 package admin
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -353,38 +350,14 @@ type answer struct {
 // JSON body (nil: none), query and path values (name, value pairs), so the
 // console validates and authorises exactly as the API does.
 func (rq *request) call(fn routeFunc, method, query string, body any, pathValues ...string) (*answer, error) {
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+	status, out, err := inProcess{fn: fn, method: method, query: query, body: body, path: pathValues, remote: rq.r.RemoteAddr}.run(rq.r.Context(), rq.c)
+	if err != nil {
+		return nil, err
+	}
+	a := &answer{status: status, body: out}
+	if status >= 400 {
+		if a.problem, err = readProblem(status, out); err != nil {
 			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req := httptest.NewRequestWithContext(rq.r.Context(), method, "/?"+query, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.RemoteAddr = rq.r.RemoteAddr
-	for i := 0; i+1 < len(pathValues); i += 2 {
-		req.SetPathValue(pathValues[i], pathValues[i+1])
-	}
-	rec := httptest.NewRecorder()
-	if err := fn(rec, req, rq.c); err != nil {
-		var p *problem
-		switch {
-		case errors.As(err, &p), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict),
-			errors.Is(err, store.ErrReferenced):
-			rq.co.h.fail(rec, req, err)
-		default:
-			return nil, err
-		}
-	}
-	a := &answer{status: rec.Code, body: rec.Body.Bytes()}
-	if a.status >= 400 {
-		a.problem = &problem{}
-		if err := json.Unmarshal(a.body, a.problem); err != nil {
-			return nil, fmt.Errorf("reading a problem: %w", err)
 		}
 	}
 	return a, nil
