@@ -8,7 +8,8 @@
 //		scopegate_admin
 //	}
 //
-// Every request needs a bearer token with scopegate.admin (every tenant, in
+// Every request but GET /openapi.json, the API's OpenAPI 3.1 description
+// (openapi.go), needs a bearer token with scopegate.admin (every tenant, in
 // the default tenant) or scopegate.tenant_admin (the token's own tenant
 // only); a token bound to a user has no more power than that user, an
 // active admin, and a client's token no more than the admin user who made
@@ -55,6 +56,7 @@ type Handler struct {
 
 	app     *app.App
 	mux     *http.ServeMux
+	routes  []string // the patterns setup registered, in order (openapi_test.go holds the document to them)
 	logger  *zap.Logger
 	console *console
 }
@@ -83,6 +85,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.app = a
 	h.logger = logger
+	h.routes = nil
 	mux := http.NewServeMux()
 	h.route(mux, "GET /clients", h.listClients)
 	h.route(mux, "POST /clients", h.createClient)
@@ -116,6 +119,7 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "GET /audit", h.listAudit)
 	h.route(mux, "GET /keys", h.listKeys)
 	h.route(mux, "POST /keys/rotate", h.rotateKeys)
+	h.route(mux, "GET "+openAPIPath, h.openAPI)
 	h.mux = mux
 	h.console = newConsole(h)
 }
@@ -125,6 +129,10 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	if isConsole(r) { // a browser: the admin console (console.go)
 		h.console.serve(w, r)
+		return nil
+	}
+	if isOpenAPI(r) { // the one route served without a token (openapi.go)
+		serveOpenAPI(w, r)
 		return nil
 	}
 	c, ok := h.authenticate(w, r)
@@ -163,6 +171,7 @@ type routeFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
 
 // route registers fn for pattern, handing it the authenticated caller.
 func (h *Handler) route(mux *http.ServeMux, pattern string, fn routeFunc) {
+	h.routes = append(h.routes, pattern)
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		c, _ := r.Context().Value(callerKey{}).(*caller)
 		if c == nil {
