@@ -124,6 +124,9 @@ func (rq *request) scopes() ([]scopeView, []adminScope) {
 			}
 			admin = append(admin, adminScope{v, "Makes the application an admin of the tenant “" + tenant.Name + "”: through the admin API " +
 				"it can create, change and delete that tenant's clients and users, reset their passwords and read its audit log."})
+		case s.Name == scope.Introspect:
+			admin = append(admin, adminScope{v, "Lets the application introspect (RFC 7662) the tokens of every client of its tenant, " +
+				"and read their claims: for a resource server that checks tokens it did not ask for."})
 		case builtIn(s.Name):
 			admin = append(admin, adminScope{v, "Reaches Scopegate's own endpoints, not your API."})
 		default:

@@ -97,7 +97,7 @@ func TestConsoleBrowserViews(t *testing.T) {
 			Array.from(document.querySelectorAll('#scopes input')).map(i => i.value).join(' '),
 			Array.from(document.querySelectorAll('#admin-scopes input')).map(i => i.value).join(' '),
 			document.querySelector('#admin-scopes legend').textContent]`))
-		if apart[0] != "demo.read demo.write" || apart[1] != "scopegate.admin scopegate.tenant_admin" || apart[2] != "Admin access" {
+		if apart[0] != "demo.read demo.write" || apart[1] != "scopegate.admin scopegate.tenant_admin scopegate.introspect" || apart[2] != "Admin access" {
 			t.Fatalf("%s: API scopes %q, admin scopes %q under %q", vp.name, apart[0], apart[1], apart[2])
 		}
 		current(vp, "Custom apps")
@@ -157,8 +157,8 @@ func TestConsoleBrowserViews(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("admin-scopes")))
 		offered := read(t, ctx, "admin scopes", chromedp.Evaluate[string](
 			`Array.from(document.querySelectorAll('input[name=scopes]')).filter(i => i.value.startsWith('scopegate.')).map(i => i.closest('fieldset').id + ':' + i.value).join(' ')`))
-		if offered != "admin-scopes:scopegate.tenant_admin" {
-			t.Fatalf("%s: a tenant admin is offered %q, want only scopegate.tenant_admin, apart", vp.name, offered)
+		if offered != "admin-scopes:scopegate.tenant_admin admin-scopes:scopegate.introspect" {
+			t.Fatalf("%s: a tenant admin is offered %q, want scopegate.tenant_admin and scopegate.introspect (its own tenant), apart, never scopegate.admin", vp.name, offered)
 		}
 		fits(vp, "Add application")
 	}
