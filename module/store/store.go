@@ -42,7 +42,7 @@ type Store struct {
 	DB     *gorm.DB
 	Driver string
 
-	onChange atomic.Pointer[func(context.Context)]            // see OnChange
+	onChange atomic.Pointer[func(context.Context)]             // see OnChange
 	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
 }
 
