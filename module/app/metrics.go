@@ -118,8 +118,14 @@ func ObserveTokenRequest(grantType, outcome string, took time.Duration) {
 // ObserveGuardDecision counts one request a guard decided on; reason is
 // one of a fixed set (see the guard).
 func ObserveGuardDecision(decision, reason string) {
+	if decision == DecisionAllowed && reason == "" {
+		allowedRequests.Inc() // every guarded request: no label lookup
+		return
+	}
 	metrics.guard.WithLabelValues(decision, reason).Inc()
 }
+
+var allowedRequests = metrics.guard.WithLabelValues(DecisionAllowed, "")
 
 // ObserveAllowanceRefusal counts a token refused for its daily allowance.
 func ObserveAllowanceRefusal(legs int) {
