@@ -53,8 +53,12 @@ func LogSignInRefused(log *zap.Logger, r *http.Request, s SignInRefusal) {
 	if s.User != nil {
 		userID = s.User.ID
 	}
+	tenant := s.Tenant // as typed on the console's form: keep it short
+	if len(tenant) > 64 {
+		tenant = tenant[:64]
+	}
 	ce.Write(zap.String("page", s.Page), zap.String("reason", s.Reason()), zap.String("client_id", s.ClientID),
-		zap.String("tenant", s.Tenant), zap.String("user_id", userID), zap.String("remote_addr", ClientIP(r)))
+		zap.String("tenant", tenant), zap.String("user_id", userID), zap.String("remote_addr", ClientIP(r)))
 }
 
 // ClientIP is the client's IP as Caddy determined it (honouring
