@@ -246,6 +246,7 @@ func (rq *request) signIn() {
 	if wait := co.throttle.Acquire(userKey, ipKey); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: tenant, Throttled: true})
 		rq.signInPage(http.StatusTooManyRequests, tenant, username,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs))
 		return
@@ -268,7 +269,8 @@ func (rq *request) signIn() {
 	// CheckPassword spends the same time whether or not the tenant or the
 	// user exists (an unknown or invalid tenant is an unknown user); a
 	// failure keeps the attempt Acquire counted.
-	if !web.CheckPassword(hash, password) || u.Disabled || !u.Admin {
+	if ok := web.CheckPassword(hash, password); !ok || u.Disabled || !u.Admin {
+		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: tenant, User: u, PasswordOK: ok, NeedAdmin: true})
 		rq.signInPage(http.StatusUnauthorized, tenant, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return
 	}

@@ -67,6 +67,7 @@ func TestCaddyfileAdaptRefusals(t *testing.T) {
 		{"unknown grant", ":80 {\n\tscopegate token {\n\t\tgrant_types password\n\t}\n}\n", `unknown grant type "password"`},
 		{"unknown token option", ":80 {\n\tscopegate token {\n\t\taliases a b\n\t}\n}\n", `unknown token endpoint option "aliases"`},
 		{"unknown discovery option", ":80 {\n\tscopegate discovery {\n\t\tissuer x\n\t}\n}\n", `unknown discovery option "issuer"`},
+		{"health option", ":80 {\n\tscopegate health {\n\t\tcheck db\n\t}\n}\n", `unknown health option "check"`},
 		{"unknown authorize option", ":80 {\n\tscopegate authorize {\n\t\tttl 1h\n\t}\n}\n", `unknown authorize option "ttl"`},
 		{"revoke takes no options", ":80 {\n\tscopegate revoke {\n\t\tx y\n\t}\n}\n", "takes no options"},
 		{"introspect takes no options", ":80 {\n\tscopegate introspect x\n}\n", "takes no options"},

@@ -116,6 +116,9 @@ func startGateway(t *testing.T, file, driver string, extraEnv ...string) *gatewa
 	t.Setenv("SCOPEGATE_DEMO_PORT", strconv.Itoa(freePort(t)))
 	t.Setenv("SCOPEGATE_UPSTREAM", up.Listener.Addr().String())
 	t.Setenv("SCOPEGATE_CADDY_ADMIN", "off")
+	// The multi-node files take their issuer from the environment; each
+	// test gateway issues as itself unless the test says otherwise.
+	t.Setenv("SCOPEGATE_ISSUER", fmt.Sprintf("http://localhost:%d", port))
 	dataDir := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", dataDir)
 	if driver == store.Postgres {

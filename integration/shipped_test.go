@@ -158,9 +158,8 @@ func waitReadyOrExit(t *testing.T, url string, exited <-chan struct{}) {
 // from SCOPEGATE_MASTER_KEY, so a second node of the same file on the same
 // database, with the same key and its own data directory, serves the same
 // clients: a client made through node 1's admin API gets a token from node
-// 2 with its secret, and that token passes node 2's guard. (Each node's
-// issuer follows its own port here, so a token does not cross nodes; behind
-// one public address they share it.)
+// 2 with its secret, and that token passes node 2's guard and node 1's: both
+// nodes issue as the same SCOPEGATE_ISSUER.
 func TestSystemFilesSecondNodeOnPostgres(t *testing.T) {
 	for _, sr := range systemRoutes {
 		t.Run(sr.file, func(t *testing.T) {
@@ -172,6 +171,10 @@ func TestSystemFilesSecondNodeOnPostgres(t *testing.T) {
 			status, body, _ := call(t, sr.method, node2.URL+sr.path, tok, nil)
 			if status != http.StatusOK || body["client_id"] != id || body["user_id"] != userID {
 				t.Fatalf("node 2's token on node 2: %d %v", status, body)
+			}
+			status, body, _ = call(t, sr.method, g.URL+sr.path, tok, nil)
+			if status != http.StatusOK || body["client_id"] != id || body["user_id"] != userID {
+				t.Fatalf("node 2's token on node 1: %d %v", status, body)
 			}
 		})
 	}

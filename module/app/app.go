@@ -115,6 +115,10 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	// Served with Caddy's own metrics at the admin endpoint's /metrics.
+	if err := RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	if err := a.setDefaults(); err != nil {
 		return err
 	}
@@ -385,6 +389,10 @@ func (a *App) Runtime() *Runtime { return a.runtime() }
 
 // Logger returns the app's logger.
 func (a *App) Logger() *zap.Logger { return a.logger }
+
+// SetLogger makes l the app's logger before OpenStandalone (which otherwise
+// logs to Caddy's default logger).
+func (a *App) SetLogger(l *zap.Logger) { a.logger = l }
 
 // Lifetime returns how long c's tokens live.
 func (a *App) Lifetime(c *store.Client) time.Duration {

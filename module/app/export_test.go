@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 
@@ -45,3 +46,6 @@ func (a *App) BootstrapName(ctx context.Context) (string, error) { return a.boot
 
 // RowCacheSize is how many found clients (and users) the runtime caches.
 const RowCacheSize = rowCacheSize
+
+// SetFeedRead pretends the change feed was last read at t.
+func (rt *Runtime) SetFeedRead(t time.Time) { rt.feedRead.Store(t.UnixNano()) }

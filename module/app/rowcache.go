@@ -29,6 +29,8 @@ type rowCache[T any] struct {
 
 	mu  sync.Mutex // orders add against forget
 	gen uint64     // counts forgets
+
+	counters cacheCounters // set by the runtime
 }
 
 func newRowCache[T any](found, missing int) *rowCache[T] {
@@ -41,9 +43,12 @@ func newRowCache[T any](found, missing int) *rowCache[T] {
 // nothing about id, and row is nil for an id known to be missing.
 func (c *rowCache[T]) get(id string) (row *T, known bool) {
 	if row, ok := c.found.Get(id); ok {
+		c.counters.observe(true)
 		return row, true
 	}
-	return nil, c.missing.Contains(id)
+	known = c.missing.Contains(id)
+	c.counters.observe(known)
+	return nil, known
 }
 
 // generation is what add needs from before the database was asked.

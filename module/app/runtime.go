@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -38,6 +39,8 @@ type Runtime struct {
 
 	logger   *zap.Logger
 	feed     store.ChangeFeed
+	feedRead atomic.Int64  // when the feed was last read successfully (Unix ns)
+	every    time.Duration // the watcher's poll interval
 	pollMu   sync.Mutex
 	pollLog  backoffLog // the watcher's alone
 	lastSeen uint64
@@ -58,13 +61,19 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 		return nil, err
 	}
 	st.SetMaxConns(cfg.maxConns)
+	countDatabaseErrors(st)
 	rt, err := newRuntime(st, sealer, cfg.cacheSize, logger)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	rt.startWatcher(cfg.poll)
+	st.OnAudit(rt.logAudit)
 	logger.Info("scopegate database ready", zap.String("driver", cfg.driver))
+	if cfg.driver != store.SQLite && cfg.keyFile != "" {
+		logger.Warn("the master key is local to this node: every node sharing the database needs the same one; set master_key (e.g. {env.SCOPEGATE_MASTER_KEY})",
+			zap.String("driver", cfg.driver), zap.String("master_key_file", cfg.keyFile))
+	}
 	return rt, nil
 }
 
@@ -90,6 +99,8 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		return nil, err
 	}
 	rt.lastSeen = last
+	rt.feedRead.Store(time.Now().UnixNano())
+	rt.clients.counters, rt.users.counters = newCacheCounters(CacheClients), newCacheCounters(CacheUsers)
 	if err := rt.reloadRevocations(ctx); err != nil {
 		return nil, err
 	}

@@ -23,10 +23,12 @@ type tokenCache struct {
 	lru       *simplelru.LRU[tokenKey, *token.Claims]
 	byClient  map[string]map[tokenKey]struct{}
 	bySubject map[string]map[tokenKey]struct{}
+	counters  cacheCounters
 }
 
 func newTokenCache(size int) *tokenCache {
-	c := &tokenCache{byClient: map[string]map[tokenKey]struct{}{}, bySubject: map[string]map[tokenKey]struct{}{}}
+	c := &tokenCache{byClient: map[string]map[tokenKey]struct{}{}, bySubject: map[string]map[tokenKey]struct{}{},
+		counters: newCacheCounters(CacheTokens)}
 	c.lru, _ = simplelru.NewLRU(max(size, 1), c.evicted) // a positive size: no error
 	return c
 }
@@ -34,8 +36,10 @@ func newTokenCache(size int) *tokenCache {
 // get returns the claims cached for k and marks them recently used.
 func (c *tokenCache) get(k tokenKey) (*token.Claims, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Get(k)
+	claims, ok := c.lru.Get(k)
+	c.mu.Unlock()
+	c.counters.observe(ok)
+	return claims, ok
 }
 
 // contains reports whether k is cached, without marking it used.

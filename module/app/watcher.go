@@ -32,6 +32,7 @@ const feedBatch = 500
 // and key rotation made on any node reach this node's caches within one
 // poll interval; it also runs the periodic clean-up that keeps tables bounded.
 func (rt *Runtime) startWatcher(every time.Duration) {
+	rt.every = every
 	rt.stop = make(chan struct{})
 	rt.done = make(chan struct{})
 	go func() {
@@ -107,6 +108,7 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 		}
 		rt.lastSeen = last
 		if len(changes) < feedBatch {
+			rt.feedRead.Store(time.Now().UnixNano())
 			return nil
 		}
 		from = changes[len(changes)-1].ID
@@ -160,6 +162,12 @@ func (rt *Runtime) applyOwn(ctx context.Context) {
 	}
 }
 
+// feedAge is how long before now the change feed was last read successfully
+// (by the watcher or by this node's own write).
+func (rt *Runtime) feedAge(now time.Time) time.Duration {
+	return max(now.Sub(time.Unix(0, rt.feedRead.Load())), 0)
+}
+
 func (rt *Runtime) cleanup(ctx context.Context) error {
 	now := time.Now().UTC()
 	// Usage rows are kept two days past their day in any time zone.
@@ -188,6 +196,7 @@ func (rt *Runtime) polled(now time.Time, err error) {
 		}
 		return
 	}
+	metrics.pollFailures.Inc()
 	if rt.pollLog.failed(now) {
 		rt.logger.Warn("polling the change feed failed; caches may be stale until it succeeds",
 			zap.Error(err), zap.Bool("database_unavailable", store.Unavailable(err)),

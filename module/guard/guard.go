@@ -170,7 +170,8 @@ type Identity struct {
 // ServeHTTP checks the request and passes it on with a trusted identity.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
-	if id == nil {
+	first := id == nil // the first guard of the request counts its decision
+	if first {
 		var oerr *oauth.Error
 		moved := callerHeaders(r)
 		if id, oerr = g.authenticate(r, moved); oerr != nil {
@@ -192,7 +193,12 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if oerr := g.authorize(r, id); oerr != nil {
 		return g.refuse(w, r, oerr)
 	}
-	return next.ServeHTTP(w, r)
+	if !first {
+		return next.ServeHTTP(w, r)
+	}
+	err := next.ServeHTTP(w, r)
+	observeAllowed(r)
+	return err
 }
 
 // authenticate reads and verifies the bearer token and applies impersonation.
@@ -247,18 +253,18 @@ func bearer(r *http.Request) (string, *oauth.Error) {
 	values := r.Header["Authorization"]
 	switch len(values) {
 	case 0:
-		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "no bearer token: send Authorization: Bearer <token>")
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, descNoBearer)
 	case 1:
 	default:
 		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
 	}
 	scheme, raw, ok := strings.Cut(values[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "the Authorization header must use the Bearer scheme")
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, descNotBearer)
 	}
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "the bearer token is empty")
+		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, descEmptyBearer)
 	}
 	return raw, nil
 }

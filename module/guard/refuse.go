@@ -5,7 +5,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/oauth"
 )
@@ -16,13 +15,10 @@ import (
 // {http.error.oauth_error}, {http.error.oauth_error_description} and
 // {http.error.oauth_scope} for the RFC 6750 fields). A server without an
 // errors route for the request would answer the status alone, so then the
-// guard writes the RFC 6750 JSON body itself, as before. Failures are logged
-// without the token.
+// guard writes the RFC 6750 JSON body itself, as before. Refusals are
+// counted and logged without the token (observeRefusal).
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
-	if ce := g.logger.Check(zap.DebugLevel, "request refused"); ce != nil {
-		ce.Write(zap.Int("status", e.Status), zap.String("error", e.Code), zap.String("description", e.Description),
-			zap.String("uri", r.RequestURI))
-	}
+	g.observeRefusal(r, e)
 	if !handlesErrors(r) {
 		if e.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")

@@ -300,6 +300,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	if wait := a.throttle.Acquire(userKey, ipKey); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, Throttled: true})
 		return a.loginPage(w, r, ar, http.StatusTooManyRequests, username,
 			"Too many attempts. Wait "+strconv.Itoa(secs)+" seconds and try again.", "")
 	}
@@ -319,9 +320,8 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	}
 	// CheckPassword spends the same time whether or not the user exists.
 	// A failure keeps the attempt Acquire counted.
-	if !web.CheckPassword(hash, password) || u.Disabled {
-		// Not the username: people type passwords into it by mistake.
-		a.logger.Info("sign-in failed", zap.String("tenant", ar.client.TenantID), zap.String("client_ip", ipKey))
+	if ok := web.CheckPassword(hash, password); !ok || u.Disabled {
+		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, User: u, PasswordOK: ok})
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
 	a.throttle.Succeeded(userKey, ipKey)

@@ -43,6 +43,7 @@ func RegisterEndpoint(name string, parse func(*caddyfile.Dispenser) (caddyhttp.M
 //		session_ttl   <duration>
 //		code_lifetime <duration>
 //	}
+//	scopegate health    # liveness (…/live, ?live) and readiness probes
 func parseScopegate(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	h.Next() // directive name
 	if !h.NextArg() {
@@ -57,7 +58,7 @@ func parseScopegate(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 
 func endpointNames() string {
 	names := ""
-	for _, n := range []string{"token", "discovery", "userinfo", "revoke", "introspect", "authorize"} {
+	for _, n := range []string{"token", "discovery", "userinfo", "revoke", "introspect", "authorize", "health"} {
 		if _, ok := endpoints[n]; ok {
 			if names != "" {
 				names += ", "

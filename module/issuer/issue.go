@@ -148,6 +148,7 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 			return nil, serverFailure(err)
 		}
 		if granted == 0 {
+			app.ObserveAllowanceRefusal(legs)
 			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
 				c.MaxMinutesPerDay, map[int]string{2: "client", 3: "user"}[legs], resets.Format(time.RFC3339))
 			oe.Header = http.Header{"Retry-After": {strconv.Itoa(int(time.Until(resets).Seconds()) + 1)}}

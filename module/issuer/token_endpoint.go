@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -103,12 +104,14 @@ func (e *TokenEndpoint) Validate() error {
 
 // ServeHTTP answers a token request.
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	start := time.Now()
 	req, oerr := ParseRequest(w, r)
 	if oerr == nil {
 		var issued *Issued
 		issued, oerr = e.grant(req)
 		if oerr == nil {
 			e.write(w, issued)
+			e.observe(r, req, nil, start)
 			if ce := e.logger.Check(zap.DebugLevel, "token issued"); ce != nil {
 				ce.Write(zap.String("client_id", issued.Claims.ClientID), zap.String("scope", issued.Scope),
 					zap.String("jti", issued.Claims.ID), zap.Int64("expires_in", issued.ExpiresIn))
@@ -116,6 +119,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 			return nil
 		}
 	}
+	e.observe(r, req, oerr, start)
 	if ce := e.logger.Check(zap.DebugLevel, "token request refused"); ce != nil {
 		ce.Write(zap.String("error", oerr.Code), zap.String("description", oerr.Description))
 	}

@@ -41,10 +41,32 @@ func (s *Store) Audit(ctx context.Context, a Actor, action, target, detail strin
 	return s.tx(ctx, func(tx *gorm.DB) error { return audit(tx, a, action, target, detail) })
 }
 
-// audit writes an audit row inside tx.
+// audit writes an audit row inside tx, and keeps it for the OnAudit hook,
+// which runs once the transaction commits (see Store.tx).
 func audit(tx *gorm.DB, a Actor, action, target, detail string) error {
-	return tx.Create(&AuditEntry{
+	e := &AuditEntry{
 		At: time.Now().UTC(), TenantID: a.TenantID, Actor: a.Principal, Via: a.Via,
 		Action: action, Target: target, RemoteAddr: a.RemoteAddr, Detail: detail,
-	}).Error
+	}
+	if err := tx.Create(e).Error; err != nil {
+		return err
+	}
+	if w, ok := tx.Statement.Context.Value(feedWritten{}).(*written); ok {
+		w.audit = append(w.audit, *e)
+	}
+	return nil
+}
+
+// OnAudit sets fn to run with every audit entry once the transaction that
+// wrote it has committed (an entry rolled back is never seen), so that
+// every admin change, whatever route made it, can be logged in one place.
+func (s *Store) OnAudit(fn func(ctx context.Context, e AuditEntry)) { s.onAudit.Store(&fn) }
+
+// audited runs the OnAudit hook for the entries of a committed transaction.
+func (s *Store) audited(ctx context.Context, entries []AuditEntry) {
+	if fn := s.onAudit.Load(); fn != nil {
+		for _, e := range entries {
+			(*fn)(ctx, e)
+		}
+	}
 }

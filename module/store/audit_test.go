@@ -83,3 +83,40 @@ func TestAuditViaUpgrade(t *testing.T) {
 		}
 	})
 }
+
+// The OnAudit hook hears of each audit entry once its transaction has
+// committed (the row is there for anyone to read), and not of a change
+// that failed.
+func TestOnAuditAfterCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		if err := s.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+			t.Fatal(err)
+		}
+		var heard []store.AuditEntry
+		s.OnAudit(func(ctx context.Context, e store.AuditEntry) {
+			// Outside the transaction: only a committed row is visible.
+			rows, _, err := s.ListAudit(ctx, "", store.Page{})
+			if err != nil || len(rows) == 0 || rows[0].ID != e.ID {
+				t.Errorf("the hook ran before its entry %d was committed (%v, %v)", e.ID, rows, err)
+			}
+			heard = append(heard, e)
+		})
+		actor := store.Actor{Principal: "admin-1", TenantID: store.DefaultTenantID, RemoteAddr: "192.0.2.9", Via: "sg_tok"}
+		c := &store.Client{
+			ID: "c1", TenantID: store.DefaultTenantID, Name: "one", AuthMethod: store.AuthAPIKey,
+			OwnerID: "admin-1", SecretDigest: "d1", SecretCiphertext: []byte{1},
+		}
+		if err := s.CreateClient(ctx, c, actor); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateClient(ctx, c, actor); err == nil { // the same id again
+			t.Fatal("a duplicate client was created")
+		}
+		if len(heard) != 1 || heard[0].Action != "client.create" || heard[0].Target != "c1" || heard[0].Actor != "admin-1" ||
+			heard[0].Via != "sg_tok" || heard[0].RemoteAddr != "192.0.2.9" || heard[0].TenantID != store.DefaultTenantID {
+			t.Fatalf("heard %+v, want the one client.create", heard)
+		}
+	})
+}

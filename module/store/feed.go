@@ -85,8 +85,15 @@ func (s *Store) Notify(ctx context.Context, c Change) error {
 	return s.tx(ctx, func(tx *gorm.DB) error { return notify(tx, c) })
 }
 
-// feedWritten is the context key of the flag a transaction's feed writes set.
+// feedWritten is the context key of what a transaction wrote that hooks
+// must hear of once it commits.
 type feedWritten struct{}
+
+// written is what a transaction wrote to the feed and the audit log.
+type written struct {
+	feed  bool         // a feed entry (the OnChange hook runs)
+	audit []AuditEntry // audit entries (the OnAudit hook runs)
+}
 
 // notify appends c to the change feed inside tx, and marks the transaction
 // (see Store.tx) so the OnChange hook runs once it commits.
@@ -95,8 +102,8 @@ func notify(tx *gorm.DB, c Change) error {
 	if err := tx.Create(&c).Error; err != nil {
 		return err
 	}
-	if written, ok := tx.Statement.Context.Value(feedWritten{}).(*bool); ok {
-		*written = true
+	if w, ok := tx.Statement.Context.Value(feedWritten{}).(*written); ok {
+		w.feed = true
 	}
 	return nil
 }

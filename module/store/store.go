@@ -42,7 +42,8 @@ type Store struct {
 	DB     *gorm.DB
 	Driver string
 
-	onChange atomic.Pointer[func(context.Context)] // see OnChange
+	onChange atomic.Pointer[func(context.Context)]             // see OnChange
+	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
 }
 
 // Open connects to the database and creates or upgrades the schema. For
@@ -207,12 +208,16 @@ func translate(err error) error {
 
 // tx runs fn in a transaction and translates its error. When fn wrote to
 // the change feed (notify) and the transaction committed, the OnChange hook
-// runs before tx returns.
+// runs before tx returns, and so does the OnAudit hook for each audit entry
+// it wrote.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	written := false
-	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &written)).Transaction(fn))
-	if err == nil && written {
+	var w written
+	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &w)).Transaction(fn))
+	if err == nil && w.feed {
 		s.changed(ctx)
+	}
+	if err == nil {
+		s.audited(ctx, w.audit)
 	}
 	return err
 }

@@ -1,0 +1,119 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// allText is every logged message and field value, to search for secrets.
+func allText(logs *observer.ObservedLogs) string {
+	var b strings.Builder
+	for _, e := range logs.All() {
+		b.WriteString(e.Message)
+		for k, v := range e.ContextMap() {
+			raw, _ := json.Marshal(v)
+			b.WriteString(" " + k + "=" + string(raw))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// A refused console sign-in is logged at info level with the tenant, the
+// user when one was found, why (unknown_user, wrong_password, not_admin,
+// throttled) and the remote address; never the password or the username
+// as typed.
+func TestConsoleRefusedSignInIsLogged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		core, logs := observer.New(zapcore.DebugLevel)
+		e.h.logger = zap.New(core)
+		root := e.adminUser(store.DefaultTenantID, "root")
+		pleb := e.adminUser(store.DefaultTenantID, "pleb")
+		pleb.Admin = false
+		if err := e.app.Store().UpdateUser(t.Context(), pleb, store.Actor{Principal: "test"}, "user.update"); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.get("/")
+		for _, tc := range []struct {
+			username, password, reason, userID string
+			status                             int
+		}{
+			{"typed-nobody", "Typed-Pa55-1", "unknown_user", "", http.StatusUnauthorized},
+			{"pleb", consolePassword, "not_admin", pleb.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-2", "wrong_password", root.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-3", "wrong_password", root.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-4", "wrong_password", root.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-5", "wrong_password", root.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-6", "wrong_password", root.ID, http.StatusUnauthorized},
+			{"root", "Typed-Pa55-7", "throttled", "", http.StatusTooManyRequests},
+		} {
+			logs.TakeAll()
+			w := b.post("/console/signin", url.Values{"tenant": {""}, "username": {tc.username}, "password": {tc.password}})
+			if w.Code != tc.status {
+				t.Fatalf("%s: status %d, want %d", tc.reason, w.Code, tc.status)
+			}
+			entries := logs.FilterMessage("sign-in failed").AllUntimed()
+			if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel {
+				t.Fatalf("%s: want one info entry, got %v", tc.reason, logs.AllUntimed())
+			}
+			m := entries[0].ContextMap()
+			if m["reason"] != tc.reason || m["page"] != "console" || m["tenant"] != store.DefaultTenantID ||
+				m["user_id"] != tc.userID || m["remote_addr"] != remoteIP {
+				t.Errorf("logged %v; want reason %q, tenant default, user %q, remote_addr %s", m, tc.reason, tc.userID, remoteIP)
+			}
+			if text := allText(logs); strings.Contains(text, tc.password) || strings.Contains(text, "typed-nobody") {
+				t.Errorf("the password or the typed username is in the log: %s", text)
+			}
+		}
+	})
+}
+
+// Every admin change is logged at info level once it has committed, from
+// the audit entry: the action, its target, the actor, what it came through
+// (the token's client), the tenant and the remote address; never the
+// secret the change made, nor the admin's token.
+func TestAdminChangesAreLogged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		core, logs := observer.New(zapcore.DebugLevel)
+		e := newEnv(t, driver, func(a *app.App) { a.SetLogger(zap.New(core)) })
+		logs.TakeAll()
+		w := e.want(e.do("POST", "/clients", e.super, map[string]any{"name": "logged", "scopes": []string{"demo.read"}}), http.StatusCreated)
+		created := decode[map[string]any](t, w)
+		id, secret := created["client_id"].(string), created["client_secret"].(string)
+		rotated, _ := decode[map[string]any](t, e.want(e.do("POST", "/clients/"+id+"/rotate", e.super, nil), http.StatusOK))["client_secret"].(string)
+		if rotated == "" {
+			t.Fatal("the rotation showed no secret")
+		}
+		e.want(e.do("POST", "/clients/"+id+"/disable", e.super, nil), http.StatusOK)
+
+		entries := logs.FilterMessage("admin change").AllUntimed()
+		var actions []string
+		for _, en := range entries {
+			m := en.ContextMap()
+			actions = append(actions, m["action"].(string))
+			if en.Level != zapcore.InfoLevel || m["target"] != id || m["actor"] != e.superID || m["via"] != e.superID ||
+				m["tenant"] != store.DefaultTenantID || m["remote_addr"] != remoteIP {
+				t.Errorf("logged %v; want target %s, actor and via %s, tenant default, remote_addr %s", m, id, e.superID, remoteIP)
+			}
+		}
+		if strings.Join(actions, " ") != "client.create client.rotate client.disable" {
+			t.Errorf("logged actions %v, want client.create, client.rotate, client.disable", actions)
+		}
+		if text := allText(logs); strings.Contains(text, secret) || strings.Contains(text, rotated) || strings.Contains(text, e.super) {
+			t.Errorf("a secret or the admin token is in the log: %s", text)
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package guard
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/token"
+)
+
+// decisions reads caddy_scopegate_guard_decisions_total for one label pair.
+func decisions(t *testing.T, decision, reason string) float64 {
+	t.Helper()
+	return apptest.Metric(t, "caddy_scopegate_guard_decisions_total", "decision", decision, "reason", reason)
+}
+
+// Every refusal is counted once under its decision and a reason from the
+// fixed set (a 401 by what was wrong with the token), every request a
+// guard lets through once as allowed, and each is logged at info level
+// with the client and tenant of a token this gateway signed, the reason
+// and the remote address, never the token. A token whose signature is not
+// the gateway's names no client: anyone could have written its claims.
+func TestRefusalsAreCountedAndLogged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		core, logs := observer.New(zapcore.DebugLevel)
+		g := &Guard{Scopes: []string{"demo.read"}}
+		if err := g.setup(e.a, zap.New(core)); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+
+		expired := e.claims(svc, "", "demo.read")
+		expired.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
+		expired.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+		revoked := e.claims(plain, "", "demo.read")
+		if err := e.a.Store().Revoke(ctx, revoked.ID, plain, revoked.ExpiresAt.Time); err != nil {
+			t.Fatal(err)
+		}
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		forged := jwt.NewWithClaims(jwt.SigningMethodEdDSA, e.claims(svc, "", "demo.read"))
+		forged.Header["typ"], forged.Header["kid"] = token.Type, e.a.Keys().SigningKID()
+		forgedRaw, _ := forged.SignedString(priv)
+
+		for _, tc := range []struct {
+			name             string
+			lines            []string
+			decision, reason string
+			client, tenant   string // logged
+		}{
+			{"missing", nil, app.DecisionUnauthorized, "missing", "", ""},
+			{"basic", []string{"Authorization: Basic c3ZjOnNlY3JldA=="}, app.DecisionUnauthorized, "malformed", "", ""},
+			{"garbage", []string{bearerLine("not-a-jwt")}, app.DecisionUnauthorized, "malformed", "", ""},
+			{"expired", []string{bearerLine(e.sign(expired))}, app.DecisionUnauthorized, "expired", svc, "default"},
+			{"revoked", []string{bearerLine(e.sign(revoked))}, app.DecisionUnauthorized, "revoked", plain, "default"},
+			{"forged", []string{bearerLine(forgedRaw)}, app.DecisionUnauthorized, "signature", "", ""},
+			{"other tenant's client", []string{bearerLine(e.token(otherSvc, "", "global"))}, app.DecisionForbidden, "insufficient_scope", otherSvc, otherTenant},
+			{"repeated header", []string{bearerLine("a"), bearerLine("b")}, app.DecisionBadRequest, "invalid_request", "", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				logs.TakeAll()
+				before, allowed := decisions(t, tc.decision, tc.reason), decisions(t, app.DecisionAllowed, "")
+				x := newExchange("/api/x?access_token=in-the-query", tc.lines...)
+				x.serve(t, g)
+				if got := decisions(t, tc.decision, tc.reason) - before; got != 1 {
+					t.Errorf("%s/%s counted %v times, want once", tc.decision, tc.reason, got)
+				}
+				if got := decisions(t, app.DecisionAllowed, "") - allowed; got != 0 {
+					t.Errorf("a refused request counted as allowed %v times", got)
+				}
+				entries := logs.FilterMessage("token refused").AllUntimed()
+				if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel {
+					t.Fatalf("want one info entry \"token refused\", got %v", logs.AllUntimed())
+				}
+				f := entries[0].ContextMap()
+				if f["reason"] != tc.reason || f["client_id"] != tc.client || f["tenant"] != tc.tenant || f["remote_addr"] != "192.0.2.1" || f["path"] != "/api/x" {
+					t.Errorf("logged %v; want reason %q, client %q, tenant %q, remote_addr 192.0.2.1, path /api/x", f, tc.reason, tc.client, tc.tenant)
+				}
+				for _, l := range tc.lines {
+					raw := strings.TrimPrefix(l, "Authorization: Bearer ")
+					for k, v := range f {
+						if s, _ := v.(string); len(raw) > 3 && strings.Contains(s, raw) || strings.Contains(s, "in-the-query") {
+							t.Errorf("field %s holds the token: %q", k, s)
+						}
+					}
+				}
+			})
+		}
+	})
+}
+
+// Stacked guards count a request once: allowed when every guard let it
+// through (after the rest of the route ran), forbidden alone when the
+// second refused it.
+func TestStackedGuardsCountOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		first := e.guard(&Guard{Scopes: []string{"demo.read"}})
+		second := e.guard(&Guard{Scopes: []string{"demo.write"}})
+		run := func(scopes string) {
+			x := newExchange("/", bearerLine(e.token(svc, "", scopes)))
+			err := first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+				return second.ServeHTTP(w, r, new(upstream))
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		allowed, forbidden := decisions(t, app.DecisionAllowed, ""), decisions(t, app.DecisionForbidden, "insufficient_scope")
+		run("demo.write")
+		run("demo.write")
+		run("demo.read") // the second guard refuses it
+		if got := decisions(t, app.DecisionAllowed, "") - allowed; got != 2 {
+			t.Errorf("allowed counted %v times, want 2", got)
+		}
+		if got := decisions(t, app.DecisionForbidden, "insufficient_scope") - forbidden; got != 1 {
+			t.Errorf("forbidden counted %v times, want 1", got)
+		}
+	})
+}
+
+// Every error a token can be refused with has a reason of its own: a new
+// one would be counted as "other" and the label would tell operators
+// nothing.
+func TestEveryTokenErrorHasAReason(t *testing.T) {
+	for _, err := range []error{
+		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
+		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
+		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled, app.ErrClientMoved, app.ErrConnectAs,
+	} {
+		if !app.IsTokenError(err) {
+			t.Errorf("%v is not a token error", err)
+		}
+		if _, ok := unauthorizedReasons[err.Error()]; !ok {
+			t.Errorf("%q has no reason", err)
+		}
+	}
+}
