@@ -16,7 +16,8 @@ func init() { RegisterGrant(refreshToken{}) }
 
 // refreshToken is RFC 6749 §6 with rotation: every use returns a new refresh
 // token and retires the old one; presenting a retired one again means it
-// leaked, so the whole family is revoked. The scope may narrow, never widen.
+// leaked, so the whole family is revoked. Only the token's own client can
+// spend it or set off that revocation. The scope may narrow, never widen.
 type refreshToken struct{}
 
 func (refreshToken) Type() string { return "refresh_token" }
@@ -35,8 +36,22 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 	if err != nil {
 		return nil, oauth.ErrInvalidScope("%s", err.Error())
 	}
-	old, err := e.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now())
+	// The presenter is vetted before the token is spent or taken as reused,
+	// as a code's is: checked afterwards, any client that saw a victim's
+	// refresh token could burn it and revoke the victim's whole grant.
+	check := func(t *store.RefreshToken) error {
+		if t.ClientID != c.ID {
+			return refusal{oauth.ErrInvalidGrant("the refresh token was issued to another client")}
+		}
+		return nil
+	}
+	old, err := e.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now(), check)
+	var refused refusal
 	switch {
+	case errors.As(err, &refused):
+		e.logger.Warn("a refresh token was presented by a client it was not issued to; it is left as it was",
+			zap.String("client_id", c.ID))
+		return nil, refused.oe
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.ErrInvalidGrant("the refresh token is unknown, expired or revoked")
 	case errors.Is(err, store.ErrReused):
@@ -45,13 +60,6 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 	case err != nil:
 		e.logger.Error("using a refresh token", zap.Error(err))
 		return nil, serverFailure(err)
-	}
-	if old.ClientID != c.ID {
-		// Another client holds it: it leaked.
-		if err := e.app.Store().RevokeRefreshFamily(ctx, old.FamilyID); err != nil {
-			e.logger.Error("revoking a refresh token family", zap.Error(err))
-		}
-		return nil, oauth.ErrInvalidGrant("the refresh token was issued to another client")
 	}
 	if len(requested) == 0 {
 		requested = old.Scopes
