@@ -145,7 +145,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if ar.implicit {
 		param = v.Get
 	}
-	scopes, oe := a.tokens.grantScopes(c, unbracket(a.app.Catalogue(), v.Get("scope")), 3, param)
+	scopes, oe := a.minter.grantScopes(c, unbracket(a.app.Catalogue(), v.Get("scope")), 3, param)
 	if oe != nil {
 		return ar, nil, oe, nil
 	}
@@ -159,7 +159,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 		for k := range ar.params {
 			params[k] = ar.params.Get(k)
 		}
-		if ar.ext, oe = a.tokens.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
+		if ar.ext, oe = a.minter.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
 			return ar, nil, oe, nil
 		}
 	}
@@ -418,7 +418,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		if oe != nil {
 			return a.notConnectAsUser(w, r, ar)
 		}
-		issued, oe := a.tokens.mint(r.Context(), sub, ar.scopes, ar.ext)
+		issued, oe := a.minter.mint(r.Context(), sub, ar.scopes, ar.ext)
 		if oe != nil {
 			return a.fail(w, r, ar, oe)
 		}

@@ -22,15 +22,15 @@ type refreshToken struct{}
 
 func (refreshToken) Type() string { return "refresh_token" }
 
-func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error) {
+// PublicClients is true: a public client refreshes with its client_id.
+func (refreshToken) PublicClients() bool { return true }
+
+func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
 	raw := req.Get("refresh_token")
 	if raw == "" {
 		return nil, oauth.ErrInvalidRequest("the refresh_token parameter is missing")
 	}
-	c, oerr := e.grantClient(ctx, req)
-	if oerr != nil {
-		return nil, oerr
-	}
+	c := req.Client
 	// A malformed scope is refused before the token is spent.
 	requested, err := scope.Parse(req.Get("scope"))
 	if err != nil {
@@ -45,20 +45,20 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 		}
 		return nil
 	}
-	old, err := e.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now(), check)
+	old, err := m.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now(), check)
 	var refused refusal
 	switch {
 	case errors.As(err, &refused):
-		e.logger.Warn("a refresh token was presented by a client it was not issued to; it is left as it was",
+		m.logger.Warn("a refresh token was presented by a client it was not issued to; it is left as it was",
 			zap.String("client_id", c.ID))
 		return nil, refused.oe
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.ErrInvalidGrant("the refresh token is unknown, expired or revoked")
 	case errors.Is(err, store.ErrReused):
-		e.logger.Warn("a rotated refresh token was reused; its family is revoked", zap.String("client_id", c.ID))
+		m.logger.Warn("a rotated refresh token was reused; its family is revoked", zap.String("client_id", c.ID))
 		return nil, oauth.ErrInvalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case err != nil:
-		e.logger.Error("using a refresh token", zap.Error(err))
+		m.logger.Error("using a refresh token", zap.Error(err))
 		return nil, serverFailure(err)
 	}
 	if len(requested) == 0 {
@@ -69,13 +69,13 @@ func (refreshToken) Handle(ctx context.Context, e *TokenEndpoint, req *Request) 
 			return nil, oauth.ErrInvalidScope("scope %q was not granted with this refresh token", s)
 		}
 	}
-	scopes, oerr := e.resolveScopes(c, scope.Join(requested), 3)
+	scopes, oerr := m.resolveScopes(c, scope.Join(requested), 3)
 	if oerr != nil {
 		return nil, oerr
 	}
-	u, oerr := e.findUser(ctx, c, old.UserID)
+	u, oerr := m.findUser(ctx, c, old.UserID)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req)
+	return m.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req.Request)
 }
