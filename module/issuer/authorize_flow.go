@@ -116,10 +116,13 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	}
 	switch rt {
 	case "token":
-		if c.DisableImplicit {
-			return ar, nil, oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)"), nil
+		if oe := mayUse(c, store.GrantImplicit); oe != nil {
+			return ar, nil, oe, nil
 		}
 	case "code":
+		if oe := mayUse(c, store.GrantAuthorizationCode); oe != nil {
+			return ar, nil, oe, nil
+		}
 		ch, method := v.Get("code_challenge"), v.Get("code_challenge_method")
 		switch {
 		case ch == "" && c.Public:

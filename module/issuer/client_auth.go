@@ -71,12 +71,14 @@ func (m *Minter) grantClient(ctx context.Context, req *Request) (*store.Client, 
 	return c, nil
 }
 
-// mayUse decides whether client c may use grant type g (RFC 6749 §5.2
-// unauthorized_client), for the token endpoint and the authorize endpoint
-// alike: a public client, and one that signs users in, never use
-// client_credentials.
+// mayUse decides whether client c may use grant type g (one of
+// store.GrantTypeNames), for the token endpoint and the authorize endpoint
+// alike, with RFC 6749's unauthorized_client (§5.2, §4.1.2.1): a public
+// client, and one that signs users in, never use client_credentials; then
+// the client's own settings (store.Client.AllowsGrant: its grant_types and
+// DisableImplicit) decide.
 func mayUse(c *store.Client, g string) *oauth.Error {
-	if g == "client_credentials" {
+	if g == store.GrantClientCredentials {
 		if c.Public {
 			return oauth.ErrUnauthorizedClient("a public client may not use client_credentials")
 		}
@@ -84,5 +86,14 @@ func mayUse(c *store.Client, g string) *oauth.Error {
 			return oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
 		}
 	}
-	return nil
+	if c.AllowsGrant(g) {
+		return nil
+	}
+	switch g {
+	case store.GrantImplicit:
+		return oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)")
+	case store.GrantAuthorizationCode:
+		return oauth.ErrUnauthorizedClient("this client may not use the authorization_code grant (response_type=code)")
+	}
+	return oauth.ErrUnauthorizedClient("this client may not use the %s grant", g)
 }

@@ -174,7 +174,8 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 // replaces ("" for a code's first). The refresh token records the access
 // token's id, so revoking the family revokes the access token too. When the
 // grant was revoked meanwhile (its code or a rotated refresh token came
-// back, or RFC 7009) nothing is handed out.
+// back, or RFC 7009) nothing is handed out. A client that may not use the
+// refresh_token grant gets the access token alone.
 func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, replaces string, req *Request) (*Issued, *oauth.Error) {
 	ext, oerr := m.requiredClaims(c, scopes, req)
 	if oerr != nil {
@@ -204,7 +205,13 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 		m.logger.Error("saving a refresh token", zap.Error(err))
 		return nil, serverFailure(err)
 	}
-	issued.RefreshToken = refresh
+	// A client limited to grant types without refresh_token gets none: the
+	// row is kept all the same, since it is what revokes the access token
+	// when the grant is revoked (a code used twice, RFC 7009 on the code's
+	// family, a user's grants ended).
+	if mayUse(c, store.GrantRefreshToken) == nil {
+		issued.RefreshToken = refresh
+	}
 	return issued, nil
 }
 
