@@ -108,7 +108,7 @@ func TestRevokeConsent(t *testing.T) {
 		if _, err := e.app.Store().GetConsent(ctx, u.ID, "client-1"); err == nil {
 			t.Fatal("consent survived")
 		}
-		if _, err := e.app.Store().UseRefreshToken(ctx, store.Digest("r"), time.Now()); err == nil {
+		if _, err := e.app.Store().UseRefreshToken(ctx, store.Digest("r"), time.Now(), nil); err == nil {
 			t.Fatal("refresh token survived")
 		}
 		problemOf(t, e.do("DELETE", "/users/"+u.ID+"/consents/client-1", e.super, nil), http.StatusNotFound)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/scopegate/scopegate/module/power"
@@ -70,6 +71,14 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.ImplicitGrant != nil {
 		cl.DisableImplicit = !*b.ImplicitGrant
 	}
+	if b.GrantTypes != nil {
+		cl.GrantTypes = dedupe(*b.GrantTypes)
+		// Listing implicit asks for it: it lifts an earlier implicit_grant
+		// false, unless this body says false itself (refused below).
+		if b.ImplicitGrant == nil && cl.GrantTypes.Contains(store.GrantImplicit) {
+			cl.DisableImplicit = false
+		}
+	}
 	if b.Public != nil {
 		cl.Public = *b.Public
 	}
@@ -111,6 +120,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("redirect_uris", "entry %d %s", i, msg)
 		}
 	}
+	checkGrantTypes(&f, cl, b)
 	if cl.Public && cl.AuthMethod != store.AuthUser {
 		f.add("public", "only %q clients can be public: %q clients authenticate with their secret", store.AuthUser, store.AuthAPIKey)
 	}
@@ -143,6 +153,26 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		}
 	}
 	return f.err()
+}
+
+// checkGrantTypes names grant_types when it lists an unknown grant type,
+// and implicit_grant when it disagrees with grant_types: true while the
+// list leaves implicit out, or false in the same body as a list naming it.
+func checkGrantTypes(f *fieldErrors, cl *store.Client, b *clientBody) {
+	for _, g := range cl.GrantTypes {
+		if !slices.Contains(store.GrantTypeNames, g) {
+			f.add("grant_types", "unknown grant type %q (known: %s)", g, strings.Join(store.GrantTypeNames, ", "))
+		}
+	}
+	if b.ImplicitGrant == nil || f.has("grant_types") {
+		return
+	}
+	switch {
+	case *b.ImplicitGrant && !cl.AllowsGrant(store.GrantImplicit):
+		f.add("implicit_grant", "grant_types does not list implicit: add it there")
+	case !*b.ImplicitGrant && b.GrantTypes != nil && cl.GrantTypes.Contains(store.GrantImplicit):
+		f.add("implicit_grant", "false contradicts grant_types, which lists implicit")
+	}
 }
 
 // cannotGrant refuses to hand out admin power the caller does not hold.

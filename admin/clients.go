@@ -41,6 +41,7 @@ type clientView struct {
 	UpdatedAt            time.Time `json:"updated_at"`
 	ClientSecret         string    `json:"client_secret"`
 	ImplicitGrant        bool      `json:"implicit_grant"`
+	GrantTypes           []string  `json:"grant_types"`
 	Public               bool      `json:"public"`
 }
 
@@ -55,7 +56,7 @@ func viewClient(c *store.Client) clientView {
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
 		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
-		ImplicitGrant: !c.DisableImplicit, Public: c.Public,
+		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 	}
 }
 
@@ -82,7 +83,12 @@ type clientBody struct {
 	ConnectAsUserID    *string `json:"connect_as_user_id"`
 	AllowImpersonation *bool   `json:"allow_impersonation"`
 	AllowUserTokens    *bool   `json:"allow_user_tokens"`
-	ImplicitGrant      *bool   `json:"implicit_grant"`
+	// implicit_grant predates grant_types: false takes the implicit grant
+	// away whatever grant_types lists; true needs grant_types to allow it.
+	ImplicitGrant *bool `json:"implicit_grant"`
+	// The grant types the client may use (store.GrantTypeNames); [] for
+	// every one its kind allows.
+	GrantTypes *[]string `json:"grant_types"`
 	// A public client (token_endpoint_auth_method none) has no usable
 	// secret; only auth_method user clients can be public.
 	Public *bool `json:"public"`

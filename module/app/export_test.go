@@ -31,8 +31,9 @@ func (a *App) ResolvedDatabase() (driver, dsn string, master []byte, err error) 
 // TokenCached reports whether the verified-token cache holds raw.
 func (a *App) TokenCached(raw string) bool { return a.runtime().tokens.contains(tokenKeyOf(raw)) }
 
-// SetVerifier replaces the signature verifier (to prove a cache hit skips it).
-func (a *App) SetVerifier(v *token.Verifier) { a.verifier = v }
+// CacheToken caches claims as the verification of raw (to prove a cache hit
+// skips the signature and the parse).
+func (a *App) CacheToken(raw string, c *token.Claims) { a.rt.tokens.add(tokenKeyOf(raw), c) }
 
 // CleanupNow runs the watcher's periodic clean-up once.
 func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx) }

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
@@ -20,73 +19,78 @@ var (
 	ErrConnectAs      = errors.New("the user the client connects as has changed; get a new token")
 )
 
-// Verify checks a raw access token: signature, type, issuer and times (once,
-// then from the cache), and on every call that it is not revoked, that its
-// client still exists, is enabled and is still in the token's tenant, that a
-// 2-legged token's client does not connect as a user by now, and that the
-// token's user is still active.
+// Verify checks a raw access token. The signature and the parse (what the
+// token's bytes decide) run once, on a cache miss; everything that time or
+// a change can undo runs on every call, hit or miss, in one place: the
+// claims' validity (token.Verifier.Check: key still verifying, exp, issuer,
+// audience) and the token's standing.
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	rt := a.runtime()
 	key := tokenKeyOf(raw)
 	c, hit := rt.tokens.get(key)
-	if hit {
-		if c.Issuer != a.Issuer {
-			return nil, token.ErrIssuer
-		}
-		if !slices.Contains(c.Audience, a.Audience) { // a reload may change it too
-			return nil, token.ErrAudience
-		}
-		now := time.Now()
-		if now.After(c.ExpiresAt.Add(time.Duration(a.Leeway))) {
-			rt.tokens.remove(key)
-			return nil, token.ErrExpired
-		}
-		// The signing key's overlap may have ended since the token was
-		// cached: the ring says so without a query.
-		if !rt.Keys.Verifies(c.KeyID(), now) {
-			rt.tokens.remove(key)
-			return nil, token.ErrUnknownKey
-		}
-	} else {
+	if !hit {
 		var err error
-		if c, err = a.verifier.Verify(ctx, raw); err != nil {
+		if c, err = a.verifier.Parse(ctx, raw); err != nil {
 			return nil, err
 		}
+	}
+	if err := a.verifier.Check(c, time.Now()); err != nil {
+		if hit && (errors.Is(err, token.ErrExpired) || errors.Is(err, token.ErrUnknownKey)) {
+			rt.tokens.remove(key) // it never passes again
+		}
+		// A refused token is never cached; one refused by an issuer or
+		// audience a reload changed stays for the config that issued it.
+		return nil, err
+	}
+	if !hit {
 		c.Freeze()
 		rt.tokens.add(key, c)
 	}
+	if err := a.standing(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// standing checks what the database says about a valid token, on every
+// call (from caches the change feed keeps current): it is not revoked, its
+// client still exists, is enabled and is still in the token's tenant, a
+// 2-legged token's client does not connect as a user by now, and the
+// token's user is still active.
+func (a *App) standing(ctx context.Context, c *token.Claims) error {
+	rt := a.rt
 	if rt.isRevoked(c.ID) {
-		return nil, ErrRevoked
+		return ErrRevoked
 	}
 	client, err := rt.Client(ctx, c.ClientID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if client == nil {
-		return nil, ErrClientGone
+		return ErrClientGone
 	}
 	if client.Disabled {
-		return nil, ErrClientDisabled
+		return ErrClientDisabled
 	}
 	// The tenant travels upstream as the caller's: a token from before a
 	// super admin moved the client must not speak for the old tenant.
 	if c.Tenant != client.TenantID {
-		return nil, ErrClientMoved
+		return ErrClientMoved
 	}
 	if !actsFor(client, c) {
-		return nil, ErrConnectAs
+		return ErrConnectAs
 	}
 	if c.Legs == 3 {
 		u, err := rt.User(ctx, c.Subject)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if u == nil || u.Disabled {
-			return nil, ErrUserDisabled
+			return ErrUserDisabled
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // actsFor reports whether the client's current settings could have issued
@@ -130,9 +134,8 @@ func Principal(c *token.Claims) string {
 	return c.ClientID
 }
 
-// ParseToken checks only a token's signature, type, issuer and times, not
-// its client's status: revocation and introspection use it to find the
-// token's client and jti.
+// ParseToken checks a token's signature, type and claims (Verifier.Verify),
+// not its standing: revocation uses it to find the token's client and jti.
 func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error) {
 	return a.verifier.Verify(ctx, raw)
 }

@@ -50,7 +50,7 @@ type Authorize struct {
 
 	app      *app.App
 	logger   *zap.Logger
-	tokens   *TokenEndpoint // the mint path shared with the token endpoint
+	minter   *Minter // the mint path shared with the token endpoint
 	pages    map[string]*template.Template
 	sessions *web.Sessions
 	signIn   *web.SignInCSRF
@@ -83,7 +83,7 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	if a.CodeLifetime == 0 {
 		a.CodeLifetime = caddy.Duration(time.Minute)
 	}
-	a.tokens = &TokenEndpoint{app: ap, logger: logger}
+	a.minter = &Minter{app: ap, logger: logger}
 	pages, err := web.Pages(authorizePages, "authorize_pages/*.html", nil)
 	if err != nil {
 		return fmt.Errorf("authorize pages: %w", err)

@@ -117,10 +117,13 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	}
 	switch rt {
 	case "token":
-		if c.DisableImplicit {
-			return ar, nil, oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)"), nil
+		if oe := mayUse(c, store.GrantImplicit); oe != nil {
+			return ar, nil, oe, nil
 		}
 	case "code":
+		if oe := mayUse(c, store.GrantAuthorizationCode); oe != nil {
+			return ar, nil, oe, nil
+		}
 		ch, method := v.Get("code_challenge"), v.Get("code_challenge_method")
 		switch {
 		case ch == "" && c.Public:
@@ -146,7 +149,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if ar.implicit {
 		param = v.Get
 	}
-	scopes, oe := a.tokens.grantScopes(c, unbracket(a.app.Catalogue(), v.Get("scope")), 3, param)
+	scopes, oe := a.minter.grantScopes(c, unbracket(a.app.Catalogue(), v.Get("scope")), 3, param)
 	if oe != nil {
 		return ar, nil, oe, nil
 	}
@@ -160,7 +163,7 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 		for k := range ar.params {
 			params[k] = ar.params.Get(k)
 		}
-		if ar.ext, oe = a.tokens.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
+		if ar.ext, oe = a.minter.requiredClaims(c, scopes, &Request{Params: params}); oe != nil {
 			return ar, nil, oe, nil
 		}
 	}
@@ -419,7 +422,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		if oe != nil {
 			return a.notConnectAsUser(w, r, ar)
 		}
-		issued, oe := a.tokens.mint(r.Context(), sub, ar.scopes, ar.ext)
+		issued, oe := a.minter.mint(r.Context(), sub, ar.scopes, ar.ext)
 		if oe != nil {
 			return a.fail(w, r, ar, oe)
 		}

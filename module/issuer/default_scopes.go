@@ -10,11 +10,11 @@ import (
 // (client_credentials, the implicit grant): a request naming no scope gets
 // the default scopes it can satisfy, their required claims included (see
 // defaultScopes). param reads the request's parameters.
-func (e *TokenEndpoint) grantScopes(c *store.Client, raw string, legs int, param func(string) string) ([]string, *oauth.Error) {
+func (m *Minter) grantScopes(c *store.Client, raw string, legs int, param func(string) string) ([]string, *oauth.Error) {
 	if len(scope.Split(raw)) == 0 {
-		return e.defaultScopes(c, legs, param)
+		return m.defaultScopes(c, legs, param)
 	}
-	return e.resolveScopes(c, raw, legs)
+	return m.resolveScopes(c, raw, legs)
 }
 
 // defaultScopes is what a request naming no scope gets: the client's
@@ -29,7 +29,7 @@ func (e *TokenEndpoint) grantScopes(c *store.Client, raw string, legs int, param
 // nothing is left, the answer says why the first scope was left out.
 // param is nil when the claims come later (a code's redemption), and so
 // are not checked here.
-func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(string) string) ([]string, *oauth.Error) {
+func (m *Minter) defaultScopes(c *store.Client, legs int, param func(string) string) ([]string, *oauth.Error) {
 	list := []string(c.DefaultScopes)
 	if len(list) == 0 {
 		list = c.AllowedScopes
@@ -37,11 +37,11 @@ func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(stri
 	if len(list) == 0 {
 		return nil, oauth.ErrInvalidScope("the client has no scopes")
 	}
-	cat := e.app.Catalogue()
+	cat := m.app.Catalogue()
 	var granted []string
 	var firstOut *oauth.Error
 	for _, s := range list {
-		def, oe := e.assignable(c, s)
+		def, oe := m.assignable(c, s)
 		if oe != nil {
 			// A configuration fault (a scope gone from the catalogue), not
 			// something the request could change: say so.
@@ -67,8 +67,8 @@ func (e *TokenEndpoint) defaultScopes(c *store.Client, legs int, param func(stri
 }
 
 // assignable checks that s is in the catalogue and assigned to c.
-func (e *TokenEndpoint) assignable(c *store.Client, s string) (*scope.Scope, *oauth.Error) {
-	def, ok := e.app.Catalogue().Get(s)
+func (m *Minter) assignable(c *store.Client, s string) (*scope.Scope, *oauth.Error) {
+	def, ok := m.app.Catalogue().Get(s)
 	if !ok {
 		return nil, oauth.ErrInvalidScope("unknown scope %q", s)
 	}

@@ -5,16 +5,32 @@ import (
 	"sort"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // Grant handles one grant_type at the token endpoint. Adding a grant is
 // adding a file that registers one (as in ory/fosite), not editing the
-// endpoint.
+// endpoint. A grant never sees the endpoint: the endpoint authenticates the
+// client once and checks it may use the grant (authenticateFor, mayUse),
+// then hands the grant the request and the Minter it builds on (as fosite's
+// flows build on its HandleHelper).
 type Grant interface {
 	// Type is the grant_type value the grant answers.
 	Type() string
-	// Handle turns a parsed request into an issued token.
-	Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error)
+	// PublicClients reports whether a public client may use the grant,
+	// naming itself with client_id alone; every other client always
+	// authenticates with its secret.
+	PublicClients() bool
+	// Handle turns a request of an authenticated client into an issued
+	// token.
+	Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error)
+}
+
+// GrantRequest is what a grant works on: the parsed token request and its
+// client, authenticated and allowed the grant.
+type GrantRequest struct {
+	*Request
+	Client *store.Client
 }
 
 var grants = map[string]Grant{}

@@ -29,15 +29,15 @@ type authorizationCode struct{}
 
 func (authorizationCode) Type() string { return "authorization_code" }
 
-func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error) {
+// PublicClients is true: a public client's code is protected by PKCE.
+func (authorizationCode) PublicClients() bool { return true }
+
+func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
 	raw := req.Get("code")
 	if raw == "" {
 		return nil, oauth.ErrInvalidRequest("the code parameter is missing")
 	}
-	c, oerr := e.grantClient(ctx, req)
-	if oerr != nil {
-		return nil, oerr
-	}
+	c := req.Client
 	now := time.Now()
 	family := secret.NewToken(16)
 	// The presenter is vetted before the code is spent or taken as reused:
@@ -45,12 +45,12 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	// so that the rightful client's redemption looked like a reuse and
 	// revoked its tokens.
 	check := func(code *store.AuthCode) error {
-		if oe := checkPresenter(code, c, req); oe != nil {
+		if oe := checkPresenter(code, c, req.Request); oe != nil {
 			return refusal{oe}
 		}
 		return nil
 	}
-	code, revoked, err := e.app.Store().RedeemAuthCode(ctx, store.Digest(raw), now,
+	code, revoked, err := m.app.Store().RedeemAuthCode(ctx, store.Digest(raw), now,
 		store.Redemption{FamilyID: family, KeepUntil: now.Add(RefreshTokenLifetime), Check: check})
 	var refused refusal
 	switch {
@@ -63,23 +63,23 @@ func (authorizationCode) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		// redeemed it first may not be the client. What it produced is
 		// revoked, on this node too before RedeemAuthCode returned (the
 		// change feed).
-		e.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
+		m.logger.Warn("an authorization code was used twice; the tokens issued from it are revoked",
 			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
 		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
 	case err != nil:
-		e.logger.Error("redeeming a code", zap.Error(err))
+		m.logger.Error("redeeming a code", zap.Error(err))
 		return nil, serverFailure(err)
 	}
-	u, oerr := e.findUser(ctx, c, code.UserID)
+	u, oerr := m.findUser(ctx, c, code.UserID)
 	if oerr != nil {
 		return nil, oerr
 	}
 	// The client's scopes may have changed since the user approved.
-	scopes, oerr := e.resolveScopes(c, scope.Join(code.Scopes), 3)
+	scopes, oerr := m.resolveScopes(c, scope.Join(code.Scopes), 3)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, "", req)
+	return m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, "", req.Request)
 }
 
 // refusal carries a presenter check's protocol error through the store.
@@ -115,71 +115,4 @@ func checkPresenter(code *store.AuthCode, c *store.Client, req *Request) *oauth.
 		return oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
 	}
 	return nil
-}
-
-// grantClient identifies the client of a code, refresh or revocation
-// request. A confidential client must authenticate with its secret (RFC
-// 6749 §3.2.1, §6); only a client registered as public may name itself
-// with client_id alone. "No secret sent" is never enough by itself: a
-// confidential client's leaked refresh token or code (with its verifier)
-// would otherwise be redeemable by anyone.
-func (e *TokenEndpoint) grantClient(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
-	if req.ClientSecret != "" {
-		return e.authenticate(ctx, req)
-	}
-	if req.ClientID == "" {
-		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret; client_id alone for a public client)")
-	}
-	c, err := e.app.Runtime().Client(ctx, req.ClientID)
-	if err != nil {
-		e.logger.Error("loading client", zap.Error(err))
-		return nil, serverFailure(err)
-	}
-	if c == nil || !c.Public {
-		// The same answer for both, as authenticate gives.
-		return nil, oauth.ErrInvalidClient("unknown client or missing secret: only a public client may send client_id alone")
-	}
-	if c.Disabled {
-		return nil, oauth.ErrInvalidClient("the client is disabled")
-	}
-	return c, nil
-}
-
-// mintWithRefresh issues an access token for scopes and a refresh token of
-// family that keeps familyScopes and replaces the refresh token of digest
-// replaces ("" for a code's first). The refresh token records the access
-// token's id, so revoking the family revokes the access token too. When the
-// grant was revoked meanwhile (its code or a rotated refresh token came
-// back, or RFC 7009) nothing is handed out.
-func (e *TokenEndpoint) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, replaces string, req *Request) (*Issued, *oauth.Error) {
-	ext, oerr := e.requiredClaims(c, scopes, req)
-	if oerr != nil {
-		return nil, oerr
-	}
-	sub, oerr := signInSubject(c, u)
-	if oerr != nil {
-		return nil, oerr
-	}
-	issued, oerr := e.mint(ctx, sub, scopes, ext)
-	if oerr != nil {
-		return nil, oerr
-	}
-	refresh := secret.NewToken(32)
-	// A revocation lasts as long as the token verifies, leeway included.
-	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(e.app.Leeway))
-	err := e.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
-		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
-		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
-		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
-	}, replaces)
-	if errors.Is(err, store.ErrReused) {
-		// The access token was never handed out; the revocation took the rest.
-		return nil, oauth.ErrInvalidGrant("the grant was revoked meanwhile (a code or refresh token of it was used twice, or it was revoked)")
-	}
-	if err != nil {
-		e.logger.Error("saving a refresh token", zap.Error(err))
-		return nil, serverFailure(err)
-	}
-	issued.RefreshToken = refresh
-	return issued, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/scopegate/scopegate/module/oauth"
-	"github.com/scopegate/scopegate/module/store"
 )
 
 func init() { RegisterGrant(clientCredentials{}) }
@@ -17,17 +16,13 @@ type clientCredentials struct{}
 
 func (clientCredentials) Type() string { return "client_credentials" }
 
-func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Request) (*Issued, *oauth.Error) {
-	c, oerr := e.authenticate(ctx, req)
-	if oerr != nil {
-		return nil, oerr
-	}
-	if c.Public {
-		return nil, oauth.ErrUnauthorizedClient("a public client may not use client_credentials")
-	}
-	if c.AuthMethod != store.AuthAPIKey {
-		return nil, oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
-	}
+// PublicClients is false: the client's secret is its only credential here
+// (which kinds of client may use the grant at all, mayUse decides).
+func (clientCredentials) PublicClients() bool { return false }
+
+func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
+	c := req.Client
+	var oerr *oauth.Error
 	sub := TokenSubject{Client: c}
 	userParam := req.First("user_id", "userId")
 	switch {
@@ -35,7 +30,7 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		// The fixed user always wins: letting user_id pick another would
 		// hand a connect-as client 3-legged tokens for any user of the
 		// tenant, with no act claim to say who acted.
-		if sub.User, oerr = e.findUser(ctx, c, *c.ConnectAsUserID); oerr != nil {
+		if sub.User, oerr = m.findUser(ctx, c, *c.ConnectAsUserID); oerr != nil {
 			if oerr.Code == oauth.InvalidGrant {
 				oerr = oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
 			}
@@ -49,7 +44,7 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 		if !c.AllowUserTokens {
 			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
 		}
-		if sub.User, oerr = e.findUser(ctx, c, userParam); oerr != nil {
+		if sub.User, oerr = m.findUser(ctx, c, userParam); oerr != nil {
 			return nil, oerr
 		}
 	}
@@ -57,13 +52,13 @@ func (clientCredentials) Handle(ctx context.Context, e *TokenEndpoint, req *Requ
 	if sub.User != nil {
 		legs = 3
 	}
-	scopes, oerr := e.grantScopes(c, req.Get("scope"), legs, req.Get)
+	scopes, oerr := m.grantScopes(c, req.Get("scope"), legs, req.Get)
 	if oerr != nil {
 		return nil, oerr
 	}
-	ext, oerr := e.requiredClaims(c, scopes, req)
+	ext, oerr := m.requiredClaims(c, scopes, req.Request)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return e.mint(ctx, sub, scopes, ext)
+	return m.mint(ctx, sub, scopes, ext)
 }

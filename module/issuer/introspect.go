@@ -59,11 +59,11 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 
 // ServeHTTP answers an introspection request.
 func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	e := &TokenEndpoint{app: in.app, logger: in.logger}
+	m := &Minter{app: in.app, logger: in.logger}
 	req, oerr := ParseRequest(w, r)
 	var caller *store.Client
 	if oerr == nil {
-		caller, oerr = e.authenticate(r.Context(), req)
+		caller, oerr = m.authenticate(r.Context(), req)
 	}
 	if oerr == nil && req.Get("token") == "" {
 		oerr = oauth.ErrInvalidRequest("the token parameter is missing")

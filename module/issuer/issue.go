@@ -19,6 +19,16 @@ import (
 	"github.com/scopegate/scopegate/module/token"
 )
 
+// Minter is the one place tokens are made, for every grant of the token
+// endpoint and the authorize endpoint's implicit grant alike: client
+// authentication (client_auth.go), scopes (default_scopes.go), the claims
+// scopes require, the daily allowance and signing. It knows no HTTP
+// endpoint: a grant gets it with the request and the authenticated client.
+type Minter struct {
+	app    *app.App
+	logger *zap.Logger
+}
+
 // Issued is what a grant hands back to the endpoint.
 type Issued struct {
 	AccessToken  string
@@ -56,42 +66,21 @@ func connectsAsAnother(c *store.Client, u *store.User) bool {
 	return c.ConnectAsUserID != nil && *c.ConnectAsUserID != u.ID
 }
 
-// authenticate checks the request's client credentials.
-func (e *TokenEndpoint) authenticate(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
-	if req.ClientID == "" {
-		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret)")
-	}
-	if req.ClientSecret == "" {
-		return nil, oauth.ErrInvalidClient("the client secret is missing")
-	}
-	c, err := e.app.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
-	switch {
-	case err == nil:
-		return c, nil
-	case errors.Is(err, app.ErrBadCredentials):
-		return nil, oauth.ErrInvalidClient("unknown client or wrong secret")
-	case errors.Is(err, app.ErrClientDisabled):
-		return nil, oauth.ErrInvalidClient("the client is disabled")
-	}
-	e.logger.Error("authenticating client", zap.String("client_id", req.ClientID), zap.Error(err))
-	return nil, serverFailure(err)
-}
-
 // resolveScopes turns the scope parameter into the granted list: absent
 // means the client's default scopes (defaultScopes, claims left to the
 // caller); the parameter must be well formed (scope.Parse: single spaces
 // between scope tokens), and each scope must exist, be allowed for the
 // client and suit the token's kind (legs).
-func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
+func (m *Minter) resolveScopes(c *store.Client, raw string, legs int) ([]string, *oauth.Error) {
 	requested, err := scope.Parse(raw)
 	if err != nil {
 		return nil, oauth.ErrInvalidScope("%s", err.Error())
 	}
 	if len(requested) == 0 {
-		return e.defaultScopes(c, legs, nil)
+		return m.defaultScopes(c, legs, nil)
 	}
 	for _, s := range requested {
-		def, oe := e.assignable(c, s)
+		def, oe := m.assignable(c, s)
 		if oe != nil {
 			return nil, oe
 		}
@@ -105,10 +94,10 @@ func (e *TokenEndpoint) resolveScopes(c *store.Client, raw string, legs int) ([]
 // requiredClaims collects the claims the granted scopes demand from the
 // request. A redirect_url or redirect_uri claim must be one the client
 // registered (exact match).
-func (e *TokenEndpoint) requiredClaims(c *store.Client, scopes []string, req *Request) (map[string]string, *oauth.Error) {
+func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) (map[string]string, *oauth.Error) {
 	var ext map[string]string
 	for _, s := range scopes {
-		def, _ := e.app.Catalogue().Get(s)
+		def, _ := m.app.Catalogue().Get(s)
 		for _, name := range def.RequiredClaims {
 			v := req.Get(name)
 			if v == "" {
@@ -131,20 +120,20 @@ func (e *TokenEndpoint) requiredClaims(c *store.Client, scopes []string, req *Re
 
 // mint signs an access token for sub with the given scopes, cutting its
 // lifetime to what is left of a daily allowance.
-func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*Issued, *oauth.Error) {
+func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*Issued, *oauth.Error) {
 	c := sub.Client
-	lifetime := e.app.Lifetime(c)
+	lifetime := m.app.Lifetime(c)
 	now := time.Now()
 	legs, subject := 2, c.ID
 	if sub.User != nil {
 		legs, subject = 3, sub.User.ID
 	}
 	if c.MaxMinutesPerDay > 0 {
-		day, resets := e.app.Day(now)
-		granted, err := e.app.Store().ConsumeAllowance(ctx, c.ID, subject, day,
+		day, resets := m.app.Day(now)
+		granted, err := m.app.Store().ConsumeAllowance(ctx, c.ID, subject, day,
 			int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
 		if err != nil {
-			e.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
+			m.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
 			return nil, serverFailure(err)
 		}
 		if granted == 0 {
@@ -158,9 +147,9 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 	}
 	claims := &token.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    e.app.Issuer,
+			Issuer:    m.app.Issuer,
 			Subject:   subject,
-			Audience:  jwt.ClaimStrings{e.app.Audience},
+			Audience:  jwt.ClaimStrings{m.app.Audience},
 			ExpiresAt: jwt.NewNumericDate(now.Add(lifetime)),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        secret.NewToken(16),
@@ -173,22 +162,68 @@ func (e *TokenEndpoint) mint(ctx context.Context, sub TokenSubject, scopes []str
 		ConnectAs: sub.ConnectAs,
 		Ext:       ext,
 	}
-	raw, err := e.app.Sign(claims)
+	raw, err := m.app.Sign(claims)
 	if err != nil {
-		e.logger.Error("signing token", zap.Error(err))
+		m.logger.Error("signing token", zap.Error(err))
 		return nil, serverFailure(err)
 	}
 	return &Issued{AccessToken: raw, ExpiresIn: int64(lifetime / time.Second), Scope: claims.Scope, Claims: claims}, nil
 }
 
+// mintWithRefresh issues an access token for scopes and a refresh token of
+// family that keeps familyScopes and replaces the refresh token of digest
+// replaces ("" for a code's first). The refresh token records the access
+// token's id, so revoking the family revokes the access token too. When the
+// grant was revoked meanwhile (its code or a rotated refresh token came
+// back, or RFC 7009) nothing is handed out. A client that may not use the
+// refresh_token grant gets the access token alone.
+func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, replaces string, req *Request) (*Issued, *oauth.Error) {
+	ext, oerr := m.requiredClaims(c, scopes, req)
+	if oerr != nil {
+		return nil, oerr
+	}
+	sub, oerr := signInSubject(c, u)
+	if oerr != nil {
+		return nil, oerr
+	}
+	issued, oerr := m.mint(ctx, sub, scopes, ext)
+	if oerr != nil {
+		return nil, oerr
+	}
+	refresh := secret.NewToken(32)
+	// A revocation lasts as long as the token verifies, leeway included.
+	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(m.app.Leeway))
+	err := m.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
+		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
+		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
+		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
+	}, replaces)
+	if errors.Is(err, store.ErrReused) {
+		// The access token was never handed out; the revocation took the rest.
+		return nil, oauth.ErrInvalidGrant("the grant was revoked meanwhile (a code or refresh token of it was used twice, or it was revoked)")
+	}
+	if err != nil {
+		m.logger.Error("saving a refresh token", zap.Error(err))
+		return nil, serverFailure(err)
+	}
+	// A client limited to grant types without refresh_token gets none: the
+	// row is kept all the same, since it is what revokes the access token
+	// when the grant is revoked (a code used twice, RFC 7009 on the code's
+	// family, a user's grants ended).
+	if mayUse(c, store.GrantRefreshToken) == nil {
+		issued.RefreshToken = refresh
+	}
+	return issued, nil
+}
+
 // findUser loads an active user of the client's tenant by id or username.
-func (e *TokenEndpoint) findUser(ctx context.Context, c *store.Client, idOrName string) (*store.User, *oauth.Error) {
-	u, err := e.app.Store().FindUser(ctx, c.TenantID, idOrName)
+func (m *Minter) findUser(ctx context.Context, c *store.Client, idOrName string) (*store.User, *oauth.Error) {
+	u, err := m.app.Store().FindUser(ctx, c.TenantID, idOrName)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oauth.ErrInvalidGrant("unknown user %q in the client's tenant", truncate(idOrName))
 	}
 	if err != nil {
-		e.logger.Error("loading user", zap.Error(err))
+		m.logger.Error("loading user", zap.Error(err))
 		return nil, serverFailure(err)
 	}
 	if u.Disabled {

@@ -52,11 +52,11 @@ func (rv *Revocation) Provision(ctx caddy.Context) error {
 
 // ServeHTTP revokes the token named by the "token" parameter.
 func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	e := &TokenEndpoint{app: rv.app, logger: rv.logger}
+	m := &Minter{app: rv.app, logger: rv.logger}
 	req, oerr := ParseRequest(w, r)
 	if oerr == nil {
 		// A public client revokes with its client_id (RFC 7009 §2.1).
-		_, oerr = e.grantClient(r.Context(), req)
+		_, oerr = m.authenticateFor(r.Context(), req, true)
 	}
 	if oerr == nil {
 		oerr = rv.revoke(req)

@@ -34,6 +34,7 @@ type TokenEndpoint struct {
 
 	app     *app.App
 	logger  *zap.Logger
+	minter  *Minter
 	enabled map[string]Grant
 }
 
@@ -56,6 +57,7 @@ func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
 
 func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	e.app, e.logger = a, logger
+	e.minter = &Minter{app: a, logger: logger}
 	if e.TokenType == "" {
 		e.TokenType = "Bearer"
 	}
@@ -136,7 +138,17 @@ func (e *TokenEndpoint) grant(req *Request) (*Issued, *oauth.Error) {
 	if !ok {
 		return nil, oauth.New(oauth.UnsupportedGrantType, http.StatusBadRequest, "grant_type %q is not supported here", safeName(gt))
 	}
-	return g.Handle(req.HTTP.Context(), e, req)
+	// The client authenticates once, before its grant runs, and may use
+	// only the grants mayUse allows it.
+	ctx := req.HTTP.Context()
+	c, oerr := e.minter.authenticateFor(ctx, req, g.PublicClients())
+	if oerr != nil {
+		return nil, oerr
+	}
+	if oerr := mayUse(c, gt); oerr != nil {
+		return nil, oerr
+	}
+	return g.Handle(ctx, e.minter, &GrantRequest{Request: req, Client: c})
 }
 
 func (e *TokenEndpoint) write(w http.ResponseWriter, t *Issued) {

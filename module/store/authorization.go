@@ -342,11 +342,15 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken, replaces 
 
 // UseRefreshToken marks a refresh token used and returns it, so the caller
 // can issue its successor in the same family. An unknown or expired token is
-// ErrNotFound; a token used before is ErrReused, and its whole grant is
-// revoked: the family is deleted, so the successor issued from it stops
-// working too, and the access tokens issued with the family are revoked
-// (every node drops them through the change feed).
-func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Time) (*RefreshToken, error) {
+// ErrNotFound. check, when not nil, vets the presenter against the token
+// first, as Redemption.Check does for a code: its error is returned as is
+// and leaves the token untouched, neither spent nor taken as a reuse, so only
+// the token's own client can spend it or set off the revocation. A token
+// used before is ErrReused, and its whole grant is revoked: the family is
+// deleted, so the successor issued from it stops working too, and the
+// access tokens issued with the family are revoked (every node drops them
+// through the change feed).
+func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
 	var t RefreshToken
 	reused := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -355,6 +359,11 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 		}
 		if !now.Before(t.ExpiresAt) {
 			return ErrNotFound
+		}
+		if check != nil {
+			if err := check(&t); err != nil {
+				return err
+			}
 		}
 		used := now.UTC()
 		res := tx.Model(&RefreshToken{}).Where("digest = ? AND used_at IS NULL", digest).Update("used_at", used)

@@ -61,7 +61,7 @@ func TestConsent(t *testing.T) {
 		if _, err := s.GetConsent(ctx, "u1", "c1"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("consent survived revocation: %v", err)
 		}
-		if _, err := s.UseRefreshToken(ctx, rt.Digest, time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshToken(ctx, rt.Digest, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("refresh token survived consent revocation: %v", err)
 		}
 		if err := s.RevokeConsent(ctx, "u1", "c1", admin); !errors.Is(err, store.ErrNotFound) {
@@ -153,29 +153,29 @@ func TestRefreshRotation(t *testing.T) {
 		}
 		mk("r1", "fam", time.Hour)
 		mk("other", "fam2", time.Hour)
-		got, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now())
+		got, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now(), nil)
 		if err != nil || got.FamilyID != "fam" || got.UsedAt == nil || len(got.Scopes) != 2 {
 			t.Fatalf("first use = %+v, %v", got, err)
 		}
 		mk("r2", "fam", time.Hour, "r1") // the successor
-		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now()); !errors.Is(err, store.ErrReused) {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), time.Now(), nil); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("reuse: %v, want ErrReused", err)
 		}
-		if _, err := s.UseRefreshToken(ctx, store.Digest("r2"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r2"), time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("successor after reuse: %v, want ErrNotFound (family revoked)", err)
 		}
-		if _, err := s.UseRefreshToken(ctx, store.Digest("other"), time.Now()); err != nil {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("other"), time.Now(), nil); err != nil {
 			t.Fatalf("another family was touched: %v", err)
 		}
 		mk("old", "fam3", -time.Second)
-		if _, err := s.UseRefreshToken(ctx, store.Digest("old"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("old"), time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("expired: %v", err)
 		}
 		mk("r4", "fam4", time.Hour)
 		if err := s.RevokeRefreshFamily(ctx, "fam4"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UseRefreshToken(ctx, store.Digest("r4"), time.Now()); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r4"), time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("revoked family: %v", err)
 		}
 	})
@@ -197,7 +197,7 @@ func TestRefreshSuccessorOfRevokedGrant(t *testing.T) {
 		}
 		use := func(v string) {
 			t.Helper()
-			if _, err := s.UseRefreshToken(ctx, store.Digest(v), time.Now()); err != nil {
+			if _, err := s.UseRefreshToken(ctx, store.Digest(v), time.Now(), nil); err != nil {
 				t.Fatalf("use %s: %v", v, err)
 			}
 		}
@@ -207,7 +207,7 @@ func TestRefreshSuccessorOfRevokedGrant(t *testing.T) {
 			do     func() error
 		}{
 			{"a rotated token came back", "reused", func() error {
-				_, err := s.UseRefreshToken(ctx, store.Digest("reused-1"), time.Now())
+				_, err := s.UseRefreshToken(ctx, store.Digest("reused-1"), time.Now(), nil)
 				if !errors.Is(err, store.ErrReused) {
 					return fmt.Errorf("reuse: %v, want ErrReused", err)
 				}
@@ -260,7 +260,7 @@ func TestRefreshSuccessorOfRevokedGrant(t *testing.T) {
 			go func() { defer wg.Done(); saveErr = save(fam+"-2", fam, store.Digest(fam+"-1")) }()
 			go func() {
 				defer wg.Done()
-				_, reuseErr = s.UseRefreshToken(ctx, store.Digest(fam+"-1"), time.Now())
+				_, reuseErr = s.UseRefreshToken(ctx, store.Digest(fam+"-1"), time.Now(), nil)
 			}()
 			wg.Wait()
 			if !errors.Is(reuseErr, store.ErrReused) || (saveErr != nil && !errors.Is(saveErr, store.ErrReused)) {
@@ -344,7 +344,7 @@ func TestGetRefreshToken(t *testing.T) {
 			UserID: "u", ExpiresAt: time.Now().Add(time.Hour)}, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UseRefreshToken(ctx, store.Digest("r"), time.Now()); err != nil {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r"), time.Now(), nil); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.GetRefreshToken(ctx, store.Digest("r"))
@@ -385,7 +385,7 @@ func TestAuthCodeReuseRevokes(t *testing.T) {
 		}
 		save("r0", "fam", "jti-expired", -time.Second, "")
 		save("r1", "fam", "jti-1", time.Hour, "")
-		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), now); err != nil {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("r1"), now, nil); err != nil {
 			t.Fatal(err)
 		}
 		save("r2", "fam", "jti-2", time.Hour, store.Digest("r1")) // r1's successor
@@ -424,7 +424,7 @@ func TestAuthCodeReuseRevokes(t *testing.T) {
 		if err := s.SaveRefreshToken(ctx, late, store.Digest("r2")); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("r2's successor in the revoked family: %v, want ErrReused", err)
 		}
-		if _, err := s.UseRefreshToken(ctx, store.Digest("g1"), now); err != nil {
+		if _, err := s.UseRefreshToken(ctx, store.Digest("g1"), now, nil); err != nil {
 			t.Fatalf("another family was touched: %v", err)
 		}
 		if _, _, err := s.RedeemAuthCode(ctx, store.Digest("code"), now, redemption("x")); !errors.Is(err, store.ErrCodeReused) {

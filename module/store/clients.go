@@ -16,6 +16,19 @@ const (
 	AuthUser = "user"
 )
 
+// Grant types a client may be limited to (Client.GrantTypes): the token
+// endpoint's grant_type values, and GrantImplicit for response_type=token at
+// the authorize endpoint (response_type=code needs GrantAuthorizationCode).
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantImplicit          = "implicit"
+)
+
+// GrantTypeNames lists every grant type Client.GrantTypes may name.
+var GrantTypeNames = []string{GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken, GrantImplicit}
+
 // Client is an OAuth client: its credentials, what it may ask for and how
 // long its tokens live.
 type Client struct {
@@ -40,8 +53,14 @@ type Client struct {
 	// AllowImpersonation lets the client act on behalf of any user of its tenant.
 	AllowImpersonation bool
 	// DisableImplicit refuses response_type=token at the authorize endpoint
-	// (the implicit grant is on unless an admin turns it off).
+	// (the implicit grant is on unless an admin turns it off). It predates
+	// GrantTypes and still works alone: it takes GrantImplicit away whatever
+	// GrantTypes says (see AllowsGrant).
 	DisableImplicit bool
+	// GrantTypes limits the client to these grant types (GrantTypeNames);
+	// empty means every grant its kind allows. The column may be NULL: rows
+	// from before it existed read as empty, so those clients keep working.
+	GrantTypes Strings
 	// Public marks a client that cannot keep a secret, such as a browser or
 	// native app (RFC 6749 §2.1; token_endpoint_auth_method "none"): it
 	// names itself with client_id alone, must use PKCE (S256) for codes and
@@ -72,6 +91,17 @@ type Client struct {
 
 // HasScope reports whether scope is among the client's allowed scopes.
 func (c *Client) HasScope(scope string) bool { return c.AllowedScopes.Contains(scope) }
+
+// AllowsGrant reports whether the client's own settings let it use grant
+// type g: GrantTypes lists it (or is empty), and for GrantImplicit,
+// DisableImplicit is off. What its kind allows (a public client never uses
+// client_credentials, say) is the issuer's to add.
+func (c *Client) AllowsGrant(g string) bool {
+	if g == GrantImplicit && c.DisableImplicit {
+		return false
+	}
+	return len(c.GrantTypes) == 0 || c.GrantTypes.Contains(g)
+}
 
 // ClientFilter narrows a client listing.
 type ClientFilter struct {
@@ -163,7 +193,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 var clientSettings = []string{
 	"name", "tenant_id", "auth_method", "allowed_scopes", "default_scopes", "redirect_uris",
 	"token_lifetime_minutes", "max_minutes_per_day", "allow_user_tokens",
-	"connect_as_user_id", "allow_impersonation", "disable_implicit", "public", "updated_at",
+	"connect_as_user_id", "allow_impersonation", "disable_implicit", "grant_types", "public", "updated_at",
 }
 
 // UpdateClientSettings saves the admin-editable settings of c, but only

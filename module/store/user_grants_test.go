@@ -45,7 +45,7 @@ func grants(t *testing.T, s *store.Store, u, c, fam, jti string) (refresh, infli
 func checkEnded(t *testing.T, s *store.Store, what, refresh, inflight, fam, jti, c, u string) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := s.UseRefreshToken(ctx, refresh, time.Now()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UseRefreshToken(ctx, refresh, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("%s: the refresh token still works: %v", what, err)
 	}
 	if is, err := s.IsRevoked(ctx, jti); err != nil || !is {

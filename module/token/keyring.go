@@ -209,12 +209,15 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 }
 
 // Verifies reports whether the key kid still verifies at now: it is in the
-// ring and, if retired, its overlap has not ended. The verification cache
-// asks it on every hit, since a cached token skips publicKey.
+// ring and, if retired, its overlap has not ended. Verifier.Check asks it
+// on every request, since a cached token skips publicKey.
 func (r *KeyRing) Verifies(kid string, now time.Time) bool {
 	k, ok := r.state.Load().verify[kid]
 	return ok && k.verifies(now)
 }
+
+// verifiesNow is Verifies on the ring's clock, the one publicKey uses.
+func (r *KeyRing) verifiesNow(kid string) bool { return r.Verifies(kid, r.now()) }
 
 // publicKey returns the verifying key for kid. A miss reloads the ring at
 // most once a second, so a key another node just created is found without

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -20,7 +21,11 @@ var (
 	ErrAlgorithm = errors.New("the token is not signed with EdDSA")
 )
 
-// Verifier checks tokens against a key ring.
+// Verifier checks tokens against a key ring, in two parts: Parse, what a
+// token's bytes decide once (signature, header, shape), and Check, what
+// must hold on every request because time or configuration changes it
+// (issuer, audience, times, the signing key still verifying). Verify is
+// both; a cache of parsed claims runs Check alone on a hit.
 type Verifier struct {
 	Ring     *KeyRing
 	Issuer   string
@@ -38,17 +43,29 @@ func NewVerifier(ring *KeyRing, issuer, audience string, leeway time.Duration) *
 		Ring: ring, Issuer: issuer, Audience: audience, Leeway: leeway,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{Algorithm}), // never "none", never HMAC
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(audience), // aud is then required too
-			jwt.WithLeeway(leeway),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
+			jwt.WithoutClaimsValidation(),             // Check does it, on every request
 		),
 	}
 }
 
-// Verify parses raw and returns its claims, or one of the errors above.
+// Verify parses raw and checks its claims now: it returns them, or one of
+// the errors above.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	c, err := v.Parse(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Check(c, time.Now()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse checks what raw's bytes alone decide: the EdDSA signature by a key
+// of the ring that verifies now, the at+jwt type, and the claims every
+// access token carries (client_id, jti, legs 2 or 3). It does not look at
+// the claims' validity: Check does.
+func (v *Verifier) Parse(ctx context.Context, raw string) (*Claims, error) {
 	var c Claims
 	tok, err := v.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != Type && typ != "application/"+Type {
@@ -74,16 +91,40 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, ErrUnknownKey
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return nil, ErrSignature
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, ErrExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return nil, ErrNotYet
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return nil, ErrIssuer
-	case errors.Is(err, jwt.ErrTokenInvalidAudience): // a token without aud is malformed
-		return nil, ErrAudience
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		return nil, ErrAlgorithm
 	}
 	return nil, ErrMalformed
+}
+
+// Check decides whether claims from Parse are valid at now: the key that
+// signed them still verifies (on the ring's clock: a retired key's overlap
+// may have ended since), exp is required and not past, nbf and iat not
+// ahead, each with the leeway, the issuer is this verifier's and aud names
+// its audience (a reload may change either). A token failing several
+// checks gets the first error of that order. It allocates nothing: it runs
+// on every request.
+func (v *Verifier) Check(c *Claims, now time.Time) error {
+	if !v.Ring.verifiesNow(c.kid) {
+		return ErrUnknownKey
+	}
+	if c.ExpiresAt != nil && !now.Before(c.ExpiresAt.Add(v.Leeway)) {
+		return ErrExpired
+	}
+	if (c.NotBefore != nil && now.Before(c.NotBefore.Add(-v.Leeway))) ||
+		(c.IssuedAt != nil && now.Before(c.IssuedAt.Add(-v.Leeway))) {
+		return ErrNotYet
+	}
+	if c.Issuer != "" && c.Issuer != v.Issuer {
+		return ErrIssuer
+	}
+	noAud := len(c.Audience) == 0 || len(c.Audience) == 1 && c.Audience[0] == ""
+	if !noAud && !slices.Contains(c.Audience, v.Audience) {
+		return ErrAudience
+	}
+	if c.ExpiresAt == nil || c.Issuer == "" || noAud {
+		// Every access token carries them (RFC 9068 §2.2).
+		return ErrMalformed
+	}
+	return nil
 }

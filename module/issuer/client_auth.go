@@ -1,0 +1,99 @@
+package issuer
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// authenticateFor identifies the client of a token request once, before
+// its grant runs: with its secret, or, when public is true (the grant
+// accepts public clients), by client_id alone for a client registered as
+// public.
+func (m *Minter) authenticateFor(ctx context.Context, req *Request, public bool) (*store.Client, *oauth.Error) {
+	if public {
+		return m.grantClient(ctx, req)
+	}
+	return m.authenticate(ctx, req)
+}
+
+// authenticate checks the request's client credentials.
+func (m *Minter) authenticate(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
+	if req.ClientID == "" {
+		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret)")
+	}
+	if req.ClientSecret == "" {
+		return nil, oauth.ErrInvalidClient("the client secret is missing")
+	}
+	c, err := m.app.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, app.ErrBadCredentials):
+		return nil, oauth.ErrInvalidClient("unknown client or wrong secret")
+	case errors.Is(err, app.ErrClientDisabled):
+		return nil, oauth.ErrInvalidClient("the client is disabled")
+	}
+	m.logger.Error("authenticating client", zap.String("client_id", req.ClientID), zap.Error(err))
+	return nil, serverFailure(err)
+}
+
+// grantClient identifies the client of a code, refresh or revocation
+// request. A confidential client must authenticate with its secret (RFC
+// 6749 §3.2.1, §6); only a client registered as public may name itself
+// with client_id alone. "No secret sent" is never enough by itself: a
+// confidential client's leaked refresh token or code (with its verifier)
+// would otherwise be redeemable by anyone.
+func (m *Minter) grantClient(ctx context.Context, req *Request) (*store.Client, *oauth.Error) {
+	if req.ClientSecret != "" {
+		return m.authenticate(ctx, req)
+	}
+	if req.ClientID == "" {
+		return nil, oauth.ErrInvalidClient("client authentication is required (HTTP Basic or client_id and client_secret; client_id alone for a public client)")
+	}
+	c, err := m.app.Runtime().Client(ctx, req.ClientID)
+	if err != nil {
+		m.logger.Error("loading client", zap.Error(err))
+		return nil, serverFailure(err)
+	}
+	if c == nil || !c.Public {
+		// The same answer for both, as authenticate gives.
+		return nil, oauth.ErrInvalidClient("unknown client or missing secret: only a public client may send client_id alone")
+	}
+	if c.Disabled {
+		return nil, oauth.ErrInvalidClient("the client is disabled")
+	}
+	return c, nil
+}
+
+// mayUse decides whether client c may use grant type g (one of
+// store.GrantTypeNames), for the token endpoint and the authorize endpoint
+// alike, with RFC 6749's unauthorized_client (§5.2, §4.1.2.1): a public
+// client, and one that signs users in, never use client_credentials; then
+// the client's own settings (store.Client.AllowsGrant: its grant_types and
+// DisableImplicit) decide.
+func mayUse(c *store.Client, g string) *oauth.Error {
+	if g == store.GrantClientCredentials {
+		if c.Public {
+			return oauth.ErrUnauthorizedClient("a public client may not use client_credentials")
+		}
+		if c.AuthMethod != store.AuthAPIKey {
+			return oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
+		}
+	}
+	if c.AllowsGrant(g) {
+		return nil
+	}
+	switch g {
+	case store.GrantImplicit:
+		return oauth.ErrUnauthorizedClient("this application may not use the implicit grant (response_type=token)")
+	case store.GrantAuthorizationCode:
+		return oauth.ErrUnauthorizedClient("this client may not use the authorization_code grant (response_type=code)")
+	}
+	return oauth.ErrUnauthorizedClient("this client may not use the %s grant", g)
+}
