@@ -33,7 +33,7 @@ func (a *App) TokenCached(raw string) bool { return a.runtime().tokens.contains(
 
 // CacheToken caches claims as the verification of raw (to prove a cache hit
 // skips the signature and the parse).
-func (a *App) CacheToken(raw string, c *token.Claims) { a.rt.tokens.add(tokenKeyOf(raw), c) }
+func (a *App) CacheToken(raw string, c *token.Claims) { a.runtime().tokens.add(tokenKeyOf(raw), c) }
 
 // CleanupNow runs the watcher's periodic clean-up once.
 func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx) }

@@ -59,7 +59,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 // 2-legged token's client does not connect as a user by now, and the
 // token's user is still active.
 func (a *App) standing(ctx context.Context, c *token.Claims) error {
-	rt := a.rt
+	rt := a.runtime()
 	if rt.isRevoked(c.ID) {
 		return ErrRevoked
 	}
