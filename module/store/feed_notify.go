@@ -10,10 +10,12 @@ import (
 )
 
 // NotifyChannel is the PostgreSQL channel every feed write notifies. The
-// notification carries nothing: the changes table stays the one source of
-// truth, so a listener only wakes its node's poll, which reads the feed
-// from its cursor (nothing is lost to a missed notification, nothing is
-// applied twice).
+// notification carries only the schema written to (channels are
+// database-wide, and deployments or tests may share a database in schemas
+// of their own): the changes table stays the one source of truth, so a
+// listener only wakes its node's poll, which reads the feed from its
+// cursor (nothing is lost to a missed notification, nothing is applied
+// twice).
 const NotifyChannel = "scopegate_changes"
 
 // pgNotify makes tx notify NotifyChannel on PostgreSQL. PostgreSQL delivers
@@ -23,7 +25,7 @@ func pgNotify(tx *gorm.DB) error {
 	if tx.Dialector.Name() != Postgres {
 		return nil
 	}
-	return tx.Exec("SELECT pg_notify(?, '')", NotifyChannel).Error
+	return tx.Exec("SELECT pg_notify(?, coalesce(current_schema(), ''))", NotifyChannel).Error
 }
 
 // Reconnection delays of a Listener: the first retry waits listenFirstDelay,
@@ -86,7 +88,8 @@ func (l *Listener) Run(ctx context.Context) {
 }
 
 // listen runs one connection: it calls up, then Wake, once listening, and
-// Wake for each notification; it returns the error that ended it.
+// Wake for each notification about its schema; it returns the error that
+// ended it.
 func (l *Listener) listen(ctx context.Context, up func()) error {
 	conn, err := pgx.Connect(ctx, l.DSN)
 	if err != nil {
@@ -98,6 +101,10 @@ func (l *Listener) listen(ctx context.Context, up func()) error {
 		defer cancel()
 		_ = conn.Close(closeCtx)
 	}()
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
 		return err
 	}
@@ -105,9 +112,12 @@ func (l *Listener) listen(ctx context.Context, up func()) error {
 	up()
 	l.Wake() // whatever committed while not listening
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		l.Wake()
+		if n.Payload == schema {
+			l.Wake()
+		}
 	}
 }
