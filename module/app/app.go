@@ -97,6 +97,7 @@ type App struct {
 	cfg           runtimeConfig // resolved by Provision, opened by Start
 	poolKey       string
 	logger        *zap.Logger
+	pollOnly      bool // tests: no change listener, the watcher only polls
 }
 
 // CaddyModule returns the Caddy module information.
@@ -295,12 +296,12 @@ func (a *App) runtimeConfig() (runtimeConfig, error) {
 		// validating a config must not create the key.
 		return runtimeConfig{
 			driver: db.Driver, dsn: dsn, keyFile: path,
-			cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections,
+			cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections, pollOnly: a.pollOnly,
 		}, nil
 	}
 	return runtimeConfig{
 		driver: db.Driver, dsn: dsn, master: master,
-		cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections,
+		cacheSize: a.CacheSize, poll: time.Duration(a.PollInterval), maxConns: db.MaxConnections, pollOnly: a.pollOnly,
 	}, nil
 }
 
@@ -423,6 +424,7 @@ type runtimeConfig struct {
 	cacheSize   int
 	poll        time.Duration
 	maxConns    int
+	pollOnly    bool // no change listener (PostgreSQL)
 }
 
 // loadMaster reads the master key file, creating it the first time, when

@@ -50,3 +50,16 @@ const RowCacheSize = rowCacheSize
 
 // SetFeedRead pretends the change feed was last read at t.
 func (rt *Runtime) SetFeedRead(t time.Time) { rt.feedRead.Store(t.UnixNano()) }
+
+// ListenerPID is the PostgreSQL backend pid of the node's change listener,
+// 0 while it is not connected (and always on SQLite).
+func (a *App) ListenerPID() uint32 {
+	if l := a.runtime().listener; l != nil {
+		return l.PID()
+	}
+	return 0
+}
+
+// PollOnly keeps the node from listening for change notifications, so that
+// only polls (the watcher's, or a test's own) apply other nodes' changes.
+func PollOnly(a *App) { a.pollOnly = true }

@@ -15,9 +15,13 @@ import (
 
 var tester = store.Actor{Principal: "tester", TenantID: store.DefaultTenantID, RemoteAddr: "127.0.0.1"}
 
-// noPolling keeps a node's watcher from running during a test, so that only
-// what the test does (its own writes, Poll, ForgetClient) changes its caches.
-func noPolling(a *app.App) { a.PollInterval = caddy.Duration(time.Hour) }
+// noPolling keeps a node's watcher from running during a test (no poll, no
+// change notification), so that only what the test does (its own writes,
+// Poll, ForgetClient) changes its caches.
+func noPolling(a *app.App) {
+	a.PollInterval = caddy.Duration(time.Hour)
+	app.PollOnly(a)
+}
 
 // newClient stores an enabled api_key client of the default tenant and
 // returns it with its plaintext secret.

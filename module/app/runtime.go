@@ -44,6 +44,7 @@ type Runtime struct {
 	pollMu   sync.Mutex
 	pollLog  backoffLog // the watcher's alone
 	lastSeen uint64
+	listener *store.Listener // PostgreSQL only: wakes the watcher
 	stop     chan struct{}
 	done     chan struct{}
 	// gaps are feed ids below lastSeen not seen yet (a transaction that took
@@ -67,7 +68,7 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 		st.Close()
 		return nil, err
 	}
-	rt.startWatcher(cfg.poll)
+	rt.startWatcher(cfg.poll, cfg.dsn, !cfg.pollOnly)
 	st.OnAudit(rt.logAudit)
 	logger.Info("scopegate database ready", zap.String("driver", cfg.driver))
 	if cfg.driver != store.SQLite && cfg.keyFile != "" {

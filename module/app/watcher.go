@@ -31,12 +31,40 @@ const feedBatch = 500
 // startWatcher polls the change feed so that disabling, deleting, revoking
 // and key rotation made on any node reach this node's caches within one
 // poll interval; it also runs the periodic clean-up that keeps tables bounded.
-func (rt *Runtime) startWatcher(every time.Duration) {
+// On PostgreSQL a listener on dsn wakes it as soon as a change commits, so
+// changes reach every node at once; the poll stays, as the fallback.
+func (rt *Runtime) startWatcher(every time.Duration, dsn string, listen bool) {
 	rt.every = every
 	rt.stop = make(chan struct{})
 	rt.done = make(chan struct{})
+	wake := make(chan struct{}, 1)
+	listenCtx, stopListening := context.WithCancel(context.Background())
+	listening := make(chan struct{})
+	if listen && rt.Store.Driver == store.Postgres {
+		rt.listener = &store.Listener{
+			DSN: dsn,
+			Wake: func() {
+				select {
+				case wake <- struct{}{}:
+				default: // a poll is due already, and reads everything
+				}
+			},
+			Lost: func(err error) {
+				rt.logger.Warn("listening for changes failed; reconnecting, polling meanwhile",
+					zap.Error(err), zap.Bool("database_unavailable", store.Unavailable(err)))
+			},
+			Back: func() { rt.logger.Info("listening for changes again") },
+		}
+		go func() {
+			defer close(listening)
+			rt.listener.Run(listenCtx)
+		}()
+	} else {
+		close(listening)
+	}
 	go func() {
 		defer close(rt.done)
+		defer func() { stopListening(); <-listening }()
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		nextCleanup := time.Now().Add(time.Minute)
@@ -45,6 +73,7 @@ func (rt *Runtime) startWatcher(every time.Duration) {
 			case <-rt.stop:
 				return
 			case <-tick.C:
+			case <-wake:
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), pollTimeout)
 			rt.polled(time.Now(), rt.Poll(ctx))

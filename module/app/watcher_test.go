@@ -29,9 +29,15 @@ func twoNodes(t *testing.T, driver string) (a, b *app.App) {
 	return a, b
 }
 
-// verifiedOn verifies raw on node n and checks it is now cached there.
+// verifiedOn verifies raw on node n and checks it is now cached there. It
+// has n apply the feed first: the entry of the token's client's creation
+// reaching n after the token was cached (a poll, a notification) would
+// drop it again.
 func verifiedOn(t *testing.T, n *app.App, raw string) {
 	t.Helper()
+	if err := n.Runtime().Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := n.Verify(context.Background(), raw); err != nil {
 		t.Fatalf("Verify before the change: %v", err)
 	}

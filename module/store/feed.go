@@ -35,8 +35,8 @@ const (
 
 // ChangeFeed is how a node learns of committed changes, its own included.
 // Cursors are feed ids: Since(c) returns what comes after c. The store's
-// feed is its changes table, which nodes poll; a push feed (PostgreSQL
-// LISTEN/NOTIFY) can implement the same interface in a file of its own.
+// feed is its changes table, which nodes poll; on PostgreSQL a Listener
+// wakes the poll as soon as a change commits.
 type ChangeFeed interface {
 	// Since returns up to limit entries after cursor, oldest first.
 	Since(ctx context.Context, cursor uint64, limit int) ([]Change, error)
@@ -95,11 +95,15 @@ type written struct {
 	audit []AuditEntry // audit entries (the OnAudit hook runs)
 }
 
-// notify appends c to the change feed inside tx, and marks the transaction
+// notify appends c to the change feed inside tx, wakes the other nodes
+// when it commits (PostgreSQL, see Listener), and marks the transaction
 // (see Store.tx) so the OnChange hook runs once it commits.
 func notify(tx *gorm.DB, c Change) error {
 	c.ID, c.CreatedAt = 0, time.Now().UTC()
 	if err := tx.Create(&c).Error; err != nil {
+		return err
+	}
+	if err := pgNotify(tx); err != nil {
 		return err
 	}
 	if w, ok := tx.Statement.Context.Value(feedWritten{}).(*written); ok {

@@ -95,8 +95,9 @@ func Open(driver, dsn string) (*Store, error) {
 }
 
 // Default connection pool sizes. Each node keeps up to this many
-// connections open: DefaultMaxConnsPostgres lets 8 nodes share a stock
-// PostgreSQL (max_connections = 100) with room left for superuser and
+// connections open, plus one for its Listener on PostgreSQL:
+// DefaultMaxConnsPostgres lets 8 nodes share a stock PostgreSQL
+// (max_connections = 100, 8 × 11 used) with room left for superuser and
 // maintenance sessions. SQLite runs one writer at a time anyway; readers
 // share WAL snapshots.
 const (
