@@ -35,32 +35,25 @@ func (rq *request) namer() *namer { return &namer{rq: rq, names: map[string]stri
 
 // user names a user id.
 func (n *namer) user(id string) ref {
-	return n.lookup("user:", id, func() string {
-		var u userView
-		if n.get(n.rq.co.h.getUser, id, &u) {
-			return u.Username
-		}
-		return ""
-	})
+	return nameOf(n, "user:", n.rq.co.h.getUser, id, func(u *userView) string { return u.Username })
 }
 
 // client names a client id.
 func (n *namer) client(id string) ref {
-	return n.lookup("client:", id, func() string {
-		var c clientView
-		if n.get(n.rq.co.h.getClient, id, &c) {
-			return c.Name
-		}
-		return ""
-	})
+	return nameOf(n, "client:", n.rq.co.h.getClient, id, func(c *clientView) string { return c.Name })
 }
 
 // tenant names a tenant id.
 func (n *namer) tenant(id string) ref {
-	return n.lookup("tenant:", id, func() string {
-		var t tenantView
-		if n.get(n.rq.co.h.getTenant, id, &t) {
-			return t.Name
+	return nameOf(n, "tenant:", n.rq.co.h.getTenant, id, func(t *tenantView) string { return t.Name })
+}
+
+// nameOf names id through route, which answers a T, once a page.
+func nameOf[T any](n *namer, kind string, route routeFunc, id string, name func(*T) string) ref {
+	return n.lookup(kind, id, func() string {
+		var v T
+		if n.get(route, id, &v) {
+			return name(&v)
 		}
 		return ""
 	})
