@@ -59,6 +59,8 @@ type ringKey struct {
 	// priv is nil for a key that had stopped signing when the ring was
 	// loaded: its private part is never decrypted again.
 	priv ed25519.PrivateKey
+	// own confirms the key's signatures cheaply (see ownKey); nil when priv is.
+	own *ownKey
 }
 
 // verifies reports whether the key still verifies at now. The database row
@@ -144,6 +146,7 @@ func (r *KeyRing) load(ctx context.Context) error {
 				return fmt.Errorf("signing key %s: %w (is the master key the one this database was created with?)", k.KID, err)
 			}
 			rk.priv = ed25519.NewKeyFromSeed(seed)
+			rk.own = newOwnKey(rk.priv)
 		}
 		next.verify[k.KID] = rk
 		next.byActivation = append(next.byActivation, k.KID)
@@ -210,36 +213,47 @@ func (r *KeyRing) Sign(c *Claims) (string, error) {
 
 // Verifies reports whether the key kid still verifies at now: it is in the
 // ring and, if retired, its overlap has not ended. Verifier.Check asks it
-// on every request, since a cached token skips publicKey.
+// on every request, since a cached token skips key.
 func (r *KeyRing) Verifies(kid string, now time.Time) bool {
 	k, ok := r.state.Load().verify[kid]
 	return ok && k.verifies(now)
 }
 
-// verifiesNow is Verifies on the ring's clock, the one publicKey uses.
+// verifiesNow is Verifies on the ring's clock, the one key uses.
 func (r *KeyRing) verifiesNow(kid string) bool { return r.Verifies(kid, r.now()) }
 
-// publicKey returns the verifying key for kid. A miss reloads the ring at
-// most once a second, so a key another node just created is found without
+// key returns the verifying key for kid. A miss reloads the ring at most
+// once a second, so a key another node just created is found without
 // letting garbage tokens hammer the database. A retired key past its
 // overlap is refused like an unknown one (as a node that starts later,
 // which never loads it, refuses it) and is not worth a reload: a retired
 // key never comes back.
-func (r *KeyRing) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+func (r *KeyRing) key(ctx context.Context, kid string) (ringKey, error) {
 	st := r.state.Load()
 	if k, ok := st.verify[kid]; ok {
 		if k.verifies(r.now()) {
-			return k.pub, nil
+			return k, nil
 		}
-		return nil, ErrUnknownKey
+		return ringKey{}, ErrUnknownKey
 	}
 	if time.Since(st.loaded) > time.Second {
 		r.reloadSince(ctx, st)
 		if k, ok := r.state.Load().verify[kid]; ok && k.verifies(r.now()) {
-			return k.pub, nil
+			return k, nil
 		}
 	}
-	return nil, ErrUnknownKey
+	return ringKey{}, ErrUnknownKey
+}
+
+// signed reports whether sig is k's signature of message: confirmed
+// without a verification when this node holds the private key (ownKey),
+// verified with the public key otherwise (a retired key whose private half
+// was not loaded).
+func (k ringKey) signed(message, sig []byte) bool {
+	if k.own != nil {
+		return k.own.confirms(message, sig)
+	}
+	return ed25519.Verify(k.pub, message, sig)
 }
 
 // reloadSince loads the ring unless it was loaded after seen was read:

@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,7 +27,7 @@ const iss = "https://issuer.test"
 func ring(t *testing.T, st *store.Store) *KeyRing { return ringAt(t, st, time.Now) }
 
 // ringAt is ring with its clock set to now before the first Load.
-func ringAt(t *testing.T, st *store.Store, now func() time.Time) *KeyRing {
+func ringAt(t testing.TB, st *store.Store, now func() time.Time) *KeyRing {
 	t.Helper()
 	sealer, _ := secret.NewSealer(bytes.Repeat([]byte{3}, secret.KeySize))
 	r := NewKeyRing(st, sealer)
@@ -174,27 +177,85 @@ func TestVerifyRejects(t *testing.T) {
 		t.Errorf("aud listing this audience among others: %v", err)
 	}
 
+	// Tampering with a genuine token of this node's key: ownKey confirms
+	// these instead of ed25519.Verify, and must refuse each.
+	good, _ := r.Sign(claims(time.Minute))
+	other, _ := r.Sign(otherIss)
+	head, payload, sig := splitRaw(t, good)
+	_, otherPayload, otherSig := splitRaw(t, other)
+	flip := func(seg string, i int) string {
+		b := []byte(seg)
+		if b[i] == 'A' {
+			b[i] = 'B'
+		} else {
+			b[i] = 'A'
+		}
+		return string(b)
+	}
+	// The last character of a 64-byte signature carries 2 bits and 4 unused
+	// ones; setting an unused bit keeps the decoded bytes under lenient
+	// base64 decoding, so only strict decoding refuses it.
+	lastBits := []byte(sig)
+	lastBits[len(lastBits)-1] = b64Alphabet[strings.IndexByte(b64Alphabet, lastBits[len(lastBits)-1])^1]
+
 	for name, tc := range map[string]struct {
 		raw  string
 		want error
 	}{
-		"expired":      {expired, ErrExpired},
-		"wrong issuer": {wrongIss, ErrIssuer},
-		"other aud":    {wrongAud, ErrAudience},
-		"no aud":       {noAudRaw, ErrMalformed},
-		"alg none":     {noneRaw, ErrAlgorithm},
-		"hmac":         {hsRaw, ErrAlgorithm},
-		"unknown key":  {foreignRaw, ErrUnknownKey},
-		"forged":       {forgedRaw, ErrSignature},
-		"no typ":       {idRaw, ErrType},
-		"garbage":      {"not.a.jwt", ErrMalformed},
-		"empty":        {"", ErrMalformed},
-		"two segments": {"abc.def", ErrMalformed},
+		"sig byte in R":      {head + "." + payload + "." + flip(sig, 5), ErrSignature},
+		"sig byte in S":      {head + "." + payload + "." + flip(sig, 60), ErrSignature},
+		"sig unused bits":    {head + "." + payload + "." + string(lastBits), ErrMalformed},
+		"sig truncated":      {head + "." + payload + "." + sig[:len(sig)-4], ErrMalformed},
+		"sig of another":     {head + "." + payload + "." + otherSig, ErrSignature},
+		"payload of another": {head + "." + otherPayload + "." + sig, ErrSignature},
+		"payload re-encoded": {head + "." + reencode(t, payload) + "." + sig, ErrSignature},
+		"header re-encoded":  {reencode(t, head) + "." + payload + "." + sig, ErrSignature},
+		"expired":            {expired, ErrExpired},
+		"wrong issuer":       {wrongIss, ErrIssuer},
+		"other aud":          {wrongAud, ErrAudience},
+		"no aud":             {noAudRaw, ErrMalformed},
+		"alg none":           {noneRaw, ErrAlgorithm},
+		"hmac":               {hsRaw, ErrAlgorithm},
+		"unknown key":        {foreignRaw, ErrUnknownKey},
+		"forged":             {forgedRaw, ErrSignature},
+		"no typ":             {idRaw, ErrType},
+		"garbage":            {"not.a.jwt", ErrMalformed},
+		"empty":              {"", ErrMalformed},
+		"two segments":       {"abc.def", ErrMalformed},
 	} {
 		if _, err := v.Verify(ctx, tc.raw); !errors.Is(err, tc.want) {
 			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
 		}
 	}
+}
+
+const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// splitRaw returns a compact JWS's three segments.
+func splitRaw(t *testing.T, raw string) (string, string, string) {
+	t.Helper()
+	p := strings.Split(raw, ".")
+	if len(p) != 3 {
+		t.Fatalf("%d segments", len(p))
+	}
+	return p[0], p[1], p[2]
+}
+
+// reencode returns the same JSON segment with one more field: what it says
+// is unchanged, its bytes (the signed ones) are not.
+func reencode(t *testing.T, seg string) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	h["x"] = 1
+	b, _ = json.Marshal(h)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // The master key protects the private key: another key cannot load the ring.
