@@ -45,6 +45,8 @@ func main() {
 	rounds := flag.Int("rounds", 8, "alternating rounds per route")
 	conns := flag.Int("conns", 64, "concurrent connections")
 	issueFor := flag.Duration("issue", 5*time.Second, "time spent measuring token issuance")
+	uncachedFor := flag.Duration("uncached", 10*time.Second, "total time for the never-seen-token comparison (0: skip)")
+	uncachedTokens := flag.Int("uncached-tokens", 150_000, "tokens minted for the never-seen-token comparison, each presented once")
 	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
@@ -61,14 +63,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *static); err != nil {
+	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *static, *uncachedFor, *uncachedTokens); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string, staticUpstream bool) error {
+func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string, staticUpstream bool, uncachedFor time.Duration, uncachedTokens int) error {
 	tmp, err := os.MkdirTemp("", "scopegate-load-")
 	if err != nil {
 		return err
@@ -149,6 +151,12 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)\n", pr, plain.count)
 	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)\n", gr, guarded.count)
 	fmt.Printf("ratio guarded/plain: %.3f\n", gr/pr)
+
+	if uncachedFor > 0 {
+		if err := uncachedPhase(client, base, id, secret, conns, rounds, uncachedTokens, uncachedFor); err != nil {
+			return err
+		}
+	}
 
 	if issueFor > 0 {
 		issued := issue(client, base, id, secret, conns, issueFor)

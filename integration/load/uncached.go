@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// tokenPool hands out each of its tokens once, or round and round when
+// cycle is set.
+type tokenPool struct {
+	tokens []string
+	cycle  bool
+	next   atomic.Int64
+}
+
+// take returns the next token, or "" when all are used.
+func (p *tokenPool) take() string {
+	i := p.next.Add(1) - 1
+	if p.cycle {
+		i %= int64(len(p.tokens))
+	}
+	if i >= int64(len(p.tokens)) {
+		return ""
+	}
+	return p.tokens[i]
+}
+
+// mintPool gets n tokens from the token endpoint with conns workers. None
+// of them has been presented to the guard, so each is a first sight there.
+func mintPool(client *http.Client, base, id, secret string, conns, n int) (*tokenPool, error) {
+	pool := &tokenPool{tokens: make([]string, n)}
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				tok, err := getToken(client, base, id, secret)
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				pool.tokens[i] = tok
+			}
+		}()
+	}
+	wg.Wait()
+	return pool, firstErr
+}
+
+// hitEach is hit with a token never presented before on every request; it
+// stops early, without counting the rest of the slice, when the pool runs
+// out. The plain route gets the same requests (a fresh token each), so the
+// comparison differs only by the guard.
+func hitEach(client *http.Client, url string, pool *tokenPool, conns int, d time.Duration, r *result) {
+	var count, errs atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				tok := pool.take()
+				if tok == "" {
+					cancel()
+					return
+				}
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	r.mu.Lock()
+	r.count += count.Load()
+	r.errors += errs.Load()
+	r.elapsed += time.Since(start)
+	r.mu.Unlock()
+}
+
+// uncachedPhase compares the plain route with the guarded one when every
+// request carries a token the gateway has never seen (so the guard checks
+// its signature and parses it), in alternating rounds. The guarded rounds
+// use up the pool of freshly minted tokens; the plain rounds send the same
+// tokens round and round (a proxy does not read them: a different token on
+// each request costs it nothing more).
+func uncachedPhase(client *http.Client, base, id, secret string, conns, rounds, n int, duration time.Duration) error {
+	fmt.Printf("minting %d tokens for the uncached comparison...\n", n)
+	guardPool, err := mintPool(client, base, id, secret, conns, n)
+	if err != nil {
+		return err
+	}
+	plainPool := &tokenPool{tokens: guardPool.tokens, cycle: true}
+	plain, guarded := &result{}, &result{}
+	slice := duration / time.Duration(2*rounds)
+	for range rounds {
+		hitEach(client, base+"/public/hello", plainPool, conns, slice, plain)
+		hitEach(client, base+"/api/hello", guardPool, conns, slice, guarded)
+	}
+	if plain.errors+guarded.errors > 0 {
+		fmt.Printf("errors: plain %d, guarded %d\n", plain.errors, guarded.errors)
+	}
+	if guardPool.next.Load() >= int64(n) {
+		fmt.Printf("note: the %d guarded tokens ran out before the rounds ended; raise -uncached-tokens\n", n)
+	}
+	pr, gr := plain.rps(), guarded.rps()
+	fmt.Printf("plain reverse_proxy   /public/, fresh token each: %8.0f req/s (%d requests)\n", pr, plain.count)
+	fmt.Printf("guarded /api/, never-seen token each:            %8.0f req/s (%d requests)\n", gr, guarded.count)
+	fmt.Printf("ratio uncached guarded/plain: %.3f\n", gr/pr)
+	return nil
+}
