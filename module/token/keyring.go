@@ -6,14 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
@@ -45,6 +44,10 @@ type KeyRing struct {
 // ringState is one immutable snapshot of the ring.
 type ringState struct {
 	verify map[string]ringKey
+	// ownHeaders maps the header segment of each key with an ownKey to its
+	// kid: a token carrying one of them byte for byte needs no header
+	// decoding (Verifier.parseSigned).
+	ownHeaders map[string]string
 	// byActivation lists the kids newest activation first.
 	byActivation []string
 	loaded       time.Time
@@ -61,6 +64,8 @@ type ringKey struct {
 	priv ed25519.PrivateKey
 	// own confirms the key's signatures cheaply (see ownKey); nil when priv is.
 	own *ownKey
+	// header is the JOSE header segment of every token the key signs.
+	header string
 }
 
 // verifies reports whether the key still verifies at now. The database row
@@ -128,12 +133,12 @@ func (r *KeyRing) load(ctx context.Context) error {
 		}
 	}
 	now := r.now()
-	next := &ringState{verify: make(map[string]ringKey, len(keys))}
+	next := &ringState{verify: make(map[string]ringKey, len(keys)), ownHeaders: map[string]string{}}
 	for _, k := range keys {
 		if len(k.PublicKey) != ed25519.PublicKeySize {
 			return fmt.Errorf("signing key %s: bad public key", k.KID)
 		}
-		rk := ringKey{pub: ed25519.PublicKey(k.PublicKey), activates: k.Activation()}
+		rk := ringKey{pub: ed25519.PublicKey(k.PublicKey), activates: k.Activation(), header: headerSegment(k.KID)}
 		if k.RetiredAt != nil {
 			rk.retires = *k.RetiredAt
 		}
@@ -147,6 +152,9 @@ func (r *KeyRing) load(ctx context.Context) error {
 			}
 			rk.priv = ed25519.NewKeyFromSeed(seed)
 			rk.own = newOwnKey(rk.priv)
+			if rk.own != nil {
+				next.ownHeaders[rk.header] = k.KID
+			}
 		}
 		next.verify[k.KID] = rk
 		next.byActivation = append(next.byActivation, k.KID)
@@ -199,16 +207,35 @@ func (r *KeyRing) SigningKID() string {
 	return kid
 }
 
-// Sign mints a JWT for c with the key that signs now.
+// Sign mints a JWT for c with the key that signs now. The header is the
+// key's fixed segment (alg, kid, typ), the one a verifying node recognises
+// byte for byte.
 func (r *KeyRing) Sign(c *Claims) (string, error) {
 	kid, priv := r.state.Load().signer(r.now())
 	if priv == nil {
 		return "", errors.New("no signing key loaded")
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	t.Header["typ"] = Type
-	t.Header["kid"] = kid
-	return t.SignedString(priv)
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	signingInput := headerSegment(kid) + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig := ed25519.Sign(priv, []byte(signingInput))
+	return signingInput + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// joseHeader is the header of Scopegate's access tokens, its fields in the
+// order they are written.
+type joseHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+// headerSegment returns the encoded header of the tokens kid signs.
+func headerSegment(kid string) string {
+	b, _ := json.Marshal(joseHeader{Alg: Algorithm, Kid: kid, Typ: Type}) // strings only: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Verifies reports whether the key kid still verifies at now: it is in the

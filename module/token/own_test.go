@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"math/big"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -178,6 +182,41 @@ func benchmarkParse(b *testing.B, own bool) {
 	for b.Loop() {
 		if _, err := v.Parse(ctx, raw); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// decodeOwnClaims decodes what Sign writes exactly as json.Unmarshal into
+// Claims does: every field, the times to the second, a single audience and
+// several, an actor and extra claims, and absent optional claims as nil.
+func TestDecodeOwnClaimsMatchesUnmarshal(t *testing.T) {
+	full := claims(time.Hour)
+	full.NotBefore = jwt.NewNumericDate(time.Now().Add(-time.Minute))
+	full.Audience = jwt.ClaimStrings{"https://a.test", "https://b.test"}
+	full.Tenant, full.Legs, full.Subject, full.ConnectAs = "t1", 3, "u1", true
+	full.Act = &Actor{Subject: "c9", ClientID: "c9"}
+	full.Ext = map[string]string{"application_id": "app-1"}
+	bare := &Claims{ClientID: "c", RegisteredClaims: jwt.RegisteredClaims{ID: "j"}}
+	for name, c := range map[string]*Claims{"typical": claims(time.Minute), "full": full, "bare": bare} {
+		payload, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got Claims
+		if err := json.Unmarshal(payload, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeOwnClaims(payload, &got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+		}
+	}
+	for _, bad := range []string{`{"aud":5}`, `{"aud":["a",5]}`, `{"exp":"soon"}`, `not json`} {
+		var c Claims
+		if err := decodeOwnClaims([]byte(bad), &c); err == nil {
+			t.Errorf("%s decoded without error", bad)
 		}
 	}
 }
