@@ -61,6 +61,14 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *propagation { // propagation.go
+		if err := runPropagation(*conns); err != nil {
+			pprof.StopCPUProfile()
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *static); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "load:", err)
