@@ -49,11 +49,11 @@ import (
 )
 
 var (
-	propagation        = flag.Bool("propagation", false, "run only the propagation phase: 3 caddy processes on PostgreSQL, full token caches, changes on one node timed until the others refuse")
-	propagationTokens  = flag.Int("propagation-tokens", 100_000, "tokens cached on every node before the changes (the default cache_size is 100000)")
-	propagationChanges = flag.Int("propagation-changes", 50, "clients disabled, then tokens revoked, one after the other")
+	propagation          = flag.Bool("propagation", false, "run only the propagation phase: 3 caddy processes on PostgreSQL, full token caches, changes on one node timed until the others refuse")
+	propagationTokens    = flag.Int("propagation-tokens", 100_000, "tokens cached on every node before the changes (the default cache_size is 100000)")
+	propagationChanges   = flag.Int("propagation-changes", 50, "clients disabled, then tokens revoked, one after the other")
 	propagationPerClient = flag.Int("propagation-per-client", 100, "cached tokens per client (the tokens a disable drops on each node)")
-	postgresDSN        = flag.String("postgres", "", "PostgreSQL server for the propagation phase (default $SCOPEGATE_TEST_POSTGRES_DSN, else the local test server)")
+	postgresDSN          = flag.String("postgres", "", "PostgreSQL server for the propagation phase (default $SCOPEGATE_TEST_POSTGRES_DSN, else the local test server)")
 )
 
 // refusalBound is how long a poller waits for a node to refuse a changed
