@@ -127,6 +127,9 @@ func measurePropagation(ctx context.Context, cfg string, nodes []*loadNode, conn
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, DisableCompression: true}}
 
 	fmt.Printf("scopegate propagation: 3 nodes on PostgreSQL, %d clients × %d tokens cached on each node\n", len(clients), perClient)
+	for _, n := range nodes { // to profile one: go tool pprof <admin>/debug/pprof/profile
+		fmt.Printf("node %s: %s, Caddy admin %s\n", n.name, n.url, n.admin)
+	}
 	start := time.Now()
 	if err := fillCaches(client, nodes, clients, conns); err != nil {
 		return err
