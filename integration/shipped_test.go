@@ -105,13 +105,28 @@ func eachDriverAsShipped(t *testing.T, file string, fn func(t *testing.T, g *gat
 // its own data directory, and returns its URL. It stops with the test.
 func startSecondNode(t *testing.T, g *gateway) string {
 	t.Helper()
+	return startNodeProcess(t, g.CfgPath, g.Upstream).URL
+}
+
+// nodeProcess is a gateway node running as a caddy process of its own.
+type nodeProcess struct {
+	URL      string // the site
+	AdminURL string // Caddy's admin endpoint (/metrics)
+}
+
+// startNodeProcess runs cfgPath in a process of the built caddy with the
+// test's environment, its own ports (the site, the demo site, Caddy's admin
+// endpoint), its own data directory and up as its upstream, and waits until
+// it answers. It stops with the test; its log is shown if the test fails.
+func startNodeProcess(t *testing.T, cfgPath string, up *upstream) nodeProcess {
+	t.Helper()
 	bin := caddyBinary(t)
 	port, demo, admin := freePort(t), freePort(t), freePort(t)
-	cmd := exec.Command(bin, "run", "--config", g.CfgPath)
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
 	cmd.Env = append(os.Environ(),
 		"XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir(),
 		"SCOPEGATE_PORT="+strconv.Itoa(port), "SCOPEGATE_DEMO_PORT="+strconv.Itoa(demo),
-		"SCOPEGATE_UPSTREAM="+g.Upstream.Listener.Addr().String(),
+		"SCOPEGATE_UPSTREAM="+up.Listener.Addr().String(),
 		"SCOPEGATE_CADDY_ADMIN=127.0.0.1:"+strconv.Itoa(admin))
 	var log strings.Builder // written by exec's copying goroutine until Wait returns
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -120,16 +135,16 @@ func startSecondNode(t *testing.T, g *gateway) string {
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		<-done
 		if t.Failed() {
-			t.Logf("the second node's log:\n%s", log.String())
+			t.Logf("the log of the node at %s:\n%s", url, log.String())
 		}
 	})
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	waitReadyOrExit(t, url+"/.well-known/jwks.json", done)
-	return url
+	return nodeProcess{URL: url, AdminURL: "http://127.0.0.1:" + strconv.Itoa(admin)}
 }
 
 // waitReadyOrExit is waitReady for a process: it gives up as soon as the
@@ -140,7 +155,7 @@ func waitReadyOrExit(t *testing.T, url string, exited <-chan struct{}) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			t.Fatal("the second node exited before it answered")
+			t.Fatalf("the node serving %s exited before it answered", url)
 		default:
 		}
 		if resp, err := http.Get(url); err == nil {

@@ -68,6 +68,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+	if *propagation { // propagation.go
+		if err := runPropagation(*conns); err != nil {
+			pprof.StopCPUProfile()
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string, staticUpstream bool, uncachedFor time.Duration, uncachedTokens int) error {
