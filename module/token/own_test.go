@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -238,17 +236,7 @@ func TestOwnKeyAnswersForThePublishedKey(t *testing.T) {
 		st := storetest.Open(t, driver)
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)
 		published, _, _ := ed25519.GenerateKey(rand.Reader)
-		kid := Thumbprint(published)
-		sealer, _ := secret.NewSealer(bytes.Repeat([]byte{3}, secret.KeySize)) // ringAt's
-		sealed, err := sealer.Seal(priv.Seed(), []byte(kid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		row := &store.SigningKey{KID: kid, Algorithm: Algorithm, PublicKey: published, PrivateCiphertext: sealed, CreatedAt: now, ActivatesAt: &now}
-		if ok, err := st.AddFirstSigningKey(ctx, row); !ok || err != nil {
-			t.Fatalf("storing the mismatched key: %v %v", ok, err)
-		}
+		kid := storeKey(t, st, published, priv)
 		r := ring(t, st)
 		if r.SigningKID() != kid {
 			t.Fatalf("control: the ring signs with %s, not the mismatched key %s", r.SigningKID(), kid)

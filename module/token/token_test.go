@@ -38,6 +38,25 @@ func ringAt(t testing.TB, st *store.Store, now func() time.Time) *KeyRing {
 	return r
 }
 
+// storeKey stores the first signing key of st, active now, with public
+// half pub and private half priv sealed as ringAt's sealer does (a row
+// whose halves differ when pub is not priv's), and returns its kid.
+func storeKey(t testing.TB, st *store.Store, pub ed25519.PublicKey, priv ed25519.PrivateKey) string {
+	t.Helper()
+	kid := Thumbprint(pub)
+	sealer, _ := secret.NewSealer(bytes.Repeat([]byte{3}, secret.KeySize))
+	sealed, err := sealer.Seal(priv.Seed(), []byte(kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	row := &store.SigningKey{KID: kid, Algorithm: Algorithm, PublicKey: pub, PrivateCiphertext: sealed, CreatedAt: now, ActivatesAt: &now}
+	if ok, err := st.AddFirstSigningKey(context.Background(), row); !ok || err != nil {
+		t.Fatalf("storing key %s: stored %v, %v", kid, ok, err)
+	}
+	return kid
+}
+
 func claims(exp time.Duration) *Claims {
 	now := time.Now()
 	return &Claims{
