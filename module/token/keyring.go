@@ -151,7 +151,7 @@ func (r *KeyRing) load(ctx context.Context) error {
 				return fmt.Errorf("signing key %s: %w (is the master key the one this database was created with?)", k.KID, err)
 			}
 			rk.priv = ed25519.NewKeyFromSeed(seed)
-			rk.own = newOwnKey(rk.priv)
+			rk.own = newOwnKey(rk.pub, rk.priv)
 			if rk.own != nil {
 				next.ownHeaders[rk.header] = k.KID
 			}

@@ -33,19 +33,24 @@ type ownKey struct {
 	s      edwards25519.Scalar
 }
 
-// newOwnKey precomputes what confirming needs from priv. It returns nil,
-// leaving the key to ed25519.Verify, should priv's signatures not be the
-// deterministic ones this relies on (a self-test signs a probe): a future
-// signer that randomised its nonces must not lock out every token.
-func newOwnKey(priv ed25519.PrivateKey) *ownKey {
+// newOwnKey precomputes what confirming needs from priv, for pub, the
+// public key the ring publishes and verifies the key's tokens with. It
+// returns nil, leaving the key to ed25519.Verify, unless a self-test
+// signature of a probe both verifies with pub and is confirmed: a future
+// signer that randomised its nonces must not lock out every token, and a
+// key row whose public half is not its private key's must refuse every
+// token as verification with pub does, not confirm them with the private
+// half's own public key.
+func newOwnKey(pub ed25519.PublicKey, priv ed25519.PrivateKey) *ownKey {
 	h := sha512.Sum512(priv.Seed())
-	k := &ownKey{pub: priv.Public().(ed25519.PublicKey)}
+	k := &ownKey{pub: pub}
 	if _, err := k.s.SetBytesWithClamping(h[:32]); err != nil {
 		return nil
 	}
 	copy(k.prefix[:], h[32:])
 	probe := []byte("scopegate own-key self-test")
-	if !k.confirms(probe, ed25519.Sign(priv, probe)) {
+	sig := ed25519.Sign(priv, probe)
+	if !ed25519.Verify(pub, probe, sig) || !k.confirms(probe, sig) {
 		return nil
 	}
 	return k

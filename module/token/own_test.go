@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"math/big"
 	"reflect"
 	"testing"
@@ -26,7 +28,7 @@ func ownKeyFor(t testing.TB) (ed25519.PrivateKey, *ownKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newOwnKey(priv)
+	k := newOwnKey(priv.Public().(ed25519.PublicKey), priv)
 	if k == nil {
 		t.Fatal("newOwnKey refused a key made by crypto/ed25519: its self-test failed")
 	}
@@ -96,8 +98,8 @@ func TestOwnKeyAgreesWithVerify(t *testing.T) {
 // accepted signature of a deterministic signer is the genuine one).
 func FuzzOwnKey(f *testing.F) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	k := newOwnKey(priv)
 	pub := priv.Public().(ed25519.PublicKey)
+	k := newOwnKey(pub, priv)
 	f.Add([]byte("hello"), ed25519.Sign(priv, []byte("hello")), uint16(0))
 	f.Add([]byte("a.b"), make([]byte, 64), uint16(3))
 	f.Fuzz(func(t *testing.T, msg, sig []byte, flip uint16) {
@@ -219,4 +221,37 @@ func TestDecodeOwnClaimsMatchesUnmarshal(t *testing.T) {
 			t.Errorf("%s decoded without error", bad)
 		}
 	}
+}
+
+// A key row whose public half is not its private key's (a corrupted or
+// tampered row; the JWKS publishes that public half, and a node that did
+// not load the private half verifies with it) verifies none of the tokens
+// the ring signs with it, on a node holding the private half too: ownKey
+// must answer as ed25519.Verify with the published key does, so its
+// self-test checks that key, not only the private half. On SQLite and
+// PostgreSQL.
+func TestOwnKeyAnswersForThePublishedKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		st := storetest.Open(t, driver)
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		published, _, _ := ed25519.GenerateKey(rand.Reader)
+		kid := storeKey(t, st, published, priv)
+		r := ring(t, st)
+		if r.SigningKID() != kid {
+			t.Fatalf("control: the ring signs with %s, not the mismatched key %s", r.SigningKID(), kid)
+		}
+		raw, err := r.Sign(claims(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, payload, sig := splitRaw(t, raw)
+		sigBytes, _ := base64.RawURLEncoding.DecodeString(sig)
+		if ed25519.Verify(published, []byte(head+"."+payload), sigBytes) {
+			t.Fatal("control: the published key verifies a signature of another private key")
+		}
+		if _, err := NewVerifier(r, iss, iss, time.Second).Verify(ctx, raw); !errors.Is(err, ErrSignature) {
+			t.Fatalf("token of a key whose published half is another's: err = %v, want ErrSignature", err)
+		}
+	})
 }

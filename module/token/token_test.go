@@ -38,6 +38,25 @@ func ringAt(t testing.TB, st *store.Store, now func() time.Time) *KeyRing {
 	return r
 }
 
+// storeKey stores the first signing key of st, active now, with public
+// half pub and private half priv sealed as ringAt's sealer does (a row
+// whose halves differ when pub is not priv's), and returns its kid.
+func storeKey(t testing.TB, st *store.Store, pub ed25519.PublicKey, priv ed25519.PrivateKey) string {
+	t.Helper()
+	kid := Thumbprint(pub)
+	sealer, _ := secret.NewSealer(bytes.Repeat([]byte{3}, secret.KeySize))
+	sealed, err := sealer.Seal(priv.Seed(), []byte(kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	row := &store.SigningKey{KID: kid, Algorithm: Algorithm, PublicKey: pub, PrivateCiphertext: sealed, CreatedAt: now, ActivatesAt: &now}
+	if ok, err := st.AddFirstSigningKey(context.Background(), row); !ok || err != nil {
+		t.Fatalf("storing key %s: stored %v, %v", kid, ok, err)
+	}
+	return kid
+}
+
 func claims(exp time.Duration) *Claims {
 	now := time.Now()
 	return &Claims{
@@ -135,6 +154,33 @@ func TestVerifyRejects(t *testing.T) {
 	v := NewVerifier(r, iss, iss, time.Second)
 	ctx := context.Background()
 
+	several := claims(time.Minute)
+	several.Audience = jwt.ClaimStrings{"https://other-api.test", iss}
+	severalRaw, _ := r.Sign(several)
+	if _, err := v.Verify(ctx, severalRaw); err != nil {
+		t.Errorf("aud listing this audience among others: %v", err)
+	}
+
+	for name, tc := range badTokens(t, r) {
+		if _, err := v.Verify(ctx, tc.raw); !errors.Is(err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
+		}
+	}
+}
+
+// badToken is a token Verify must refuse, and the error it must give.
+type badToken struct {
+	raw  string
+	want error
+}
+
+// badTokens returns, by name, tokens that Verify refuses with r's keys:
+// well-signed ones whose claims are wrong, forged and confused ones, and
+// genuine tokens of r's signing key tampered with (ownKey confirms those
+// instead of ed25519.Verify, and must refuse each). FuzzVerifierParse
+// starts from them too.
+func badTokens(t testing.TB, r *KeyRing) map[string]badToken {
+	t.Helper()
 	expired, _ := r.Sign(claims(-time.Minute))
 	otherIss := claims(time.Minute)
 	otherIss.Issuer = "https://evil.test"
@@ -170,15 +216,16 @@ func TestVerifyRejects(t *testing.T) {
 	_, signing := r.state.Load().signer(time.Now())
 	idRaw, _ := idTok.SignedString(signing)
 
-	several := claims(time.Minute)
-	several.Audience = jwt.ClaimStrings{"https://other-api.test", iss}
-	severalRaw, _ := r.Sign(several)
-	if _, err := v.Verify(ctx, severalRaw); err != nil {
-		t.Errorf("aud listing this audience among others: %v", err)
+	// A genuine token of the signing key whose header is not the key's fixed
+	// segment (fields in another order): it takes the decoding path.
+	respelledPayload, _ := json.Marshal(claims(time.Minute))
+	respelledInput := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"at+jwt","alg":"EdDSA","kid":"`+r.SigningKID()+`"}`)) +
+		"." + base64.RawURLEncoding.EncodeToString(respelledPayload)
+	respelledRaw := respelledInput + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(signing, []byte(respelledInput)))
+	if _, err := NewVerifier(r, iss, iss, time.Second).Verify(context.Background(), respelledRaw); err != nil {
+		t.Fatalf("control: the re-spelled header's token is refused untampered: %v", err)
 	}
 
-	// Tampering with a genuine token of this node's key: ownKey confirms
-	// these instead of ed25519.Verify, and must refuse each.
 	good, _ := r.Sign(claims(time.Minute))
 	other, _ := r.Sign(otherIss)
 	head, payload, sig := splitRaw(t, good)
@@ -197,42 +244,47 @@ func TestVerifyRejects(t *testing.T) {
 	// base64 decoding, so only strict decoding refuses it.
 	lastBits := []byte(sig)
 	lastBits[len(lastBits)-1] = b64Alphabet[strings.IndexByte(b64Alphabet, lastBits[len(lastBits)-1])^1]
+	// Go's base64 decoders, strict ones included, skip CR and LF: a line
+	// break inside the signature segment decodes to the same signature, a
+	// second spelling of the same token.
+	broken := func(raw, brk string) string {
+		i := strings.LastIndexByte(raw, '.') + 40
+		return raw[:i] + brk + raw[i:]
+	}
 
-	for name, tc := range map[string]struct {
-		raw  string
-		want error
-	}{
-		"sig byte in R":      {head + "." + payload + "." + flip(sig, 5), ErrSignature},
-		"sig byte in S":      {head + "." + payload + "." + flip(sig, 60), ErrSignature},
-		"sig unused bits":    {head + "." + payload + "." + string(lastBits), ErrMalformed},
-		"sig truncated":      {head + "." + payload + "." + sig[:len(sig)-4], ErrMalformed},
-		"sig of another":     {head + "." + payload + "." + otherSig, ErrSignature},
-		"payload of another": {head + "." + otherPayload + "." + sig, ErrSignature},
-		"payload re-encoded": {head + "." + reencode(t, payload) + "." + sig, ErrSignature},
-		"header re-encoded":  {reencode(t, head) + "." + payload + "." + sig, ErrSignature},
-		"expired":            {expired, ErrExpired},
-		"wrong issuer":       {wrongIss, ErrIssuer},
-		"other aud":          {wrongAud, ErrAudience},
-		"no aud":             {noAudRaw, ErrMalformed},
-		"alg none":           {noneRaw, ErrAlgorithm},
-		"hmac":               {hsRaw, ErrAlgorithm},
-		"unknown key":        {foreignRaw, ErrUnknownKey},
-		"forged":             {forgedRaw, ErrSignature},
-		"no typ":             {idRaw, ErrType},
-		"garbage":            {"not.a.jwt", ErrMalformed},
-		"empty":              {"", ErrMalformed},
-		"two segments":       {"abc.def", ErrMalformed},
-	} {
-		if _, err := v.Verify(ctx, tc.raw); !errors.Is(err, tc.want) {
-			t.Errorf("%s: err = %v, want %v", name, err, tc.want)
-		}
+	return map[string]badToken{
+		"sig byte in R":               {head + "." + payload + "." + flip(sig, 5), ErrSignature},
+		"sig byte in S":               {head + "." + payload + "." + flip(sig, 60), ErrSignature},
+		"sig unused bits":             {head + "." + payload + "." + string(lastBits), ErrMalformed},
+		"sig truncated":               {head + "." + payload + "." + sig[:len(sig)-4], ErrMalformed},
+		"sig of another":              {head + "." + payload + "." + otherSig, ErrSignature},
+		"sig with LF":                 {broken(good, "\n"), ErrMalformed},
+		"sig with CR":                 {broken(good, "\r"), ErrMalformed},
+		"sig with CRLF":               {broken(good, "\r\n"), ErrMalformed},
+		"sig with LF, decoded header": {broken(respelledRaw, "\n"), ErrMalformed},
+		"sig with CR, decoded header": {broken(respelledRaw, "\r"), ErrMalformed},
+		"payload of another":          {head + "." + otherPayload + "." + sig, ErrSignature},
+		"payload re-encoded":          {head + "." + reencode(t, payload) + "." + sig, ErrSignature},
+		"header re-encoded":           {reencode(t, head) + "." + payload + "." + sig, ErrSignature},
+		"expired":                     {expired, ErrExpired},
+		"wrong issuer":                {wrongIss, ErrIssuer},
+		"other aud":                   {wrongAud, ErrAudience},
+		"no aud":                      {noAudRaw, ErrMalformed},
+		"alg none":                    {noneRaw, ErrAlgorithm},
+		"hmac":                        {hsRaw, ErrAlgorithm},
+		"unknown key":                 {foreignRaw, ErrUnknownKey},
+		"forged":                      {forgedRaw, ErrSignature},
+		"no typ":                      {idRaw, ErrType},
+		"garbage":                     {"not.a.jwt", ErrMalformed},
+		"empty":                       {"", ErrMalformed},
+		"two segments":                {"abc.def", ErrMalformed},
 	}
 }
 
 const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // splitRaw returns a compact JWS's three segments.
-func splitRaw(t *testing.T, raw string) (string, string, string) {
+func splitRaw(t testing.TB, raw string) (string, string, string) {
 	t.Helper()
 	p := strings.Split(raw, ".")
 	if len(p) != 3 {
@@ -243,7 +295,7 @@ func splitRaw(t *testing.T, raw string) (string, string, string) {
 
 // reencode returns the same JSON segment with one more field: what it says
 // is unchanged, its bytes (the signed ones) are not.
-func reencode(t *testing.T, seg string) string {
+func reencode(t testing.TB, seg string) string {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"slices"
@@ -104,6 +105,9 @@ func (v *Verifier) parseSigned(ctx context.Context, raw string, c *Claims) error
 		}
 		return ErrMalformed
 	}
+	if len(parts[2]) != sigSegmentLen {
+		return ErrMalformed
+	}
 	if typ, _ := tok.Header["typ"].(string); typ != Type && typ != "application/"+Type {
 		return ErrType
 	}
@@ -124,13 +128,21 @@ func (v *Verifier) parseSigned(ctx context.Context, raw string, c *Claims) error
 // set would let one token have several spellings.
 var strict = base64.RawURLEncoding.Strict()
 
+// sigSegmentLen is the length of an Ed25519 signature's segment. Strict
+// decoding still skips CR and LF, so a signature segment with line breaks
+// in it would decode to the same signature: a second spelling of the same
+// token, a second cache entry. Only this length with nothing skipped
+// decodes to the 64 bytes a signature has. (A line break in the header or
+// the claims changes the signed bytes: the signature refuses it.)
+var sigSegmentLen = base64.RawURLEncoding.EncodedLen(ed25519.SignatureSize)
+
 // parseOwn is parseSigned for a token whose header segment is, byte for
 // byte, the one a key with an ownKey writes (so alg, typ and kid are known
 // without decoding it). The signature is checked before the claims are
 // decoded: a forgery costs no JSON.
 func (v *Verifier) parseOwn(ctx context.Context, raw string, headLen int, rest, kid string, c *Claims) error {
 	payload, sigSeg, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(sigSeg, ".") {
+	if !ok || len(sigSeg) != sigSegmentLen {
 		return ErrMalformed
 	}
 	sig, err := strict.DecodeString(sigSeg)
