@@ -48,7 +48,10 @@ func main() {
 	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
+	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
+	blockProfile := flag.String("blockprofile", "", "write a blocking profile of the whole run to this file")
 	flag.Parse()
+	defer startContentionProfiles(*mutexProfile, *blockProfile)()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -151,8 +154,19 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	fmt.Printf("ratio guarded/plain: %.3f\n", gr/pr)
 
 	if issueFor > 0 {
-		issued := issue(client, base, id, secret, conns, issueFor)
-		fmt.Printf("token issuance (HTTP, SQLite): %8.0f tokens/s\n", issued)
+		// Issuance alternates with the unguarded /public/ route at the same
+		// concurrency: that route's latency is the floor the shared cores
+		// and the in-process client set, against which issuance's is judged.
+		issued, floor := &result{lat: &latencies{}}, &result{lat: &latencies{}}
+		for i := 0; i < rounds; i++ {
+			issue(client, base, id, secret, conns, issueFor/time.Duration(rounds), issued)
+			hit(client, base+"/public/hello", tok, conns, issueFor/time.Duration(rounds), floor)
+		}
+		if issued.errors+floor.errors > 0 {
+			fmt.Printf("errors: issuance %d, floor %d\n", issued.errors, floor.errors)
+		}
+		fmt.Printf("token issuance (HTTP, SQLite): %8.0f tokens/s  %s\n", issued.rps(), issued.lat.summary())
+		fmt.Printf("floor (/public/, same conns):  %8.0f req/s     %s\n", floor.rps(), floor.lat.summary())
 	}
 	return nil
 }
@@ -161,6 +175,7 @@ type result struct {
 	count, errors int64
 	elapsed       time.Duration
 	mu            sync.Mutex
+	lat           *latencies // nil: not recorded
 }
 
 func (r *result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
@@ -176,11 +191,14 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var mine []time.Duration
+			defer func() { r.lat.add(mine) }()
 			for ctx.Err() == nil {
 				req, _ := http.NewRequest(http.MethodGet, url, nil)
 				if tok != "" {
 					req.Header.Set("Authorization", "Bearer "+tok)
 				}
+				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					errs.Add(1)
@@ -193,6 +211,9 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 					continue
 				}
 				count.Add(1)
+				if r.lat != nil {
+					mine = append(mine, time.Since(t0))
+				}
 			}
 		}()
 	}
@@ -204,9 +225,9 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 	r.mu.Unlock()
 }
 
-// issue requests tokens from conns workers for d and returns tokens/s.
-func issue(client *http.Client, base, id, secret string, conns int, d time.Duration) float64 {
-	var count atomic.Int64
+// issue requests tokens from conns workers for d and adds to r.
+func issue(client *http.Client, base, id, secret string, conns int, d time.Duration, r *result) {
+	var count, errs atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -215,15 +236,27 @@ func issue(client *http.Client, base, id, secret string, conns int, d time.Durat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var mine []time.Duration
+			defer func() { r.lat.add(mine) }()
 			for ctx.Err() == nil {
-				if _, err := getToken(client, base, id, secret); err == nil {
-					count.Add(1)
+				t0 := time.Now()
+				if _, err := getToken(client, base, id, secret); err != nil {
+					errs.Add(1)
+					continue
+				}
+				count.Add(1)
+				if r.lat != nil {
+					mine = append(mine, time.Since(t0))
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return float64(count.Load()) / time.Since(start).Seconds()
+	r.mu.Lock()
+	r.count += count.Load()
+	r.errors += errs.Load()
+	r.elapsed += time.Since(start)
+	r.mu.Unlock()
 }
 
 func getToken(client *http.Client, base, id, secret string) (string, error) {
