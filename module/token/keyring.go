@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -59,6 +57,8 @@ type ringKey struct {
 	// priv is nil for a key that had stopped signing when the ring was
 	// loaded: its private part is never decrypted again.
 	priv ed25519.PrivateKey
+	// header is the encoded JOSE header of the tokens it signs.
+	header string
 }
 
 // verifies reports whether the key still verifies at now. The database row
@@ -144,6 +144,7 @@ func (r *KeyRing) load(ctx context.Context) error {
 				return fmt.Errorf("signing key %s: %w (is the master key the one this database was created with?)", k.KID, err)
 			}
 			rk.priv = ed25519.NewKeyFromSeed(seed)
+			rk.header = headerSegment(k.KID)
 		}
 		next.verify[k.KID] = rk
 		next.byActivation = append(next.byActivation, k.KID)
@@ -194,18 +195,6 @@ func Thumbprint(pub ed25519.PublicKey) string {
 func (r *KeyRing) SigningKID() string {
 	kid, _ := r.state.Load().signer(r.now())
 	return kid
-}
-
-// Sign mints a JWT for c with the key that signs now.
-func (r *KeyRing) Sign(c *Claims) (string, error) {
-	kid, priv := r.state.Load().signer(r.now())
-	if priv == nil {
-		return "", errors.New("no signing key loaded")
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	t.Header["typ"] = Type
-	t.Header["kid"] = kid
-	return t.SignedString(priv)
 }
 
 // Verifies reports whether the key kid still verifies at now: it is in the
