@@ -4,12 +4,14 @@
 // the same machine, with the same request (bearer token included) on both,
 // and prints the throughput of each and their ratio. Behind both stands a
 // fixed-answer Go server (-static-upstream=false: the quickstart's own demo
-// site). It also measures token issuance over HTTP. All traffic stays on
-// 127.0.0.1, and every loop is bounded by -duration. The load client runs in
-// the same process, so the figures are for gateway and client sharing the
-// machine's cores.
+// site). It also measures token issuance over HTTP, with each request's
+// latency (mean, p50, p99, max) next to the same figures of two floors
+// (issuance.go). All traffic stays on 127.0.0.1, and every loop is bounded
+// by -duration or -issue. The load client runs in the same process, so the
+// figures are for gateway and client sharing the machine's cores.
 //
 //	go run ./integration/load -duration 20s -conns 64 [-cpuprofile cpu.prof]
+//	    [-mutexprofile m.prof] [-blockprofile b.prof] [-trace run.trace]
 package main
 
 import (
@@ -50,8 +52,9 @@ func main() {
 	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
 	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	blockProfile := flag.String("blockprofile", "", "write a blocking profile of the whole run to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (keep the run short)")
 	flag.Parse()
-	defer startContentionProfiles(*mutexProfile, *blockProfile)()
+	defer startProfiles(*mutexProfile, *blockProfile, *traceFile)()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -154,19 +157,7 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	fmt.Printf("ratio guarded/plain: %.3f\n", gr/pr)
 
 	if issueFor > 0 {
-		// Issuance alternates with the unguarded /public/ route at the same
-		// concurrency: that route's latency is the floor the shared cores
-		// and the in-process client set, against which issuance's is judged.
-		issued, floor := &result{lat: &latencies{}}, &result{lat: &latencies{}}
-		for i := 0; i < rounds; i++ {
-			issue(client, base, id, secret, conns, issueFor/time.Duration(rounds), issued)
-			hit(client, base+"/public/hello", tok, conns, issueFor/time.Duration(rounds), floor)
-		}
-		if issued.errors+floor.errors > 0 {
-			fmt.Printf("errors: issuance %d, floor %d\n", issued.errors, floor.errors)
-		}
-		fmt.Printf("token issuance (HTTP, SQLite): %8.0f tokens/s  %s\n", issued.rps(), issued.lat.summary())
-		fmt.Printf("floor (/public/, same conns):  %8.0f req/s     %s\n", floor.rps(), floor.lat.summary())
+		issuancePhase(client, base, id, secret, tok, conns, rounds, issueFor)
 	}
 	return nil
 }
@@ -176,9 +167,13 @@ type result struct {
 	elapsed       time.Duration
 	mu            sync.Mutex
 	lat           *latencies // nil: not recorded
+	cpu           time.Duration
 }
 
 func (r *result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
+
+// cpuPer is the process's CPU time per request, client and server together.
+func (r *result) cpuPer() time.Duration { return r.cpu / time.Duration(max(r.count, 1)) }
 
 // hit sends GETs from conns workers for d and adds to r.
 func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *result) {
@@ -186,7 +181,7 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for i := 0; i < conns; i++ {
 		wg.Add(1)
 		go func() {
@@ -222,40 +217,7 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 	r.count += count.Load()
 	r.errors += errs.Load()
 	r.elapsed += time.Since(start)
-	r.mu.Unlock()
-}
-
-// issue requests tokens from conns workers for d and adds to r.
-func issue(client *http.Client, base, id, secret string, conns int, d time.Duration, r *result) {
-	var count, errs atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			defer func() { r.lat.add(mine) }()
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if _, err := getToken(client, base, id, secret); err != nil {
-					errs.Add(1)
-					continue
-				}
-				count.Add(1)
-				if r.lat != nil {
-					mine = append(mine, time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	r.mu.Lock()
-	r.count += count.Load()
-	r.errors += errs.Load()
-	r.elapsed += time.Since(start)
+	r.cpu += processCPU() - cpu
 	r.mu.Unlock()
 }
 

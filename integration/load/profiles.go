@@ -5,12 +5,27 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 )
 
-// startContentionProfiles turns on mutex and block sampling for the files
-// named ("" for neither) and returns what writes them at the end of the run.
-// They are off by default: sampling has a cost of its own on the hot path.
-func startContentionProfiles(mutexFile, blockFile string) (write func()) {
+// startProfiles turns on mutex and block sampling and the execution trace
+// for the files named ("" for none) and returns what writes them at the end
+// of the run. They are off by default: each has a cost of its own on the hot
+// path. The trace (go tool trace) shows what a slow request waited for: the
+// scheduler, a GC phase, a syscall; keep the run short, it grows fast.
+func startProfiles(mutexFile, blockFile, traceFile string) (write func()) {
+	var traced *os.File
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+		} else {
+			traced = f
+		}
+	}
 	if mutexFile != "" {
 		runtime.SetMutexProfileFraction(10)
 	}
@@ -19,6 +34,10 @@ func startContentionProfiles(mutexFile, blockFile string) (write func()) {
 		runtime.SetBlockProfileRate(100_000)
 	}
 	return func() {
+		if traced != nil {
+			trace.Stop()
+			traced.Close()
+		}
 		for name, file := range map[string]string{"mutex": mutexFile, "block": blockFile} {
 			if file == "" {
 				continue
