@@ -59,7 +59,7 @@ func NewSealer(master []byte) (*Sealer, error) {
 		return nil, err
 	}
 	s := &Sealer{aead: aead, macKey: macKey}
-	s.macs.New = func() any { return hmac.New(sha256.New, s.macKey) }
+	s.macs.New = func() any { return &mac{h: hmac.New(sha256.New, s.macKey)} }
 	return s, nil
 }
 
@@ -118,13 +118,18 @@ const hexDigestSize = 2 * sha256.Size
 // ([]byte(secret) would copy it to the heap): the hash neither keeps nor
 // changes them.
 func (s *Sealer) digest(secret string, d *[hexDigestSize]byte) {
-	m := s.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(unsafe.Slice(unsafe.StringData(secret), len(secret)))
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m := s.macs.Get().(*mac)
+	m.h.Reset()
+	m.h.Write(unsafe.Slice(unsafe.StringData(secret), len(secret)))
+	hex.Encode(d[:], m.h.Sum(m.sum[:0]))
 	s.macs.Put(m)
-	hex.Encode(d[:], sum[:])
+}
+
+// mac is a pooled HMAC state with room for its sum, which would otherwise
+// escape to the heap through the hash.Hash interface.
+type mac struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
 }
 
 // NewToken returns n random bytes encoded as unpadded base64url.
