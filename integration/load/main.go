@@ -4,12 +4,14 @@
 // the same machine, with the same request (bearer token included) on both,
 // and prints the throughput of each and their ratio. Behind both stands a
 // fixed-answer Go server (-static-upstream=false: the quickstart's own demo
-// site). It also measures token issuance over HTTP. All traffic stays on
-// 127.0.0.1, and every loop is bounded by -duration. The load client runs in
-// the same process, so the figures are for gateway and client sharing the
-// machine's cores.
+// site). It also measures token issuance over HTTP, with each request's
+// latency (mean, p50, p99, max) next to the same figures of two floors
+// (issuance.go). All traffic stays on 127.0.0.1, and every loop is bounded
+// by -duration or -issue. The load client runs in the same process, so the
+// figures are for gateway and client sharing the machine's cores.
 //
 //	go run ./integration/load -duration 20s -conns 64 [-cpuprofile cpu.prof]
+//	    [-mutexprofile m.prof] [-blockprofile b.prof] [-trace run.trace]
 package main
 
 import (
@@ -50,7 +52,11 @@ func main() {
 	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
+	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
+	blockProfile := flag.String("blockprofile", "", "write a blocking profile of the whole run to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (keep the run short)")
 	flag.Parse()
+	defer startProfiles(*mutexProfile, *blockProfile, *traceFile)()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -166,8 +172,7 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	}
 
 	if issueFor > 0 {
-		issued := issue(client, base, id, secret, conns, issueFor)
-		fmt.Printf("token issuance (HTTP, SQLite): %8.0f tokens/s\n", issued)
+		issuancePhase(client, base, id, secret, tok, conns, rounds, issueFor)
 	}
 	return nil
 }
@@ -176,9 +181,14 @@ type result struct {
 	count, errors int64
 	elapsed       time.Duration
 	mu            sync.Mutex
+	lat           *latencies // nil: not recorded
+	cpu           time.Duration
 }
 
 func (r *result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
+
+// cpuPer is the process's CPU time per request, client and server together.
+func (r *result) cpuPer() time.Duration { return r.cpu / time.Duration(max(r.count, 1)) }
 
 // hit sends GETs from conns workers for d and adds to r.
 func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *result) {
@@ -186,16 +196,19 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for i := 0; i < conns; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var mine []time.Duration
+			defer func() { r.lat.add(mine) }()
 			for ctx.Err() == nil {
 				req, _ := http.NewRequest(http.MethodGet, url, nil)
 				if tok != "" {
 					req.Header.Set("Authorization", "Bearer "+tok)
 				}
+				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					errs.Add(1)
@@ -208,6 +221,9 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 					continue
 				}
 				count.Add(1)
+				if r.lat != nil {
+					mine = append(mine, time.Since(t0))
+				}
 			}
 		}()
 	}
@@ -216,29 +232,8 @@ func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *re
 	r.count += count.Load()
 	r.errors += errs.Load()
 	r.elapsed += time.Since(start)
+	r.cpu += processCPU() - cpu
 	r.mu.Unlock()
-}
-
-// issue requests tokens from conns workers for d and returns tokens/s.
-func issue(client *http.Client, base, id, secret string, conns int, d time.Duration) float64 {
-	var count atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if _, err := getToken(client, base, id, secret); err == nil {
-					count.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(count.Load()) / time.Since(start).Seconds()
 }
 
 func getToken(client *http.Client, base, id, secret string) (string, error) {

@@ -152,6 +152,28 @@ func (e *TokenEndpoint) grant(req *Request) (*Issued, *oauth.Error) {
 }
 
 func (e *TokenEndpoint) write(w http.ResponseWriter, t *Issued) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if len(e.ResponseAliases) == 0 {
+		// The common answer goes out as a struct: the same JSON as
+		// answerFields' map (fields in the order a map's keys are sorted),
+		// without the map, the boxed values and the sorting on every token.
+		_ = json.NewEncoder(w).Encode(standardAnswer{t.AccessToken, t.ExpiresIn, t.RefreshToken, t.Scope, e.TokenType})
+		return
+	}
+	body := e.answerFields(t)
+	for alias, field := range e.ResponseAliases {
+		if v, ok := body[field]; ok {
+			body[alias] = v
+		}
+	}
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// answerFields are the standard fields of a token response.
+func (e *TokenEndpoint) answerFields(t *Issued) map[string]any {
 	body := map[string]any{
 		"access_token": t.AccessToken,
 		"token_type":   e.TokenType,
@@ -161,16 +183,17 @@ func (e *TokenEndpoint) write(w http.ResponseWriter, t *Issued) {
 	if t.RefreshToken != "" {
 		body["refresh_token"] = t.RefreshToken
 	}
-	for alias, field := range e.ResponseAliases {
-		if v, ok := body[field]; ok {
-			body[alias] = v
-		}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	_ = json.NewEncoder(w).Encode(body)
+	return body
+}
+
+// standardAnswer is a token response without aliases; its fields are in
+// the sorted order of their names.
+type standardAnswer struct {
+	AccessToken  string `json:"access_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope"`
+	TokenType    string `json:"token_type"`
 }
 
 // Interface guards

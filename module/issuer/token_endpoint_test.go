@@ -1,7 +1,9 @@
 package issuer
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -320,6 +322,28 @@ func TestResponseAliasesAndTokenType(t *testing.T) {
 			t.Errorf("alias of an absent refresh_token must be absent: %s", res.Raw)
 		}
 	})
+}
+
+// Without aliases the answer is written from a struct: byte for byte the
+// JSON of the standard fields' map (answerFields) that the aliases build
+// on, with and without a refresh token, with characters JSON escapes.
+func TestStandardAnswerIsTheMapsJSON(t *testing.T) {
+	e := &TokenEndpoint{TokenType: "Bearer"}
+	for _, t0 := range []*Issued{
+		{AccessToken: "a.b.c", ExpiresIn: 3600, Scope: "demo.read demo.write"},
+		{AccessToken: "x<y>&\"z", ExpiresIn: 1, Scope: "s", RefreshToken: "r\u2028t"},
+	} {
+		rec := httptest.NewRecorder()
+		e.write(rec, t0)
+		var want bytes.Buffer
+		_ = json.NewEncoder(&want).Encode(e.answerFields(t0))
+		if rec.Body.String() != want.String() {
+			t.Errorf("answer\n %s want\n %s", rec.Body, &want)
+		}
+		if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("headers %v", rec.Header())
+		}
+	}
 }
 
 // Validate accepts aliases of the standard fields and rejects an alias of an

@@ -18,10 +18,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"golang.org/x/crypto/hkdf"
 )
@@ -34,6 +37,10 @@ const KeySize = 32
 type Sealer struct {
 	aead   cipher.AEAD
 	macKey []byte
+	// macs are keyed HMAC-SHA256 states for Digest and Matches: every
+	// token request checks a secret, and hmac.New allocates two hashes and
+	// both pads each time.
+	macs sync.Pool
 }
 
 // NewSealer derives the encryption and digest keys from master.
@@ -51,7 +58,9 @@ func NewSealer(master []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, macKey: macKey}, nil
+	s := &Sealer{aead: aead, macKey: macKey}
+	s.macs.New = func() any { return &mac{h: hmac.New(sha256.New, s.macKey)} }
+	return s, nil
 }
 
 func derive(master []byte, info string) []byte {
@@ -88,9 +97,9 @@ func (s *Sealer) Open(ciphertext, aad []byte) ([]byte, error) {
 // Digest returns the keyed digest (hex HMAC-SHA256) of a secret. Without the
 // master key a leaked digest cannot be tested against guesses.
 func (s *Sealer) Digest(secret string) string {
-	m := hmac.New(sha256.New, s.macKey)
-	m.Write([]byte(secret))
-	return hex.EncodeToString(m.Sum(nil))
+	var d [hexDigestSize]byte
+	s.digest(secret, &d)
+	return string(d[:])
 }
 
 // Matches reports, in constant time, whether secret has the given digest.
@@ -98,7 +107,29 @@ func (s *Sealer) Matches(secret, digest string) bool {
 	if digest == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(s.Digest(secret)), []byte(digest)) == 1
+	var d [hexDigestSize]byte
+	s.digest(secret, &d)
+	return subtle.ConstantTimeCompare(d[:], unsafe.Slice(unsafe.StringData(digest), len(digest))) == 1
+}
+
+const hexDigestSize = 2 * sha256.Size
+
+// digest writes Digest(secret) to d. The secret's bytes are read in place
+// ([]byte(secret) would copy it to the heap): the hash neither keeps nor
+// changes them.
+func (s *Sealer) digest(secret string, d *[hexDigestSize]byte) {
+	m := s.macs.Get().(*mac)
+	m.h.Reset()
+	m.h.Write(unsafe.Slice(unsafe.StringData(secret), len(secret)))
+	hex.Encode(d[:], m.h.Sum(m.sum[:0]))
+	s.macs.Put(m)
+}
+
+// mac is a pooled HMAC state with room for its sum, which would otherwise
+// escape to the heap through the hash.Hash interface.
+type mac struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
 }
 
 // NewToken returns n random bytes encoded as unpadded base64url.

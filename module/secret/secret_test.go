@@ -2,8 +2,13 @@ package secret
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -54,6 +59,41 @@ func TestDigestIsKeyed(t *testing.T) {
 	d := a.Digest("secret-1")
 	if !a.Matches("secret-1", d) || a.Matches("secret-2", d) || a.Matches("secret-1", "") {
 		t.Fatal("Matches gave a wrong answer")
+	}
+}
+
+// Digest stays the hex HMAC-SHA256 of the secret under the derived digest
+// key, so the digests already stored keep matching; the pooled HMAC states
+// shared by concurrent requests never mix one secret into another's digest
+// (run with -race), and a secret close to the real one, or a digest cut
+// short, does not match.
+func TestDigestIsStableHMAC(t *testing.T) {
+	s := testSealer(t)
+	want := func(secret string) string {
+		m := hmac.New(sha256.New, derive(bytes.Repeat([]byte{7}, KeySize), "scopegate secret digest v1"))
+		m.Write([]byte(secret))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				secret := fmt.Sprintf("secret-%d-%d", g, i)
+				if d := s.Digest(secret); d != want(secret) || !s.Matches(secret, d) ||
+					s.Matches(secret+"x", d) || s.Matches(secret, d[:len(d)-1]) {
+					errs <- secret
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for secret := range errs {
+		t.Errorf("digest of %q is not the HMAC, or matched what it should not", secret)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -205,37 +204,6 @@ func Thumbprint(pub ed25519.PublicKey) string {
 func (r *KeyRing) SigningKID() string {
 	kid, _ := r.state.Load().signer(r.now())
 	return kid
-}
-
-// Sign mints a JWT for c with the key that signs now. The header is the
-// key's fixed segment (alg, kid, typ), the one a verifying node recognises
-// byte for byte.
-func (r *KeyRing) Sign(c *Claims) (string, error) {
-	kid, priv := r.state.Load().signer(r.now())
-	if priv == nil {
-		return "", errors.New("no signing key loaded")
-	}
-	payload, err := json.Marshal(c)
-	if err != nil {
-		return "", err
-	}
-	signingInput := headerSegment(kid) + "." + base64.RawURLEncoding.EncodeToString(payload)
-	sig := ed25519.Sign(priv, []byte(signingInput))
-	return signingInput + "." + base64.RawURLEncoding.EncodeToString(sig), nil
-}
-
-// joseHeader is the header of Scopegate's access tokens, its fields in the
-// order they are written.
-type joseHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
-}
-
-// headerSegment returns the encoded header of the tokens kid signs.
-func headerSegment(kid string) string {
-	b, _ := json.Marshal(joseHeader{Alg: Algorithm, Kid: kid, Typ: Type}) // strings only: cannot fail
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Verifies reports whether the key kid still verifies at now: it is in the
