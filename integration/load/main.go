@@ -161,9 +161,9 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 		fmt.Printf("errors: plain %d, guarded %d\n", plain.errors, guarded.errors)
 	}
 	pr, gr := plain.rps(), guarded.rps()
-	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)\n", pr, plain.count)
-	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)\n", gr, guarded.count)
-	fmt.Printf("ratio guarded/plain: %.3f\n", gr/pr)
+	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)  cpu %v/req\n", pr, plain.count, plain.cpuPer())
+	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)  cpu %v/req\n", gr, guarded.count, guarded.cpuPer())
+	fmt.Printf("ratio guarded/plain: %.3f (cpu per request: %.3f)\n", gr/pr, float64(plain.cpuPer())/float64(guarded.cpuPer()))
 
 	if uncachedFor > 0 {
 		if err := uncachedPhase(client, base, id, secret, conns, rounds, uncachedTokens, uncachedFor); err != nil {

@@ -69,7 +69,7 @@ func hitEach(client *http.Client, url string, pool *tokenPool, conns int, d time
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -102,6 +102,7 @@ func hitEach(client *http.Client, url string, pool *tokenPool, conns int, d time
 	r.count += count.Load()
 	r.errors += errs.Load()
 	r.elapsed += time.Since(start)
+	r.cpu += processCPU() - cpu
 	r.mu.Unlock()
 }
 
@@ -131,8 +132,8 @@ func uncachedPhase(client *http.Client, base, id, secret string, conns, rounds, 
 		fmt.Printf("note: the %d guarded tokens ran out before the rounds ended; raise -uncached-tokens\n", n)
 	}
 	pr, gr := plain.rps(), guarded.rps()
-	fmt.Printf("plain reverse_proxy   /public/, fresh token each: %8.0f req/s (%d requests)\n", pr, plain.count)
-	fmt.Printf("guarded /api/, never-seen token each:            %8.0f req/s (%d requests)\n", gr, guarded.count)
-	fmt.Printf("ratio uncached guarded/plain: %.3f\n", gr/pr)
+	fmt.Printf("plain reverse_proxy   /public/, fresh token each: %8.0f req/s (%d requests)  cpu %v/req\n", pr, plain.count, plain.cpuPer())
+	fmt.Printf("guarded /api/, never-seen token each:            %8.0f req/s (%d requests)  cpu %v/req\n", gr, guarded.count, guarded.cpuPer())
+	fmt.Printf("ratio uncached guarded/plain: %.3f (cpu per request: %.3f)\n", gr/pr, float64(plain.cpuPer())/float64(guarded.cpuPer()))
 	return nil
 }
