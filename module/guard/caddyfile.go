@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		legs        2|3|any
 //		match_claim <claim> <value>   # value may hold placeholders
 //		impersonation [<header>]      # allow acting as users (default X-Act-As-User)
+//		identity_headers <name...>    # default all: client_id user_id tenant scopes legs token_id actor claims
 //		header_prefix <prefix>        # default X-Scopegate-
 //		realm       <realm>
 //	}
@@ -86,6 +87,12 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) == 1 {
 				g.Impersonation.Header = args[0]
 			}
+		case "identity_headers":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			g.IdentityHeaders = args
 		case "header_prefix", "realm":
 			args := d.RemainingArgs()
 			if len(args) != 1 {

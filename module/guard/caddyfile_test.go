@@ -45,6 +45,9 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "impersonation with the default header", input: "scopegate_guard {\n impersonation\n}",
 			want: &Guard{Impersonation: &Impersonation{}}},
 		{name: "legs 2", input: "scopegate_guard {\n legs 2\n}", want: &Guard{Legs: scope.TwoLegged}},
+		{name: "identity_headers", input: "scopegate_guard {\n identity_headers client_id tenant\n}",
+			want: &Guard{IdentityHeaders: []string{"client_id", "tenant"}}},
+		{name: "identity_headers without names", input: "scopegate_guard {\n identity_headers\n}", err: "wrong argument count"},
 		{name: "legs any", input: "scopegate_guard {\n legs ANY\n}", want: &Guard{Legs: scope.AnyLegs}},
 		{name: "empty block", input: "scopegate_guard demo.read {\n}", want: &Guard{Scopes: []string{"demo.read"}}},
 

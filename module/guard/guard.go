@@ -9,6 +9,7 @@ package guard
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
@@ -57,6 +58,13 @@ type Guard struct {
 	// with this prefix (with '_' or '.' for '-' too) is removed first.
 	// Default: X-Scopegate-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
+	// Which identity headers the upstream gets, by name: client_id, user_id,
+	// tenant, scopes, legs, token_id, actor, claims. Default: all of them.
+	// Each forwarded header costs the proxy and the upstream some work on
+	// every request, so an upstream that reads only some may ask for only
+	// those; the rest stay available as placeholders ({scopegate.tenant}…),
+	// and caller-sent headers with the prefix are removed either way.
+	IdentityHeaders []string `json:"identity_headers,omitempty"`
 	// Realm in WWW-Authenticate challenges. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
 
@@ -112,6 +120,9 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		claimNames = append(claimNames, s.RequiredClaims...)
 	}
 	g.hdr = newIdentityHeaders(g.HeaderPrefix, claimNames)
+	if len(g.IdentityHeaders) > 0 {
+		g.hdr.only(g.IdentityHeaders)
+	}
 	g.claimMatches = newClaimMatches(g.MatchClaims)
 	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
@@ -126,6 +137,11 @@ func (g *Guard) Validate() error {
 	}
 	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 || !isToken(g.HeaderPrefix) {
 		return fmt.Errorf("header_prefix %q must end with '-', be at least 3 characters and be valid in a header name", g.HeaderPrefix)
+	}
+	for _, name := range g.IdentityHeaders {
+		if !slices.Contains(IdentityHeaderNames, name) {
+			return fmt.Errorf("identity_headers: unknown header %q (known: %s)", name, strings.Join(IdentityHeaderNames, ", "))
+		}
 	}
 	if g.Impersonation != nil && g.Impersonation.Header != "" {
 		h := g.Impersonation.Header

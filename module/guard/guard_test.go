@@ -84,6 +84,36 @@ func TestAllowedRequestCarriesTrustedIdentity(t *testing.T) {
 	})
 }
 
+// identity_headers forwards only the headers it names: the upstream gets
+// X-Scopegate-Client-Id and X-Scopegate-User-Id alone, every caller-sent
+// header with the prefix is still removed (a forged tenant does not pass
+// for being left out), and the placeholders still carry the whole identity.
+func TestIdentityHeadersChosen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		g := e.guard(&Guard{Scopes: []string{"demo.read"}, IdentityHeaders: []string{"client_id", "user_id"}})
+		c := e.claims(svc, alice, "demo.read")
+		c.Ext = map[string]string{"application_id": "app-42"}
+		x := newExchange("/", bearerLine(e.sign(c)), "X-Scopegate-Tenant: forged", "X-Scopegate-Legs: 2")
+		up := x.serve(t, g)
+		wantPassed(t, x, up)
+		want := map[string]string{"X-Scopegate-Client-Id": svc, "X-Scopegate-User-Id": alice}
+		for name, v := range want {
+			if got := up.header.Values(name); len(got) != 1 || got[0] != v {
+				t.Errorf("upstream %s = %q, want [%q]", name, got, v)
+			}
+		}
+		for name := range up.header {
+			if _, ok := want[name]; !ok && name != "Authorization" {
+				t.Errorf("upstream got %s = %q, which identity_headers leaves out", name, up.header[name])
+			}
+		}
+		if got := x.placeholder("scopegate.tenant"); got != store.DefaultTenantID {
+			t.Errorf("{scopegate.tenant} = %q, want %q", got, store.DefaultTenantID)
+		}
+	})
+}
+
 // A 2-legged token has no user: a forged X-Scopegate-User-Id is removed, not
 // passed on; {scopegate.user_id} is empty and the access log's
 // {http.auth.user.id} names the client. A custom header_prefix and realm are
@@ -722,6 +752,8 @@ func TestSetupAndValidate(t *testing.T) {
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On-Behalf"}}, true},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On Behalf"}}, false},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "x-scopegate-act-as"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "claims"}}, true},
+		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "client-id"}}, false},
 	} {
 		if err := tc.g.Validate(); (err == nil) != tc.ok {
 			t.Errorf("Validate(legs %d, prefix %q, impersonation %+v) = %v, want ok=%v", tc.g.Legs, tc.g.HeaderPrefix, tc.g.Impersonation, err, tc.ok)

@@ -2,9 +2,14 @@ package guard
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
+
+// IdentityHeaderNames names the identity headers for the guard's
+// identity_headers option, in the order of the README's table.
+var IdentityHeaderNames = []string{"client_id", "user_id", "tenant", "scopes", "legs", "token_id", "actor", "claims"}
 
 // identityHeaders are the trusted headers the upstream receives. All share
 // one prefix, so stripping every caller header with that prefix removes any
@@ -17,6 +22,9 @@ type identityHeaders struct {
 	// claims maps the claim names scopes of the catalogue require to their
 	// header names, built once instead of on every request.
 	claims map[string]string
+	// omit has bit i set when identity_headers leaves out the header
+	// IdentityHeaderNames[i]; zero (all forwarded) by default.
+	omit uint8
 }
 
 func newIdentityHeaders(prefix string, claimNames []string) identityHeaders {
@@ -53,6 +61,31 @@ func (h identityHeaders) buildClaimHeader(name string) string {
 	return http.CanonicalHeaderKey(h.claimPrefix + strings.ReplaceAll(name, "_", "-"))
 }
 
+// only keeps the headers named (IdentityHeaderNames) and omits the rest.
+func (h *identityHeaders) only(names []string) {
+	h.omit = 0
+	for i, n := range IdentityHeaderNames {
+		if !slices.Contains(names, n) {
+			h.omit |= 1 << i
+		}
+	}
+}
+
+// sends reports whether the header IdentityHeaderNames[i] is forwarded.
+func (h identityHeaders) sends(i int) bool { return h.omit&(1<<i) == 0 }
+
+// Indexes into IdentityHeaderNames.
+const (
+	sendClientID = iota
+	sendUserID
+	sendTenant
+	sendScopes
+	sendLegs
+	sendTokenID
+	sendActor
+	sendClaims
+)
+
 // apply strips caller-sent identity headers (the prefix and the
 // impersonation header names, each in the dash, underscore and dot spellings)
 // and sets the trusted ones.
@@ -73,18 +106,30 @@ func (h identityHeaders) apply(r *http.Request, id *Identity, impersonation []st
 		n := len(vals)
 		r.Header[k] = vals[n-1 : n : n]
 	}
-	set(h.clientID, c.ClientID)
-	set(h.tenant, c.Tenant)
-	set(h.scopes, c.Scope)
-	set(h.legs, strconv.Itoa(legsOf(id)))
-	set(h.jti, c.ID)
-	if id.UserID != "" {
+	if h.sends(sendClientID) {
+		set(h.clientID, c.ClientID)
+	}
+	if h.sends(sendTenant) {
+		set(h.tenant, c.Tenant)
+	}
+	if h.sends(sendScopes) {
+		set(h.scopes, c.Scope)
+	}
+	if h.sends(sendLegs) {
+		set(h.legs, strconv.Itoa(legsOf(id)))
+	}
+	if h.sends(sendTokenID) {
+		set(h.jti, c.ID)
+	}
+	if id.UserID != "" && h.sends(sendUserID) {
 		set(h.userID, id.UserID)
 	}
-	if id.Actor != nil {
+	if id.Actor != nil && h.sends(sendActor) {
 		set(h.actor, id.Actor.ClientID)
 	}
-	for name, v := range c.Ext {
-		set(h.claimHeader(name), v)
+	if h.sends(sendClaims) {
+		for name, v := range c.Ext {
+			set(h.claimHeader(name), v)
+		}
 	}
 }
