@@ -2,13 +2,15 @@
 // in-process, then drives the unguarded /public/ route and the guarded /api/
 // route (with a cached token) side by side, in alternating rounds so both see
 // the same machine, with the same request (bearer token included) on both,
-// and prints the throughput of each and their ratio. Behind both stands a
-// fixed-answer Go server (-static-upstream=false: the quickstart's own demo
-// site). It also measures token issuance over HTTP, with each request's
+// and prints the throughput of each and their ratio; then the same with a
+// never-seen token on every guarded request (uncached.go). Behind both
+// stands a fixed-answer Go server (-static-upstream=false: the quickstart's
+// own demo site). It also measures token issuance over HTTP, with each request's
 // latency (mean, p50, p99, max) next to the same figures of two floors
 // (issuance.go). All traffic stays on 127.0.0.1, and every loop is bounded
 // by -duration or -issue. The load client runs in the same process, so the
-// figures are for gateway and client sharing the machine's cores.
+// figures are for gateway and client sharing the machine's cores. It ends
+// with the propagation phase on three nodes (propagation.go).
 //
 //	go run ./integration/load -duration 20s -conns 64 [-cpuprofile cpu.prof]
 //	    [-mutexprofile m.prof] [-blockprofile b.prof] [-trace run.trace]
