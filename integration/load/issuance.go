@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -36,35 +33,8 @@ func issuancePhase(client *http.Client, base, id, secret, tok string, conns, rou
 
 // issue requests tokens from conns workers for d and adds to r.
 func issue(client *http.Client, base, id, secret string, conns int, d time.Duration, r *result) {
-	var count, errs atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			defer func() { r.lat.add(mine) }()
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if _, err := getToken(client, base, id, secret); err != nil {
-					errs.Add(1)
-					continue
-				}
-				count.Add(1)
-				if r.lat != nil {
-					mine = append(mine, time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	r.mu.Lock()
-	r.count += count.Load()
-	r.errors += errs.Load()
-	r.elapsed += time.Since(start)
-	r.cpu += processCPU() - cpu
-	r.mu.Unlock()
+	drive(conns, d, r, func() (bool, bool) {
+		_, err := getToken(client, base, id, secret)
+		return err == nil, false
+	})
 }

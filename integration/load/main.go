@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,7 +31,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -194,48 +192,7 @@ func (r *result) cpuPer() time.Duration { return r.cpu / time.Duration(max(r.cou
 
 // hit sends GETs from conns workers for d and adds to r.
 func hit(client *http.Client, url, tok string, conns int, d time.Duration, r *result) {
-	var count, errs atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			defer func() { r.lat.add(mine) }()
-			for ctx.Err() == nil {
-				req, _ := http.NewRequest(http.MethodGet, url, nil)
-				if tok != "" {
-					req.Header.Set("Authorization", "Bearer "+tok)
-				}
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs.Add(1)
-					continue
-				}
-				count.Add(1)
-				if r.lat != nil {
-					mine = append(mine, time.Since(t0))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	r.mu.Lock()
-	r.count += count.Load()
-	r.errors += errs.Load()
-	r.elapsed += time.Since(start)
-	r.cpu += processCPU() - cpu
-	r.mu.Unlock()
+	drive(conns, d, r, func() (bool, bool) { return get(client, url, tok), false })
 }
 
 func getToken(client *http.Client, base, id, secret string) (string, error) {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -65,45 +63,13 @@ func mintPool(client *http.Client, base, id, secret string, conns, n int) (*toke
 // out. The plain route gets the same requests (a fresh token each), so the
 // comparison differs only by the guard.
 func hitEach(client *http.Client, url string, pool *tokenPool, conns int, d time.Duration, r *result) {
-	var count, errs atomic.Int64
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				tok := pool.take()
-				if tok == "" {
-					cancel()
-					return
-				}
-				req, _ := http.NewRequest(http.MethodGet, url, nil)
-				req.Header.Set("Authorization", "Bearer "+tok)
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs.Add(1)
-					continue
-				}
-				count.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	r.mu.Lock()
-	r.count += count.Load()
-	r.errors += errs.Load()
-	r.elapsed += time.Since(start)
-	r.cpu += processCPU() - cpu
-	r.mu.Unlock()
+	drive(conns, d, r, func() (bool, bool) {
+		tok := pool.take()
+		if tok == "" {
+			return false, true
+		}
+		return get(client, url, tok), false
+	})
 }
 
 // uncachedPhase compares the plain route with the guarded one when every
