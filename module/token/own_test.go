@@ -197,7 +197,7 @@ func TestDecodeOwnClaimsMatchesUnmarshal(t *testing.T) {
 	full.Audience = jwt.ClaimStrings{"https://a.test", "https://b.test"}
 	full.Tenant, full.Legs, full.Subject, full.ConnectAs = "t1", 3, "u1", true
 	full.Act = &Actor{Subject: "c9", ClientID: "c9"}
-	full.Ext = map[string]string{"application_id": "app-1"}
+	full.Ext = map[string]string{"application_id": "app-1", "odd": "<&>\"\\ é 😀 \u2028 \x01 /"}
 	bare := &Claims{ClientID: "c", RegisteredClaims: jwt.RegisteredClaims{ID: "j"}}
 	for name, c := range map[string]*Claims{"typical": claims(time.Minute), "full": full, "bare": bare} {
 		payload, err := json.Marshal(c)
