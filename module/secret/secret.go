@@ -24,7 +24,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"golang.org/x/crypto/hkdf"
 )
@@ -109,18 +108,16 @@ func (s *Sealer) Matches(secret, digest string) bool {
 	}
 	var d [hexDigestSize]byte
 	s.digest(secret, &d)
-	return subtle.ConstantTimeCompare(d[:], unsafe.Slice(unsafe.StringData(digest), len(digest))) == 1
+	return subtle.ConstantTimeCompare(d[:], []byte(digest)) == 1
 }
 
 const hexDigestSize = 2 * sha256.Size
 
-// digest writes Digest(secret) to d. The secret's bytes are read in place
-// ([]byte(secret) would copy it to the heap): the hash neither keeps nor
-// changes them.
+// digest writes Digest(secret) to d.
 func (s *Sealer) digest(secret string, d *[hexDigestSize]byte) {
 	m := s.macs.Get().(*mac)
 	m.h.Reset()
-	m.h.Write(unsafe.Slice(unsafe.StringData(secret), len(secret)))
+	m.h.Write([]byte(secret))
 	hex.Encode(d[:], m.h.Sum(m.sum[:0]))
 	s.macs.Put(m)
 }
