@@ -139,7 +139,9 @@ func openSealedCookie(r *http.Request, s *secret.Sealer, name, aad string, v any
 	if err != nil {
 		return false
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+	// Strict: one spelling per cookie (set unused trailing bits would
+	// otherwise decode to the same sealed bytes).
+	sealed, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
 	if err != nil {
 		return false
 	}
