@@ -179,15 +179,21 @@ func TestSessionCookie(t *testing.T) {
 		s := sessions(t, driver)
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("GET", "https://gw.test/", nil)
-		sess, err := s.Start(rec, req, "u1", "t1")
+		// A user id long enough that random sealed bytes never spell it
+		// (a two-letter id did, once: "u1" turned up in the base64).
+		const user = "user-ada-lovelace"
+		sess, err := s.Start(rec, req, user, "t1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := rec.Result().Cookies()[0]
-		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, "u1") {
+		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, user) {
 			t.Fatalf("cookie %+v", c)
 		}
-		if got := read(t, s, c); got == nil || got.UserID != "u1" || got.CSRF != sess.CSRF || got.ID == "" || got.ID != sess.ID {
+		if raw, err := base64.RawURLEncoding.DecodeString(c.Value); err != nil || bytes.Contains(raw, []byte(user)) {
+			t.Fatalf("the cookie is not sealed: %q (%v)", raw, err)
+		}
+		if got := read(t, s, c); got == nil || got.UserID != user || got.CSRF != sess.CSRF || got.ID == "" || got.ID != sess.ID {
 			t.Fatalf("read back %+v", got)
 		}
 		// One character in the middle changed: always other sealed bytes
