@@ -131,10 +131,12 @@ func TestMetricsThroughCaddyAdmin(t *testing.T) {
 		{"caddy_scopegate_guard_decisions_total", []string{"decision", "unauthorized", "reason", "missing"}, 2},
 		{"caddy_scopegate_guard_decisions_total", []string{"decision", "unauthorized", "reason", "malformed"}, 1},
 		{"caddy_scopegate_guard_decisions_total", []string{"decision", "forbidden", "reason", "insufficient_scope"}, 1},
-		// tok: verified once (a miss), then served from the cache K times;
-		// garbage is looked up (a miss) before it fails to parse.
-		{"caddy_scopegate_cache_lookups_total", []string{"cache", "tokens", "result", "hit"}, k},
-		{"caddy_scopegate_cache_lookups_total", []string{"cache", "tokens", "result", "miss"}, 2},
+		// tok: verified twice (two misses: a token is cached on its second
+		// verification), then served from the cache K-1 times (K guarded
+		// calls and the refused write); garbage is looked up (a miss)
+		// before it fails to parse.
+		{"caddy_scopegate_cache_lookups_total", []string{"cache", "tokens", "result", "hit"}, k - 1},
+		{"caddy_scopegate_cache_lookups_total", []string{"cache", "tokens", "result", "miss"}, 3},
 		{"caddy_scopegate_database_errors_total", []string{"kind", "unavailable"}, 0},
 		{"caddy_scopegate_database_errors_total", []string{"kind", "other"}, 0},
 		{"caddy_scopegate_change_feed_poll_failures_total", nil, 0},

@@ -74,12 +74,23 @@ func mintForLoad(ctx context.Context, cfgPath string, n, perClient int) (clients
 }
 
 // fillCaches has every node let every client's tokens through its guarded
-// route once, from conns workers.
+// route twice (a node caches a token on its second verification), from
+// conns workers, one pass after the other.
 func fillCaches(client *http.Client, nodes []*loadNode, clients []*loadClient, conns int) error {
 	var toks []string
 	for _, c := range clients {
 		toks = append(toks, c.tokens...)
 	}
+	for range 2 {
+		if err := presentAll(client, nodes, toks, conns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// presentAll sends every token once to every node's guarded route.
+func presentAll(client *http.Client, nodes []*loadNode, toks []string, conns int) error {
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup

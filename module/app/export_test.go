@@ -31,6 +31,9 @@ func (a *App) ResolvedDatabase() (driver, dsn string, master []byte, err error) 
 // TokenCached reports whether the verified-token cache holds raw.
 func (a *App) TokenCached(raw string) bool { return a.runtime().tokens.contains(tokenKeyOf(raw)) }
 
+// CachedTokens is the number of tokens in the verification cache.
+func (a *App) CachedTokens() int { return a.runtime().tokens.len() }
+
 // CacheToken caches claims as the verification of raw (to prove a cache hit
 // skips the signature and the parse).
 func (a *App) CacheToken(raw string, c *token.Claims) { a.runtime().tokens.add(tokenKeyOf(raw), c) }

@@ -25,7 +25,7 @@ func noPolling(a *app.App) {
 
 // newClient stores an enabled api_key client of the default tenant and
 // returns it with its plaintext secret.
-func newClient(t *testing.T, a *app.App, name string) (*store.Client, string) {
+func newClient(t testing.TB, a *app.App, name string) (*store.Client, string) {
 	t.Helper()
 	id := app.NewClientID()
 	plain, digest, ct, err := a.NewSecret(id)
@@ -55,7 +55,7 @@ func newUser(t *testing.T, a *app.App, name string) *store.User {
 
 // mint signs a token for clientID with a's current key, 2-legged when
 // subject is "" and 3-legged (bound to user subject) otherwise.
-func mint(t *testing.T, a *app.App, clientID, subject string, ttl time.Duration) (string, *token.Claims) {
+func mint(t testing.TB, a *app.App, clientID, subject string, ttl time.Duration) (string, *token.Claims) {
 	t.Helper()
 	now := time.Now()
 	legs := 3
@@ -87,4 +87,14 @@ func eventually(t *testing.T, within time.Duration, what string, check func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// verifyTwice verifies raw twice and returns the second answer: a valid
+// token is cached on its second verification (admission.go), so tests of
+// what the cache keeps or drops start from a cached token.
+func verifyTwice(a *app.App, raw string) (*token.Claims, error) {
+	if _, err := a.Verify(context.Background(), raw); err != nil {
+		return nil, err
+	}
+	return a.Verify(context.Background(), raw)
 }

@@ -24,11 +24,13 @@ type tokenCache struct {
 	byClient  map[string]map[tokenKey]struct{}
 	bySubject map[string]map[tokenKey]struct{}
 	counters  cacheCounters
+	// doorkeeper admits a token on its second verification (admission.go).
+	doorkeeper *admission
 }
 
 func newTokenCache(size int) *tokenCache {
 	c := &tokenCache{byClient: map[string]map[tokenKey]struct{}{}, bySubject: map[string]map[tokenKey]struct{}{},
-		counters: newCacheCounters(CacheTokens)}
+		counters: newCacheCounters(CacheTokens), doorkeeper: newAdmission(size)}
 	c.lru, _ = simplelru.NewLRU(max(size, 1), c.evicted) // a positive size: no error
 	return c
 }
@@ -57,6 +59,14 @@ func (c *tokenCache) add(k tokenKey, claims *token.Claims) {
 	c.lru.Add(k, claims)
 	index(c.byClient, claims.ClientID, k)
 	index(c.bySubject, claims.Subject, k)
+}
+
+// admit caches claims for k if k was verified before (admission.go): a
+// token used once is never cached.
+func (c *tokenCache) admit(k tokenKey, claims *token.Claims) {
+	if c.doorkeeper.secondSight(k) {
+		c.add(k, claims)
+	}
 }
 
 // remove drops k.

@@ -20,7 +20,8 @@ var (
 )
 
 // Verify checks a raw access token. The signature and the parse (what the
-// token's bytes decide) run once, on a cache miss; everything that time or
+// token's bytes decide) run on a cache miss, and a token is cached when it
+// is verified the second time (admission.go); everything that time or
 // a change can undo runs on every call, hit or miss, in one place: the
 // claims' validity (token.Verifier.Check: key still verifying, exp, issuer,
 // audience) and the token's standing.
@@ -45,7 +46,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	}
 	if !hit {
 		c.Freeze()
-		rt.tokens.add(key, c)
+		rt.tokens.admit(key, c) // from its second verification on
 	}
 	if err := a.standing(ctx, c); err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ func verifiedOn(t *testing.T, n *app.App, raw string) {
 	if err := n.Runtime().Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Verify(context.Background(), raw); err != nil {
+	if _, err := verifyTwice(n, raw); err != nil {
 		t.Fatalf("Verify before the change: %v", err)
 	}
 	if !n.TokenCached(raw) {
