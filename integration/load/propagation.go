@@ -134,7 +134,7 @@ func measurePropagation(ctx context.Context, cfg string, nodes []*loadNode, conn
 	if err := fillCaches(client, nodes, clients, conns); err != nil {
 		return err
 	}
-	fmt.Printf("caches filled in %v (%d guarded requests)\n", time.Since(start).Round(time.Millisecond), len(nodes)*len(clients)*perClient)
+	fmt.Printf("caches filled in %v (%d guarded requests: each token twice on each node)\n", time.Since(start).Round(time.Millisecond), 2*len(nodes)*len(clients)*perClient)
 	if err := printCacheEntries(nodes); err != nil {
 		return err
 	}
