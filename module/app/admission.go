@@ -6,6 +6,9 @@ import (
 	"sync/atomic"
 )
 
+// maxAdmissionSlots caps the doorkeeper (a power of two).
+const maxAdmissionSlots = 1 << 23
+
 // admission decides which verified tokens earn a place in the token cache:
 // those seen a second time. A token presented once and never again (a
 // script that fetches a token per call, or a flood of fresh tokens) would
@@ -33,8 +36,13 @@ type admission struct {
 // slots of a new token are taken (and one fingerprint forgotten) less than
 // 4% of the time, and about 99% of the tokens are admitted on their second
 // sight (TestAdmissionFillsTheCache); with one slot per entry, 78% were.
+//
+// It is allocated whole at start, unlike the cache, so it stops growing at
+// maxAdmissionSlots (64 MiB, caches of 2 million tokens): a larger
+// cache_size admits a little later, instead of reserving memory in
+// proportion to a number typed in a config.
 func newAdmission(cacheSize int) *admission {
-	n := max(4*cacheSize, 1024)
+	n := min(max(cacheSize, 256), maxAdmissionSlots/4) * 4
 	n = 1 << bits.Len(uint(n-1))
 	return &admission{slots: make([]atomic.Uint64, n), mask: uint64(n - 1)}
 }

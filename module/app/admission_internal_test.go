@@ -11,7 +11,7 @@ import (
 // forgets it once admitted; the slots are a power of two, at least four per
 // cache entry.
 func TestAdmissionSecondSight(t *testing.T) {
-	for size, want := range map[int]int{0: 1024, 256: 1024, 257: 2048, 100_000: 524288} {
+	for size, want := range map[int]int{0: 1024, 256: 1024, 257: 2048, 100_000: 524288, 1 << 40: maxAdmissionSlots} {
 		if got := len(newAdmission(size).slots); got != want {
 			t.Errorf("newAdmission(%d): %d slots, want %d", size, got, want)
 		}
