@@ -90,14 +90,26 @@ type gateway struct {
 	DataDir  string
 }
 
+// handedOut holds every port freePort returned in this test run.
+var handedOut sync.Map
+
+// freePort returns a port free on 127.0.0.1 now and never returned before
+// in this run: a port is released when chosen, and the kernel would
+// otherwise hand it out again to the next caller (the demo site's port equal
+// to the gateway's, once in a few hundred runs).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(port, true); !taken {
+			return port
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // unsetEnv, as a value in startGateway's extraEnv, unsets the variable, so
@@ -110,8 +122,8 @@ const unsetEnv = "\x00unset" // no real value holds a NUL byte
 // so the test runs the shipped file itself, not a copy.
 func startGateway(t *testing.T, file, driver string, extraEnv ...string) *gateway {
 	t.Helper()
+	up := newUpstream(t) // bound first, so no port chosen below is its
 	port := freePort(t)
-	up := newUpstream(t)
 	t.Setenv("SCOPEGATE_PORT", strconv.Itoa(port))
 	t.Setenv("SCOPEGATE_DEMO_PORT", strconv.Itoa(freePort(t)))
 	t.Setenv("SCOPEGATE_UPSTREAM", up.Listener.Addr().String())

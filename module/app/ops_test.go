@@ -79,7 +79,9 @@ func TestReadiness(t *testing.T) {
 
 		a.Runtime().SetFeedRead(time.Now().Add(-11 * time.Hour)) // ten poll intervals of an hour, and one more
 		r := a.Readiness(ctx)
-		if r.Ready || r.Checks["change_feed"] != "last read 11h0m0s ago" || r.Checks["database"] != "ok" {
+		// The age is read after the database ping, so a slow ping adds a
+		// second or two; the hours and minutes are what matter.
+		if r.Ready || !strings.HasPrefix(r.Checks["change_feed"], "last read 11h0m") || r.Checks["database"] != "ok" {
 			t.Fatalf("a stale change feed: %+v", r)
 		}
 		a.Runtime().SetFeedRead(time.Now())
