@@ -17,8 +17,9 @@ import (
 	"github.com/scopegate/scopegate/module/token"
 )
 
-// A signed token verifies with its claims intact; the second call is served
-// from the cache: it returns the very claims value of the first call, and
+// A signed token verifies with its claims intact and is cached on its
+// second verification, not its first; later calls are served from the
+// cache: they return the very claims value the second call cached, and
 // the signature and parse are skipped (claims cached under bytes that do
 // not parse still verify; those bytes uncached are refused and not cached).
 func TestVerifyCaches(t *testing.T) {
@@ -28,7 +29,13 @@ func TestVerifyCaches(t *testing.T) {
 		c, _ := newClient(t, a, "cached")
 		raw, minted := mint(t, a, c.ID, "", time.Hour)
 
-		first, err := verifyTwice(a, raw)
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if a.TokenCached(raw) {
+			t.Fatal("a token verified once is cached (admission waits for its second verification)")
+		}
+		first, err := a.Verify(ctx, raw)
 		if err != nil {
 			t.Fatalf("Verify: %v", err)
 		}
@@ -438,7 +445,7 @@ func TestVerifyAudience(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := oldCfg.Verify(ctx, elsewhere); !errors.Is(err, token.ErrAudience) || !app.IsTokenError(err) {
+		if _, err := verifyTwice(oldCfg, elsewhere); !errors.Is(err, token.ErrAudience) || !app.IsTokenError(err) {
 			t.Fatalf("token for another audience: err = %v, want ErrAudience", err)
 		}
 		if oldCfg.TokenCached(elsewhere) {

@@ -106,10 +106,12 @@ func BenchmarkGuardCached(b *testing.B) {
 	}
 }
 
-// BenchmarkGuardUncached measures a token seen for the first time: the
-// verification cache is set to 64 entries and the tokens cycle through a
-// pool four times larger, so every request checks a signature (client and
-// user rows still come from their own caches).
+// BenchmarkGuardUncached measures a token not in the verification cache:
+// the cache is set to 64 entries and the tokens cycle through a pool four
+// times larger, so every request checks a signature, and every token's
+// second sight also caches it and evicts another (client and user rows
+// still come from their own caches). BenchmarkVerifyFirstSight in
+// module/app is the flood of tokens each used once.
 func BenchmarkGuardUncached(b *testing.B) {
 	const cacheSize, pool = 64, 256
 	for _, driver := range storetest.Drivers {
