@@ -200,8 +200,8 @@ func (c *runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		open = true
 		tokens += rt.tokens.len()
-		clients += rt.clients.found.Len()
-		users += rt.users.found.Len()
+		clients += rt.clients.len()
+		users += rt.users.len()
 		lag = max(lag, rt.feedAge(now))
 		return true
 	})

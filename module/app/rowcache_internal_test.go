@@ -1,6 +1,12 @@
 package app
 
-import "testing"
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/token"
+)
 
 // The row cache keeps misses in an LRU of their own: a stream of misses
 // evicts older misses only, never a row; a row found for an id once missing
@@ -31,7 +37,7 @@ func TestRowCacheKeepsMissesApart(t *testing.T) {
 	if got, known := c.get("x3"); !known || got != x3 {
 		t.Errorf("get(x3) = %v, %v; want the new row", got, known)
 	}
-	if c.missing.Contains("x3") {
+	if _, miss := c.missing.Peek("x3"); miss {
 		t.Error("x3 is still cached as a miss")
 	}
 
@@ -50,4 +56,62 @@ func TestRowCacheKeepsMissesApart(t *testing.T) {
 	if _, known := c.get("b"); known {
 		t.Error("a row read before a forget was cached after it")
 	}
+}
+
+// Lookups take the read lock and move an entry to the front only now and
+// then (promoteNow), yet a row looked up between every two additions is
+// never evicted by a stream of new rows; nor is a token. A cache that never
+// promoted on a hit (pure insertion order) would lose both after eight
+// additions.
+func TestHotEntriesStayCached(t *testing.T) {
+	type row struct{ id string }
+	rows := newRowCache[row](8, 8)
+	hot := &row{"hot"}
+	rows.add("hot", hot, rows.generation())
+	tokens := newTokenCache(8)
+	hotKey := tokenKeyOf("hot token")
+	tokens.add(hotKey, &token.Claims{ClientID: "c"})
+	for i := range 1000 {
+		for range 200 {
+			if got, known := rows.get("hot"); !known || got != hot {
+				t.Fatalf("after %d new rows the hot row is gone", i)
+			}
+			if _, ok := tokens.get(hotKey); !ok {
+				t.Fatalf("after %d new tokens the hot token is gone", i)
+			}
+		}
+		id := fmt.Sprint("cold ", i)
+		rows.add(id, &row{id}, rows.generation())
+		tokens.add(tokenKeyOf(id), &token.Claims{ClientID: "c"})
+	}
+	if rows.len() != 8 || tokens.len() != 8 {
+		t.Fatalf("%d rows and %d tokens cached, want 8 each", rows.len(), tokens.len())
+	}
+}
+
+// Lookups, additions and forgets from many goroutines at once (run with
+// -race): every lookup answers what was added, or nothing after a forget.
+func TestRowCacheConcurrentUse(t *testing.T) {
+	type row struct{ id string }
+	c := newRowCache[row](64, 16)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				id := fmt.Sprint("r", (g*7+i)%100)
+				switch i % 10 {
+				case 0:
+					c.forget(id)
+				case 1, 2:
+					c.add(id, &row{id}, c.generation())
+				default:
+					if got, known := c.get(id); known && got != nil && got.id != id {
+						t.Errorf("get(%s) = %s", id, got.id)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

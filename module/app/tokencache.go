@@ -19,7 +19,7 @@ type tokenKey = [32]byte
 // reach the node. The indexes follow the LRU through its eviction callback,
 // which runs under mu, so they never name an entry the LRU does not hold.
 type tokenCache struct {
-	mu        sync.Mutex
+	mu        sync.RWMutex // lookups read-lock (promoteNow); changes write-lock
 	lru       *simplelru.LRU[tokenKey, *token.Claims]
 	byClient  map[string]map[tokenKey]struct{}
 	bySubject map[string]map[tokenKey]struct{}
@@ -35,19 +35,24 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// get returns the claims cached for k and marks them recently used.
+// get returns the claims cached for k, and now and then marks them
+// recently used (promoteNow: every guarded request looks up its token).
 func (c *tokenCache) get(k tokenKey) (*token.Claims, bool) {
-	c.mu.Lock()
-	claims, ok := c.lru.Get(k)
-	c.mu.Unlock()
+	c.mu.RLock()
+	claims, ok := c.lru.Peek(k)
+	c.mu.RUnlock()
+	if ok && promoteNow() && c.mu.TryLock() {
+		c.lru.Get(k) // moves the entry to the front
+		c.mu.Unlock()
+	}
 	c.counters.observe(ok)
 	return claims, ok
 }
 
 // contains reports whether k is cached, without marking it used.
 func (c *tokenCache) contains(k tokenKey) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.lru.Contains(k)
 }
 
@@ -96,8 +101,8 @@ func (c *tokenCache) forgetSubject(id string) {
 
 // len is the number of cached tokens.
 func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.lru.Len()
 }
 
