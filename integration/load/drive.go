@@ -68,3 +68,29 @@ func get(client *http.Client, url, tok string) bool {
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
+
+// forEach runs job(0) … job(n-1) on conns workers and returns the first
+// error; after one, the workers take no new job.
+func forEach(conns, n int, job func(i int) error) error {
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for failed.Load() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := job(i); err != nil {
+					failed.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}

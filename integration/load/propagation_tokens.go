@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -91,30 +89,13 @@ func fillCaches(client *http.Client, nodes []*loadNode, clients []*loadClient, c
 
 // presentAll sends every token once to every node's guarded route.
 func presentAll(client *http.Client, nodes []*loadNode, toks []string, conns int) error {
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for failed.Load() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(toks)*len(nodes) {
-					return
-				}
-				n := nodes[i%len(nodes)]
-				if status, err := guarded(client, n, toks[i/len(nodes)]); err != nil || status != http.StatusOK {
-					failed.CompareAndSwap(nil, fmt.Errorf("filling node %s's cache: %d %v", n.name, status, err))
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		return err
-	}
-	return nil
+	return forEach(conns, len(toks)*len(nodes), func(i int) error {
+		n := nodes[i%len(nodes)]
+		if status, err := guarded(client, n, toks[i/len(nodes)]); err != nil || status != http.StatusOK {
+			return fmt.Errorf("filling node %s's cache: %d %v", n.name, status, err)
+		}
+		return nil
+	})
 }
 
 // guarded sends one GET with tok to n's guarded route.

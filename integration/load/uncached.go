@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -32,30 +31,12 @@ func (p *tokenPool) take() string {
 // of them has been presented to the guard, so each is a first sight there.
 func mintPool(client *http.Client, base, id, secret string, conns, n int) (*tokenPool, error) {
 	pool := &tokenPool{tokens: make([]string, n)}
-	var next atomic.Int64
-	var firstErr error
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				tok, err := getToken(client, base, id, secret)
-				if err != nil {
-					once.Do(func() { firstErr = err })
-					return
-				}
-				pool.tokens[i] = tok
-			}
-		}()
-	}
-	wg.Wait()
-	return pool, firstErr
+	err := forEach(conns, n, func(i int) error {
+		tok, err := getToken(client, base, id, secret)
+		pool.tokens[i] = tok
+		return err
+	})
+	return pool, err
 }
 
 // hitEach is hit with a token never presented before on every request; it
