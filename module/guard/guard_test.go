@@ -53,16 +53,7 @@ func TestAllowedRequestCarriesTrustedIdentity(t *testing.T) {
 			"X-Scopegate-Claim-Application-Id": "app-42",
 			"X-Other":                          "kept",
 		}
-		for name, v := range want {
-			if got := up.header.Values(name); len(got) != 1 || got[0] != v {
-				t.Errorf("upstream %s = %q, want [%q]", name, got, v)
-			}
-		}
-		for name := range up.header {
-			if _, ok := want[name]; !ok && name != "Authorization" {
-				t.Errorf("upstream got unexpected header %s: %q", name, up.header[name])
-			}
-		}
+		wantUpstreamHeaders(t, up.header, want)
 
 		for name, v := range map[string]string{
 			"scopegate.client_id": svc,
@@ -98,16 +89,7 @@ func TestIdentityHeadersChosen(t *testing.T) {
 		up := x.serve(t, g)
 		wantPassed(t, x, up)
 		want := map[string]string{"X-Scopegate-Client-Id": svc, "X-Scopegate-User-Id": alice}
-		for name, v := range want {
-			if got := up.header.Values(name); len(got) != 1 || got[0] != v {
-				t.Errorf("upstream %s = %q, want [%q]", name, got, v)
-			}
-		}
-		for name := range up.header {
-			if _, ok := want[name]; !ok && name != "Authorization" {
-				t.Errorf("upstream got %s = %q, which identity_headers leaves out", name, up.header[name])
-			}
-		}
+		wantUpstreamHeaders(t, up.header, want)
 		if got := x.placeholder("scopegate.tenant"); got != store.DefaultTenantID {
 			t.Errorf("{scopegate.tenant} = %q, want %q", got, store.DefaultTenantID)
 		}
@@ -757,6 +739,22 @@ func TestSetupAndValidate(t *testing.T) {
 	} {
 		if err := tc.g.Validate(); (err == nil) != tc.ok {
 			t.Errorf("Validate(legs %d, prefix %q, impersonation %+v) = %v, want ok=%v", tc.g.Legs, tc.g.HeaderPrefix, tc.g.Impersonation, err, tc.ok)
+		}
+	}
+}
+
+// wantUpstreamHeaders fails unless the upstream got each header of want
+// once with its value, and no other header but Authorization.
+func wantUpstreamHeaders(t *testing.T, got http.Header, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if vs := got.Values(name); len(vs) != 1 || vs[0] != v {
+			t.Errorf("upstream %s = %q, want [%q]", name, vs, v)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok && name != "Authorization" {
+			t.Errorf("upstream got unexpected header %s: %q", name, got[name])
 		}
 	}
 }
