@@ -65,11 +65,13 @@ func (g *Guard) checkClaims(r *http.Request, ext map[string]string) *oauth.Error
 		if !ok {
 			continue
 		}
-		if hasDotSegment(r.URL.Path) {
+		if ambiguousPath(r.URL.Path) {
 			// Placeholders such as {http.request.uri.path.1} read the path
-			// as sent; an upstream that resolves "/app-1/../app-2" would
-			// serve another application than the one compared here.
-			return oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the request path must not contain . or .. segments")
+			// as sent, segment by segment: an upstream that resolves
+			// "/app-1/../app-2" would serve another application than the
+			// one compared here, and in "//v1/apps/app-2" (routes match it
+			// with the slashes merged) segment 2 is "apps", not "app-2".
+			return oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the request path must not contain empty, . or .. segments")
 		}
 		if have != cm.want(repl) {
 			return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token is limited to %s %s", cm.name, have)
@@ -78,13 +80,15 @@ func (g *Guard) checkClaims(r *http.Request, ext map[string]string) *oauth.Error
 	return nil
 }
 
-// hasDotSegment reports whether p, the decoded request path, holds a "." or
-// ".." segment as any upstream might see one: segments end at '/' and at
+// ambiguousPath reports whether p, the decoded request path, holds a "." or
+// ".." segment, or an empty one before its last separator ("//", which
+// route matchers merge but placeholders count), as any upstream might see
+// it: segments end at '/' and at
 // '\\' (Windows servers and some frameworks split on both), and what is left
 // percent-encoded after Go's decoding (a double-encoded "%252e%252e%255c"
 // arrives here as "%2e%2e%5c") counts as decoded too, for an upstream that
 // decodes again: "%2e" is a dot, "%2f" and "%5c" end a segment.
-func hasDotSegment(p string) bool {
+func ambiguousPath(p string) bool {
 	dots, other := 0, false // the current segment: its dots, and whether it holds anything else
 	for i := 0; i < len(p); i++ {
 		sep := false
@@ -107,8 +111,8 @@ func hasDotSegment(p string) bool {
 			other = true
 			continue
 		}
-		if isDots(dots, other) {
-			return true
+		if isDots(dots, other) || (i > 0 && dots == 0 && !other) {
+			return true // a dot segment, or an empty one that is not the root's
 		}
 		dots, other = 0, false
 	}

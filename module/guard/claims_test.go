@@ -42,12 +42,15 @@ func TestClaimMatchWantIsReplaceKnown(t *testing.T) {
 	}
 }
 
-// hasDotSegment finds "." and ".." segments however an upstream might cut
+// ambiguousPath finds "." and ".." segments however an upstream might cut
 // the path: at '/' and at '\' (decoded from %5C or sent raw), and with the
 // dots or separators still percent-encoded after Go's decoding (a
 // double-encoded path, for an upstream that decodes again). Names that only
-// contain dots among other characters are not dot segments.
-func TestHasDotSegment(t *testing.T) {
+// contain dots among other characters are not dot segments. An empty
+// segment (two separators in a row, anywhere but at the very end) shifts the
+// numbered path placeholders away from the segments routes match, so it
+// counts too; a trailing slash does not.
+func TestAmbiguousPath(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/apps/app-1/items":      false,
 		"/apps/app-1/../app-2":   true,
@@ -73,9 +76,18 @@ func TestHasDotSegment(t *testing.T) {
 		"/apps/%":                false,
 		"":                       false,
 		"/":                      false,
+		"/apps/app-1/":           false,
+		"//apps/app-2/items":     true,
+		"/apps//app-2/items":     true,
+		"/apps/app-1//":          true,
+		`/apps\\app-2`:           true,
+		"/apps/%2fapp-2":         true,
+		"/apps%2f%2fapp-2":       true,
+		`\apps`:                  false,
+		`\\apps`:                 true,
 	} {
-		if got := hasDotSegment(p); got != want {
-			t.Errorf("hasDotSegment(%q) = %v, want %v", p, got, want)
+		if got := ambiguousPath(p); got != want {
+			t.Errorf("ambiguousPath(%q) = %v, want %v", p, got, want)
 		}
 	}
 }

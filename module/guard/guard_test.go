@@ -443,9 +443,19 @@ func TestMatchClaim(t *testing.T) {
 			"/apps/app-1/%252e%252e%252fapp-2"} {
 			t.Run("dot segments "+path, func(t *testing.T) {
 				x := newExchange(path, bearerLine(bound("app-1")))
-				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain . or .. segments", "")
+				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain empty, . or .. segments", "")
 				x = newExchange(path, bearerLine(e.token(svc, "", "demo.read")))
 				wantPassed(t, x, x.serve(t, g))
+			})
+		}
+		// Empty segments: routes match "//apps/app-2" as "/apps/app-2", but
+		// the numbered placeholders count the empty segment, so segment 1
+		// reads "apps". A token bound to "apps" (a claim value the client
+		// chose) must not reach app-2 that way.
+		for _, path := range []string{"//apps/app-2/items", "/apps//app-2", "/%2fapps/app-2"} {
+			t.Run("empty segments "+path, func(t *testing.T) {
+				x := newExchange(path, bearerLine(bound("apps")))
+				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain empty, . or .. segments", "")
 			})
 		}
 	})
