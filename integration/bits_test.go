@@ -145,6 +145,22 @@ func TestBits(t *testing.T) {
 		if status, _, _ := call(t, "GET", g.URL+"/v1/applications/app-1", sessTok, nil); status != 403 {
 			t.Fatalf("session token reading applications: %d", status)
 		}
+
+		// The claim's value is the client's to choose. Bound to
+		// "applications", the path segment's name, a session token must not
+		// reach app-2 through empty segments: routes match the path with its
+		// slashes merged, while the numbered placeholder counts them.
+		named := url.Values{"scope": {"application.session"}, "application_id": {"applications"}, "workflow_id": {"wf-9"}, "redirect_url": {"https://acme.example/bits/done"}}
+		status, sess = bitsTokenRequest(t, g, id, secret, named)
+		if status != 200 {
+			t.Fatalf("session token for %q: %d %v", "applications", status, sess)
+		}
+		for _, path := range []string{"//v1/applications/app-2/sessions", "/v1//applications/app-2/sessions/x", "/v1/applications//app-2/sessions"} {
+			status, body, _ := call(t, "POST", g.URL+path, sess["access_token"].(string), map[string]string{})
+			if status != 400 || body["error"] != "invalid_request" {
+				t.Errorf("POST %s with a token bound to %q: %d %v, want 400 invalid_request", path, "applications", status, body)
+			}
+		}
 	})
 }
 
