@@ -107,6 +107,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 		return forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
 	}
 	checkText(&f, "username", u.Username, 200, true)
+	if store.UsernameLooksLikeID(u.Username) {
+		f.add("username", "must not have the form of a user id (a UUID): users are found by id or username")
+	}
 	checkProfile(&f, u)
 	if b.Password != nil && *b.Password != "" {
 		u.PasswordHash = hashPassword(&f, *b.Password)

@@ -85,7 +85,7 @@ func TestUsers(t *testing.T) {
 // Every invalid user field is named: missing, blank, overlong or
 // control-character username; overlong display name; malformed email;
 // unknown tenant; wrong types and unknown members (username is not
-// editable). Nothing is written.
+// editable), and a username in the form of a user id. Nothing is written.
 func TestUserValidation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -98,6 +98,9 @@ func TestUserValidation(t *testing.T) {
 			{"blank username", map[string]any{"username": " "}, []string{"username"}},
 			{"long username", map[string]any{"username": strings.Repeat("u", 201)}, []string{"username"}},
 			{"NUL username", map[string]any{"username": "a\x00"}, []string{"username"}},
+			// Users are found by id or username: a name in the form of an id
+			// could stand for another user.
+			{"username in the form of a user id", map[string]any{"username": store.NewID()}, []string{"username"}},
 			{"long display name", map[string]any{"username": "u", "display_name": strings.Repeat("d", 201)}, []string{"display_name"}},
 			{"bad email", map[string]any{"username": "u", "email": "not an email"}, []string{"email"}},
 			{"named email", map[string]any{"username": "u", "email": "Ada <ada@example.com>"}, []string{"email"}},

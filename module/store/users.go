@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -56,7 +58,12 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 	return &u, nil
 }
 
-// FindUser loads a user by id or by username within a tenant.
+// FindUser loads a user by id or by username within a tenant. A user whose
+// id it is wins over one whose username it is: otherwise a tenant admin
+// could name a user after another user's id and have tokens asked for that
+// id (user_id, connect-as, refresh, impersonation) bound to the namesake.
+// New usernames cannot have the form of an id (UsernameLooksLikeID), but
+// older databases may hold some.
 func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User, error) {
 	if !findable(tenantID, idSize) || !findable(idOrName, nameSize) { // a username may be longer than an id
 		return nil, ErrNotFound
@@ -64,11 +71,21 @@ func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User,
 	var u User
 	err := s.DB.WithContext(ctx).
 		Where("tenant_id = ? AND (id = ? OR username = ?)", tenantID, idOrName, idOrName).
+		Order(clause.OrderBy{Expression: clause.Expr{SQL: "CASE WHEN id = ? THEN 0 ELSE 1 END", Vars: []any{idOrName}}}).
 		Take(&u).Error
 	if err != nil {
 		return nil, translate(err)
 	}
 	return &u, nil
+}
+
+// UsernameLooksLikeID reports whether name has the form of a user id (a
+// UUID as NewID writes it), which a username may not have: FindUser takes
+// either, and a name equal to another user's id would make the two
+// ambiguous.
+func UsernameLooksLikeID(name string) bool {
+	_, err := uuid.Parse(name)
+	return err == nil && len(name) == len("00000000-0000-0000-0000-000000000000")
 }
 
 // ListUsers returns one page of a tenant's users (all tenants when empty).
