@@ -201,7 +201,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		}
 		g.setPlaceholders(r, id)
 		caddyhttp.SetVar(r.Context(), varClaims, id)
-	} else if g.Impersonation != nil && id.Actor == nil && callerValue(r, callerHeaders(r), g.actHeader) != "" {
+	} else if g.Impersonation != nil && id.Actor == nil && callerSent(r, callerHeaders(r), g.actHeader) {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -240,28 +240,24 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 		if g.Impersonation != nil && name == g.actHeader {
 			continue
 		}
-		if callerValue(r, moved, name) != "" {
+		if callerSent(r, moved, name) {
 			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
 		}
 	}
 	if g.Impersonation == nil {
 		return id, nil
 	}
-	if as := callerValue(r, moved, g.actHeader); as != "" {
-		if oerr := g.impersonate(r.Context(), id, as); oerr != nil {
+	switch as := callerValues(r, moved, g.actHeader); {
+	case len(as) > 1:
+		// As with Authorization: a proxy in front may have read another
+		// of the values than the one this guard would act on.
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the %s header is repeated", g.actHeader)
+	case len(as) == 1 && as[0] != "":
+		if oerr := g.impersonate(r.Context(), id, as[0]); oerr != nil {
 			return nil, oerr
 		}
 	}
 	return id, nil
-}
-
-// firstValue is Header.Get for a name already in canonical form (the
-// guard's names are canonicalised at Provision): a plain map lookup.
-func firstValue(h http.Header, canonical string) string {
-	if v := h[canonical]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // bearer extracts the token from a single Authorization: Bearer header.

@@ -1,9 +1,12 @@
 package guard
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -36,5 +39,59 @@ func TestImpersonationHeaderWithBadBytes(t *testing.T) {
 		// Control: the same request naming alice passes.
 		x := newExchange("/", bearerLine(raw), DefaultImpersonationHeader+": "+alice)
 		wantPassed(t, x, x.serve(t, g))
+	})
+}
+
+// A repeated impersonation header is refused like a repeated Authorization
+// header (400 invalid_request): a proxy in front may have acted on another
+// of its values than the guard would. That holds for two values, for an
+// empty one before a real one, and when scopegate_strip moved the header
+// out of the request first; nothing reaches the upstream. An empty value
+// alone is no request to impersonate. On a route without impersonation,
+// any non-empty value among several is refused as before (403).
+func TestRepeatedImpersonationHeader(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		on := e.guard(&Guard{Impersonation: &Impersonation{}})
+		off := e.guard(&Guard{})
+		raw := e.token(svc, "", "demo.read")
+		line := func(v string) string { return DefaultImpersonationHeader + ": " + v }
+		for name, values := range map[string][]string{
+			"two users":          {alice, bob},
+			"the same user":      {alice, alice},
+			"empty then a user":  {"", alice},
+			"a user then empty":  {alice, ""},
+			"three empty values": {"", "", ""},
+		} {
+			for _, stripped := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s, stripped %v", name, stripped), func(t *testing.T) {
+					lines := []string{bearerLine(raw)}
+					for _, v := range values {
+						lines = append(lines, line(v))
+					}
+					x := newExchange("/", lines...)
+					up := new(upstream)
+					var h caddyhttp.Handler = chain{on, up}
+					if stripped {
+						h = chain{&Strip{app: e.a}, h}
+					}
+					if err := h.ServeHTTP(x.w, x.r); err != nil {
+						t.Fatal(err)
+					}
+					wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "the X-Act-As-User header is repeated", "")
+				})
+			}
+		}
+		// One empty value: no impersonation, the client's own identity.
+		x := newExchange("/", bearerLine(raw), line(""))
+		up := x.serve(t, on)
+		wantPassed(t, x, up)
+		if got := up.header.Get("X-Scopegate-User-Id"); got != "" {
+			t.Errorf("an empty %s acted as %q", DefaultImpersonationHeader, got)
+		}
+		// Without impersonation on the route, a real value after an empty
+		// one is still a request to impersonate, and refused.
+		x = newExchange("/", bearerLine(raw), line(""), line(alice))
+		wantRefused(t, x, x.serve(t, off), http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
 	})
 }

@@ -88,13 +88,23 @@ func callerHeaders(r *http.Request) http.Header {
 	return h
 }
 
-// callerValue is the first value of the caller's header name (canonical),
-// read from the request or, when scopegate_strip moved it, from moved.
-func callerValue(r *http.Request, moved http.Header, name string) string {
-	if v := firstValue(r.Header, name); v != "" {
+// callerValues are the caller's values of header name (canonical), read
+// from the request and, when scopegate_strip moved them, from moved.
+func callerValues(r *http.Request, moved http.Header, name string) []string {
+	v, m := r.Header[name], moved[name]
+	if len(m) == 0 {
 		return v
 	}
-	return firstValue(moved, name)
+	if len(v) == 0 {
+		return m
+	}
+	return append(slices.Clip(v), m...)
+}
+
+// callerSent reports whether the caller sent header name with a value
+// (an empty header is no request to impersonate).
+func callerSent(r *http.Request, moved http.Header, name string) bool {
+	return slices.ContainsFunc(callerValues(r, moved, name), func(v string) bool { return v != "" })
 }
 
 // Interface guards
