@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -50,9 +51,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	if ct == "" && r.ContentLength > 0 {
 		return unsupported
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return jsonProblem(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	err = dec.Decode(dst)
 	switch {
 	case errors.Is(err, io.EOF):
 		return emptyBody(optional)
@@ -62,12 +67,10 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			if p := jsonProblem(err); p.Status == http.StatusRequestEntityTooLarge {
-				return p
-			}
-		}
 		return newProblem(http.StatusBadRequest, "the body must hold one JSON object and nothing after it")
+	}
+	if p := strictMembers(body, dst); p != nil {
+		return p
 	}
 	return nil
 }

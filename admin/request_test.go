@@ -14,7 +14,9 @@ import (
 // Bodies are read strictly and every failure is a problem, never a 500 or a
 // partial write: over 64 KiB is 413 (declared or not), a non-JSON content
 // type is 415, broken JSON, a non-object, trailing data and a missing body
-// are 400, and an unknown member or a wrong type is 400 naming the member.
+// are 400, and an unknown member, a wrong type, a repeated member or one
+// whose name matches only when case is ignored is 400 naming the member;
+// invalid UTF-8 is 400 too.
 func TestBodyErrors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -61,6 +63,31 @@ func TestBodyErrors(t *testing.T) {
 		p = problemOf(t, e.do("POST", "/clients/"+e.superID+"/rotate", e.super, `{"grace_seconds":1.5}`), http.StatusBadRequest)
 		if !slices.Equal(fields(p), []string{"grace_seconds"}) {
 			t.Fatalf("fractional grace: errors %+v", p.Errors)
+		}
+
+		// What encoding/json would let through without a word: a member
+		// given twice (it keeps the last: here the harmless scope, while a
+		// layer in front reading the first saw scopegate.admin), a member
+		// matching a field only when case is ignored, and bytes that are not
+		// UTF-8 (it would store U+FFFD). Each is 400 naming the member.
+		for name, tc := range map[string]struct{ body, field string }{
+			"repeated member":    {`{"name":"dup","scopes":["scopegate.admin"],"scopes":["demo.read"]}`, "scopes"},
+			"upper-case member":  {`{"NAME":"caseins","scopes":["demo.read"]}`, "NAME"},
+			"mixed-case member":  {`{"name":"caseins","Scopes":["demo.read"]}`, "Scopes"},
+			"repeated, escaped":  {`{"name":"dup","na\u006de":"other","scopes":["demo.read"]}`, "name"},
+			"invalid UTF-8 name": {"{\"name\":\"a\xffb\",\"scopes\":[\"demo.read\"]}", ""},
+		} {
+			p := problemOf(t, e.do("POST", "/clients", e.super, tc.body), http.StatusBadRequest)
+			if tc.field != "" && !slices.Equal(fields(p), []string{tc.field}) {
+				t.Errorf("%s: errors %+v, want one naming %q", name, p.Errors, tc.field)
+			}
+			if tc.field == "" && !strings.Contains(p.Detail, "UTF-8") {
+				t.Errorf("%s: %+v, want it to say the body is not UTF-8", name, p)
+			}
+		}
+		p = problemOf(t, e.do("PATCH", "/clients/"+e.superID, e.super, `{"name":"a","name":"b"}`), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"name"}) {
+			t.Fatalf("repeated member in a patch: errors %+v", p.Errors)
 		}
 
 		list := decode[list[clientView]](t, e.do("GET", "/clients", e.super, nil))
