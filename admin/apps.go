@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scopegate/scopegate/module/power"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -181,8 +182,8 @@ func (h *Handler) applyApp(ctx context.Context, c *caller, a *store.DeveloperApp
 		// An app acts for a tenant, never administers it: whoever registers
 		// it, no tenant admin's allow may hand a developer admin power.
 		for _, s := range a.RequestedScopes {
-			if power.IsAdminScope(cat, s) {
-				f.add("scopes", "%q is (or implies) an admin scope, which an app may not request", s)
+			if neverForApps(cat, s) {
+				f.add("scopes", "%q is (or implies) %s, which an app may not request", s, builtInKind(cat, s))
 			}
 		}
 	}
@@ -218,4 +219,21 @@ func checkDescription(f *fieldErrors, field, s string) {
 	case !printable(strings.NewReplacer("\r\n", "", "\n", "", "\t", "").Replace(s)):
 		f.add(field, "must not contain control characters other than line breaks and tabs")
 	}
+}
+
+// neverForApps reports whether scope s is, or implies, one of Scopegate's
+// own scopes that no app is given: admin power, or scopegate.introspect,
+// which would let a developer's pair read every token of the tenant that
+// allowed it. An app acts for a tenant; it neither administers it nor
+// watches its other clients.
+func neverForApps(cat *scope.Catalogue, s string) bool {
+	return power.IsAdminScope(cat, s) || cat.Satisfies([]string{s}, scope.Introspect)
+}
+
+// builtInKind names what makes s one of neverForApps' scopes.
+func builtInKind(cat *scope.Catalogue, s string) string {
+	if power.IsAdminScope(cat, s) {
+		return "an admin scope"
+	}
+	return scope.Introspect
 }

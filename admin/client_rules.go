@@ -121,6 +121,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		}
 	}
 	checkGrantTypes(&f, cl, b)
+	if cl.AppID != nil && b.Scopes != nil {
+		if err := h.checkPairScopes(ctx, &f, cl); err != nil {
+			return err
+		}
+	}
 	if cl.Public && cl.AuthMethod != store.AuthUser {
 		f.add("public", "only %q clients can be public: %q clients authenticate with their secret", store.AuthUser, store.AuthAPIKey)
 	}
@@ -153,6 +158,30 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		}
 	}
 	return f.err()
+}
+
+// checkPairScopes keeps an app's tenant pair within what the app requests,
+// as allowing the app does (integrations.go): an admin may narrow the pair's
+// scopes and widen them back, never give it a scope the app did not ask for
+// or one no app is given (neverForApps).
+func (h *Handler) checkPairScopes(ctx context.Context, f *fieldErrors, cl *store.Client) error {
+	requested := store.Strings{}
+	switch app, err := h.app.Store().GetApp(ctx, *cl.AppID); {
+	case err == nil:
+		requested = app.RequestedScopes
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	cat := h.app.Catalogue()
+	for _, s := range cl.AllowedScopes {
+		switch {
+		case neverForApps(cat, s):
+			f.add("scopes", "%q is (or implies) %s, which is never granted to an app", s, builtInKind(cat, s))
+		case !requested.Contains(s):
+			f.add("scopes", "%q is not among the scopes the app requests", s)
+		}
+	}
+	return nil
 }
 
 // checkGrantTypes names grant_types when it lists an unknown grant type,

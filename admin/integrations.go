@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/app"
-	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -95,7 +94,7 @@ func (h *Handler) viewIntegration(in *integration) integrationView {
 		RedirectURIs: nonNil(in.app.RedirectURIs), Status: in.status(), GrantedScopes: []string{},
 	}
 	for _, name := range in.app.RequestedScopes {
-		ref := scopeRef{Name: name, Grantable: !power.IsAdminScope(h.app.Catalogue(), name)}
+		ref := scopeRef{Name: name, Grantable: !neverForApps(h.app.Catalogue(), name)}
 		if s, ok := h.app.Catalogue().Get(name); ok {
 			ref.Description = s.Description
 		}
@@ -202,12 +201,13 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 		return newProblem(http.StatusConflict, "the app is no longer offered to tenant %q", in.tenant)
 	}
 
-	// An app is never handed admin power: by default an admin scope an
-	// older app requests is skipped, and naming one is refused.
+	// An app is never handed admin power or scopegate.introspect: by
+	// default such a scope an older app requests is skipped, and naming one
+	// is refused.
 	cat := h.app.Catalogue()
 	granted := store.Strings{}
 	for _, s := range in.app.RequestedScopes {
-		if !power.IsAdminScope(cat, s) {
+		if !neverForApps(cat, s) {
 			granted = append(granted, s)
 		}
 	}
@@ -221,8 +221,8 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 			switch {
 			case !in.app.RequestedScopes.Contains(s):
 				f.add("scopes", "%q is not among the scopes the app requests", s)
-			case power.IsAdminScope(cat, s):
-				f.add("scopes", "%q is (or implies) an admin scope, which is never granted to an app", s)
+			case neverForApps(cat, s):
+				f.add("scopes", "%q is (or implies) %s, which is never granted to an app", s, builtInKind(cat, s))
 			}
 		}
 	} else if len(granted) == 0 {
