@@ -24,7 +24,10 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 	c := req.Client
 	var oerr *oauth.Error
 	sub := TokenSubject{Client: c}
-	userParam := req.First("user_id", "userId")
+	userParam, oerr := req.Alias("user_id", "userId")
+	if oerr != nil {
+		return nil, oerr
+	}
 	switch {
 	case c.ConnectAsUserID != nil:
 		// The fixed user always wins: letting user_id pick another would

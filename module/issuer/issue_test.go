@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,7 +79,7 @@ func TestScopeResolution(t *testing.T) {
 // AllowUserTokens, else unauthorized_client; an unknown user, a disabled
 // user and a user of another tenant are invalid_grant. A connect-as client
 // always gets 3-legged tokens for its user, and invalid_grant once that
-// user is disabled.
+// user is disabled. user_id and userId together are invalid_request.
 func TestUserBoundTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -102,6 +103,19 @@ func TestUserBoundTokens(t *testing.T) {
 		if res.Status != http.StatusOK || f.verify(t, res.str("access_token")).Subject != alice.ID {
 			t.Errorf("JSON userId: %d %s", res.Status, res.Raw)
 		}
+
+		// Both spellings at once: which one was meant is unknowable (and an
+		// empty user_id must not turn a userId request into a 2-legged
+		// token), so invalid_request, in a form and in JSON.
+		for _, form := range []url.Values{ccForm("user_id", alice.ID, "userId", bob.ID), ccForm("user_id", "", "userId", alice.ID)} {
+			res := f.refuse(t, f.ep, withBasic(formRequest(form), c.ID, secret), http.StatusBadRequest, oauth.InvalidRequest)
+			if d := res.str("error_description"); !strings.Contains(d, "user_id") || !strings.Contains(d, "userId") {
+				t.Errorf("both spellings: description %q", d)
+			}
+		}
+		f.refuse(t, f.ep, jsonRequest(map[string]any{
+			"grant_type": "client_credentials", "client_id": c.ID, "client_secret": secret, "userId": alice.ID, "user_id": "",
+		}), http.StatusBadRequest, oauth.InvalidRequest)
 
 		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("user_id", alice.ID)), plain.ID, plainSecret), http.StatusBadRequest, oauth.UnauthorizedClient)
 		if !strings.Contains(res.str("error_description"), "user_id") {

@@ -33,15 +33,23 @@ type Request struct {
 // Get returns a parameter ("" when absent).
 func (r *Request) Get(name string) string { return r.Params[name] }
 
-// First returns the first present parameter among names (aliases such as
-// Nitro's userId for user_id).
-func (r *Request) First(names ...string) string {
+// Alias returns the one parameter present among names, spellings of the
+// same parameter (Nitro's userId for user_id), "" when none is. Two of them
+// are refused like a repeated parameter: which one the client meant is
+// unknowable, and an empty one must not hide the other.
+func (r *Request) Alias(names ...string) (string, *oauth.Error) {
+	value, found := "", ""
 	for _, n := range names {
-		if v, ok := r.Params[n]; ok {
-			return v
+		v, ok := r.Params[n]
+		if !ok {
+			continue
 		}
+		if found != "" {
+			return "", oauth.ErrInvalidRequest("send one of the parameters %s and %s, not both", safeName(found), safeName(n))
+		}
+		value, found = v, n
 	}
-	return ""
+	return value, nil
 }
 
 // ParseRequest reads a token request: POST only; a form-urlencoded or JSON

@@ -115,12 +115,25 @@ func TestSafeName(t *testing.T) {
 	}
 }
 
-// Request.First returns the first present alias, even an empty one, and
-// Get is "" for absent parameters.
+// Request.Alias returns the one spelling present (empty included) or ""
+// when none is, and refuses two spellings with invalid_request naming both,
+// even when one is empty; Get is "" for absent parameters.
 func TestRequestAccessors(t *testing.T) {
 	r := &Request{Params: map[string]string{"userId": "u2", "user_id": "u1", "empty": ""}}
-	if r.First("user_id", "userId") != "u1" || r.First("nope", "userId") != "u2" || r.First("nope") != "" {
-		t.Error("First does not honour the order of names")
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{{[]string{"nope", "userId"}, "u2"}, {[]string{"user_id", "nope"}, "u1"}, {[]string{"nope"}, ""}, {[]string{"empty", "nope"}, ""}} {
+		if got, oerr := r.Alias(tc.names...); got != tc.want || oerr != nil {
+			t.Errorf("Alias(%v) = %q, %v; want %q", tc.names, got, oerr, tc.want)
+		}
+	}
+	for _, names := range [][]string{{"user_id", "userId"}, {"userId", "user_id"}, {"empty", "userId"}} {
+		got, oerr := r.Alias(names...)
+		if oerr == nil || oerr.Code != oauth.InvalidRequest || got != "" ||
+			!strings.Contains(oerr.Description, names[0]) || !strings.Contains(oerr.Description, names[1]) {
+			t.Errorf("Alias(%v) = %q, %v; want invalid_request naming both", names, got, oerr)
+		}
 	}
 	if r.Get("absent") != "" || r.Get("user_id") != "u1" {
 		t.Error("Get")
