@@ -108,7 +108,9 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth
 	}
 	switch mediaType {
 	case "application/x-www-form-urlencoded", "":
-		return parseForm(string(body))
+		// A request copied from a document (Bits shows its body as a line
+		// of its own) may end in a line break, which no value ends in.
+		return parseForm(strings.TrimRight(string(body), "\r\n"))
 	case "application/json":
 		return parseJSON(body)
 	}

@@ -25,7 +25,8 @@ import (
 // exactly the granted scope and Cache-Control: no-store. The token verifies
 // with App.Verify, has the RFC 9068 header (typ at+jwt, kid of the signing
 // key) and carries iss, aud, sub, client_id, scope, jti, iat, exp, tenant
-// and legs with the right values.
+// and legs with the right values. A form body ending in a line break, as a
+// request copied from a document has it, is read without it.
 func TestIssueSuccessEveryAuthStyle(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -42,6 +43,9 @@ func TestIssueSuccessEveryAuthStyle(t *testing.T) {
 			{"basic with matching body client_id", withBasic(formRequest(ccForm("client_id", c.ID)), c.ID, secret), "demo.read"},
 			{"form body", formRequest(ccForm("client_id", c.ID, "client_secret", secret, "scope", "demo.read demo.write")), "demo.read demo.write"},
 			{"form without content type", rawRequest("", ccForm("client_id", c.ID, "client_secret", secret).Encode()), "demo.read"},
+			// A request copied from a document, its body a line of its own.
+			{"form body ending in CRLF", withBasic(rawRequest("application/x-www-form-urlencoded", "grant_type=client_credentials\r\n"), c.ID, secret), "demo.read"},
+			{"form body ending in LF", rawRequest("application/x-www-form-urlencoded", ccForm("client_id", c.ID, "client_secret", secret).Encode()+"\n"), "demo.read"},
 			{"json scope string", jsonRequest(map[string]any{
 				"grant_type": "client_credentials", "client_id": c.ID, "client_secret": secret, "scope": "demo.write demo.read",
 			}), "demo.write demo.read"},
