@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -246,7 +247,7 @@ func (rq *request) signIn() {
 	if wait := co.throttle.Acquire(userKey, ipKey); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
-		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: tenant, Throttled: true})
+		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), Throttled: true})
 		rq.signInPage(http.StatusTooManyRequests, tenant, username,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs))
 		return
@@ -270,7 +271,7 @@ func (rq *request) signIn() {
 	// user exists (an unknown or invalid tenant is an unknown user); a
 	// failure keeps the attempt Acquire counted.
 	if ok := web.CheckPassword(hash, password); !ok || u.Disabled || !u.Admin {
-		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: tenant, User: u, PasswordOK: ok, NeedAdmin: true})
+		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), User: u, PasswordOK: ok, NeedAdmin: true})
 		rq.signInPage(http.StatusUnauthorized, tenant, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return
 	}
@@ -417,4 +418,17 @@ func newPager(offset, limit int, total int64) pager {
 
 func pageQuery(offset int) string {
 	return url.Values{"offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(consolePageSize)}}.Encode()
+}
+
+// knownTenant returns typed, a tenant id from the sign-in form, when such a
+// tenant exists, else "": what the log may show of the field. A mistyped
+// tenant may be a password typed into the wrong field.
+func (h *Handler) knownTenant(ctx context.Context, typed string) string {
+	if !validID(typed) {
+		return ""
+	}
+	if _, err := h.app.Store().GetTenant(ctx, typed); err != nil {
+		return ""
+	}
+	return typed
 }

@@ -30,8 +30,8 @@ func allText(logs *observer.ObservedLogs) string {
 	return b.String()
 }
 
-// A refused console sign-in is logged at info level with the tenant, the
-// user when one was found, why (unknown_user, wrong_password, not_admin,
+// A refused console sign-in is logged at info level with the tenant (when it
+// exists), the user when one was found, why (unknown_user, wrong_password, not_admin,
 // throttled) and the remote address; never the password or the username
 // as typed.
 func TestConsoleRefusedSignInIsLogged(t *testing.T) {
@@ -77,6 +77,17 @@ func TestConsoleRefusedSignInIsLogged(t *testing.T) {
 			if text := allText(logs); strings.Contains(text, tc.password) || strings.Contains(text, "typed-nobody") {
 				t.Errorf("the password or the typed username is in the log: %s", text)
 			}
+		}
+		// A tenant that does not exist, such as a password typed into the
+		// tenant field, is not logged; the refusal still is.
+		logs.TakeAll()
+		b.post("/console/signin", url.Values{"tenant": {"Typed-Pa55-8"}, "username": {"root"}, "password": {"x"}})
+		entries := logs.FilterMessage("sign-in failed").AllUntimed()
+		if len(entries) != 1 || entries[0].ContextMap()["tenant"] != "" {
+			t.Fatalf("unknown tenant: want one entry with an empty tenant, got %v", logs.AllUntimed())
+		}
+		if text := allText(logs); strings.Contains(text, "Typed-Pa55-8") {
+			t.Errorf("the typed tenant is in the log: %s", text)
 		}
 	})
 }

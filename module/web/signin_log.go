@@ -53,7 +53,7 @@ func LogSignInRefused(log *zap.Logger, r *http.Request, s SignInRefusal) {
 	if s.User != nil {
 		userID = s.User.ID
 	}
-	tenant := s.Tenant // as typed on the console's form: keep it short
+	tenant := s.Tenant // the console passes only a tenant that exists; keep it short anyway
 	if len(tenant) > 64 {
 		tenant = tenant[:64]
 	}
