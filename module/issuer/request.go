@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -133,12 +132,15 @@ func parseForm(body string) (map[string]string, *oauth.Error) {
 	return out, nil
 }
 
-// parseJSON accepts an object of strings; numbers and booleans are taken as
-// their text, and "scope" may be an array of strings. As in a form, no key
-// may appear twice (encoding/json would silently keep the last one).
+// parseJSON accepts an object whose members are the parameters: a string is
+// its value, numbers, true and false are taken as their text, null as
+// absent, and "scope" may be an array of strings. Any other object or array
+// is taken as its compact JSON text, so an unrecognized parameter is
+// ignored whatever its type (RFC 6749 §3.2) and a recognized one holding
+// it fails like any wrong value. As in a form, no key may appear twice
+// (encoding/json would silently keep the last one).
 func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
 	}
@@ -154,34 +156,31 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
 		}
 		seen[k] = true
-		var v any
-		if err := dec.Decode(&v); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
 		}
-		switch t := v.(type) {
-		case string:
-			out[k] = t
-		case json.Number:
-			out[k] = t.String()
-		case bool:
-			out[k] = fmt.Sprint(t)
-		case []any:
-			if k != "scope" {
-				return nil, oauth.ErrInvalidRequest("parameter %s must be a string", safeName(k))
-			}
-			parts := make([]string, 0, len(t))
-			for _, p := range t {
-				s, ok := p.(string)
+		switch raw[0] {
+		case '"':
+			var v string
+			_ = json.Unmarshal(raw, &v) // a valid string: the decoder read it
+			out[k] = v
+		case 'n':
+			// JSON null: treated as absent
+		case '[', '{':
+			if k == "scope" {
+				joined, ok := scopeArray(raw)
 				if !ok {
 					return nil, oauth.ErrInvalidRequest("scope must be a string or an array of strings")
 				}
-				parts = append(parts, s)
+				out[k] = joined
+				continue
 			}
-			out[k] = strings.Join(parts, " ")
-		case nil:
-			// JSON null: treated as absent
-		default:
-			return nil, oauth.ErrInvalidRequest("parameter %s must be a string", safeName(k))
+			var compact bytes.Buffer
+			_ = json.Compact(&compact, raw)
+			out[k] = compact.String()
+		default: // a number, true or false: its text
+			out[k] = string(raw)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -191,6 +190,24 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 		return nil, oauth.ErrInvalidRequest("the JSON body has trailing data")
 	}
 	return out, nil
+}
+
+// scopeArray joins a JSON array of strings with spaces; ok is false for
+// anything else (an object, an element that is not a string).
+func scopeArray(raw json.RawMessage) (joined string, ok bool) {
+	var items []any
+	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		return "", false
+	}
+	parts := make([]string, 0, len(items))
+	for _, it := range items {
+		s, isString := it.(string)
+		if !isString {
+			return "", false
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " "), true
 }
 
 // parseBasic decodes "Basic base64(urlencode(id):urlencode(secret))".

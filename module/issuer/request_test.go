@@ -53,8 +53,8 @@ func TestParseBasic(t *testing.T) {
 
 // JSON bodies: strings as they are, numbers as their text, booleans as
 // true/false, null as absent, scope as a string or an array of strings
-// (joined by spaces); nothing else, no repeated key, nothing after the
-// object.
+// (joined by spaces), other objects and arrays as their compact text (so an
+// unrecognized one is ignored); no repeated key, nothing after the object.
 func TestParseJSON(t *testing.T) {
 	good := map[string]map[string]string{
 		`{"a":"x","n":12.50,"b":false,"z":null,"scope":["s1","s2"]}`: {"a": "x", "n": "12.50", "b": "false", "scope": "s1 s2"},
@@ -62,6 +62,9 @@ func TestParseJSON(t *testing.T) {
 		`{"scope":[]}`:                                               {"scope": ""},
 		`{}`:                                                         {},
 		`{"a":"\u00e9\n"}`:                                           {"a": "é\n"},
+		// Other objects and arrays are their compact text: an
+		// unrecognized parameter is ignored whatever its type.
+		`{"grant_type":"client_credentials","extra":{"a": [1, true]},"list":["b"]}`: {"grant_type": "client_credentials", "extra": `{"a":[1,true]}`, "list": `["b"]`},
 	}
 	for in, want := range good {
 		got, oerr := parseJSON([]byte(in))
@@ -89,8 +92,7 @@ func TestParseJSON(t *testing.T) {
 		`{"a":"b"}{"c":"d"}`:       "trailing",
 		`{"a":"b"}]`:               "trailing",
 		`{"a":"b","a":"b"}`:        "a is repeated",
-		`{"a":{"b":"c"}}`:          "a must be a string",
-		`{"a":["b"]}`:              "a must be a string",
+		`{"scope":{"b":"c"}}`:      "array of strings",
 		`{"scope":["a",{"b":1}]}`:  "array of strings",
 		`{"scope":[null]}`:         "array of strings",
 		`{"scope":"a","scope":[]}`: "scope is repeated",

@@ -52,6 +52,8 @@ func TestIssueSuccessEveryAuthStyle(t *testing.T) {
 			{"json scope array", jsonRequest(map[string]any{
 				"grant_type": "client_credentials", "client_id": c.ID, "client_secret": secret, "scope": []string{"demo.read", "demo.write"},
 			}), "demo.read demo.write"},
+			{"json with an unrecognized object parameter", rawRequest("application/json",
+				`{"grant_type":"client_credentials","client_id":"`+c.ID+`","client_secret":"`+secret+`","metadata":{"app":"x","tags":["a"]}}`), "demo.read"},
 			{"json with charset and null", rawRequest("application/json; charset=utf-8",
 				`{"grant_type":"client_credentials","client_id":"`+c.ID+`","client_secret":"`+secret+`","scope":null}`), "demo.read"},
 		}
@@ -210,8 +212,10 @@ func TestTokenRequestErrors(t *testing.T) {
 			{"JSON repeated key", rawRequest("application/json",
 				`{"grant_type":"client_credentials","client_id":"`+c.ID+`","client_secret":"`+secret+`","scope":"demo.read","scope":"scopegate.admin"}`),
 				400, oauth.InvalidRequest, "scope is repeated"},
-			{"JSON object value", rawRequest("application/json", `{"grant_type":{"a":"b"}}`), 400, oauth.InvalidRequest, "grant_type must be a string"},
-			{"JSON array outside scope", rawRequest("application/json", `{"grant_type":["client_credentials"]}`), 400, oauth.InvalidRequest, "grant_type must be a string"},
+			// An object or array is its JSON text: as a grant type, no
+			// grant type.
+			{"JSON object value", rawRequest("application/json", `{"grant_type":{"a":"b"}}`), 400, oauth.UnsupportedGrantType, "is not supported"},
+			{"JSON array outside scope", rawRequest("application/json", `{"grant_type":["client_credentials"]}`), 400, oauth.UnsupportedGrantType, "is not supported"},
 			{"JSON scope array of numbers", rawRequest("application/json", `{"grant_type":"client_credentials","scope":[1]}`), 400, oauth.InvalidRequest, "array of strings"},
 			{"malformed form", rawRequest("application/x-www-form-urlencoded", "grant_type=%zz"), 400, oauth.InvalidRequest, "malformed"},
 			{"malformed Content-Type", rawRequest("application/json; =", "{}"), 400, oauth.InvalidRequest, "Content-Type"},
