@@ -36,12 +36,21 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 	if err != nil {
 		return nil, oauth.ErrInvalidScope("%s", err.Error())
 	}
-	// The presenter is vetted before the token is spent or taken as reused,
-	// as a code's is: checked afterwards, any client that saw a victim's
-	// refresh token could burn it and revoke the victim's whole grant.
+	// The presenter and the request are vetted before the token is spent
+	// or taken as reused, as a code's are. Checked afterwards, any client
+	// that saw a victim's refresh token could burn it and revoke the
+	// victim's whole grant; and an error must leave the token usable (RFC
+	// 6749 §6): a client told invalid_scope retries with the same token.
+	var scopes []string
+	otherClient := false
 	check := func(t *store.RefreshToken) error {
 		if t.ClientID != c.ID {
+			otherClient = true
 			return refusal{oauth.ErrInvalidGrant("the refresh token was issued to another client")}
+		}
+		var oerr *oauth.Error
+		if scopes, oerr = m.refreshScopes(c, t, requested, req.Request); oerr != nil {
+			return refusal{oerr}
 		}
 		return nil
 	}
@@ -49,8 +58,10 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 	var refused refusal
 	switch {
 	case errors.As(err, &refused):
-		m.logger.Warn("a refresh token was presented by a client it was not issued to; it is left as it was",
-			zap.String("client_id", c.ID))
+		if otherClient {
+			m.logger.Warn("a refresh token was presented by a client it was not issued to; it is left as it was",
+				zap.String("client_id", c.ID))
+		}
 		return nil, refused.oe
 	case errors.Is(err, store.ErrNotFound):
 		return nil, oauth.ErrInvalidGrant("the refresh token is unknown, expired or revoked")
@@ -61,11 +72,27 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		m.logger.Error("using a refresh token", zap.Error(err))
 		return nil, serverFailure(err)
 	}
+	issued, oerr := m.refreshWith(ctx, c, old, scopes, req.Request)
+	if oerr != nil {
+		// What failed once the token was spent (its user gone, a daily
+		// allowance used up) leaves it usable as well.
+		if err := m.app.Store().ReleaseRefreshToken(ctx, old.Digest); err != nil {
+			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))
+		}
+		return nil, oerr
+	}
+	return issued, nil
+}
+
+// refreshScopes decides the scopes of a refresh of t: those asked for, or
+// the grant's when none are, each granted with t and still assignable to
+// the client, with the claims they demand present in the request.
+func (m *Minter) refreshScopes(c *store.Client, t *store.RefreshToken, requested []string, req *Request) ([]string, *oauth.Error) {
 	if len(requested) == 0 {
-		requested = old.Scopes
+		requested = t.Scopes
 	}
 	for _, s := range requested {
-		if !old.Scopes.Contains(s) {
+		if !t.Scopes.Contains(s) {
 			return nil, oauth.ErrInvalidScope("scope %q was not granted with this refresh token", s)
 		}
 	}
@@ -73,9 +100,17 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 	if oerr != nil {
 		return nil, oerr
 	}
+	if _, oerr := m.requiredClaims(c, scopes, req); oerr != nil {
+		return nil, oerr
+	}
+	return scopes, nil
+}
+
+// refreshWith issues the successor of the spent refresh token old.
+func (m *Minter) refreshWith(ctx context.Context, c *store.Client, old *store.RefreshToken, scopes []string, req *Request) (*Issued, *oauth.Error) {
 	u, oerr := m.findUser(ctx, c, old.UserID)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return m.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req.Request)
+	return m.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req)
 }

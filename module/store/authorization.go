@@ -387,6 +387,14 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 	return &t, nil
 }
 
+// ReleaseRefreshToken undoes UseRefreshToken when the refresh the token was
+// spent for failed afterwards: an error leaves a refresh token usable (RFC
+// 6749 §6). A token whose grant was revoked meanwhile is gone, and stays so.
+func (s *Store) ReleaseRefreshToken(ctx context.Context, digest string) error {
+	return s.DB.WithContext(ctx).Model(&RefreshToken{}).
+		Where("digest = ? AND used_at IS NOT NULL", digest).Update("used_at", nil).Error
+}
+
 // RevokeRefreshFamily revokes a grant: every refresh token of the family is
 // deleted and the access tokens issued with them are revoked.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string) error {
