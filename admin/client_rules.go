@@ -11,6 +11,7 @@ import (
 	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // Limits that keep edits meaningful and arithmetic safe: a lifetime beyond
@@ -268,6 +269,8 @@ func checkRedirectURI(u string) string {
 		return "must be an absolute http(s) URL or " + oob
 	case p.Host == "":
 		return "must name a host"
+	case web.Origin(p) == "":
+		return "must name a host that is a DNS name or an IP address, with a numeric port if any"
 	case p.User != nil:
 		return "must not carry credentials"
 	case p.Fragment != "" || strings.Contains(u, "#"):

@@ -54,6 +54,12 @@ func TestClientValidation(t *testing.T) {
 			{"ftp redirect", with("redirect_uris", []string{"ftp://h/cb"}), []string{"redirect_uris"}},
 			{"fragment redirect", with("redirect_uris", []string{"https://h/cb#x"}), []string{"redirect_uris"}},
 			{"hostless redirect", with("redirect_uris", []string{"https:///cb"}), []string{"redirect_uris"}},
+			// Hosts url.Parse takes but no DNS name is: each would be CSP
+			// syntax in the authorize page's form-action.
+			{"redirect host with ;", with("redirect_uris", []string{"https://a.example;script-src/cb"}), []string{"redirect_uris"}},
+			{"redirect host with *", with("redirect_uris", []string{"https://*/cb"}), []string{"redirect_uris"}},
+			{"redirect host with ,", with("redirect_uris", []string{"https://a,b/cb"}), []string{"redirect_uris"}},
+			{"redirect host with a quote", with("redirect_uris", []string{"https://a.example'unsafe-inline'/cb"}), []string{"redirect_uris"}},
 			{"plain http redirect", with("redirect_uris", []string{"http://app.example/cb"}), []string{"redirect_uris"}},
 			{"unknown tenant", with("tenant_id", "nope"), []string{"tenant_id"}},
 			{"NUL tenant", with("tenant_id", "a\x00"), []string{"tenant_id"}},

@@ -54,10 +54,15 @@ func (ar *authRequest) oob() bool { return ar.redirect == OOB }
 // a post reaches the client.
 func (ar *authRequest) formActions() []string {
 	u, err := url.Parse(ar.redirect)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil {
 		return nil
 	}
-	return []string{u.Scheme + "://" + u.Host}
+	// Only a well-formed origin goes into the CSP header: a redirect URI
+	// registered before hosts were checked may hold ';' or '*'.
+	if origin := web.Origin(u); origin != "" {
+		return []string{origin}
+	}
+	return nil
 }
 
 // fatal is an error shown on a page, never sent to the redirect URI: the

@@ -284,6 +284,27 @@ func TestAuthorizeImplicitRedirect(t *testing.T) {
 	})
 }
 
+// A redirect URI stored before hosts were checked, its host holding CSP
+// syntax (';' starts a new directive), never reaches the consent page's
+// Content-Security-Policy: form-action stays 'self' alone.
+func TestAuthorizeCSPSkipsAMalformedRedirectHost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		bad := "https://a.example;script-src/cb"
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{bad}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, "", "")
+		params.Del("redirect_uri")
+		consent := b.login(params, "ada", testPassword)
+		page(t, consent, http.StatusOK, "demo.read")
+		csp := consent.Header().Get("Content-Security-Policy")
+		if strings.Contains(csp, "script-src") || strings.Contains(csp, "a.example") || !strings.Contains(csp, "form-action 'self';") {
+			t.Fatalf("CSP with a malformed redirect host: %s", csp)
+		}
+	})
+}
+
 // An unknown, missing or disabled client, an unregistered or ambiguous
 // redirect URI and a repeated client_id or redirect_uri never redirect: a
 // 400 error page.
