@@ -217,7 +217,7 @@ func checkDescription(f *fieldErrors, field, s string) {
 	case utf8.RuneCountInString(s) > maxDescription:
 		f.add(field, "must be at most %d characters", maxDescription)
 	case !printable(strings.NewReplacer("\r\n", "", "\n", "", "\t", "").Replace(s)):
-		f.add(field, "must not contain control characters other than line breaks and tabs")
+		f.add(field, "must not contain control characters other than line breaks and tabs, nor bidirectional or invisible ones")
 	}
 }
 

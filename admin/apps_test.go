@@ -131,6 +131,8 @@ func TestAppValidation(t *testing.T) {
 			"long name":        {with("name", strings.Repeat("n", 201)), []string{"name"}},
 			"long description": {with("description", strings.Repeat("d", maxDescription+1)), []string{"description"}},
 			"control char":     {with("description", "a\x00b"), []string{"description"}},
+			"bidi override":    {with("name", "Evil \u202egnp.exe"), []string{"name"}},
+			"bidi isolate":     {with("description", "a\u2067b\u2069"), []string{"description"}},
 			"no scopes":        {with("scopes", nil), []string{"scopes"}},
 			"empty scopes":     {with("scopes", []string{}), []string{"scopes"}},
 			"unknown scope":    {with("scopes", []string{"demo.read", "nope"}), []string{"scopes"}},

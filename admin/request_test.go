@@ -126,3 +126,28 @@ func TestQueryErrors(t *testing.T) {
 		}
 	})
 }
+
+// printable refuses control characters, bidirectional controls and
+// invisible characters (a right-to-left override in a name reverses the
+// page text after it), and keeps letters of every script, emoji and the
+// zero-width joiners those need.
+func TestPrintable(t *testing.T) {
+	for s, want := range map[string]bool{
+		"Ada Lovelace":       true,
+		"Zoë, 東京, مرحبا":     true,
+		"👩\u200d💻 dev":       true,
+		"می\u200cخواهم":      true,
+		"a\x00b":             false,
+		"a\nb":               false,
+		"Evil \u202egnp.exe": false,
+		"a\u2066b\u2069":     false,
+		"a\u200bb":           false,
+		"\ufeffa":            false,
+		"a\u200fb":           false,
+		"\xff":               false,
+	} {
+		if got := printable(s); got != want {
+			t.Errorf("printable(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -98,6 +98,8 @@ func TestUserValidation(t *testing.T) {
 			{"blank username", map[string]any{"username": " "}, []string{"username"}},
 			{"long username", map[string]any{"username": strings.Repeat("u", 201)}, []string{"username"}},
 			{"NUL username", map[string]any{"username": "a\x00"}, []string{"username"}},
+			{"right-to-left override in username", map[string]any{"username": "u\u202e1"}, []string{"username"}},
+			{"zero-width space in display name", map[string]any{"username": "u", "display_name": "a\u200bb"}, []string{"display_name"}},
 			// Users are found by id or username: a name in the form of an id
 			// could stand for another user.
 			{"username in the form of a user id", map[string]any{"username": store.NewID()}, []string{"username"}},
