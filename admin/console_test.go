@@ -577,7 +577,8 @@ func TestConsoleTenantIsolation(t *testing.T) {
 }
 
 // Integrations: a tenant admin sees the apps offered to its tenant with
-// the requested scopes and their descriptions, allows a subset (the pair
+// the requested scopes and their descriptions, who offers it (the developer
+// tenant and the app's redirect URIs), allows a subset (the pair
 // is shown once and holds only the allowed scopes), an empty subset is
 // refused next to the scopes, and declining another app works.
 func TestConsoleIntegrations(t *testing.T) {
@@ -587,8 +588,11 @@ func TestConsoleIntegrations(t *testing.T) {
 		other := ie.newApp("Other", []string{"demo.read"}, ie.t1Tenant)
 		b := ie.browser()
 		b.signIn(ie.t1Tenant, "t1admin")
-		b.page(b.get("/console/integrations"), http.StatusOK, "Reporter", "Other", "demo.read, demo.write, global")
-		b.page(b.get("/console/integrations/"+ie.reporter.ID), http.StatusOK, `value="demo.write" checked`, "Allow", "Decline")
+		b.page(b.get("/console/integrations"), http.StatusOK, "Reporter", "Other", "demo.read, demo.write, global", `<td data-label="Offered by tenant" class="mono">dev</td>`)
+		// Who offers the app, and where it sends users, are shown: any
+		// tenant's admin can name an app as it likes.
+		b.page(b.get("/console/integrations/"+ie.reporter.ID), http.StatusOK, `value="demo.write" checked`, "Allow", "Decline",
+			`Offered by the developers of tenant <span class="mono">dev</span>, who send users back to <span class="mono">https://reporter.example/cb</span>`)
 
 		body := b.page(b.post("/console/integrations/"+ie.reporter.ID+"/allow", url.Values{}), http.StatusBadRequest)
 		if !strings.Contains(fieldErrorOf(body, "scopes"), "at least one scope") {

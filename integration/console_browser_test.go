@@ -137,6 +137,11 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 		if txt := read(t, ctx, "requested scopes", chromedp.Text(chromedp.ID("scopes"))); !strings.Contains(txt, "Change demo data") {
 			t.Fatalf("requested scopes lack their descriptions: %q", txt)
 		}
+		// The reviewer sees who offers the app and where it sends users.
+		if txt := read(t, ctx, "offered by", chromedp.Text(chromedp.ID("offered-by"))); !strings.Contains(txt, "tenant default") ||
+			!strings.Contains(txt, "https://insights.example/cb") {
+			t.Fatalf("the review does not say who offers the app: %q", txt)
+		}
 		screenshot(t, ctx, "integration-review")
 		step(t, ctx, "allow demo.read only",
 			chromedp.Click(chromedp.CSS(`input[name=scopes][value="demo.write"]`)),
