@@ -76,7 +76,11 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 	if oerr != nil {
 		// What failed once the token was spent (its user gone, a daily
 		// allowance used up) leaves it usable as well.
-		if err := m.app.Store().ReleaseRefreshToken(ctx, old.Digest); err != nil {
+		// Not with ctx: a client that gave up mid-refresh retries with
+		// this very token, which must not look reused then.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := m.app.Store().ReleaseRefreshToken(rctx, old.Digest); err != nil {
 			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))
 		}
 		return nil, oerr

@@ -18,7 +18,9 @@ import (
 // unless its allowed scopes give scopegate.introspect (directly or through
 // an implication), which reads every token of its own tenant and no other:
 // neither scopegate.admin without it, nor scopegate.introspect of another
-// tenant, reads the token.
+// tenant, nor an app's tenant pair holding it (allowed before apps were
+// refused it, or through a scope a later catalogue makes imply it) reads the
+// token.
 func TestIntrospectionLeastPrivilege(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver, func(a *app.App) {
@@ -31,6 +33,9 @@ func TestIntrospectionLeastPrivilege(t *testing.T) {
 		implied, impliedSecret := f.client(store.Client{AllowedScopes: store.Strings{"resource_server"}})
 		super, superSecret := f.client(store.Client{AllowedScopes: store.Strings{scope.Admin}})
 		acme, acmeSecret := f.client(store.Client{TenantID: "acme", AllowedScopes: store.Strings{scope.Introspect}})
+		appID := "app-1"
+		pair, pairSecret := f.client(store.Client{AppID: &appID, AllowedScopes: store.Strings{"demo.read", scope.Introspect}})
+		impliedPair, impliedPairSecret := f.client(store.Client{AppID: &appID, AllowedScopes: store.Strings{"resource_server"}})
 		res, claims := f.issue(t, f.ep, owner.ID, ownerSecret, "scope", "demo.read")
 		tok := res.str("access_token")
 
@@ -63,6 +68,8 @@ func TestIntrospectionLeastPrivilege(t *testing.T) {
 			"another client of the tenant":                      {peer.ID, peerSecret},
 			"a scopegate.admin client without the scope":        {super.ID, superSecret},
 			"another tenant's client with scopegate.introspect": {acme.ID, acmeSecret},
+			"an app's pair holding scopegate.introspect":        {pair.ID, pairSecret},
+			"an app's pair holding a scope implying it":         {impliedPair.ID, impliedPairSecret},
 		} {
 			if body := ask(c.id, c.secret); len(body) != 1 || body["active"] != false {
 				t.Errorf("%s: %v, want exactly {\"active\": false}", who, body)

@@ -32,10 +32,12 @@ type Request struct {
 // Get returns a parameter ("" when absent).
 func (r *Request) Get(name string) string { return r.Params[name] }
 
-// Alias returns the one parameter present among names, spellings of the
-// same parameter (Nitro's userId for user_id), "" when none is. Two of them
-// are refused like a repeated parameter: which one the client meant is
-// unknowable, and an empty one must not hide the other.
+// Alias returns the parameter present among names, spellings of the same
+// parameter (Nitro's userId for user_id), "" when none is. Two spellings
+// with the same value are one parameter sent for compatibility; with
+// different values (an empty one included) they are refused like a repeated
+// parameter: which one the client meant is unknowable, and an empty one
+// must not hide the other.
 func (r *Request) Alias(names ...string) (string, *oauth.Error) {
 	value, found := "", ""
 	for _, n := range names {
@@ -43,7 +45,7 @@ func (r *Request) Alias(names ...string) (string, *oauth.Error) {
 		if !ok {
 			continue
 		}
-		if found != "" {
+		if found != "" && v != value {
 			return "", oauth.ErrInvalidRequest("send one of the parameters %s and %s, not both", safeName(found), safeName(n))
 		}
 		value, found = v, n

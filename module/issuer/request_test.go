@@ -118,14 +118,15 @@ func TestSafeName(t *testing.T) {
 }
 
 // Request.Alias returns the one spelling present (empty included) or ""
-// when none is, and refuses two spellings with invalid_request naming both,
-// even when one is empty; Get is "" for absent parameters.
+// when none is, takes two spellings with the same value as one, and refuses
+// two with different values with invalid_request naming both, even when one
+// is empty; Get is "" for absent parameters.
 func TestRequestAccessors(t *testing.T) {
-	r := &Request{Params: map[string]string{"userId": "u2", "user_id": "u1", "empty": ""}}
+	r := &Request{Params: map[string]string{"userId": "u2", "user_id": "u1", "empty": "", "same": "u2"}}
 	for _, tc := range []struct {
 		names []string
 		want  string
-	}{{[]string{"nope", "userId"}, "u2"}, {[]string{"user_id", "nope"}, "u1"}, {[]string{"nope"}, ""}, {[]string{"empty", "nope"}, ""}} {
+	}{{[]string{"nope", "userId"}, "u2"}, {[]string{"user_id", "nope"}, "u1"}, {[]string{"nope"}, ""}, {[]string{"empty", "nope"}, ""}, {[]string{"same", "userId"}, "u2"}} {
 		if got, oerr := r.Alias(tc.names...); got != tc.want || oerr != nil {
 			t.Errorf("Alias(%v) = %q, %v; want %q", tc.names, got, oerr, tc.want)
 		}
