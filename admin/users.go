@@ -107,8 +107,10 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 		return forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
 	}
 	checkText(&f, "username", u.Username, 200, true)
-	if store.UsernameLooksLikeID(u.Username) {
-		f.add("username", "must not have the form of a user id (a UUID): users are found by id or username")
+	if other, err := h.app.Store().GetUser(r.Context(), u.Username); err == nil && other.TenantID == u.TenantID {
+		f.add("username", "is the id of another user of the tenant: users are found by id or username")
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
 	checkProfile(&f, u)
 	if b.Password != nil && *b.Password != "" {

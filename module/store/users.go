@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
-
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -62,8 +60,8 @@ func (s *Store) GetUser(ctx context.Context, id string) (*User, error) {
 // id it is wins over one whose username it is: otherwise a tenant admin
 // could name a user after another user's id and have tokens asked for that
 // id (user_id, connect-as, refresh, impersonation) bound to the namesake.
-// New usernames cannot have the form of an id (UsernameLooksLikeID), but
-// older databases may hold some.
+// New usernames cannot be another user's id (the admin API refuses them),
+// but older databases may hold some.
 func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User, error) {
 	if !findable(tenantID, idSize) || !findable(idOrName, nameSize) { // a username may be longer than an id
 		return nil, ErrNotFound
@@ -77,15 +75,6 @@ func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User,
 		return nil, translate(err)
 	}
 	return &u, nil
-}
-
-// UsernameLooksLikeID reports whether name has the form of a user id (a
-// UUID as NewID writes it), which a username may not have: FindUser takes
-// either, and a name equal to another user's id would make the two
-// ambiguous.
-func UsernameLooksLikeID(name string) bool {
-	_, err := uuid.Parse(name)
-	return err == nil && len(name) == len("00000000-0000-0000-0000-000000000000")
 }
 
 // ListUsers returns one page of a tenant's users (all tenants when empty).
