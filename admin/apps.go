@@ -197,10 +197,8 @@ func (h *Handler) applyApp(ctx context.Context, c *caller, a *store.DeveloperApp
 			f.add("tenant_ids", "entry %d is not a valid tenant id", i)
 		}
 	}
-	for i, u := range a.RedirectURIs {
-		if msg := checkRedirectURI(u); msg != "" {
-			f.add("redirect_uris", "entry %d %s", i, msg)
-		}
+	if creating || b.RedirectURIs != nil {
+		checkRedirectURIs(&f, a.RedirectURIs)
 	}
 	if creating {
 		if err := h.checkTenantField(ctx, &f, "developer_tenant_id", a.DeveloperTenantID); err != nil {
@@ -217,7 +215,7 @@ func checkDescription(f *fieldErrors, field, s string) {
 	case utf8.RuneCountInString(s) > maxDescription:
 		f.add(field, "must be at most %d characters", maxDescription)
 	case !printable(strings.NewReplacer("\r\n", "", "\n", "", "\t", "").Replace(s)):
-		f.add(field, "must not contain control characters other than line breaks and tabs, nor bidirectional or invisible ones")
+		f.add(field, "must not contain control characters other than line breaks and tabs")
 	}
 }
 

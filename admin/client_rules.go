@@ -116,10 +116,10 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if cl.MaxMinutesPerDay < 0 || cl.MaxMinutesPerDay > maxMinutesPerDay {
 		f.add("max_minutes_per_day", "must be from 0 (no limit) to %d", maxMinutesPerDay)
 	}
-	for i, u := range cl.RedirectURIs {
-		if msg := checkRedirectURI(u); msg != "" {
-			f.add("redirect_uris", "entry %d %s", i, msg)
-		}
+	if creating || b.RedirectURIs != nil {
+		// Only URIs being set: one stored under older rules must not block
+		// a change to something else (disabling, narrowing scopes).
+		checkRedirectURIs(&f, cl.RedirectURIs)
 	}
 	checkGrantTypes(&f, cl, b)
 	if cl.AppID != nil && b.Scopes != nil {
@@ -250,6 +250,16 @@ func (h *Handler) checkConnectAs(ctx context.Context, f *fieldErrors, tenantID, 
 		f.add("connect_as_user_id", "the user is disabled")
 	}
 	return nil
+}
+
+// checkRedirectURIs names redirect_uris for each entry checkRedirectURI
+// refuses.
+func checkRedirectURIs(f *fieldErrors, uris []string) {
+	for i, u := range uris {
+		if msg := checkRedirectURI(u); msg != "" {
+			f.add("redirect_uris", "entry %d %s", i, msg)
+		}
+	}
 }
 
 // checkRedirectURI returns why u is not an acceptable redirect URI, or "".

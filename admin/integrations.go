@@ -28,8 +28,9 @@ const (
 type scopeRef struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	// false for an admin scope (or one implying it), which an allow never
-	// grants (apps registered before that rule may still request one).
+	// false for an admin scope or scopegate.introspect (or one implying
+	// either), which an allow never grants (apps registered before that
+	// rule may still request one).
 	Grantable bool `json:"grantable"`
 }
 
@@ -226,7 +227,7 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 			}
 		}
 	} else if len(granted) == 0 {
-		f.add("scopes", "the app requests only admin scopes, which are never granted to an app; decline it")
+		f.add("scopes", "the app requests only admin scopes or scopegate.introspect, which are never granted to an app; decline it")
 	}
 	if !f.has("scopes") {
 		for _, s := range cat.Unknown(granted) {

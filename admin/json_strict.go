@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,8 +14,12 @@ import (
 // body has decoded into dst: bytes that are not UTF-8 (it would store U+FFFD
 // in their place), a member named twice in one object (it keeps the last,
 // while a policy layer in front may read the first) and a member whose name
-// matches a field of dst only when case is ignored ({"SCOPES": …}). The
-// token endpoint refuses the same (module/issuer parseJSON).
+// matches a field of dst only when case is ignored ({"SCOPES": …}). It also
+// refuses bidirectional controls and invisible characters in any string but
+// a password (invisible): a right-to-left override in a client name runs on
+// into the consent page's own sentence, and a zero-width space makes two
+// usernames look alike. Only what a request sends is checked, so a value
+// stored before this rule never blocks a change to something else.
 func strictMembers(body []byte, dst any) *problem {
 	if !utf8.Valid(body) {
 		return newProblem(http.StatusBadRequest, "the body is not valid UTF-8")
@@ -22,17 +27,19 @@ func strictMembers(body []byte, dst any) *problem {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var f fieldErrors
-	walkJSON(dec, jsonNames(reflect.TypeOf(dst)), &f)
+	walkJSON(dec, jsonNames(reflect.TypeOf(dst)), "", &f)
 	if err := f.err(); err != nil {
 		return err.(*problem)
 	}
 	return nil
 }
 
-// walkJSON reads one value from dec (already known to be valid JSON) and
-// records in f the repeated members of its objects and, when names is not
-// nil, the members of this value that are not exactly one of names.
-func walkJSON(dec *json.Decoder, names map[string]bool, f *fieldErrors) {
+// walkJSON reads one value from dec (already known to be valid JSON),
+// member being the top-level member it belongs to, and records in f the
+// repeated members of its objects, the strings holding invisible characters
+// and, when names is not nil, the members of this value that are not
+// exactly one of names.
+func walkJSON(dec *json.Decoder, names map[string]bool, member string, f *fieldErrors) {
 	tok, err := dec.Token()
 	if err != nil {
 		return
@@ -53,15 +60,37 @@ func walkJSON(dec *json.Decoder, names map[string]bool, f *fieldErrors) {
 				f.add(name, "unknown field (member names are case-sensitive)")
 			}
 			seen[name] = true
-			walkJSON(dec, nil, f)
+			within := member
+			if names != nil {
+				within = name
+			}
+			walkJSON(dec, nil, within, f)
 		}
 		_, _ = dec.Token() // '}'
 	case json.Delim('['):
 		for dec.More() {
-			walkJSON(dec, nil, f)
+			walkJSON(dec, nil, member, f)
 		}
 		_, _ = dec.Token() // ']'
+	default:
+		if s, ok := tok.(string); ok && member != "password" && !f.has(member) && strings.IndexFunc(s, invisible) >= 0 {
+			f.add(member, "must not contain bidirectional controls or invisible characters")
+		}
 	}
+}
+
+// invisible reports whether r is a bidirectional control or a character
+// that shows as nothing (format characters, line and paragraph separators,
+// the Hangul fillers). The zero-width joiner and non-joiner stay: scripts
+// and emoji need them.
+func invisible(r rune) bool {
+	switch r {
+	case '\u200c', '\u200d':
+		return false
+	case '\u2028', '\u2029', '\u115f', '\u1160', '\u3164', '\uffa0':
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
 }
 
 // jsonNames are the member names encoding/json gives the fields of the

@@ -222,26 +222,11 @@ func printable(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || reorders(r) {
+		if unicode.IsControl(r) {
 			return false
 		}
 	}
 	return true
-}
-
-// reorders reports whether r is a bidirectional control or an invisible
-// character with no place in a name: a right-to-left override in a client
-// name runs on into the consent page's own sentence ("Allow Evil ?tnuocca
-// ruoy ssecca ot exe.png"), and a zero-width space makes two usernames look
-// alike. The joiners (U+200C, U+200D) stay: scripts and emoji need them.
-func reorders(r rune) bool {
-	switch {
-	case r == '\u061c', r == '\u200b', r == '\u200e', r == '\u200f', r == '\u2060', r == '\ufeff':
-		return true
-	case '\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
-		return true
-	}
-	return false
 }
 
 // checkText validates a free-text field: at most limit characters (the
@@ -253,7 +238,7 @@ func checkText(f *fieldErrors, field, s string, limit int, required bool) {
 	case utf8.RuneCountInString(s) > limit:
 		f.add(field, "must be at most %d characters", limit)
 	case !printable(s):
-		f.add(field, "must not contain control, bidirectional or invisible characters")
+		f.add(field, "must not contain control characters")
 	}
 }
 

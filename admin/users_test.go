@@ -146,3 +146,40 @@ func TestUserValidation(t *testing.T) {
 		}
 	})
 }
+
+// Rules added later apply to what a request sends, never to values stored
+// before them: a user whose display name holds a right-to-left mark, and a
+// client whose redirect URI host a later rule refuses, can still be
+// disabled, given a password or narrowed, through the same PATCH the
+// console and the CLI send.
+func TestOlderValuesDoNotBlockChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		u := e.user(store.DefaultTenantID, "dana")
+		u.DisplayName = "דנה (Dana)\u200f"
+		if err := e.app.Store().UpdateUser(ctx, u, store.Actor{Principal: "test"}, "user.update"); err != nil {
+			t.Fatal(err)
+		}
+		e.want(e.do("PATCH", "/users/"+u.ID, e.super, map[string]any{"password": "a long enough password"}), http.StatusOK)
+		e.want(e.do("PATCH", "/users/"+u.ID, e.super, map[string]any{"disabled": true}), http.StatusOK)
+		// Sending such a value is refused.
+		problemOf(t, e.do("PATCH", "/users/"+u.ID, e.super, map[string]any{"display_name": "x\u202ey"}), http.StatusBadRequest)
+
+		created := decode[map[string]any](t, e.want(e.do("POST", "/clients", e.super, map[string]any{
+			"name": "old", "scopes": []string{"demo.read", "demo.write"}, "auth_method": "user", "redirect_uris": []string{"https://app.example/cb"},
+		}), http.StatusCreated))
+		id := created["client_id"].(string)
+		cl, err := e.app.Store().GetClient(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.RedirectURIs = store.Strings{"https://a,b/cb"}
+		if err := e.app.Store().UpdateClient(ctx, cl, store.Actor{Principal: "test"}, "client.update"); err != nil {
+			t.Fatal(err)
+		}
+		e.want(e.do("PATCH", "/clients/"+id, e.super, map[string]any{"scopes": []string{"demo.read"}, "default_scopes": []string{"demo.read"}}), http.StatusOK)
+		e.want(e.do("POST", "/clients/"+id+"/disable", e.super, nil), http.StatusOK)
+		problemOf(t, e.do("PATCH", "/clients/"+id, e.super, map[string]any{"redirect_uris": []string{"https://a,b/cb"}}), http.StatusBadRequest)
+	})
+}
