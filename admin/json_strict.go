@@ -16,7 +16,7 @@ import (
 // while a policy layer in front may read the first) and a member whose name
 // matches a field of dst only when case is ignored ({"SCOPES": …}). It also
 // refuses bidirectional controls and invisible characters in any string but
-// a password (invisible): a right-to-left override in a client name runs on
+// a password (which no page shows): a right-to-left override in a client name runs on
 // into the consent page's own sentence, and a zero-width space makes two
 // usernames look alike. Only what a request sends is checked, so a value
 // stored before this rule never blocks a change to something else.
