@@ -305,6 +305,27 @@ func TestAuthorizeCSPSkipsAMalformedRedirectHost(t *testing.T) {
 	})
 }
 
+// The client's and the user's names are isolated (<bdi>) on the pages: a
+// name stored before bidirectional controls were refused cannot reverse the
+// page's own sentence around it.
+func TestAuthorizePagesIsolateNames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		name := "Evil \u202egnp.exe"
+		c, _ := f.client(store.Client{Name: name, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, "", "")
+		params.Del("redirect_uri")
+		consent := page(t, b.login(params, "ada", testPassword), http.StatusOK, "demo.read")
+		for _, want := range []string{"Allow <bdi>" + name + "</bdi> to access", `<bdi><strong id="user">ada</strong></bdi>`, "<bdi>" + name + "</bdi> asks to"} {
+			if !strings.Contains(consent, want) {
+				t.Errorf("the consent page lacks %q", want)
+			}
+		}
+	})
+}
+
 // An unknown, missing or disabled client, an unregistered or ambiguous
 // redirect URI and a repeated client_id or redirect_uri never redirect: a
 // 400 error page.
