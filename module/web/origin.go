@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// Origin returns the scheme://host[:port] of an http(s) URL whose host is
+// Origin returns the scheme://host[:port] of an http(s) URL (as url.Parse
+// made it) whose host is
 // an IP literal or a DNS name (letters, digits, '-', '_' and dots), or ""
 // for anything else. url.Parse lets a host hold ';', ',', '*', quotes and
 // other characters a Content-Security-Policy source list gives meaning to,
@@ -16,14 +17,7 @@ func Origin(u *url.URL) string {
 	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || !ValidHost(u.Hostname()) {
 		return ""
 	}
-	if port := u.Port(); port != "" {
-		for _, c := range port {
-			if c < '0' || c > '9' {
-				return ""
-			}
-		}
-	}
-	if strings.HasSuffix(u.Host, ":") {
+	if strings.HasSuffix(u.Host, ":") { // url.Parse checks a port's digits, not that one follows the colon
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
