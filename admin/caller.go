@@ -96,7 +96,7 @@ func (c *caller) actor(tenantID string) store.Actor {
 	if c.adminUser != "" {
 		who = c.adminUser
 	}
-	return store.Actor{Principal: who, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via}
+	return store.Actor{Principal: who, TenantID: tenantID, RemoteAddr: c.remote, Via: c.via, Super: c.super}
 }
 
 // maxVia is the size of the audit log's via column.

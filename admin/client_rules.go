@@ -22,6 +22,9 @@ const (
 	maxMinutesPerDay   = 1440
 	maxGraceSeconds    = 365 * 24 * 3600
 	maxRedirectURI     = 2000
+	// A client or app registers its callbacks, not a directory of them:
+	// the authorize endpoint compares every one on each request.
+	maxRedirectURIs = 100
 )
 
 // applyClient merges b into cl and validates the result. On create every
@@ -89,7 +92,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		return forbidden("a tenant admin can only manage its own tenant")
 	}
 	// A caller hands out no more admin power than it holds (module/power).
-	if need := h.clientNeeds(cl); !c.covers(need) {
+	need, err := h.clientNeeds(ctx, cl)
+	if err != nil {
+		return err
+	}
+	if !c.covers(need) {
 		return cannotGrant(need, cl.TenantID)
 	}
 
@@ -208,7 +215,7 @@ func checkGrantTypes(f *fieldErrors, cl *store.Client, b *clientBody) {
 // cannotGrant refuses to hand out admin power the caller does not hold.
 func cannotGrant(need power.Power, tenantID string) error {
 	if need.Level == power.Super {
-		return forbidden("only a super admin may grant %s", scope.Admin)
+		return forbidden("only a super admin may grant %s, connect a client as a super admin, or let a client of the default tenant impersonate or name users", scope.Admin)
 	}
 	return forbidden("only an admin of tenant %q may grant %s there", tenantID, scope.TenantAdmin)
 }
@@ -252,9 +259,13 @@ func (h *Handler) checkConnectAs(ctx context.Context, f *fieldErrors, tenantID, 
 	return nil
 }
 
-// checkRedirectURIs names redirect_uris for each entry checkRedirectURI
-// refuses.
+// checkRedirectURIs names redirect_uris when it lists more than
+// maxRedirectURIs, or for each entry checkRedirectURI refuses.
 func checkRedirectURIs(f *fieldErrors, uris []string) {
+	if len(uris) > maxRedirectURIs {
+		f.add("redirect_uris", "lists %d URIs; at most %d", len(uris), maxRedirectURIs)
+		return
+	}
 	for i, u := range uris {
 		if msg := checkRedirectURI(u); msg != "" {
 			f.add("redirect_uris", "entry %d %s", i, msg)
@@ -280,7 +291,7 @@ func checkRedirectURI(u string) string {
 	case p.Host == "":
 		return "must name a host"
 	case web.Origin(p) == "":
-		return "must name a host that is a DNS name or an IP address, with a numeric port if any"
+		return "must name a host that is a DNS name or an IP address, with a port from 1 to 65535 if any"
 	case p.User != nil:
 		return "must not carry credentials"
 	case p.Fragment != "" || strings.Contains(u, "#"):

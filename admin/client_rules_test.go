@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,6 +62,9 @@ func TestClientValidation(t *testing.T) {
 			{"redirect host with ,", with("redirect_uris", []string{"https://a,b/cb"}), []string{"redirect_uris"}},
 			{"redirect host with a quote", with("redirect_uris", []string{"https://a.example'unsafe-inline'/cb"}), []string{"redirect_uris"}},
 			{"plain http redirect", with("redirect_uris", []string{"http://app.example/cb"}), []string{"redirect_uris"}},
+			{"redirect port 0", with("redirect_uris", []string{"https://a.example:0/cb"}), []string{"redirect_uris"}},
+			{"redirect port past 65535", with("redirect_uris", []string{"https://[::1]:99999/cb"}), []string{"redirect_uris"}},
+			{"too many redirects", with("redirect_uris", manyRedirectURIs(maxRedirectURIs+1)), []string{"redirect_uris"}},
 			{"unknown tenant", with("tenant_id", "nope"), []string{"tenant_id"}},
 			{"NUL tenant", with("tenant_id", "a\x00"), []string{"tenant_id"}},
 			{"missing user", with("connect_as_user_id", "nope"), []string{"connect_as_user_id"}},
@@ -127,4 +131,13 @@ func TestClientValidation(t *testing.T) {
 			t.Fatalf("refused patches changed the client: %+v", now)
 		}
 	})
+}
+
+// manyRedirectURIs is n distinct valid redirect URIs.
+func manyRedirectURIs(n int) []string {
+	uris := make([]string, n)
+	for i := range uris {
+		uris[i] = fmt.Sprintf("https://app.example/cb/%d", i)
+	}
+	return uris
 }

@@ -285,16 +285,50 @@ func (h *Handler) manageableClient(r *http.Request, c *caller) (*store.Client, e
 	if err != nil {
 		return nil, err
 	}
-	if !c.covers(h.clientNeeds(cl)) {
-		return nil, forbidden("only a super admin may change a client holding %s or read its secret", scope.Admin)
+	need, err := h.clientNeeds(r.Context(), cl)
+	if err != nil {
+		return nil, err
+	}
+	if !c.covers(need) {
+		return nil, cannotManage(need, cl.TenantID)
 	}
 	return cl, nil
 }
 
-// clientNeeds is the power a caller must hold to give cl its scopes or to
-// manage it.
-func (h *Handler) clientNeeds(cl *store.Client) power.Power {
-	return power.Needed(h.app.Catalogue(), cl.AllowedScopes, cl.TenantID)
+// clientNeeds is the power a caller must hold to give cl its scopes and its
+// way of acting as users, or to manage it (change it, read or rotate its
+// secret): its admin scopes' (power.Needed), and the power of the users its
+// tokens may speak for. A client connecting as one user needs that user's
+// power; one that may name any user at token time (allow_impersonation,
+// allow_user_tokens) needs power.OverUsersOf its tenant, a super admin's in
+// the default tenant. Otherwise a tenant admin of the default tenant, which
+// may not touch a super admin user, could act as one through a client.
+func (h *Handler) clientNeeds(ctx context.Context, cl *store.Client) (power.Power, error) {
+	need := power.Needed(h.app.Catalogue(), cl.AllowedScopes, cl.TenantID)
+	switch {
+	case cl.AllowImpersonation || cl.AllowUserTokens:
+		need = power.Max(need, power.OverUsersOf(cl.TenantID))
+	case cl.ConnectAsUserID != nil && validID(*cl.ConnectAsUserID):
+		u, err := h.app.Store().GetUser(ctx, *cl.ConnectAsUserID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// checkConnectAs names it; a user that is gone speaks for no one.
+		case err != nil:
+			return need, err
+		case u.TenantID == cl.TenantID:
+			need = power.Max(need, power.OfUser(u))
+		}
+	}
+	return need, nil
+}
+
+// cannotManage refuses a change to a client that needs more power than the
+// caller holds.
+func cannotManage(need power.Power, tenantID string) error {
+	if need.Level == power.Super {
+		return forbidden("only a super admin may change this client or read its secret: it holds %s, or its tokens may speak for a super admin (it connects as one, or may name any user of the default tenant)", scope.Admin)
+	}
+	return forbidden("only an admin of tenant %q may change this client or read its secret", tenantID)
 }
 
 // writeClient answers with the client as the database now has it.

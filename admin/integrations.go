@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/app"
-	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -320,11 +319,15 @@ func (h *Handler) setIntegrationDisabled(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	cl := in.client
-	switch {
-	case cl == nil:
+	if cl == nil {
 		return newProblem(http.StatusConflict, "tenant %q has no pair for the app; allow it first", in.tenant)
-	case !c.covers(h.clientNeeds(cl)):
-		return forbidden("only a super admin may change a client holding %s", scope.Admin)
+	}
+	need, err := h.clientNeeds(r.Context(), cl)
+	switch {
+	case err != nil:
+		return err
+	case !c.covers(need):
+		return cannotManage(need, cl.TenantID)
 	case disabled && cl.ID == c.claims.ClientID:
 		return newProblem(http.StatusConflict, "a client cannot disable itself; use another admin client's token")
 	}

@@ -255,8 +255,9 @@ func TestIntegrationDeclineAndConflicts(t *testing.T) {
 // apps not offered to it are 404 for every route; another tenant's pair
 // cannot be reached through /integrations nor /clients. A super admin picks
 // the tenant with ?tenant_id= (an unknown one is 400 naming it), sees any
-// tenant's integrations and allows on its behalf; only a super admin may
-// allow an app requesting scopegate.admin.
+// tenant's integrations and allows and disables on its behalf (the tenant's
+// admin cannot restore that); only a super admin may allow an app
+// requesting scopegate.admin.
 func TestIntegrationIsolation(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newIntegrationsEnv(t, driver)
@@ -326,6 +327,9 @@ func TestIntegrationIsolation(t *testing.T) {
 		if got := decode[integrationView](t, e.do("GET", base, e.t2, nil)); got.Status != integrationDisabled {
 			t.Fatalf("t2 sees %+v", got)
 		}
-		e.want(e.do("POST", base+"/restore", e.t2, nil), http.StatusOK)
+		// What a super admin disabled only a super admin restores
+		// (TestWhatASuperAdminDisabledStaysDisabled).
+		problemOf(t, e.do("POST", base+"/restore", e.t2, nil), http.StatusForbidden)
+		e.want(e.do("POST", base+"/restore?tenant_id=t2", e.super, nil), http.StatusOK)
 	})
 }

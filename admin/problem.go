@@ -122,6 +122,8 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusConflict, "it conflicts with an existing resource")
 	case errors.Is(err, store.ErrReferenced):
 		return newProblem(http.StatusConflict, "it is still referenced by other resources")
+	case errors.Is(err, store.ErrDisabledBySuper):
+		return forbidden("%s", store.ErrDisabledBySuper.Error())
 	}
 	return nil
 }

@@ -202,7 +202,11 @@ func editUser(c *caller, u *store.User, b *userPatchBody) (string, error) {
 		return "", forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
 	}
 	if b.Disabled != nil && *b.Disabled != u.Disabled {
+		if u.DisabledBySuper && !c.super {
+			return "", store.ErrDisabledBySuper
+		}
 		u.Disabled = *b.Disabled
+		u.DisabledBySuper = u.Disabled && c.super
 		action = "user.restore"
 		if u.Disabled {
 			action = "user.disable"

@@ -136,6 +136,27 @@ func Needed(cat *scope.Catalogue, scopes []string, tenantID string) Power {
 	return Nothing
 }
 
+// Max is the stronger of a and b, two powers over the same tenant (or
+// super): what a client needs when two of its settings each need one.
+func Max(a, b Power) Power {
+	if b.Level > a.Level {
+		return b
+	}
+	return a
+}
+
+// OverUsersOf is the power a client needs to act as any user of tenantID
+// it names at token time (impersonation, user tokens): a super admin's in
+// the default tenant, whose users include the super admins, a tenant admin's
+// elsewhere. A client acting as one fixed user needs that user's power
+// (OfUser) instead.
+func OverUsersOf(tenantID string) Power {
+	if tenantID == store.DefaultTenantID {
+		return SuperAdmin
+	}
+	return TenantAdmin(tenantID)
+}
+
 // IsAdminScope reports whether name is an admin scope or implies one.
 func IsAdminScope(cat *scope.Catalogue, name string) bool {
 	return Needed(cat, []string{name}, "-").Level != None

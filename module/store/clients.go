@@ -78,6 +78,10 @@ type Client struct {
 	// (module/power); ClientCreator reads it.
 	CreatorUserID string `gorm:"size:64"`
 	Disabled      bool
+	// DisabledBySuper marks a client a super admin disabled: only a super
+	// admin restores it, so an operator who suspends an app's credentials
+	// keeps them suspended whatever the tenant's own admins do.
+	DisabledBySuper bool `gorm:"not null;default:false"`
 	// SecretCiphertext is the secret sealed with the client id as AAD.
 	SecretCiphertext []byte
 	// SecretDigest is the keyed digest of the current secret.
@@ -218,18 +222,31 @@ func (s *Store) UpdateClientSettings(ctx context.Context, c *Client, inTenant st
 	})
 }
 
-// SetClientDisabled disables or restores a client.
+// SetClientDisabled disables or restores a client. What a super admin
+// disabled only a super admin restores (ErrDisabledBySuper), decided on the
+// row as the update finds it.
 func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool, a Actor) error {
 	action := "client.restore"
 	if disabled {
 		action = "client.disable"
 	}
+	set := map[string]any{"disabled": disabled, "updated_at": time.Now().UTC()}
+	if !disabled || a.Super {
+		set["disabled_by_super"] = disabled
+	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Client{}).Where("id = ?", id).Updates(map[string]any{"disabled": disabled, "updated_at": time.Now().UTC()})
+		q := tx.Model(&Client{}).Where("id = ?", id)
+		if !disabled && !a.Super {
+			q = q.Where("disabled_by_super = ?", false)
+		}
+		res := q.Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
+			if !disabled && !a.Super && tx.Where("id = ?", id).Take(&Client{}).Error == nil {
+				return ErrDisabledBySuper
+			}
 			return ErrNotFound
 		}
 		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {

@@ -58,6 +58,9 @@ type Actor struct {
 	// RFC 8693 actor when the token acts for someone), "console" for a
 	// console session, "" for a local command.
 	Via string
+	// Super marks an actor with super admin power: what it disables only a
+	// super admin enables again.
+	Super bool
 }
 
 func allModels() []any {

@@ -23,11 +23,14 @@ type User struct {
 	Admin bool
 	// SuperAdmin makes an admin of the default tenant a super admin (every
 	// tenant); it means nothing elsewhere (module/power).
-	SuperAdmin   bool
-	Disabled     bool
-	PasswordHash string `gorm:"size:200"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	SuperAdmin bool
+	Disabled   bool
+	// DisabledBySuper marks a user a super admin disabled: only a super
+	// admin enables it again (admin.editUser decides on the locked row).
+	DisabledBySuper bool   `gorm:"not null;default:false"`
+	PasswordHash    string `gorm:"size:200"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // CreateUser inserts a user.
@@ -109,7 +112,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *User, a Actor, action string)
 
 // userProfile are the columns an admin edits; the password hash and the
 // username are never overwritten by an admin edit.
-var userProfile = []string{"display_name", "email", "admin", "super_admin", "disabled", "updated_at"}
+var userProfile = []string{"display_name", "email", "admin", "super_admin", "disabled", "disabled_by_super", "updated_at"}
 
 // UpdateUserProfile saves the admin-editable fields of u, but only while the
 // user is in inTenant (otherwise ErrNotFound), and tells other nodes. action
