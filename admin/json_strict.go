@@ -18,7 +18,9 @@ import (
 // refuses bidirectional controls and invisible characters in any string but
 // a password (which no page shows): a right-to-left override in a client name runs on
 // into the consent page's own sentence, and a zero-width space makes two
-// usernames look alike. Only what a request sends is checked, so a value
+// usernames look alike. Every string, a password's too, must be valid
+// Unicode: encoding/json turns an escaped lone surrogate into U+FFFD, so two
+// different passwords would be stored as one. Only what a request sends is checked, so a value
 // stored before this rule never blocks a change to something else.
 func strictMembers(body []byte, dst any) *problem {
 	if !utf8.Valid(body) {
@@ -73,7 +75,14 @@ func walkJSON(dec *json.Decoder, names map[string]bool, member string, f *fieldE
 		}
 		_, _ = dec.Token() // ']'
 	default:
-		if s, ok := tok.(string); ok && member != "password" && !f.has(member) && strings.IndexFunc(s, invisible) >= 0 {
+		s, ok := tok.(string)
+		switch {
+		case !ok || f.has(member):
+		case strings.ContainsRune(s, utf8.RuneError):
+			// An escaped lone surrogate ("\ud800") decodes to U+FFFD:
+			// different inputs would be stored as one.
+			f.add(member, "must be valid Unicode (no lone surrogate escapes, no U+FFFD)")
+		case member != "password" && strings.IndexFunc(s, invisible) >= 0:
 			f.add(member, "must not contain bidirectional controls or invisible characters")
 		}
 	}

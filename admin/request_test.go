@@ -69,13 +69,17 @@ func TestBodyErrors(t *testing.T) {
 		// given twice (it keeps the last: here the harmless scope, while a
 		// layer in front reading the first saw scopegate.admin), a member
 		// matching a field only when case is ignored, and bytes that are not
-		// UTF-8 (it would store U+FFFD). Each is 400 naming the member.
+		// UTF-8 or escaped lone surrogates (it would store U+FFFD). Each is 400
+		// naming the member.
 		for name, tc := range map[string]struct{ body, field string }{
 			"repeated member":    {`{"name":"dup","scopes":["scopegate.admin"],"scopes":["demo.read"]}`, "scopes"},
 			"upper-case member":  {`{"NAME":"caseins","scopes":["demo.read"]}`, "NAME"},
 			"mixed-case member":  {`{"name":"caseins","Scopes":["demo.read"]}`, "Scopes"},
 			"repeated, escaped":  {`{"name":"dup","na\u006de":"other","scopes":["demo.read"]}`, "name"},
 			"invalid UTF-8 name": {"{\"name\":\"a\xffb\",\"scopes\":[\"demo.read\"]}", ""},
+			// An escaped lone surrogate would be stored as U+FFFD.
+			"lone surrogate":   {`{"name":"a\ud800b","scopes":["demo.read"]}`, "name"},
+			"replacement char": {"{\"name\":\"a\uFFFDb\",\"scopes\":[\"demo.read\"]}", "name"},
 		} {
 			p := problemOf(t, e.do("POST", "/clients", e.super, tc.body), http.StatusBadRequest)
 			if tc.field != "" && !slices.Equal(fields(p), []string{tc.field}) {

@@ -3,24 +3,33 @@ package web
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // Origin returns the scheme://host[:port] of an http(s) URL (as url.Parse
-// made it) whose host is
-// an IP literal or a DNS name (letters, digits, '-', '_' and dots), or ""
-// for anything else. url.Parse lets a host hold ';', ',', '*', quotes and
-// other characters a Content-Security-Policy source list gives meaning to,
-// so a redirect URI's origin goes into form-action only through here, and
-// registering a redirect URI checks its host the same way.
+// made it) whose host is an IP literal or a DNS name (letters, digits, '-',
+// '_' and dots) and whose port, if any, is 1 to 65535; "" for anything else.
+// url.Parse lets a host hold ';', ',', '*', quotes and other characters a
+// Content-Security-Policy source list gives meaning to, so a redirect URI's
+// origin goes into form-action only through here, and registering a
+// redirect URI checks its host the same way.
 func Origin(u *url.URL) string {
-	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || !ValidHost(u.Hostname()) {
-		return ""
-	}
-	if strings.HasSuffix(u.Host, ":") { // url.Parse checks a port's digits, not that one follows the colon
+	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || !ValidHost(u.Hostname()) || !validPort(u) {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// validPort reports whether u has no port or one from 1 to 65535: url.Parse
+// checks that a port is digits, not that any follow the colon, nor their
+// value (https://a.example:0/, https://[::1]:99999/ parse).
+func validPort(u *url.URL) bool {
+	if !strings.HasSuffix(u.Host, ":"+u.Port()) {
+		return true // no colon after the host
+	}
+	n, err := strconv.Atoi(u.Port())
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // ValidHost reports whether host (without port or brackets) is an IP

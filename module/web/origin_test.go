@@ -7,7 +7,8 @@ import (
 
 // Origin keeps the origin of an http(s) URL with a DNS name or IP host and
 // refuses hosts holding what a CSP source list would read as syntax (';',
-// ',', '*', quotes), empty labels, and non-http schemes.
+// ',', '*', quotes), empty labels, ports outside 1-65535 and non-http
+// schemes.
 func TestOrigin(t *testing.T) {
 	for raw, want := range map[string]string{
 		"https://app.example/cb":           "https://app.example",
@@ -23,6 +24,11 @@ func TestOrigin(t *testing.T) {
 		"https://a..example/cb":            "",
 		"https://-a.example/cb":            "",
 		"https://a.example:/cb":            "",
+		"https://a.example:0/cb":           "",
+		"https://a.example:65535/cb":       "https://a.example:65535",
+		"https://a.example:65536/cb":       "",
+		"http://[::1]:99999/cb":            "",
+		"http://[::1]/cb":                  "http://[::1]",
 		"ftp://a.example/cb":               "",
 		"urn:ietf:wg:oauth:2.0:oob":        "",
 	} {
