@@ -51,6 +51,12 @@ func TestBigtincan(t *testing.T) {
 		if status != 200 || body["user_id"] != eric || body["legs"] != "3" {
 			t.Fatalf("connect-as token: %d %v", status, body)
 		}
+		// files.read only reads: no write reaches the API (405, Allow).
+		for _, method := range []string{"POST", "PUT", "PATCH", "DELETE", "post"} {
+			if status, _, h := call(t, method, g.URL+"/v5/files/1", plain, map[string]string{}); status != http.StatusMethodNotAllowed || h.Get("Allow") != "GET, HEAD, OPTIONS" {
+				t.Errorf("%s /v5/files/1 with files.read: %d (Allow %q), want 405", method, status, h.Get("Allow"))
+			}
+		}
 		// Without the permission, impersonation is refused.
 		status, body, h := call(t, "GET", g.URL+"/v5/users/me", plain, nil, "X-Act-As-User", boss)
 		if status != 403 || challenge(h) != "insufficient_scope" || !strings.Contains(body["error_description"].(string), "on behalf") {

@@ -194,6 +194,29 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 		if status, _, h := call(t, "POST", g.URL+"/v1/applications/app-1/sessions", access, map[string]string{}); status != 403 || challenge(h) != "insufficient_scope" {
 			t.Fatalf("a session with the bare token: %d", status)
 		}
+		// Fail closed: a path some upstream framework reads as the sessions
+		// endpoint (";params" stripped, a suffix matched, case ignored) gets
+		// the session guard: 403 for the bare token. A path an
+		// upstream may resolve differently (dot segments, a backslash, an
+		// escape left after decoding) is refused outright: 400.
+		for path, want := range map[string]int{
+			"/v1/applications/app-1/sessions;x": 403, "/v1/applications/app-1/sessions.json": 403,
+			"/v1/applications/app-1/Sessions": 403, "/v1/applications/app-1/session%2573": 400,
+			"/v1/applications/app-1/sessions%20": 403, "/v1/applications/app-1/sessions%3Bx": 403,
+			"/v1/applications/app-1/sessions/..": 400, "/v1/applications/app-1/x/../sessions": 400,
+			"/v1/applications/app-1%5Csessions": 400,
+		} {
+			if status, body, _ := call(t, "POST", g.URL+path, access, map[string]string{}); status != want {
+				t.Errorf("POST %s with the bare token: %d %v, want %d", path, status, body, want)
+			}
+		}
+
+		// Only client_credentials is served here (grant_types).
+		for _, grant := range []string{"authorization_code", "refresh_token"} {
+			if status, body := tokenBasic(t, g, "/v1/oauth2/token", id, secret, url.Values{"grant_type": {grant}, "code": {"x"}, "refresh_token": {"x"}}); status != 400 || body["error"] != "unsupported_grant_type" {
+				t.Errorf("grant_type=%s at Bits' token endpoint: %d %v, want 400 unsupported_grant_type", grant, status, body)
+			}
+		}
 
 		status, refused := bitsTokenRequest(t, g, id, secret, url.Values{"scope": {"application.session"}})
 		if status != 400 || refused["error"] != "invalid_request" || !strings.Contains(fmt.Sprint(refused["error_description"]), "application_id") {
