@@ -153,14 +153,23 @@ func TestForgedIdentityNeverReachesUpstreams(t *testing.T) {
 }
 
 // The guard's trusted identity still reaches the upstream of a guarded route
-// behind scopegate_strip, with the forged copies gone, also when the guarded
-// route is reached through dot segments from the unguarded one.
+// behind scopegate_strip, with the forged copies gone. The guarded route
+// reached through dot segments from the unguarded one is refused (400
+// invalid_request) without calling the upstream: the upstream would get the
+// path as sent and might resolve it to another route.
 func TestTrustedIdentityStillReachesGuardedRoutes(t *testing.T) {
 	eachDriver(t, func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth2/token")
 		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
 		tok := mustToken(t, g, id, secret, nil)
-		for _, p := range []string{"/api/x", "/public/../api/x", "/public/%2e%2e/api/x"} {
+		for _, p := range []string{"/public/../api/x", "/public/%2e%2e/api/x"} {
+			_, before := g.Upstream.Last()
+			status, body, _ := sendRaw(t, g, "GET", p, tok)
+			if _, after := g.Upstream.Last(); status != http.StatusBadRequest || !strings.Contains(body, "invalid_request") || after != before {
+				t.Fatalf("GET %s: %d %s (upstream called: %v), want 400 invalid_request", p, status, body, after != before)
+			}
+		}
+		for _, p := range []string{"/api/x"} {
 			status, body, _ := sendRaw(t, g, "GET", p, tok, forgedIdentity[:len(forgedIdentity)-6]...) // no impersonation on /api/
 			if status != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", p, status, body)

@@ -220,6 +220,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 // authenticate reads and verifies the bearer token and applies impersonation.
 // moved holds the impersonation headers scopegate_strip took out of r.
 func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oauth.Error) {
+	if unclearPath(r.URL.Path) {
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath)
+	}
 	raw, oerr := bearer(r)
 	if oerr != nil {
 		return nil, oerr

@@ -435,17 +435,18 @@ func TestMatchClaim(t *testing.T) {
 			})
 		}
 		// Dot segments would let segment 1 read "app-1" here while an
-		// upstream that resolves them serves app-2: a bound token must send
-		// a plain path. Tokens without the claim are not concerned.
-		// A backslash is a separator to many upstreams, sent raw or as %5C.
+		// upstream that resolves them serves app-2. A backslash is a
+		// separator to many upstreams, sent raw or as %5C. Every guarded
+		// request is refused such a path (TestUnclearPathRefused), a token
+		// without the claim too.
 		for _, path := range []string{"/apps/app-1/../app-2/items", "/apps/app-1/%2e%2e/app-2", "/apps/app-1/%2E%2E%2Fapp-2", "/apps/app-1/./items",
 			"/apps/app-1/..%5Capp-2", "/apps/app-1/..%5capp-2/items", `/apps/app-1/..\app-2`, "/apps/app-1%5C..%5Capp-2", "/apps/app-1/%2e%2e%5Capp-2",
 			"/apps/app-1/%252e%252e%252fapp-2"} {
 			t.Run("dot segments "+path, func(t *testing.T) {
-				x := newExchange(path, bearerLine(bound("app-1")))
-				wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, "the request path must not contain empty, . or .. segments", "")
-				x = newExchange(path, bearerLine(e.token(svc, "", "demo.read")))
-				wantPassed(t, x, x.serve(t, g))
+				for _, raw := range []string{bound("app-1"), e.token(svc, "", "demo.read")} {
+					x := newExchange(path, bearerLine(raw))
+					wantRefused(t, x, x.serve(t, g), http.StatusBadRequest, oauth.InvalidRequest, descUnclearPath, "")
+				}
 			})
 		}
 		// Empty segments: routes match "//apps/app-2" as "/apps/app-2", but
@@ -515,6 +516,13 @@ func TestImpersonation(t *testing.T) {
 		})
 		t.Run("user-auth client with the flag", func(t *testing.T) {
 			refuse(t, on, e.token(userApp, "", "demo.read"), "X-Act-As-User", alice, notAllowed)
+		})
+		t.Run("a token bound to a user", func(t *testing.T) {
+			// A user's sign-in (or a token naming a user) speaks for that
+			// user only. (A connect-as token is the client's own:
+			// TestBigtincan in integration.)
+			refuse(t, on, e.token(svc, bob, "demo.read global"), "X-Act-As-User", alice,
+				"only the client's own tokens (2-legged, or connecting as its user) may act on behalf of users; this one is bound to a user")
 		})
 		t.Run("by id", func(t *testing.T) { passAs(t, on, "X-Act-As-User", alice) })
 		t.Run("by username", func(t *testing.T) { passAs(t, on, "X-Act-As-User", alice+"-name") })

@@ -32,6 +32,11 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	if c.Act != nil {
 		return forbid("a token that already acts for someone cannot impersonate again")
 	}
+	if c.Legs == 3 && !c.ConnectAs {
+		// A user-bound token that is not the client's own (a user's
+		// sign-in, a token naming a user) speaks for that user only.
+		return forbid("only the client's own tokens (2-legged, or connecting as its user) may act on behalf of users; this one is bound to a user")
+	}
 	// By id from the cache first; a miss, or a user of another tenant whose
 	// id happens to be a local username, is looked up by id or username
 	// within the client's tenant.

@@ -20,7 +20,7 @@ func init() {
 // X-Scopegate- or with the header_prefix of any guard of the config, and
 // the impersonation headers (X-Act-As-User and every name a guard of the
 // config uses), each in the dash, underscore and dot spellings, in any letter
-// case. A guard sets trusted identity headers only on its own routes; on
+// case; and the headers that override the method or path (overrideHeaders). A guard sets trusted identity headers only on its own routes; on
 // the others (an unguarded /public/*, or /api/../public/x, which Caddy
 // matches by its cleaned path but proxies as sent) whatever the caller sent
 // would reach the upstream as if the gateway had vouched for it.
@@ -62,7 +62,7 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	var moved http.Header
 	for k, v := range r.Header {
 		if !hasPrefixFold(k, DefaultHeaderPrefix) && !equalNameFold(k, DefaultImpersonationHeader) &&
-			!isCallerIdentityHeader(k, prefixes, names) {
+			!isCallerIdentityHeader(k, prefixes, names) && !isOverrideHeader(k) {
 			continue
 		}
 		delete(r.Header, k)
@@ -79,6 +79,25 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		caddyhttp.SetVar(r.Context(), varMoved, moved)
 	}
 	return next.ServeHTTP(w, r)
+}
+
+// overrideHeaders name another method or path than the request's own, which
+// some upstream frameworks obey (Symfony and IIS rewrites read
+// X-Original-URL; method-override middleware the rest). The gateway matched
+// routes and checked scopes on the request's own method and path, so a
+// caller could otherwise reach /api/admin through an unguarded route, or
+// DELETE with a token checked for GET.
+var overrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+
+// isOverrideHeader reports whether k is one of overrideHeaders in any
+// spelling (case, '_' or '.' for '-').
+func isOverrideHeader(k string) bool {
+	for _, o := range overrideHeaders {
+		if equalNameFold(k, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // callerHeaders returns the impersonation headers scopegate_strip took out

@@ -27,8 +27,10 @@ func (c chain) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 // caller could forge an identity with: the default prefix X-Scopegate-, the
 // header_prefix of each guard of the config (X-Identity- here), the default
 // impersonation header and each guard's (X-On-Behalf), in the dash, the
-// underscore and the dot spelling and in any letter case. Other headers, look-alikes
-// included, reach the upstream untouched.
+// underscore and the dot spelling and in any letter case; so are the headers
+// that override the method or path (X-Original-URL, X-HTTP-Method-Override…),
+// which upstream frameworks obey after the gateway checked the request's own.
+// Other headers, look-alikes included, reach the upstream untouched.
 func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -48,6 +50,12 @@ func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 			"X.Scopegate.User.Id: forged",
 			"X-On-Behalf: u-alice",
 			"x_on_behalf: u-alice",
+			"X-Original-URL: /api/admin",
+			"X_Rewrite_Url: /api/admin",
+			"X-HTTP-Method-Override: DELETE",
+			"x-http-method: DELETE",
+			"X.Method.Override: DELETE",
+			"X-Original-URL-Info: kept",
 			"X-Scopegate: kept",
 			"X-Scopegatex-User: kept",
 			"X-Act-As-User-Id: kept",
@@ -64,7 +72,7 @@ func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 				}
 			}
 		})
-		if want := []string{"X-Act-As-User-Id", "X-Other", "X-Scopegate", "X-Scopegatex-User"}; !slices.Equal(got, want) {
+		if want := []string{"X-Act-As-User-Id", "X-Original-Url-Info", "X-Other", "X-Scopegate", "X-Scopegatex-User"}; !slices.Equal(got, want) {
 			t.Fatalf("upstream headers = %q, want %q", got, want)
 		}
 	})

@@ -376,6 +376,9 @@ func TestAuthorizeErrorsGoBack(t *testing.T) {
 		f := newFixture(t, driver)
 		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read", "global"}, RedirectURIs: store.Strings{appRedirect, OOB}})
 		noImplicit, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}, DisableImplicit: true})
+		// A client that acts on behalf of users keeps its tokens: none is
+		// handed to a user who signs in (either response type).
+		acting, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}, AllowImpersonation: true})
 		_, b := f.authorize(t)
 		code := func(kv ...string) url.Values {
 			v := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {appRedirect}, "state": {"xyz"}}
@@ -392,6 +395,8 @@ func TestAuthorizeErrorsGoBack(t *testing.T) {
 			"missing response_type":  {func() url.Values { v := code(); v.Del("response_type"); return v }(), false, "invalid_request"},
 			"unknown response_type":  {code("response_type", "id_token"), false, "unsupported_response_type"},
 			"implicit turned off":    {implicitParams(noImplicit.ID, appRedirect, "demo.read"), true, "unauthorized_client"},
+			"implicit, impersonator": {implicitParams(acting.ID, appRedirect, "demo.read"), true, "unauthorized_client"},
+			"code, impersonator":     {code("client_id", acting.ID, "scope", "demo.read"), false, "unauthorized_client"},
 			"plain PKCE":             {code("code_challenge", s256("v"), "code_challenge_method", "plain"), false, "invalid_request"},
 			"challenge, no method":   {code("code_challenge", s256("v")), false, "invalid_request"},
 			"method, no challenge":   {code("code_challenge_method", "S256"), false, "invalid_request"},

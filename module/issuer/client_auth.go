@@ -86,6 +86,11 @@ func mayUse(c *store.Client, g string) *oauth.Error {
 			return oauth.ErrUnauthorizedClient("this client signs users in through the authorize endpoint and may not use client_credentials")
 		}
 	}
+	if c.AllowImpersonation && (g == store.GrantImplicit || g == store.GrantAuthorizationCode) {
+		// Its tokens may act as any user of the tenant: they stay with the
+		// client, never in the hands of a user who signed in.
+		return oauth.ErrUnauthorizedClient("a client allowed to act on behalf of users gets its tokens with its own credentials (client_credentials), never through a user's sign-in")
+	}
 	if c.AllowsGrant(g) {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap"
@@ -108,6 +109,12 @@ func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) 
 			}
 			if len(v) > 512 {
 				return nil, oauth.ErrInvalidRequest("%s is longer than 512 characters", name)
+			}
+			if !claimText(v) {
+				// The value travels in the token and in an identity header
+				// (X-Scopegate-Claim-…), where a control character would be
+				// refused on every request, or split the header.
+				return nil, oauth.ErrInvalidRequest("%s must be UTF-8 text without control characters", name)
 			}
 			if ext == nil {
 				ext = map[string]string{}
@@ -237,4 +244,17 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return fmt.Sprint(s)
+}
+
+// claimText reports whether v is valid UTF-8 without control characters.
+func claimText(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }

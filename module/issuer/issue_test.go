@@ -245,8 +245,8 @@ func withSessionScope(a *app.App) {
 
 // Required claims: a scope with RequiredClaims needs each as a request
 // parameter (invalid_request naming the first missing one); redirect_url
-// must be one the client registered; values over 512 characters are
-// refused; with all present the token's ext carries exactly them, and
+// must be one the client registered; values over 512 characters, with
+// control characters or not UTF-8 are refused; with all present the token's ext carries exactly them, and
 // scopes without required claims add no ext.
 func TestRequiredClaims(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -270,6 +270,11 @@ func TestRequiredClaims(t *testing.T) {
 			{[]string{"application_id", "app1", "workflow_id", "wf1", "redirect_url", "https://evil.example/cb"}, "registered redirect"},
 			{[]string{"application_id", "app1", "workflow_id", "wf1", "redirect_url", "https://app.example/cb/"}, "registered redirect"},
 			{[]string{"application_id", strings.Repeat("a", 513), "workflow_id", "wf1", "redirect_url", "https://app.example/cb"}, "512"},
+			// The values become identity headers: no line breaks or other
+			// controls, only UTF-8.
+			{[]string{"application_id", "a\r\nX-Scopegate-User-Id: evil", "workflow_id", "wf1", "redirect_url", "https://app.example/cb"}, "control characters"},
+			{[]string{"application_id", "app1", "workflow_id", "w\x00f", "redirect_url", "https://app.example/cb"}, "control characters"},
+			{[]string{"application_id", "a\xffb", "workflow_id", "wf1", "redirect_url", "https://app.example/cb"}, "UTF-8"},
 		} {
 			res := f.refuse(t, f.ep, req(tc.kv...), http.StatusBadRequest, oauth.InvalidRequest)
 			if !strings.Contains(res.str("error_description"), tc.desc) {
