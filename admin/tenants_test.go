@@ -190,3 +190,35 @@ func TestTenantAdminCannotGrantAdmin(t *testing.T) {
 		}
 	})
 }
+
+// A super admin moving a client to another tenant is audited in both: the
+// tenant it leaves gets client.move naming where it went, the one it joins
+// client.update, each readable by that tenant's own admin.
+func TestClientMoveAuditedInBothTenants(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.tenant("acme")
+		e.tenant("globex")
+		acme, _ := e.adminToken("acme", scope.TenantAdmin)
+		globex, _ := e.adminToken("globex", scope.TenantAdmin)
+		cl := e.create(e.super, map[string]any{"name": "mover", "scopes": []string{"demo.read"}, "tenant_id": "acme"})
+		e.want(e.do("PATCH", "/clients/"+cl.ClientID, e.super, map[string]any{"tenant_id": "globex"}), http.StatusOK)
+		has := func(tok, action, detail string) bool {
+			for _, a := range decode[list[auditView]](t, e.want(e.do("GET", "/audit", tok, nil), http.StatusOK)).Items {
+				if a.Action == action && a.Target == cl.ClientID && strings.Contains(a.Detail, detail) {
+					return true
+				}
+			}
+			return false
+		}
+		if !has(acme, "client.move", "globex") {
+			t.Error("the tenant the client left has no client.move entry naming where it went")
+		}
+		if !has(globex, "client.update", "mover") {
+			t.Error("the tenant the client joined has no client.update entry")
+		}
+		if has(globex, "client.move", "") {
+			t.Error("the joining tenant got the leaving tenant's entry")
+		}
+	})
+}

@@ -218,6 +218,15 @@ func (s *Store) UpdateClientSettings(ctx context.Context, c *Client, inTenant st
 		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
 		}
+		if c.TenantID != inTenant {
+			// A move: the tenant it leaves sees it go, the one it joins sees
+			// it come (a.TenantID is the new one's).
+			from := a
+			from.TenantID = inTenant
+			if err := audit(tx, from, "client.move", c.ID, "to tenant "+c.TenantID); err != nil {
+				return err
+			}
+		}
 		return audit(tx, a, "client.update", c.ID, c.Name)
 	})
 }
