@@ -66,3 +66,26 @@ func TestClientsActingAsUsersNeedTheirPower(t *testing.T) {
 		e.want(e.do("POST", "/clients", acmeAdmin, map[string]any{"name": "acme-as-boss", "scopes": []string{"demo.read"}, "connect_as_user_id": boss.ID}), http.StatusCreated)
 	})
 }
+
+// With connect_as_creator, turning a super admin's user app into an API key
+// makes it connect as that super admin: a tenant admin of the default
+// tenant may not make that change (403, nothing written), while the super
+// admin may.
+func TestConnectAsCreatorNeedsTheCreatorsPower(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.h.ConnectAsCreator = true
+		root := e.superUser("root")
+		rootTok, _ := e.userToken(root, scope.Admin)
+		ta, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
+		app := e.create(rootTok, map[string]any{"name": "browser", "scopes": []string{"demo.read"}, "auth_method": "user"})
+		problemOf(t, e.do("PATCH", "/clients/"+app.ClientID, ta, map[string]any{"auth_method": "api_key"}), http.StatusForbidden)
+		if cl, err := e.app.Store().GetClient(t.Context(), app.ClientID); err != nil || cl.AuthMethod != store.AuthUser || cl.ConnectAsUserID != nil {
+			t.Fatalf("after the refused change: %+v %v", cl, err)
+		}
+		got := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+app.ClientID, rootTok, map[string]any{"auth_method": "api_key"}), http.StatusOK))
+		if got.ConnectAsUserID == nil || *got.ConnectAsUserID != root.ID {
+			t.Fatalf("root's own change: %+v", got)
+		}
+	})
+}

@@ -149,6 +149,18 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if err != nil {
 		return err
 	}
+	if defaulted {
+		// The client now connects as its creator: the caller must cover
+		// that user's power as well (a tenant admin turning a super admin's
+		// app into an API key would make it speak for the super admin).
+		need, err := h.clientNeeds(ctx, cl)
+		if err != nil {
+			return err
+		}
+		if !c.covers(need) {
+			return cannotGrant(need, cl.TenantID)
+		}
+	}
 	if h.holdsAdminScope(cl.AllowedScopes) {
 		// On every create and change, so adding an admin scope to a client
 		// with such settings is refused as well (admin_clients.go).

@@ -10,9 +10,11 @@ import (
 // What a super admin disables only a super admin enables again: an
 // operator who suspends an app's credentials (the client, or a tenant's
 // pair through /integrations) or a user keeps them suspended whatever the
-// tenant's admins do. The tenant admin's restore is 403 and the row stays
-// disabled, even after the tenant admin disables it once more (that does
-// not clear the mark). What a tenant admin disabled, it restores itself,
+// tenant's admins do. The tenant admin's restore (or delete, which would
+// let the tenant allow the app anew) is 403 and the row stays disabled, even
+// after the tenant admin disables it once more (that does not clear the
+// mark); a super admin's disable marks a user the tenant admin had disabled
+// already. What a tenant admin disabled, it restores itself,
 // and after the super admin's restore the tenant admin disables and
 // restores as before.
 func TestWhatASuperAdminDisabledStaysDisabled(t *testing.T) {
@@ -39,6 +41,12 @@ func TestWhatASuperAdminDisabledStaysDisabled(t *testing.T) {
 			if s := status(id); s != "disabled" {
 				t.Fatalf("client %s is %s after the tenant admin's refused restore", id, s)
 			}
+			// Deleting it would let the tenant allow the app again and get
+			// fresh credentials: refused too.
+			problemOf(t, e.do("DELETE", "/clients/"+id, e.t1, nil), http.StatusForbidden)
+			if s := status(id); s != "disabled" {
+				t.Fatalf("client %s is %s after the tenant admin's refused delete", id, s)
+			}
 		}
 		e.want(e.do("POST", "/clients/"+own.ClientID+"/restore", e.super, nil), http.StatusOK)
 		e.want(e.do("POST", "/integrations/"+e.reporter.ID+"/restore?tenant_id="+e.t1Tenant, e.super, nil), http.StatusOK)
@@ -61,5 +69,10 @@ func TestWhatASuperAdminDisabledStaysDisabled(t *testing.T) {
 		e.want(e.do("PATCH", "/users/"+u.ID, e.super, map[string]any{"disabled": false}), http.StatusOK)
 		e.want(e.do("PATCH", "/users/"+u.ID, e.t1, map[string]any{"disabled": true}), http.StatusOK)
 		e.want(e.do("PATCH", "/users/"+u.ID, e.t1, map[string]any{"disabled": false}), http.StatusOK)
+		// The super admin's disable marks a user the tenant admin had
+		// disabled already.
+		e.want(e.do("PATCH", "/users/"+u.ID, e.t1, map[string]any{"disabled": true}), http.StatusOK)
+		e.want(e.do("PATCH", "/users/"+u.ID, e.super, map[string]any{"disabled": true}), http.StatusOK)
+		problemOf(t, e.do("PATCH", "/users/"+u.ID, e.t1, map[string]any{"disabled": false}), http.StatusForbidden)
 	})
 }

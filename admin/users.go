@@ -201,6 +201,9 @@ func editUser(c *caller, u *store.User, b *userPatchBody) (string, error) {
 	if !c.covers(power.OfUser(u)) {
 		return "", forbidden("only a super admin may make a user a %s", power.OfUser(u).Level)
 	}
+	if b.Disabled != nil && *b.Disabled && c.super {
+		u.DisabledBySuper = true // marked even when a tenant admin disabled it first
+	}
 	if b.Disabled != nil && *b.Disabled != u.Disabled {
 		if u.DisabledBySuper && !c.super {
 			return "", store.ErrDisabledBySuper

@@ -195,15 +195,17 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 			t.Fatalf("a session with the bare token: %d", status)
 		}
 		// Fail closed: a path some upstream framework reads as the sessions
-		// endpoint (";params" stripped, a suffix matched, case ignored) gets
-		// the session guard: 403 for the bare token. A path an
-		// upstream may resolve differently (dot segments, a backslash, an
-		// escape left after decoding) is refused outright: 400.
+		// endpoint (a suffix matched, case ignored) gets the session guard:
+		// 403 for the bare token. A path an upstream may resolve differently
+		// (dot segments, ";params", a backslash, an escape left after
+		// decoding) is refused outright: 400.
 		for path, want := range map[string]int{
-			"/v1/applications/app-1/sessions;x": 403, "/v1/applications/app-1/sessions.json": 403,
+			"/v1/applications/app-1/sessions;x": 400, "/v1/applications/app-1/sessions.json": 403,
 			"/v1/applications/app-1/Sessions": 403, "/v1/applications/app-1/session%2573": 400,
-			"/v1/applications/app-1/sessions%20": 403, "/v1/applications/app-1/sessions%3Bx": 403,
-			"/v1/applications/app-1/sessions/..": 400, "/v1/applications/app-1/x/../sessions": 400,
+			"/v1/applications/app-1/sessions%20": 403, "/v1/applications/app-1/sessions%3Bx": 400,
+			"/V1/applications/app-1/sessions": 403, "/v1/APPLICATIONS/app-1/sessions": 403,
+			"/v1/applications/app-1/x/..;/sessions": 400,
+			"/v1/applications/app-1/sessions/..":    400, "/v1/applications/app-1/x/../sessions": 400,
 			"/v1/applications/app-1%5Csessions": 400,
 		} {
 			if status, body, _ := call(t, "POST", g.URL+path, access, map[string]string{}); status != want {

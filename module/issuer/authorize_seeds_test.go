@@ -15,7 +15,9 @@ import (
 // user can authorize it (with the sign-in form to switch), whether he just
 // signed in, comes back signed in, or posts an approval anyway; nothing is
 // minted for him and no consent is kept. The connect-as user signs in,
-// approves and gets a 3-legged token for himself, marked connect-as. A
+// approves and gets a 3-legged token for himself, not marked connect-as: it
+// is the user's own (held by the user), so it may never act on behalf of
+// others even if the client is later allowed to impersonate. A
 // code for another user (issued before the client was given its user) is
 // refused at redemption.
 func TestAuthorizeConnectAsOnlyThatUser(t *testing.T) {
@@ -56,7 +58,7 @@ func TestAuthorizeConnectAsOnlyThatUser(t *testing.T) {
 		page(t, consent, http.StatusOK, `value="approve"`)
 		done := page(t, b.decide(params, consent, "approve"), http.StatusOK, `id="token"`)
 		claims := f.verify(t, between(done, `id="token" readonly value="`, `"`))
-		if claims.Subject != ada.ID || claims.Legs != 3 || !claims.ConnectAs {
+		if claims.Subject != ada.ID || claims.Legs != 3 || claims.ConnectAs {
 			t.Fatalf("ada's token: sub %q legs %d cas %v", claims.Subject, claims.Legs, claims.ConnectAs)
 		}
 

@@ -59,7 +59,10 @@ func signInSubject(c *store.Client, u *store.User) (TokenSubject, *oauth.Error) 
 	if connectsAsAnother(c, u) {
 		return TokenSubject{}, oauth.ErrInvalidGrant("this application acts as another user; only that user can authorize it")
 	}
-	return TokenSubject{Client: c, User: u, ConnectAs: c.ConnectAsUserID != nil}, nil
+	// Not marked connect-as: the user signed in and holds the token, so it
+	// is that user's own and never the client's (a connect-as token may
+	// impersonate when the client is allowed to; this one must not).
+	return TokenSubject{Client: c, User: u}, nil
 }
 
 // connectsAsAnother reports whether c connects as a user other than u.

@@ -297,11 +297,20 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 // DeleteClient removes a client; its tokens stop verifying everywhere.
 func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Delete(&Client{}, "id = ?", id)
+		q := tx.Where("id = ?", id)
+		if !a.Super {
+			// A pair a super admin suspended stays, or the tenant would
+			// allow the app again and get fresh credentials.
+			q = q.Where("disabled_by_super = ?", false)
+		}
+		res := q.Delete(&Client{})
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
+			if !a.Super && tx.Where("id = ?", id).Take(&Client{}).Error == nil {
+				return ErrDisabledBySuper
+			}
 			return ErrNotFound
 		}
 		if err := tx.Where("client_id = ?", id).Delete(&DailyUsage{}).Error; err != nil {

@@ -29,9 +29,10 @@ var (
 	ErrNotFound   = errors.New("not found")
 	ErrConflict   = errors.New("already exists")
 	ErrReferenced = errors.New("still referenced")
-	// ErrDisabledBySuper refuses to enable again, for an actor without
-	// super admin power, what a super admin disabled.
-	ErrDisabledBySuper = errors.New("a super admin disabled it; only a super admin may enable it again")
+	// ErrDisabledBySuper refuses to enable again (or delete, which would
+	// let it be made anew), for an actor without super admin power, what a
+	// super admin disabled.
+	ErrDisabledBySuper = errors.New("a super admin disabled it; only a super admin may enable or delete it")
 )
 
 // Drivers.
