@@ -92,12 +92,8 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		return forbidden("a tenant admin can only manage its own tenant")
 	}
 	// A caller hands out no more admin power than it holds (module/power).
-	need, err := h.clientNeeds(ctx, cl)
-	if err != nil {
+	if err := h.mayGive(ctx, c, cl); err != nil {
 		return err
-	}
-	if !c.covers(need) {
-		return cannotGrant(need, cl.TenantID)
 	}
 
 	var f fieldErrors
@@ -153,12 +149,8 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		// The client now connects as its creator: the caller must cover
 		// that user's power as well (a tenant admin turning a super admin's
 		// app into an API key would make it speak for the super admin).
-		need, err := h.clientNeeds(ctx, cl)
-		if err != nil {
+		if err := h.mayGive(ctx, c, cl); err != nil {
 			return err
-		}
-		if !c.covers(need) {
-			return cannotGrant(need, cl.TenantID)
 		}
 	}
 	if h.holdsAdminScope(cl.AllowedScopes) {
@@ -222,6 +214,19 @@ func checkGrantTypes(f *fieldErrors, cl *store.Client, b *clientBody) {
 	case !*b.ImplicitGrant && b.GrantTypes != nil && cl.GrantTypes.Contains(store.GrantImplicit):
 		f.add("implicit_grant", "false contradicts grant_types, which lists implicit")
 	}
+}
+
+// mayGive refuses cl's settings when they need more power than c holds
+// (clientNeeds).
+func (h *Handler) mayGive(ctx context.Context, c *caller, cl *store.Client) error {
+	need, err := h.clientNeeds(ctx, cl)
+	if err != nil {
+		return err
+	}
+	if !c.covers(need) {
+		return cannotGrant(need, cl.TenantID)
+	}
+	return nil
 }
 
 // cannotGrant refuses to hand out admin power the caller does not hold.

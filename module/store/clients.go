@@ -253,8 +253,8 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			if !disabled && !a.Super && tx.Where("id = ?", id).Take(&Client{}).Error == nil {
-				return ErrDisabledBySuper
+			if !disabled {
+				return missingOrSuspended(tx, id, a)
 			}
 			return ErrNotFound
 		}
@@ -294,6 +294,16 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 	})
 }
 
+// missingOrSuspended says why an update or delete of client id, limited
+// for an actor without super admin power to clients no super admin
+// disabled, touched no row: ErrDisabledBySuper when the client exists.
+func missingOrSuspended(tx *gorm.DB, id string, a Actor) error {
+	if !a.Super && tx.Where("id = ?", id).Take(&Client{}).Error == nil {
+		return ErrDisabledBySuper
+	}
+	return ErrNotFound
+}
+
 // DeleteClient removes a client; its tokens stop verifying everywhere.
 func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
@@ -308,10 +318,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			if !a.Super && tx.Where("id = ?", id).Take(&Client{}).Error == nil {
-				return ErrDisabledBySuper
-			}
-			return ErrNotFound
+			return missingOrSuspended(tx, id, a)
 		}
 		if err := tx.Where("client_id = ?", id).Delete(&DailyUsage{}).Error; err != nil {
 			return err
