@@ -86,6 +86,11 @@ type App struct {
 	// it signs, so verifiers that cache the JWKS know it first; the JWKS
 	// may be cached for half of it, at most 5m. Default: 10m.
 	KeyPrepublish caddy.Duration `json:"key_prepublish,omitempty"`
+	// The fewest Go processors (GOMAXPROCS) the process runs with while
+	// this config is loaded; -1 leaves GOMAXPROCS as Caddy set it. Only
+	// raised when neither the environment's GOMAXPROCS nor a container's
+	// CPU quota set it (see procs.go for why). Default: 16.
+	MinGOMAXPROCS int `json:"min_gomaxprocs,omitempty"`
 
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers
@@ -158,6 +163,7 @@ func (a *App) Start() error {
 		return err
 	}
 	a.attach(val.(*Runtime), a.cfg)
+	applyMinGOMAXPROCS(a.MinGOMAXPROCS, a.logger)
 	return nil
 }
 
@@ -219,6 +225,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.CacheSize == 0 {
 		a.CacheSize = 100_000
+	}
+	if a.MinGOMAXPROCS == 0 {
+		a.MinGOMAXPROCS = DefaultMinGOMAXPROCS
 	}
 	if a.PollInterval == 0 {
 		a.PollInterval = caddy.Duration(500 * time.Millisecond)
@@ -356,6 +365,9 @@ func (a *App) Validate() error {
 	}
 	if a.TokenLifetime < 0 || a.Leeway < 0 || a.CacheSize < 0 || a.PollInterval < 0 || a.SecretGrace < 0 || a.KeyOverlap < 0 || a.KeyPrepublish < 0 {
 		return fmt.Errorf("token_lifetime, leeway, cache_size, poll_interval, secret_grace, key_overlap and key_prepublish must not be negative")
+	}
+	if a.MinGOMAXPROCS < -1 || a.MinGOMAXPROCS > 1024 {
+		return fmt.Errorf("min_gomaxprocs must be from 1 to 1024, or -1 to leave GOMAXPROCS alone")
 	}
 	return nil
 }

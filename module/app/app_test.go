@@ -41,6 +41,7 @@ func TestSetDefaults(t *testing.T) {
 		{"secret_grace", a.SecretGrace, caddy.Duration(24 * time.Hour)},
 		{"key_overlap", a.KeyOverlap, caddy.Duration(48 * time.Hour)},
 		{"key_prepublish", a.KeyPrepublish, caddy.Duration(10 * time.Minute)},
+		{"min_gomaxprocs", a.MinGOMAXPROCS, app.DefaultMinGOMAXPROCS},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -154,6 +155,8 @@ func TestValidate(t *testing.T) {
 		"negative secret_grace": {app.App{SecretGrace: caddy.Duration(-time.Second)}, "negative"},
 		"negative key_overlap":  {app.App{KeyOverlap: caddy.Duration(-time.Second)}, "negative"},
 		"negative prepublish":   {app.App{KeyPrepublish: caddy.Duration(-time.Second)}, "key_prepublish must not be negative"},
+		"min_gomaxprocs -2":     {app.App{MinGOMAXPROCS: -2}, "min_gomaxprocs must be from 1 to 1024"},
+		"min_gomaxprocs huge":   {app.App{MinGOMAXPROCS: 4096}, "min_gomaxprocs must be from 1 to 1024"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := tc.a

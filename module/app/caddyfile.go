@@ -33,6 +33,7 @@ func init() {
 //		master_key_file <path>
 //		day_timezone    <zone>
 //		cache_size      <entries>
+//		min_gomaxprocs  <n>|off             # default 16
 //		poll_interval   <duration>
 //		secret_grace    <duration>
 //		key_overlap     <duration>
@@ -130,6 +131,20 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("cache_size: %q is not a positive number", val)
 			}
 			a.CacheSize = n
+		case "min_gomaxprocs":
+			val, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if val == "off" {
+				a.MinGOMAXPROCS = -1
+				break
+			}
+			n, err := strconv.Atoi(val)
+			if err != nil || n <= 0 || n > 1024 {
+				return d.Errf("min_gomaxprocs: %q is not a number from 1 to 1024, or off", val)
+			}
+			a.MinGOMAXPROCS = n
 		case "scope":
 			s, err := parseScope(d)
 			if err != nil {
