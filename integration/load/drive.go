@@ -19,7 +19,7 @@ func drive(conns int, d time.Duration, r *result, one func() (ok, stop bool)) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var wg sync.WaitGroup
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), gatewayCPU()
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -49,7 +49,7 @@ func drive(conns int, d time.Duration, r *result, one func() (ok, stop bool)) {
 	r.count += count.Load()
 	r.errors += errs.Load()
 	r.elapsed += time.Since(start)
-	r.cpu += processCPU() - cpu
+	r.cpu += gatewayCPU() - cpu
 	r.mu.Unlock()
 }
 

@@ -1,19 +1,20 @@
-// Command load measures the guard's cost: it runs the quickstart Caddyfile
-// in-process, then drives the unguarded /public/ route and the guarded /api/
-// route (with a cached token) side by side, in alternating rounds so both see
-// the same machine, with the same request (bearer token included) on both,
-// and prints the throughput of each and their ratio; then the same with a
+// Command load measures the gateway's speed as its users see it: it builds
+// caddy (integration/caddybin) once and runs the quickstart Caddyfile in a
+// process of its own, as shipped, then drives the unguarded /public/ route
+// and the guarded /api/ route (with a cached token) side by side, in
+// alternating rounds so both see the same machine, with the same request
+// (bearer token included) on both, and prints the throughput of each, the
+// gateway's CPU time per request and their ratios; then the same with a
 // never-seen token on every guarded request (uncached.go). Behind both
 // stands a fixed-answer Go server (-static-upstream=false: the quickstart's
-// own demo site). It also measures token issuance over HTTP, with each request's
-// latency (mean, p50, p99, max) next to the same figures of two floors
-// (issuance.go). All traffic stays on 127.0.0.1, and every loop is bounded
-// by -duration or -issue. The load client runs in the same process, so the
-// figures are for gateway and client sharing the machine's cores. It ends
-// with the propagation phase on three nodes (propagation.go).
+// own demo site). It also measures token issuance over HTTP, with each
+// request's latency (mean, p50, p99, max) next to the same figures of two
+// floors (issuance.go). All traffic stays on 127.0.0.1, and every loop is
+// bounded by -duration or -issue. The client shares the machine's cores with
+// the gateway, as wrk on the same host would. It ends with the propagation
+// phase on three nodes (propagation.go).
 //
 //	go run ./integration/load -duration 20s -conns 64 [-cpuprofile cpu.prof]
-//	    [-mutexprofile m.prof] [-blockprofile b.prof] [-trace run.trace]
 package main
 
 import (
@@ -25,16 +26,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/scopegate/scopegate"
@@ -50,119 +48,103 @@ func main() {
 	uncachedFor := flag.Duration("uncached", 10*time.Second, "total time for the never-seen-token comparison (0: skip)")
 	uncachedTokens := flag.Int("uncached-tokens", 150_000, "tokens minted for the never-seen-token comparison, each presented once")
 	caddyfile := flag.String("caddyfile", "caddyfiles/quickstart.Caddyfile", "config to run")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the gateway process during the cached comparison to this file")
 	static := flag.Bool("static-upstream", true, "put a fixed-answer Go server behind both routes instead of the quickstart's demo site")
-	mutexProfile := flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
-	blockProfile := flag.String("blockprofile", "", "write a blocking profile of the whole run to this file")
-	traceFile := flag.String("trace", "", "write an execution trace of the whole run to this file (keep the run short)")
 	flag.Parse()
-	defer startProfiles(*mutexProfile, *blockProfile, *traceFile)()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *static, *uncachedFor, *uncachedTokens); err != nil {
-		pprof.StopCPUProfile()
+	if err := run(*duration, *rounds, *conns, *issueFor, *caddyfile, *cpuProfile, *static, *uncachedFor, *uncachedTokens); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 	if *propagation { // propagation.go
 		if err := runPropagation(*conns); err != nil {
-			pprof.StopCPUProfile()
 			fmt.Fprintln(os.Stderr, "load:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile string, staticUpstream bool, uncachedFor time.Duration, uncachedTokens int) error {
+// buildCaddy builds the gateway binary into dir, once per run.
+func buildCaddy(dir string) (string, error) {
+	bin := filepath.Join(dir, "caddy")
+	if out, err := exec.Command("go", "build", "-o", bin, "./integration/caddybin").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building caddy (run from the repository's root): %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func run(duration time.Duration, rounds, conns int, issueFor time.Duration, caddyfile, cpuProfile string, staticUpstream bool, uncachedFor time.Duration, uncachedTokens int) error {
 	tmp, err := os.MkdirTemp("", "scopegate-load-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	port, demo := freePort(), freePort()
-	upstream := "127.0.0.1:" + strconv.Itoa(demo) // the quickstart's own demo site
+	bin, err := buildCaddy(tmp)
+	if err != nil {
+		return err
+	}
 	if staticUpstream {
 		// A plain Go server answering a fixed small JSON body, the same for
 		// both routes, so the run measures the gateway rather than the demo
 		// site's template.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		addr, stop, err := staticUpstreamServer()
 		if err != nil {
 			return err
 		}
-		body := []byte(`{"ok":true}`)
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(body)
-		})}
-		go srv.Serve(l)
-		defer srv.Close()
-		upstream = l.Addr().String()
-	}
-	for k, v := range map[string]string{
-		"XDG_DATA_HOME": filepath.Join(tmp, "data"), "XDG_CONFIG_HOME": filepath.Join(tmp, "config"),
-		"SCOPEGATE_PORT": strconv.Itoa(port), "SCOPEGATE_DEMO_PORT": strconv.Itoa(demo),
-		"SCOPEGATE_UPSTREAM": upstream, "SCOPEGATE_CADDY_ADMIN": "off",
-	} {
-		os.Setenv(k, v)
+		defer stop()
+		os.Setenv("SCOPEGATE_UPSTREAM", addr)
 	}
 	path, _ := filepath.Abs(caddyfile)
-	body, err := os.ReadFile(path)
+	gw, stopGateway, err := startNode(bin, path, tmp, "gateway")
 	if err != nil {
 		return err
 	}
-	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(body, map[string]any{"filename": path})
-	if err != nil {
-		return err
+	defer stopGateway()
+	gatewayPID = gw.pid
+	// The client is made in the gateway's database as an operator's shell
+	// would, so this process looks where the gateway keeps it.
+	for k, v := range gw.env {
+		os.Setenv(k, v)
 	}
-	// Quiet logs: the load would otherwise measure the logger.
-	if cfg, err = quietLogs(cfg); err != nil {
-		return err
-	}
-	if err := caddy.Load(cfg, true); err != nil {
+	// Opening the database here logs a line per client made: keep the
+	// report to the figures.
+	if err := caddy.Load([]byte(`{"admin":{"disabled":true},"logging":{"logs":{"default":{"level":"ERROR"}}}}`), true); err != nil {
 		return err
 	}
 	defer caddy.Stop()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-
 	id, secret, err := makeClient(path)
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, DisableCompression: true}}
+	base := gw.url
+	client := loopbackClient(conns)
 	tok, err := getToken(client, base, id, secret)
 	if err != nil {
 		return err
 	}
 
-	fmt.Printf("scopegate load: %d connections, %d rounds of %s per route, GOMAXPROCS=%d\n",
-		conns, rounds, duration/time.Duration(2*rounds), runtimeProcs())
+	fmt.Printf("scopegate load: %d connections, %d rounds of %s per route, %s (GOMAXPROCS %s)\n",
+		conns, rounds, duration/time.Duration(2*rounds), caddyfile, gw.procs())
 	plain, guarded := &result{}, &result{}
 	// Both routes get the very same request, bearer token included: a
 	// client sends its token whatever stands in front of the API, so the
 	// difference is what the guard itself costs.
 	hit(client, base+"/public/warm", tok, conns, time.Second, &result{})
 	hit(client, base+"/api/warm", tok, conns, time.Second, &result{})
+	profiled := profileDuring(gw, cpuProfile, duration)
 	slice := duration / time.Duration(2*rounds)
 	for i := 0; i < rounds; i++ {
 		hit(client, base+"/public/hello", tok, conns, slice, plain)
 		hit(client, base+"/api/hello", tok, conns, slice, guarded)
 	}
+	if err := profiled(); err != nil {
+		return err
+	}
 	if plain.errors+guarded.errors > 0 {
 		fmt.Printf("errors: plain %d, guarded %d\n", plain.errors, guarded.errors)
 	}
 	pr, gr := plain.rps(), guarded.rps()
-	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)  cpu %v/req\n", pr, plain.count, plain.cpuPer())
-	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)  cpu %v/req\n", gr, guarded.count, guarded.cpuPer())
+	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)  gateway cpu %v/req\n", pr, plain.count, plain.cpuPer())
+	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)  gateway cpu %v/req\n", gr, guarded.count, guarded.cpuPer())
 	fmt.Printf("ratio guarded/plain: %.3f (cpu per request: %.3f)\n", gr/pr, float64(plain.cpuPer())/float64(guarded.cpuPer()))
 
 	if uncachedFor > 0 {
@@ -177,6 +159,22 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	return nil
 }
 
+// loopbackClient is the load's HTTP client: keep-alive connections enough
+// for conns workers, dialled to 127.0.0.1 whatever a URL names (no DNS).
+func loopbackClient(conns int) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, DisableCompression: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			_, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			return dialer.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", port))
+		},
+	}}
+}
+
 type result struct {
 	count, errors int64
 	elapsed       time.Duration
@@ -187,7 +185,7 @@ type result struct {
 
 func (r *result) rps() float64 { return float64(r.count) / r.elapsed.Seconds() }
 
-// cpuPer is the process's CPU time per request, client and server together.
+// cpuPer is the gateway's CPU time per request.
 func (r *result) cpuPer() time.Duration { return r.cpu / time.Duration(max(r.count, 1)) }
 
 // hit sends GETs from conns workers for d and adds to r.
@@ -235,16 +233,6 @@ func makeClient(cfgPath string) (string, string, error) {
 	return id, secret, a.Store().CreateClient(context.Background(), c, store.Actor{Principal: "load"})
 }
 
-// quietLogs sets the default logger of an adapted config to ERROR.
-func quietLogs(cfg []byte) ([]byte, error) {
-	var m map[string]any
-	if err := json.Unmarshal(cfg, &m); err != nil {
-		return nil, err
-	}
-	m["logging"] = map[string]any{"logs": map[string]any{"default": map[string]any{"level": "ERROR"}}}
-	return json.Marshal(m)
-}
-
 func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -253,5 +241,3 @@ func freePort() int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

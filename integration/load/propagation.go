@@ -25,7 +25,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -55,7 +54,9 @@ type loadClient struct {
 // loadNode is a caddy process of the run.
 type loadNode struct {
 	name, url, admin string
-	log              string // its log file
+	log              string            // its log file
+	env              map[string]string // what its environment adds to the run's
+	pid              int
 }
 
 func runPropagation(conns int) error {
@@ -70,11 +71,11 @@ func runPropagation(conns int) error {
 		return err
 	}
 	defer drop()
-	bin := filepath.Join(tmp, "caddy")
-	if out, err := exec.Command("go", "build", "-o", bin, "./integration/caddybin").CombinedOutput(); err != nil {
-		return fmt.Errorf("building caddy (run from the repository's root): %v\n%s", err, out)
+	bin, err := buildCaddy(tmp)
+	if err != nil {
+		return err
 	}
-	upstream, stop, err := staticUpstream()
+	upstream, stop, err := staticUpstreamServer()
 	if err != nil {
 		return err
 	}

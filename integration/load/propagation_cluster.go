@@ -72,11 +72,16 @@ func startNode(bin, cfg, tmp, name string) (*loadNode, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	env := map[string]string{
+		"XDG_DATA_HOME": filepath.Join(tmp, "node-"+name), "XDG_CONFIG_HOME": filepath.Join(tmp, "node-"+name),
+		"SCOPEGATE_PORT": strconv.Itoa(port), "SCOPEGATE_DEMO_PORT": strconv.Itoa(demo),
+		"SCOPEGATE_CADDY_ADMIN": "127.0.0.1:" + strconv.Itoa(admin),
+	}
 	cmd := exec.Command(bin, "run", "--config", cfg)
-	cmd.Env = append(os.Environ(),
-		"XDG_DATA_HOME="+filepath.Join(tmp, "node-"+name), "XDG_CONFIG_HOME="+filepath.Join(tmp, "node-"+name),
-		"SCOPEGATE_PORT="+strconv.Itoa(port), "SCOPEGATE_DEMO_PORT="+strconv.Itoa(demo),
-		"SCOPEGATE_CADDY_ADMIN=127.0.0.1:"+strconv.Itoa(admin))
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
@@ -93,7 +98,8 @@ func startNode(bin, cfg, tmp, name string) (*loadNode, func(), error) {
 			<-done
 		}
 	}
-	n := &loadNode{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), admin: "http://127.0.0.1:" + strconv.Itoa(admin), log: logPath}
+	n := &loadNode{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), admin: "http://127.0.0.1:" + strconv.Itoa(admin),
+		log: logPath, env: env, pid: cmd.Process.Pid}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-done:
@@ -113,8 +119,8 @@ func startNode(bin, cfg, tmp, name string) (*loadNode, func(), error) {
 	}
 }
 
-// staticUpstream serves a fixed small JSON body on 127.0.0.1.
-func staticUpstream() (addr string, stop func(), err error) {
+// staticUpstreamServer serves a fixed small JSON body on 127.0.0.1.
+func staticUpstreamServer() (addr string, stop func(), err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
