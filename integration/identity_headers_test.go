@@ -153,7 +153,8 @@ func TestForgedIdentityNeverReachesUpstreams(t *testing.T) {
 }
 
 // The guard's trusted identity still reaches the upstream of a guarded route
-// behind scopegate_strip, with the forged copies gone. The guarded route
+// behind scopegate_strip, with the forged copies gone, and without the
+// caller's bearer token (the guard keeps it unless forward_token). The guarded route
 // reached through dot segments from the unguarded one is refused (400
 // invalid_request) without calling the upstream: the upstream would get the
 // path as sent and might resolve it to another route.
@@ -186,6 +187,9 @@ func TestTrustedIdentityStillReachesGuardedRoutes(t *testing.T) {
 			}
 			if v, ok := seen["X-Scopegate-User-Id"]; ok {
 				t.Errorf("GET %s: a 2-legged call carries a user id %q", p, v)
+			}
+			if v, ok := seen["Authorization"]; ok {
+				t.Errorf("GET %s: the upstream got the caller's token %q; the guard keeps it (no forward_token)", p, v)
 			}
 		}
 	})

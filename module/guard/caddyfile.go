@@ -34,6 +34,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		identity_headers <name...>    # default all: client_id user_id tenant scopes legs token_id actor claims
 //		header_prefix <prefix>        # default X-Scopegate-
 //		realm       <realm>
+//		forward_token                 # pass the caller's Authorization header on (default: removed)
 //	}
 func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -103,6 +104,11 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				g.HeaderPrefix = args[0]
 			}
+		case "forward_token":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			g.ForwardToken = true
 		default:
 			return d.Errf("unknown scopegate_guard option %q", opt)
 		}

@@ -67,6 +67,13 @@ type Guard struct {
 	IdentityHeaders []string `json:"identity_headers,omitempty"`
 	// Realm in WWW-Authenticate challenges. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
+	// Passes the caller's Authorization header (its bearer token) on to the
+	// upstream. Off by default: the upstream gets the verified identity
+	// instead, and a credential valid on every route of the gateway for up to
+	// its lifetime does not reach each upstream's logs and memory (nor cost
+	// the proxy and the upstream its few hundred bytes on every request).
+	// Any guard of a route may turn it on.
+	ForwardToken bool `json:"forward_token,omitempty"`
 
 	app          *app.App
 	logger       *zap.Logger
@@ -181,6 +188,10 @@ type Identity struct {
 	UserID string
 	// Actor is the client acting on the user's behalf when impersonating.
 	Actor *token.Actor
+	// authorization is the caller's Authorization header, which the first
+	// guard removes unless it forwards the token, kept so that a later guard
+	// of the route with forward_token can put it back.
+	authorization []string
 }
 
 // ServeHTTP checks the request and passes it on with a trusted identity.
@@ -196,6 +207,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		// Impersonation headers were consumed or refused above; the
 		// upstream gets the effective user instead.
 		g.hdr.apply(r, id, g.app.ImpersonationHeaders())
+		if !g.ForwardToken {
+			id.authorization = r.Header["Authorization"]
+			delete(r.Header, "Authorization")
+		}
 		if moved != nil {
 			caddyhttp.SetVar(r.Context(), varMoved, nil)
 		}
@@ -210,6 +225,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		return g.refuse(w, r, oerr)
 	}
 	if !first {
+		if g.ForwardToken && id.authorization != nil {
+			r.Header["Authorization"] = id.authorization
+		}
 		return next.ServeHTTP(w, r)
 	}
 	err := next.ServeHTTP(w, r)
