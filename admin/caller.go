@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/guard"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
@@ -45,7 +46,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 // header is refused rather than one of them picked: a proxy on the way may
 // pick the other one, and the two would then disagree on who is calling.
 func bearerToken(r *http.Request) (string, *oauth.Error) {
-	values := r.Header.Values("Authorization")
+	values := guard.CallerAuthorization(r) // a guard in front keeps it out of r.Header
 	if len(values) > 1 {
 		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/scopegate/scopegate/module/guard"
 	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/web"
@@ -125,7 +126,7 @@ func navHTML(v view) template.HTML {
 // (no Authorization header at all: an empty or repeated one is the API's to
 // refuse) asking for the root or a page under /console/.
 func isConsole(r *http.Request) bool {
-	return len(r.Header.Values("Authorization")) == 0 &&
+	return len(guard.CallerAuthorization(r)) == 0 &&
 		(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/console/"))
 }
 

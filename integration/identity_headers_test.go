@@ -403,3 +403,35 @@ func TestHandleErrorsShapesGuardRefusals(t *testing.T) {
 		}
 	})
 }
+
+// A guard in front of scopegate_admin keeps the bearer token out of the
+// request it passes on, yet the admin handler, which checks the token
+// itself, still finds it: on the quickstart with a /guarded-admin/ route
+// (scopegate_guard scopegate.admin, then scopegate_admin), an admin token
+// lists the clients and a token without the scope is refused by the guard;
+// an upstream behind a guard of the same file still gets no token.
+func TestAdminBehindAGuardStillSeesTheToken(t *testing.T) {
+	site := `	route /guarded-admin/* {
+		scopegate_guard scopegate.admin
+		uri strip_prefix /guarded-admin
+		scopegate_admin
+	}
+`
+	g := startGateway(t, caddyfileVariant(t, "quickstart.Caddyfile", "", site), store.SQLite)
+	admin := bootstrapAdmin(t, g, "/oauth2/token")
+	status, body, _ := call(t, "GET", g.URL+"/guarded-admin/clients", admin, nil)
+	if status != http.StatusOK {
+		t.Fatalf("GET /guarded-admin/clients with an admin token: %d %v, want 200", status, body)
+	}
+	id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
+	reader := mustToken(t, g, id, secret, nil)
+	if status, body, _ = call(t, "GET", g.URL+"/guarded-admin/clients", reader, nil); status != http.StatusForbidden {
+		t.Fatalf("GET /guarded-admin/clients with a demo.read token: %d %v, want 403 from the guard", status, body)
+	}
+	if status, body, _ = call(t, "GET", g.URL+"/api/x", reader, nil); status != http.StatusOK {
+		t.Fatalf("GET /api/x: %d %v", status, body)
+	}
+	if seen, _ := g.Upstream.Last(); seen.Get("Authorization") != "" {
+		t.Fatalf("the upstream got Authorization %q", seen.Get("Authorization"))
+	}
+}

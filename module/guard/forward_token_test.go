@@ -13,7 +13,9 @@ import (
 // reach the upstream unless a guard of the route has forward_token: by
 // default the first guard removes the Authorization header once it has
 // verified it; with forward_token the upstream gets it as sent; and a later
-// guard of the route with forward_token puts back what the first removed.
+// guard of the route with forward_token puts back what the first removed
+// (and CallerAuthorization finds it in between, for handlers that check
+// the token themselves).
 func TestTokenStaysAtTheGuard(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -44,8 +46,10 @@ func TestTokenStaysAtTheGuard(t *testing.T) {
 			x := newExchange("/", bearerLine(raw))
 			up := new(upstream)
 			var between http.Header
+			var kept []string
 			err := first.ServeHTTP(x.w, x.r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
 				between = r.Header.Clone()
+				kept = CallerAuthorization(r)
 				return second.ServeHTTP(w, r, up)
 			}))
 			if err != nil {
@@ -54,6 +58,9 @@ func TestTokenStaysAtTheGuard(t *testing.T) {
 			wantPassed(t, x, up)
 			if _, ok := between["Authorization"]; ok {
 				t.Fatal("the first guard, without forward_token, left Authorization for the handlers after it")
+			}
+			if len(kept) != 1 || kept[0] != "Bearer "+raw {
+				t.Fatalf("CallerAuthorization after the first guard = %q, want the caller's header", kept)
 			}
 			if v := up.header.Values("Authorization"); len(v) != 1 || v[0] != "Bearer "+raw {
 				t.Fatalf("the upstream got Authorization %q after a guard with forward_token, want the caller's", v)

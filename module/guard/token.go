@@ -1,0 +1,22 @@
+package guard
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// CallerAuthorization is the caller's Authorization header: as the request
+// holds it, or, once a guard of the route kept the bearer token (no
+// forward_token), the values that guard removed. A handler that checks the
+// token itself behind a guard (scopegate_admin) reads it here, so a guard in
+// front of it does not leave it without one.
+func CallerAuthorization(r *http.Request) []string {
+	if v, ok := r.Header["Authorization"]; ok {
+		return v
+	}
+	if id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity); id != nil {
+		return id.authorization
+	}
+	return nil
+}
