@@ -194,29 +194,34 @@ type Identity struct {
 	authorization []string
 }
 
+// String describes the identity without the kept token: Caddy renders
+// {http.vars.scopegate.identity} with fmt, which would otherwise print the
+// unexported fields, the caller's Authorization header among them.
+func (id Identity) String() string {
+	var b strings.Builder
+	if id.Claims != nil {
+		b.WriteString("client_id=" + id.Claims.ClientID + " tenant=" + id.Claims.Tenant)
+	}
+	if id.UserID != "" {
+		b.WriteString(" user_id=" + id.UserID)
+	}
+	if id.Actor != nil {
+		b.WriteString(" actor=" + id.Actor.ClientID)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// GoString is String, for %#v.
+func (id Identity) GoString() string { return id.String() }
+
 // ServeHTTP checks the request and passes it on with a trusted identity.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
-	first := id == nil // the first guard of the request counts its decision
-	if first {
-		var oerr *oauth.Error
-		moved := callerHeaders(r)
-		if id, oerr = g.authenticate(r, moved); oerr != nil {
-			return g.refuse(w, r, oerr)
-		}
-		// Impersonation headers were consumed or refused above; the
-		// upstream gets the effective user instead.
-		g.hdr.apply(r, id, g.app.ImpersonationHeaders())
-		if !g.ForwardToken {
-			id.authorization = r.Header["Authorization"]
-			delete(r.Header, "Authorization")
-		}
-		if moved != nil {
-			caddyhttp.SetVar(r.Context(), varMoved, nil)
-		}
-		g.setPlaceholders(r, id)
-		caddyhttp.SetVar(r.Context(), varClaims, id)
-	} else if g.Impersonation != nil && id.Actor == nil && callerSent(r, callerHeaders(r), g.actHeader) {
+	if id == nil {
+		return g.serveFirst(w, r, next)
+	}
+	// A later guard of the route: the identity is the first one's.
+	if g.Impersonation != nil && id.Actor == nil && callerSent(r, callerHeaders(r), g.actHeader) {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -224,11 +229,36 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if oerr := g.authorize(r, id); oerr != nil {
 		return g.refuse(w, r, oerr)
 	}
-	if !first {
-		if g.ForwardToken && id.authorization != nil {
-			r.Header["Authorization"] = id.authorization
-		}
-		return next.ServeHTTP(w, r)
+	if g.ForwardToken && id.authorization != nil {
+		r.Header["Authorization"] = id.authorization
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// serveFirst is the first guard of a request: it verifies the token, sets
+// the identity, and counts its decision.
+func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	moved := callerHeaders(r)
+	id, oerr := g.authenticate(r, moved)
+	if oerr != nil {
+		return g.refuse(w, r, oerr)
+	}
+	g.setPlaceholders(r, id)
+	caddyhttp.SetVar(r.Context(), varClaims, id)
+	// Checked before the identity headers are set, so that a refused
+	// request handed to handle_errors carries none.
+	if oerr := g.authorize(r, id); oerr != nil {
+		return g.refuse(w, r, oerr)
+	}
+	// Impersonation headers were consumed or refused above; the upstream
+	// gets the effective user instead.
+	g.hdr.apply(r, id, g.app.ImpersonationHeaders())
+	if !g.ForwardToken {
+		id.authorization = r.Header["Authorization"]
+		delete(r.Header, "Authorization")
+	}
+	if moved != nil {
+		caddyhttp.SetVar(r.Context(), varMoved, nil)
 	}
 	err := next.ServeHTTP(w, r)
 	observeAllowed(r)

@@ -19,6 +19,15 @@ import (
 // counted and logged without the token (observeRefusal).
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) error {
 	g.observeRefusal(r, e)
+	// A refused request may go on to handle_errors, which may proxy it:
+	// it carries neither the caller's token nor an identity header (a
+	// later guard refuses after the first one set them).
+	delete(r.Header, "Authorization")
+	for k := range r.Header {
+		if isCallerIdentityHeader(k, g.app.IdentityPrefixes(), nil) {
+			delete(r.Header, k)
+		}
+	}
 	if !handlesErrors(r) {
 		if e.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
