@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -82,19 +83,21 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 	if err != nil {
 		return err
 	}
+	// Behind both routes: a plain Go server answering a fixed small JSON
+	// body, so the run measures the gateway rather than the demo site's
+	// template; or the quickstart's own demo site on a port of the run's.
+	demo := strconv.Itoa(freePort())
+	upstreamEnv := []string{"SCOPEGATE_DEMO_PORT=" + demo, "SCOPEGATE_UPSTREAM=127.0.0.1:" + demo}
 	if staticUpstream {
-		// A plain Go server answering a fixed small JSON body, the same for
-		// both routes, so the run measures the gateway rather than the demo
-		// site's template.
 		addr, stop, err := staticUpstreamServer()
 		if err != nil {
 			return err
 		}
 		defer stop()
-		os.Setenv("SCOPEGATE_UPSTREAM", addr)
+		upstreamEnv = []string{"SCOPEGATE_UPSTREAM=" + addr}
 	}
 	path, _ := filepath.Abs(caddyfile)
-	gw, stopGateway, err := startNode(bin, path, tmp, "gateway")
+	gw, stopGateway, err := startNode(bin, path, tmp, "gateway", upstreamEnv...)
 	if err != nil {
 		return err
 	}

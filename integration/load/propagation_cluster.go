@@ -63,9 +63,9 @@ func tail(path string, n int) string {
 }
 
 // startNode runs cfg in a caddy process with its own ports and data
-// directory (the rest of its environment is the run's), waits until it
-// answers, and returns what stops it.
-func startNode(bin, cfg, tmp, name string) (*loadNode, func(), error) {
+// directory (the rest of its environment is the run's, then extraEnv's
+// KEY=value pairs), waits until it answers, and returns what stops it.
+func startNode(bin, cfg, tmp, name string, extraEnv ...string) (*loadNode, func(), error) {
 	port, demo, admin := freePort(), freePort(), freePort()
 	logPath := filepath.Join(tmp, "node-"+name+".log")
 	logFile, err := os.Create(logPath)
@@ -82,6 +82,7 @@ func startNode(bin, cfg, tmp, name string) (*loadNode, func(), error) {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	cmd.Env = append(cmd.Env, extraEnv...) // later values win
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

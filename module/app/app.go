@@ -88,8 +88,8 @@ type App struct {
 	KeyPrepublish caddy.Duration `json:"key_prepublish,omitempty"`
 	// The fewest Go processors (GOMAXPROCS) the process runs with while
 	// this config is loaded; -1 leaves GOMAXPROCS as Caddy set it. Only
-	// raised when neither the environment's GOMAXPROCS nor a container's
-	// CPU quota set it (see procs.go for why). Default: 16.
+	// raised when neither the environment's GOMAXPROCS nor a CPU quota
+	// (cgroup) set it (see procs.go for why). Default: 16.
 	MinGOMAXPROCS int `json:"min_gomaxprocs,omitempty"`
 
 	catalogue     *scope.Catalogue
@@ -163,7 +163,7 @@ func (a *App) Start() error {
 		return err
 	}
 	a.attach(val.(*Runtime), a.cfg)
-	applyMinGOMAXPROCS(a.MinGOMAXPROCS, a.logger)
+	applyMinGOMAXPROCS(a.started, a.MinGOMAXPROCS, a.logger)
 	return nil
 }
 
@@ -378,6 +378,9 @@ func (a *App) Stop() error { return nil }
 // Cleanup releases this config's hold on the shared runtime; the last
 // config to let go closes the database.
 func (a *App) Cleanup() error {
+	if a.started != nil {
+		restoreGOMAXPROCS(a.started)
+	}
 	if a.poolKey == "" {
 		return nil
 	}

@@ -2,7 +2,9 @@ package app
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -18,37 +20,103 @@ import (
 // waits with it until the kernel runs the thread again; the other
 // processors, busy too, do not steal it. With two processors on two shared
 // cores that is where the token endpoint's p99 came from: measured with wrk
-// -t2 -c64 on a 2-core machine, p50 2.3 ms and p99 35-40 ms at GOMAXPROCS=2,
-// p50 1.9 ms and p99 11.5-12.9 ms at 16, tokens/s within 6 %. With 16 queues
+// -t2 -c64 on a 2-core machine, p50 2.3-3.7 ms and p99 35-53 ms at
+// GOMAXPROCS=2, p50 1.8-2.6 ms and p99 10-16 ms at 16, for the same tokens/s. With 16 queues
 // each holds a few requests, and the kernel's fair scheduler interleaves
 // the threads at a finer grain than one queue's backlog.
 const DefaultMinGOMAXPROCS = 16
 
 // procs remembers what GOMAXPROCS was before a config raised it, so that a
-// reload to a config that no longer asks for it puts it back.
+// reload to a config that no longer asks for it, or one without the app,
+// puts it back.
 var procs struct {
 	sync.Mutex
-	before int // 0: not raised
+	before int      // 0: not raised
+	owner  *started // the app instance that raised it
 }
 
 // applyMinGOMAXPROCS raises GOMAXPROCS to floor (<= 0: leave it as Caddy
-// set it). It leaves alone a GOMAXPROCS the operator set in the environment,
-// and one below the machine's CPU count: that is Caddy following a
-// container's CPU quota, and more threads than the quota would only be
+// set it) for the app instance owner. It leaves alone a GOMAXPROCS the
+// operator set in the environment, one below the machine's CPU count, and
+// any under a CPU quota: more threads than the quota would only be
 // throttled by the kernel (every thread's time counts against it).
-func applyMinGOMAXPROCS(floor int, logger *zap.Logger) {
+func applyMinGOMAXPROCS(owner *started, floor int, logger *zap.Logger) {
 	procs.Lock()
 	defer procs.Unlock()
 	if procs.before != 0 { // an earlier config raised it: start again from what it found
 		runtime.GOMAXPROCS(procs.before)
-		procs.before = 0
+		procs.before, procs.owner = 0, nil
 	}
 	cur := runtime.GOMAXPROCS(0)
-	if floor <= cur || os.Getenv("GOMAXPROCS") != "" || cur < runtime.NumCPU() {
+	if floor <= cur || os.Getenv("GOMAXPROCS") != "" || cur < runtime.NumCPU() || cpuQuotaSet(cgroupRoot, readFile(selfCgroup)) {
 		return
 	}
-	procs.before = cur
+	procs.before, procs.owner = cur, owner
 	runtime.GOMAXPROCS(floor)
 	logger.Info("raised GOMAXPROCS for shorter latency tails on shared cores (scopegate min_gomaxprocs; off to keep it)",
 		zap.Int("from", cur), zap.Int("to", floor), zap.Int("cpus", runtime.NumCPU()))
+}
+
+// restoreGOMAXPROCS puts back the value found when owner is the app that
+// raised it: the config is unloaded and no newer one took over (a reload
+// starts the new config before it cleans up the old one).
+func restoreGOMAXPROCS(owner *started) {
+	procs.Lock()
+	defer procs.Unlock()
+	if procs.before != 0 && procs.owner == owner {
+		runtime.GOMAXPROCS(procs.before)
+		procs.before, procs.owner = 0, nil
+	}
+}
+
+const (
+	cgroupRoot = "/sys/fs/cgroup"
+	selfCgroup = "/proc/self/cgroup"
+)
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// cpuQuotaSet reports whether the process's cgroup limits its CPU time,
+// cgroup v2 (cpu.max other than "max") or v1 (cpu.cfs_quota_us above 0),
+// looking at the cgroup's own directory under root (self lists the
+// process's cgroups, as /proc/self/cgroup does) and at root itself (inside
+// a container's cgroup namespace the two are one). Caddy lowers GOMAXPROCS
+// to a quota below the CPU count; this catches a quota equal to it.
+func cpuQuotaSet(root, self string) bool {
+	var files []string
+	files = append(files, filepath.Join(root, "cpu.max"))
+	for _, dir := range []string{"cpu", "cpu,cpuacct", "cpuacct,cpu"} {
+		files = append(files, filepath.Join(root, dir, "cpu.cfs_quota_us"))
+	}
+	for _, line := range strings.Split(self, "\n") {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 || strings.Contains(parts[2], "..") {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			files = append(files, filepath.Join(root, parts[2], "cpu.max"))
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == "cpu" {
+				files = append(files, filepath.Join(root, parts[1], parts[2], "cpu.cfs_quota_us"))
+			}
+		}
+	}
+	for _, f := range files {
+		v := strings.Fields(readFile(f))
+		if len(v) == 0 {
+			continue
+		}
+		if strings.HasSuffix(f, "cpu.max") && v[0] != "max" {
+			return true
+		}
+		if strings.HasSuffix(f, "cpu.cfs_quota_us") && v[0] != "-1" && v[0] != "0" {
+			return true
+		}
+	}
+	return false
 }
