@@ -23,8 +23,9 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) e
 	// it carries neither the caller's token nor an identity header (a
 	// later guard refuses after the first one set them).
 	delete(r.Header, "Authorization")
+	prefixes := g.app.IdentityPrefixes()
 	for k := range r.Header {
-		if isCallerIdentityHeader(k, g.app.IdentityPrefixes(), nil) {
+		if isCallerIdentityHeader(k, prefixes, nil) {
 			delete(r.Header, k)
 		}
 	}
