@@ -210,15 +210,38 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
 	}
-	tenantBefore := cl.TenantID
-	if err := h.applyClient(r.Context(), c, cl, &b, false); err != nil {
-		return err
+	// The body is applied to the row as read, checked, and saved only if
+	// nobody saved the client meanwhile; if somebody did, it is applied
+	// again to what they saved, so concurrent edits all take effect.
+	for attempt := 1; ; attempt++ {
+		tenantBefore := cl.TenantID
+		if err := h.applyClient(r.Context(), c, cl, &b, false); err != nil {
+			return err
+		}
+		err = h.app.Store().UpdateClientSettingsIfUnchanged(r.Context(), cl, tenantBefore, c.actor(cl.TenantID))
+		if !errors.Is(err, store.ErrStale) {
+			break
+		}
+		if attempt == maxEditAttempts {
+			return changedMeanwhile("client")
+		}
+		if cl, err = h.manageableClient(r, c); err != nil {
+			return err
+		}
 	}
-	err = h.app.Store().UpdateClientSettings(r.Context(), cl, tenantBefore, c.actor(cl.TenantID))
 	if err != nil {
 		return clientConflict(err, cl)
 	}
 	return h.writeClient(w, r, cl.ID)
+}
+
+// maxEditAttempts bounds how often an edit is applied again because the
+// row changed under it; each attempt loses only to an edit that was saved.
+const maxEditAttempts = 8
+
+// changedMeanwhile answers an edit that kept losing to concurrent ones.
+func changedMeanwhile(what string) error {
+	return newProblem(http.StatusConflict, "the %s kept changing while this edit was applied; send it again", what)
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -130,6 +130,15 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	if len(g.IdentityHeaders) > 0 {
 		g.hdr.only(g.IdentityHeaders)
 	}
+	// Only claims a scope requires reach a token (the others are dropped at
+	// the token endpoint), and a token without a claim is not restricted by
+	// it: a binding to any other name (a typo, or tenant, sub) would load
+	// and check nothing.
+	for name := range g.MatchClaims {
+		if !slices.Contains(claimNames, name) {
+			return fmt.Errorf("scopegate_guard: match_claim %q: no scope of the catalogue requires that claim, so no token carries it and the binding would restrict nothing (claims a scope requires: %v)", name, claimNames)
+		}
+	}
 	g.claimMatches = newClaimMatches(g.MatchClaims)
 	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)

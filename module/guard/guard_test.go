@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
+	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
@@ -407,7 +408,7 @@ func TestScopesAndLegs(t *testing.T) {
 // matching path segment; tokens without the claim are not restricted.
 func TestMatchClaim(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		e := newEnv(t, driver)
+		e := newEnv(t, driver, benchScopes) // a scope requires application_id
 		g := e.guard(&Guard{MatchClaims: map[string]string{"application_id": "{http.request.uri.path.1}"}})
 		bound := func(app string) string {
 			c := e.claims(svc, "", "demo.read")
@@ -775,5 +776,24 @@ func wantUpstreamHeaders(t *testing.T, got http.Header, want map[string]string) 
 		if _, ok := want[name]; !ok {
 			t.Errorf("upstream got unexpected header %s: %q", name, got[name])
 		}
+	}
+}
+
+// A binding to a claim no scope requires is refused when the config loads:
+// no token carries such a claim, and a token without the claim is not
+// restricted by it, so a typo (applicationId) or a standard claim (tenant)
+// would load and restrict nothing.
+func TestMatchClaimOnlyOfRequiredClaims(t *testing.T) {
+	e := newEnv(t, store.SQLite, benchScopes)
+	for _, name := range []string{"applicationId", "tenant", "sub", "client_id"} {
+		g := &Guard{MatchClaims: map[string]string{name: "{http.request.uri.path.1}"}}
+		err := g.setup(e.a, zap.NewNop())
+		if err == nil || !strings.Contains(err.Error(), "no scope of the catalogue requires") {
+			t.Fatalf("match_claim %s: setup answered %v", name, err)
+		}
+	}
+	g := &Guard{MatchClaims: map[string]string{"application_id": "{http.request.uri.path.1}"}}
+	if err := g.setup(e.a, zap.NewNop()); err != nil {
+		t.Fatalf("a claim a scope requires: %v", err)
 	}
 }

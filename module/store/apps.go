@@ -65,8 +65,16 @@ func (s *Store) GetApp(ctx context.Context, id string) (*DeveloperApp, error) {
 }
 
 // UpdateApp saves an app's fields.
+// It saves only while the row's updated_at is still the one a was read
+// with (ErrStale otherwise, see UpdateClientSettingsIfUnchanged), so two
+// edits made at once cannot both succeed with one of them lost.
 func (s *Store) UpdateApp(ctx context.Context, a *DeveloperApp, actor Actor) error {
+	readAt := a.UpdatedAt
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := unchangedSince(tx, &DeveloperApp{}, "id = ?", readAt, a.ID); err != nil {
+			return err
+		}
+		a.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&DeveloperApp{}).Where("id = ?", a.ID).Select("*").Omit("created_at").Updates(a)
 		if res.Error != nil {
 			return res.Error

@@ -205,7 +205,27 @@ var clientSettings = []string{
 // to manage when it read the row); otherwise it is ErrNotFound. A duplicate
 // name is ErrConflict.
 func (s *Store) UpdateClientSettings(ctx context.Context, c *Client, inTenant string, a Actor) error {
+	return s.updateClientSettings(ctx, c, inTenant, a, nil)
+}
+
+// UpdateClientSettingsIfUnchanged is UpdateClientSettings for an edit made
+// to a copy read earlier: it saves only while the row's updated_at is still
+// the copy's (ErrStale otherwise), decided on the row locked in the
+// transaction. Two admins editing one client at once then cannot both
+// succeed with one edit silently dropped (a narrowing of scopes undone by
+// a rename sent at the same moment): the loser re-reads and applies again.
+func (s *Store) UpdateClientSettingsIfUnchanged(ctx context.Context, c *Client, inTenant string, a Actor) error {
+	readAt := c.UpdatedAt
+	return s.updateClientSettings(ctx, c, inTenant, a, &readAt)
+}
+
+func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant string, a Actor, readAt *time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if readAt != nil {
+			if err := unchangedSince(tx, &Client{}, "id = ? AND tenant_id = ?", *readAt, c.ID, inTenant); err != nil {
+				return err
+			}
+		}
 		c.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
 			Select(clientSettings).Updates(c)

@@ -21,13 +21,16 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 )
 
 // Errors callers map to protocol answers.
 var (
-	ErrNotFound   = errors.New("not found")
-	ErrConflict   = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+	// ErrStale: the row changed since the copy being saved was read.
+	ErrStale      = errors.New("changed since it was read")
 	ErrReferenced = errors.New("still referenced")
 	// ErrDisabledBySuper refuses to enable again (or delete, which would
 	// let it be made anew), for an actor without super admin power, what a
@@ -265,4 +268,22 @@ func (p Page) apply(q *gorm.DB) *gorm.DB {
 		limit = 50
 	}
 	return q.Offset(max(p.Offset, 0)).Limit(limit)
+}
+
+// unchangedSince locks the row of model matching where (inside tx) and
+// reports ErrStale unless its updated_at is readAt, ErrNotFound when there
+// is no such row. Both values come from the database through the same
+// driver, so comparing them in Go is exact where comparing a parameter
+// with the stored text in SQL might not be.
+func unchangedSince(tx *gorm.DB, model any, where string, readAt time.Time, args ...any) error {
+	var row struct{ UpdatedAt time.Time }
+	err := tx.Model(model).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Select("updated_at").Where(where, args...).Take(&row).Error
+	if err != nil {
+		return err
+	}
+	if !row.UpdatedAt.Equal(readAt) {
+		return ErrStale
+	}
+	return nil
 }
