@@ -115,3 +115,12 @@ const promoteOneIn = 16
 // before it could be evicted: for the entries that matter, the caches stay
 // least-recently-used.
 func promoteNow() bool { return rand.Uint32()%promoteOneIn == 0 }
+
+// forgetAll drops every row and every miss.
+func (c *rowCache[T]) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.found.Purge()
+	c.missing.Purge()
+}

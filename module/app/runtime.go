@@ -50,6 +50,9 @@ type Runtime struct {
 	// gaps are feed ids below lastSeen not seen yet (a transaction that took
 	// its id earlier may still commit), with when each was first missed.
 	gaps map[uint64]time.Time
+	// needResync: a gap was given up on, or a resync failed; the next poll
+	// reads everything afresh (resync). Guarded by pollMu.
+	needResync bool
 }
 
 func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {

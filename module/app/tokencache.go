@@ -130,3 +130,12 @@ func unindex(m map[string]map[tokenKey]struct{}, id string, k tokenKey) {
 		}
 	}
 }
+
+// forgetAll drops every cached token.
+func (c *tokenCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Purge()
+	c.byClient = map[string]map[tokenKey]struct{}{}
+	c.bySubject = map[string]map[tokenKey]struct{}{}
+}

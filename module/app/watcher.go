@@ -99,9 +99,17 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 	from := rt.lastSeen
 	for id, since := range rt.gaps {
 		if now.Sub(since) > gapWait {
+			// Given up on: a transaction that committed its entry later
+			// than that would go unseen, so everything is read afresh.
 			delete(rt.gaps, id)
+			rt.needResync = true
 		} else if id-1 < from {
 			from = id - 1
+		}
+	}
+	if rt.needResync || rt.feedAge(now) > resyncAfter {
+		if err := rt.resync(ctx); err != nil {
+			return err
 		}
 	}
 	for {
@@ -142,6 +150,33 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 		}
 		from = changes[len(changes)-1].ID
 	}
+}
+
+// resyncAfter is how long the feed may go unread before a node stops
+// trusting it to say what changed: cleanup deletes entries after
+// feedRetention whether or not every node has read them, so a node cut off
+// from the database longer than that would otherwise never learn of a
+// disable, a revocation or a retired key made meanwhile.
+const resyncAfter = feedRetention / 2
+
+// resync forgets every cached client, user and token and reloads the
+// revocations and the keys from the database, as at start. Until it
+// succeeds the feed counts as unread (readiness reports it), and the next
+// poll tries again.
+func (rt *Runtime) resync(ctx context.Context) error {
+	rt.needResync = true
+	rt.clients.forgetAll()
+	rt.users.forgetAll()
+	rt.tokens.forgetAll()
+	if err := rt.reloadRevocations(ctx); err != nil {
+		return err
+	}
+	if err := rt.Keys.Load(ctx); err != nil {
+		return err
+	}
+	rt.needResync = false
+	rt.logger.Warn("the change feed could not tell everything that changed (unread too long, or an entry never arrived); every cache was dropped and revocations and keys reloaded")
+	return nil
 }
 
 // apply drops what the changes make stale. Forgetting cannot fail and may be
