@@ -98,6 +98,7 @@ func Open(driver, dsn string) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating schema: %w", err)
 	}
+	boundStatements(db)
 	return s, nil
 }
 
@@ -220,6 +221,11 @@ func translate(err error) error {
 // it wrote.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var w written
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > TxTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, TxTimeout)
+		defer cancel()
+	}
 	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &w)).Transaction(fn))
 	if err == nil && w.feed {
 		s.changed(ctx)
