@@ -102,7 +102,10 @@ type App struct {
 	cfg           runtimeConfig // resolved by Provision, opened by Start
 	poolKey       string
 	logger        *zap.Logger
-	pollOnly      bool // tests: no change listener, the watcher only polls
+	// caddyCtx is the context the app was provisioned in: Start reads the
+	// HTTP app from it to check where the guards are (checkGateOrder).
+	caddyCtx caddy.Context
+	pollOnly bool // tests: no change listener, the watcher only polls
 }
 
 // CaddyModule returns the Caddy module information.
@@ -121,6 +124,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 // Start.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.caddyCtx = ctx
 	// Served with Caddy's own metrics at the admin endpoint's /metrics.
 	if err := RegisterMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
@@ -150,6 +154,11 @@ func (a *App) Start() error {
 	defer a.started.mu.Unlock()
 	if a.started.live.Load() != nil { // OpenStandalone, or Start called twice
 		return nil
+	}
+	if a.caddyCtx.Context != nil {
+		if err := checkGateOrder(a.caddyCtx); err != nil {
+			return err
+		}
 	}
 	if err := a.cfg.loadMaster(); err != nil {
 		return err

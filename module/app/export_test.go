@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -66,3 +67,6 @@ func (a *App) ListenerPID() uint32 {
 // PollOnly keeps the node from listening for change notifications, so that
 // only polls (the watcher's, or a test's own) apply other nodes' changes.
 func PollOnly(a *App) { a.pollOnly = true }
+
+// CheckRouteList is checkRouteList, for the handler-order tests.
+func CheckRouteList(routes caddyhttp.RouteList) error { return checkRouteList(routes, "test") }
