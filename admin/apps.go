@@ -113,22 +113,14 @@ func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
 	}
-	// Applied again to what a concurrent edit saved (see patchClient).
-	for attempt := 1; ; attempt++ {
-		if err := h.applyApp(r.Context(), c, a, &b, false); err != nil {
-			return err
-		}
-		err = h.app.Store().UpdateApp(r.Context(), a, c.actor(a.DeveloperTenantID))
-		if !errors.Is(err, store.ErrStale) {
-			break
-		}
-		if attempt == maxEditAttempts {
-			return changedMeanwhile("app")
-		}
-		if a, err = h.loadApp(r, c); err != nil {
-			return err
-		}
-	}
+	err = applyUntilSaved("app",
+		func() error {
+			if err := h.applyApp(r.Context(), c, a, &b, false); err != nil {
+				return err
+			}
+			return h.app.Store().UpdateApp(r.Context(), a, c.actor(a.DeveloperTenantID))
+		},
+		func() (err error) { a, err = h.loadApp(r, c); return err })
 	if err != nil {
 		return err
 	}

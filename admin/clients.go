@@ -210,25 +210,15 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
 	}
-	// The body is applied to the row as read, checked, and saved only if
-	// nobody saved the client meanwhile; if somebody did, it is applied
-	// again to what they saved, so concurrent edits all take effect.
-	for attempt := 1; ; attempt++ {
-		tenantBefore := cl.TenantID
-		if err := h.applyClient(r.Context(), c, cl, &b, false); err != nil {
-			return err
-		}
-		err = h.app.Store().UpdateClientSettingsIfUnchanged(r.Context(), cl, tenantBefore, c.actor(cl.TenantID))
-		if !errors.Is(err, store.ErrStale) {
-			break
-		}
-		if attempt == maxEditAttempts {
-			return changedMeanwhile("client")
-		}
-		if cl, err = h.manageableClient(r, c); err != nil {
-			return err
-		}
-	}
+	err = applyUntilSaved("client",
+		func() error {
+			tenantBefore := cl.TenantID
+			if err := h.applyClient(r.Context(), c, cl, &b, false); err != nil {
+				return err
+			}
+			return h.app.Store().UpdateClientSettingsIfUnchanged(r.Context(), cl, tenantBefore, c.actor(cl.TenantID))
+		},
+		func() (err error) { cl, err = h.manageableClient(r, c); return err })
 	if err != nil {
 		return clientConflict(err, cl)
 	}
@@ -239,9 +229,25 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 // row changed under it; each attempt loses only to an edit that was saved.
 const maxEditAttempts = 8
 
-// changedMeanwhile answers an edit that kept losing to concurrent ones.
-func changedMeanwhile(what string) error {
-	return newProblem(http.StatusConflict, "the %s kept changing while this edit was applied; send it again", what)
+// applyUntilSaved runs applyAndSave, which applies an edit to the row as
+// read (with its checks) and saves it only if nobody saved the row
+// meanwhile (store.ErrStale otherwise). On ErrStale it re-reads the row
+// with reload and applies the edit again to what the other edit saved, so
+// concurrent edits all take effect; after maxEditAttempts it gives up
+// with 409.
+func applyUntilSaved(what string, applyAndSave, reload func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := applyAndSave()
+		if !errors.Is(err, store.ErrStale) {
+			return err
+		}
+		if attempt == maxEditAttempts {
+			return newProblem(http.StatusConflict, "the %s kept changing while this edit was applied; send it again", what)
+		}
+		if err := reload(); err != nil {
+			return err
+		}
+	}
 }
 
 func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, c *caller) error {
