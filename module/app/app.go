@@ -91,6 +91,11 @@ type App struct {
 	// raised when neither the environment's GOMAXPROCS nor a CPU quota
 	// (cgroup) set it (see procs.go for why). Default: 16.
 	MinGOMAXPROCS int `json:"min_gomaxprocs,omitempty"`
+	// The heap size, in bytes, below which the garbage collector starts no
+	// cycle while this config is loaded; -1 leaves Go's pacing (GOGC)
+	// alone. Not applied when the environment sets GOGC (see gcheap.go for
+	// why). Default: 64 MiB.
+	MinGCHeap int64 `json:"min_gc_heap,omitempty"`
 
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers
@@ -173,6 +178,7 @@ func (a *App) Start() error {
 	}
 	a.attach(val.(*Runtime), a.cfg)
 	applyMinGOMAXPROCS(a.started, a.MinGOMAXPROCS, a.logger)
+	applyMinGCHeap(a.started, a.MinGCHeap, a.logger)
 	return nil
 }
 
@@ -237,6 +243,9 @@ func (a *App) setDefaults() error {
 	}
 	if a.MinGOMAXPROCS == 0 {
 		a.MinGOMAXPROCS = DefaultMinGOMAXPROCS
+	}
+	if a.MinGCHeap == 0 {
+		a.MinGCHeap = DefaultMinGCHeap
 	}
 	if a.PollInterval == 0 {
 		a.PollInterval = caddy.Duration(500 * time.Millisecond)
@@ -378,6 +387,9 @@ func (a *App) Validate() error {
 	if a.MinGOMAXPROCS < -1 || a.MinGOMAXPROCS > 1024 {
 		return fmt.Errorf("min_gomaxprocs must be from 1 to 1024, or -1 to leave GOMAXPROCS alone")
 	}
+	if a.MinGCHeap < -1 || a.MinGCHeap > maxMinGCHeap {
+		return fmt.Errorf("min_gc_heap must be from 1 byte to 1 TiB, or -1 to leave the garbage collector alone")
+	}
 	return nil
 }
 
@@ -389,6 +401,7 @@ func (a *App) Stop() error { return nil }
 func (a *App) Cleanup() error {
 	if a.started != nil {
 		restoreGOMAXPROCS(a.started)
+		restoreMinGCHeap(a.started)
 	}
 	if a.poolKey == "" {
 		return nil

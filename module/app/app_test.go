@@ -42,6 +42,7 @@ func TestSetDefaults(t *testing.T) {
 		{"key_overlap", a.KeyOverlap, caddy.Duration(48 * time.Hour)},
 		{"key_prepublish", a.KeyPrepublish, caddy.Duration(10 * time.Minute)},
 		{"min_gomaxprocs", a.MinGOMAXPROCS, app.DefaultMinGOMAXPROCS},
+		{"min_gc_heap", a.MinGCHeap, int64(app.DefaultMinGCHeap)},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -157,6 +158,8 @@ func TestValidate(t *testing.T) {
 		"negative prepublish":   {app.App{KeyPrepublish: caddy.Duration(-time.Second)}, "key_prepublish must not be negative"},
 		"min_gomaxprocs -2":     {app.App{MinGOMAXPROCS: -2}, "min_gomaxprocs must be from 1 to 1024"},
 		"min_gomaxprocs huge":   {app.App{MinGOMAXPROCS: 4096}, "min_gomaxprocs must be from 1 to 1024"},
+		"min_gc_heap -2":        {app.App{MinGCHeap: -2}, "min_gc_heap must be from 1 byte to 1 TiB"},
+		"min_gc_heap huge":      {app.App{MinGCHeap: 1<<40 + 1}, "min_gc_heap must be from 1 byte to 1 TiB"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := tc.a

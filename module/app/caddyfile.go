@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/dustin/go-humanize"
 
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
@@ -34,6 +35,7 @@ func init() {
 //		day_timezone    <zone>
 //		cache_size      <entries>
 //		min_gomaxprocs  <n>|off             # default 16
+//		min_gc_heap     <size>|off          # default 64MiB
 //		poll_interval   <duration>
 //		secret_grace    <duration>
 //		key_overlap     <duration>
@@ -145,6 +147,20 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("min_gomaxprocs: %q is not a number from 1 to 1024, or off", val)
 			}
 			a.MinGOMAXPROCS = n
+		case "min_gc_heap":
+			val, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if val == "off" {
+				a.MinGCHeap = -1
+				break
+			}
+			n, err := humanize.ParseBytes(val)
+			if err != nil || n == 0 || n > maxMinGCHeap {
+				return d.Errf("min_gc_heap: %q is not a size from 1 byte to 1TiB (such as 64MiB), or off", val)
+			}
+			a.MinGCHeap = int64(n)
 		case "scope":
 			s, err := parseScope(d)
 			if err != nil {
