@@ -49,7 +49,6 @@ type console struct {
 	sessions web.Sessions
 	signIn   web.SignInCSRF
 	// Sign-in attempts, per tenant and username and per client IP.
-	throttle *web.SignInThrottle
 }
 
 // newConsole parses the embedded pages; they are part of the binary, so a
@@ -65,7 +64,6 @@ func newConsole(h *Handler) *console {
 		// the app opens its database when it starts, after provisioning.
 		sessions: web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour},
 		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour},
-		throttle: web.NewSignInThrottle(),
 	}
 	co.mux = co.consoleRoutes()
 	return co
@@ -245,7 +243,8 @@ func (rq *request) signIn() {
 	userKey := tenant + "\x00" + strings.ToLower(username)
 	ipKey := clientIP(r)
 	co := rq.co
-	if wait := co.throttle.Acquire(userKey, ipKey); wait > 0 {
+	attempt, wait := co.h.app.SignInThrottle().Acquire(userKey, ipKey)
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), Throttled: true})
@@ -276,7 +275,7 @@ func (rq *request) signIn() {
 		rq.signInPage(http.StatusUnauthorized, tenant, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return
 	}
-	co.throttle.Succeeded(userKey, ipKey)
+	attempt.Succeeded()
 	if _, err := rq.sessions().Start(rq.w, r, u.ID, u.TenantID); err != nil {
 		rq.serverError("starting a session", err)
 		return

@@ -26,6 +26,7 @@ import (
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 func init() {
@@ -418,6 +419,10 @@ func (a *App) Store() *store.Store { return a.runtime().Store }
 
 // Sealer returns the secret sealer.
 func (a *App) Sealer() *secret.Sealer { return a.runtime().Sealer }
+
+// SignInThrottle returns the password attempt counts shared by every
+// sign-in form on this database.
+func (a *App) SignInThrottle() *web.SignInThrottle { return a.runtime().SignIn }
 
 // Keys returns the signing key ring.
 func (a *App) Keys() *token.KeyRing { return a.runtime().Keys }

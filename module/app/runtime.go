@@ -14,6 +14,7 @@ import (
 	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // runtimes holds one Runtime per database and master key, so a config
@@ -26,6 +27,9 @@ type Runtime struct {
 	Store  *store.Store
 	Sealer *secret.Sealer
 	Keys   *token.KeyRing
+	// SignIn counts password attempts at every sign-in form served with
+	// this database (console and authorize pages alike).
+	SignIn *web.SignInThrottle
 
 	// tokens maps sha256(token) to claims that verified, so the common
 	// request needs no signature check and no query.
@@ -93,7 +97,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	}
 	tokens := newTokenCache(cacheSize)
 	rt := &Runtime{
-		Store: st, Sealer: sealer, Keys: keys, tokens: tokens,
+		Store: st, Sealer: sealer, Keys: keys, tokens: tokens, SignIn: web.NewSignInThrottle(),
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
 		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),

@@ -55,7 +55,6 @@ type Authorize struct {
 	sessions *web.Sessions
 	signIn   *web.SignInCSRF
 	// Sign-in attempts, per tenant and username and per client IP.
-	throttle *web.SignInThrottle
 }
 
 // CaddyModule returns the Caddy module information.
@@ -94,7 +93,6 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	// every handler is provisioned.
 	a.sessions = &web.Sessions{Name: LoginCookie, TTL: time.Duration(a.SessionTTL)}
 	a.signIn = &web.SignInCSRF{Name: LoginCSRFCookie, TTL: 12 * time.Hour}
-	a.throttle = web.NewSignInThrottle()
 	ap.RegisterEndpoint(EndpointAuthorize)
 	return nil
 }

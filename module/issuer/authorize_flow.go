@@ -305,7 +305,8 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	password := r.PostForm.Get("password")
 	userKey := ar.client.TenantID + "\x00" + strings.ToLower(username)
 	ipKey := clientIP(r)
-	if wait := a.throttle.Acquire(userKey, ipKey); wait > 0 {
+	attempt, wait := a.app.SignInThrottle().Acquire(userKey, ipKey)
+	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, Throttled: true})
@@ -332,7 +333,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, User: u, PasswordOK: ok})
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
-	a.throttle.Succeeded(userKey, ipKey)
+	attempt.Succeeded()
 	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID)
 	if err != nil {
 		return a.serverError(w, "starting a session", err)

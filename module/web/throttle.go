@@ -1,6 +1,8 @@
 package web
 
 import (
+	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +24,7 @@ type Throttle struct {
 	maxWait time.Duration
 	mu      sync.Mutex
 	entries *lru.Cache[string, *throttleEntry]
+	keys    int              // the cache's size
 	now     func() time.Time // time.Now; tests move it
 }
 
@@ -30,11 +33,18 @@ type throttleEntry struct {
 	until    time.Time
 }
 
+// throttleKeys bounds the keys a Throttle remembers.
+const throttleKeys = 100_000
+
 // NewThrottle lets free attempts per key through at once, then makes the
 // key wait base, 2×base, … up to maxWait between attempts.
 func NewThrottle(free int, base, maxWait time.Duration) *Throttle {
-	c, _ := lru.New[string, *throttleEntry](100_000)
-	return &Throttle{free: max(free, 1), base: base, maxWait: maxWait, entries: c, now: time.Now}
+	return newThrottle(free, base, maxWait, throttleKeys)
+}
+
+func newThrottle(free int, base, maxWait time.Duration, keys int) *Throttle {
+	c, _ := lru.New[string, *throttleEntry](keys)
+	return &Throttle{free: max(free, 1), base: base, maxWait: maxWait, entries: c, keys: keys, now: time.Now}
 }
 
 // Acquire takes an attempt for key and returns 0, or returns how long key
@@ -47,6 +57,15 @@ func (t *Throttle) Acquire(key string) time.Duration {
 	now := t.now()
 	e, ok := t.entries.Get(key)
 	if !ok {
+		// Full, a new key would push out the least recently used one. If
+		// that one is still made to wait, pushing it out would lift its
+		// wait (a flood of made-up names would reset a guessed account's
+		// lock), so the new key waits instead, until that wait ends.
+		if t.entries.Len() >= t.keys {
+			if _, oldest, ok := t.entries.GetOldest(); ok && oldest.until.After(now) {
+				return oldest.until.Sub(now)
+			}
+		}
 		e = &throttleEntry{}
 		t.entries.Add(key, e)
 	}
@@ -84,40 +103,97 @@ func (t *Throttle) Succeed(key string) {
 	t.entries.Remove(key)
 }
 
-// SignInThrottle counts sign-in attempts per account and per client address.
+// SignInThrottle counts sign-in attempts per account and per client
+// address. One serves every sign-in form of the process that shares a
+// database (the console and every authorize page), so a form is no way
+// around another's count.
+//
+// An account's attempts from an address it has signed in from before (the
+// last few, per node) are counted apart from the rest: someone guessing at
+// the account from elsewhere makes everyone else wait, but not its owner at
+// their usual address. The guesser gains nothing from that: their attempts
+// still share the account's one count.
 type SignInThrottle struct {
 	user, addr *Throttle
+	mu         sync.Mutex
+	known      *lru.Cache[string, []string] // account -> its recent sign-in addresses
 }
+
+// knownAddrs is how many recent sign-in addresses an account keeps.
+const knownAddrs = 4
 
 // NewSignInThrottle allows five attempts per account and fifty per address
 // (an office behind NAT shares one) before waits doubling from 2s up to 15
 // minutes.
 func NewSignInThrottle() *SignInThrottle {
+	known, _ := lru.New[string, []string](throttleKeys)
 	return &SignInThrottle{
-		user: NewThrottle(5, 2*time.Second, 15*time.Minute),
-		addr: NewThrottle(50, 2*time.Second, 15*time.Minute),
+		user:  NewThrottle(5, 2*time.Second, 15*time.Minute),
+		addr:  NewThrottle(50, 2*time.Second, 15*time.Minute),
+		known: known,
 	}
 }
 
-// Acquire takes an attempt for the account userKey from address addrKey,
+// SignInAttempt is an attempt Acquire let through.
+type SignInAttempt struct {
+	s                     *SignInThrottle
+	account, counted, adr string
+}
+
+// Acquire takes an attempt for the account userKey from the client IP ip,
 // before the password is checked; every attempt counts as a failure until
-// Succeeded says otherwise. It returns 0, or how long to wait (nothing is
-// taken then).
-func (s *SignInThrottle) Acquire(userKey, addrKey string) time.Duration {
-	if wait := s.user.Acquire(userKey); wait > 0 {
-		return wait
+// Succeeded says otherwise. It returns the attempt, or how long to wait
+// (nothing is taken then). The address is counted first: an address made
+// to wait adds nothing to the accounts' memory, so it cannot crowd out an
+// account's count.
+func (s *SignInThrottle) Acquire(userKey, ip string) (SignInAttempt, time.Duration) {
+	adr := AddressKey(ip)
+	if wait := s.addr.Acquire(adr); wait > 0 {
+		return SignInAttempt{}, wait
 	}
-	if wait := s.addr.Acquire(addrKey); wait > 0 {
-		s.user.Release(userKey)
-		return wait
+	counted := userKey
+	if s.knows(userKey, adr) {
+		counted = userKey + "\x00" + adr
 	}
-	return 0
+	if wait := s.user.Acquire(counted); wait > 0 {
+		s.addr.Release(adr)
+		return SignInAttempt{}, wait
+	}
+	return SignInAttempt{s: s, account: userKey, counted: counted, adr: adr}, 0
 }
 
-// Succeeded records that the attempt signed in: the account's failures are
-// forgotten and the address gets its attempt back (the address's other
-// failures stand: it may be guessing at other accounts).
-func (s *SignInThrottle) Succeeded(userKey, addrKey string) {
-	s.user.Succeed(userKey)
-	s.addr.Release(addrKey)
+// Succeeded records that the attempt signed in: the failures it was counted
+// with are forgotten, the address gets its attempt back (its other failures
+// stand: it may be guessing at other accounts) and becomes one the account
+// is known to sign in from.
+func (at SignInAttempt) Succeeded() {
+	s := at.s
+	if s == nil {
+		return
+	}
+	s.user.Succeed(at.counted)
+	s.addr.Release(at.adr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addrs, _ := s.known.Get(at.account)
+	addrs = append([]string{at.adr}, slices.DeleteFunc(slices.Clone(addrs), func(a string) bool { return a == at.adr })...)
+	s.known.Add(at.account, addrs[:min(len(addrs), knownAddrs)])
+}
+
+func (s *SignInThrottle) knows(account, adr string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	addrs, _ := s.known.Peek(account)
+	return slices.Contains(addrs, adr)
+}
+
+// AddressKey is what an address is counted by: an IPv4 address itself, an
+// IPv6 address its /64 (one host commonly holds the whole /64, and would
+// otherwise get a fresh count from every address in it).
+func AddressKey(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil || a.To4() != nil {
+		return ip
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -87,8 +87,8 @@ func TestThrottle(t *testing.T) {
 
 // Attempts are taken before the password check, under one lock: of many
 // concurrent attempts for one account only the free ones get through, and
-// likewise for one address; an attempt the address refuses is given back to
-// the account. A success gives the address its attempt back and clears the
+// likewise for one address; an address made to wait leaves the accounts'
+// counts alone. A success gives the address its attempt back and clears the
 // account.
 func TestSignInThrottleBurst(t *testing.T) {
 	s := NewSignInThrottle()
@@ -98,7 +98,7 @@ func TestSignInThrottleBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s.Acquire("tenant\x00ada", "192.0.2.1") == 0 {
+			if _, wait := s.Acquire("tenant\x00ada", "192.0.2.1"); wait == 0 {
 				through.Add(1)
 			}
 		}()
@@ -112,7 +112,7 @@ func TestSignInThrottleBurst(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if s.Acquire(fmt.Sprintf("tenant\x00user%d", i), "198.51.100.7") == 0 {
+			if _, wait := s.Acquire(fmt.Sprintf("tenant\x00user%d", i), "198.51.100.7"); wait == 0 {
 				through.Add(1)
 			}
 		}()
@@ -121,32 +121,126 @@ func TestSignInThrottleBurst(t *testing.T) {
 	if n := through.Load(); n != 50 {
 		t.Fatalf("%d of 200 concurrent attempts from one address went through, want 50", n)
 	}
-	// The attempts the address refused were given back to the accounts.
-	held := 0
+	// Only the attempts the address let through reached the accounts.
+	held, keys := 0, 0
 	for i := range 200 {
 		if e, ok := s.user.entries.Peek(fmt.Sprintf("tenant\x00user%d", i)); ok {
 			held += e.attempts
+			keys++
 		}
 	}
-	if held != 50 {
-		t.Fatalf("the accounts hold %d attempts, want the 50 that went through", held)
+	if held != 50 || keys != 50 {
+		t.Fatalf("the accounts hold %d attempts in %d entries, want the 50 that went through", held, keys)
 	}
 
 	s = NewSignInThrottle()
 	for range 4 {
 		s.Acquire("tenant\x00ada", "192.0.2.1")
 	}
-	s.Succeeded("tenant\x00ada", "192.0.2.1")
+	at, _ := s.Acquire("tenant\x00ada", "192.0.2.1")
+	at.Succeeded()
 	for range 5 {
-		if s.Acquire("tenant\x00ada", "192.0.2.1") != 0 {
+		if _, wait := s.Acquire("tenant\x00ada", "192.0.2.1"); wait != 0 {
 			t.Fatal("a success did not clear the account's attempts")
 		}
 	}
 	if got := s.addr.entries.Len(); got != 1 {
 		t.Fatalf("address entries %d", got)
 	}
-	if e, _ := s.addr.entries.Get("192.0.2.1"); e.attempts != 8 {
-		t.Fatalf("the address holds %d attempts, want 8 (9 taken, the success given back)", e.attempts)
+	if e, _ := s.addr.entries.Get("192.0.2.1"); e.attempts != 9 {
+		t.Fatalf("the address holds %d attempts, want 9 (10 taken, the success given back)", e.attempts)
+	}
+}
+
+// A full throttle does not push out a key that is still made to wait: a
+// new key waits instead until that wait is over; a key whose wait is over
+// may go.
+func TestThrottleFullKeepsWaits(t *testing.T) {
+	clock := time.Now()
+	th := newThrottle(1, time.Minute, time.Hour, 3)
+	th.now = func() time.Time { return clock }
+	th.Acquire("victim") // its only free attempt: a minute's wait from now
+	if w := th.Acquire("victim"); w != time.Minute {
+		t.Fatalf("victim: wait %v, want 1m", w)
+	}
+	th.Acquire("a")
+	clock = clock.Add(time.Second)
+	th.Acquire("b") // now full; victim is the oldest key
+	if w := th.Acquire("c"); w != time.Minute-time.Second {
+		t.Fatalf("a new key in a full throttle whose oldest key waits: wait %v, want the 59s left of that wait", w)
+	}
+	if e, ok := th.entries.Peek("victim"); !ok || !e.until.After(clock) {
+		t.Fatal("the waiting key was pushed out")
+	}
+	clock = clock.Add(time.Minute)
+	if w := th.Acquire("c"); w != 0 {
+		t.Fatalf("a new key after the oldest key's wait: wait %v, want none", w)
+	}
+	if _, ok := th.entries.Peek("victim"); ok {
+		t.Fatal("the oldest key, its wait over, was kept instead of making room")
+	}
+}
+
+// A flood of made-up account names from many addresses does not lift a
+// guessed account's wait (found by a red-team pass: 100k names from one
+// address used to push the account's count out of the cache).
+func TestSignInThrottleFloodKeepsAccountWait(t *testing.T) {
+	s := NewSignInThrottle()
+	s.user = newThrottle(5, 2*time.Second, 15*time.Minute, 100)
+	for range 6 {
+		s.Acquire("t\x00victim", "192.0.2.1")
+	}
+	for i := range 1000 {
+		s.Acquire(fmt.Sprintf("t\x00junk%d", i), fmt.Sprintf("198.51.%d.%d", i/250, i%250))
+	}
+	if _, wait := s.Acquire("t\x00victim", "203.0.113.9"); wait == 0 {
+		t.Fatal("after a flood of made-up names the guessed account takes attempts again")
+	}
+}
+
+// The account's owner, at an address they signed in from before, is not
+// made to wait by someone guessing from elsewhere, while the guesser (and
+// any other new address) is; the owner's own failures there still count.
+func TestSignInThrottleKnownAddressKeepsOwnerIn(t *testing.T) {
+	s := NewSignInThrottle()
+	at, wait := s.Acquire("t\x00ada", "192.0.2.1")
+	if wait != 0 {
+		t.Fatal("the owner's first attempt was refused")
+	}
+	at.Succeeded()
+	for range 8 {
+		s.Acquire("t\x00ada", "203.0.113.66") // a guesser
+	}
+	if _, wait := s.Acquire("t\x00ada", "203.0.113.66"); wait == 0 {
+		t.Fatal("the guesser is not made to wait")
+	}
+	if _, wait := s.Acquire("t\x00ada", "198.51.100.4"); wait == 0 {
+		t.Fatal("a new address for the guessed account is not made to wait")
+	}
+	for i := range 5 {
+		if _, wait := s.Acquire("t\x00ada", "192.0.2.1"); wait != 0 {
+			t.Fatalf("the owner at their known address was made to wait after %d attempts", i)
+		}
+	}
+	if _, wait := s.Acquire("t\x00ada", "192.0.2.1"); wait == 0 {
+		t.Fatal("the owner's own failures at their known address are not counted")
+	}
+}
+
+// IPv6 addresses count by their /64; IPv4 addresses and anything
+// unparsable count as themselves.
+func TestAddressKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":             "192.0.2.1",
+		"2001:db8:1:2:aaaa::1":  "2001:db8:1:2::/64",
+		"2001:db8:1:2:bbbb::ff": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":       "2001:db8:1:3::/64",
+		"::ffff:192.0.2.1":      "::ffff:192.0.2.1",
+		"not an ip":             "not an ip",
+	} {
+		if got := AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
