@@ -3,6 +3,7 @@ package issuer
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -77,6 +78,10 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	switch {
 	case err == nil && !in.mayRead(caller, c):
 		// Not this client's business: answered as inactive.
+	case err == nil && c.ExpiresAt != nil && !c.ExpiresAt.After(time.Now()):
+		// Past its exp: guards still take it for the clock-skew leeway, but
+		// the issuer's own clock says it is over, and an answer "active"
+		// next to an exp in the past would contradict itself.
 	case err == nil:
 		body = map[string]any{
 			"active": true, "scope": c.Scope, "client_id": c.ClientID, "token_type": "Bearer",

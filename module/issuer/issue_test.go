@@ -57,9 +57,9 @@ func TestScopeResolution(t *testing.T) {
 		for _, tc := range []struct {
 			id, secret, param, desc string
 		}{
-			{c.ID, secret, "user.only", `"user.only" has not been assigned`},
-			{c.ID, secret, "demo.read scopegate.admin", `"scopegate.admin" has not been assigned`},
-			{c.ID, secret, "demo.read nope", `unknown scope "nope"`},
+			{c.ID, secret, "user.only", `'user.only' has not been assigned`},
+			{c.ID, secret, "demo.read scopegate.admin", `'scopegate.admin' has not been assigned`},
+			{c.ID, secret, "demo.read nope", `unknown scope 'nope'`},
 			{empty.ID, emptySecret, "", "no scopes"},
 		} {
 			req := withBasic(formRequest(ccForm("scope", tc.param)), tc.id, tc.secret)
@@ -104,17 +104,20 @@ func TestUserBoundTokens(t *testing.T) {
 			t.Errorf("JSON userId: %d %s", res.Status, res.Raw)
 		}
 
-		// Both spellings at once: which one was meant is unknowable (and an
-		// empty user_id must not turn a userId request into a 2-legged
-		// token), so invalid_request, in a form and in JSON.
-		for _, form := range []url.Values{ccForm("user_id", alice.ID, "userId", bob.ID), ccForm("user_id", "", "userId", alice.ID)} {
+		// Both spellings at once: which one was meant is unknowable, so
+		// invalid_request, in a form and in JSON. An empty one is no
+		// parameter (RFC 6749 §3.2): the other names the user.
+		if _, claims := f.issue(t, f.ep, c.ID, secret, "user_id", "", "userId", alice.ID); claims.Subject != alice.ID || claims.Legs != 3 {
+			t.Errorf("empty user_id, userId alice: sub %q legs %d, want alice's 3-legged token", claims.Subject, claims.Legs)
+		}
+		for _, form := range []url.Values{ccForm("user_id", alice.ID, "userId", bob.ID)} {
 			res := f.refuse(t, f.ep, withBasic(formRequest(form), c.ID, secret), http.StatusBadRequest, oauth.InvalidRequest)
 			if d := res.str("error_description"); !strings.Contains(d, "user_id") || !strings.Contains(d, "userId") {
 				t.Errorf("both spellings: description %q", d)
 			}
 		}
 		f.refuse(t, f.ep, jsonRequest(map[string]any{
-			"grant_type": "client_credentials", "client_id": c.ID, "client_secret": secret, "userId": alice.ID, "user_id": "",
+			"grant_type": "client_credentials", "client_id": c.ID, "client_secret": secret, "userId": alice.ID, "user_id": bob.ID,
 		}), http.StatusBadRequest, oauth.InvalidRequest)
 
 		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("user_id", alice.ID)), plain.ID, plainSecret), http.StatusBadRequest, oauth.UnauthorizedClient)
@@ -219,12 +222,12 @@ func TestScopeLegs(t *testing.T) {
 		// Nothing fits: invalid_scope naming the scope and the kind it needs.
 		userOnly, userOnlySecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true})
 		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm()), userOnly.ID, userOnlySecret), http.StatusBadRequest, oauth.InvalidScope)
-		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `"user.only" needs a 3-legged token`) {
+		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `'user.only' needs a 3-legged token`) {
 			t.Errorf("no scope fits a 2-legged token: %q", d)
 		}
 		globalOnly, globalOnlySecret := f.client(store.Client{AllowedScopes: store.Strings{"global", "user.only"}, DefaultScopes: store.Strings{"global"}, AllowUserTokens: true})
 		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("user_id", u.ID)), globalOnly.ID, globalOnlySecret), http.StatusBadRequest, oauth.InvalidScope)
-		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `"global" needs a 2-legged token`) {
+		if d := res.str("error_description"); !strings.Contains(d, "no default scope") || !strings.Contains(d, `'global' needs a 2-legged token`) {
 			t.Errorf("no default scope fits a 3-legged token: %q", d)
 		}
 

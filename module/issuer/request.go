@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
 )
 
 // MaxBodyBytes bounds a token request body.
@@ -129,7 +130,9 @@ func parseForm(body string) (map[string]string, *oauth.Error) {
 		if len(v) > 1 {
 			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
 		}
-		out[k] = v[0]
+		if v[0] != "" { // sent without a value: as if omitted (RFC 6749 §3.2)
+			out[k] = v[0]
+		}
 	}
 	return out, nil
 }
@@ -166,14 +169,16 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 		case '"':
 			var v string
 			_ = json.Unmarshal(raw, &v) // a valid string: the decoder read it
-			out[k] = v
+			if v != "" {                // as in a form, an empty value is no value
+				out[k] = v
+			}
 		case 'n':
 			// JSON null: treated as absent
 		case '[', '{':
 			if k == "scope" {
 				joined, ok := scopeArray(raw)
 				if !ok {
-					return nil, oauth.ErrInvalidRequest("scope must be a string or an array of strings")
+					return nil, oauth.ErrInvalidRequest("scope must be a string or an array of scope names, one per element")
 				}
 				out[k] = joined
 				continue
@@ -195,7 +200,8 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 }
 
 // scopeArray joins a JSON array of strings with spaces; ok is false for
-// anything else (an object, an element that is not a string).
+// anything else (an object, an element that is not a string, or not one
+// scope name: empty, or holding a space that would make it two).
 func scopeArray(raw json.RawMessage) (joined string, ok bool) {
 	var items []any
 	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
@@ -204,7 +210,7 @@ func scopeArray(raw json.RawMessage) (joined string, ok bool) {
 	parts := make([]string, 0, len(items))
 	for _, it := range items {
 		s, isString := it.(string)
-		if !isString {
+		if names, err := scope.Parse(s); !isString || err != nil || len(names) != 1 || names[0] != s {
 			return "", false
 		}
 		parts = append(parts, s)

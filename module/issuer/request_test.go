@@ -92,9 +92,9 @@ func TestParseJSON(t *testing.T) {
 		`{"a":"b"}{"c":"d"}`:       "trailing",
 		`{"a":"b"}]`:               "trailing",
 		`{"a":"b","a":"b"}`:        "a is repeated",
-		`{"scope":{"b":"c"}}`:      "array of strings",
-		`{"scope":["a",{"b":1}]}`:  "array of strings",
-		`{"scope":[null]}`:         "array of strings",
+		`{"scope":{"b":"c"}}`:      "array of scope names",
+		`{"scope":["a",{"b":1}]}`:  "array of scope names",
+		`{"scope":[null]}`:         "array of scope names",
 		`{"scope":"a","scope":[]}`: "scope is repeated",
 	} {
 		_, oerr := parseJSON([]byte(in))

@@ -43,9 +43,13 @@ func (e *Error) Error() string {
 	return e.Code + ": " + e.Description
 }
 
-// New returns an error with code, status and a formatted description.
+// New returns an error with code, status and a formatted description. The
+// description keeps to the characters RFC 6749 §5.2 (and §4.1.2.1, RFC 6750
+// §3) allow in error_description, %x20-21 / %x23-5B / %x5D-7E: a quote, a
+// backslash, a control or non-ASCII character (from a %q of the caller's
+// input, say) becomes an apostrophe.
 func New(code string, status int, format string, args ...any) *Error {
-	return &Error{Code: code, Status: status, Description: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Status: status, Description: quote(fmt.Sprintf(format, args...))}
 }
 
 // ErrInvalidRequest and friends build the token endpoint's errors with the

@@ -41,3 +41,19 @@ func TestWriteBearerEscapes(t *testing.T) {
 		t.Errorf("status %d body %s", rec.Code, rec.Body)
 	}
 }
+
+// An error_description keeps to RFC 6749 §5.2's characters (%x20-21 /
+// %x23-5B / %x5D-7E) whatever the caller sent: a %q of input with quotes,
+// backslashes, control and non-ASCII characters comes out with apostrophes
+// in their place.
+func TestDescriptionCharacters(t *testing.T) {
+	e := ErrInvalidGrant("unknown user %q in the client's tenant", "évil\"\\<script>\n")
+	for _, r := range e.Description {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			t.Fatalf("description %q holds %q, outside RFC 6749 section 5.2", e.Description, r)
+		}
+	}
+	if e.Description != "unknown user ''vil''''<script>'n' in the client's tenant" {
+		t.Errorf("description %q", e.Description)
+	}
+}

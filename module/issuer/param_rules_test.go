@@ -1,0 +1,115 @@
+package issuer
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Parameters sent without a value are treated as omitted (RFC 6749 §3.2):
+// an empty client_secret or client_id next to HTTP Basic, and an empty
+// string in a JSON body, change nothing; a repeated parameter is still
+// refused even when one of its values is empty.
+func TestEmptyParametersAreOmitted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		for _, extra := range [][]string{{"client_secret", ""}, {"client_id", ""}, {"scope", ""}} {
+			f.issue(t, f.ep, c.ID, secret, extra...)
+		}
+		res := serve(t, f.ep, withBasic(jsonRequest(map[string]any{"grant_type": "client_credentials", "client_secret": "", "scope": ""}), c.ID, secret))
+		if res.Status != http.StatusOK || res.str("scope") != "demo.read" {
+			t.Errorf("JSON body with empty strings: %d %s, want the token with the default scope", res.Status, res.Raw)
+		}
+		repeated := withBasic(rawRequest("application/x-www-form-urlencoded", "grant_type=client_credentials&scope=&scope=demo.read"), c.ID, secret)
+		f.refuse(t, f.ep, repeated, http.StatusBadRequest, oauth.InvalidRequest)
+	})
+}
+
+// A JSON scope array holds one scope name per element: an element with a
+// space (two names) or an empty one is invalid_request; a scope parameter
+// that is only a tab is invalid_scope, not "no scope" (the defaults).
+func TestScopeArrayElementsAndBlankScope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read", "demo.write"}, DefaultScopes: store.Strings{"demo.read"}})
+		for _, arr := range [][]string{{"demo.read demo.write"}, {"demo.read", "", "demo.write"}, {"demo.read\tdemo.write"}} {
+			req := withBasic(jsonRequest(map[string]any{"grant_type": "client_credentials", "scope": arr}), c.ID, secret)
+			f.refuse(t, f.ep, req, http.StatusBadRequest, oauth.InvalidRequest)
+		}
+		res := serve(t, f.ep, withBasic(jsonRequest(map[string]any{"grant_type": "client_credentials", "scope": []string{"demo.read", "demo.write"}}), c.ID, secret))
+		if res.Status != http.StatusOK || res.str("scope") != "demo.write" && res.str("scope") != "demo.read demo.write" {
+			t.Errorf("a well-formed scope array: %d %s", res.Status, res.Raw)
+		}
+		for _, blank := range []string{"\t", "\n", " \t "} {
+			f.refuse(t, f.ep, withBasic(formRequest(ccForm("scope", blank)), c.ID, secret), http.StatusBadRequest, oauth.InvalidScope)
+		}
+	})
+}
+
+// A client may ask for a narrower scope that one of its scopes implies
+// (demo.write implies demo.read): the token carries demo.read alone. A
+// scope neither assigned nor implied is still invalid_scope.
+func TestImpliedScopeMayBeAskedFor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.write"}})
+		res, claims := f.issue(t, f.ep, c.ID, secret, "scope", "demo.read")
+		if res.str("scope") != "demo.read" || claims.Scope != "demo.read" {
+			t.Errorf("asking for demo.read with demo.write: scope %q, claims %q, want demo.read", res.str("scope"), claims.Scope)
+		}
+		reader, readerSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		f.refuse(t, f.ep, withBasic(formRequest(ccForm("scope", "demo.write")), reader.ID, readerSecret), http.StatusBadRequest, oauth.InvalidScope)
+	})
+}
+
+// Introspection answers {"active": false} for a token past its exp even
+// while guards still take it for the leeway: the issuer's clock decides,
+// and "active" next to an exp in the past would contradict itself. The
+// same token an instant before its exp is active.
+func TestIntrospectionOfAnExpiredToken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		_, claims := f.issue(t, f.ep, c.ID, secret)
+		in := &Introspection{app: f.app, logger: f.log}
+		ask := func(exp time.Time) map[string]any {
+			t.Helper()
+			cl := *claims
+			cl.ID = cl.ID + "x"
+			cl.IssuedAt = jwt.NewNumericDate(exp.Add(-time.Minute))
+			cl.ExpiresAt = jwt.NewNumericDate(exp)
+			raw, err := f.app.Sign(&cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.app.Verify(t.Context(), raw); err != nil {
+				t.Fatalf("the token is not within the leeway: %v", err)
+			}
+			rec := httptest.NewRecorder()
+			if err := in.ServeHTTP(rec, withBasic(formRequest(url.Values{"token": {raw}}), c.ID, secret), nil); err != nil || rec.Code != http.StatusOK {
+				t.Fatalf("introspection: %d %v", rec.Code, err)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			return body
+		}
+		if body := ask(time.Now().Add(-5 * time.Second)); body["active"] != false || len(body) != 1 {
+			t.Errorf("a token 5 s past its exp: %v, want exactly {\"active\": false}", body)
+		}
+		if body := ask(time.Now().Add(time.Minute)); body["active"] != true {
+			t.Errorf("a token a minute before its exp: %v, want active", body)
+		}
+	})
+}
