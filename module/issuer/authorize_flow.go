@@ -351,7 +351,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
 	}
-	if cons != nil && coversAll(cons.Scopes, ar.scopes) {
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !(ar.oob() && crossSite(r)) {
 		return a.issue(w, r, ar, u)
 	}
 	type scopeLine struct{ Name, Description string }
@@ -371,6 +371,21 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 		"ClientName": ar.client.Name, "Action": formPath(r), "Params": hidden(ar.params),
 		"CSRF": sess.CSRF, "Scopes": lines, "UserName": name,
 	}, ar.formActions()...)
+}
+
+// crossSite reports whether the browser says another site's page led here
+// (Sec-Fetch-Site cross-site or same-site: a sibling subdomain). An
+// out-of-band client's token is shown on this site's page, so a link on
+// another site must not make this site mint one and show it next to words
+// of that site's choosing (state): the user approves with a click instead,
+// even when they approved the scopes before. A redirect client's token goes
+// to its registered redirect URI, where such a link leads anyway.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
 }
 
 // notConnectAsUser answers a signed-in user who is not the one the client

@@ -173,7 +173,11 @@ func CheckCSRF(r *http.Request, sess *Session) error {
 }
 
 // SameOrigin reports whether the request's Origin (or, failing that,
-// Referer) header, when present, names the host the request was sent to.
+// Referer) header, when present, names the host the request was sent to,
+// and, when the request came over HTTPS (IsTLS), with the https scheme: a
+// page served over plain http on the same host (which a network attacker
+// can write) is another origin. A plain-http request with an https origin
+// passes: a TLS-terminating proxy Caddy is not told to trust looks so.
 func SameOrigin(r *http.Request) bool {
 	src := r.Header.Get("Origin")
 	if src == "" || src == "null" {
@@ -187,6 +191,9 @@ func SameOrigin(r *http.Request) bool {
 	}
 	u, err := url.Parse(src)
 	if err != nil {
+		return false
+	}
+	if IsTLS(r) && !strings.EqualFold(u.Scheme, "https") {
 		return false
 	}
 	return strings.EqualFold(u.Host, r.Host)

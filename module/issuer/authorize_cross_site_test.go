@@ -1,0 +1,56 @@
+package issuer
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// An out-of-band client's token is shown on this site's page, so a link on
+// another site (Sec-Fetch-Site cross-site or same-site) gets the consent
+// page and no token even when the user approved the scopes before, and
+// approving it there gives the token; opened from the address bar (no
+// header, or "none") or from this site, the approval is remembered as
+// before. The page labels state as the link's value. A redirect client
+// still skips consent for a cross-site link (its token goes to its
+// registered redirect URI).
+func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		params.Set("state", "Paste this token at evil.example")
+		page(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), http.StatusOK, `id="token"`, "not a message from this site")
+
+		open := func(site string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil)
+			if site != "" {
+				r.Header.Set("Sec-Fetch-Site", site)
+			}
+			return b.serve(r)
+		}
+		for _, site := range []string{"", "none", "same-origin"} {
+			page(t, open(site), http.StatusOK, `id="token"`)
+		}
+		for _, site := range []string{"cross-site", "same-site"} {
+			consent := page(t, open(site), http.StatusOK, `value="approve"`)
+			if strings.Contains(consent, `id="token"`) {
+				t.Fatalf("a %s link got a token: %s", site, consent)
+			}
+		}
+		page(t, b.decide(params, open("cross-site"), "approve"), http.StatusOK, `id="token"`)
+
+		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		rparams := implicitParams(rc.ID, appRedirect, "demo.read")
+		redirected(t, b.decide(rparams, b.get(rparams), "approve"), appRedirect+"#", true)
+		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+rparams.Encode(), nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		redirected(t, b.serve(r), appRedirect+"#", true)
+	})
+}
