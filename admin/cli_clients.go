@@ -106,6 +106,9 @@ func clientCommands() *cobra.Command {
 		cliCommand("restore <client-id>", "Enables a disabled client again", func(s *session, args []string) error {
 			return s.clientAction(s.h.restoreClient, http.MethodPost, args[0])
 		}),
+		cliCommand("revoke-tokens <client-id>", "Ends every token the client holds (its access tokens issued until now and its refresh tokens); it stays active and may ask for new ones", func(s *session, args []string) error {
+			return s.clientAction(s.h.revokeClientTokens, http.MethodPost, args[0])
+		}),
 		cliCommand("delete <client-id>", "Deletes a client", func(s *session, args []string) error {
 			if _, err := s.call(s.h.deleteClient, http.MethodDelete, "", nil, "id", args[0]); err != nil {
 				return err

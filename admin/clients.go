@@ -43,6 +43,9 @@ type clientView struct {
 	ImplicitGrant        bool      `json:"implicit_grant"`
 	GrantTypes           []string  `json:"grant_types"`
 	Public               bool      `json:"public"`
+	// TokensRevokedAt is when an admin last ended the client's tokens
+	// (revoke_tokens); null when never.
+	TokensRevokedAt *time.Time `json:"tokens_revoked_at"`
 }
 
 func viewClient(c *store.Client) clientView {
@@ -57,6 +60,7 @@ func viewClient(c *store.Client) clientView {
 		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
 		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
+		TokensRevokedAt: c.TokensRevokedAt,
 	}
 }
 
@@ -284,6 +288,24 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *caller,
 	}
 	err = h.app.Store().SetClientDisabled(r.Context(), cl.ID, disabled, c.actor(cl.TenantID))
 	if err != nil {
+		return err
+	}
+	return h.writeClient(w, r, cl.ID)
+}
+
+// revokeClientTokens ends every token the client holds (access tokens
+// issued until now and its refresh tokens) and leaves it active: what to do
+// when its tokens leaked. A disable, and a restore later, would bring the
+// same tokens back; rotating the secret leaves them working.
+func (h *Handler) revokeClientTokens(w http.ResponseWriter, r *http.Request, c *caller) error {
+	cl, err := h.manageableClient(r, c)
+	if err != nil {
+		return err
+	}
+	if cl.ID == c.claims.ClientID {
+		return newProblem(http.StatusConflict, "a client cannot end its own tokens; use another admin client's token")
+	}
+	if _, err := h.app.Store().RevokeClientTokens(r.Context(), cl.ID, c.actor(cl.TenantID)); err != nil {
 		return err
 	}
 	return h.writeClient(w, r, cl.ID)

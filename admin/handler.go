@@ -97,6 +97,7 @@ func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.route(mux, "POST /clients/{id}/rotate", h.rotateClient)
 	h.route(mux, "POST /clients/{id}/disable", h.disableClient)
 	h.route(mux, "POST /clients/{id}/restore", h.restoreClient)
+	h.route(mux, "POST /clients/{id}/revoke_tokens", h.revokeClientTokens)
 	h.route(mux, "GET /apps", h.listApps)
 	h.route(mux, "POST /apps", h.createApp)
 	h.route(mux, "GET /apps/{id}", h.getApp)

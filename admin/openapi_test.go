@@ -470,6 +470,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 		c.call("POST /clients/{id}/disable", client+"/disable", nil, http.StatusOK)
 		c.answer("POST /clients/{id}/disable", "/clients/"+e.superID+"/disable", e.super, nil, http.StatusConflict)
 		c.call("POST /clients/{id}/restore", client+"/restore", nil, http.StatusOK)
+		c.call("POST /clients/{id}/revoke_tokens", client+"/revoke_tokens", nil, http.StatusOK)
+		c.answer("POST /clients/{id}/revoke_tokens", "/clients/"+e.superID+"/revoke_tokens", e.super, nil, http.StatusConflict)
 
 		body := map[string]any{"name": "Reporter app", "scopes": []string{"demo.read", "demo.write"}, "tenant_ids": []string{store.DefaultTenantID}}
 		app := "/apps/" + c.call("POST /apps", "/apps", body, http.StatusCreated)["id"].(string)

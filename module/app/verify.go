@@ -74,6 +74,12 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	if client.Disabled {
 		return ErrClientDisabled
 	}
+	// An admin ended the client's tokens (a leak, say): those issued up to
+	// then are revoked; iat is whole seconds, so one minted in the same
+	// second ends too.
+	if at := client.TokensRevokedAt; at != nil && (c.IssuedAt == nil || !c.IssuedAt.After(*at)) {
+		return ErrRevoked
+	}
 	// The tenant travels upstream as the caller's: a token from before a
 	// super admin moved the client must not speak for the old tenant.
 	if c.Tenant != client.TenantID {

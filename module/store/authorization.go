@@ -163,7 +163,8 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string, a Ac
 }
 
 // revokeUserGrants ends what the authorization code flow gave a user (of one
-// client, or of every client when clientID is ""), inside tx: codes not yet
+// client, or of every client when clientID is ""; or, when userID is "",
+// every user's grants of the client clientID), inside tx: codes not yet
 // redeemed are deleted, redeemed ones are marked revoked so a refresh token
 // being saved for them right now is refused (SaveRefreshToken), and every
 // refresh token is deleted with the access tokens issued together with it
@@ -172,8 +173,14 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string, a Ac
 // SaveRefreshToken takes them, so a grant completing concurrently is either
 // seen here or refused there. It returns how many refresh tokens it ended.
 func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int, error) {
+	if userID == "" && clientID == "" {
+		return 0, errors.New("revokeUserGrants needs a user or a client")
+	}
 	scoped := func() *gorm.DB {
-		q := tx.Where("user_id = ?", userID)
+		q := tx
+		if userID != "" {
+			q = q.Where("user_id = ?", userID)
+		}
 		if clientID != "" {
 			q = q.Where("client_id = ?", clientID)
 		}

@@ -78,6 +78,10 @@ type Client struct {
 	// (module/power); ClientCreator reads it.
 	CreatorUserID string `gorm:"size:64"`
 	Disabled      bool
+	// TokensRevokedAt ends every access token of the client issued at or
+	// before it (their iat, whole seconds, is not after it), wherever they
+	// are cached (RevokeClientTokens); nil: none.
+	TokensRevokedAt *time.Time
 	// DisabledBySuper marks a client a super admin disabled: only a super
 	// admin restores it, so an operator who suspends an app's credentials
 	// keeps them suspended whatever the tenant's own admins do.
@@ -283,6 +287,32 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 		}
 		return audit(tx, a, action, id, "")
 	})
+}
+
+// RevokeClientTokens ends every token the client holds: access tokens
+// issued up to now (the guard compares their iat with TokensRevokedAt, so a
+// token minted in this same second ends too) and its refresh tokens, with
+// the authorization codes not yet redeemed. Tokens issued later work. It
+// returns the moment recorded.
+func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (time.Time, error) {
+	now := time.Now().UTC()
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&Client{}).Where("id = ?", id).Updates(map[string]any{"tokens_revoked_at": now, "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if _, err := revokeUserGrants(tx, "", id, now); err != nil {
+			return err
+		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: id}); err != nil {
+			return err
+		}
+		return audit(tx, a, "client.revoke_tokens", id, "")
+	})
+	return now, err
 }
 
 // RotateSecret replaces a client's secret; the old one keeps working until
