@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"golang.org/x/text/unicode/norm"
 	"time"
 
 	"gorm.io/gorm"
@@ -69,6 +70,7 @@ func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User,
 	if !findable(tenantID, idSize) || !findable(idOrName, nameSize) { // a username may be longer than an id
 		return nil, ErrNotFound
 	}
+	idOrName = norm.NFC.String(idOrName) // usernames are stored in NFC: é typed as e + U+0301 finds é
 	var u User
 	err := s.DB.WithContext(ctx).
 		Where("tenant_id = ? AND (id = ? OR username = ?)", tenantID, idOrName, idOrName).
@@ -78,6 +80,19 @@ func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User,
 		return nil, translate(err)
 	}
 	return &u, nil
+}
+
+// UsernameLike returns the username of a user of the tenant whose name is
+// name but for letter case (ASCII case on SQLite, every script's on
+// PostgreSQL), or "" when there is none.
+func (s *Store) UsernameLike(ctx context.Context, tenantID, name string) (string, error) {
+	var names []string
+	err := s.DB.WithContext(ctx).Model(&User{}).Where("tenant_id = ? AND lower(username) = lower(?)", tenantID, name).
+		Limit(1).Pluck("username", &names).Error
+	if err != nil || len(names) == 0 {
+		return "", err
+	}
+	return names[0], nil
 }
 
 // ListUsers returns one page of a tenant's users (all tenants when empty).

@@ -1,0 +1,50 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Usernames that a reader takes for one are one (a red-team finding: each
+// of these pairs got two users): "café" typed with é (NFC) and with e +
+// U+0301 (NFD) are stored in NFC, so the second is 409, and a sign-in or
+// lookup typed either way finds the user; a name mixing Latin with Cyrillic
+// letters (rооt with Cyrillic о) is 400 on the username; one differing from
+// another only in ASCII letter case is 409. A Japanese name mixing Han and
+// Katakana, and Latin letters with digits, are fine.
+func TestUsernamesThatLookAlike(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		create := func(name string) *httptest.ResponseRecorder {
+			return e.do("POST", "/users", e.super, map[string]any{"username": name})
+		}
+		nfc := decode[userView](t, e.want(create("caf\u00e9"), http.StatusCreated))
+		if p := problemOf(t, create("cafe\u0301"), http.StatusConflict); !strings.Contains(p.Detail, "already has a user named") {
+			t.Errorf("the NFD spelling of an existing name: %q", p.Detail)
+		}
+		if u, err := e.app.Store().FindUser(ctx, store.DefaultTenantID, "cafe\u0301"); err != nil || u.ID != nfc.ID {
+			t.Errorf("looking up the NFD spelling: %v, %v; want the NFC user", u, err)
+		}
+
+		p := problemOf(t, create("r\u043e\u043et2x"), http.StatusBadRequest)
+		if !slices.Contains(fields(p), "username") {
+			t.Errorf("Latin mixed with Cyrillic: %+v, want a username field error", p)
+		}
+
+		e.want(create("root2x"), http.StatusCreated)
+		if p := problemOf(t, create("Root2x"), http.StatusConflict); !strings.Contains(p.Detail, `"root2x"`) || !strings.Contains(p.Detail, "letter case") {
+			t.Errorf("a name differing only in case: %q", p.Detail)
+		}
+		for _, ok := range []string{"山田タロウ", "ada2", "ada.lovelace@example.com"} {
+			e.want(create(ok), http.StatusCreated)
+		}
+	})
+}
