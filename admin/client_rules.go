@@ -105,6 +105,13 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("scopes", "unknown scope %q", s)
 		}
 	}
+	if b.Scopes != nil || b.Name != nil { // a scope's clients option: the name and the scopes must fit
+		for _, s := range cl.AllowedScopes {
+			if def, ok := h.app.Catalogue().Get(s); ok && !def.ForClient(cl.Name) {
+				f.add("scopes", "%q is only for the client named %s", s, strings.Join(def.Clients, " or "))
+			}
+		}
+	}
 	for _, s := range cl.DefaultScopes {
 		if !cl.AllowedScopes.Contains(s) {
 			f.add("default_scopes", "%q is not among the client's scopes", s)

@@ -108,8 +108,15 @@ func TestNitro(t *testing.T) {
 			t.Fatalf("another user's allowance: %d %v", status, body)
 		}
 
-		// Data import: the batch-import client with batch_import.
+		// Data import: the batch-import client with batch_import; "an OAuth
+		// Client named batch-import": no other client may hold the scope.
+		if status, body, _ := call(t, "POST", g.URL+"/admin/clients", admin, map[string]any{"name": "not-batch", "scopes": []string{"batch_import"}}); status != 400 {
+			t.Fatalf("batch_import for a client not named batch-import: %d %v", status, body)
+		}
 		biID, biSecret := createClient(t, g, admin, map[string]any{"name": "batch-import", "scopes": []string{"batch_import"}})
+		if status, body, _ := call(t, "PATCH", g.URL+"/admin/clients/"+biID, admin, map[string]any{"name": "batch-export"}); status != 400 {
+			t.Fatalf("renaming the batch-import client while it holds batch_import: %d %v", status, body)
+		}
 		_, bi, _ := nitroToken(t, g, biID, biSecret, nil)
 		if status, _, _ := call(t, "POST", g.URL+"/api/import", bi["access_token"].(string), map[string]string{"rows": "1"}); status != 200 {
 			t.Fatalf("import with batch_import: %d", status)

@@ -44,6 +44,7 @@ func init() {
 //			legs     2|3|any
 //			implies  <scope...>
 //			requires <claim...>
+//			clients  <client-name...>        # only clients of these names hold it
 //		}
 //	}
 func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
@@ -255,8 +256,13 @@ func parseScope(d *caddyfile.Dispenser) (scope.Scope, error) {
 			if len(s.RequiredClaims) == 0 {
 				return s, d.ArgErr()
 			}
+		case "clients":
+			s.Clients = d.RemainingArgs()
+			if len(s.Clients) == 0 {
+				return s, d.ArgErr()
+			}
 		default:
-			return s, d.Errf("scope %s: unknown option %q (want legs, implies or requires)", s.Name, sub)
+			return s, d.Errf("scope %s: unknown option %q (want legs, implies, requires or clients)", s.Name, sub)
 		}
 	}
 	return s, nil

@@ -117,6 +117,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			&app.App{Scopes: []scope.Scope{{Name: "a.b", Description: "Does A to B"}}}},
 		"scope requires only": {"scopegate {\n scope x {\n  requires application_id\n }\n}",
 			&app.App{Scopes: []scope.Scope{{Name: "x", RequiredClaims: []string{"application_id"}}}}},
+		"scope clients": {"scopegate {\n scope batch_import {\n  clients batch-import importer\n }\n}",
+			&app.App{Scopes: []scope.Scope{{Name: "batch_import", Clients: []string{"batch-import", "importer"}}}}},
 		"scope implies several": {"scopegate {\n scope r\n scope w\n scope all {\n  implies r w\n }\n}",
 			&app.App{Scopes: []scope.Scope{{Name: "r"}, {Name: "w"}, {Name: "all", Implies: []string{"r", "w"}}}}},
 	} {
@@ -203,6 +205,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"scope duplicate implies":   {block("scope b", "scope a {", "implies b", "implies b", "}"), `scope a: duplicate option "implies"`, 5},
 		"scope empty implies":       {block("scope a {", "implies", "}"), "wrong argument count", 3},
 		"scope empty requires":      {block("scope a {", "requires", "}"), "wrong argument count", 3},
+		"scope empty clients":       {block("scope a {", "clients", "}"), "wrong argument count", 3},
 		"error after a valid scope": {block("scope a {", "legs 2", "}", "bogus"), `unknown scopegate option "bogus"`, 5},
 	} {
 		t.Run(name, func(t *testing.T) {

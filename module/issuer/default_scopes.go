@@ -49,7 +49,10 @@ func (m *Minter) defaultScopes(c *store.Client, legs int, param func(string) str
 			// something the request could change: say so.
 			return nil, oe
 		}
-		if oe = legsFit(def, legs); oe == nil && param != nil {
+		if oe = legsFit(def, legs); oe == nil {
+			oe = nameFits(def, c)
+		}
+		if oe == nil && param != nil {
 			oe = claimsPresent(def, param)
 		}
 		if oe != nil {
@@ -93,6 +96,16 @@ func legsFit(def *scope.Scope, legs int) *oauth.Error {
 		return oauth.ErrInvalidScope("scope %q needs a 3-legged token: pass the user_id of the user it acts for", def.Name)
 	}
 	return oauth.ErrInvalidScope("scope %q needs a 2-legged token: do not pass a user", def.Name)
+}
+
+// nameFits checks that def may go to a client of c's name (a scope's
+// clients option): a client renamed, or given the scope before the option
+// was set, gets no token with it.
+func nameFits(def *scope.Scope, c *store.Client) *oauth.Error {
+	if def.ForClient(c.Name) {
+		return nil
+	}
+	return oauth.ErrInvalidScope("scope %q is only for the client named %s", def.Name, strings.Join(def.Clients, " or "))
 }
 
 // claimsPresent checks that the request supplies every claim def requires

@@ -91,6 +91,9 @@ func (m *Minter) resolveScopes(c *store.Client, raw string, legs int) ([]string,
 		if oe := legsFit(def, legs); oe != nil {
 			return nil, oe
 		}
+		if oe := nameFits(def, c); oe != nil {
+			return nil, oe
+		}
 	}
 	return requested, nil
 }

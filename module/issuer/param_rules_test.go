@@ -5,12 +5,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -110,6 +114,30 @@ func TestIntrospectionOfAnExpiredToken(t *testing.T) {
 		}
 		if body := ask(time.Now().Add(time.Minute)); body["active"] != true {
 			t.Errorf("a token a minute before its exp: %v, want active", body)
+		}
+	})
+}
+
+// A scope with a clients option goes only to clients of those names: one
+// named otherwise that holds it anyway (given it before the option, say)
+// is refused it by name (invalid_scope) and gets its other default scopes
+// without it; the named client gets it.
+func TestScopeForNamedClientsOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver, func(a *app.App) {
+			a.Scopes = append(slices.Clone(a.Scopes), scope.Scope{Name: "batch_import", Clients: []string{"batch-import"}})
+		})
+		other, otherSecret := f.client(store.Client{Name: "not-batch", AllowedScopes: store.Strings{"demo.read", "batch_import"}})
+		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm("scope", "batch_import")), other.ID, otherSecret), http.StatusBadRequest, oauth.InvalidScope)
+		if !strings.Contains(res.str("error_description"), "only for the client named batch-import") {
+			t.Errorf("description %q", res.str("error_description"))
+		}
+		if res, _ := f.issue(t, f.ep, other.ID, otherSecret); res.str("scope") != "demo.read" {
+			t.Errorf("default scopes of the misnamed client: %q, want demo.read alone", res.str("scope"))
+		}
+		named, namedSecret := f.client(store.Client{Name: "batch-import", AllowedScopes: store.Strings{"batch_import"}})
+		if res, _ := f.issue(t, f.ep, named.ID, namedSecret, "scope", "batch_import"); res.str("scope") != "batch_import" {
+			t.Errorf("the named client: scope %q", res.str("scope"))
 		}
 	})
 }

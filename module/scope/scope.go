@@ -6,6 +6,7 @@ package scope
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -74,6 +75,15 @@ type Scope struct {
 	// Parameters the token request must supply for this scope; their values
 	// travel in the token as claims.
 	RequiredClaims []string `json:"required_claims,omitempty"`
+	// Clients, when not empty, names the only clients (by name, in any
+	// tenant) that may hold the scope or get it in a token: Nitro's
+	// batch_import belongs to the client named batch-import.
+	Clients []string `json:"clients,omitempty"`
+}
+
+// ForClient reports whether a client of that name may hold s.
+func (s *Scope) ForClient(name string) bool {
+	return len(s.Clients) == 0 || slices.Contains(s.Clients, name)
 }
 
 // Catalogue is an immutable set of scopes with their implications resolved.
