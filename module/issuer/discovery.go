@@ -164,6 +164,15 @@ func (d *Discovery) metadata() map[string]any {
 			m[ep.key] = d.url(ep.path)
 		}
 	}
+	// RFC 8414 §2: without these members a client must assume Basic alone.
+	// Both endpoints take the token endpoint's client authentication; a
+	// public client revokes with its client_id alone, but may not introspect.
+	if _, ok := m["revocation_endpoint"]; ok {
+		m["revocation_endpoint_auth_methods_supported"] = m["token_endpoint_auth_methods_supported"]
+	}
+	if _, ok := m["introspection_endpoint"]; ok {
+		m["introspection_endpoint_auth_methods_supported"] = authMethods
+	}
 	return m
 }
 

@@ -98,6 +98,19 @@ func TestDiscoveryAdvertisesWhatIsMounted(t *testing.T) {
 						t.Errorf("%s published: %v, want %v", key, ok, !ok)
 					}
 				}
+				// A published revocation or introspection endpoint says how
+				// clients authenticate there (RFC 8414 §2): revocation as
+				// the token endpoint (public clients included), introspection
+				// with a secret only.
+				if _, ok := m["revocation_endpoint"]; ok && !slices.Equal(toStrings(m["revocation_endpoint_auth_methods_supported"]), tc.want.methods) {
+					t.Errorf("revocation_endpoint_auth_methods_supported = %v, want %v", m["revocation_endpoint_auth_methods_supported"], tc.want.methods)
+				}
+				if _, ok := m["introspection_endpoint"]; ok && !slices.Equal(toStrings(m["introspection_endpoint_auth_methods_supported"]), []string{"client_secret_basic", "client_secret_post"}) {
+					t.Errorf("introspection_endpoint_auth_methods_supported = %v", m["introspection_endpoint_auth_methods_supported"])
+				}
+				if _, ok := m["revocation_endpoint"]; !ok && m["revocation_endpoint_auth_methods_supported"] != nil {
+					t.Error("revocation auth methods published without the endpoint")
+				}
 			})
 		}
 	})
