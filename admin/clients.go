@@ -294,7 +294,7 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *caller,
 }
 
 // revokeClientTokens ends every token the client holds (access tokens
-// issued until now and its refresh tokens) and leaves it active: what to do
+// minted until now, by generation, and its refresh tokens) and leaves it active: what to do
 // when its tokens leaked. A disable, and a restore later, would bring the
 // same tokens back; rotating the secret leaves them working.
 func (h *Handler) revokeClientTokens(w http.ResponseWriter, r *http.Request, c *caller) error {

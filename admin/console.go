@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -238,9 +239,12 @@ func (rq *request) signIn() {
 	if tenant == "" {
 		tenant = store.DefaultTenantID
 	}
-	username := strings.TrimSpace(r.PostForm.Get("username"))
+	// NFC, as usernames are stored: é typed as e + U+0301 signs in too.
+	username := norm.NFC.String(strings.TrimSpace(r.PostForm.Get("username")))
 	password := r.PostForm.Get("password")
-	userKey := tenant + "\x00" + strings.ToLower(username)
+	// Counted by the name exactly as it must match: a spelling that
+	// differs in case names no one, so it needs no share of this count.
+	userKey := tenant + "\x00" + username
 	ipKey := clientIP(r)
 	co := rq.co
 	attempt, wait := co.h.app.SignInThrottle().Acquire(userKey, ipKey)

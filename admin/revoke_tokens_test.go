@@ -16,10 +16,10 @@ import (
 	"github.com/scopegate/scopegate/module/token"
 )
 
-// POST /clients/{id}/revoke_tokens ends the client's tokens issued until
+// POST /clients/{id}/revoke_tokens ends the client's tokens minted until
 // then (a 2-legged and a 3-legged one) and leaves the client active: a token
-// issued a second later verifies, a disable and restore does not bring the
-// old ones back, and the answer shows tokens_revoked_at. Another tenant's
+// of its new generation verifies at once, an old-generation one never does
+// (whatever its iat), a disable and restore does not bring the old ones back, and the answer shows tokens_revoked_at. Another tenant's
 // admin gets 404, the client itself 409, and the audit log names it. (A
 // red-team finding: before, only deleting the client ended a leaked token.)
 func TestRevokeClientTokensEndsIssuedTokens(t *testing.T) {
@@ -51,9 +51,19 @@ func TestRevokeClientTokensEndsIssuedTokens(t *testing.T) {
 				t.Errorf("the %s token from before: %v, want ErrRevoked", name, err)
 			}
 		}
-		later := e.signAt(leaky.ClientID, got.TokensRevokedAt.Add(time.Second))
-		if _, err := e.app.Verify(ctx, later); err != nil {
-			t.Errorf("a token issued a second later: %v", err)
+		// Which tokens end is the generation's business, not a clock's: a
+		// token of the new generation minted at once works, one of the old
+		// generation fails even with an iat after the call (a minting node
+		// whose clock runs ahead).
+		row, err := e.app.Store().GetClient(ctx, leaky.ClientID)
+		if err != nil || row.TokenGeneration != 1 {
+			t.Fatalf("the client's generation after the call: %+v, %v; want 1", row, err)
+		}
+		if _, err := e.app.Verify(ctx, e.signAt(leaky.ClientID, time.Now(), 1)); err != nil {
+			t.Errorf("a token of the new generation minted at once: %v", err)
+		}
+		if _, err := e.app.Verify(ctx, e.signAt(leaky.ClientID, time.Now().Add(20*time.Second), 0)); !errors.Is(err, app.ErrRevoked) {
+			t.Errorf("an old-generation token with an iat after the call: %v, want ErrRevoked", err)
 		}
 
 		e.want(e.do("POST", path+"/disable", e.super, nil), http.StatusOK)
@@ -72,15 +82,16 @@ func TestRevokeClientTokensEndsIssuedTokens(t *testing.T) {
 	})
 }
 
-// signAt mints a 2-legged demo.read token of clientID issued at iat.
-func (e *env) signAt(clientID string, iat time.Time) string {
+// signAt mints a 2-legged demo.read token of clientID issued at iat, of
+// token generation gen.
+func (e *env) signAt(clientID string, iat time.Time, gen int) string {
 	e.t.Helper()
 	c := &token.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer: e.app.Issuer, Audience: jwt.ClaimStrings{e.app.Audience}, Subject: clientID,
-			ID: "later-" + clientID, IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(iat.Add(time.Hour)),
+			ID: "later-" + iat.Format(time.RFC3339Nano), IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(iat.Add(time.Hour)),
 		},
-		ClientID: clientID, Scope: "demo.read", Tenant: store.DefaultTenantID, Legs: 2,
+		ClientID: clientID, Scope: "demo.read", Tenant: store.DefaultTenantID, Legs: 2, Generation: gen,
 	}
 	raw, err := e.app.Sign(c)
 	if err != nil {

@@ -37,12 +37,12 @@ const maxMinGCHeap = 1 << 40
 // one per process, whichever config set it.
 var gcFloor struct {
 	sync.Mutex
-	owner  *started // the app instance that set the floor
-	floor  uint64   // bytes; 0: not applied
-	before int      // the GC percent found, restored when the floor goes
-	gen    uint64   // bumped on every apply and restore: older callback chains stop
-	pct    int      // the GC percent last set
+	floor  uint64 // bytes; 0: not applied
+	before int    // the GC percent found, restored when the floor goes
+	gen    uint64 // bumped on every apply and restore: older callback chains stop
+	pct    int    // the GC percent last set
 	sample []rtmetrics.Sample
+	asked  ownedSetting[int64] // each loaded config's min_gc_heap
 }
 
 // gcSentinel is garbage on purpose: its finalizer runs after the GC cycle
@@ -64,11 +64,16 @@ type gcSentinel struct {
 func applyMinGCHeap(owner *started, floor int64, logger *zap.Logger) {
 	gcFloor.Lock()
 	defer gcFloor.Unlock()
+	gcFloor.asked.push(owner, floor)
+	setGCFloorLocked(floor, logger)
+}
+
+func setGCFloorLocked(floor int64, logger *zap.Logger) {
 	restoreGCPercentLocked() // start again from what was found
 	if floor <= 0 || os.Getenv("GOGC") != "" {
 		return
 	}
-	gcFloor.owner, gcFloor.floor = owner, uint64(floor)
+	gcFloor.floor = uint64(floor)
 	gcFloor.sample = []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
 	rtmetrics.Read(gcFloor.sample)
 	if gcFloor.sample[1].Value.Kind() != rtmetrics.KindUint64 {
@@ -83,14 +88,17 @@ func applyMinGCHeap(owner *started, floor int64, logger *zap.Logger) {
 		zap.Uint64("floor_bytes", gcFloor.floor), zap.Int("gc_percent", gcFloor.pct))
 }
 
-// restoreMinGCHeap puts back the GC percent found when owner is the app
-// that set the floor: the config is unloaded and no newer one took over.
+// restoreMinGCHeap forgets owner's floor (its config is unloaded, or its
+// start failed) and puts in force the newest remaining config's, or the GC
+// percent found when no config is left.
 func restoreMinGCHeap(owner *started) {
 	gcFloor.Lock()
 	defer gcFloor.Unlock()
-	if gcFloor.floor != 0 && gcFloor.owner == owner {
-		restoreGCPercentLocked()
+	if floor, ok := gcFloor.asked.drop(owner); ok {
+		setGCFloorLocked(floor, zap.NewNop())
+		return
 	}
+	restoreGCPercentLocked()
 }
 
 func restoreGCPercentLocked() {
@@ -99,7 +107,7 @@ func restoreGCPercentLocked() {
 	}
 	gcFloor.gen++
 	debug.SetGCPercent(gcFloor.before)
-	gcFloor.owner, gcFloor.floor = nil, 0
+	gcFloor.floor = 0
 }
 
 // gcCycleEnded runs on the finalizer goroutine after a GC cycle.

@@ -17,6 +17,7 @@ func keepGCPercent(t *testing.T) int {
 	reset := func() {
 		gcFloor.Lock()
 		restoreGCPercentLocked()
+		gcFloor.asked = ownedSetting[int64]{}
 		gcFloor.Unlock()
 	}
 	reset() // an App.Start of an earlier test may have set a floor
@@ -111,7 +112,9 @@ func TestMinGCHeapRaisesGCPercentAndRestores(t *testing.T) {
 
 // TestMinGCHeapLeavesChosenPacing checks that min_gc_heap leaves the
 // collector alone when the environment sets GOGC and when the option is
-// off (-1), and that a reload turning it off restores the percent found.
+// off (-1), that a reload turning it off restores the percent found, and
+// that cleaning up that reload (its start failed) puts the running
+// config's floor back.
 func TestMinGCHeapLeavesChosenPacing(t *testing.T) {
 	orig := keepGCPercent(t)
 	owner := &started{}
@@ -128,9 +131,21 @@ func TestMinGCHeapLeavesChosenPacing(t *testing.T) {
 
 	applyMinGCHeap(owner, 1<<30, zap.NewNop())
 	waitForGCPercent(t, func(p int) bool { return p > 4*orig }, "well above the original")
-	applyMinGCHeap(owner, -1, zap.NewNop()) // a reload with min_gc_heap off
+	off := &started{}
+	applyMinGCHeap(off, -1, zap.NewNop()) // a reload with min_gc_heap off
 	if got := gcPercent(t); got != orig {
 		t.Errorf("GC percent %d after a reload with min_gc_heap off, want the original %d", got, orig)
+	}
+	// That reload fails to start: Caddy cleans it up and the config before
+	// it keeps serving, with its floor (a red-team finding: the floor was
+	// gone until the next reload).
+	restoreMinGCHeap(off)
+	if got := gcPercent(t); got <= 4*orig {
+		t.Errorf("GC percent %d after the failed reload was cleaned up, want the running config's floor back", got)
+	}
+	restoreMinGCHeap(owner)
+	if got := gcPercent(t); got != orig {
+		t.Errorf("GC percent %d with no config left, want the original %d", got, orig)
 	}
 }
 

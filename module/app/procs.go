@@ -31,8 +31,8 @@ const DefaultMinGOMAXPROCS = 16
 // puts it back.
 var procs struct {
 	sync.Mutex
-	before int      // 0: not raised
-	owner  *started // the app instance that raised it
+	before int               // 0: not raised
+	asked  ownedSetting[int] // each loaded config's min_gomaxprocs
 }
 
 // applyMinGOMAXPROCS raises GOMAXPROCS to floor (<= 0: leave it as Caddy
@@ -43,29 +43,39 @@ var procs struct {
 func applyMinGOMAXPROCS(owner *started, floor int, logger *zap.Logger) {
 	procs.Lock()
 	defer procs.Unlock()
-	if procs.before != 0 { // an earlier config raised it: start again from what it found
-		runtime.GOMAXPROCS(procs.before)
-		procs.before, procs.owner = 0, nil
-	}
+	procs.asked.push(owner, floor)
+	setMinGOMAXPROCSLocked(floor, logger)
+}
+
+func setMinGOMAXPROCSLocked(floor int, logger *zap.Logger) {
+	restoreGOMAXPROCSLocked() // an earlier config raised it: start again from what it found
 	cur := runtime.GOMAXPROCS(0)
 	if floor <= cur || os.Getenv("GOMAXPROCS") != "" || cur < runtime.NumCPU() || cpuQuotaSet(cgroupRoot, readFile(selfCgroup)) {
 		return
 	}
-	procs.before, procs.owner = cur, owner
+	procs.before = cur
 	runtime.GOMAXPROCS(floor)
 	logger.Info("raised GOMAXPROCS for shorter latency tails on shared cores (scopegate min_gomaxprocs; off to keep it)",
 		zap.Int("from", cur), zap.Int("to", floor), zap.Int("cpus", runtime.NumCPU()))
 }
 
-// restoreGOMAXPROCS puts back the value found when owner is the app that
-// raised it: the config is unloaded and no newer one took over (a reload
-// starts the new config before it cleans up the old one).
+// restoreGOMAXPROCS forgets owner's floor (its config is unloaded, or its
+// start failed) and puts in force the newest remaining config's, or the
+// value found when no config is left.
 func restoreGOMAXPROCS(owner *started) {
 	procs.Lock()
 	defer procs.Unlock()
-	if procs.before != 0 && procs.owner == owner {
+	if floor, ok := procs.asked.drop(owner); ok {
+		setMinGOMAXPROCSLocked(floor, zap.NewNop())
+		return
+	}
+	restoreGOMAXPROCSLocked()
+}
+
+func restoreGOMAXPROCSLocked() {
+	if procs.before != 0 {
 		runtime.GOMAXPROCS(procs.before)
-		procs.before, procs.owner = 0, nil
+		procs.before = 0
 	}
 }
 

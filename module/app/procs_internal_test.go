@@ -16,7 +16,7 @@ func keepGOMAXPROCS(t *testing.T) int {
 	t.Helper()
 	reset := func() {
 		procs.Lock()
-		procs.before, procs.owner = 0, nil
+		procs.before, procs.asked = 0, ownedSetting[int]{}
 		procs.Unlock()
 	}
 	reset() // an App.Start of an earlier test may have raised it
@@ -139,5 +139,27 @@ func TestCPUQuotaSet(t *testing.T) {
 				t.Fatalf("cpuQuotaSet = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestMinGOMAXPROCSFailedReloadKeepsTheRunningConfigs checks that cleaning
+// up a config whose start failed (Caddy keeps the one before it serving)
+// puts that running config's GOMAXPROCS back, not the value found at
+// start, and that the last config going restores that value (a red-team
+// finding: a failed reload left the running gateway at Caddy's GOMAXPROCS).
+func TestMinGOMAXPROCSFailedReloadKeepsTheRunningConfigs(t *testing.T) {
+	keepGOMAXPROCS(t)
+	cpus := runtime.NumCPU()
+	runtime.GOMAXPROCS(cpus)
+	running, failed := &started{}, &started{}
+	applyMinGOMAXPROCS(running, cpus+14, zap.NewNop())
+	applyMinGOMAXPROCS(failed, cpus+4, zap.NewNop()) // the new config starts...
+	restoreGOMAXPROCS(failed)                        // ...fails, and is cleaned up
+	if got := runtime.GOMAXPROCS(0); got != cpus+14 {
+		t.Fatalf("GOMAXPROCS = %d after the failed reload was cleaned up, want the running config's %d", got, cpus+14)
+	}
+	restoreGOMAXPROCS(running)
+	if got := runtime.GOMAXPROCS(0); got != cpus {
+		t.Fatalf("GOMAXPROCS = %d with no config left, want the original %d", got, cpus)
 	}
 }

@@ -74,10 +74,9 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	if client.Disabled {
 		return ErrClientDisabled
 	}
-	// An admin ended the client's tokens (a leak, say): those issued up to
-	// then are revoked; iat is whole seconds, so one minted in the same
-	// second ends too.
-	if at := client.TokensRevokedAt; at != nil && (c.IssuedAt == nil || !c.IssuedAt.After(*at)) {
+	// An admin ended the client's tokens (a leak, say): those minted
+	// before are of an older generation.
+	if c.Generation < client.TokenGeneration {
 		return ErrRevoked
 	}
 	// The tenant travels upstream as the caller's: a token from before a

@@ -15,7 +15,8 @@ import (
 // page and no token even when the user approved the scopes before, and
 // approving it there gives the token; opened from the address bar (no
 // header, or "none") or from this site, the approval is remembered as
-// before. The page labels state as the link's value. A redirect client
+// before, and so does signing in first (the sign-in post comes from this
+// site). The page labels state as the link's value. A redirect client
 // still skips consent for a cross-site link (its token goes to its
 // registered redirect URI).
 func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
@@ -45,6 +46,19 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 			}
 		}
 		page(t, b.decide(params, open("cross-site"), "approve"), http.StatusOK, `id="token"`)
+
+		// Not signed in, the cross-site link gets the sign-in page; signing
+		// in there (a POST from this site) must not mint the token at once
+		// either, though the scopes were approved before.
+		_, fresh := f.authorize(t)
+		fresh.cookies = map[string]*http.Cookie{}
+		signIn := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil)
+		signIn.Header.Set("Sec-Fetch-Site", "cross-site")
+		page(t, fresh.serve(signIn), http.StatusOK, `id="sign-in"`)
+		after := page(t, fresh.login(params, "ada", testPassword), http.StatusOK, `value="approve"`)
+		if strings.Contains(after, `id="token"`) {
+			t.Fatalf("signing in after a cross-site link minted the token at once: %s", after)
+		}
 
 		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
 		rparams := implicitParams(rc.ID, appRedirect, "demo.read")

@@ -3,6 +3,7 @@ package issuer
 import (
 	"context"
 	"errors"
+	"golang.org/x/text/unicode/norm"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -301,9 +302,12 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	if err := a.signInCSRFFor(r).Check(r); err != nil {
 		return a.errorPage(w, http.StatusForbidden, "", err.Error(), "")
 	}
-	username := strings.TrimSpace(r.PostForm.Get("username"))
+	// NFC, as usernames are stored: é typed as e + U+0301 signs in too.
+	username := norm.NFC.String(strings.TrimSpace(r.PostForm.Get("username")))
 	password := r.PostForm.Get("password")
-	userKey := ar.client.TenantID + "\x00" + strings.ToLower(username)
+	// Counted by the name exactly as it must match: a spelling that
+	// differs in case names no one, so it needs no share of this count.
+	userKey := ar.client.TenantID + "\x00" + username
 	ipKey := clientIP(r)
 	attempt, wait := a.app.SignInThrottle().Acquire(userKey, ipKey)
 	if wait > 0 {
@@ -351,7 +355,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
 	}
-	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !(ar.oob() && crossSite(r)) {
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !(ar.oob() && (crossSite(r) || r.Method == http.MethodPost)) {
 		return a.issue(w, r, ar, u)
 	}
 	type scopeLine struct{ Name, Description string }
@@ -378,8 +382,11 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 // out-of-band client's token is shown on this site's page, so a link on
 // another site must not make this site mint one and show it next to words
 // of that site's choosing (state): the user approves with a click instead,
-// even when they approved the scopes before. A redirect client's token goes
-// to its registered redirect URI, where such a link leads anyway.
+// even when they approved the scopes before. The sign-in form posts from
+// this site, hiding where the link came from, so after a sign-in (a POST
+// reaching proceed) an out-of-band client's consent page shows too. A
+// redirect client's token goes to its registered redirect URI, where such a
+// link leads anyway.
 func crossSite(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":

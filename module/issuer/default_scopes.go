@@ -43,7 +43,7 @@ func (m *Minter) defaultScopes(c *store.Client, legs int, param func(string) str
 	var granted []string
 	var firstOut *oauth.Error
 	for _, s := range list {
-		def, oe := m.assignable(c, s)
+		def, oe := m.assignable(c, s, legs)
 		if oe != nil {
 			// A configuration fault (a scope gone from the catalogue), not
 			// something the request could change: say so.
@@ -74,17 +74,26 @@ func (m *Minter) defaultScopes(c *store.Client, legs int, param func(string) str
 // assignable checks that s is in the catalogue and assigned to c, itself
 // or through a scope of c that implies it: a client holding demo.write may
 // ask for a token with demo.read alone, which the guard would take its
-// demo.write for anyway.
-func (m *Minter) assignable(c *store.Client, s string) (*scope.Scope, *oauth.Error) {
+// demo.write for anyway. Only through a scope this token could carry
+// itself, though: one that needs the other kind of token (legs), a claim
+// (requires) or another client name (clients) must not hand out what it
+// implies without its own conditions.
+func (m *Minter) assignable(c *store.Client, s string, legs int) (*scope.Scope, *oauth.Error) {
 	cat := m.app.Catalogue()
 	def, ok := cat.Get(s)
 	if !ok {
 		return nil, oauth.ErrInvalidScope("unknown scope %q", s)
 	}
-	if !c.HasScope(s) && !cat.Satisfies(c.AllowedScopes, s) {
-		return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
+	if c.HasScope(s) {
+		return def, nil
 	}
-	return def, nil
+	for _, held := range c.AllowedScopes {
+		hd, ok := cat.Get(held)
+		if ok && cat.Satisfies([]string{held}, s) && len(hd.RequiredClaims) == 0 && legsFit(hd, legs) == nil && nameFits(hd, c) == nil {
+			return def, nil
+		}
+	}
+	return nil, oauth.ErrInvalidScope("scope %q has not been assigned to this client", s)
 }
 
 // legsFit checks that a token of the given kind (2 or 3) may carry def.

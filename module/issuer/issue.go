@@ -84,7 +84,7 @@ func (m *Minter) resolveScopes(c *store.Client, raw string, legs int) ([]string,
 		return m.defaultScopes(c, legs, nil)
 	}
 	for _, s := range requested {
-		def, oe := m.assignable(c, s)
+		def, oe := m.assignable(c, s, legs)
 		if oe != nil {
 			return nil, oe
 		}
@@ -167,13 +167,17 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        secret.NewToken(16),
 		},
-		ClientID:  c.ID,
-		Scope:     scope.Join(scopes),
-		Tenant:    c.TenantID,
-		Legs:      legs,
-		Act:       sub.Act,
-		ConnectAs: sub.ConnectAs,
-		Ext:       ext,
+		ClientID: c.ID,
+		Scope:    scope.Join(scopes),
+		Tenant:   c.TenantID,
+		Legs:     legs,
+		// The client's generation as this node knows it: a token minted
+		// from a row that had not yet heard of a revocation is refused once
+		// it has (the client asks again).
+		Generation: c.TokenGeneration,
+		Act:        sub.Act,
+		ConnectAs:  sub.ConnectAs,
+		Ext:        ext,
 	}
 	raw, err := m.app.Sign(claims)
 	if err != nil {

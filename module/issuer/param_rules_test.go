@@ -141,3 +141,55 @@ func TestScopeForNamedClientsOnly(t *testing.T) {
 		}
 	})
 }
+
+// A token carries its client's token generation (tgen): after an admin ends
+// the client's tokens, a token asked for at once (the same second) is of
+// the new generation and verifies, and the one from before does not.
+func TestTokensCarryTheClientsGeneration(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		before, claims := f.issue(t, f.ep, c.ID, secret)
+		if claims.Generation != 0 {
+			t.Fatalf("a new client's token: generation %d, want 0", claims.Generation)
+		}
+		if _, err := f.app.Store().RevokeClientTokens(t.Context(), c.ID, tester); err != nil {
+			t.Fatal(err)
+		}
+		f.app.Runtime().ForgetClient(c.ID) // as the change feed does
+		after, claims := f.issue(t, f.ep, c.ID, secret)
+		if claims.Generation != 1 {
+			t.Errorf("a token after the call: generation %d, want 1", claims.Generation)
+		}
+		if _, err := f.app.Verify(t.Context(), after.str("access_token")); err != nil {
+			t.Errorf("the token asked for at once: %v", err)
+		}
+		if _, err := f.app.Verify(t.Context(), before.str("access_token")); err == nil {
+			t.Error("the token from before the call still verifies")
+		}
+	})
+}
+
+// A scope is assignable through an implying scope only when that scope
+// could be in this token itself (a red-team finding): session, 3-legged
+// only and requiring application_id, implies data.read, so a
+// client_credentials request for data.read alone is invalid_scope, as
+// session is; a 3-legged request still needs the claim session requires,
+// so data.read through it is refused there too; held directly, data.read
+// is fine.
+func TestImpliedScopeKeepsTheImplyingScopesRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver, func(a *app.App) {
+			a.Scopes = append(slices.Clone(a.Scopes),
+				scope.Scope{Name: "data.read"},
+				scope.Scope{Name: "session", Legs: scope.ThreeLegged, RequiredClaims: []string{"application_id"}, Implies: []string{"data.read"}})
+		})
+		u := f.user(store.DefaultTenantID, "ada", false)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"session"}, AllowUserTokens: true})
+		for _, kv := range [][]string{{"scope", "data.read"}, {"scope", "data.read", "user_id", u.ID}} {
+			f.refuse(t, f.ep, withBasic(formRequest(ccForm(kv...)), c.ID, secret), http.StatusBadRequest, oauth.InvalidScope)
+		}
+		direct, directSecret := f.client(store.Client{AllowedScopes: store.Strings{"data.read", "session"}})
+		f.issue(t, f.ep, direct.ID, directSecret, "scope", "data.read")
+	})
+}

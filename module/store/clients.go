@@ -78,9 +78,11 @@ type Client struct {
 	// (module/power); ClientCreator reads it.
 	CreatorUserID string `gorm:"size:64"`
 	Disabled      bool
-	// TokensRevokedAt ends every access token of the client issued at or
-	// before it (their iat, whole seconds, is not after it), wherever they
-	// are cached (RevokeClientTokens); nil: none.
+	// TokenGeneration is stamped into every token of the client (tgen);
+	// RevokeClientTokens moves it on, and tokens of an older generation are
+	// refused wherever they are cached.
+	TokenGeneration int `gorm:"not null;default:0"`
+	// TokensRevokedAt is when that last happened, for people; nil: never.
 	TokensRevokedAt *time.Time
 	// DisabledBySuper marks a client a super admin disabled: only a super
 	// admin restores it, so an operator who suspends an app's credentials
@@ -289,15 +291,16 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 	})
 }
 
-// RevokeClientTokens ends every token the client holds: access tokens
-// issued up to now (the guard compares their iat with TokensRevokedAt, so a
-// token minted in this same second ends too) and its refresh tokens, with
-// the authorization codes not yet redeemed. Tokens issued later work. It
-// returns the moment recorded.
+// RevokeClientTokens ends every token the client holds: its access tokens
+// (the client moves to the next TokenGeneration; the guard refuses tokens
+// of an older one) and its refresh tokens, with the authorization codes not
+// yet redeemed. Tokens minted once a node has the new generation work. It
+// returns the moment recorded in TokensRevokedAt.
 func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (time.Time, error) {
 	now := time.Now().UTC()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Client{}).Where("id = ?", id).Updates(map[string]any{"tokens_revoked_at": now, "updated_at": now})
+		res := tx.Model(&Client{}).Where("id = ?", id).Updates(map[string]any{
+			"token_generation": gorm.Expr("token_generation + 1"), "tokens_revoked_at": now, "updated_at": now})
 		if res.Error != nil {
 			return res.Error
 		}

@@ -36,6 +36,11 @@ type Claims struct {
 	// a user the request named or who signed in), so the token ends when the
 	// client is given another connect-as user.
 	ConnectAs bool `json:"cas,omitempty"`
+	// Generation is the client's token generation when the token was
+	// minted: an admin ending the client's tokens moves the client to the
+	// next one, and tokens of an older one are refused. A counter, not a
+	// time, so no clock of any node decides which tokens end.
+	Generation int `json:"tgen,omitempty"`
 	// Ext carries the claims a scope required at the token request (for
 	// example Bits' application_id).
 	Ext map[string]string `json:"ext,omitempty"`

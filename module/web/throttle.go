@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"net"
 	"slices"
 	"sync"
@@ -94,6 +96,11 @@ func (t *Throttle) Release(key string) {
 	if e.attempts < t.free {
 		e.until = time.Time{}
 	}
+	if e.attempts == 0 {
+		// Nothing left to remember: an entry kept at zero would fill the
+		// cache for free (a refused attempt costs no password check).
+		t.entries.Remove(key)
+	}
 }
 
 // Succeed forgets key's attempts.
@@ -151,9 +158,13 @@ func (s *SignInThrottle) Acquire(userKey, ip string) (SignInAttempt, time.Durati
 	if wait := s.addr.Acquire(adr); wait > 0 {
 		return SignInAttempt{}, wait
 	}
+	// The keys are digests of length-prefixed parts: fixed size whatever
+	// the form sent (64 KiB usernames), and no username can spell another
+	// account's key (a NUL in "ada\x00192.0.2.1" is not a separator).
+	userKey = throttleKey("account", userKey)
 	counted := userKey
 	if s.knows(userKey, adr) {
-		counted = userKey + "\x00" + adr
+		counted = throttleKey("known", userKey, adr)
 	}
 	if wait := s.user.Acquire(counted); wait > 0 {
 		s.addr.Release(adr)
@@ -185,6 +196,16 @@ func (s *SignInThrottle) knows(account, adr string) bool {
 	defer s.mu.Unlock()
 	addrs, _ := s.known.Peek(account)
 	return slices.Contains(addrs, adr)
+}
+
+// throttleKey is the SHA-256 of kind and parts, each length-prefixed.
+func throttleKey(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range append([]string{kind}, parts...) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(p))))
+		h.Write([]byte(p))
+	}
+	return string(h.Sum(nil))
 }
 
 // AddressKey is what an address is counted by: an IPv4 address itself, an

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -124,7 +125,7 @@ func TestSignInThrottleBurst(t *testing.T) {
 	// Only the attempts the address let through reached the accounts.
 	held, keys := 0, 0
 	for i := range 200 {
-		if e, ok := s.user.entries.Peek(fmt.Sprintf("tenant\x00user%d", i)); ok {
+		if e, ok := s.user.entries.Peek(throttleKey("account", fmt.Sprintf("tenant\x00user%d", i))); ok {
 			held += e.attempts
 			keys++
 		}
@@ -224,6 +225,46 @@ func TestSignInThrottleKnownAddressKeepsOwnerIn(t *testing.T) {
 	}
 	if _, wait := s.Acquire("t\x00ada", "192.0.2.1"); wait == 0 {
 		t.Fatal("the owner's own failures at their known address are not counted")
+	}
+}
+
+// A username cannot spell another account's known-address key (a red-team
+// finding: "ada\x00192.0.2.1" typed from anywhere counted against ada at
+// her known address 192.0.2.1), and keys stay small whatever the form sent.
+func TestSignInThrottleKeysDoNotCollide(t *testing.T) {
+	s := NewSignInThrottle()
+	at, _ := s.Acquire("t\x00ada", "192.0.2.1")
+	at.Succeeded()
+	for range 8 {
+		s.Acquire("t\x00ada\x00192.0.2.1", "203.0.113.77")
+	}
+	if _, wait := s.Acquire("t\x00ada", "192.0.2.1"); wait != 0 {
+		t.Fatal("guesses at a username holding NUL made the owner wait at her known address")
+	}
+	s.Acquire(strings.Repeat("x", 64<<10), "198.51.100.1")
+	for _, k := range s.user.entries.Keys() {
+		if len(k) != sha256.Size {
+			t.Fatalf("a throttle key of %d bytes", len(k))
+		}
+	}
+}
+
+// An attempt given back that leaves a key at nothing removes the key: a
+// flood of sign-ins the accounts refuse (which cost no password check)
+// leaves no address entries behind to fill the cache (a red-team finding:
+// with the cache full of them, every new address waited).
+func TestThrottleForgetsKeysAtZero(t *testing.T) {
+	s := NewSignInThrottle()
+	for range 6 {
+		s.Acquire("t\x00locked", "192.0.2.1")
+	}
+	for i := range 300 {
+		if _, wait := s.Acquire("t\x00locked", fmt.Sprintf("198.51.100.%d", i%250)+fmt.Sprint(i/250)); wait == 0 {
+			t.Fatal("the locked account took an attempt")
+		}
+	}
+	if n := s.addr.entries.Len(); n != 1 {
+		t.Fatalf("%d address entries after 300 refused attempts from new addresses, want 1 (the first address's)", n)
 	}
 }
 
