@@ -258,8 +258,13 @@ func (rq *request) signIn() {
 	}
 	var u *store.User
 	if username != "" && validID(tenant) && printable(username) {
-		found, err := co.h.app.Store().FindUser(r.Context(), tenant, username)
+		// Not cancelled with the request: an attempt taken is one checked,
+		// else posts the client aborts at once would count without the
+		// password work (and fill the count for free). The store bounds
+		// the query's time.
+		found, err := co.h.app.Store().FindUser(context.WithoutCancel(r.Context()), tenant, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			attempt.Abandon()
 			rq.serverError("loading a user", err)
 			return
 		}

@@ -1,13 +1,16 @@
 package issuer
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // An out-of-band client's token is shown on this site's page, so a link on
@@ -66,5 +69,40 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+rparams.Encode(), nil)
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 		redirected(t, b.serve(r), appRedirect+"#", true)
+	})
+}
+
+// A sign-in post whose client has gone (its request context cancelled, as
+// when the connection drops mid-request) is still checked: the user lookup
+// does not follow the request's cancellation, so the attempt the throttle
+// took pays for its password check and answers 401, not a 500 that left a
+// free attempt counted (a red-team finding: aborted posts filled the count
+// without any bcrypt work).
+func TestAbortedSignInIsStillChecked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		form := clone(params)
+		form.Set("action", "login")
+		form.Set("csrf", csrfOf(t, page(t, b.get(params), http.StatusOK, `id="sign-in"`)))
+		form.Set("username", "ada")
+		form.Set("password", "wrong-Passw0rd")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/oauth/authorize", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Origin", b.origin)
+		var checks atomic.Int32
+		stop := web.ObserveComparisons(func(int) { checks.Add(1) })
+		defer stop()
+		if rec := b.serve(r); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("an aborted sign-in: %d, want 401 (checked)", rec.Code)
+		}
+		if checks.Load() != 1 {
+			t.Fatalf("%d password checks for the aborted sign-in, want 1", checks.Load())
+		}
 	})
 }

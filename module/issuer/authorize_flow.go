@@ -319,8 +319,11 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	}
 	var u *store.User
 	if username != "" {
-		found, err := a.app.Store().FindUser(r.Context(), ar.client.TenantID, username)
+		// Not cancelled with the request (see the console's sign-in): an
+		// attempt taken is one checked; the store bounds the query's time.
+		found, err := a.app.Store().FindUser(context.WithoutCancel(r.Context()), ar.client.TenantID, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			attempt.Abandon()
 			return a.serverError(w, "loading user", err)
 		}
 		if err == nil && found.Username == username {

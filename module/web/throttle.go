@@ -191,6 +191,16 @@ func (at SignInAttempt) Succeeded() {
 	s.known.Add(at.account, addrs[:min(len(addrs), knownAddrs)])
 }
 
+// Abandon gives the attempt back unchecked: the server failed before the
+// password check (its database did), which is no guess of the caller's.
+func (at SignInAttempt) Abandon() {
+	if at.s == nil {
+		return
+	}
+	at.s.user.Release(at.counted)
+	at.s.addr.Release(at.adr)
+}
+
 func (s *SignInThrottle) knows(account, adr string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
