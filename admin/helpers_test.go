@@ -112,6 +112,11 @@ func (e *env) sign(clientID, tenant, user string, scopes ...string) string {
 // signWith is sign with an RFC 8693 actor (nil: none).
 func (e *env) signWith(clientID, tenant, user string, act *token.Actor, scopes ...string) string {
 	e.t.Helper()
+	return e.signClaims(e.claimsFor(clientID, tenant, user, act, scopes...))
+}
+
+// claimsFor is what sign signs, issued now for an hour.
+func (e *env) claimsFor(clientID, tenant, user string, act *token.Actor, scopes ...string) *token.Claims {
 	now := time.Now()
 	c := &token.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -123,6 +128,12 @@ func (e *env) signWith(clientID, tenant, user string, act *token.Actor, scopes .
 	if user != "" {
 		c.Subject, c.Legs = user, 3
 	}
+	return c
+}
+
+// signClaims signs c with the app's key.
+func (e *env) signClaims(c *token.Claims) string {
+	e.t.Helper()
 	raw, err := e.app.Sign(c)
 	if err != nil {
 		e.t.Fatal(err)

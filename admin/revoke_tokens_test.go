@@ -13,7 +13,6 @@ import (
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
-	"github.com/scopegate/scopegate/module/token"
 )
 
 // POST /clients/{id}/revoke_tokens ends the client's tokens minted until
@@ -86,16 +85,7 @@ func TestRevokeClientTokensEndsIssuedTokens(t *testing.T) {
 // token generation gen.
 func (e *env) signAt(clientID string, iat time.Time, gen int) string {
 	e.t.Helper()
-	c := &token.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: e.app.Issuer, Audience: jwt.ClaimStrings{e.app.Audience}, Subject: clientID,
-			ID: "later-" + iat.Format(time.RFC3339Nano), IssuedAt: jwt.NewNumericDate(iat), ExpiresAt: jwt.NewNumericDate(iat.Add(time.Hour)),
-		},
-		ClientID: clientID, Scope: "demo.read", Tenant: store.DefaultTenantID, Legs: 2, Generation: gen,
-	}
-	raw, err := e.app.Sign(c)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return raw
+	c := e.claimsFor(clientID, store.DefaultTenantID, "", nil, "demo.read")
+	c.IssuedAt, c.ExpiresAt, c.Generation = jwt.NewNumericDate(iat), jwt.NewNumericDate(iat.Add(time.Hour)), gen
+	return e.signClaims(c)
 }

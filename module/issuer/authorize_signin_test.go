@@ -130,3 +130,32 @@ func bcryptCost(t *testing.T, hash string) int {
 	}
 	return cost
 }
+
+// A sign-in post whose client has gone (its request context cancelled, as
+// when the connection drops mid-request) is still checked: the user lookup
+// does not follow the request's cancellation, so the attempt the throttle
+// took pays for its password check and answers 401, not a 500 that left a
+// free attempt counted (a red-team finding: aborted posts filled the count
+// without any bcrypt work).
+func TestAbortedSignInIsStillChecked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+		_, b := f.authorize(t)
+		params := implicitParams(c.ID, OOB, "demo.read")
+		form := b.loginForm(params, "ada", "wrong-Passw0rd")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		r := b.postRequest(ctx, form)
+		var checks atomic.Int32
+		stop := web.ObserveComparisons(func(int) { checks.Add(1) })
+		defer stop()
+		if rec := b.serve(r); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("an aborted sign-in: %d, want 401 (checked)", rec.Code)
+		}
+		if checks.Load() != 1 {
+			t.Fatalf("%d password checks for the aborted sign-in, want 1", checks.Load())
+		}
+	})
+}

@@ -69,28 +69,48 @@ func (b *browser) serve(r *http.Request) *httptest.ResponseRecorder {
 }
 
 func (b *browser) get(params url.Values) *httptest.ResponseRecorder {
-	return b.serve(httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil))
+	return b.getFrom(params, "")
+}
+
+// getFrom is get with the Sec-Fetch-Site header a browser sends ("": none).
+func (b *browser) getFrom(params url.Values, site string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil)
+	if site != "" {
+		r.Header.Set("Sec-Fetch-Site", site)
+	}
+	return b.serve(r)
 }
 
 func (b *browser) post(form url.Values) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, "/oauth/authorize", strings.NewReader(form.Encode()))
+	return b.serve(b.postRequest(context.Background(), form))
+}
+
+// postRequest is the form post the browser sends, with ctx.
+func (b *browser) postRequest(ctx context.Context, form url.Values) *http.Request {
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/oauth/authorize", strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if b.origin != "" {
 		r.Header.Set("Origin", b.origin)
 	}
-	return b.serve(r)
+	return r
 }
 
 // login opens the sign-in page for params, as a browser does first, and
 // posts its form with the page's CSRF token.
 func (b *browser) login(params url.Values, username, password string) *httptest.ResponseRecorder {
 	b.t.Helper()
+	return b.post(b.loginForm(params, username, password))
+}
+
+// loginForm opens the sign-in page for params and fills its form.
+func (b *browser) loginForm(params url.Values, username, password string) url.Values {
+	b.t.Helper()
 	form := clone(params)
 	form.Set("action", "login")
 	form.Set("csrf", csrfOf(b.t, page(b.t, b.get(params), http.StatusOK, `id="sign-in"`)))
 	form.Set("username", username)
 	form.Set("password", password)
-	return b.post(form)
+	return form
 }
 
 // decide posts Allow or Deny with the CSRF token found on the consent page.
