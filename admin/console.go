@@ -375,6 +375,28 @@ func (rq *request) call(fn routeFunc, method, query string, body any, pathValues
 	return a, nil
 }
 
+// fetch runs an API route for a page and reads its answer into v. When
+// anything fails it has already answered the browser (the error page, or the
+// API's problem as a page) and returns false. what names the thing for the
+// log: "loading "+what when the route fails, "reading "+what when its answer
+// does not decode.
+func (rq *request) fetch(v any, what string, fn routeFunc, method, query string, body any, pathValues ...string) bool {
+	a, err := rq.call(fn, method, query, body, pathValues...)
+	if err != nil {
+		rq.serverError("loading "+what, err)
+		return false
+	}
+	if a.problem != nil {
+		rq.failed(a)
+		return false
+	}
+	if err := a.decode(v); err != nil {
+		rq.serverError("reading "+what, err)
+		return false
+	}
+	return true
+}
+
 // decode reads a successful answer into v.
 func (a *answer) decode(v any) error { return json.Unmarshal(a.body, v) }
 

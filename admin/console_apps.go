@@ -36,18 +36,8 @@ type appRow struct {
 
 func (rq *request) appsPage() {
 	off := rq.offset()
-	a, err := rq.call(rq.co.h.listClients, http.MethodGet, pageQuery(off), nil)
-	if err != nil {
-		rq.serverError("listing clients", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var l list[clientView]
-	if err := a.decode(&l); err != nil {
-		rq.serverError("reading clients", err)
+	if !rq.fetch(&l, "clients", rq.co.h.listClients, http.MethodGet, pageQuery(off), nil) {
 		return
 	}
 	n := rq.namer()
@@ -245,18 +235,8 @@ func (rq *request) createApp() {
 
 // appPage shows a client; secret is its revealed secret, if any.
 func (rq *request) appPage(id, secret string) {
-	a, err := rq.call(rq.co.h.getClient, http.MethodGet, "", nil, "id", id)
-	if err != nil {
-		rq.serverError("loading a client", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var v clientView
-	if err := a.decode(&v); err != nil {
-		rq.serverError("reading a client", err)
+	if !rq.fetch(&v, "a client", rq.co.h.getClient, http.MethodGet, "", nil, "id", id) {
 		return
 	}
 	n := rq.namer()
@@ -276,36 +256,16 @@ func (rq *request) appPage(id, secret string) {
 // revealSecret asks GET /clients/{id}/secret, which reveals (and audits)
 // the secret for its owner and masks it for everybody else.
 func (rq *request) revealSecret(id string) {
-	a, err := rq.call(rq.co.h.clientSecret, http.MethodGet, "", nil, "id", id)
-	if err != nil {
-		rq.serverError("revealing a secret", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var v secretView
-	if err := a.decode(&v); err != nil {
-		rq.serverError("reading a secret", err)
+	if !rq.fetch(&v, "a secret", rq.co.h.clientSecret, http.MethodGet, "", nil, "id", id) {
 		return
 	}
 	rq.appPage(id, v.ClientSecret)
 }
 
 func (rq *request) confirmAppAction(id, action string) {
-	a, err := rq.call(rq.co.h.getClient, http.MethodGet, "", nil, "id", id)
-	if err != nil {
-		rq.serverError("loading a client", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var v clientView
-	if err := a.decode(&v); err != nil {
-		rq.serverError("reading a client", err)
+	if !rq.fetch(&v, "a client", rq.co.h.getClient, http.MethodGet, "", nil, "id", id) {
 		return
 	}
 	rq.render(http.StatusOK, "confirm", "apps", appActions[action]+" "+v.Name+"?", confirmData{

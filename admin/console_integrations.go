@@ -6,18 +6,8 @@ import (
 
 func (rq *request) integrationsPage() {
 	off := rq.offset()
-	a, err := rq.call(rq.co.h.listIntegrations, http.MethodGet, pageQuery(off), nil)
-	if err != nil {
-		rq.serverError("listing integrations", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var l list[integrationView]
-	if err := a.decode(&l); err != nil {
-		rq.serverError("reading integrations", err)
+	if !rq.fetch(&l, "integrations", rq.co.h.listIntegrations, http.MethodGet, pageQuery(off), nil) {
 		return
 	}
 	rq.render(http.StatusOK, "integrations", "integrations", "Integrations & API access", struct {
@@ -28,18 +18,8 @@ func (rq *request) integrationsPage() {
 
 // integrationPage reviews an app's requested scopes, to allow or decline.
 func (rq *request) integrationPage(appID string, status int, errs map[string]string, msg string) {
-	a, err := rq.call(rq.co.h.getIntegration, http.MethodGet, "", nil, "app_id", appID)
-	if err != nil {
-		rq.serverError("loading an integration", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var v integrationView
-	if err := a.decode(&v); err != nil {
-		rq.serverError("reading an integration", err)
+	if !rq.fetch(&v, "an integration", rq.co.h.getIntegration, http.MethodGet, "", nil, "app_id", appID) {
 		return
 	}
 	rq.render(status, "integration", "integrations", v.Name, v, errs, msg)

@@ -9,18 +9,8 @@ import (
 
 func (rq *request) usersPage() {
 	off := rq.offset()
-	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, pageQuery(off), nil)
-	if err != nil {
-		rq.serverError("listing users", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var l list[userView]
-	if err := a.decode(&l); err != nil {
-		rq.serverError("reading users", err)
+	if !rq.fetch(&l, "users", rq.co.h.listUsers, http.MethodGet, pageQuery(off), nil) {
 		return
 	}
 	rows := make([]userRow, 0, len(l.Items))
@@ -100,18 +90,8 @@ func (rq *request) setUserDisabled(id string, disabled bool) {
 }
 
 func (rq *request) passwordPage(id string, status int, errs map[string]string) {
-	a, err := rq.call(rq.co.h.getUser, http.MethodGet, "", nil, "id", id)
-	if err != nil {
-		rq.serverError("loading a user", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var u userView
-	if err := a.decode(&u); err != nil {
-		rq.serverError("reading a user", err)
+	if !rq.fetch(&u, "a user", rq.co.h.getUser, http.MethodGet, "", nil, "id", id) {
 		return
 	}
 	if !rq.mayChange(u) {
@@ -157,18 +137,8 @@ type auditRow struct {
 
 func (rq *request) auditPage() {
 	off := rq.offset()
-	a, err := rq.call(rq.co.h.listAudit, http.MethodGet, pageQuery(off), nil)
-	if err != nil {
-		rq.serverError("listing the audit log", err)
-		return
-	}
-	if a.problem != nil {
-		rq.failed(a)
-		return
-	}
 	var l list[auditView]
-	if err := a.decode(&l); err != nil {
-		rq.serverError("reading the audit log", err)
+	if !rq.fetch(&l, "the audit log", rq.co.h.listAudit, http.MethodGet, pageQuery(off), nil) {
 		return
 	}
 	n := rq.namer()
