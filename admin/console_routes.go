@@ -75,6 +75,11 @@ func (co *console) handle(mux *http.ServeMux, pattern string, public bool, fn fu
 // serve answers a console request: a page of the mux, or the error page for
 // a path it does not know (404) or a method the path does not take (405).
 func (co *console) serve(w http.ResponseWriter, r *http.Request) {
+	if err := co.h.app.Available(); err != nil { // the app's start failed
+		rq := &request{w: w, r: r, co: co, base: mountBase(r)}
+		rq.serverError("serving the console", err)
+		return
+	}
 	// ServeMux would redirect a path that is not canonical to a location
 	// that lacks the prefix handle_path stripped: such paths are unknown.
 	if p := r.URL.EscapedPath(); path.Clean(p) != p {

@@ -136,6 +136,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		serveOpenAPI(w, r)
 		return nil
 	}
+	if err := h.app.Available(); err != nil { // the app's start failed
+		writeProblem(w, internalProblem(err))
+		return nil
+	}
 	c, ok := h.authenticate(w, r)
 	if !ok {
 		return nil

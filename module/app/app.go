@@ -152,7 +152,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 // Start attaches the shared runtime, opening the database, the master key
 // and the key ring the first time (a reload with the same database shares
 // the running one: runtimes is a UsagePool).
-func (a *App) Start() error {
+func (a *App) Start() error { return a.start(true) }
+
+// start opens the runtime unless it is open. A request that finds no
+// runtime starts the app itself (retry false) only if no start has failed
+// yet: after a failure Caddy unwinds the config, and until it does a
+// request must not try again, holding every other request of the config
+// behind the lock for up to store.OpenTimeout and logging the failure once
+// more each time.
+func (a *App) start(retry bool) error {
 	if a.started == nil {
 		return errors.New("the scopegate app was not provisioned")
 	}
@@ -161,6 +169,17 @@ func (a *App) Start() error {
 	if a.started.live.Load() != nil { // OpenStandalone, or Start called twice
 		return nil
 	}
+	if !retry && a.started.failed {
+		return nil // reported when it failed
+	}
+	err := a.open()
+	a.started.failed = err != nil
+	return err
+}
+
+// open attaches the shared runtime (opening it if no other config has);
+// the caller holds started.mu.
+func (a *App) open() error {
 	if a.caddyCtx.Context != nil {
 		if err := checkGateOrder(a.caddyCtx); err != nil {
 			return err
@@ -186,8 +205,9 @@ func (a *App) Start() error {
 // started holds an app's runtime; a pointer, so the App value (which Caddy
 // copies in CaddyModule) carries no lock.
 type started struct {
-	mu   sync.Mutex // one Start at a time
-	live atomic.Pointer[Runtime]
+	mu     sync.Mutex // one Start at a time
+	live   atomic.Pointer[Runtime]
+	failed bool // a start failed (guarded by mu)
 }
 
 // attach makes rt this app's runtime.
@@ -208,10 +228,22 @@ func (a *App) runtime() *Runtime {
 	if rt := a.started.live.Load(); rt != nil {
 		return rt
 	}
-	if err := a.Start(); err != nil && a.logger != nil {
+	if err := a.start(false); err != nil && a.logger != nil {
 		a.logger.Error("opening the scopegate runtime", zap.Error(err))
 	}
 	return a.started.live.Load()
+}
+
+// Available is nil when the app's database is open, else store.ErrNotOpen.
+// Caddy may route a request to a config whose app failed to start (a reload
+// to a database that refused or never answered) before it unwinds that
+// config; every handler asks first, and answers 503 instead of reaching for
+// a runtime that does not exist.
+func (a *App) Available() error {
+	if a.runtime() == nil {
+		return store.ErrNotOpen
+	}
+	return nil
 }
 
 // setDefaults fills defaults and builds the catalogue and time zone; the

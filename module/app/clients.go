@@ -16,17 +16,21 @@ var ErrBadCredentials = errors.New("client authentication failed")
 // AuthenticateClient checks a client id and secret in constant time; the
 // previous secret works too during its grace period after a rotation.
 func (a *App) AuthenticateClient(ctx context.Context, id, secretValue string) (*store.Client, error) {
-	c, err := a.runtime().Client(ctx, id)
+	rt := a.runtime()
+	if rt == nil {
+		return nil, store.ErrNotOpen
+	}
+	c, err := rt.Client(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
-		a.runtime().Sealer.Matches(secretValue, "0") // spend the same time as a real check
+		rt.Sealer.Matches(secretValue, "0") // spend the same time as a real check
 		return nil, ErrBadCredentials
 	}
-	ok := a.runtime().Sealer.Matches(secretValue, c.SecretDigest)
+	ok := rt.Sealer.Matches(secretValue, c.SecretDigest)
 	if !ok && c.PreviousSecretDigest != "" && c.PreviousSecretUntil != nil && time.Now().Before(*c.PreviousSecretUntil) {
-		ok = a.runtime().Sealer.Matches(secretValue, c.PreviousSecretDigest)
+		ok = rt.Sealer.Matches(secretValue, c.PreviousSecretDigest)
 	}
 	if !ok {
 		return nil, ErrBadCredentials

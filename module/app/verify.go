@@ -28,6 +28,9 @@ var (
 // A non-nil error other than the token and app errors above is internal.
 func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 	rt := a.runtime()
+	if rt == nil {
+		return nil, store.ErrNotOpen
+	}
 	key := tokenKeyOf(raw)
 	c, hit := rt.tokens.get(key)
 	if !hit {

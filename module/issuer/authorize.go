@@ -114,6 +114,9 @@ func (a *Authorize) Validate() error {
 // method: answering it would run a remembered approval (mint a token, spend
 // the daily allowance) for a request that never reads the answer.
 func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if err := a.app.Available(); err != nil {
+		return a.serverError(w, "the authorize page without a database", err)
+	}
 	switch r.Method {
 	case http.MethodGet:
 		return a.start(w, r)

@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/token"
 )
 
@@ -91,6 +92,10 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	maxAge := 300 // the metadata changes only with the configuration
 	switch {
 	case strings.HasSuffix(p, "/jwks.json"):
+		if oerr := notOpen(d.app); oerr != nil {
+			oauth.WriteJSON(w, oerr, "scopegate")
+			return nil
+		}
 		body = d.app.Keys().JWKS()
 		// Shorter than key_prepublish: every client that honours it holds
 		// a rotated-in key before the key signs.

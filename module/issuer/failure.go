@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -14,4 +15,13 @@ func serverFailure(err error) *oauth.Error {
 		return oauth.ErrUnavailable(store.RetryAfter)
 	}
 	return oauth.ErrServer()
+}
+
+// notOpen is 503 temporarily_unavailable when a's database is not open (its
+// start failed, see app.Available), else nil.
+func notOpen(a *app.App) *oauth.Error {
+	if err := a.Available(); err != nil {
+		return serverFailure(err)
+	}
+	return nil
 }

@@ -62,6 +62,9 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	m := &Minter{app: in.app, logger: in.logger}
 	req, oerr := ParseRequest(w, r)
+	if oerr == nil {
+		oerr = notOpen(in.app)
+	}
 	var caller *store.Client
 	if oerr == nil {
 		caller, oerr = m.authenticate(r.Context(), req)

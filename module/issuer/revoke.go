@@ -55,6 +55,9 @@ func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 	m := &Minter{app: rv.app, logger: rv.logger}
 	req, oerr := ParseRequest(w, r)
 	if oerr == nil {
+		oerr = notOpen(rv.app)
+	}
+	if oerr == nil {
 		// A public client revokes with its client_id (RFC 7009 §2.1).
 		_, oerr = m.authenticateFor(r.Context(), req, true)
 	}

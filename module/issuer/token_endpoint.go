@@ -109,6 +109,9 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 	start := time.Now()
 	req, oerr := ParseRequest(w, r)
 	if oerr == nil {
+		oerr = notOpen(e.app)
+	}
+	if oerr == nil {
 		var issued *Issued
 		issued, oerr = e.grant(req)
 		if oerr == nil {

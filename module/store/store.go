@@ -53,13 +53,34 @@ type Store struct {
 	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
 }
 
-// Open connects to the database and creates or upgrades the schema. For
-// SQLite, dsn is a file path; for PostgreSQL, a libpq DSN or URL.
+// ErrNotOpen means the database was never opened: the app's start failed
+// (the server refused, or did not answer within OpenTimeout) and a handler
+// of that config was asked anyway. It is Unavailable: the answer is 503.
+var ErrNotOpen = errors.New("the database is not open")
+
+// OpenTimeout bounds Open's first connection. A server that accepts the
+// connection but never answers (a stalled proxy, a host half gone) would
+// otherwise hold Caddy's start or reload, its admin endpoint, and every
+// request of the new config waiting for the app, for good.
+const OpenTimeout = 15 * time.Second
+
+// Open connects to the database, giving up after OpenTimeout, and creates
+// or upgrades the schema. For SQLite, dsn is a file path; for PostgreSQL, a
+// libpq DSN or URL.
 func Open(driver, dsn string) (*Store, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
+	defer cancel()
+	return OpenContext(ctx, driver, dsn)
+}
+
+// OpenContext is Open with the first connection bounded by ctx instead.
+func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
 		Logger:         logger.Discard, // queries carry secrets' digests: never log them
 		NowFunc:        func() time.Time { return time.Now().UTC() },
+		// gorm's own ping has no deadline: the one below does.
+		DisableAutomaticPing: true,
 	}
 	var dial gorm.Dialector
 	switch driver {
@@ -88,6 +109,10 @@ func Open(driver, dsn string) (*Store, error) {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("opening %s database: %w", driver, err)
 	}
 	if driver == Postgres {
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)

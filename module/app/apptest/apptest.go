@@ -3,6 +3,9 @@
 package apptest
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -45,5 +48,35 @@ func Open(t testing.TB, driver string, configure ...func(*app.App)) *app.App {
 		t.Fatalf("open app: %v", err)
 	}
 	t.Cleanup(func() { a.CloseStandalone() })
+	return a
+}
+
+// Unopened returns a provisioned app whose start failed: its PostgreSQL
+// server is a local port nothing listens on, as after a reload to a
+// database that is down. Caddy may still hand such a config's handlers
+// requests before it unwinds it; they must answer 503.
+func Unopened(t testing.TB) *app.App {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now: connections are refused at once
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	a := &app.App{
+		Database:  &app.Database{Driver: "postgres", DSN: fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=test sslmode=disable", port)},
+		Issuer:    Issuer,
+		MasterKey: MasterKey,
+		Scopes:    DemoScopes,
+	}
+	if err := a.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Cleanup() })
+	if err := a.Start(); err == nil {
+		t.Fatal("the app started on a port nothing listens on")
+	}
 	return a
 }

@@ -1,0 +1,83 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+)
+
+// silentServer accepts connections on 127.0.0.1 and never answers them: a
+// stalled proxy, or a host whose database process hangs. It returns the
+// port.
+func silentServer(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Opening a PostgreSQL database whose server accepts the connection but
+// never answers gives up when the context ends, with an error that counts
+// as unavailable, instead of waiting for ever (gorm's own ping has no
+// deadline: Caddy's start or reload, and every request waiting for the app,
+// hung with it).
+func TestOpenGivesUpOnASilentServer(t *testing.T) {
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=test sslmode=disable", silentServer(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		s, err := store.OpenContext(ctx, store.Postgres, dsn)
+		if s != nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("opened a database that never answered")
+		}
+		if !store.Unavailable(err) {
+			t.Errorf("error %v does not count as unavailable (a 503)", err)
+		}
+	case <-time.After(time.Minute): // far past the context's end: it hangs
+		t.Fatal("Open still waits for a server that never answers")
+	}
+}
+
+// ErrNotOpen, what the app's handlers see after its start failed, is an
+// unavailable database (503 with Retry-After), wrapped or not.
+func TestErrNotOpenIsUnavailable(t *testing.T) {
+	if !store.Unavailable(store.ErrNotOpen) || !store.Unavailable(fmt.Errorf("verifying: %w", store.ErrNotOpen)) {
+		t.Error("ErrNotOpen is not unavailable")
+	}
+}
