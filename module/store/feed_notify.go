@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,17 @@ const (
 	listenMaxDelay   = 5 * time.Second
 )
 
+// A listening connection that has been quiet for listenCheckEvery is asked
+// to answer within listenPingTimeout, or is replaced. A connection whose
+// peer went silent without closing it (a link dropping packets, a stalled
+// proxy, a host gone) would otherwise wait for notifications for good: TCP
+// keepalive takes many minutes to notice, and meanwhile changes reach the
+// node only at its next poll, with nothing logged.
+const (
+	listenCheckEvery  = 30 * time.Second
+	listenPingTimeout = 5 * time.Second
+)
+
 // Listener LISTENs on NotifyChannel on a dedicated PostgreSQL connection
 // (one per node, outside the pool) and calls Wake for each notification,
 // so a change committed on any node is applied everywhere at once instead
@@ -47,6 +59,9 @@ type Listener struct {
 	// opened, once per run of failures; Back when it works again.
 	Lost func(err error)
 	Back func()
+	// CheckEvery is how long the connection may stay quiet before it must
+	// answer a ping (default listenCheckEvery).
+	CheckEvery time.Duration
 
 	pid atomic.Uint32 // the listening backend's pid, 0 when not connected
 }
@@ -111,13 +126,33 @@ func (l *Listener) listen(ctx context.Context, up func()) error {
 	l.pid.Store(conn.PgConn().PID())
 	up()
 	l.Wake() // whatever committed while not listening
+	every := l.CheckEvery
+	if every <= 0 {
+		every = listenCheckEvery
+	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
+		waitCtx, cancel := context.WithTimeout(ctx, every)
+		n, err := conn.WaitForNotification(waitCtx)
+		quiet := waitCtx.Err() == context.DeadlineExceeded
+		cancel()
+		switch {
+		case err != nil && quiet && ctx.Err() == nil:
+			// A read deadline leaves the connection usable (pgconn closes
+			// it only on other errors): check that it still answers.
+			if err := l.ping(ctx, conn, listenPingTimeout); err != nil {
+				return fmt.Errorf("the listening connection stopped answering: %w", err)
+			}
+		case err != nil:
 			return err
-		}
-		if n.Payload == schema {
+		case n.Payload == schema:
 			l.Wake()
 		}
 	}
+}
+
+// ping asks conn for an answer within timeout.
+func (l *Listener) ping(ctx context.Context, conn *pgx.Conn, timeout time.Duration) error {
+	pingCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return conn.Ping(pingCtx)
 }

@@ -162,3 +162,54 @@ func TestListenerReconnects(t *testing.T) {
 	}
 	ln.waitWake(t, "a feed entry committed after reconnecting")
 }
+
+// A listening connection that goes silent without closing (a link dropping
+// packets, a stalled proxy) is noticed at its next quiet check: the ping
+// gets no answer, the loss is reported, and the listener connects anew and
+// wakes on commits again. Before, it waited on the silent connection for
+// good, and changes reached the node only at its next poll.
+func TestListenerReplacesASilentConnection(t *testing.T) {
+	t.Parallel()
+	o := storetest.NewOutage(t, store.Postgres)
+	ln := &listening{wakes: make(chan struct{}, 1)}
+	ln.l = &store.Listener{
+		DSN: o.DSN, CheckEvery: 200 * time.Millisecond,
+		Wake: func() {
+			select {
+			case ln.wakes <- struct{}{}:
+			default:
+			}
+		},
+		Lost: func(error) { ln.mu.Lock(); ln.lost++; ln.mu.Unlock() },
+		Back: func() { ln.mu.Lock(); ln.back++; ln.mu.Unlock() },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); ln.l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	ln.waitConnected(t)
+	silent := ln.l.PID()
+
+	o.Freeze(t) // the listening connection goes silent; new ones work
+	deadline := time.Now().Add(time.Minute)
+	for pid := ln.l.PID(); pid == 0 || pid == silent; pid = ln.l.PID() {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still waits on its silent connection")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if lost, back := ln.counts(); lost < 1 || back < 1 {
+		t.Errorf("Lost called %d times, Back %d: the silent connection was replaced unreported", lost, back)
+	}
+
+	s, err := store.Open(store.Postgres, o.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln.drain()
+	if err := s.Notify(context.Background(), store.Change{Kind: store.ChangeGeneral}); err != nil {
+		t.Fatal(err)
+	}
+	ln.waitWake(t, "a feed entry committed after the new connection")
+}

@@ -2,10 +2,10 @@ package storetest
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -55,6 +55,17 @@ func (o *Outage) Cut(t testing.TB, s *store.Store) {
 	}
 }
 
+// Freeze makes the connections open now go silent (PostgreSQL only): the
+// relay drops what either side sends on them, without closing them, as a
+// link that loses packets or a host that hangs would. New connections work.
+func (o *Outage) Freeze(t testing.TB) {
+	t.Helper()
+	if o.relay == nil {
+		t.Fatal("Freeze needs PostgreSQL")
+	}
+	o.relay.freeze()
+}
+
 // Restore ends the outage (PostgreSQL only: a closed SQLite handle stays
 // closed).
 func (o *Outage) Restore(t testing.TB) {
@@ -73,6 +84,9 @@ type relay struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]struct{}
+
+	// A pair relays while its generation is at least frozenBelow.
+	generation, frozenBelow atomic.Int64
 }
 
 func newRelay(t testing.TB, target string) *relay {
@@ -115,9 +129,21 @@ func (r *relay) serve(c net.Conn) {
 		s.Close()
 		return
 	}
+	gen := r.generation.Load()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 && gen >= r.frozenBelow.Load() {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		done <- struct{}{}
 	}
 	go pipe(s, c)
@@ -142,6 +168,11 @@ func (r *relay) track(conns ...net.Conn) bool {
 		r.conns[c] = struct{}{}
 	}
 	return true
+}
+
+// freeze silences the pairs relayed so far; later ones relay.
+func (r *relay) freeze() {
+	r.frozenBelow.Store(r.generation.Add(1))
 }
 
 // cut stops listening and closes every relayed connection.
