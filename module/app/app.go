@@ -156,10 +156,11 @@ func (a *App) Start() error { return a.start(true) }
 
 // start opens the runtime unless it is open. A request that finds no
 // runtime starts the app itself (retry false) only if no start has failed
-// yet: after a failure Caddy unwinds the config, and until it does a
-// request must not try again, holding every other request of the config
-// behind the lock for up to store.OpenTimeout and logging the failure once
-// more each time.
+// yet and the config was not cleaned up: after a failure Caddy unwinds the
+// config, and until it does a request must not try again, holding every
+// other request of the config behind the lock for up to store.OpenTimeout
+// and logging the failure once more each time; after Cleanup nothing would
+// release what it opened.
 func (a *App) start(retry bool) error {
 	if a.started == nil {
 		return errors.New("the scopegate app was not provisioned")
@@ -169,11 +170,11 @@ func (a *App) start(retry bool) error {
 	if a.started.live.Load() != nil { // OpenStandalone, or Start called twice
 		return nil
 	}
-	if !retry && a.started.failed {
-		return nil // reported when it failed
+	if !retry && a.started.settled {
+		return nil // a failure was reported when it happened
 	}
 	err := a.open()
-	a.started.failed = err != nil
+	a.started.settled = err != nil
 	return err
 }
 
@@ -205,9 +206,11 @@ func (a *App) open() error {
 // started holds an app's runtime; a pointer, so the App value (which Caddy
 // copies in CaddyModule) carries no lock.
 type started struct {
-	mu     sync.Mutex // one Start at a time
-	live   atomic.Pointer[Runtime]
-	failed bool // a start failed (guarded by mu)
+	mu   sync.Mutex // one Start at a time
+	live atomic.Pointer[Runtime]
+	// settled: a start failed, or Cleanup ran; requests no longer start
+	// the app (guarded by mu).
+	settled bool
 }
 
 // attach makes rt this app's runtime.
@@ -433,6 +436,12 @@ func (a *App) Stop() error { return nil }
 // config to let go closes the database.
 func (a *App) Cleanup() error {
 	if a.started != nil {
+		// A request must not open the runtime after this (nothing would
+		// release it); one opening it now finishes first, so poolKey below
+		// is final.
+		a.started.mu.Lock()
+		a.started.settled = true
+		a.started.mu.Unlock()
 		restoreGOMAXPROCS(a.started)
 		restoreMinGCHeap(a.started)
 	}

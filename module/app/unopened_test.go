@@ -2,8 +2,11 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -85,5 +88,28 @@ func TestRequestsDoNotRetryAFailedStart(t *testing.T) {
 	}
 	if err := a.Start(); err == nil || dials.Load() == tried {
 		t.Errorf("Caddy's Start did not try again (err %v)", err)
+	}
+}
+
+// A request that reaches a config after its Cleanup (Caddy unwound it
+// before this app's Start ran: another app failed first) does not open the
+// database: nothing would ever release that runtime, its pool, watcher and
+// listener.
+func TestNoStartAfterCleanup(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "scopegate.db")
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	a := &app.App{Database: &app.Database{Driver: store.SQLite, DSN: dsn}, MasterKey: apptest.MasterKey}
+	if err := a.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Available(); !store.Unavailable(err) {
+		t.Errorf("Available() after Cleanup = %v, want the database not open", err)
+	}
+	if _, err := os.Stat(dsn); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a request after Cleanup opened the database (stat: %v)", err)
 	}
 }

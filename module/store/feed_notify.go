@@ -42,9 +42,13 @@ const (
 // proxy, a host gone) would otherwise wait for notifications for good: TCP
 // keepalive takes many minutes to notice, and meanwhile changes reach the
 // node only at its next poll, with nothing logged.
+//
+// Connecting and starting to listen are bounded by listenTimeout too: a
+// server that accepts the connection and never answers would otherwise
+// hold the reconnection for good, after the ping or at the first start.
 const (
-	listenCheckEvery  = 30 * time.Second
-	listenPingTimeout = 5 * time.Second
+	listenCheckEvery = 30 * time.Second
+	listenTimeout    = 10 * time.Second
 )
 
 // Listener LISTENs on NotifyChannel on a dedicated PostgreSQL connection
@@ -60,8 +64,9 @@ type Listener struct {
 	Lost func(err error)
 	Back func()
 	// CheckEvery is how long the connection may stay quiet before it must
-	// answer a ping (default listenCheckEvery).
-	CheckEvery time.Duration
+	// answer a ping (default listenCheckEvery); Timeout bounds the ping,
+	// and connecting up to LISTEN (default listenTimeout).
+	CheckEvery, Timeout time.Duration
 
 	pid atomic.Uint32 // the listening backend's pid, 0 when not connected
 }
@@ -106,7 +111,17 @@ func (l *Listener) Run(ctx context.Context) {
 // Wake for each notification about its schema; it returns the error that
 // ended it.
 func (l *Listener) listen(ctx context.Context, up func()) error {
-	conn, err := pgx.Connect(ctx, l.DSN)
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = listenTimeout
+	}
+	every := l.CheckEvery
+	if every <= 0 {
+		every = listenCheckEvery
+	}
+	setup, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := pgx.Connect(setup, l.DSN)
 	if err != nil {
 		return err
 	}
@@ -117,19 +132,16 @@ func (l *Listener) listen(ctx context.Context, up func()) error {
 		_ = conn.Close(closeCtx)
 	}()
 	var schema string
-	if err := conn.QueryRow(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+	if err := conn.QueryRow(setup, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
 		return err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(setup, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
 		return err
 	}
-	l.pid.Store(conn.PgConn().PID())
+	cancel()
 	up()
-	l.Wake() // whatever committed while not listening
-	every := l.CheckEvery
-	if every <= 0 {
-		every = listenCheckEvery
-	}
+	l.pid.Store(conn.PgConn().PID()) // after up: a test that sees the pid sees Back called
+	l.Wake()                         // whatever committed while not listening
 	for {
 		waitCtx, cancel := context.WithTimeout(ctx, every)
 		n, err := conn.WaitForNotification(waitCtx)
@@ -139,7 +151,7 @@ func (l *Listener) listen(ctx context.Context, up func()) error {
 		case err != nil && quiet && ctx.Err() == nil:
 			// A read deadline leaves the connection usable (pgconn closes
 			// it only on other errors): check that it still answers.
-			if err := l.ping(ctx, conn, listenPingTimeout); err != nil {
+			if err := l.ping(ctx, conn, timeout); err != nil {
 				return fmt.Errorf("the listening connection stopped answering: %w", err)
 			}
 		case err != nil:

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,7 +174,7 @@ func TestListenerReplacesASilentConnection(t *testing.T) {
 	o := storetest.NewOutage(t, store.Postgres)
 	ln := &listening{wakes: make(chan struct{}, 1)}
 	ln.l = &store.Listener{
-		DSN: o.DSN, CheckEvery: 200 * time.Millisecond,
+		DSN: o.DSN, CheckEvery: 200 * time.Millisecond, Timeout: 2 * time.Second,
 		Wake: func() {
 			select {
 			case ln.wakes <- struct{}{}:
@@ -212,4 +213,30 @@ func TestListenerReplacesASilentConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.waitWake(t, "a feed entry committed after the new connection")
+}
+
+// Connecting is bounded too: a listener whose server accepts the
+// connection and never answers (a stalled proxy, at the first start or when
+// reconnecting after a silent connection) reports the loss and retries,
+// instead of waiting in the handshake for good.
+func TestListenerGivesUpOnASilentServer(t *testing.T) {
+	t.Parallel()
+	var lost atomic.Int32
+	l := &store.Listener{
+		DSN:     fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=test sslmode=disable", silentServer(t)),
+		Timeout: 300 * time.Millisecond,
+		Wake:    func() {},
+		Lost:    func(error) { lost.Add(1) },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(time.Minute)
+	for lost.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still waits on a server that never answers")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

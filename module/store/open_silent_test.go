@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
 // silentServer accepts connections on 127.0.0.1 and never answers them: a
@@ -79,5 +80,55 @@ func TestOpenGivesUpOnASilentServer(t *testing.T) {
 func TestErrNotOpenIsUnavailable(t *testing.T) {
 	if !store.Unavailable(store.ErrNotOpen) || !store.Unavailable(fmt.Errorf("verifying: %w", store.ErrNotOpen)) {
 		t.Error("ErrNotOpen is not unavailable")
+	}
+}
+
+// The migration is bounded too: a node that cannot take the migration lock
+// (another node holds it, perhaps on a connection gone silent, which the
+// server keeps until TCP keepalive gives up) fails its start when the
+// context ends, instead of holding Caddy's start or reload for good.
+func TestOpenGivesUpWaitingToMigrate(t *testing.T) {
+	dsn := storetest.DSN(t, store.Postgres)
+	holder, err := store.Open(store.Postgres, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	sqlDB, err := holder.DB.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := sqlDB.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The lock migrate takes, held by another session (other tests'
+	// migrations wait the second this one lasts).
+	if _, err := conn.ExecContext(context.Background(), "SELECT pg_advisory_lock(7262351)"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(7262351)")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		s, err := store.OpenContext(ctx, store.Postgres, dsn)
+		if s != nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("migrated while another session held the migration lock")
+		}
+		if !store.Unavailable(err) {
+			t.Errorf("error %v does not count as unavailable", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Open still waits for the migration lock")
 	}
 }

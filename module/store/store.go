@@ -58,22 +58,29 @@ type Store struct {
 // of that config was asked anyway. It is Unavailable: the answer is 503.
 var ErrNotOpen = errors.New("the database is not open")
 
-// OpenTimeout bounds Open's first connection. A server that accepts the
-// connection but never answers (a stalled proxy, a host half gone) would
-// otherwise hold Caddy's start or reload, its admin endpoint, and every
-// request of the new config waiting for the app, for good.
-const OpenTimeout = 15 * time.Second
+// Open's bounds. A server that accepts the connection but never answers (a
+// stalled proxy, a host half gone) would otherwise hold Caddy's start or
+// reload, its admin endpoint, and every request of the new config waiting
+// for the app, for good; so would a migration lock another node holds on a
+// connection gone silent. The first connection must answer within
+// OpenTimeout, and the schema must be migrated within MigrateTimeout (which
+// includes waiting for other nodes' migrations).
+const (
+	OpenTimeout    = 15 * time.Second
+	MigrateTimeout = 2 * time.Minute
+)
 
-// Open connects to the database, giving up after OpenTimeout, and creates
-// or upgrades the schema. For SQLite, dsn is a file path; for PostgreSQL, a
-// libpq DSN or URL.
+// Open connects to the database and creates or upgrades the schema, within
+// OpenTimeout and MigrateTimeout. For SQLite, dsn is a file path; for
+// PostgreSQL, a libpq DSN or URL.
 func Open(driver, dsn string) (*Store, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), MigrateTimeout)
 	defer cancel()
 	return OpenContext(ctx, driver, dsn)
 }
 
-// OpenContext is Open with the first connection bounded by ctx instead.
+// OpenContext is Open bounded by ctx instead of MigrateTimeout (the first
+// connection still by OpenTimeout at the most).
 func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
@@ -110,7 +117,9 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sqlDB.PingContext(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, OpenTimeout)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("opening %s database: %w", driver, err)
 	}
@@ -119,7 +128,7 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	}
 	s := &Store{DB: db, Driver: driver}
 	s.SetMaxConns(0)
-	if err := s.migrate(); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating schema: %w", err)
 	}
@@ -173,17 +182,18 @@ func sqliteDSN(path string) string {
 	return "file:" + path + sep + q.Encode()
 }
 
-func (s *Store) migrate() error {
+func (s *Store) migrate(ctx context.Context) error {
+	db := s.DB.WithContext(ctx)
 	if s.Driver == Postgres {
 		// Several nodes may start at once: serialise their migrations.
-		return s.DB.Transaction(func(tx *gorm.DB) error {
+		return db.Transaction(func(tx *gorm.DB) error {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7262351)").Error; err != nil {
 				return err
 			}
 			return migrateSchema(tx)
 		})
 	}
-	return migrateSchema(s.DB)
+	return migrateSchema(db)
 }
 
 // migrateSchema creates or upgrades the tables, then runs the one-time data

@@ -52,8 +52,9 @@ func Open(t testing.TB, driver string, configure ...func(*app.App)) *app.App {
 }
 
 // Unopened returns a provisioned app whose start failed: its PostgreSQL
-// server is a local port nothing listens on, as after a reload to a
-// database that is down. Caddy may still hand such a config's handlers
+// server is a local listener that hangs up on every connection (kept open
+// for the test, so no other server can take its port), as after a reload to
+// a database that is down. Caddy may still hand such a config's handlers
 // requests before it unwinds it; they must answer 503.
 func Unopened(t testing.TB) *app.App {
 	t.Helper()
@@ -61,12 +62,20 @@ func Unopened(t testing.TB) *app.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close() // nothing listens there now: connections are refused at once
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	t.Cleanup(cancel)
 	a := &app.App{
-		Database:  &app.Database{Driver: "postgres", DSN: fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=test sslmode=disable", port)},
+		Database:  &app.Database{Driver: "postgres", DSN: fmt.Sprintf("host=127.0.0.1 port=%d user=postgres dbname=test sslmode=disable", ln.Addr().(*net.TCPAddr).Port)},
 		Issuer:    Issuer,
 		MasterKey: MasterKey,
 		Scopes:    DemoScopes,
@@ -76,7 +85,7 @@ func Unopened(t testing.TB) *app.App {
 	}
 	t.Cleanup(func() { a.Cleanup() })
 	if err := a.Start(); err == nil {
-		t.Fatal("the app started on a port nothing listens on")
+		t.Fatal("the app started against a server that hangs up")
 	}
 	return a
 }

@@ -119,6 +119,7 @@ func (r *relay) listen(t testing.TB) {
 }
 
 func (r *relay) serve(c net.Conn) {
+	gen := r.generation.Load() // accepted before a freeze: frozen with the rest
 	s, err := net.Dial("tcp", r.target)
 	if err != nil {
 		c.Close()
@@ -129,7 +130,6 @@ func (r *relay) serve(c net.Conn) {
 		s.Close()
 		return
 	}
-	gen := r.generation.Load()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
 		buf := make([]byte, 32<<10)
