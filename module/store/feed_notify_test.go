@@ -26,7 +26,7 @@ type listening struct {
 	lost, back int
 }
 
-func listen(t *testing.T, dsn string) *listening {
+func listen(t *testing.T, dsn string, configure ...func(*store.Listener)) *listening {
 	t.Helper()
 	ln := &listening{wakes: make(chan struct{}, 1)}
 	ln.l = &store.Listener{
@@ -40,6 +40,9 @@ func listen(t *testing.T, dsn string) *listening {
 		},
 		Lost: func(error) { ln.mu.Lock(); ln.lost++; ln.mu.Unlock() },
 		Back: func() { ln.mu.Lock(); ln.back++; ln.mu.Unlock() },
+	}
+	for _, f := range configure {
+		f(ln.l)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -88,6 +91,22 @@ func (ln *listening) counts() (lost, back int) {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
 	return ln.lost, ln.back
+}
+
+// wakesOnCommit checks that a feed entry committed on a connection of its
+// own wakes ln.
+func (ln *listening) wakesOnCommit(t *testing.T, dsn, when string) {
+	t.Helper()
+	s, err := store.Open(store.Postgres, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ln.drain()
+	if err := s.Notify(context.Background(), store.Change{Kind: store.ChangeGeneral}); err != nil {
+		t.Fatal(err)
+	}
+	ln.waitWake(t, "a feed entry committed "+when)
 }
 
 // On PostgreSQL a committed feed write wakes a listener of its schema on
@@ -152,16 +171,7 @@ func TestListenerReconnects(t *testing.T) {
 		t.Fatalf("after the outage: Lost called %d times, Back %d; want 1, 1", lost, back)
 	}
 
-	s, err := store.Open(store.Postgres, o.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln.drain()
-	if err := s.Notify(context.Background(), store.Change{Kind: store.ChangeGeneral}); err != nil {
-		t.Fatal(err)
-	}
-	ln.waitWake(t, "a feed entry committed after reconnecting")
+	ln.wakesOnCommit(t, o.DSN, "after reconnecting")
 }
 
 // A listening connection that goes silent without closing (a link dropping
@@ -172,23 +182,7 @@ func TestListenerReconnects(t *testing.T) {
 func TestListenerReplacesASilentConnection(t *testing.T) {
 	t.Parallel()
 	o := storetest.NewOutage(t, store.Postgres)
-	ln := &listening{wakes: make(chan struct{}, 1)}
-	ln.l = &store.Listener{
-		DSN: o.DSN, CheckEvery: 200 * time.Millisecond, Timeout: 2 * time.Second,
-		Wake: func() {
-			select {
-			case ln.wakes <- struct{}{}:
-			default:
-			}
-		},
-		Lost: func(error) { ln.mu.Lock(); ln.lost++; ln.mu.Unlock() },
-		Back: func() { ln.mu.Lock(); ln.back++; ln.mu.Unlock() },
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); ln.l.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	ln.waitConnected(t)
+	ln := listen(t, o.DSN, func(l *store.Listener) { l.CheckEvery, l.Timeout = 200*time.Millisecond, 2*time.Second })
 	silent := ln.l.PID()
 
 	o.Freeze(t) // the listening connection goes silent; new ones work
@@ -202,17 +196,7 @@ func TestListenerReplacesASilentConnection(t *testing.T) {
 	if lost, back := ln.counts(); lost < 1 || back < 1 {
 		t.Errorf("Lost called %d times, Back %d: the silent connection was replaced unreported", lost, back)
 	}
-
-	s, err := store.Open(store.Postgres, o.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ln.drain()
-	if err := s.Notify(context.Background(), store.Change{Kind: store.ChangeGeneral}); err != nil {
-		t.Fatal(err)
-	}
-	ln.waitWake(t, "a feed entry committed after the new connection")
+	ln.wakesOnCommit(t, o.DSN, "after the new connection")
 }
 
 // Connecting is bounded too: a listener whose server accepts the
