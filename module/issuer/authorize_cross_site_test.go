@@ -21,11 +21,7 @@ import (
 // registered redirect URI).
 func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		f, b, params := oobFixture(t, driver)
 		params.Set("state", "Paste this token at evil.example")
 		page(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), http.StatusOK, `id="token"`, "not a message from this site")
 

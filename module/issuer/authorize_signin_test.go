@@ -23,11 +23,7 @@ import (
 // different users get at most fifty checks.
 func TestAuthorizeSignInBurst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		_, b, params := oobFixture(t, driver)
 		csrf := csrfOf(t, page(t, b.get(params), http.StatusOK, `id="sign-in"`))
 		var checks atomic.Int32
 		defer web.ObserveComparisons(func(int) { checks.Add(1) })()
@@ -139,11 +135,7 @@ func bcryptCost(t *testing.T, hash string) int {
 // without any bcrypt work).
 func TestAbortedSignInIsStillChecked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		_, b, params := oobFixture(t, driver)
 		form := b.loginForm(params, "ada", "wrong-Passw0rd")
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()

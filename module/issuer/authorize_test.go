@@ -202,6 +202,19 @@ func (f *fixture) authUser(tenant, username string) *store.User {
 	return u
 }
 
+// oobFixture is how several authorize tests begin: user ada (password
+// testPassword) in the default tenant, an out-of-band client allowed
+// demo.read, a browser on the authorize page, and the implicit-grant
+// parameters that client sends.
+func oobFixture(t *testing.T, driver string) (*fixture, *browser, url.Values) {
+	t.Helper()
+	f := newFixture(t, driver)
+	f.authUser(store.DefaultTenantID, "ada")
+	c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
+	_, b := f.authorize(t)
+	return f, b, implicitParams(c.ID, OOB, "demo.read")
+}
+
 func implicitParams(clientID, redirect, scopeList string) url.Values {
 	return url.Values{"response_type": {"token"}, "client_id": {clientID}, "redirect_uri": {redirect},
 		"state": {"1"}, "scope": {scopeList}}
@@ -476,11 +489,7 @@ func TestAuthorizeDeny(t *testing.T) {
 // session shows the sign-in page; unknown actions are refused.
 func TestAuthorizeCSRF(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		_, b, params := oobFixture(t, driver)
 
 		b.origin = "https://evil.test"
 		page(t, b.login(params, "ada", testPassword), http.StatusForbidden, "another site")
@@ -923,11 +932,7 @@ func TestAuthorizeCookiePath(t *testing.T) {
 // nobody in; the page's token with its cookie signs in.
 func TestAuthorizeSignInCSRF(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		_, b, params := oobFixture(t, driver)
 		token := csrfOf(t, page(t, b.get(params), http.StatusOK, `id="sign-in"`))
 		if ck := b.cookies[LoginCSRFCookie]; ck == nil || !ck.HttpOnly || ck.Path != "/oauth/authorize" || strings.Contains(ck.Value, token) {
 			t.Fatalf("sign-in CSRF cookie %+v", ck)
@@ -966,11 +971,7 @@ func TestAuthorizeSignInCSRF(t *testing.T) {
 // refused (sign in again, nothing issued).
 func TestAuthorizeSignOutEndsSession(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{OOB}})
-		_, b := f.authorize(t)
-		params := implicitParams(c.ID, OOB, "demo.read")
+		f, b, params := oobFixture(t, driver)
 		consent := b.login(params, "ada", testPassword)
 		page(t, consent, http.StatusOK, `value="approve"`)
 		_, thief := f.authorize(t)
