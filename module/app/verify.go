@@ -79,7 +79,7 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	}
 	// An admin ended the client's tokens (a leak, say): those minted
 	// before are of an older generation.
-	if c.Generation < client.TokenGeneration {
+	if c.Generation < client.TokenGeneration || endedByTime(c, client) {
 		return ErrRevoked
 	}
 	// The tenant travels upstream as the caller's: a token from before a
@@ -155,4 +155,15 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 // included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
 	return a.runtime().Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
+}
+
+// endedByTime reports whether a node of a build from before token
+// generations (during a rolling upgrade) ended the client's tokens: such a
+// build records only the time, leaving the generation at 0, and ends every
+// token issued up to that second. Tokens of a later generation are past it.
+func endedByTime(c *token.Claims, client *store.Client) bool {
+	if client.TokenGeneration != 0 || client.TokensRevokedAt == nil || c.IssuedAt == nil {
+		return false
+	}
+	return !c.IssuedAt.Time.After(*client.TokensRevokedAt)
 }

@@ -200,16 +200,44 @@ func (s *Store) migrate(ctx context.Context) error {
 // changes an upgrade needs.
 func migrateSchema(tx *gorm.DB) error {
 	m := tx.Migrator()
-	upgrading := m.HasTable(&User{}) && !m.HasColumn(&User{}, "SuperAdmin")
+	added := func(model any, field string) bool { return m.HasTable(model) && !m.HasColumn(model, field) }
+	// What an older database lacks, read before AutoMigrate adds it: each
+	// new column's default would otherwise grant what the old rows did not.
+	superAdmins := added(&User{}, "SuperAdmin")
+	clientSuperDisable, userSuperDisable := added(&Client{}, "DisabledBySuper"), added(&User{}, "DisabledBySuper")
+	generations := added(&Client{}, "TokenGeneration") && m.HasColumn(&Client{}, "tokens_revoked_at")
 	if err := tx.AutoMigrate(allModels()...); err != nil {
 		return err
 	}
-	if upgrading {
+	var steps []*gorm.DB // each Update runs as it is appended; the first error is returned
+	if superAdmins {
 		// Before the super admin level existed every admin of the default
 		// tenant was a super admin: those admins keep that power; admins
 		// made from now on need the level set explicitly.
-		return tx.Model(&User{}).Where("admin = ? AND tenant_id = ?", true, DefaultTenantID).
-			Update("super_admin", true).Error
+		steps = append(steps, tx.Model(&User{}).Where("admin = ? AND tenant_id = ?", true, DefaultTenantID).
+			Update("super_admin", true))
+	}
+	// Who disabled a row before the flag existed is not known: a super
+	// admin may have, so a tenant admin may not enable it again (fail
+	// closed; a super admin still can).
+	if clientSuperDisable {
+		steps = append(steps, tx.Model(&Client{}).Where("disabled = ?", true).Update("disabled_by_super", true))
+	}
+	if userSuperDisable {
+		steps = append(steps, tx.Model(&User{}).Where("disabled = ?", true).Update("disabled_by_super", true))
+	}
+	if generations {
+		// Builds that ended a client's tokens with a time
+		// (tokens_revoked_at) minted tokens without a generation (tgen 0):
+		// generation 1 keeps every one of them ended, those minted after
+		// the revocation too, which their clients replace at the next 401.
+		steps = append(steps, tx.Model(&Client{}).Where("tokens_revoked_at IS NOT NULL").
+			Update("token_generation", 1))
+	}
+	for _, step := range steps {
+		if step.Error != nil {
+			return step.Error
+		}
 	}
 	return nil
 }

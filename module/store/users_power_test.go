@@ -159,3 +159,74 @@ func TestClientCreator(t *testing.T) {
 		}
 	})
 }
+
+// Opening a database from before the disabled_by_super and token_generation
+// columns keeps what its rows meant: a disabled client or user may have been
+// disabled by a super admin, so only a super admin may enable it again; a
+// client whose tokens an admin ended by time (tokens_revoked_at) is at
+// generation 1, so the tokens minted before (generation 0) stay ended; rows
+// without either are untouched.
+func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		old, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed(t, old) // client c1, enabled, tokens never ended
+		mkClient := func(id string) {
+			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
+				AllowedScopes: store.Strings{"demo.read"}, OwnerID: "tester", SecretDigest: "d", SecretCiphertext: []byte{1}}
+			if err := old.CreateClient(ctx, c, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mkClient("off")
+		mkClient("ended")
+		if err := old.SetClientDisabled(ctx, "off", true, admin); err != nil {
+			t.Fatal(err)
+		}
+		users := map[string]string{}
+		for _, name := range []string{"active", "blocked"} {
+			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name, Disabled: name == "blocked"}
+			if err := old.CreateUser(ctx, u, admin); err != nil {
+				t.Fatal(err)
+			}
+			users[name] = u.ID
+		}
+		// What a build before both columns wrote: the time alone.
+		for _, sql := range []string{
+			"UPDATE clients SET tokens_revoked_at = CURRENT_TIMESTAMP WHERE id = 'ended'",
+			"ALTER TABLE clients DROP COLUMN disabled_by_super",
+			"ALTER TABLE users DROP COLUMN disabled_by_super",
+			"ALTER TABLE clients DROP COLUMN token_generation",
+		} {
+			if err := old.DB.Exec(sql).Error; err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		old.Close()
+
+		s, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatalf("opening the older database: %v", err)
+		}
+		defer s.Close()
+		for id, want := range map[string][2]any{"c1": {false, 0}, "off": {true, 0}, "ended": {false, 1}} {
+			c, err := s.GetClient(ctx, id)
+			if err != nil || c.DisabledBySuper != want[0] || c.TokenGeneration != want[1] {
+				t.Errorf("client %s: disabled_by_super %v, generation %d, %v; want %v", id, c.DisabledBySuper, c.TokenGeneration, err, want)
+			}
+		}
+		for name, want := range map[string]bool{"active": false, "blocked": true} {
+			if u, err := s.GetUser(ctx, users[name]); err != nil || u.DisabledBySuper != want {
+				t.Errorf("user %s: disabled_by_super %v, %v; want %v", name, u.DisabledBySuper, err, want)
+			}
+		}
+		// The mark holds: a tenant admin cannot restore what may have been a super admin's disable.
+		if err := s.SetClientDisabled(ctx, "off", false, admin); !errors.Is(err, store.ErrDisabledBySuper) {
+			t.Errorf("a tenant admin restored an upgraded disabled client: %v", err)
+		}
+	})
+}
