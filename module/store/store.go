@@ -105,7 +105,7 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 		if dsn == "" {
 			return nil, errors.New("postgres needs a DSN")
 		}
-		dial = postgres.Open(dsn)
+		dial = postgres.Open(withExecMode(dsn))
 	default:
 		return nil, fmt.Errorf("unknown database driver %q (want sqlite or postgres)", driver)
 	}

@@ -1,0 +1,4 @@
+package store
+
+// WithExecMode is withExecMode, for the external tests.
+var WithExecMode = withExecMode
