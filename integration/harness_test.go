@@ -8,6 +8,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -54,8 +55,15 @@ type upstream struct {
 func newUpstream(t *testing.T) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Trailers count as headers, as upstreams that merge them do
+		// (Tomcat's allowedTrailerHeaders); they arrive with the body's end.
+		seen := r.Header.Clone()
+		_, _ = io.Copy(io.Discard, r.Body)
+		for k, v := range r.Trailer {
+			seen[k] = append(seen[k], v...)
+		}
 		u.mu.Lock()
-		u.last = r.Header.Clone()
+		u.last = seen
 		u.hits++
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")

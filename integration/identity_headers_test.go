@@ -435,3 +435,46 @@ func TestAdminBehindAGuardStillSeesTheToken(t *testing.T) {
 		t.Fatalf("the upstream got Authorization %q", seen.Get("Authorization"))
 	}
 }
+
+// Identity headers sent as request trailers (declared in a Trailer header,
+// arriving after a chunked body) never reach the upstream, which may merge
+// trailers into its headers, on the unguarded route of the shipped
+// quickstart nor on its guarded one; a harmless trailer sent alongside does
+// arrive, so trailers are forwarded and the check is not vacuous.
+func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
+	g := startGateway(t, "quickstart.Caddyfile", store.SQLite)
+	admin := bootstrapAdmin(t, g, "/oauth2/token")
+	id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read", "demo.write"}})
+	tok := mustToken(t, g, id, secret, nil)
+	for _, tc := range []struct{ path, bearer string }{{"/public/x", ""}, {"/api/x", tok}} {
+		trailer := http.Header{"X-Checksum": {"abc"}}
+		for i := 0; i+1 < len(forgedIdentity); i += 2 {
+			trailer[http.CanonicalHeaderKey(forgedIdentity[i])] = []string{forgedIdentity[i+1]}
+		}
+		// An io.Reader of unknown length: the body goes chunked, then the trailers.
+		req, err := http.NewRequest("POST", g.URL+tc.path, io.MultiReader(strings.NewReader("payload")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Trailer = trailer
+		if tc.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.bearer)
+		}
+		_, before := g.Upstream.Last()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		seen, after := g.Upstream.Last()
+		if resp.StatusCode != http.StatusOK || after == before {
+			t.Fatalf("POST %s: %d, upstream called: %v", tc.path, resp.StatusCode, after != before)
+		}
+		if forged := forgedHeadersIn(seen); len(forged) > 0 {
+			t.Errorf("POST %s: the upstream received forged trailers %q", tc.path, forged)
+		}
+		if got := seen.Get("X-Checksum"); got != "abc" {
+			t.Errorf("POST %s: the harmless trailer did not arrive (%q): trailers were not forwarded at all", tc.path, got)
+		}
+	}
+}

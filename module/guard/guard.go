@@ -261,7 +261,8 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	// Impersonation headers were consumed or refused above; the upstream
 	// gets the effective user instead.
-	g.hdr.apply(r, id, g.app.ImpersonationHeaders())
+	g.hdr.apply(r, id, g)
+	scrubTrailers(r, g)
 	if !g.ForwardToken {
 		id.authorization = r.Header["Authorization"]
 		delete(r.Header, "Authorization")
@@ -272,6 +273,15 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 	err := next.ServeHTTP(w, r)
 	observeAllowed(r)
 	return err
+}
+
+// forged reports whether a caller's header k claims an identity: under
+// this guard's prefix or another guard's of the config (a later guard of
+// the route may use another prefix, and sets no headers of its own), or an
+// impersonation header.
+func (g *Guard) forged(k string) bool {
+	return isCallerIdentityHeader(k, g.hdr.prefixes, g.app.ImpersonationHeaders()) ||
+		isCallerIdentityHeader(k, g.app.IdentityPrefixes(), nil)
 }
 
 // authenticate reads and verifies the bearer token and applies impersonation.

@@ -86,12 +86,12 @@ const (
 	sendClaims
 )
 
-// apply strips caller-sent identity headers (the prefix and the
-// impersonation header names, each in the dash, underscore and dot spellings)
-// and sets the trusted ones.
-func (h identityHeaders) apply(r *http.Request, id *Identity, impersonation []string) {
+// apply strips caller-sent identity headers (f: the prefixes of every
+// guard of the config and the impersonation header names, each in the dash,
+// underscore and dot spellings) and sets the trusted ones.
+func (h identityHeaders) apply(r *http.Request, id *Identity, f forgery) {
 	for k := range r.Header {
-		if isCallerIdentityHeader(k, h.prefixes, impersonation) {
+		if f.forged(k) {
 			delete(r.Header, k)
 		}
 	}

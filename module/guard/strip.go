@@ -58,11 +58,10 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 // ServeHTTP removes the caller's identity headers and calls next. It runs
 // on every request: without such a header it allocates nothing.
 func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	prefixes, names := s.app.IdentityPrefixes(), s.app.ImpersonationHeaders()
+	names := s.app.ImpersonationHeaders()
 	var moved http.Header
 	for k, v := range r.Header {
-		if !hasPrefixFold(k, DefaultHeaderPrefix) && !equalNameFold(k, DefaultImpersonationHeader) &&
-			!isCallerIdentityHeader(k, prefixes, names) && !isOverrideHeader(k) {
+		if !s.forged(k) {
 			continue
 		}
 		delete(r.Header, k)
@@ -78,7 +77,14 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if moved != nil {
 		caddyhttp.SetVar(r.Context(), varMoved, moved)
 	}
+	scrubTrailers(r, s)
 	return next.ServeHTTP(w, r)
+}
+
+// forged reports whether a caller's header k is one Strip removes.
+func (s *Strip) forged(k string) bool {
+	return hasPrefixFold(k, DefaultHeaderPrefix) || equalNameFold(k, DefaultImpersonationHeader) ||
+		isCallerIdentityHeader(k, s.app.IdentityPrefixes(), s.app.ImpersonationHeaders()) || isOverrideHeader(k)
 }
 
 // overrideHeaders name another method or path than the request's own, which
