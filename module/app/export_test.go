@@ -68,5 +68,9 @@ func (a *App) ListenerPID() uint32 {
 // only polls (the watcher's, or a test's own) apply other nodes' changes.
 func PollOnly(a *App) { a.pollOnly = true }
 
-// CheckRouteList is checkRouteList, for the handler-order tests.
-func CheckRouteList(routes caddyhttp.RouteList) error { return checkRouteList(routes, "test") }
+// CheckRouteList checks one server's routes as checkGateOrder does, for the
+// handler-order tests; named are its named routes.
+func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) error {
+	_, err := gateCheck{named: named, seen: map[string]bool{}}.list(routes, "test", false)
+	return err
+}

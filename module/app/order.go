@@ -5,6 +5,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
 // Handlers that answer every request they get and never call the next
@@ -28,7 +30,12 @@ var gates = map[caddy.ModuleID]bool{
 // scopegate_strip can never run: after a handler that answers every
 // request, in the same route or in a route after an unconditional one
 // (inside route { … } the written order applies, so `reverse_proxy` then
-// `scopegate_guard` proxied every request unguarded, and loaded).
+// `scopegate_guard` proxied every request unguarded, and loaded). A block
+// (handle, handle_path, route, a named route run by invoke) that answers
+// every request counts as such a handler, so a catch-all `handle {
+// reverse_proxy }` before `route /api/* { scopegate_guard … }` is refused
+// too; and a gate inside reverse_proxy's handle_response, which runs once
+// the upstream has already handled the request, is refused.
 func checkGateOrder(ctx caddy.Context) error {
 	v, err := ctx.AppIfConfigured("http")
 	if err != nil || v == nil {
@@ -39,11 +46,12 @@ func checkGateOrder(ctx caddy.Context) error {
 		return nil
 	}
 	for name, srv := range h.Servers {
-		if err := checkRouteList(srv.Routes, "server "+name); err != nil {
+		c := gateCheck{named: srv.NamedRoutes, seen: map[string]bool{}}
+		if _, err := c.list(srv.Routes, "server "+name, false); err != nil {
 			return err
 		}
 		if srv.Errors != nil {
-			if err := checkRouteList(srv.Errors.Routes, "server "+name+" errors"); err != nil {
+			if _, err := c.list(srv.Errors.Routes, "server "+name+" errors", false); err != nil {
 				return err
 			}
 		}
@@ -51,30 +59,92 @@ func checkGateOrder(ctx caddy.Context) error {
 	return nil
 }
 
-func checkRouteList(routes caddyhttp.RouteList, where string) error {
-	ended := false // an unconditional route before this one answered every request
+// gateCheck walks one server's routes.
+type gateCheck struct {
+	named map[string]*caddyhttp.Route // the server's named routes, for invoke
+	seen  map[string]bool             // named routes being walked (invoke loops)
+}
+
+// list checks routes, entered with ended set when an earlier handler already
+// answers every request, and reports whether the list answers every request
+// it gets (a route without a matcher that answers, or is terminal).
+func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool) (bool, error) {
 	for i, r := range routes {
-		at := fmt.Sprintf("%s, route %d", where, i)
-		answered := ended
-		for j, h := range r.Handlers {
-			id := moduleID(h)
-			if answered && gates[id] {
-				return fmt.Errorf("%s, handler %d: %s comes after a handler that answers every request, so it never runs and guards nothing; put it first (inside route { … } the written order applies)", at, j, id)
-			}
-			if sub, ok := h.(*caddyhttp.Subroute); ok && !answered {
-				if err := checkRouteList(sub.Routes, at); err != nil {
-					return err
-				}
-			}
-			if answersEverything[id] {
-				answered = true
-			}
+		answered, err := c.route(r, fmt.Sprintf("%s, route %d", where, i), ended)
+		if err != nil {
+			return false, err
 		}
 		if len(r.MatcherSets) == 0 && (answered || r.Terminal) {
 			ended = true
 		}
 	}
-	return nil
+	return ended, nil
+}
+
+// route checks r's handlers in order and reports whether r answers every
+// request that reaches its handlers.
+func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, error) {
+	for j, h := range r.Handlers {
+		id := moduleID(h)
+		if sub, ok := h.(*caddyhttp.Subroute); ok && answered {
+			id = caddy.ModuleID(gateIn(sub.Routes)) // a gate in a block that never runs
+		}
+		if answered && gates[id] {
+			return false, fmt.Errorf("%s, handler %d: %s comes after a handler that answers every request, so it never runs and guards nothing; put it first (inside route { … } the written order applies)", at, j, id)
+		}
+		if answered {
+			continue // never runs
+		}
+		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j))
+		if err != nil {
+			return false, err
+		}
+		answered = ends || answersEverything[id]
+	}
+	return answered, nil
+}
+
+// handler checks the routes a handler holds and reports whether they answer
+// every request.
+func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string) (bool, error) {
+	switch h := h.(type) {
+	case *caddyhttp.Subroute:
+		return c.list(h.Routes, at, false)
+	case *caddyhttp.Invoke:
+		r, ok := c.named[h.Name]
+		if !ok || c.seen[h.Name] {
+			return false, nil
+		}
+		c.seen[h.Name] = true
+		defer delete(c.seen, h.Name)
+		return c.list(caddyhttp.RouteList{*r}, at+" (named route "+h.Name+")", false)
+	case *fileserver.FileServer:
+		return !h.PassThru, nil // a missing file is a 404, not the next handler
+	case *reverseproxy.Handler:
+		for k, rh := range h.HandleResponse {
+			if gate := gateIn(rh.Routes); gate != "" {
+				return false, fmt.Errorf("%s, handle_response %d: %s runs after the upstream has already handled the request, so it guards nothing; put it before reverse_proxy", at, k, gate)
+			}
+		}
+	}
+	return false, nil
+}
+
+// gateIn names a gate anywhere in routes, or is "".
+func gateIn(routes caddyhttp.RouteList) string {
+	for _, r := range routes {
+		for _, h := range r.Handlers {
+			if id := moduleID(h); gates[id] {
+				return string(id)
+			}
+			if sub, ok := h.(*caddyhttp.Subroute); ok {
+				if g := gateIn(sub.Routes); g != "" {
+					return g
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func moduleID(h caddyhttp.MiddlewareHandler) caddy.ModuleID {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/scopegate/scopegate/module/app"
@@ -22,8 +23,11 @@ func route(matched bool, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
 // A guard or a strip that can never run is refused when the config
 // starts: after a handler that answers every request in its route, or in
 // a route after an unconditional one that does (route { reverse_proxy;
-// scopegate_guard } proxied every request unguarded). A guard before the
-// proxy, or after a proxy behind a matcher, is accepted.
+// scopegate_guard } proxied every request unguarded), where a block
+// (handle, route, a named route run by invoke) that answers every request
+// counts as such a handler, as file_server without pass_thru does; and a
+// gate inside handle_response, which runs after the upstream. A guard
+// before the proxy, or after a proxy or block behind a matcher, is accepted.
 func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 	proxy := &reverseproxy.Handler{}
 	g, strip := &guard.Guard{}, &guard.Strip{}
@@ -40,13 +44,29 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"matched proxy route, then a guard route", caddyhttp.RouteList{route(true, proxy), route(false, g, proxy)}, false},
 		{"inside a subroute", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy), route(false, g)}})}, true},
 		{"subroute guarded first", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g), route(false, proxy)}})}, false},
+		// A catch-all handle { reverse_proxy } before route /api/* { guard; proxy }.
+		{"catch-all block, then a guarded route", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, g, proxy)}, true},
+		{"nested catch-all block", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}})}}), route(false, strip)}, true},
+		{"terminal route in a block", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{{Terminal: true}}}), route(true, g, proxy)}, true},
+		{"catch-all block, then a block with a guard", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g), route(false, proxy)}})}, true},
+		{"matched block, then a guarded route", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, g, proxy)}, false},
+		{"block answering only some requests", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(true, proxy)}}), route(true, g, proxy)}, false},
+		{"file_server, then a guard", caddyhttp.RouteList{route(false, &fileserver.FileServer{}, g)}, true},
+		{"file_server pass_thru, then a guard", caddyhttp.RouteList{route(false, &fileserver.FileServer{PassThru: true}, g, proxy)}, false},
+		{"invoke of a proxying named route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "backend"}, g)}, true},
+		{"invoke of an unknown route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "nope"}, g, proxy)}, false},
+		{"invoke of a looping named route", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "loop"}, g, proxy)}, false},
+		{"guard inside handle_response", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, g)}}}})}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := app.CheckRouteList(tc.routes)
+			named := map[string]*caddyhttp.Route{"backend": {Handlers: []caddyhttp.MiddlewareHandler{proxy}}}
+			loop := route(false, &caddyhttp.Invoke{Name: "loop"})
+			named["loop"] = &loop
+			err := app.CheckRouteList(tc.routes, named)
 			if tc.refuse != (err != nil) {
 				t.Fatalf("refused = %v (%v), want %v", err != nil, err, tc.refuse)
 			}
-			if err != nil && !strings.Contains(err.Error(), "never runs") {
+			if err != nil && !strings.Contains(err.Error(), "never runs") && !strings.Contains(err.Error(), "guards nothing") {
 				t.Fatalf("unclear error: %v", err)
 			}
 		})

@@ -1,0 +1,59 @@
+package integration
+
+import (
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// Caddyfiles an operator could plausibly write in which the guard never
+// runs for the requests it seems to protect do not load: a catch-all
+// `handle { reverse_proxy }` next to the quickstart's guarded /api/ route
+// (Caddy sorts handle before route, so it would proxy /api/ unguarded), and
+// a named route that proxies, invoked before the guard. Nothing listens
+// afterwards, so no request reached the upstream.
+func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
+	for name, site := range map[string]string{
+		"catch-all handle":    "\thandle {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		"invoke before guard": "\troute /inv/* {\n\t\tinvoke backend\n\t\tscopegate_guard demo.read\n\t}\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			up := newUpstream(t)
+			port := freePort(t)
+			t.Setenv("SCOPEGATE_PORT", strconv.Itoa(port))
+			t.Setenv("SCOPEGATE_DEMO_PORT", strconv.Itoa(freePort(t)))
+			t.Setenv("SCOPEGATE_UPSTREAM", up.Listener.Addr().String())
+			t.Setenv("SCOPEGATE_CADDY_ADMIN", "off")
+			t.Setenv("XDG_DATA_HOME", t.TempDir())
+			path := caddyfileVariant(t, "quickstart.Caddyfile", "", site)
+			if name == "invoke before guard" {
+				body, err := os.ReadFile(path)
+				if err == nil {
+					err = os.WriteFile(path, append(body, "\n&(backend) {\n\treverse_proxy {$SCOPEGATE_UPSTREAM}\n}\n"...), 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := caddy.Load(withoutAutosave(t, adapt(t, path)), true)
+			if err == nil {
+				_ = caddy.Stop()
+				t.Fatal("the config loaded")
+			}
+			if !strings.Contains(err.Error(), "never runs") {
+				t.Fatalf("unclear refusal: %v", err)
+			}
+			if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/api/x"); err == nil {
+				resp.Body.Close()
+				t.Fatalf("something answers on the gateway's port: %d", resp.StatusCode)
+			}
+			if _, hits := up.Last(); hits != 0 {
+				t.Fatalf("the upstream was called %d times", hits)
+			}
+		})
+	}
+}
