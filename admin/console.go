@@ -63,7 +63,7 @@ func newConsole(h *Handler) *console {
 		h: h, pages: pages,
 		// The sealer and the store are set per request (sessions, signInCSRF):
 		// the app opens its database when it starts, after provisioning.
-		sessions: web.Sessions{Name: ConsoleCookie, Path: "/", TTL: 8 * time.Hour},
+		sessions: web.Sessions{Name: ConsoleCookie, TTL: 8 * time.Hour}, // Path: sessions()
 		signIn:   web.SignInCSRF{Name: ConsoleCSRFCookie, TTL: 12 * time.Hour},
 	}
 	co.mux = co.consoleRoutes()
@@ -182,7 +182,7 @@ func mountBase(r *http.Request) string {
 func (rq *request) sessions() *web.Sessions {
 	s := rq.co.sessions // a copy: the cookie path is per mount point
 	s.Sealer, s.Ended = rq.co.h.app.Sealer(), rq.co.h.app.Store()
-	s.Path = rq.base + "/"
+	s.Path = rq.base + "/console/"
 	return &s
 }
 
@@ -190,7 +190,7 @@ func (rq *request) sessions() *web.Sessions {
 func (rq *request) signInCSRF() *web.SignInCSRF {
 	c := rq.co.signIn
 	c.Sealer = rq.co.h.app.Sealer()
-	c.Path = rq.base + "/"
+	c.Path = rq.base + "/console/"
 	return &c
 }
 

@@ -44,8 +44,8 @@ func consoleLocal(t *testing.T, w *httptest.ResponseRecorder) {
 		t.Errorf("Location %q leaves the console's origin", loc)
 	}
 	for _, c := range w.Result().Cookies() {
-		if c.Path != "/admin/" {
-			t.Errorf("cookie %s has path %q, want /admin/", c.Name, c.Path)
+		if c.Path != "/admin/console/" {
+			t.Errorf("cookie %s has path %q, want /admin/console/ (never sent to an upstream beside the console)", c.Name, c.Path)
 		}
 	}
 }

@@ -195,7 +195,7 @@ func TestConsoleSignInOut(t *testing.T) {
 
 		b.signIn("", "root")
 		c := b.cookie
-		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure {
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/console/" || c.Secure {
 			t.Fatalf("cookie %+v", c)
 		}
 		b.page(b.last, http.StatusOK, "Custom apps", "Sign out", "root")
@@ -317,7 +317,7 @@ func TestConsoleSignInCSRF(t *testing.T) {
 		b := e.browser()
 		b.page(b.get("/"), http.StatusOK, `name="csrf"`)
 		token, ck := b.csrf, b.signInCSRF
-		if token == "" || ck == nil || !ck.HttpOnly || ck.Path != "/" || strings.Contains(ck.Value, token) {
+		if token == "" || ck == nil || !ck.HttpOnly || ck.Path != "/console/" || strings.Contains(ck.Value, token) {
 			t.Fatalf("sign-in token %q, cookie %+v", token, ck)
 		}
 		creds := func(csrf string) url.Values {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // The admin console in a real browser, on the quickstart gateway: an admin
@@ -172,4 +174,35 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 		step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.ID("username")))
 		step(t, ctx, "apps after sign-out", chromedp.Navigate(console+"console/apps"), chromedp.WaitVisible(chromedp.ID("username")))
 	})
+}
+
+// The console's session cookie never reaches an upstream, even with the
+// console mounted at the site's root: a real browser signed in to the
+// console (on a variant of the quickstart with `handle /console/* {
+// scopegate_admin }`) then opens the unguarded /public/x, and the upstream
+// gets no scopegate_console cookie (its Path is /console/, where it used to
+// be /, so a replayed copy would open the console as that admin).
+func TestConsoleCookieStaysWithTheConsole(t *testing.T) {
+	path := caddyfileVariant(t, "quickstart.Caddyfile", "", "\thandle /console/* {\n\t\tscopegate_admin\n\t}\n")
+	g := startGateway(t, path, store.SQLite)
+	adminTok := bootstrapAdmin(t, g, "/oauth2/token")
+	createUser(t, g, adminTok, map[string]any{"username": "ops", "admin": true, "password": userPassword})
+	ctx := chrome(t)
+	step(t, ctx, "sign in at the root console",
+		chromedp.Navigate(g.URL+"/console/signin"),
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "ops"),
+		chromedp.SendKeys(chromedp.ID("password"), userPassword),
+		chromedp.Click(chromedp.ID("sign-in")),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/apps/new"]`)))
+	_, before := g.Upstream.Last()
+	step(t, ctx, "open an upstream page", chromedp.Navigate(g.URL+"/public/x"), chromedp.WaitReady("body"))
+	seen, after := g.Upstream.Last()
+	if after == before {
+		t.Fatal("the browser's request never reached the upstream")
+	}
+	if c := seen.Get("Cookie"); strings.Contains(c, "scopegate") {
+		t.Fatalf("the upstream received the console's cookies: %q", c)
+	}
+	step(t, ctx, "still signed in", chromedp.Navigate(g.URL+"/console/apps"), chromedp.WaitVisible(chromedp.CSS(`a[href="/console/apps/new"]`)))
 }
