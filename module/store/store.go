@@ -239,7 +239,7 @@ func migrateSchema(tx *gorm.DB) error {
 			return step.Error
 		}
 	}
-	return nil
+	return composeUsernames(tx)
 }
 
 // Close releases the connection pool.

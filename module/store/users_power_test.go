@@ -230,3 +230,52 @@ func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
 		}
 	})
 }
+
+// A username an older build stored as typed, decomposed (jose + U+0301), is
+// stored composed by the next open, so the user is found by name again, by
+// either spelling; one whose composed form another user of the tenant has
+// is left for the admins (renaming would merge two accounts).
+func TestUpgradeComposesUsernames(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		dsn := storetest.DSN(t, driver)
+		old, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+			t.Fatal(err)
+		}
+		const composed, decomposed = "jos\u00e9", "jose\u0301"
+		ids := map[string]string{}
+		for _, name := range []string{"one", "two", "ren\u00e9e"} {
+			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name}
+			if err := old.CreateUser(ctx, u, admin); err != nil {
+				t.Fatal(err)
+			}
+			ids[name] = u.ID
+		}
+		// What an older build stored: "one" as jose + U+0301; "two" as
+		// rene + U+0301 + e, whose composed form "renée" is taken.
+		for id, name := range map[string]string{ids["one"]: decomposed, ids["two"]: "rene\u0301e"} {
+			if err := old.DB.Exec("UPDATE users SET username = ? WHERE id = ?", name, id).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		old.Close()
+
+		s, err := store.Open(driver, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, typed := range []string{composed, decomposed} {
+			if u, err := s.FindUser(ctx, store.DefaultTenantID, typed); err != nil || u.ID != ids["one"] || u.Username != composed {
+				t.Errorf("FindUser(%q) = %+v, %v; want the upgraded user, stored composed", typed, u, err)
+			}
+		}
+		if u, err := s.GetUser(ctx, ids["two"]); err != nil || u.Username != "rene\u0301e" {
+			t.Errorf("the user whose composed name is taken: %+v, %v; want it left as stored", u, err)
+		}
+	})
+}
