@@ -182,8 +182,13 @@ func (a *App) start(retry bool) error {
 // the caller holds started.mu.
 func (a *App) open() error {
 	if a.caddyCtx.Context != nil {
-		if err := checkGateOrder(a.caddyCtx); err != nil {
+		unstripped, err := checkGateOrder(a.caddyCtx)
+		if err != nil {
 			return err
+		}
+		for _, srv := range unstripped {
+			a.logger.Warn("a server has guards but no scopegate_strip: its unguarded routes pass identity headers a caller forges (X-Scopegate-*, X-Act-As-User) to their upstreams; put scopegate_strip first in every site",
+				zap.String("server", srv))
 		}
 	}
 	if err := a.cfg.loadMaster(); err != nil {

@@ -69,8 +69,8 @@ func (a *App) ListenerPID() uint32 {
 func PollOnly(a *App) { a.pollOnly = true }
 
 // CheckRouteList checks one server's routes as checkGateOrder does, for the
-// handler-order tests; named are its named routes.
-func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) error {
-	_, err := gateCheck{named: named, seen: map[string]bool{}}.list(routes, "test", false)
-	return err
+// handler-order tests; named are its named routes. unstripped: it has a
+// guard but no scopegate_strip.
+func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) (unstripped bool, err error) {
+	return checkServer(&caddyhttp.Server{Routes: routes, NamedRoutes: named}, "test")
 }

@@ -36,33 +36,50 @@ var gates = map[caddy.ModuleID]bool{
 // reverse_proxy }` before `route /api/* { scopegate_guard … }` is refused
 // too; and a gate inside reverse_proxy's handle_response, which runs once
 // the upstream has already handled the request, is refused.
-func checkGateOrder(ctx caddy.Context) error {
+//
+// It also names the servers with a guard but no scopegate_strip: their
+// unguarded routes pass whatever identity headers a caller forges.
+func checkGateOrder(ctx caddy.Context) (unstripped []string, err error) {
 	v, err := ctx.AppIfConfigured("http")
 	if err != nil || v == nil {
-		return nil // no HTTP app: nothing to guard
+		return nil, nil // no HTTP app: nothing to guard
 	}
 	h, ok := v.(*caddyhttp.App)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	for name, srv := range h.Servers {
-		c := gateCheck{named: srv.NamedRoutes, seen: map[string]bool{}}
-		if _, err := c.list(srv.Routes, "server "+name, false); err != nil {
-			return err
+		bare, err := checkServer(srv, "server "+name)
+		if err != nil {
+			return nil, err
 		}
-		if srv.Errors != nil {
-			if _, err := c.list(srv.Errors.Routes, "server "+name+" errors", false); err != nil {
-				return err
-			}
+		if bare {
+			unstripped = append(unstripped, name)
 		}
 	}
-	return nil
+	return unstripped, nil
+}
+
+// checkServer checks one server's routes and error routes, and reports
+// whether it has a guard but no scopegate_strip.
+func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err error) {
+	c := gateCheck{named: srv.NamedRoutes, seen: map[string]bool{}, found: map[caddy.ModuleID]bool{}}
+	if _, err := c.list(srv.Routes, where, false); err != nil {
+		return false, err
+	}
+	if srv.Errors != nil {
+		if _, err := c.list(srv.Errors.Routes, where+" errors", false); err != nil {
+			return false, err
+		}
+	}
+	return c.found["http.handlers.scopegate_guard"] && !c.found["http.handlers.scopegate_strip"], nil
 }
 
 // gateCheck walks one server's routes.
 type gateCheck struct {
 	named map[string]*caddyhttp.Route // the server's named routes, for invoke
 	seen  map[string]bool             // named routes being walked (invoke loops)
+	found map[caddy.ModuleID]bool     // the gates met
 }
 
 // list checks routes, entered with ended set when an earlier handler already
@@ -94,6 +111,9 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, err
 		}
 		if answered {
 			continue // never runs
+		}
+		if gates[id] {
+			c.found[id] = true
 		}
 		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j))
 		if err != nil {

@@ -62,7 +62,7 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 			named := map[string]*caddyhttp.Route{"backend": {Handlers: []caddyhttp.MiddlewareHandler{proxy}}}
 			loop := route(false, &caddyhttp.Invoke{Name: "loop"})
 			named["loop"] = &loop
-			err := app.CheckRouteList(tc.routes, named)
+			_, err := app.CheckRouteList(tc.routes, named)
 			if tc.refuse != (err != nil) {
 				t.Fatalf("refused = %v (%v), want %v", err != nil, err, tc.refuse)
 			}
@@ -70,5 +70,28 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 				t.Fatalf("unclear error: %v", err)
 			}
 		})
+	}
+}
+
+// A server with a guard and no scopegate_strip is named (the app warns at
+// start: its unguarded routes pass forged identity headers); one with both,
+// or with neither, is not.
+func TestServerWithoutStripIsNamed(t *testing.T) {
+	proxy := &reverseproxy.Handler{}
+	g, strip := &guard.Guard{}, &guard.Strip{}
+	for _, tc := range []struct {
+		name       string
+		routes     caddyhttp.RouteList
+		unstripped bool
+	}{
+		{"guard, no strip", caddyhttp.RouteList{route(true, g, proxy), route(false, proxy)}, true},
+		{"guard in a block, no strip", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g, proxy)}})}, true},
+		{"strip first", caddyhttp.RouteList{route(false, strip), route(true, g, proxy), route(false, proxy)}, false},
+		{"no guard", caddyhttp.RouteList{route(false, proxy)}, false},
+	} {
+		unstripped, err := app.CheckRouteList(tc.routes, nil)
+		if err != nil || unstripped != tc.unstripped {
+			t.Errorf("%s: unstripped = %v (%v), want %v", tc.name, unstripped, err, tc.unstripped)
+		}
 	}
 }
