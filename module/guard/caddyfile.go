@@ -62,6 +62,9 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if len(args) != 1 {
 				return d.ArgErr()
 			}
+			if args[0] == "" { // an unset {$VAR}: not "any" by accident
+				return d.Errf("legs must be 2, 3 or any")
+			}
 			legs, err := scope.ParseLegs(args[0])
 			if err != nil {
 				return d.Err(err.Error())

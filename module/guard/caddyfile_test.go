@@ -57,6 +57,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "duplicate scopes", input: "scopegate_guard {\n scopes a\n scopes b\n}", err: `duplicate option "scopes"`},
 		{name: "duplicate any_scope", input: "scopegate_guard {\n any_scope a\n any_scope b\n}", err: `duplicate option "any_scope"`},
 		{name: "duplicate legs", input: "scopegate_guard {\n legs 2\n legs 3\n}", err: `duplicate option "legs"`},
+		{name: "empty legs (an unset variable)", input: "scopegate_guard {\n legs \"\"\n}", err: "legs must be 2, 3 or any"},
 		{name: "duplicate impersonation", input: "scopegate_guard {\n impersonation\n impersonation X-A\n}", err: `duplicate option "impersonation"`},
 		{name: "duplicate header_prefix", input: "scopegate_guard {\n header_prefix X-A-\n header_prefix X-B-\n}", err: `duplicate option "header_prefix"`},
 		{name: "duplicate realm", input: "scopegate_guard {\n realm a\n realm b\n}", err: `duplicate option "realm"`},

@@ -154,6 +154,13 @@ func (g *Guard) Validate() error {
 	if !strings.HasSuffix(g.HeaderPrefix, "-") || len(g.HeaderPrefix) < 3 || !isToken(g.HeaderPrefix) {
 		return fmt.Errorf("header_prefix %q must end with '-', be at least 3 characters and be valid in a header name", g.HeaderPrefix)
 	}
+	// Every caller header under the prefix is removed, on every route
+	// scopegate_strip covers.
+	for _, std := range standardHeaders {
+		if hasPrefixFold(std, g.HeaderPrefix) {
+			return fmt.Errorf("header_prefix %q would remove the caller's %s header from every request; choose a prefix of your own, such as X-Identity-", g.HeaderPrefix, std)
+		}
+	}
 	for _, name := range g.IdentityHeaders {
 		if !slices.Contains(IdentityHeaderNames, name) {
 			return fmt.Errorf("identity_headers: unknown header %q (known: %s)", name, strings.Join(IdentityHeaderNames, ", "))
@@ -166,11 +173,28 @@ func (g *Guard) Validate() error {
 		}
 		// Caller-sent headers with the prefix are stripped before the
 		// impersonation header is read, and a trusted one would be deleted.
-		if len(h) >= len(g.HeaderPrefix) && strings.EqualFold(h[:len(g.HeaderPrefix)], g.HeaderPrefix) {
-			return fmt.Errorf("impersonation header %q must not start with header_prefix %q", h, g.HeaderPrefix)
+		if hasPrefixFold(h, g.HeaderPrefix) || hasPrefixFold(h, DefaultHeaderPrefix) {
+			return fmt.Errorf("impersonation header %q must not start with header_prefix %q or %q", h, g.HeaderPrefix, DefaultHeaderPrefix)
+		}
+		// The impersonation headers are removed from every request (and
+		// read as a user to act as).
+		for _, std := range standardHeaders {
+			if equalNameFold(h, std) {
+				return fmt.Errorf("impersonation header %q is a standard header every request may carry; choose a name of your own, such as X-Act-As-User", h)
+			}
 		}
 	}
 	return nil
+}
+
+// standardHeaders are headers of HTTP itself, proxies and browsers, which
+// neither a header_prefix nor an impersonation header may claim.
+var standardHeaders = []string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+	"Content-Encoding", "Content-Length", "Content-Type", "Cookie", "Expect", "Forwarded", "Host",
+	"If-Match", "If-Modified-Since", "If-None-Match", "Origin", "Proxy-Authorization", "Range", "Referer",
+	"Sec-Fetch-Site", "Te", "Traceparent", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "Via",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id",
 }
 
 // isToken reports whether s only holds RFC 9110 tchars, the characters of a

@@ -753,6 +753,16 @@ func TestSetupAndValidate(t *testing.T) {
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On-Behalf"}}, true},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On Behalf"}}, false},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "x-scopegate-act-as"}}, false},
+		// Prefixes and impersonation headers that would claim standard headers.
+		{Guard{HeaderPrefix: "X-Forwarded-"}, false},
+		{Guard{HeaderPrefix: "Content-"}, false},
+		{Guard{HeaderPrefix: "x_real-"}, false},
+		{Guard{HeaderPrefix: "X-Identity-"}, true},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "Authorization"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "cookie"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "Host"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X_Forwarded_For"}}, false},
+		{Guard{HeaderPrefix: "X-Id-", Impersonation: &Impersonation{Header: "X_Scopegate_Act"}}, false},
 		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "claims"}}, true},
 		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "client-id"}}, false},
 	} {
