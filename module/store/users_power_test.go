@@ -63,6 +63,30 @@ func TestChangeUser(t *testing.T) {
 	})
 }
 
+// upgraded makes a database as an older build left it (prepare writes rows
+// with this build's store, then takes back what the older build lacked)
+// and opens it again as this build does, returning the DSN and the store.
+func upgraded(t *testing.T, driver string, prepare func(ctx context.Context, old *store.Store)) (string, *store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := storetest.DSN(t, driver)
+	old, err := store.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
+		t.Fatal(err)
+	}
+	prepare(ctx, old)
+	old.Close()
+	s, err := store.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("opening the older database: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return dsn, s
+}
+
 // Opening a database made before the super admin level existed keeps the
 // power its admins had: every admin of the default tenant becomes a super
 // admin, once; other tenants' admins and plain users do not, and an admin
@@ -70,17 +94,6 @@ func TestChangeUser(t *testing.T) {
 func TestSuperAdminUpgrade(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
-			t.Fatal(err)
-		}
-		if err := old.CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "acme"}, admin); err != nil {
-			t.Fatal(err)
-		}
 		mk := func(s *store.Store, tenant, name string, isAdmin bool) string {
 			u := &store.User{ID: store.NewID(), TenantID: tenant, Username: name, Admin: isAdmin}
 			if err := s.CreateUser(ctx, u, admin); err != nil {
@@ -88,19 +101,20 @@ func TestSuperAdminUpgrade(t *testing.T) {
 			}
 			return u.ID
 		}
-		root, plain, boss := mk(old, store.DefaultTenantID, "root", true), mk(old, store.DefaultTenantID, "plain", false), mk(old, "acme", "boss", true)
-		if err := old.DB.Exec("ALTER TABLE users DROP COLUMN super_admin").Error; err != nil {
-			t.Fatal(err)
-		}
-		old.Close()
-
-		s, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatalf("opening a database without the super_admin column: %v", err)
-		}
+		var root, plain, boss string
+		dsn, s := upgraded(t, driver, func(ctx context.Context, old *store.Store) {
+			if err := old.CreateTenant(ctx, &store.Tenant{ID: "acme", Name: "acme"}, admin); err != nil {
+				t.Fatal(err)
+			}
+			root, plain, boss = mk(old, store.DefaultTenantID, "root", true), mk(old, store.DefaultTenantID, "plain", false), mk(old, "acme", "boss", true)
+			if err := old.DB.Exec("ALTER TABLE users DROP COLUMN super_admin").Error; err != nil {
+				t.Fatal(err)
+			}
+		})
 		later := mk(s, store.DefaultTenantID, "later", true)
 		s.Close()
-		if s, err = store.Open(driver, dsn); err != nil {
+		s, err := store.Open(driver, dsn)
+		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
@@ -169,50 +183,38 @@ func TestClientCreator(t *testing.T) {
 func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seed(t, old) // client c1, enabled, tokens never ended
-		mkClient := func(id string) {
-			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
-				AllowedScopes: store.Strings{"demo.read"}, OwnerID: "tester", SecretDigest: "d", SecretCiphertext: []byte{1}}
-			if err := old.CreateClient(ctx, c, admin); err != nil {
-				t.Fatal(err)
-			}
-		}
-		mkClient("off")
-		mkClient("ended")
-		if err := old.SetClientDisabled(ctx, "off", true, admin); err != nil {
-			t.Fatal(err)
-		}
 		users := map[string]string{}
-		for _, name := range []string{"active", "blocked"} {
-			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name, Disabled: name == "blocked"}
-			if err := old.CreateUser(ctx, u, admin); err != nil {
+		_, s := upgraded(t, driver, func(ctx context.Context, old *store.Store) {
+			seed(t, old) // client c1, enabled, tokens never ended
+			for _, id := range []string{"off", "ended"} {
+				c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
+					AllowedScopes: store.Strings{"demo.read"}, OwnerID: "tester", SecretDigest: "d", SecretCiphertext: []byte{1}}
+				if err := old.CreateClient(ctx, c, admin); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := old.SetClientDisabled(ctx, "off", true, admin); err != nil {
 				t.Fatal(err)
 			}
-			users[name] = u.ID
-		}
-		// What a build before both columns wrote: the time alone.
-		for _, sql := range []string{
-			"UPDATE clients SET tokens_revoked_at = CURRENT_TIMESTAMP WHERE id = 'ended'",
-			"ALTER TABLE clients DROP COLUMN disabled_by_super",
-			"ALTER TABLE users DROP COLUMN disabled_by_super",
-			"ALTER TABLE clients DROP COLUMN token_generation",
-		} {
-			if err := old.DB.Exec(sql).Error; err != nil {
-				t.Fatalf("%s: %v", sql, err)
+			for _, name := range []string{"active", "blocked"} {
+				u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name, Disabled: name == "blocked"}
+				if err := old.CreateUser(ctx, u, admin); err != nil {
+					t.Fatal(err)
+				}
+				users[name] = u.ID
 			}
-		}
-		old.Close()
-
-		s, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatalf("opening the older database: %v", err)
-		}
-		defer s.Close()
+			// What a build before both columns wrote: the time alone.
+			for _, sql := range []string{
+				"UPDATE clients SET tokens_revoked_at = CURRENT_TIMESTAMP WHERE id = 'ended'",
+				"ALTER TABLE clients DROP COLUMN disabled_by_super",
+				"ALTER TABLE users DROP COLUMN disabled_by_super",
+				"ALTER TABLE clients DROP COLUMN token_generation",
+			} {
+				if err := old.DB.Exec(sql).Error; err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+		})
 		for id, want := range map[string][2]any{"c1": {false, 0}, "off": {true, 0}, "ended": {false, 1}} {
 			c, err := s.GetClient(ctx, id)
 			if err != nil || c.DisabledBySuper != want[0] || c.TokenGeneration != want[1] {
@@ -238,37 +240,24 @@ func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
 func TestUpgradeComposesUsernames(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
-			t.Fatal(err)
-		}
 		const composed, decomposed = "jos\u00e9", "jose\u0301"
 		ids := map[string]string{}
-		for _, name := range []string{"one", "two", "ren\u00e9e"} {
-			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name}
-			if err := old.CreateUser(ctx, u, admin); err != nil {
-				t.Fatal(err)
+		_, s := upgraded(t, driver, func(ctx context.Context, old *store.Store) {
+			for _, name := range []string{"one", "two", "ren\u00e9e"} {
+				u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name}
+				if err := old.CreateUser(ctx, u, admin); err != nil {
+					t.Fatal(err)
+				}
+				ids[name] = u.ID
 			}
-			ids[name] = u.ID
-		}
-		// What an older build stored: "one" as jose + U+0301; "two" as
-		// rene + U+0301 + e, whose composed form "renée" is taken.
-		for id, name := range map[string]string{ids["one"]: decomposed, ids["two"]: "rene\u0301e"} {
-			if err := old.DB.Exec("UPDATE users SET username = ? WHERE id = ?", name, id).Error; err != nil {
-				t.Fatal(err)
+			// What an older build stored: "one" as jose + U+0301; "two" as
+			// rene + U+0301 + e, whose composed form "renée" is taken.
+			for id, name := range map[string]string{ids["one"]: decomposed, ids["two"]: "rene\u0301e"} {
+				if err := old.DB.Exec("UPDATE users SET username = ? WHERE id = ?", name, id).Error; err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		old.Close()
-
-		s, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		})
 		for _, typed := range []string{composed, decomposed} {
 			if u, err := s.FindUser(ctx, store.DefaultTenantID, typed); err != nil || u.ID != ids["one"] || u.Username != composed {
 				t.Errorf("FindUser(%q) = %+v, %v; want the upgraded user, stored composed", typed, u, err)
