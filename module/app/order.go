@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -91,7 +92,7 @@ func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool) (b
 		if err != nil {
 			return false, err
 		}
-		if len(r.MatcherSets) == 0 && (answered || r.Terminal) {
+		if matchesAll(r) && (answered || r.Terminal) {
 			ended = true
 		}
 	}
@@ -103,8 +104,15 @@ func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool) (b
 func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, error) {
 	for j, h := range r.Handlers {
 		id := moduleID(h)
-		if sub, ok := h.(*caddyhttp.Subroute); ok && answered {
-			id = caddy.ModuleID(gateIn(sub.Routes)) // a gate in a block that never runs
+		if answered { // a gate in a block, or a named route, that never runs
+			switch h := h.(type) {
+			case *caddyhttp.Subroute:
+				id = caddy.ModuleID(gateIn(h.Routes))
+			case *caddyhttp.Invoke:
+				if r, ok := c.named[h.Name]; ok {
+					id = caddy.ModuleID(gateIn(caddyhttp.RouteList{*r}))
+				}
+			}
 		}
 		if answered && gates[id] {
 			return false, fmt.Errorf("%s, handler %d: %s comes after a handler that answers every request, so it never runs and guards nothing; put it first (inside route { … } the written order applies)", at, j, id)
@@ -119,9 +127,34 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, err
 		if err != nil {
 			return false, err
 		}
-		answered = ends || answersEverything[id]
+		answered = ends || answersEverything[id] && !passesOn(h)
 	}
 	return answered, nil
+}
+
+// passesOn reports whether a handler that usually answers may call the
+// next one: reverse_proxy with handle_response (forward_auth is one) runs
+// its response routes with the rest of the chain after them.
+func passesOn(h caddyhttp.MiddlewareHandler) bool {
+	rp, ok := h.(*reverseproxy.Handler)
+	return ok && len(rp.HandleResponse) > 0
+}
+
+// matchesAll reports whether r's matchers match every request: none, or a
+// matcher set that is only a path matcher with "*" or "/*" in it.
+func matchesAll(r caddyhttp.Route) bool {
+	if len(r.MatcherSets) == 0 {
+		return true
+	}
+	for _, set := range r.MatcherSets {
+		if len(set) != 1 {
+			continue
+		}
+		if p, ok := set[0].(caddyhttp.MatchPath); ok && (slices.Contains(p, "*") || slices.Contains(p, "/*")) {
+			return true
+		}
+	}
+	return false
 }
 
 // handler checks the routes a handler holds and reports whether they answer

@@ -56,10 +56,14 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"invoke of a proxying named route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "backend"}, g)}, true},
 		{"invoke of an unknown route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "nope"}, g, proxy)}, false},
 		{"invoke of a looping named route", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "loop"}, g, proxy)}, false},
+		{"catch-all handle /*, then a guarded route", caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchPath{"/*"}}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}, route(true, g, proxy)}, true},
+		{"catch-all block, then an invoked guarded named route", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Invoke{Name: "guarded"})}, true},
+		// forward_auth: a reverse_proxy whose handle_response passes the request on.
+		{"forward_auth, then a guarded block", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, &caddyhttp.StaticResponse{})}}}}), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g, proxy)}})}, false},
 		{"guard inside handle_response", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, g)}}}})}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			named := map[string]*caddyhttp.Route{"backend": {Handlers: []caddyhttp.MiddlewareHandler{proxy}}}
+			named := map[string]*caddyhttp.Route{"backend": {Handlers: []caddyhttp.MiddlewareHandler{proxy}}, "guarded": {Handlers: []caddyhttp.MiddlewareHandler{g, proxy}}}
 			loop := route(false, &caddyhttp.Invoke{Name: "loop"})
 			named["loop"] = &loop
 			_, err := app.CheckRouteList(tc.routes, named)

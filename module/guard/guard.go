@@ -193,7 +193,7 @@ var standardHeaders = []string{
 	"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
 	"Content-Encoding", "Content-Length", "Content-Type", "Cookie", "Expect", "Forwarded", "Host",
 	"If-Match", "If-Modified-Since", "If-None-Match", "Origin", "Proxy-Authorization", "Range", "Referer",
-	"Sec-Fetch-Site", "Te", "Traceparent", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "Via",
+	"Sec-Fetch-Site", "Sec-Websocket-Key", "Sec-Websocket-Version", "Grpc-Timeout", "Te", "Traceparent", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent", "Via",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id",
 }
 

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"net/url"
-	"strings"
-)
+import "strings"
 
 // execModeParam is pgx's DSN setting for how queries are sent.
 const execModeParam = "default_query_exec_mode"
@@ -20,14 +17,14 @@ func withExecMode(dsn string) string {
 		return dsn
 	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return dsn // pgx reports the bad DSN itself
+		// Appended as written: re-encoding the URL would change what pgx
+		// reads (a %20 in options= turned into a literal '+', and sorted
+		// keys let a later setting win over an earlier one).
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
 		}
-		q := u.Query()
-		q.Set(execModeParam, "exec")
-		u.RawQuery = q.Encode()
-		return u.String()
+		return dsn + sep + execModeParam + "=exec"
 	}
 	return strings.TrimSpace(dsn) + " " + execModeParam + "=exec"
 }

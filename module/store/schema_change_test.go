@@ -47,11 +47,15 @@ func TestReadsSurviveAnAddedColumn(t *testing.T) {
 	})
 }
 
-// withExecMode is tested through Open above; these are the DSN spellings.
+// withExecMode adds the mode to either DSN form, leaving what the DSN says as
+// written (percent-encoding and the order of keys mean something to pgx),
+// and keeps a mode the DSN names.
 func TestExecModeDSN(t *testing.T) {
 	for in, want := range map[string]string{
 		"host=127.0.0.1 dbname=x":                                 "host=127.0.0.1 dbname=x default_query_exec_mode=exec",
-		"postgres://u@127.0.0.1/x?sslmode=disable":                "postgres://u@127.0.0.1/x?default_query_exec_mode=exec&sslmode=disable",
+		"postgres://u@127.0.0.1/x?sslmode=disable":                "postgres://u@127.0.0.1/x?sslmode=disable&default_query_exec_mode=exec",
+		"postgres://u@h/x?options=-c%20search_path%3Dx&ssl=true":  "postgres://u@h/x?options=-c%20search_path%3Dx&ssl=true&default_query_exec_mode=exec",
+		"postgres://u@h/x":                                        "postgres://u@h/x?default_query_exec_mode=exec",
 		"postgres://u@h/x?default_query_exec_mode=cache_describe": "postgres://u@h/x?default_query_exec_mode=cache_describe",
 	} {
 		if got := store.WithExecMode(in); got != want {

@@ -205,7 +205,6 @@ func migrateSchema(tx *gorm.DB) error {
 	// new column's default would otherwise grant what the old rows did not.
 	superAdmins := added(&User{}, "SuperAdmin")
 	clientSuperDisable, userSuperDisable := added(&Client{}, "DisabledBySuper"), added(&User{}, "DisabledBySuper")
-	generations := added(&Client{}, "TokenGeneration") && m.HasColumn(&Client{}, "tokens_revoked_at")
 	if err := tx.AutoMigrate(allModels()...); err != nil {
 		return err
 	}
@@ -226,14 +225,10 @@ func migrateSchema(tx *gorm.DB) error {
 	if userSuperDisable {
 		steps = append(steps, tx.Model(&User{}).Where("disabled = ?", true).Update("disabled_by_super", true))
 	}
-	if generations {
-		// Builds that ended a client's tokens with a time
-		// (tokens_revoked_at) minted tokens without a generation (tgen 0):
-		// generation 1 keeps every one of them ended, those minted after
-		// the revocation too, which their clients replace at the next 401.
-		steps = append(steps, tx.Model(&Client{}).Where("tokens_revoked_at IS NOT NULL").
-			Update("token_generation", 1))
-	}
+	// A client whose tokens an older build ended records only the time
+	// (tokens_revoked_at) and stays at generation 0: the guard ends its
+	// tokens issued up to then (app.endedByTime), as that build did, and
+	// those an older node mints later during a roll keep working.
 	for _, step := range steps {
 		if step.Error != nil {
 			return step.Error

@@ -177,9 +177,9 @@ func TestClientCreator(t *testing.T) {
 // Opening a database from before the disabled_by_super and token_generation
 // columns keeps what its rows meant: a disabled client or user may have been
 // disabled by a super admin, so only a super admin may enable it again; a
-// client whose tokens an admin ended by time (tokens_revoked_at) is at
-// generation 1, so the tokens minted before (generation 0) stay ended; rows
-// without either are untouched.
+// client whose tokens an admin ended by time (tokens_revoked_at) keeps that
+// time and generation 0, which the guard reads as that build did
+// (app.endedByTime); rows without either are untouched.
 func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -215,9 +215,9 @@ func TestUpgradeKeepsDisablesAndEndedTokens(t *testing.T) {
 				}
 			}
 		})
-		for id, want := range map[string][2]any{"c1": {false, 0}, "off": {true, 0}, "ended": {false, 1}} {
+		for id, want := range map[string][2]any{"c1": {false, 0}, "off": {true, 0}, "ended": {false, 0}} {
 			c, err := s.GetClient(ctx, id)
-			if err != nil || c.DisabledBySuper != want[0] || c.TokenGeneration != want[1] {
+			if err != nil || c.DisabledBySuper != want[0] || c.TokenGeneration != want[1] || (id == "ended") != (c.TokensRevokedAt != nil) {
 				t.Errorf("client %s: disabled_by_super %v, generation %d, %v; want %v", id, c.DisabledBySuper, c.TokenGeneration, err, want)
 			}
 		}
