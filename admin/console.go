@@ -23,15 +23,23 @@ import (
 	"github.com/scopegate/scopegate/module/web"
 )
 
-// ConsoleCookie names the admin console's session cookie.
-const ConsoleCookie = "scopegate_console"
+// ConsoleCookie names the admin console's session cookie. The names are
+// new since the cookies moved under …/console/ (see oldConsoleCookies).
+const ConsoleCookie = "scopegate_console_session"
 
 // consoleVia is what the audit log says console actions came through
 // (client ids start with sg_, so it cannot be mistaken for one).
 const consoleVia = "console"
 
 // ConsoleCSRFCookie holds the sign-in form's CSRF token (web.SignInCSRF).
-const ConsoleCSRFCookie = "scopegate_console_csrf"
+const ConsoleCSRFCookie = "scopegate_console_signin"
+
+// oldConsoleCookies are the names the console's cookies had when they were
+// set for the whole mount point (Path=/ with the console at a site's root,
+// so every upstream of the host received an admin's session). The sign-in
+// page expires any a browser still sends; new names keep an old cookie from
+// shadowing a new one meanwhile.
+var oldConsoleCookies = []string{"scopegate_console", "scopegate_console_csrf"}
 
 // consolePageSize is how many rows a console listing shows per page.
 const consolePageSize = 50
@@ -295,6 +303,11 @@ func (rq *request) signIn() {
 func (rq *request) signInPage(status int, tenant, username, msg string) {
 	if tenant == "" {
 		tenant = store.DefaultTenantID
+	}
+	for _, name := range oldConsoleCookies {
+		if _, err := rq.r.Cookie(name); err == nil {
+			http.SetCookie(rq.w, &http.Cookie{Name: name, Path: rq.base + "/", MaxAge: -1, HttpOnly: true, Secure: web.IsTLS(rq.r)})
+		}
 	}
 	csrf, err := rq.signInCSRF().Token(rq.w, rq.r)
 	if err != nil {

@@ -155,7 +155,7 @@ func fieldErrorOf(body, field string) string {
 // Sign-in: the root shows the sign-in form without a session; a wrong
 // password, an unknown user, a non-admin and a disabled admin are refused
 // with the same message; the right password starts a session in an
-// HttpOnly, SameSite=Lax cookie named scopegate_console and lands on the
+// HttpOnly, SameSite=Lax cookie named scopegate_console_session and lands on the
 // apps page; signing out (a POST with the CSRF token) ends it; pages
 // without a session redirect to the sign-in form. Requests with a bearer
 // token still reach the JSON API.
@@ -653,6 +653,30 @@ func TestConsoleRouting(t *testing.T) {
 		problemOf(t, e.do("GET", "/console/apps", e.super, nil), http.StatusNotFound)
 		if w := e.do("GET", "/users", "", nil); w.Code != http.StatusUnauthorized {
 			t.Fatalf("API path without a token: %d", w.Code)
+		}
+	})
+}
+
+// A browser still holding the console's cookies under their old names (set
+// for the whole mount point by an earlier version, so sent to upstreams
+// too) gets them expired by the sign-in page; other cookies are left alone.
+func TestSignInPageExpiresOldConsoleCookies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		b := e.browser()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(&http.Cookie{Name: "scopegate_console", Value: "old-session"})
+		r.AddCookie(&http.Cookie{Name: "theirs", Value: "keep"})
+		w := b.send(r)
+		b.page(w, http.StatusOK, `name="csrf"`)
+		expired := map[string]bool{}
+		for _, c := range w.Result().Cookies() {
+			if c.MaxAge < 0 {
+				expired[c.Name] = c.Path == "/"
+			}
+		}
+		if !expired["scopegate_console"] || len(expired) != 1 {
+			t.Fatalf("expired cookies (name: on path /) %v, want only scopegate_console", expired)
 		}
 	})
 }

@@ -180,7 +180,7 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 // console mounted at the site's root: a real browser signed in to the
 // console (on a variant of the quickstart with `handle /console/* {
 // scopegate_admin }`) then opens the unguarded /public/x, and the upstream
-// gets no scopegate_console cookie (its Path is /console/, where it used to
+// gets no scopegate_console_session cookie (its Path is /console/, where it used to
 // be /, so a replayed copy would open the console as that admin).
 func TestConsoleCookieStaysWithTheConsole(t *testing.T) {
 	path := caddyfileVariant(t, "quickstart.Caddyfile", "", "\thandle /console/* {\n\t\tscopegate_admin\n\t}\n")
