@@ -28,10 +28,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	scopegate_guard [<matcher>] [<scope...>] {
 //		scopes      <scope...>        # all required (same as the inline list)
 //		any_scope   <scope...>        # at least one required
+//		write_scopes <scope...>       # also required unless the method is GET, HEAD or OPTIONS
 //		legs        2|3|any
 //		match_claim <claim> <value>   # value may hold placeholders
 //		impersonation [<header>]      # allow acting as users (default X-Act-As-User)
-//		identity_headers <name...>    # default all: client_id user_id tenant scopes legs token_id actor claims
+//		identity_headers <name...>    # client_id user_id tenant scopes legs token_id actor claims;
+//		                              # default (all but token_id, the default) or all
 //		header_prefix <prefix>        # default X-Scopegate-
 //		realm       <realm>
 //		forward_token                 # pass the caller's Authorization header on (default: removed)
@@ -47,15 +49,18 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		seen[opt] = true
 		switch opt {
-		case "scopes", "any_scope":
+		case "scopes", "any_scope", "write_scopes":
 			args := d.RemainingArgs()
 			if len(args) == 0 {
 				return d.ArgErr()
 			}
-			if opt == "scopes" {
+			switch opt {
+			case "scopes":
 				g.Scopes = append(g.Scopes, args...)
-			} else {
+			case "any_scope":
 				g.AnyScopes = args
+			default:
+				g.WriteScopes = args
 			}
 		case "legs":
 			args := d.RemainingArgs()
@@ -116,7 +121,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unknown scopegate_guard option %q", opt)
 		}
 	}
-	for _, s := range append(append([]string{}, g.Scopes...), g.AnyScopes...) {
+	for _, s := range g.allScopes() {
 		if err := scope.ValidName(s); err != nil {
 			return d.Err(err.Error())
 		}

@@ -39,6 +39,12 @@ type Guard struct {
 	Scopes []string `json:"scopes,omitempty"`
 	// At least one of these scopes is required, when set.
 	AnyScopes []string `json:"any_scopes,omitempty"`
+	// Every one of these scopes is required as well when the request's
+	// method is not GET, HEAD or OPTIONS (any other method, whatever its
+	// case, is a write). One guard with write_scopes does what a second
+	// guard behind a "not method GET HEAD OPTIONS" matcher does, without
+	// the second route Caddy assembles for every request.
+	WriteScopes []string `json:"write_scopes,omitempty"`
 	// 2 to demand 2-legged tokens, 3 for 3-legged (user-bound); 0 for any.
 	Legs scope.Legs `json:"legs,omitempty"`
 	// Claims the token must match when it carries them, with placeholders
@@ -59,7 +65,8 @@ type Guard struct {
 	// Default: X-Scopegate-.
 	HeaderPrefix string `json:"header_prefix,omitempty"`
 	// Which identity headers the upstream gets, by name: client_id, user_id,
-	// tenant, scopes, legs, token_id, actor, claims. Default: all of them.
+	// tenant, scopes, legs, token_id, actor, claims; "default" stands for
+	// every one but token_id (the default), "all" for every one.
 	// Each forwarded header costs the proxy and the upstream some work on
 	// every request, so an upstream that reads only some may ask for only
 	// those; the rest stay available as placeholders ({scopegate.tenant}…),
@@ -127,9 +134,7 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		claimNames = append(claimNames, s.RequiredClaims...)
 	}
 	g.hdr = newIdentityHeaders(g.HeaderPrefix, claimNames)
-	if len(g.IdentityHeaders) > 0 {
-		g.hdr.only(g.IdentityHeaders)
-	}
+	g.hdr.only(g.IdentityHeaders)
 	// Only claims a scope requires reach a token (the others are dropped at
 	// the token endpoint), and a token without a claim is not restricted by
 	// it: a binding to any other name (a typo, or tenant, sub) would load
@@ -140,7 +145,7 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		}
 	}
 	g.claimMatches = newClaimMatches(g.MatchClaims)
-	if unknown := a.Catalogue().Unknown(append(append([]string{}, g.Scopes...), g.AnyScopes...)); len(unknown) > 0 {
+	if unknown := a.Catalogue().Unknown(g.allScopes()); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
 	}
 	return nil
@@ -162,8 +167,8 @@ func (g *Guard) Validate() error {
 		}
 	}
 	for _, name := range g.IdentityHeaders {
-		if !slices.Contains(IdentityHeaderNames, name) {
-			return fmt.Errorf("identity_headers: unknown header %q (known: %s)", name, strings.Join(IdentityHeaderNames, ", "))
+		if !slices.Contains(IdentityHeaderNames, name) && name != headerSetDefault && name != headerSetAll {
+			return fmt.Errorf("identity_headers: unknown header %q (known: %s, or %s and %s)", name, strings.Join(IdentityHeaderNames, ", "), headerSetDefault, headerSetAll)
 		}
 	}
 	if g.Impersonation != nil && g.Impersonation.Header != "" {
@@ -225,6 +230,9 @@ type Identity struct {
 	// guard removes unless it forwards the token, kept so that a later guard
 	// of the route with forward_token can put it back.
 	authorization []string
+	// headerValues backs the values of the identity headers of a token
+	// without claims, in the same allocation as the identity.
+	headerValues [7]string
 }
 
 // String describes the identity without the kept token: Caddy renders
@@ -422,7 +430,31 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			return e
 		}
 	}
+	if len(g.WriteScopes) > 0 && isWrite(r.Method) {
+		for _, s := range g.WriteScopes {
+			if !cat.Satisfies(granted, s) {
+				e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token lacks scope %s", s)
+				e.Scope = scope.Join(g.WriteScopes)
+				return e
+			}
+			if def, ok := cat.Get(s); ok && !def.Legs.Allows(legs) {
+				return legsError(def.Legs)
+			}
+		}
+	}
 	return g.checkClaims(r, c.Ext)
+}
+
+// isWrite reports whether a request with method m needs write_scopes: any
+// method but GET, HEAD and OPTIONS, compared exactly as Caddy's method
+// matcher does, so that "get" or PURGE count as writes (fail closed).
+func isWrite(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// allScopes lists every scope the guard names.
+func (g *Guard) allScopes() []string {
+	return slices.Concat(g.Scopes, g.AnyScopes, g.WriteScopes)
 }
 
 func legsError(need scope.Legs) *oauth.Error {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,7 +50,6 @@ func TestAllowedRequestCarriesTrustedIdentity(t *testing.T) {
 			"X-Scopegate-Tenant":               store.DefaultTenantID,
 			"X-Scopegate-Scopes":               "demo.read user.only",
 			"X-Scopegate-Legs":                 "3",
-			"X-Scopegate-Token-Id":             c.ID,
 			"X-Scopegate-User-Id":              alice,
 			"X-Scopegate-Claim-Application-Id": "app-42",
 			"X-Other":                          "kept",
@@ -93,6 +93,38 @@ func TestIdentityHeadersChosen(t *testing.T) {
 		wantUpstreamHeaders(t, up.header, want)
 		if got := x.placeholder("scopegate.tenant"); got != store.DefaultTenantID {
 			t.Errorf("{scopegate.tenant} = %q, want %q", got, store.DefaultTenantID)
+		}
+	})
+}
+
+// The token id is forwarded only when asked for: "default token_id" adds
+// it to the default set, "all" forwards every header; a forged one never
+// passes.
+func TestIdentityHeadersDefaultAndAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		c := e.claims(svc, alice, "demo.read")
+		base := map[string]string{"X-Scopegate-Client-Id": svc, "X-Scopegate-User-Id": alice,
+			"X-Scopegate-Tenant": store.DefaultTenantID, "X-Scopegate-Scopes": "demo.read", "X-Scopegate-Legs": "3"}
+		for _, tc := range []struct {
+			names []string
+			jti   bool
+		}{
+			{nil, false},
+			{[]string{"default"}, false},
+			{[]string{"default", "token_id"}, true},
+			{[]string{"token_id", "default"}, true},
+			{[]string{"all"}, true},
+		} {
+			g := e.guard(&Guard{IdentityHeaders: tc.names})
+			x := newExchange("/", bearerLine(e.sign(c)), "X-Scopegate-Token-Id: forged")
+			up := x.serve(t, g)
+			wantPassed(t, x, up)
+			want := maps.Clone(base)
+			if tc.jti {
+				want["X-Scopegate-Token-Id"] = c.ID
+			}
+			wantUpstreamHeaders(t, up.header, want) // exactly these: no other header
 		}
 	})
 }
@@ -393,6 +425,50 @@ func TestScopesAndLegs(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				g := e.guard(&tc.g)
 				x := newExchange("/", bearerLine(e.token(svc, tc.user, tc.scopes)))
+				up := x.serve(t, g)
+				if tc.desc == "" {
+					wantPassed(t, x, up)
+					return
+				}
+				wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, tc.desc, tc.scope)
+			})
+		}
+	})
+}
+
+// write_scopes applies to every method but GET, HEAD and OPTIONS, exactly
+// as spelled (a lower-case "get" or PURGE is a write): a write without the
+// write scope is 403 insufficient_scope naming it, a read needs only the
+// guard's other scopes, the read scope is checked first, and a write scope
+// that demands a user refuses a 2-legged token's write.
+func TestWriteScopes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		rw := Guard{Scopes: []string{"demo.read"}, WriteScopes: []string{"demo.write"}}
+		for _, tc := range []struct {
+			name, method string
+			g            Guard
+			user, scopes string
+			desc, scope  string // "" when the request must pass
+		}{
+			{"GET with read", "GET", rw, "", "demo.read", "", ""},
+			{"HEAD with read", "HEAD", rw, "", "demo.read", "", ""},
+			{"OPTIONS with read", "OPTIONS", rw, "", "demo.read", "", ""},
+			{"POST with read only", "POST", rw, "", "demo.read", "the token lacks scope demo.write", "demo.write"},
+			{"POST with write (implies read)", "POST", rw, "", "demo.write", "", ""},
+			{"DELETE with read only", "DELETE", rw, "", "demo.read", "the token lacks scope demo.write", "demo.write"},
+			{"lower-case get is a write", "get", rw, "", "demo.read", "the token lacks scope demo.write", "demo.write"},
+			{"PURGE is a write", "PURGE", rw, "", "demo.read", "the token lacks scope demo.write", "demo.write"},
+			{"POST without read: read named first", "POST", rw, "", "global", "the token lacks scope demo.read", "demo.read"},
+			{"write scope for users only, 2-legged POST", "POST", Guard{WriteScopes: []string{"user.only"}}, "", "user.only",
+				"this route needs a 3-legged token (bound to a user)", ""},
+			{"write scope for users only, 2-legged GET", "GET", Guard{WriteScopes: []string{"user.only"}}, "", "demo.read", "", ""},
+			{"write scope for users only, 3-legged POST", "POST", Guard{WriteScopes: []string{"user.only"}}, alice, "user.only", "", ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				g := e.guard(&tc.g)
+				x := newExchange("/", bearerLine(e.token(svc, tc.user, tc.scopes)))
+				x.r.Method = tc.method
 				up := x.serve(t, g)
 				if tc.desc == "" {
 					wantPassed(t, x, up)

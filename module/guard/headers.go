@@ -23,7 +23,7 @@ type identityHeaders struct {
 	// header names, built once instead of on every request.
 	claims map[string]string
 	// omit has bit i set when identity_headers leaves out the header
-	// IdentityHeaderNames[i]; zero (all forwarded) by default.
+	// IdentityHeaderNames[i] (set by only).
 	omit uint8
 }
 
@@ -61,11 +61,33 @@ func (h identityHeaders) buildClaimHeader(name string) string {
 	return http.CanonicalHeaderKey(h.claimPrefix + strings.ReplaceAll(name, "_", "-"))
 }
 
-// only keeps the headers named (IdentityHeaderNames) and omits the rest.
+// The identity_headers words that stand for a set of headers.
+const (
+	headerSetDefault = "default"
+	headerSetAll     = "all"
+)
+
+// DefaultIdentityHeaders are the headers forwarded unless identity_headers
+// says otherwise: all but token_id. Each header is work for the proxy and
+// the upstream on every request (about a microsecond of the gateway's CPU
+// here, 1 % of a cached-token request), and the token id is the one an
+// upstream rarely reads; it stays in {scopegate.jti} and the access log.
+// The user, the actor and the claims are sent only when the token has
+// them.
+var DefaultIdentityHeaders = []string{"client_id", "user_id", "tenant", "scopes", "legs", "actor", "claims"}
+
+// only keeps the headers named (IdentityHeaderNames, or the words default
+// and all) and omits the rest; no names at all is the default set.
 func (h *identityHeaders) only(names []string) {
+	if len(names) == 0 {
+		names = DefaultIdentityHeaders
+	}
+	if slices.Contains(names, headerSetDefault) {
+		names = append(slices.Clone(names), DefaultIdentityHeaders...)
+	}
 	h.omit = 0
 	for i, n := range IdentityHeaderNames {
-		if !slices.Contains(names, n) {
+		if !slices.Contains(names, n) && !slices.Contains(names, headerSetAll) {
 			h.omit |= 1 << i
 		}
 	}
@@ -96,11 +118,14 @@ func (h identityHeaders) apply(r *http.Request, id *Identity, f forgery) {
 		}
 	}
 	c := id.Claims
-	// Every header gets one value; they share one backing array (one
-	// allocation instead of one per header). Each slice is capped at its
-	// own value, so a later Header.Add reallocates instead of writing over
-	// the next header's value.
-	vals := make([]string, 0, 7+len(c.Ext))
+	// Every header gets one value; they share one backing array, the
+	// identity's own unless claims need more room (no allocation of its
+	// own). Each slice is capped at its own value, so a later Header.Add
+	// reallocates instead of writing over the next header's value.
+	vals := id.headerValues[:0]
+	if n := 7 + len(c.Ext); n > len(id.headerValues) {
+		vals = make([]string, 0, n)
+	}
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
