@@ -243,6 +243,9 @@ func parseScope(d *caddyfile.Dispenser) (scope.Scope, error) {
 			if err != nil {
 				return s, err
 			}
+			if v == "" { // an unset "{$VAR}": not "any" by accident
+				return s, d.Errf("scope %s: legs must be 2, 3 or any", s.Name)
+			}
 			if s.Legs, err = scope.ParseLegs(v); err != nil {
 				return s, d.Errf("scope %s: %v", s.Name, err)
 			}

@@ -198,6 +198,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"scope name empty":          {block(`scope ""`), "scope name is empty", 2},
 		"scope defined twice":       {block("scope a.b", `scope a.b "again"`), `scope "a.b" is defined twice`, 3},
 		"scope bad legs":            {block("scope a {", "legs 4", "}"), "scope a: legs must be 2, 3 or any", 3},
+		"scope empty legs (unset)":  {block("scope a {", `legs ""`, "}"), "scope a: legs must be 2, 3 or any", 3},
 		"scope legs missing":        {block("scope a {", "legs", "}"), "wrong argument count", 3},
 		"scope legs extra":          {block("scope a {", "legs 2 3", "}"), "wrong argument count", 3},
 		"scope unknown sub-option":  {block("scope a {", "colour red", "}"), `scope a: unknown option "colour"`, 3},
