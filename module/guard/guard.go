@@ -430,6 +430,10 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			return e
 		}
 	}
+	if oerr := g.checkClaims(r, c.Ext); oerr != nil {
+		return oerr
+	}
+	// Last, as when a second guard behind a write matcher checked them.
 	if len(g.WriteScopes) > 0 && isWrite(r.Method) {
 		for _, s := range g.WriteScopes {
 			if !cat.Satisfies(granted, s) {
@@ -442,7 +446,7 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			}
 		}
 	}
-	return g.checkClaims(r, c.Ext)
+	return nil
 }
 
 // isWrite reports whether a request with method m needs write_scopes: any

@@ -480,6 +480,23 @@ func TestWriteScopes(t *testing.T) {
 	})
 }
 
+// write_scopes are checked after the claim bindings, as a second guard
+// behind a write matcher checked them: a write with a token bound to another
+// application is refused for the binding, not for the missing write scope.
+func TestWriteScopesAfterClaimBindings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, benchScopes)
+		g := e.guard(&Guard{Scopes: []string{"demo.read"}, WriteScopes: []string{"demo.write"},
+			MatchClaims: map[string]string{"application_id": "{http.request.uri.path.1}"}})
+		c := e.claims(svc, "", "demo.read")
+		c.Ext = map[string]string{"application_id": "app-2"}
+		x := newExchange("/apps/app-1/items", bearerLine(e.sign(c)))
+		x.r.Method = http.MethodPost
+		up := x.serve(t, g)
+		wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "the token is limited to application_id app-2", "")
+	})
+}
+
 // match_claim with a placeholder keeps a token that carries the claim to the
 // matching path segment; tokens without the claim are not restricted.
 func TestMatchClaim(t *testing.T) {

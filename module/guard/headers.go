@@ -71,7 +71,7 @@ const (
 // says otherwise: all but token_id. Each header is work for the proxy and
 // the upstream on every request (about a microsecond of the gateway's CPU
 // here, 1 % of a cached-token request), and the token id is the one an
-// upstream rarely reads; it stays in {scopegate.jti} and the access log.
+// upstream rarely reads; {scopegate.jti} still has it (for log_append, say).
 // The user, the actor and the claims are sent only when the token has
 // them.
 var DefaultIdentityHeaders = []string{"client_id", "user_id", "tenant", "scopes", "legs", "actor", "claims"}
@@ -119,13 +119,11 @@ func (h identityHeaders) apply(r *http.Request, id *Identity, f forgery) {
 	}
 	c := id.Claims
 	// Every header gets one value; they share one backing array, the
-	// identity's own unless claims need more room (no allocation of its
-	// own). Each slice is capped at its own value, so a later Header.Add
-	// reallocates instead of writing over the next header's value.
+	// identity's own (no allocation of its own) until claims need more room
+	// and append moves on to a larger one. Each slice is capped at its own
+	// value, so a later Header.Add reallocates instead of writing over the
+	// next header's value, and the headers set before a move keep theirs.
 	vals := id.headerValues[:0]
-	if n := 7 + len(c.Ext); n > len(id.headerValues) {
-		vals = make([]string, 0, n)
-	}
 	set := func(k, v string) {
 		vals = append(vals, v)
 		n := len(vals)
