@@ -395,15 +395,8 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 	if !g.Legs.Allows(legs) {
 		return legsError(g.Legs)
 	}
-	for _, s := range g.Scopes {
-		if !cat.Satisfies(granted, s) {
-			e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token lacks scope %s", s)
-			e.Scope = scope.Join(g.Scopes)
-			return e
-		}
-		if def, ok := cat.Get(s); ok && !def.Legs.Allows(legs) {
-			return legsError(def.Legs)
-		}
+	if oerr := requireAll(cat, granted, legs, g.Scopes); oerr != nil {
+		return oerr
 	}
 	if len(g.AnyScopes) > 0 {
 		ok := false
@@ -435,15 +428,23 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 	}
 	// Last, as when a second guard behind a write matcher checked them.
 	if len(g.WriteScopes) > 0 && isWrite(r.Method) {
-		for _, s := range g.WriteScopes {
-			if !cat.Satisfies(granted, s) {
-				e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token lacks scope %s", s)
-				e.Scope = scope.Join(g.WriteScopes)
-				return e
-			}
-			if def, ok := cat.Get(s); ok && !def.Legs.Allows(legs) {
-				return legsError(def.Legs)
-			}
+		return requireAll(cat, granted, legs, g.WriteScopes)
+	}
+	return nil
+}
+
+// requireAll checks that the granted scopes satisfy every one of need, and
+// that a token of this many legs suits each (a scope whose catalogue entry
+// demands a kind of token demands it here too). A refusal names all of need.
+func requireAll(cat *scope.Catalogue, granted []string, legs int, need []string) *oauth.Error {
+	for _, s := range need {
+		if !cat.Satisfies(granted, s) {
+			e := oauth.New(oauth.InsufficientScope, http.StatusForbidden, "the token lacks scope %s", s)
+			e.Scope = scope.Join(need)
+			return e
+		}
+		if def, ok := cat.Get(s); ok && !def.Legs.Allows(legs) {
+			return legsError(def.Legs)
 		}
 	}
 	return nil
