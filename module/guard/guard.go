@@ -230,8 +230,8 @@ type Identity struct {
 	// guard removes unless it forwards the token, kept so that a later guard
 	// of the route with forward_token can put it back.
 	authorization []string
-	// headerValues backs the values of the identity headers of a token
-	// without claims, in the same allocation as the identity.
+	// headerValues backs the values of the identity headers, in the same
+	// allocation as the identity, until claims need more room (apply).
 	headerValues [7]string
 }
 
