@@ -478,3 +478,33 @@ func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 		}
 	}
 }
+
+// A caller's Connection header cannot remove the identity the guard sets:
+// reverse_proxy deletes every header Connection names, after the guard has
+// run, so "Connection: X-Scopegate-Client-Id, …" used to reach the upstream
+// with the identity cut down. The caller's own hop-by-hop header named there
+// is still removed (the control), and keep-alive still works.
+func TestConnectionHeaderCannotRemoveTrustedIdentity(t *testing.T) {
+	eachDriver(t, func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
+		tok := mustToken(t, g, id, secret, nil)
+		status, body, _ := sendRaw(t, g, "GET", "/api/x", tok,
+			"Connection", "keep-alive, X-Scopegate-Client-Id, x-scopegate-tenant",
+			"Connection", "X-SCOPEGATE-LEGS,X-Scopegate-Scopes , X-Caller-Hop",
+			"X-Caller-Hop", "mine")
+		if status != http.StatusOK {
+			t.Fatalf("GET /api/x: %d %s", status, body)
+		}
+		seen, _ := g.Upstream.Last()
+		want := map[string]string{"X-Scopegate-Client-Id": id, "X-Scopegate-Scopes": "demo.read", "X-Scopegate-Legs": "2", "X-Scopegate-Tenant": "default"}
+		for k, v := range want {
+			if got := seen.Values(k); len(got) != 1 || got[0] != v {
+				t.Errorf("upstream %s = %q, want [%q]: the caller's Connection header removed it", k, got, v)
+			}
+		}
+		if v, ok := seen["X-Caller-Hop"]; ok {
+			t.Errorf("upstream got the caller's hop-by-hop X-Caller-Hop %q", v)
+		}
+	})
+}

@@ -293,6 +293,7 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 	}
 	// Impersonation headers were consumed or refused above; the upstream
 	// gets the effective user instead.
+	dropHopByHop(r.Header)
 	g.hdr.apply(r, id, g)
 	scrubTrailers(r, g)
 	if !g.ForwardToken {

@@ -900,3 +900,24 @@ func TestMatchClaimOnlyOfRequiredClaims(t *testing.T) {
 		t.Fatalf("a claim a scope requires: %v", err)
 	}
 }
+
+// A guard without scopegate_strip in front applies the caller's Connection
+// header itself before setting the identity: the next handler (the proxy,
+// which deletes what Connection names) gets the identity headers and a
+// Connection header that names none of them.
+func TestGuardAppliesConnectionBeforeIdentity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		g := e.guard(&Guard{})
+		x := newExchange("/", bearerLine(e.token(svc, "", "demo.read")),
+			"Connection: keep-alive, X-Scopegate-Client-Id, x-scopegate-legs, X-Mine", "X-Mine: 1")
+		up := x.serve(t, g)
+		wantPassed(t, x, up)
+		if got := up.header.Get("Connection"); got != "keep-alive" {
+			t.Errorf("Connection passed on = %q, want %q", got, "keep-alive")
+		}
+		if up.header.Get("X-Scopegate-Client-Id") != svc || up.header.Get("X-Scopegate-Legs") != "2" || up.header.Get("X-Mine") != "" {
+			t.Errorf("headers passed on: %v", up.header)
+		}
+	})
+}

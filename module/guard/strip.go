@@ -20,10 +20,13 @@ func init() {
 // X-Scopegate- or with the header_prefix of any guard of the config, and
 // the impersonation headers (X-Act-As-User and every name a guard of the
 // config uses), each in the dash, underscore and dot spellings, in any letter
-// case; and the headers that override the method or path (overrideHeaders). A guard sets trusted identity headers only on its own routes; on
-// the others (an unguarded /public/*, or /api/../public/x, which Caddy
-// matches by its cleaned path but proxies as sent) whatever the caller sent
-// would reach the upstream as if the gateway had vouched for it.
+// case; and the headers that override the method or path (overrideHeaders).
+// It also applies the caller's Connection header at once (dropHopByHop), so
+// that no header a later handler sets can be removed through it. A guard
+// sets trusted identity headers only on its own routes; on the others (an
+// unguarded /public/*, or /api/../public/x, which Caddy matches by its
+// cleaned path but proxies as sent) whatever the caller sent would reach
+// the upstream as if the gateway had vouched for it.
 //
 // The impersonation headers a guard reads are kept aside for it in the
 // request's variables, so impersonation keeps working behind Strip while
@@ -60,8 +63,10 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	names := s.app.ImpersonationHeaders()
 	var moved http.Header
+	connection := false
 	for k, v := range r.Header {
 		if !s.forged(k) {
+			connection = connection || k == "Connection"
 			continue
 		}
 		delete(r.Header, k)
@@ -76,6 +81,11 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	}
 	if moved != nil {
 		caddyhttp.SetVar(r.Context(), varMoved, moved)
+	}
+	if connection {
+		// Before any handler sets a header the caller could otherwise
+		// have the proxy remove (dropHopByHop).
+		dropHopByHop(r.Header)
 	}
 	scrubTrailers(r, s)
 	return next.ServeHTTP(w, r)

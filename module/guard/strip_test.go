@@ -3,6 +3,7 @@ package guard
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -140,5 +141,35 @@ func TestStripAllocatesNothingWithoutIdentityHeaders(t *testing.T) {
 	}
 	if len(r.Header) != 8 {
 		t.Errorf("headers were removed: %v", r.Header)
+	}
+}
+
+// dropHopByHop removes the headers the caller's Connection names and keeps
+// in Connection only close, keep-alive, Upgrade, TE and Authorization (the
+// guard still reads it; the proxy removes it later), with Upgrade's header
+// kept for WebSockets.
+func TestDropHopByHop(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   http.Header
+		want http.Header
+	}{
+		{"none", http.Header{"A": {"1"}}, http.Header{"A": {"1"}}},
+		{"identity names", http.Header{
+			"Connection":            {"keep-alive, X-Scopegate-Client-Id", " x-scopegate-tenant ,,X-Own"},
+			"X-Scopegate-Client-Id": {"set"}, "X-Scopegate-Tenant": {"set"}, "X-Own": {"1"}, "Keep-Alive": {"timeout=5"},
+		}, http.Header{"Connection": {"keep-alive"}, "Keep-Alive": {"timeout=5"}}},
+		{"only names", http.Header{"Connection": {"X-Own"}, "X-Own": {"1"}}, http.Header{}},
+		{"websocket", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}},
+			http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}}},
+		{"authorization and te", http.Header{"Connection": {"TE, Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}},
+			http.Header{"Connection": {"TE, Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dropHopByHop(tc.in)
+			if !reflect.DeepEqual(tc.in, tc.want) {
+				t.Errorf("got %v, want %v", tc.in, tc.want)
+			}
+		})
 	}
 }
