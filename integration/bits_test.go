@@ -207,6 +207,15 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 			"/v1/applications/app-1/x/..;/sessions": 400,
 			"/v1/applications/app-1/sessions/..":    400, "/v1/applications/app-1/x/../sessions": 400,
 			"/v1/applications/app-1%5Csessions": 400,
+			// Letters outside ASCII that some case-insensitive matchers
+			// take for ASCII ones (Java's equalsIgnoreCase: dotless ı,
+			// dotted İ; NFKC: fullwidth ｓ), and a segment starting with
+			// a blank or '+': all go to the session guard.
+			"/v1/applications/app-1/sess%C4%B1ons": 403, "/v1/applications/app-1/SESS%C4%B0ONS": 403,
+			"/v1/applications/app-1/%EF%BD%93essions": 403, "/v1/applications/app-1/%20sessions": 403,
+			"/v1/applications/app-1/+sessions": 403,
+			// Control: another sub-resource keeps the ordinary guard.
+			"/v1/applications/app-1/workflows": 200,
 		} {
 			if status, body, _ := call(t, "POST", g.URL+path, access, map[string]string{}); status != want {
 				t.Errorf("POST %s with the bare token: %d %v, want %d", path, status, body, want)
