@@ -262,3 +262,41 @@ func TestNitroBareRequests(t *testing.T) {
 		}
 	})
 }
+
+// nitro.Caddyfile's token endpoint says user_tokens every_client, as Nitro
+// documents ("when your token request includes a user ID, you get a
+// 3-legged token"): a client made with just a name and scopes, and the
+// studio client made by ensure, name a user (user_id or userId) and get a
+// 3-legged token the user routes accept, for that user. Naming an admin
+// user still needs allow_user_tokens (400 unauthorized_client), as does
+// any user-bound token from a client holding an admin scope.
+func TestNitroAnyClientNamesAUser(t *testing.T) {
+	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		player := createUser(t, g, admin, map[string]any{"username": "player-7"})
+		boss := createUser(t, g, admin, map[string]any{"username": "boss", "admin": true, "password": userPassword})
+		id, secret := createClient(t, g, admin, map[string]any{"name": "web-app", "scopes": []string{"gamification_user", "global"}})
+		status, studio, _ := call(t, "POST", g.URL+"/admin/clients/ensure", admin, map[string]any{"name": "studio", "scopes": []string{"gamification_user", "global"}})
+		if status != http.StatusCreated {
+			t.Fatalf("studio: %d %v", status, studio)
+		}
+		for _, c := range [][2]string{{id, secret}, {studio["client_id"].(string), studio["client_secret"].(string)}} {
+			for _, form := range []url.Values{{"user_id": {player}}, {"userId": {"player-7"}}} {
+				status, three, _ := nitroToken(t, g, c[0], c[1], form)
+				if status != 200 || three["scope"] != "gamification_user" {
+					t.Fatalf("%s with %v: %d %v", c[0], form, status, three)
+				}
+				if status, body, _ := call(t, "GET", g.URL+"/api/users/me/points", three["access_token"].(string), nil); status != 200 || body["user_id"] != player || body["legs"] != "3" {
+					t.Fatalf("the 3-legged token on a user route: %d %v", status, body)
+				}
+			}
+			if status, body, _ := nitroToken(t, g, c[0], c[1], url.Values{"user_id": {boss}}); status != 400 || body["error"] != "unauthorized_client" {
+				t.Errorf("%s naming an admin user: %d %v, want 400 unauthorized_client", c[0], status, body)
+			}
+		}
+		adminID, adminSecret := createClient(t, g, admin, map[string]any{"name": "ops", "scopes": []string{"global", "scopegate.tenant_admin"}})
+		if status, body, _ := nitroToken(t, g, adminID, adminSecret, url.Values{"user_id": {player}}); status != 400 || body["error"] != "unauthorized_client" {
+			t.Errorf("a client holding an admin scope naming a user: %d %v, want 400 unauthorized_client", status, body)
+		}
+	})
+}

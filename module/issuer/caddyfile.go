@@ -35,6 +35,7 @@ func RegisterEndpoint(name string, parse func(*caddyfile.Dispenser) (caddyhttp.M
 //		token_type  <value>
 //		grant_types <type...>
 //		realm       <realm>
+//		user_tokens allowed_clients|every_client
 //	}
 //	scopegate discovery {
 //		token_endpoint|jwks_uri|authorization_endpoint|userinfo_endpoint|revocation_endpoint|introspection_endpoint <path-or-url>
@@ -42,6 +43,7 @@ func RegisterEndpoint(name string, parse func(*caddyfile.Dispenser) (caddyhttp.M
 //	scopegate authorize {
 //		session_ttl   <duration>
 //		code_lifetime <duration>
+//		oob           registered|every_client
 //	}
 //	scopegate health    # liveness (…/live, ?live) and readiness probes
 func parseScopegate(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -94,15 +96,18 @@ func (e *TokenEndpoint) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("alias %q is defined twice", args[0])
 			}
 			e.ResponseAliases[args[0]] = args[1]
-		case "token_type", "realm":
+		case "token_type", "realm", "user_tokens":
 			args := d.RemainingArgs()
 			if len(args) != 1 {
 				return d.ArgErr()
 			}
-			if opt == "token_type" {
+			switch opt {
+			case "token_type":
 				e.TokenType = args[0]
-			} else {
+			case "realm":
 				e.Realm = args[0]
+			default:
+				e.UserTokens = args[0]
 			}
 		case "grant_types":
 			e.GrantTypes = d.RemainingArgs()

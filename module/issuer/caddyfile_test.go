@@ -30,11 +30,13 @@ func TestParseScopegate(t *testing.T) {
 			token_type  bearer
 			grant_types client_credentials
 			realm       "Bits API"
+			user_tokens every_client
 		}`, &TokenEndpoint{
 			ResponseAliases: map[string]string{"type": "token_type", "accessToken": "access_token"},
 			TokenType:       "bearer",
 			GrantTypes:      []string{"client_credentials"},
 			Realm:           "Bits API",
+			UserTokens:      "every_client",
 		}, ""},
 		{"discovery bare", `scopegate discovery`, &Discovery{}, ""},
 		{"discovery every option", `scopegate discovery {
@@ -67,6 +69,8 @@ func TestParseScopegate(t *testing.T) {
 		{"token_type two values", "scopegate token {\n token_type a b\n}", nil, "wrong argument count"},
 		{"realm without value", "scopegate token {\n realm\n}", nil, "wrong argument count"},
 		{"grant_types without value", "scopegate token {\n grant_types\n}", nil, "wrong argument count"},
+		{"user_tokens without value", "scopegate token {\n user_tokens\n}", nil, "wrong argument count"},
+		{"user_tokens unknown value", "scopegate token {\n user_tokens all\n}", nil, `user_tokens "all": want allowed_clients or every_client`},
 		{"unknown grant type", "scopegate token {\n grant_types client_credentials password\n}", nil, `unknown grant type "password"`},
 		{"discovery unknown option", "scopegate discovery {\n issuer https://x\n}", nil, `unknown discovery option "issuer"`},
 		{"discovery duplicate option", "scopegate discovery {\n jwks_uri /a\n jwks_uri /b\n}", nil, `duplicate option "jwks_uri"`},

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
 )
 
 func init() { RegisterGrant(clientCredentials{}) }
@@ -44,10 +46,7 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 		}
 		sub.ConnectAs = true
 	case userParam != "":
-		if !c.AllowUserTokens {
-			return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
-		}
-		if sub.User, oerr = m.findUser(ctx, c, userParam); oerr != nil {
+		if sub.User, oerr = m.userFor(ctx, c, userParam); oerr != nil {
 			return nil, oerr
 		}
 	}
@@ -64,4 +63,32 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 		return nil, oerr
 	}
 	return m.mint(ctx, sub, scopes, ext)
+}
+
+// userFor loads the user a client_credentials request names. A client with
+// allow_user_tokens may name any active user of its tenant. Where the
+// endpoint says user_tokens every_client (Nitro), any other client may name
+// one who is not an admin, unless it holds an admin scope: naming an admin
+// would let whoever made the client speak for a user that may hold more
+// power than they do, which is what allow_user_tokens' own power rule
+// prevents; and a client holding an admin scope never takes a user_id.
+func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string) (*store.User, *oauth.Error) {
+	if c.AllowUserTokens {
+		return m.findUser(ctx, c, userParam)
+	}
+	if !m.userTokensEveryClient {
+		return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
+	}
+	cat := m.app.Catalogue()
+	if cat.Satisfies(c.AllowedScopes, scope.Admin) || cat.Satisfies(c.AllowedScopes, scope.TenantAdmin) {
+		return nil, oauth.ErrUnauthorizedClient("a client holding an admin scope may not ask for tokens bound to a user (user_id)")
+	}
+	u, oerr := m.findUser(ctx, c, userParam)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if u.Admin || u.SuperAdmin {
+		return nil, oauth.ErrUnauthorizedClient("this client may name only users who are not admins (user_id); naming an admin needs allow_user_tokens")
+	}
+	return u, nil
 }

@@ -28,6 +28,8 @@ import (
 type Minter struct {
 	app    *app.App
 	logger *zap.Logger
+	// userTokensEveryClient: the token endpoint's user_tokens every_client.
+	userTokensEveryClient bool
 }
 
 // Issued is what a grant hands back to the endpoint.

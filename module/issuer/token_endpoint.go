@@ -31,6 +31,13 @@ type TokenEndpoint struct {
 	GrantTypes []string `json:"grant_types,omitempty"`
 	// Realm of the Basic challenge sent with invalid_client. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
+	// Which clients may name a user (user_id) for a 3-legged
+	// client_credentials token: "allowed_clients" (the default), those with
+	// allow_user_tokens; or "every_client", as Nitro documents it ("when your
+	// token request includes a user ID, you get a 3-legged token"): any client
+	// without an admin scope may also name a user of its tenant who is not an
+	// admin, while naming an admin still needs allow_user_tokens.
+	UserTokens string `json:"user_tokens,omitempty"`
 
 	app     *app.App
 	logger  *zap.Logger
@@ -57,7 +64,7 @@ func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
 
 func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	e.app, e.logger = a, logger
-	e.minter = &Minter{app: a, logger: logger}
+	e.minter = &Minter{app: a, logger: logger, userTokensEveryClient: e.UserTokens == UserTokensEveryClient}
 	if e.TokenType == "" {
 		e.TokenType = "Bearer"
 	}
@@ -80,9 +87,20 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	return nil
 }
 
-// Validate checks the aliases copy standard response fields without
-// replacing one.
+// The values of user_tokens.
+const (
+	UserTokensAllowedClients = "allowed_clients"
+	UserTokensEveryClient    = "every_client"
+)
+
+// Validate checks user_tokens, and that the aliases copy standard response
+// fields without replacing one.
 func (e *TokenEndpoint) Validate() error {
+	switch e.UserTokens {
+	case "", UserTokensAllowedClients, UserTokensEveryClient:
+	default:
+		return fmt.Errorf("user_tokens %q: want %s or %s", e.UserTokens, UserTokensAllowedClients, UserTokensEveryClient)
+	}
 	standard := func(f string) bool {
 		switch f {
 		case "access_token", "token_type", "expires_in", "scope", "refresh_token":
