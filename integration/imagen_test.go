@@ -197,3 +197,38 @@ func TestImagenOAuthURLOnlyForTheKeysUser(t *testing.T) {
 		}
 	})
 }
+
+// imagen.Caddyfile's authorize endpoint says oob every_client: an API key
+// added in the console with the Redirect URL left empty still gets the
+// document's example URL (redirect_uri=urn:ietf:wg:oauth:2.0:oob, "the
+// default redirect value for an Installed Application") through sign-in and
+// consent to the token page; an unregistered https redirect is still
+// refused with the error page and no token.
+func TestImagenOOBNeedsNoRegistration(t *testing.T) {
+	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth/token")
+		ada := createUser(t, g, admin, map[string]any{"username": "ada", "password": userPassword, "admin": true})
+		cc := signInConsole(t, g, "/admin", "default", "ada", userPassword)
+		cc.get("/console/apps/new")
+		status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-cli"},
+			"scopes": {"readUsersData"}, "redirect_uri": {""}, "implicit_grant": {"on"}})
+		if status != http.StatusCreated {
+			t.Fatalf("adding the API key in the console: %d", status)
+		}
+		key := inputValue(t, created, "client_id")
+		b := newFormBrowser(t, g)
+		evil := b.open(g.URL + "/oauth/authorize?response_type=token&client_id=" + key + "&redirect_uri=https://evil.example/cb&state=1&scope=readUsersData")
+		if evil.Status != http.StatusBadRequest || strings.Contains(evil.Body, `id="token"`) {
+			t.Fatalf("an unregistered https redirect: %d %s", evil.Status, evil.Body)
+		}
+		consent := b.signIn(b.open(g.URL+"/oauth/authorize?response_type=token%20&client_id="+key+
+			"&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=readUsersData"), "ada", userPassword)
+		if consent.Status != http.StatusOK || !strings.Contains(consent.Body, "readUsersData") {
+			t.Fatalf("the consent page: %d %s", consent.Status, consent.Body)
+		}
+		done := b.submit(consent, "approve", nil)
+		if c := tokenClaims(t, oobToken(t, done)); c["sub"] != ada || c["client_id"] != key || textOf(done.Body, "state") != "1" {
+			t.Fatalf("the token page: claims %v state %q", c, textOf(done.Body, "state"))
+		}
+	})
+}

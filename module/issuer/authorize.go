@@ -47,6 +47,14 @@ type Authorize struct {
 	SessionTTL caddy.Duration `json:"session_ttl,omitempty"`
 	// How long an authorization code can be redeemed. Default: 60s.
 	CodeLifetime caddy.Duration `json:"code_lifetime,omitempty"`
+	// Which clients may use the out-of-band redirect urn:ietf:wg:oauth:2.0:oob
+	// (the result shown on a page for the user to copy): "registered" (the
+	// default), those that registered it like any redirect URI; or
+	// "every_client", as Imagen documents it ("the default redirect value
+	// for an Installed Application"): every client, and the redirect of a
+	// client that registered none. Nothing is sent anywhere on that
+	// redirect: only the signed-in user who approved sees the result.
+	OOB string `json:"oob,omitempty"`
 
 	app      *app.App
 	logger   *zap.Logger
@@ -97,8 +105,19 @@ func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
 	return nil
 }
 
-// Validate checks the durations.
+// The values of oob.
+const (
+	OOBRegistered  = "registered"
+	OOBEveryClient = "every_client"
+)
+
+// Validate checks the durations and oob.
 func (a *Authorize) Validate() error {
+	switch a.OOB {
+	case "", OOBRegistered, OOBEveryClient:
+	default:
+		return fmt.Errorf("oob %q: want %s or %s", a.OOB, OOBRegistered, OOBEveryClient)
+	}
 	if a.SessionTTL < 0 || a.CodeLifetime < 0 {
 		return errors.New("durations must be positive")
 	}
@@ -136,6 +155,7 @@ func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 //	scopegate authorize {
 //		session_ttl   <duration>
 //		code_lifetime <duration>
+//		oob           registered|every_client
 //	}
 func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
@@ -150,6 +170,15 @@ func (a *Authorize) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[opt] = true
 		var target *caddy.Duration
 		switch opt {
+		case "oob":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			a.OOB = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			continue
 		case "session_ttl":
 			target = &a.SessionTTL
 		case "code_lifetime":

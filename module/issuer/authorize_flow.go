@@ -101,15 +101,18 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	rt := strings.TrimSpace(v.Get("response_type"))
 	ar := &authRequest{params: carried(v, nil), client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
 		implicit: rt == "token"}
+	oobForAll := a.OOB == OOBEveryClient
 	switch {
 	case ar.redirectGiven != "":
-		if !c.RedirectURIs.Contains(ar.redirectGiven) {
+		if !c.RedirectURIs.Contains(ar.redirectGiven) && !(oobForAll && ar.redirectGiven == OOB) {
 			return nil, &fatal{http.StatusBadRequest, "The application asked to send you back to an address (redirect_uri) that is not registered for it, so you are not sent there. " +
 				"Its developer must register that exact URL for the application, or change the application to use one that is registered."}, nil, nil
 		}
 		ar.redirect = ar.redirectGiven
 	case len(c.RedirectURIs) == 1:
 		ar.redirect = c.RedirectURIs[0]
+	case len(c.RedirectURIs) == 0 && oobForAll:
+		ar.redirect = OOB
 	case len(c.RedirectURIs) == 0:
 		return nil, &fatal{http.StatusBadRequest, "This application has no registered redirect URI."}, nil, nil
 	default:
