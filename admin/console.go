@@ -103,7 +103,7 @@ var consoleFuncs = template.FuncMap{
 // navItems are the console's sections.
 var navItems = []struct{ key, path, label string }{
 	{"apps", "/console/apps", "Custom apps"},
-	{"integrations", "/console/integrations", "Integrations"},
+	{"integrations", "/console/integrations", "Integrations & API access"},
 	{"users", "/console/users", "Users"},
 	{"audit", "/console/audit", "Audit log"},
 }
@@ -121,7 +121,7 @@ func navHTML(v view) template.HTML {
 		if it.key == v.Nav {
 			cur = ` aria-current="page"`
 		}
-		fmt.Fprintf(&b, `<li><a href="%s"%s>%s</a></li>`, template.HTMLEscapeString(v.Base+it.path), cur, it.label)
+		fmt.Fprintf(&b, `<li><a href="%s"%s>%s</a></li>`, template.HTMLEscapeString(v.Base+it.path), cur, template.HTMLEscapeString(it.label))
 	}
 	fmt.Fprintf(&b, `</ul></nav><form method="post" action="%s" class="signout"><input type="hidden" name="csrf" value="%s">`+
 		`<span class="who">%s</span> <button type="submit" class="secondary">Sign out</button></form>`,

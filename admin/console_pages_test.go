@@ -254,7 +254,7 @@ func TestConsoleWording(t *testing.T) {
 		if !regexp.MustCompile(`\.bar a\[aria-current=page\]\{[^}]*font-weight:700`).MatchString(body) {
 			t.Fatal("the stylesheet does not mark the current section")
 		}
-		for path, label := range map[string]string{"/console/apps": "Custom apps", "/console/integrations": "Integrations",
+		for path, label := range map[string]string{"/console/apps": "Custom apps", "/console/integrations": "Integrations &amp; API access",
 			"/console/users": "Users", "/console/audit": "Audit log", "/console/users/new": "Users"} {
 			body := b.page(b.get(path), http.StatusOK)
 			cur := regexp.MustCompile(`<a href="[^"]*" aria-current="page">([^<]*)</a>`).FindAllStringSubmatch(body, -1)

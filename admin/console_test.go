@@ -580,7 +580,10 @@ func TestConsoleTenantIsolation(t *testing.T) {
 // the requested scopes and their descriptions, who offers it (the developer
 // tenant and the app's redirect URIs), allows a subset (the pair
 // is shown once and holds only the allowed scopes), an empty subset is
-// refused next to the scopes, and declining another app works.
+// refused next to the scopes, and declining another app works. The page
+// follows the tenant document: "Connect New App" leads to the apps not
+// connected yet, and an allowed app's page has Disable (confirmed), then
+// Restore.
 func TestConsoleIntegrations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ie := newIntegrationsEnv(t, driver)
@@ -605,7 +608,22 @@ func TestConsoleIntegrations(t *testing.T) {
 		if err != nil || cl.TenantID != ie.t1Tenant || len(cl.AllowedScopes) != 1 || cl.AllowedScopes[0] != "demo.read" || !ie.app.Sealer().Matches(sec, cl.SecretDigest) {
 			t.Fatalf("pair %+v %v", cl, err)
 		}
-		b.page(b.get("/console/integrations/"+ie.reporter.ID), http.StatusOK, id, "Granted scopes: demo.read")
+		b.page(b.get("/console/integrations/"+ie.reporter.ID), http.StatusOK, id, "Granted scopes: demo.read",
+			`id="disable" href="/console/apps/`+id+`/disable"`)
+		// As the tenant document words it: the connected app is listed
+		// under the tenant's apps, the one not connected yet under
+		// "Connect New App"; Disable > Confirm and continue pauses the
+		// pair, and its page then offers Restore.
+		list := b.page(b.get("/console/integrations"), http.StatusOK, `id="connect-new-app" href="#connect"`)
+		mine, connect, _ := strings.Cut(list, `id="connect"`)
+		if !strings.Contains(mine, id) || strings.Contains(mine, other.ID) || !strings.Contains(connect, other.ID) || strings.Contains(connect, ie.reporter.ID) {
+			t.Fatalf("the connected app belongs above #connect and the offered one below: %s", list)
+		}
+		b.page(b.get("/console/apps/"+id+"/disable"), http.StatusOK, "Confirm and continue: Disable")
+		if w := b.post("/console/apps/"+id+"/disable", nil); w.Code != http.StatusSeeOther {
+			t.Fatalf("disable: %d %s", w.Code, w.Body.String())
+		}
+		b.page(b.get("/console/integrations/"+ie.reporter.ID), http.StatusOK, "Status: <strong>disabled</strong>", `id="restore" href="/console/apps/`+id+`/restore"`)
 
 		if w := b.post("/console/integrations/"+other.ID+"/decline", nil); w.Code != http.StatusSeeOther {
 			t.Fatalf("decline: %d %s", w.Code, w.Body.String())

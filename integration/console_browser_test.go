@@ -131,10 +131,13 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 		if status != http.StatusCreated || appID == "" {
 			t.Fatalf("create developer app: %d %v", status, appOut)
 		}
+		// As the document says: the tab, then Connect New App, then the app.
 		step(t, ctx, "open integrations", chromedp.Navigate(console+"console/integrations"),
-			chromedp.WaitVisible(chromedp.CSS(`a[href$="/console/integrations/`+appID+`"]`)))
+			chromedp.WaitVisible(chromedp.ID("connect-new-app")))
 		screenshot(t, ctx, "integrations")
-		step(t, ctx, "review the app", chromedp.Click(chromedp.CSS(`a[href$="/console/integrations/`+appID+`"]`)),
+		step(t, ctx, "connect new app", chromedp.Click(chromedp.ID("connect-new-app")),
+			chromedp.WaitVisible(chromedp.CSS(`#connect a[href$="/console/integrations/`+appID+`"]`)))
+		step(t, ctx, "review the app", chromedp.Click(chromedp.CSS(`#connect a[href$="/console/integrations/`+appID+`"]`)),
 			chromedp.WaitVisible(chromedp.CSS(`input[name=scopes][value="demo.write"]`)))
 		if txt := read(t, ctx, "requested scopes", chromedp.Text(chromedp.ID("scopes"))); !strings.Contains(txt, "Change demo data") {
 			t.Fatalf("requested scopes lack their descriptions: %q", txt)
@@ -157,6 +160,15 @@ func TestConsoleBrowserQuickstart(t *testing.T) {
 		}
 		if status, body := tokenBasic(t, g, "/oauth2/token", pairID, pairSecret, url.Values{"scope": {"demo.write"}}); status == http.StatusOK {
 			t.Fatalf("token for a scope the admin did not allow: %v", body)
+		}
+		// "From Manage API Application Access, select the app … Click
+		// Disable > Confirm and Continue": the pair is refused tokens.
+		step(t, ctx, "select the connected app", chromedp.Navigate(console+"console/integrations"),
+			chromedp.Click(chromedp.CSS(`a[href$="/console/integrations/`+appID+`"]`)), chromedp.WaitVisible(chromedp.ID("disable")))
+		step(t, ctx, "disable, confirm and continue", chromedp.Click(chromedp.ID("disable")), chromedp.WaitVisible(chromedp.ID("confirm")),
+			chromedp.Click(chromedp.ID("confirm")), chromedp.WaitVisible(chromedp.ID("flash")))
+		if status, body := tokenBasic(t, g, "/oauth2/token", pairID, pairSecret, url.Values{"scope": {"demo.read"}}); status == http.StatusOK {
+			t.Fatalf("token for a disabled pair: %v", body)
 		}
 
 		for _, p := range []struct{ path, name, ready string }{
