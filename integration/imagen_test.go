@@ -203,7 +203,8 @@ func TestImagenOAuthURLOnlyForTheKeysUser(t *testing.T) {
 // document's example URL (redirect_uri=urn:ietf:wg:oauth:2.0:oob, "the
 // default redirect value for an Installed Application") through sign-in and
 // consent to the token page; an unregistered https redirect is still
-// refused with the error page and no token.
+// refused with the error page and no token. The key pasted inside the
+// example's placeholder brackets (client_id=[…]) is that key.
 func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
@@ -229,6 +230,12 @@ func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 		done := b.submit(consent, "approve", nil)
 		if c := tokenClaims(t, oobToken(t, done)); c["sub"] != ada || c["client_id"] != key || textOf(done.Body, "state") != "1" {
 			t.Fatalf("the token page: claims %v state %q", c, textOf(done.Body, "state"))
+		}
+		// The example's placeholder brackets kept around the key
+		// (client_id=[Your_API key_here]): the key inside them.
+		again := b.open(g.URL + "/oauth/authorize?response_type=token&client_id=%5B" + key + "%5D&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=[readUsersData]")
+		if c := tokenClaims(t, oobToken(t, again)); c["client_id"] != key {
+			t.Fatalf("client_id in brackets: claims %v", c)
 		}
 	})
 }

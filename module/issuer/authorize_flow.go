@@ -86,6 +86,11 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 		return nil, &fatal{http.StatusBadRequest, "The request does not name an application (client_id is missing)."}, nil, nil
 	}
 	c, err := a.app.Runtime().Client(ctx, id)
+	if err == nil && c == nil && len(id) > 2 && id[0] == '[' && id[len(id)-1] == ']' {
+		// Imagen's example writes client_id=[Your_API key_here]: a key
+		// pasted inside the brackets is that key (no client id holds one).
+		c, err = a.app.Runtime().Client(ctx, id[1:len(id)-1])
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
