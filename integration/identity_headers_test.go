@@ -439,7 +439,9 @@ func TestAdminBehindAGuardStillSeesTheToken(t *testing.T) {
 // Identity headers sent as request trailers (declared in a Trailer header,
 // arriving after a chunked body) never reach the upstream, which may merge
 // trailers into its headers, on the unguarded route of the shipped
-// quickstart nor on its guarded one; a harmless trailer sent alongside does
+// quickstart nor on its guarded one, and neither does an Authorization
+// trailer on the guarded one (the guard holds the caller's token back; a
+// trailer's was never checked); a harmless trailer sent alongside does
 // arrive, so trailers are forwarded and the check is not vacuous.
 func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 	g := startGateway(t, "quickstart.Caddyfile", store.SQLite)
@@ -447,7 +449,7 @@ func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 	id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read", "demo.write"}})
 	tok := mustToken(t, g, id, secret, nil)
 	for _, tc := range []struct{ path, bearer string }{{"/public/x", ""}, {"/api/x", tok}} {
-		trailer := http.Header{"X-Checksum": {"abc"}}
+		trailer := http.Header{"X-Checksum": {"abc"}, "Authorization": {"Bearer from-a-trailer"}}
 		for i := 0; i+1 < len(forgedIdentity); i += 2 {
 			trailer[http.CanonicalHeaderKey(forgedIdentity[i])] = []string{forgedIdentity[i+1]}
 		}
@@ -472,6 +474,9 @@ func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 		}
 		if forged := forgedHeadersIn(seen); len(forged) > 0 {
 			t.Errorf("POST %s: the upstream received forged trailers %q", tc.path, forged)
+		}
+		if got := seen.Get("Authorization"); tc.bearer != "" && got != "" {
+			t.Errorf("POST %s: the upstream of a guarded route received Authorization %q from a trailer", tc.path, got)
 		}
 		if got := seen.Get("X-Checksum"); got != "abc" {
 			t.Errorf("POST %s: the harmless trailer did not arrive (%q): trailers were not forwarded at all", tc.path, got)

@@ -9,7 +9,8 @@ import (
 // dropHopByHop does now what reverse_proxy would do later with the caller's
 // Connection header: it removes the headers Connection names (hop-by-hop,
 // RFC 9110 §7.6.1), and leaves in Connection only what the proxy still needs
-// (close, keep-alive, Upgrade for WebSockets, TE for trailers) and
+// (close, keep-alive, Upgrade for WebSockets; TE is dropped from it and kept
+// as a header, for the proxy to keep "TE: trailers") and
 // Authorization, which the guard must still read (the proxy removes it
 // later, as before; nothing sets it after the guard).
 //
@@ -33,6 +34,9 @@ func dropHopByHop(h http.Header) {
 			name = textproto.TrimString(name)
 			switch {
 			case name == "":
+			case strings.EqualFold(name, "te"):
+				// TE is always hop-by-hop; named here, the proxy would
+				// delete it before keeping its "trailers" (gRPC).
 			case leftToProxy(name):
 				kept = append(kept, name)
 			default:
@@ -50,7 +54,7 @@ func dropHopByHop(h http.Header) {
 // leftToProxy reports whether name stays in Connection for the proxy: a
 // connection option it reads, or Authorization.
 func leftToProxy(name string) bool {
-	for _, o := range []string{"close", "keep-alive", "upgrade", "te", "authorization"} {
+	for _, o := range []string{"close", "keep-alive", "upgrade", "authorization"} {
 		if strings.EqualFold(name, o) {
 			return true
 		}

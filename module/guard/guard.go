@@ -295,7 +295,7 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 	// gets the effective user instead.
 	dropHopByHop(r.Header)
 	g.hdr.apply(r, id, g)
-	scrubTrailers(r, g)
+	scrubTrailers(r, g, true)
 	if !g.ForwardToken {
 		id.authorization = r.Header["Authorization"]
 		delete(r.Header, "Authorization")

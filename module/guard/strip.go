@@ -87,7 +87,7 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		// have the proxy remove (dropHopByHop).
 		dropHopByHop(r.Header)
 	}
-	scrubTrailers(r, s)
+	scrubTrailers(r, s, false)
 	return next.ServeHTTP(w, r)
 }
 

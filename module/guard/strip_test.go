@@ -145,9 +145,9 @@ func TestStripAllocatesNothingWithoutIdentityHeaders(t *testing.T) {
 }
 
 // dropHopByHop removes the headers the caller's Connection names and keeps
-// in Connection only close, keep-alive, Upgrade, TE and Authorization (the
+// in Connection only close, keep-alive, Upgrade and Authorization (the
 // guard still reads it; the proxy removes it later), with Upgrade's header
-// kept for WebSockets.
+// kept for WebSockets; TE leaves Connection but its header stays.
 func TestDropHopByHop(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -163,7 +163,7 @@ func TestDropHopByHop(t *testing.T) {
 		{"websocket", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}},
 			http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}}},
 		{"authorization and te", http.Header{"Connection": {"TE, Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}},
-			http.Header{"Connection": {"TE, Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}}},
+			http.Header{"Connection": {"Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dropHopByHop(tc.in)
