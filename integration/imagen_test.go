@@ -203,8 +203,9 @@ func TestImagenOAuthURLOnlyForTheKeysUser(t *testing.T) {
 // document's example URL (redirect_uri=urn:ietf:wg:oauth:2.0:oob, "the
 // default redirect value for an Installed Application") through sign-in and
 // consent to the token page; an unregistered https redirect is still
-// refused with the error page and no token. The key pasted inside the
-// example's placeholder brackets (client_id=[…]) is that key.
+// refused with the error page and no token. The unregistered oob asks for
+// approval every time. The key pasted inside the example's placeholder
+// brackets (client_id=[…]) is that key.
 func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
@@ -233,8 +234,12 @@ func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 		}
 		// The example's placeholder brackets kept around the key
 		// (client_id=[Your_API key_here]): the key inside them.
+		// The unregistered oob asks again each time: no token without a click.
 		again := b.open(g.URL + "/oauth/authorize?response_type=token&client_id=%5B" + key + "%5D&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=[readUsersData]")
-		if c := tokenClaims(t, oobToken(t, again)); c["client_id"] != key {
+		if again.Status != http.StatusOK || !strings.Contains(again.Body, `value="approve"`) || strings.Contains(again.Body, `id="token"`) {
+			t.Fatalf("asked again: %d %s", again.Status, again.Body)
+		}
+		if c := tokenClaims(t, oobToken(t, b.submit(again, "approve", nil))); c["client_id"] != key {
 			t.Fatalf("client_id in brackets: claims %v", c)
 		}
 	})

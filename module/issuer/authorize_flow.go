@@ -43,10 +43,13 @@ type authRequest struct {
 	redirect      string
 	redirectGiven string
 	implicit      bool
-	state         string
-	scopes        []string
-	ext           map[string]string
-	challenge     string
+	// unregisteredOOB: the oob redirect of a client that registered no
+	// redirect URI, under oob every_client.
+	unregisteredOOB bool
+	state           string
+	scopes          []string
+	ext             map[string]string
+	challenge       string
 }
 
 func (ar *authRequest) oob() bool { return ar.redirect == OOB }
@@ -106,22 +109,35 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	rt := strings.TrimSpace(v.Get("response_type"))
 	ar := &authRequest{params: carried(v, nil), client: c, redirectGiven: v.Get("redirect_uri"), state: v.Get("state"),
 		implicit: rt == "token"}
-	oobForAll := a.OOB == OOBEveryClient
+	// oob every_client opens the oob redirect to a client that registered
+	// no redirect URI at all (an Imagen key), never to one that registered
+	// others: a web app's users, whose approval is remembered, could
+	// otherwise be shown its token or code by a link and talked into
+	// pasting it. Such a request always asks for approval (no remembered
+	// consent skips it) and takes only response_type=token (no code, so no
+	// refresh token).
+	oobForAll := a.OOB == OOBEveryClient && len(c.RedirectURIs) == 0
 	switch {
 	case ar.redirectGiven != "":
-		if !c.RedirectURIs.Contains(ar.redirectGiven) && !(oobForAll && ar.redirectGiven == OOB) {
+		if oobForAll && ar.redirectGiven == OOB {
+			ar.unregisteredOOB = true
+		} else if !c.RedirectURIs.Contains(ar.redirectGiven) {
 			return nil, &fatal{http.StatusBadRequest, "The application asked to send you back to an address (redirect_uri) that is not registered for it, so you are not sent there. " +
 				"Its developer must register that exact URL for the application, or change the application to use one that is registered."}, nil, nil
 		}
 		ar.redirect = ar.redirectGiven
 	case len(c.RedirectURIs) == 1:
 		ar.redirect = c.RedirectURIs[0]
-	case len(c.RedirectURIs) == 0 && oobForAll:
-		ar.redirect = OOB
+	case oobForAll:
+		ar.redirect, ar.unregisteredOOB = OOB, true
 	case len(c.RedirectURIs) == 0:
 		return nil, &fatal{http.StatusBadRequest, "This application has no registered redirect URI."}, nil, nil
 	default:
 		return nil, &fatal{http.StatusBadRequest, "The request must name one of the application's registered redirect URIs (redirect_uri)."}, nil, nil
+	}
+	if ar.unregisteredOOB && rt != "token" {
+		return nil, &fatal{http.StatusBadRequest, "This application has no registered redirect URI: it may use the out-of-band redirect " +
+			"(urn:ietf:wg:oauth:2.0:oob) with response_type=token only."}, nil, nil
 	}
 	// From here on errors go back to the client.
 	for name, vals := range v {
@@ -366,7 +382,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
 	}
-	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !(ar.oob() && (crossSite(r) || r.Method == http.MethodPost)) {
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && (crossSite(r) || r.Method == http.MethodPost)) {
 		return a.issue(w, r, ar, u)
 	}
 	type scopeLine struct{ Name, Description string }

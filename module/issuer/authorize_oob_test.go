@@ -10,12 +10,15 @@ import (
 )
 
 // oob every_client (Imagen: the oob redirect is "the default redirect value
-// for an Installed Application"): a client that registered no redirect
-// URI, or only an https one, gets the documented oob flow (sign-in,
-// consent, the token on a page with state), and one without any redirect
-// URI gets it when the request names none; another unregistered redirect is
-// still refused with the error page. By default (registered) the same oob
-// request is refused. An unknown value is a config error.
+// for an Installed Application"): a client that registered no redirect URI
+// gets the documented oob flow (sign-in, consent, the token on a page with
+// state), also when the request names no redirect; its approval is asked
+// every time (a link cannot show the user a token without a click), and
+// response_type=code is refused (no code, no refresh token). A client that
+// registered an https redirect does not get the unregistered oob (its
+// users' approvals are remembered); another unregistered redirect is still
+// refused. By default (registered) the oob request of a client without
+// redirect URIs is refused. An unknown value is a config error.
 func TestAuthorizeOOBEveryClient(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -28,24 +31,30 @@ func TestAuthorizeOOBEveryClient(t *testing.T) {
 
 		every, b := f.authorize(t)
 		every.OOB = OOBEveryClient
-		for _, c := range []*store.Client{none, https} {
-			params := implicitParams(c.ID, OOB, "demo.read")
-			consent := b.get(params)
-			if b.cookies[LoginCookie] == nil {
-				consent = b.login(params, "ada", testPassword)
-			}
-			page(t, consent, http.StatusOK, `value="approve"`, "demo.read")
-			body := page(t, b.decide(params, consent, "approve"), http.StatusOK, `id="token"`, `id="state">1<`)
-			claims := f.verify(t, between(body, `id="token" readonly value="`, `"`))
-			if claims.Subject != u.ID || claims.ClientID != c.ID || claims.Legs != 3 {
-				t.Fatalf("%s: token claims %+v", c.ID, claims)
-			}
-		}
-		// No redirect_uri, none registered: oob.
 		params := implicitParams(none.ID, OOB, "demo.read")
-		params.Del("redirect_uri")
-		page(t, b.get(params), http.StatusOK, `id="token"`, `id="state">1<`)
-		// Another unregistered redirect is still refused.
+		consent := b.login(params, "ada", testPassword)
+		page(t, consent, http.StatusOK, `value="approve"`, "demo.read")
+		body := page(t, b.decide(params, consent, "approve"), http.StatusOK, `id="token"`, `id="state">1<`)
+		claims := f.verify(t, between(body, `id="token" readonly value="`, `"`))
+		if claims.Subject != u.ID || claims.ClientID != none.ID || claims.Legs != 3 {
+			t.Fatalf("token claims %+v", claims)
+		}
+		// Approved before, asked again: no token without a click.
+		again := b.get(params)
+		page(t, again, http.StatusOK, `value="approve"`)
+		if strings.Contains(again.Body.String(), `id="token"`) {
+			t.Fatal("an unregistered oob request showed a token without asking")
+		}
+		// No redirect_uri, none registered: oob, asked too.
+		bare := implicitParams(none.ID, OOB, "demo.read")
+		bare.Del("redirect_uri")
+		page(t, b.get(bare), http.StatusOK, `value="approve"`)
+		// A code on the unregistered oob: refused on the page.
+		code := implicitParams(none.ID, OOB, "demo.read")
+		code.Set("response_type", "code")
+		page(t, b.get(code), http.StatusBadRequest, "response_type=token only")
+		// A client with an https redirect: the oob is not its.
+		page(t, b.get(implicitParams(https.ID, OOB, "demo.read")), http.StatusBadRequest, "not registered")
 		page(t, b.get(implicitParams(https.ID, "https://evil.example/cb", "demo.read")), http.StatusBadRequest, "not registered")
 		page(t, b.get(implicitParams(none.ID, "urn:ietf:wg:oauth:2.0:oob:auto", "demo.read")), http.StatusBadRequest, "not registered")
 
