@@ -269,7 +269,9 @@ func TestNitroBareRequests(t *testing.T) {
 // studio client made by ensure, name a user (user_id or userId) and get a
 // 3-legged token the user routes accept, for that user. Naming an admin
 // user still needs allow_user_tokens (400 unauthorized_client), as does
-// any user-bound token from a client holding an admin scope.
+// any user-bound token from a client holding an admin scope or from an
+// app's pair for the tenant (its secret is the app developer's); a token
+// minted for a user who becomes an admin afterwards is refused.
 func TestNitroAnyClientNamesAUser(t *testing.T) {
 	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
@@ -297,6 +299,35 @@ func TestNitroAnyClientNamesAUser(t *testing.T) {
 		adminID, adminSecret := createClient(t, g, admin, map[string]any{"name": "ops", "scopes": []string{"global", "scopegate.tenant_admin"}})
 		if status, body, _ := nitroToken(t, g, adminID, adminSecret, url.Values{"user_id": {player}}); status != 400 || body["error"] != "unauthorized_client" {
 			t.Errorf("a client holding an admin scope naming a user: %d %v, want 400 unauthorized_client", status, body)
+		}
+
+		// An app's pair for a tenant: its secret is the app developer's.
+		status, app, _ := call(t, "POST", g.URL+"/admin/apps", admin, map[string]any{"name": "Leaderboard", "scopes": []string{"gamification_user"}, "tenant_ids": []string{"default"}})
+		if status != http.StatusCreated {
+			t.Fatalf("register an app: %d %v", status, app)
+		}
+		status, pair, _ := call(t, "POST", g.URL+"/admin/integrations/"+app["id"].(string)+"/allow", admin, map[string]any{})
+		if status != http.StatusCreated && status != http.StatusOK {
+			t.Fatalf("allow the app: %d %v", status, pair)
+		}
+		if status, body, _ := nitroToken(t, g, pair["client_id"].(string), pair["client_secret"].(string), url.Values{"user_id": {player}}); status != 400 || body["error"] != "unauthorized_client" {
+			t.Errorf("an app's tenant pair naming a user: %d %v, want 400 unauthorized_client", status, body)
+		}
+
+		// The user becomes an admin: the token minted for them as a plain
+		// user is refused (401 invalid_token) once the change reaches the
+		// gateway, and no new one is issued.
+		_, three, _ := nitroToken(t, g, id, secret, url.Values{"user_id": {player}})
+		tok := three["access_token"].(string)
+		if status, body, _ := call(t, "PATCH", g.URL+"/admin/users/"+player, admin, map[string]any{"admin": true, "password": userPassword}); status != http.StatusOK {
+			t.Fatalf("promote the player: %d %v", status, body)
+		}
+		waitFor(t, "the promoted user's every_client token to be refused", func() bool {
+			status, _, h := call(t, "GET", g.URL+"/api/users/me/points", tok, nil)
+			return status == http.StatusUnauthorized && strings.Contains(h.Get("WWW-Authenticate"), "invalid_token")
+		})
+		if status, body, _ := nitroToken(t, g, id, secret, url.Values{"user_id": {player}}); status != 400 || body["error"] != "unauthorized_client" {
+			t.Errorf("naming the promoted user: %d %v, want 400 unauthorized_client", status, body)
 		}
 	})
 }

@@ -15,8 +15,11 @@ var (
 	ErrClientDisabled = errors.New("the client is disabled")
 	ErrClientGone     = errors.New("the client no longer exists")
 	ErrUserDisabled   = errors.New("the token's user is disabled or gone")
-	ErrClientMoved    = errors.New("the client is no longer in the token's tenant")
-	ErrConnectAs      = errors.New("the user the client connects as has changed; get a new token")
+	// ErrUserPromoted: the client named the user as one who is not an admin
+	// (user_tokens every_client), and the user has become one since.
+	ErrUserPromoted = errors.New("the token's user has become an admin since it was issued")
+	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
+	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
 )
 
 // Verify checks a raw access token. The signature and the parse (what the
@@ -98,6 +101,9 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 		if u == nil || u.Disabled {
 			return ErrUserDisabled
 		}
+		if c.PlainUser && (u.Admin || u.SuperAdmin) {
+			return ErrUserPromoted
+		}
 	}
 	return nil
 }
@@ -122,7 +128,7 @@ func IsTokenError(err error) bool {
 	for _, e := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
-		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrClientMoved, ErrConnectAs,
+		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrUserPromoted, ErrClientMoved, ErrConnectAs,
 	} {
 		if errors.Is(err, e) {
 			return true

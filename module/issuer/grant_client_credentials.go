@@ -49,6 +49,7 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 		if sub.User, oerr = m.userFor(ctx, c, userParam); oerr != nil {
 			return nil, oerr
 		}
+		sub.PlainUser = !c.AllowUserTokens
 	}
 	legs := 2
 	if sub.User != nil {
@@ -68,7 +69,9 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 // userFor loads the user a client_credentials request names. A client with
 // allow_user_tokens may name any active user of its tenant. Where the
 // endpoint says user_tokens every_client (Nitro), any other client may name
-// one who is not an admin, unless it holds an admin scope: naming an admin
+// one who is not an admin (the token ends if the user becomes one:
+// PlainUser), unless it holds an admin scope or is an app's pair for a
+// tenant (its secret is the app developer's): naming an admin
 // would let whoever made the client speak for a user that may hold more
 // power than they do, which is what allow_user_tokens' own power rule
 // prevents; and a client holding an admin scope never takes a user_id.
@@ -82,6 +85,12 @@ func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string)
 	cat := m.app.Catalogue()
 	if cat.Satisfies(c.AllowedScopes, scope.Admin) || cat.Satisfies(c.AllowedScopes, scope.TenantAdmin) {
 		return nil, oauth.ErrUnauthorizedClient("a client holding an admin scope may not ask for tokens bound to a user (user_id)")
+	}
+	if c.AppID != nil {
+		// A tenant's pair of an app: its secret is the app developer's,
+		// who may be of another tenant, and the tenant's admin allowed
+		// scopes, not the tenant's users.
+		return nil, oauth.ErrUnauthorizedClient("an app's client for a tenant may not ask for tokens bound to a user (user_id) unless it allows user tokens")
 	}
 	u, oerr := m.findUser(ctx, c, userParam)
 	if oerr != nil {

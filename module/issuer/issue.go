@@ -50,6 +50,9 @@ type TokenSubject struct {
 	Act *token.Actor
 	// ConnectAs says User is the client's fixed connect-as user.
 	ConnectAs bool
+	// PlainUser says the client could name User only as a user who is not
+	// an admin (user_tokens every_client).
+	PlainUser bool
 }
 
 // signInSubject is the subject of a token for a user who signed in (the
@@ -179,6 +182,7 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 		Generation: c.TokenGeneration,
 		Act:        sub.Act,
 		ConnectAs:  sub.ConnectAs,
+		PlainUser:  sub.PlainUser,
 		Ext:        ext,
 	}
 	raw, err := m.app.Sign(claims)

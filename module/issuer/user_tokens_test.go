@@ -34,7 +34,7 @@ func TestUserTokensEveryClient(t *testing.T) {
 		plain, plainSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read", "user.only"}})
 		for _, kv := range [][]string{{"user_id", alice.ID}, {"userId", "alice"}} {
 			_, claims := f.issue(t, every, plain.ID, plainSecret, kv...)
-			if claims.Subject != alice.ID || claims.Legs != 3 || claims.ClientID != plain.ID {
+			if claims.Subject != alice.ID || claims.Legs != 3 || claims.ClientID != plain.ID || !claims.PlainUser {
 				t.Errorf("every_client %v: sub %q legs %d client %q, want alice's 3-legged token", kv, claims.Subject, claims.Legs, claims.ClientID)
 			}
 		}

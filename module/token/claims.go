@@ -36,6 +36,10 @@ type Claims struct {
 	// a user the request named or who signed in), so the token ends when the
 	// client is given another connect-as user.
 	ConnectAs bool `json:"cas,omitempty"`
+	// PlainUser is set when the client could name Subject only because the
+	// user was not an admin (the token endpoint's user_tokens every_client),
+	// so the token ends if the user becomes one.
+	PlainUser bool `json:"pu,omitempty"`
 	// Generation is the client's token generation when the token was
 	// minted: an admin ending the client's tokens moves the client to the
 	// next one, and tokens of an older one are refused. A counter, not a

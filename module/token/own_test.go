@@ -195,7 +195,7 @@ func TestDecodeOwnClaimsMatchesUnmarshal(t *testing.T) {
 	full := claims(time.Hour)
 	full.NotBefore = jwt.NewNumericDate(time.Now().Add(-time.Minute))
 	full.Audience = jwt.ClaimStrings{"https://a.test", "https://b.test"}
-	full.Tenant, full.Legs, full.Subject, full.ConnectAs = "t1", 3, "u1", true
+	full.Tenant, full.Legs, full.Subject, full.ConnectAs, full.PlainUser = "t1", 3, "u1", true, true
 	full.Act = &Actor{Subject: "c9", ClientID: "c9"}
 	full.Ext = map[string]string{"application_id": "app-1", "odd": "<&>\"\\ é 😀 \u2028 \x01 /"}
 	bare := &Claims{ClientID: "c", RegisteredClaims: jwt.RegisteredClaims{ID: "j"}}

@@ -36,7 +36,7 @@ func FuzzVerifierParse(f *testing.F) {
 	full := claims(time.Hour)
 	full.NotBefore = jwt.NewNumericDate(time.Now().Add(-time.Minute))
 	full.Audience = jwt.ClaimStrings{"https://a.test", iss}
-	full.Tenant, full.Legs, full.Subject, full.ConnectAs = "t1", 3, "u1", true
+	full.Tenant, full.Legs, full.Subject, full.ConnectAs, full.PlainUser = "t1", 3, "u1", true, true
 	full.Act = &Actor{Subject: "c9", ClientID: "c9"}
 	full.Ext = map[string]string{"application_id": "app-1"}
 	for _, c := range []*Claims{claims(time.Hour), full} {

@@ -17,7 +17,7 @@ import (
 func TestSignIsWhatTheJWTLibraryMakes(t *testing.T) {
 	r := ring(t, storetest.Open(t, store.SQLite))
 	full := claims(time.Minute)
-	full.Subject, full.Legs, full.Tenant, full.ConnectAs = "u1", 3, "t1", true
+	full.Subject, full.Legs, full.Tenant, full.ConnectAs, full.PlainUser = "u1", 3, "t1", true, true
 	full.Act = &Actor{Subject: "admin", ClientID: "c2"}
 	full.Ext = map[string]string{"redirect_url": "https://app.test/<cb>?a=1&b=2", "application_id": "x"}
 	full.NotBefore = jwt.NewNumericDate(time.Now())
