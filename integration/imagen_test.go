@@ -149,14 +149,7 @@ func TestImagenOAuthURLOnlyForTheKeysUser(t *testing.T) {
 		ada := createUser(t, g, admin, map[string]any{"username": "ada", "display_name": "Ada (media)", "password": userPassword, "admin": true})
 		createUser(t, g, admin, map[string]any{"username": "bob", "password": userPassword})
 
-		cc := signInConsole(t, g, "/admin", "default", "ada", userPassword)
-		cc.get("/console/apps/new") // the form's CSRF token
-		status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-desktop"},
-			"scopes": {"readUsersData", "modifyUsersData"}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "implicit_grant": {"on"}})
-		if status != http.StatusCreated {
-			t.Fatalf("adding the API key in the console: %d", status)
-		}
-		key := inputValue(t, created, "client_id")
+		key := consoleAPIKey(t, g, "ada", "ada-desktop", "urn:ietf:wg:oauth:2.0:oob", "readUsersData", "modifyUsersData")
 		documented := g.URL + "/oauth/authorize?response_type=token%20&client_id=" + key +
 			"&redirect_uri=urn:ietf:wg:oauth:2.0:oob&state=1&scope=readUsersData%20modifyUsersData"
 
@@ -210,14 +203,7 @@ func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
 		ada := createUser(t, g, admin, map[string]any{"username": "ada", "password": userPassword, "admin": true})
-		cc := signInConsole(t, g, "/admin", "default", "ada", userPassword)
-		cc.get("/console/apps/new")
-		status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-cli"},
-			"scopes": {"readUsersData"}, "redirect_uri": {""}, "implicit_grant": {"on"}})
-		if status != http.StatusCreated {
-			t.Fatalf("adding the API key in the console: %d", status)
-		}
-		key := inputValue(t, created, "client_id")
+		key := consoleAPIKey(t, g, "ada", "ada-cli", "", "readUsersData")
 		b := newFormBrowser(t, g)
 		evil := b.open(g.URL + "/oauth/authorize?response_type=token&client_id=" + key + "&redirect_uri=https://evil.example/cb&state=1&scope=readUsersData")
 		if evil.Status != http.StatusBadRequest || strings.Contains(evil.Body, `id="token"`) {
@@ -243,4 +229,20 @@ func TestImagenOOBNeedsNoRegistration(t *testing.T) {
 			t.Fatalf("client_id in brackets: claims %v", c)
 		}
 	})
+}
+
+// consoleAPIKey signs user (an admin of the default tenant, password
+// userPassword) in to the console and adds an api_key app with the implicit
+// grant, the redirect URL (may be empty) and scopes, as the Add application
+// form does, and returns its client id.
+func consoleAPIKey(t *testing.T, g *gateway, user, name, redirect string, scopes ...string) string {
+	t.Helper()
+	cc := signInConsole(t, g, "/admin", "default", user, userPassword)
+	cc.get("/console/apps/new") // the form's CSRF token
+	status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {name},
+		"scopes": scopes, "redirect_uri": {redirect}, "implicit_grant": {"on"}})
+	if status != http.StatusCreated {
+		t.Fatalf("adding the API key in the console: %d", status)
+	}
+	return inputValue(t, created, "client_id")
 }

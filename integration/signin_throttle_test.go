@@ -22,14 +22,7 @@ func TestSignInThrottleSharedByConsoleAndAuthorize(t *testing.T) {
 	g := startGateway(t, "imagen.Caddyfile", "sqlite")
 	admin := bootstrapAdmin(t, g, "/oauth/token")
 	createUser(t, g, admin, map[string]any{"username": "ada", "password": userPassword, "admin": true})
-	cc := signInConsole(t, g, "/admin", "default", "ada", userPassword)
-	cc.get("/console/apps/new") // the form's CSRF token
-	status, created := cc.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"ada-desktop"},
-		"scopes": {"readUsersData"}, "redirect_uri": {"urn:ietf:wg:oauth:2.0:oob"}, "implicit_grant": {"on"}})
-	if status != http.StatusCreated {
-		t.Fatalf("adding the API key in the console: %d", status)
-	}
-	key := inputValue(t, created, "client_id")
+	key := consoleAPIKey(t, g, "ada", "ada-desktop", "urn:ietf:wg:oauth:2.0:oob", "readUsersData")
 
 	// Each form's sign-in post, built once from its page.
 	console := signInPage(t, g)
