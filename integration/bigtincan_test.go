@@ -6,11 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // Bigtincan custom apps: scopes cannot be empty; a "user" app cannot use
@@ -231,4 +236,33 @@ func TestBigtincanUserAuthenticationBrowser(t *testing.T) {
 			t.Fatalf("the API with the browser's token: %d %v", status, body)
 		}
 	})
+}
+
+// In Bigtincan's catalogue a write implies the read of its area, where the
+// list has one: an API key holding only X.write gets an X.read token, for
+// every such pair of bigtincan.Caddyfile (read from the file, so a new
+// pair without its implication fails here).
+func TestBigtincanWritesImplyReads(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join("..", "caddyfiles", "bigtincan.Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs []string
+	for _, m := range regexp.MustCompile(`scope (\w+)\.write `).FindAllStringSubmatch(string(body), -1) {
+		if strings.Contains(string(body), "scope "+m[1]+".read ") {
+			pairs = append(pairs, m[1])
+		}
+	}
+	if len(pairs) < 6 {
+		t.Fatalf("read/write pairs found: %v", pairs)
+	}
+	g := startGateway(t, "bigtincan.Caddyfile", store.SQLite)
+	admin := bootstrapAdmin(t, g, "/oauth/token")
+	eric := createUser(t, g, admin, map[string]any{"username": "eric.zelman"})
+	for _, area := range pairs {
+		id, secret := createClient(t, g, admin, map[string]any{"name": "writer-" + area, "scopes": []string{area + ".write"}, "connect_as_user_id": eric})
+		if status, tok := tokenBasic(t, g, "/oauth/token", id, secret, url.Values{"scope": {area + ".read"}}); status != 200 || tok["scope"] != area+".read" {
+			t.Errorf("%s.write asking for %s.read: %d %v", area, area, status, tok)
+		}
+	}
 }
