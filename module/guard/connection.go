@@ -25,8 +25,8 @@ import (
 // without one this costs a map lookup.
 func dropHopByHop(h http.Header) {
 	vals, ok := h["Connection"]
-	if !ok {
-		return
+	if !ok || !namesHeaders(vals) {
+		return // none, or only what stays (after scopegate_strip): no allocation
 	}
 	var kept []string
 	for _, v := range vals {
@@ -49,6 +49,19 @@ func dropHopByHop(h http.Header) {
 		return
 	}
 	h["Connection"] = []string{strings.Join(kept, ", ")}
+}
+
+// namesHeaders reports whether the Connection values name anything that
+// does not stay in Connection.
+func namesHeaders(vals []string) bool {
+	for _, v := range vals {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = textproto.TrimString(name); name != "" && !leftToProxy(name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // leftToProxy reports whether name stays in Connection for the proxy: a
