@@ -16,8 +16,7 @@ import (
 // holdsAdminScope reports whether scopes give scopegate.admin or
 // scopegate.tenant_admin, directly or through an implication.
 func (h *Handler) holdsAdminScope(scopes []string) bool {
-	cat := h.app.Catalogue()
-	return cat.Satisfies(scopes, scope.Admin) || cat.Satisfies(scopes, scope.TenantAdmin)
+	return h.app.Catalogue().GivesAdmin(scopes)
 }
 
 // checkAdminClient names each setting of cl, a client holding an admin

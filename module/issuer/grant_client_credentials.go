@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/scopegate/scopegate/module/oauth"
-	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -82,8 +81,7 @@ func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string)
 	if !m.userTokensEveryClient {
 		return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
 	}
-	cat := m.app.Catalogue()
-	if cat.Satisfies(c.AllowedScopes, scope.Admin) || cat.Satisfies(c.AllowedScopes, scope.TenantAdmin) {
+	if m.app.Catalogue().GivesAdmin(c.AllowedScopes) {
 		return nil, oauth.ErrUnauthorizedClient("a client holding an admin scope may not ask for tokens bound to a user (user_id)")
 	}
 	if c.AppID != nil {

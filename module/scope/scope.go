@@ -202,6 +202,12 @@ func (c *Catalogue) Expand(granted []string) map[string]struct{} {
 	return out
 }
 
+// GivesAdmin reports whether granted gives scopegate.admin or
+// scopegate.tenant_admin, directly or through an implication.
+func (c *Catalogue) GivesAdmin(granted []string) bool {
+	return c.Satisfies(granted, Admin) || c.Satisfies(granted, TenantAdmin)
+}
+
 // Satisfies reports whether granted (with implications) contains required.
 func (c *Catalogue) Satisfies(granted []string, required string) bool {
 	for _, g := range granted {
