@@ -423,14 +423,7 @@ func TestScopesAndLegs(t *testing.T) {
 			{"any global or demo.read, 3-legged", Guard{AnyScopes: []string{"global", "demo.read"}}, alice, "global demo.read", "", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				g := e.guard(&tc.g)
-				x := newExchange("/", bearerLine(e.token(svc, tc.user, tc.scopes)))
-				up := x.serve(t, g)
-				if tc.desc == "" {
-					wantPassed(t, x, up)
-					return
-				}
-				wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, tc.desc, tc.scope)
+				wantScopeDecision(t, e, &tc.g, "GET", tc.user, tc.scopes, tc.desc, tc.scope)
 			})
 		}
 	})
@@ -466,15 +459,7 @@ func TestWriteScopes(t *testing.T) {
 			{"write scope for users only, 3-legged POST", "POST", Guard{WriteScopes: []string{"user.only"}}, alice, "user.only", "", ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				g := e.guard(&tc.g)
-				x := newExchange("/", bearerLine(e.token(svc, tc.user, tc.scopes)))
-				x.r.Method = tc.method
-				up := x.serve(t, g)
-				if tc.desc == "" {
-					wantPassed(t, x, up)
-					return
-				}
-				wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, tc.desc, tc.scope)
+				wantScopeDecision(t, e, &tc.g, tc.method, tc.user, tc.scopes, tc.desc, tc.scope)
 			})
 		}
 	})
@@ -920,4 +905,19 @@ func TestGuardAppliesConnectionBeforeIdentity(t *testing.T) {
 			t.Errorf("headers passed on: %v", up.header)
 		}
 	})
+}
+
+// wantScopeDecision sends method through guard g with a token of svc for
+// user ("" for 2-legged) holding scopes, and asserts it passes when desc is
+// "", else that it is refused 403 insufficient_scope with desc and scope.
+func wantScopeDecision(t *testing.T, e *env, g *Guard, method, user, scopes, desc, scope string) {
+	t.Helper()
+	x := newExchange("/", bearerLine(e.token(svc, user, scopes)))
+	x.r.Method = method
+	up := x.serve(t, e.guard(g))
+	if desc == "" {
+		wantPassed(t, x, up)
+		return
+	}
+	wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, desc, scope)
 }
