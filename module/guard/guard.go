@@ -257,12 +257,13 @@ func (id Identity) GoString() string { return id.String() }
 
 // ServeHTTP checks the request and passes it on with a trusted identity.
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity)
+	vars := varsOf(r)
+	id := vars.identity()
 	if id == nil {
-		return g.serveFirst(w, r, next)
+		return g.serveFirst(w, r, next, vars)
 	}
 	// A later guard of the route: the identity is the first one's.
-	if g.Impersonation != nil && id.Actor == nil && callerSent(r, callerHeaders(r), g.actHeader) {
+	if g.Impersonation != nil && id.Actor == nil && callerSent(r, vars.moved(), g.actHeader) {
 		// An earlier guard without impersonation already ran; this one
 		// cannot change the identity after the fact.
 		return g.refuse(w, r, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation must be enabled on the first guard of the route"))
@@ -278,14 +279,14 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 
 // serveFirst is the first guard of a request: it verifies the token, sets
 // the identity, and counts its decision.
-func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	moved := callerHeaders(r)
+func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, vars requestVars) error {
+	moved := vars.moved()
 	id, oerr := g.authenticate(r, moved)
 	if oerr != nil {
 		return g.refuse(w, r, oerr)
 	}
 	g.setPlaceholders(r, id)
-	caddyhttp.SetVar(r.Context(), varClaims, id)
+	vars.set(varClaims, id)
 	// Checked before the identity headers are set, so that a refused
 	// request handed to handle_errors carries none.
 	if oerr := g.authorize(r, id); oerr != nil {
@@ -301,10 +302,10 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 		delete(r.Header, "Authorization")
 	}
 	if moved != nil {
-		caddyhttp.SetVar(r.Context(), varMoved, nil)
+		delete(vars, varMoved)
 	}
 	err := next.ServeHTTP(w, r)
-	observeAllowed(r)
+	observeAllowed(vars)
 	return err
 }
 

@@ -71,7 +71,7 @@ func decision(e *oauth.Error) (decision, reason string) {
 // why, and from where; never the token. Failures of the server itself are
 // logged as errors where they happen.
 func (g *Guard) observeRefusal(r *http.Request, e *oauth.Error) {
-	caddyhttp.SetVar(r.Context(), varRefused, true)
+	varsOf(r).set(varRefused, true)
 	d, reason := decision(e)
 	app.ObserveGuardDecision(d, reason)
 	if e.Status >= http.StatusInternalServerError {
@@ -87,8 +87,8 @@ func (g *Guard) observeRefusal(r *http.Request, e *oauth.Error) {
 
 // observeAllowed counts a request the first guard let through, once the
 // rest of the route has run, unless a later guard refused it.
-func observeAllowed(r *http.Request) {
-	if refused, _ := caddyhttp.GetVar(r.Context(), varRefused).(bool); !refused {
+func observeAllowed(vars requestVars) {
+	if !vars.refused() {
 		app.ObserveGuardDecision(app.DecisionAllowed, "")
 	}
 }
@@ -97,7 +97,7 @@ func observeAllowed(r *http.Request) {
 // identity an earlier check verified, else from a token whose signature is
 // this gateway's (an expired or revoked one, say).
 func (g *Guard) owner(r *http.Request) (clientID, tenant string) {
-	if id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity); id != nil {
+	if id := varsOf(r).identity(); id != nil {
 		return id.Claims.ClientID, id.Claims.Tenant
 	}
 	raw, oerr := bearer(r)

@@ -80,7 +80,7 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		}
 	}
 	if moved != nil {
-		caddyhttp.SetVar(r.Context(), varMoved, moved)
+		varsOf(r).set(varMoved, moved)
 	}
 	if connection {
 		// Before any handler sets a header the caller could otherwise
@@ -114,13 +114,6 @@ func isOverrideHeader(k string) bool {
 		}
 	}
 	return false
-}
-
-// callerHeaders returns the impersonation headers scopegate_strip took out
-// of r, or nil.
-func callerHeaders(r *http.Request) http.Header {
-	h, _ := caddyhttp.GetVar(r.Context(), varMoved).(http.Header)
-	return h
 }
 
 // callerValues are the caller's values of header name (canonical), read

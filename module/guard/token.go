@@ -2,8 +2,6 @@ package guard
 
 import (
 	"net/http"
-
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
 // CallerAuthorization is the caller's Authorization header: as the request
@@ -15,7 +13,7 @@ func CallerAuthorization(r *http.Request) []string {
 	if v, ok := r.Header["Authorization"]; ok {
 		return v
 	}
-	if id, _ := caddyhttp.GetVar(r.Context(), varClaims).(*Identity); id != nil {
+	if id := varsOf(r).identity(); id != nil {
 		return id.authorization
 	}
 	return nil
