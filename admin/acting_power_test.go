@@ -89,3 +89,40 @@ func TestConnectAsCreatorNeedsTheCreatorsPower(t *testing.T) {
 		}
 	})
 }
+
+// A client records whether the user it connects as was a super admin when
+// it was last saved (ConnectAsSuper, which the token endpoint and the guard
+// read): a tenant admin's client connected as a plain user records no,
+// and keeps it when a super admin promotes that user (the tenant admin may
+// no longer change the client, and its tokens stop speaking for the user);
+// a super admin's save of the same client records yes, as does a client a
+// super admin connects as a super admin.
+func TestConnectAsRecordsTheUsersPowerWhenSaved(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ta, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
+		plain := decode[userView](t, e.want(e.do("POST", "/users", e.super, map[string]any{"username": "plain"}), http.StatusCreated))
+		root := decode[userView](t, e.want(e.do("POST", "/users", e.super, map[string]any{
+			"username": "root", "super_admin": true, "password": consolePassword,
+		}), http.StatusCreated))
+		recorded := func(t *testing.T, id string, want bool) {
+			t.Helper()
+			cl, err := e.app.Store().GetClient(t.Context(), id)
+			if err != nil || cl.ConnectAsSuper != want {
+				t.Fatalf("ConnectAsSuper of %s = %v (%v), want %v", id, cl != nil && cl.ConnectAsSuper, err, want)
+			}
+		}
+		c := e.create(ta, map[string]any{"name": "as-plain", "scopes": []string{"demo.read"}, "connect_as_user_id": plain.ID})
+		recorded(t, c.ClientID, false)
+		e.want(e.do("PATCH", "/users/"+plain.ID, e.super, map[string]any{"admin": true, "super_admin": true}), http.StatusOK)
+		recorded(t, c.ClientID, false)
+		problemOf(t, e.do("PATCH", "/clients/"+c.ClientID, ta, map[string]any{"name": "still-mine"}), http.StatusForbidden)
+		saved := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+c.ClientID, e.super, map[string]any{"connect_as_user_id": plain.ID}), http.StatusOK))
+		recorded(t, c.ClientID, true)
+		if !saved.ConnectAsSuper {
+			t.Error("the client's view does not show connect_as_super after a super admin saved it")
+		}
+		r := e.create(e.super, map[string]any{"name": "as-root", "scopes": []string{"demo.read"}, "connect_as_user_id": root.ID})
+		recorded(t, r.ClientID, true)
+	})
+}

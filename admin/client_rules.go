@@ -233,6 +233,14 @@ func (h *Handler) mayGive(ctx context.Context, c *caller, cl *store.Client) erro
 	if !c.covers(need) {
 		return cannotGrant(need, cl.TenantID)
 	}
+	// The caller covers the connect-as user's power as it is now: the
+	// client speaks for them with that much, and no more once they are
+	// promoted (power.ConnectAsHolds).
+	as, err := h.connectAsPower(ctx, cl)
+	if err != nil {
+		return err
+	}
+	cl.ConnectAsSuper = as.Level == power.Super
 	return nil
 }
 

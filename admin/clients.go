@@ -23,26 +23,29 @@ const oob = "urn:ietf:wg:oauth:2.0:oob"
 // clientView is a client as the admin API shows it: the secret is always
 // masked here.
 type clientView struct {
-	ClientID             string    `json:"client_id"`
-	Name                 string    `json:"name"`
-	TenantID             string    `json:"tenant_id"`
-	AuthMethod           string    `json:"auth_method"`
-	Status               string    `json:"status"`
-	Scopes               []string  `json:"scopes"`
-	DefaultScopes        []string  `json:"default_scopes"`
-	RedirectURIs         []string  `json:"redirect_uris"`
-	TokenLifetimeMinutes int       `json:"token_lifetime_minutes"`
-	MaxMinutesPerDay     int       `json:"max_minutes_per_day"`
-	AllowUserTokens      bool      `json:"allow_user_tokens"`
-	ConnectAsUserID      *string   `json:"connect_as_user_id"`
-	AllowImpersonation   bool      `json:"allow_impersonation"`
-	Owner                string    `json:"owner"`
-	CreatedAt            time.Time `json:"created_at"`
-	UpdatedAt            time.Time `json:"updated_at"`
-	ClientSecret         string    `json:"client_secret"`
-	ImplicitGrant        bool      `json:"implicit_grant"`
-	GrantTypes           []string  `json:"grant_types"`
-	Public               bool      `json:"public"`
+	ClientID             string   `json:"client_id"`
+	Name                 string   `json:"name"`
+	TenantID             string   `json:"tenant_id"`
+	AuthMethod           string   `json:"auth_method"`
+	Status               string   `json:"status"`
+	Scopes               []string `json:"scopes"`
+	DefaultScopes        []string `json:"default_scopes"`
+	RedirectURIs         []string `json:"redirect_uris"`
+	TokenLifetimeMinutes int      `json:"token_lifetime_minutes"`
+	MaxMinutesPerDay     int      `json:"max_minutes_per_day"`
+	AllowUserTokens      bool     `json:"allow_user_tokens"`
+	ConnectAsUserID      *string  `json:"connect_as_user_id"`
+	// ConnectAsSuper: the connect-as user was a super admin when the client
+	// was last saved, so it speaks for them as one (power.ConnectAsHolds).
+	ConnectAsSuper     bool      `json:"connect_as_super,omitempty"`
+	AllowImpersonation bool      `json:"allow_impersonation"`
+	Owner              string    `json:"owner"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
+	ClientSecret       string    `json:"client_secret"`
+	ImplicitGrant      bool      `json:"implicit_grant"`
+	GrantTypes         []string  `json:"grant_types"`
+	Public             bool      `json:"public"`
 	// TokensRevokedAt is when an admin last ended the client's tokens
 	// (revoke_tokens); null when never.
 	TokensRevokedAt *time.Time `json:"tokens_revoked_at"`
@@ -57,7 +60,7 @@ func viewClient(c *store.Client) clientView {
 		ClientID: c.ID, Name: c.Name, TenantID: c.TenantID, AuthMethod: c.AuthMethod, Status: status,
 		Scopes: nonNil(c.AllowedScopes), DefaultScopes: nonNil(c.DefaultScopes), RedirectURIs: nonNil(c.RedirectURIs),
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
-		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
+		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, ConnectAsSuper: c.ConnectAsSuper, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
 		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		TokensRevokedAt: c.TokensRevokedAt,
@@ -359,18 +362,32 @@ func (h *Handler) clientNeeds(ctx context.Context, cl *store.Client) (power.Powe
 	switch {
 	case cl.AllowImpersonation || cl.AllowUserTokens:
 		need = power.Max(need, power.OverUsersOf(cl.TenantID))
-	case cl.ConnectAsUserID != nil && validID(*cl.ConnectAsUserID):
-		u, err := h.app.Store().GetUser(ctx, *cl.ConnectAsUserID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// checkConnectAs names it; a user that is gone speaks for no one.
-		case err != nil:
+	case cl.ConnectAsUserID != nil:
+		as, err := h.connectAsPower(ctx, cl)
+		if err != nil {
 			return need, err
-		case u.TenantID == cl.TenantID:
-			need = power.Max(need, power.OfUser(u))
 		}
+		need = power.Max(need, as)
 	}
 	return need, nil
+}
+
+// connectAsPower is the admin power of the user cl connects as, as it is
+// now: what its tokens speak with.
+func (h *Handler) connectAsPower(ctx context.Context, cl *store.Client) (power.Power, error) {
+	if cl.ConnectAsUserID == nil || !validID(*cl.ConnectAsUserID) {
+		return power.Nothing, nil
+	}
+	u, err := h.app.Store().GetUser(ctx, *cl.ConnectAsUserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// checkConnectAs names it; a user that is gone speaks for no one.
+	case err != nil:
+		return power.Nothing, err
+	case u.TenantID == cl.TenantID:
+		return power.OfUser(u), nil
+	}
+	return power.Nothing, nil
 }
 
 // cannotManage refuses a change to a client that needs more power than the

@@ -183,3 +183,43 @@ func TestUserChangesEndRefreshTokensThroughCaddy(t *testing.T) {
 		dead("consent revoked", access, refresh)
 	})
 }
+
+// A tenant admin of the default tenant connects an API key as a plain user
+// (and so holds its secret); a super admin then makes that user a super
+// admin. Through Caddy on the shipped bigtincan.Caddyfile, the key's token
+// stops working at the API (401 invalid_token saying why), the token
+// endpoint refuses it a new one (400 unauthorized_client), and the tenant
+// admin may no longer change the key, until a super admin saves it again:
+// then its tokens speak for the user once more.
+func TestConnectAsStopsWhenItsUserBecomesSuperAdmin(t *testing.T) {
+	eachDriverWith(t, "bigtincan.Caddyfile", func(t *testing.T, g *gateway) {
+		super := bootstrapAdmin(t, g, "/oauth/token")
+		taID, taSecret := createClient(t, g, super, map[string]any{"name": "default-ta", "scopes": []string{"scopegate.tenant_admin"}})
+		ta := mustTokenAt(t, g, "/oauth/token", taID, taSecret)
+		eric := createUser(t, g, super, map[string]any{"username": "eric.zelman"})
+		keyID, keySecret := createClient(t, g, ta, map[string]any{"name": "sync", "scopes": []string{"files.read"}, "connect_as_user_id": eric})
+		tok := mustTokenAt(t, g, "/oauth/token", keyID, keySecret)
+		if status, body, _ := call(t, "GET", g.URL+"/v5/files/1", tok, nil); status != http.StatusOK || body["user_id"] != eric {
+			t.Fatalf("the key's token before the promotion: %d %v", status, body)
+		}
+
+		wantStatus(t, g, super, "PATCH", "/users/"+eric, map[string]any{"admin": true, "super_admin": true}, http.StatusOK)
+		status, body, h := call(t, "GET", g.URL+"/v5/files/1", tok, nil)
+		if status != http.StatusUnauthorized || challenge(h) != "invalid_token" || !strings.Contains(flatten(body), "super admin") {
+			t.Fatalf("the key's token after its user became a super admin: %d %v %q", status, body, h.Get("WWW-Authenticate"))
+		}
+		if status, body := tokenBasic(t, g, "/oauth/token", keyID, keySecret, nil); status != http.StatusBadRequest || body["error"] != "unauthorized_client" {
+			t.Fatalf("a new token for the key: %d %v", status, body)
+		}
+		wantStatus(t, g, ta, "PATCH", "/clients/"+keyID, map[string]any{"name": "sync-2"}, http.StatusForbidden)
+
+		saved := wantStatus(t, g, super, "PATCH", "/clients/"+keyID, map[string]any{"connect_as_user_id": eric}, http.StatusOK)
+		if saved["connect_as_super"] != true {
+			t.Fatalf("the key saved by a super admin: %v", saved)
+		}
+		tok = mustTokenAt(t, g, "/oauth/token", keyID, keySecret)
+		if status, body, _ := call(t, "GET", g.URL+"/v5/files/1", tok, nil); status != http.StatusOK || body["user_id"] != eric {
+			t.Fatalf("the key's token once a super admin saved it: %d %v", status, body)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
@@ -20,6 +21,9 @@ var (
 	ErrUserPromoted = errors.New("the token's user has become an admin since it was issued")
 	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
 	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
+	// ErrConnectAsPromoted: the client connects as a user who became a
+	// super admin after an admin last saved it (power.ConnectAsHolds).
+	ErrConnectAsPromoted = errors.New("the user the client connects as has become a super admin; a super admin must save the client again")
 )
 
 // Verify checks a raw access token. The signature and the parse (what the
@@ -104,6 +108,9 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 		if c.PlainUser && (u.Admin || u.SuperAdmin) {
 			return ErrUserPromoted
 		}
+		if c.ConnectAs && !power.ConnectAsHolds(client, u) {
+			return ErrConnectAsPromoted
+		}
 	}
 	return nil
 }
@@ -128,7 +135,7 @@ func IsTokenError(err error) bool {
 	for _, e := range []error{
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
-		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrUserPromoted, ErrClientMoved, ErrConnectAs,
+		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrUserPromoted, ErrClientMoved, ErrConnectAs, ErrConnectAsPromoted,
 	} {
 		if errors.Is(err, e) {
 			return true

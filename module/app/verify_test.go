@@ -490,3 +490,54 @@ func TestIsTokenError(t *testing.T) {
 		}
 	}
 }
+
+// A client connected as a plain user does not speak for that user once a
+// super admin promotes them (a tenant admin may have set the client up and
+// read its secret): its connect-as tokens are refused with
+// ErrConnectAsPromoted, a token error (401), until the client is saved as
+// connecting as a super admin (ConnectAsSuper); a promotion to tenant admin
+// changes nothing, and a client saved that way keeps speaking for them.
+func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		alice := newUser(t, a, "alice")
+		c, _ := newClient(t, a, "connected")
+		c.ConnectAsUserID = &alice.ID
+		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+		_, claims := mint(t, a, c.ID, alice.ID, time.Hour)
+		claims.ConnectAs = true
+		connected, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A token alice got by signing in herself (no cas mark) is hers.
+		own, _ := mint(t, a, c.ID, alice.ID, time.Hour)
+		want := func(t *testing.T, raw string, wantErr error) {
+			t.Helper()
+			if _, err := a.Verify(ctx, raw); !errors.Is(err, wantErr) || (wantErr != nil && !app.IsTokenError(err)) {
+				t.Fatalf("Verify = %v, want %v", err, wantErr)
+			}
+		}
+		promote := func(t *testing.T, super bool) {
+			t.Helper()
+			alice.Admin, alice.SuperAdmin = true, super
+			if err := a.Store().UpdateUser(ctx, alice, tester, "user.update"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want(t, connected, nil)
+		promote(t, false)
+		want(t, connected, nil) // a tenant admin of the default tenant covers a tenant admin
+		promote(t, true)
+		want(t, connected, app.ErrConnectAsPromoted)
+		want(t, own, nil)
+		c.ConnectAsSuper = true
+		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+		want(t, connected, nil)
+	})
+}

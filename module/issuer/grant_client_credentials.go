@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -39,6 +40,9 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 				oerr = oauth.ErrInvalidGrant("the user this client connects as is disabled or gone")
 			}
 			return nil, oerr
+		}
+		if !power.ConnectAsHolds(c, sub.User) {
+			return nil, oauth.ErrUnauthorizedClient("the user this client connects as has become a super admin since an admin set the client up; a super admin must save the client again")
 		}
 		if userParam != "" && userParam != sub.User.ID && userParam != sub.User.Username {
 			return nil, oauth.ErrInvalidRequest("this client connects as a fixed user: leave out user_id, or name that user")

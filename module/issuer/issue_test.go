@@ -492,3 +492,27 @@ func TestDailyAllowanceConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// A connect-as client whose user became a super admin after the client was
+// saved gets no token (unauthorized_client saying a super admin must save
+// it again), while one saved with its user a super admin does.
+func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		svc := f.user(store.DefaultTenantID, "svc", false)
+		conn, secret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID})
+		f.issue(t, f.ep, conn.ID, secret)
+		svc.Admin, svc.SuperAdmin = true, true
+		if err := f.app.Store().UpdateUser(context.Background(), svc, tester, "user.update"); err != nil {
+			t.Fatal(err)
+		}
+		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm()), conn.ID, secret), http.StatusBadRequest, oauth.UnauthorizedClient)
+		if d := res.str("error_description"); !strings.Contains(d, "super admin must save the client") {
+			t.Errorf("description %q", d)
+		}
+		approved, approvedSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID, ConnectAsSuper: true})
+		if _, claims := f.issue(t, f.ep, approved.ID, approvedSecret); claims.Subject != svc.ID || !claims.ConnectAs {
+			t.Errorf("a client saved as connecting as a super admin: sub %q cas %v", claims.Subject, claims.ConnectAs)
+		}
+	})
+}

@@ -116,6 +116,16 @@ func Active(u *store.User) Power {
 	return OfUser(u)
 }
 
+// ConnectAsHolds reports whether client c, which connects as u, still
+// speaks for u: unless u is a super admin now while the client was saved
+// when u was not one (store.Client.ConnectAsSuper). A tenant admin of the
+// default tenant may connect a client as a plain user of it and read its
+// secret; the super admin's later promotion of that user must not hand
+// that tenant admin a super admin's voice.
+func ConnectAsHolds(c *store.Client, u *store.User) bool {
+	return c.ConnectAsSuper || OfUser(u).Level != Super
+}
+
 // ForUser is the power of a user of tenantID with the given flags, as
 // OfUser would see it once stored.
 func ForUser(tenantID string, admin, super bool) Power {

@@ -50,6 +50,12 @@ type Client struct {
 	// ConnectAsUserID is the user an api_key client's tokens act as.
 	ConnectAsUserID *string `gorm:"size:64;index"`
 	ConnectAsUser   *User
+	// ConnectAsSuper records that the connect-as user was a super admin
+	// when an admin last saved the client, which only a super admin may do.
+	// A client connected as a user who is promoted to super admin later does
+	// not speak for them (power.ConnectAsHolds) until a super admin saves it
+	// again: whoever set it up, or read its secret, held less power.
+	ConnectAsSuper bool
 	// AllowImpersonation lets the client act on behalf of any user of its tenant.
 	AllowImpersonation bool
 	// DisableImplicit refuses response_type=token at the authorize endpoint
@@ -203,7 +209,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 var clientSettings = []string{
 	"name", "tenant_id", "auth_method", "allowed_scopes", "default_scopes", "redirect_uris",
 	"token_lifetime_minutes", "max_minutes_per_day", "allow_user_tokens",
-	"connect_as_user_id", "allow_impersonation", "disable_implicit", "grant_types", "public", "updated_at",
+	"connect_as_user_id", "connect_as_super", "allow_impersonation", "disable_implicit", "grant_types", "public", "updated_at",
 }
 
 // UpdateClientSettings saves the admin-editable settings of c, but only

@@ -205,6 +205,7 @@ func migrateSchema(tx *gorm.DB) error {
 	// new column's default would otherwise grant what the old rows did not.
 	superAdmins := added(&User{}, "SuperAdmin")
 	clientSuperDisable, userSuperDisable := added(&Client{}, "DisabledBySuper"), added(&User{}, "DisabledBySuper")
+	connectAsSuper := added(&Client{}, "ConnectAsSuper")
 	if err := tx.AutoMigrate(allModels()...); err != nil {
 		return err
 	}
@@ -224,6 +225,14 @@ func migrateSchema(tx *gorm.DB) error {
 	}
 	if userSuperDisable {
 		steps = append(steps, tx.Model(&User{}).Where("disabled = ?", true).Update("disabled_by_super", true))
+	}
+	// Who connected a client before the flag existed is not known either:
+	// clients connected as a user who is a super admin now keep speaking
+	// for them (a super admin may have set them up); a later promotion of
+	// any other connect-as user needs a super admin to save the client.
+	if connectAsSuper {
+		supers := tx.Model(&User{}).Select("id").Where("admin = ? AND super_admin = ? AND tenant_id = ?", true, true, DefaultTenantID)
+		steps = append(steps, tx.Model(&Client{}).Where("connect_as_user_id IN (?)", supers).Update("connect_as_super", true))
 	}
 	// A client whose tokens an older build ended records only the time
 	// (tokens_revoked_at) and stays at generation 0: the guard ends its

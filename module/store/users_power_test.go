@@ -268,3 +268,41 @@ func TestUpgradeComposesUsernames(t *testing.T) {
 		}
 	})
 }
+
+// Opening a database from before connect_as_super marks the clients
+// connected as a user who is a super admin at that moment (a super admin
+// may have set them up, so they keep working) and no other: a client
+// connected as a plain user or a tenant admin, or connected as nobody.
+func TestUpgradeRecordsConnectAsSuper(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		_, s := upgraded(t, driver, func(ctx context.Context, old *store.Store) {
+			users := map[string]string{}
+			for name, level := range map[string][2]bool{"root": {true, true}, "boss": {true, false}, "plain": {false, false}} {
+				u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name, Admin: level[0], SuperAdmin: level[1]}
+				if err := old.CreateUser(ctx, u, admin); err != nil {
+					t.Fatal(err)
+				}
+				users[name] = u.ID
+			}
+			for _, id := range []string{"root", "boss", "plain", "nobody"} {
+				c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
+					AllowedScopes: store.Strings{"demo.read"}, OwnerID: "tester", SecretDigest: "d", SecretCiphertext: []byte{1}}
+				if u, ok := users[id]; ok {
+					c.ConnectAsUserID = &u
+				}
+				if err := old.CreateClient(ctx, c, admin); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := old.DB.Exec("ALTER TABLE clients DROP COLUMN connect_as_super").Error; err != nil {
+				t.Fatal(err)
+			}
+		})
+		for id, want := range map[string]bool{"root": true, "boss": false, "plain": false, "nobody": false} {
+			if c, err := s.GetClient(ctx, id); err != nil || c.ConnectAsSuper != want {
+				t.Errorf("client %s: connect_as_super %v (%v), want %v", id, c != nil && c.ConnectAsSuper, err, want)
+			}
+		}
+	})
+}
