@@ -182,18 +182,36 @@ func sqliteDSN(path string) string {
 	return "file:" + path + sep + q.Encode()
 }
 
+// migrate runs migrateSchema in one transaction on both databases (their
+// DDL is transactional): an upgrade that fails half-way (a full disk, a
+// deadline) leaves the schema and data as the previous build had them, to
+// be tried again by the next start, instead of a column added whose
+// backfill never ran (which would grant what the old rows did not).
 func (s *Store) migrate(ctx context.Context) error {
 	db := s.DB.WithContext(ctx)
 	if s.Driver == Postgres {
-		// Several nodes may start at once: serialise their migrations.
 		return db.Transaction(func(tx *gorm.DB) error {
+			// Several nodes may start at once: serialise their migrations.
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(7262351)").Error; err != nil {
 				return err
 			}
 			return migrateSchema(tx)
 		})
 	}
-	return migrateSchema(db)
+	// SQLite's own procedure for schema changes (sqlite.org/lang_altertable):
+	// foreign keys off on the connection first, as the pragma is a no-op
+	// inside a transaction, and a table GORM rebuilds to alter a column is
+	// dropped and copied back, which must not check or cascade the rows
+	// that reference it; then everything in one transaction.
+	return db.Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
+			return err
+		}
+		// Back on whatever happens, even past the caller's deadline: the
+		// connection returns to the pool.
+		defer conn.WithContext(context.WithoutCancel(ctx)).Exec("PRAGMA foreign_keys = ON")
+		return conn.Transaction(migrateSchema)
+	})
 }
 
 // migrateSchema creates or upgrades the tables, then runs the one-time data
