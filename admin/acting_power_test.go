@@ -90,14 +90,17 @@ func TestConnectAsCreatorNeedsTheCreatorsPower(t *testing.T) {
 	})
 }
 
-// A client records whether the user it connects as was a super admin when
-// it was last saved (ConnectAsSuper, which the token endpoint and the guard
-// read): a tenant admin's client connected as a plain user records no,
-// and keeps it when a super admin promotes that user (the tenant admin may
-// no longer change the client, and its tokens stop speaking for the user);
-// a super admin's save of the same client records yes, as does a client a
-// super admin connects as a super admin.
-func TestConnectAsRecordsTheUsersPowerWhenSaved(t *testing.T) {
+// A client records whether its secret was issued while the user it
+// connects as was a super admin (ConnectAsSuper, which the token endpoint
+// and the guard read). A tenant admin's client connected as a plain user
+// records no and keeps it when a super admin promotes that user: the
+// tenant admin may no longer change it, and a super admin's edits (a
+// rename, the same connect_as_user_id again) do not re-arm it, since the
+// tenant admin still holds the secret. A super admin's rotation does, and
+// ends the old secret at once whatever grace it asks for. A client a super
+// admin creates connected as a super admin records yes; moving it to
+// another user clears it, and moving it back does not set it again.
+func TestConnectAsRecordsWhoseSecretSpeaks(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		ta, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
@@ -117,12 +120,28 @@ func TestConnectAsRecordsTheUsersPowerWhenSaved(t *testing.T) {
 		e.want(e.do("PATCH", "/users/"+plain.ID, e.super, map[string]any{"admin": true, "super_admin": true}), http.StatusOK)
 		recorded(t, c.ClientID, false)
 		problemOf(t, e.do("PATCH", "/clients/"+c.ClientID, ta, map[string]any{"name": "still-mine"}), http.StatusForbidden)
-		saved := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+c.ClientID, e.super, map[string]any{"connect_as_user_id": plain.ID}), http.StatusOK))
-		recorded(t, c.ClientID, true)
-		if !saved.ConnectAsSuper {
-			t.Error("the client's view does not show connect_as_super after a super admin saved it")
+		problemOf(t, e.do("POST", "/clients/"+c.ClientID+"/rotate", ta, nil), http.StatusForbidden)
+		e.want(e.do("PATCH", "/clients/"+c.ClientID, e.super, map[string]any{"name": "renamed"}), http.StatusOK)
+		e.want(e.do("PATCH", "/clients/"+c.ClientID, e.super, map[string]any{"connect_as_user_id": plain.ID}), http.StatusOK)
+		recorded(t, c.ClientID, false)
+		rotated := decode[map[string]any](t, e.want(e.do("POST", "/clients/"+c.ClientID+"/rotate", e.super, map[string]any{"grace_seconds": 3600}), http.StatusOK))
+		if rotated["previous_secret_valid_until"] != nil {
+			t.Errorf("the rotation that re-armed the client kept the old secret until %v", rotated["previous_secret_valid_until"])
 		}
+		recorded(t, c.ClientID, true)
+		if cl, _ := e.app.Store().GetClient(t.Context(), c.ClientID); cl.PreviousSecretDigest != "" {
+			t.Error("the old secret still authenticates")
+		}
+		saved := decode[clientView](t, e.want(e.do("GET", "/clients/"+c.ClientID, e.super, nil), http.StatusOK))
+		if !saved.ConnectAsSuper {
+			t.Error("the client's view does not show connect_as_super")
+		}
+
 		r := e.create(e.super, map[string]any{"name": "as-root", "scopes": []string{"demo.read"}, "connect_as_user_id": root.ID})
 		recorded(t, r.ClientID, true)
+		e.want(e.do("PATCH", "/clients/"+r.ClientID, e.super, map[string]any{"connect_as_user_id": ""}), http.StatusOK)
+		recorded(t, r.ClientID, false)
+		e.want(e.do("PATCH", "/clients/"+r.ClientID, e.super, map[string]any{"connect_as_user_id": root.ID}), http.StatusOK)
+		recorded(t, r.ClientID, false)
 	})
 }

@@ -33,6 +33,7 @@ const (
 // block unrelated edits, while the rules that tie fields together are
 // always checked.
 func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, b *clientBody, creating bool) error {
+	before := *cl
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -176,7 +177,10 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			return err
 		}
 	}
-	return f.err()
+	if err := f.err(); err != nil {
+		return err
+	}
+	return h.recordConnectAsSuper(ctx, cl, &before, creating)
 }
 
 // checkPairScopes keeps an app's tenant pair within what the app requests,
@@ -233,15 +237,36 @@ func (h *Handler) mayGive(ctx context.Context, c *caller, cl *store.Client) erro
 	if !c.covers(need) {
 		return cannotGrant(need, cl.TenantID)
 	}
-	// The caller covers the connect-as user's power as it is now: the
-	// client speaks for them with that much, and no more once they are
-	// promoted (power.ConnectAsHolds).
-	as, err := h.connectAsPower(ctx, cl)
-	if err != nil {
-		return err
-	}
-	cl.ConnectAsSuper = as.Level == power.Super
 	return nil
+}
+
+// recordConnectAsSuper sets cl.ConnectAsSuper on a valid create or change:
+// a new client connected as a super admin (which only a super admin may
+// make) speaks for them, its secret being new; a change of the connect-as
+// user or the tenant clears it, as whoever holds the secret may hold less
+// power than the new user (a super admin re-arms such a client by rotating
+// its secret, store.RotateSecret). Other edits leave it as it is, so a
+// rename does not re-arm a client whose user was promoted.
+func (h *Handler) recordConnectAsSuper(ctx context.Context, cl *store.Client, before *store.Client, creating bool) error {
+	if !creating && sameConnectAs(before, cl) {
+		return nil
+	}
+	cl.ConnectAsSuper = false
+	if !creating {
+		return nil
+	}
+	as, err := h.connectAsPower(ctx, cl)
+	cl.ConnectAsSuper = as.Level == power.Super
+	return err
+}
+
+// sameConnectAs reports whether a and b connect as the same user of the
+// same tenant.
+func sameConnectAs(a, b *store.Client) bool {
+	if a.TenantID != b.TenantID || (a.ConnectAsUserID == nil) != (b.ConnectAsUserID == nil) {
+		return false
+	}
+	return a.ConnectAsUserID == nil || *a.ConnectAsUserID == *b.ConnectAsUserID
 }
 
 // cannotGrant refuses to hand out admin power the caller does not hold.

@@ -188,9 +188,10 @@ func TestUserChangesEndRefreshTokensThroughCaddy(t *testing.T) {
 // (and so holds its secret); a super admin then makes that user a super
 // admin. Through Caddy on the shipped bigtincan.Caddyfile, the key's token
 // stops working at the API (401 invalid_token saying why), the token
-// endpoint refuses it a new one (400 unauthorized_client), and the tenant
-// admin may no longer change the key, until a super admin saves it again:
-// then its tokens speak for the user once more.
+// endpoint refuses it a new one (400 unauthorized_client), the tenant admin
+// may no longer change the key, and a super admin's edit does not bring it
+// back; a super admin's rotation does: the tenant admin's secret stops
+// working at once, and the new one's tokens speak for the user again.
 func TestConnectAsStopsWhenItsUserBecomesSuperAdmin(t *testing.T) {
 	eachDriverWith(t, "bigtincan.Caddyfile", func(t *testing.T, g *gateway) {
 		super := bootstrapAdmin(t, g, "/oauth/token")
@@ -208,18 +209,24 @@ func TestConnectAsStopsWhenItsUserBecomesSuperAdmin(t *testing.T) {
 		if status != http.StatusUnauthorized || challenge(h) != "invalid_token" || !strings.Contains(flatten(body), "super admin") {
 			t.Fatalf("the key's token after its user became a super admin: %d %v %q", status, body, h.Get("WWW-Authenticate"))
 		}
-		if status, body := tokenBasic(t, g, "/oauth/token", keyID, keySecret, nil); status != http.StatusBadRequest || body["error"] != "unauthorized_client" {
-			t.Fatalf("a new token for the key: %d %v", status, body)
+		refused := func(what string) {
+			t.Helper()
+			if status, body := tokenBasic(t, g, "/oauth/token", keyID, keySecret, nil); status != http.StatusBadRequest || body["error"] != "unauthorized_client" {
+				t.Fatalf("a new token for the key %s: %d %v", what, status, body)
+			}
 		}
+		refused("after the promotion")
 		wantStatus(t, g, ta, "PATCH", "/clients/"+keyID, map[string]any{"name": "sync-2"}, http.StatusForbidden)
+		wantStatus(t, g, super, "PATCH", "/clients/"+keyID, map[string]any{"name": "sync-3", "connect_as_user_id": eric}, http.StatusOK)
+		refused("after a super admin's edit")
 
-		saved := wantStatus(t, g, super, "PATCH", "/clients/"+keyID, map[string]any{"connect_as_user_id": eric}, http.StatusOK)
-		if saved["connect_as_super"] != true {
-			t.Fatalf("the key saved by a super admin: %v", saved)
+		rotated := wantStatus(t, g, super, "POST", "/clients/"+keyID+"/rotate", map[string]any{"grace_seconds": 600}, http.StatusOK)
+		if status, body := tokenBasic(t, g, "/oauth/token", keyID, keySecret, nil); status != http.StatusUnauthorized || body["error"] != "invalid_client" {
+			t.Fatalf("the tenant admin's secret after the rotation: %d %v", status, body)
 		}
-		tok = mustTokenAt(t, g, "/oauth/token", keyID, keySecret)
+		tok = mustTokenAt(t, g, "/oauth/token", keyID, rotated["client_secret"].(string))
 		if status, body, _ := call(t, "GET", g.URL+"/v5/files/1", tok, nil); status != http.StatusOK || body["user_id"] != eric {
-			t.Fatalf("the key's token once a super admin saved it: %d %v", status, body)
+			t.Fatalf("the key's token once a super admin rotated its secret: %d %v", status, body)
 		}
 	})
 }

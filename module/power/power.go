@@ -102,7 +102,7 @@ func OfUser(u *store.User) Power {
 	switch {
 	case u == nil || !u.Admin:
 		return Nothing
-	case u.SuperAdmin && u.TenantID == store.DefaultTenantID:
+	case u.IsSuperAdmin():
 		return SuperAdmin
 	}
 	return TenantAdmin(u.TenantID)
@@ -117,13 +117,13 @@ func Active(u *store.User) Power {
 }
 
 // ConnectAsHolds reports whether client c, which connects as u, still
-// speaks for u: unless u is a super admin now while the client was saved
-// when u was not one (store.Client.ConnectAsSuper). A tenant admin of the
-// default tenant may connect a client as a plain user of it and read its
-// secret; the super admin's later promotion of that user must not hand
-// that tenant admin a super admin's voice.
+// speaks for u: unless u is a super admin now and the client's secret was
+// not issued while u was one (store.Client.ConnectAsSuper). A tenant admin
+// of the default tenant may connect a client as a plain user of it and
+// hold its secret; a super admin's later promotion of that user must not
+// hand that tenant admin a super admin's voice.
 func ConnectAsHolds(c *store.Client, u *store.User) bool {
-	return c.ConnectAsSuper || OfUser(u).Level != Super
+	return c.ConnectAsSuper || !u.IsSuperAdmin()
 }
 
 // ForUser is the power of a user of tenantID with the given flags, as

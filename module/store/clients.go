@@ -50,12 +50,15 @@ type Client struct {
 	// ConnectAsUserID is the user an api_key client's tokens act as.
 	ConnectAsUserID *string `gorm:"size:64;index"`
 	ConnectAsUser   *User
-	// ConnectAsSuper records that the connect-as user was a super admin
-	// when an admin last saved the client, which only a super admin may do.
-	// A client connected as a user who is promoted to super admin later does
-	// not speak for them (power.ConnectAsHolds) until a super admin saves it
-	// again: whoever set it up, or read its secret, held less power.
-	ConnectAsSuper bool
+	// ConnectAsSuper records that the client's secret was issued while its
+	// connect-as user was a super admin: it was created connected as one
+	// (which only a super admin may do), or its secret was rotated since
+	// the user became one (the previous secret then ends at once). Changing
+	// the connect-as user clears it. A client connected as a user promoted
+	// to super admin later does not speak for them (power.ConnectAsHolds)
+	// until a super admin rotates its secret: whoever held the secret
+	// before, the tenant admin who set it up say, held less power.
+	ConnectAsSuper bool `gorm:"not null;default:false"`
 	// AllowImpersonation lets the client act on behalf of any user of its tenant.
 	AllowImpersonation bool
 	// DisableImplicit refuses response_type=token at the authorize endpoint
@@ -325,12 +328,29 @@ func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (tim
 }
 
 // RotateSecret replaces a client's secret; the old one keeps working until
-// graceUntil (nil: not at all).
-func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciphertext []byte, graceUntil *time.Time, a Actor) error {
-	return s.tx(ctx, func(tx *gorm.DB) error {
+// graceUntil (nil: not at all), which it returns. The new secret records
+// whether the client's connect-as user is a super admin now
+// (ConnectAsSuper); when that re-arms a client the promotion of its user
+// had stopped, the old secret ends at once: it never spoke for a super
+// admin, and whoever held it may not.
+func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciphertext []byte, graceUntil *time.Time, a Actor) (*time.Time, error) {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var c Client
 		if err := tx.Take(&c, "id = ?", id).Error; err != nil {
 			return err
+		}
+		asSuper := false
+		if c.ConnectAsUserID != nil {
+			var u User
+			switch err := tx.Take(&u, "id = ?", *c.ConnectAsUserID).Error; {
+			case err == nil:
+				asSuper = u.IsSuperAdmin() && u.TenantID == c.TenantID
+			case !errors.Is(err, gorm.ErrRecordNotFound):
+				return err
+			}
+		}
+		if asSuper && !c.ConnectAsSuper {
+			graceUntil = nil
 		}
 		prev := ""
 		if graceUntil != nil {
@@ -341,6 +361,7 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 			"secret_ciphertext":      ciphertext,
 			"previous_secret_digest": prev,
 			"previous_secret_until":  graceUntil,
+			"connect_as_super":       asSuper,
 			"updated_at":             time.Now().UTC(),
 		}).Error
 		if err != nil {
@@ -351,6 +372,10 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		}
 		return audit(tx, a, "client.rotate", id, "")
 	})
+	if err != nil {
+		return nil, err
+	}
+	return graceUntil, nil
 }
 
 // missingOrSuspended says why an update or delete of client id, limited

@@ -34,6 +34,12 @@ type User struct {
 	UpdatedAt       time.Time
 }
 
+// IsSuperAdmin reports whether u's flags make it a super admin: an admin of
+// the default tenant with the super admin level (power.OfUser builds on it).
+func (u *User) IsSuperAdmin() bool {
+	return u != nil && u.Admin && u.SuperAdmin && u.TenantID == DefaultTenantID
+}
+
 // CreateUser inserts a user.
 func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {

@@ -269,26 +269,41 @@ func TestUpgradeComposesUsernames(t *testing.T) {
 	})
 }
 
-// Opening a database from before connect_as_super marks the clients
-// connected as a user who is a super admin at that moment (a super admin
-// may have set them up, so they keep working) and no other: a client
-// connected as a plain user or a tenant admin, or connected as nobody.
+// Opening a database from before connect_as_super marks a client connected
+// as a user who is a super admin at that moment when whoever created it (or
+// owns it, for rows older than creator_user_id) is that user, a super admin
+// too, or no user (bootstrap's clients): those keep working. A client a
+// lesser admin set up before its user was promoted, one connected as a
+// tenant admin or a plain user, and one connected as nobody are not marked.
 func TestUpgradeRecordsConnectAsSuper(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		_, s := upgraded(t, driver, func(ctx context.Context, old *store.Store) {
 			users := map[string]string{}
-			for name, level := range map[string][2]bool{"root": {true, true}, "boss": {true, false}, "plain": {false, false}} {
+			for name, level := range map[string][2]bool{"root": {true, true}, "super2": {true, true}, "boss": {true, false}, "plain": {false, false}} {
 				u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name, Admin: level[0], SuperAdmin: level[1]}
 				if err := old.CreateUser(ctx, u, admin); err != nil {
 					t.Fatal(err)
 				}
 				users[name] = u.ID
 			}
-			for _, id := range []string{"root", "boss", "plain", "nobody"} {
-				c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
-					AllowedScopes: store.Strings{"demo.read"}, OwnerID: "tester", SecretDigest: "d", SecretCiphertext: []byte{1}}
-				if u, ok := users[id]; ok {
+			for _, tc := range []struct{ id, as, creator, owner string }{
+				{"root-by-root", "root", "root", "root"},
+				{"root-by-super2", "root", "super2", "super2"},
+				{"root-by-bootstrap", "root", "", "self"},
+				{"root-by-boss", "root", "boss", "boss"},
+				{"root-owned-by-boss", "root", "", "boss"},
+				{"boss", "boss", "", "self"},
+				{"plain", "plain", "", "self"},
+				{"nobody", "", "", "self"},
+			} {
+				c := &store.Client{ID: tc.id, TenantID: store.DefaultTenantID, Name: tc.id, AuthMethod: store.AuthAPIKey,
+					AllowedScopes: store.Strings{"demo.read"}, OwnerID: tc.id, CreatorUserID: users[tc.creator],
+					SecretDigest: "d", SecretCiphertext: []byte{1}}
+				if tc.owner != "self" {
+					c.OwnerID = users[tc.owner]
+				}
+				if u, ok := users[tc.as]; ok {
 					c.ConnectAsUserID = &u
 				}
 				if err := old.CreateClient(ctx, c, admin); err != nil {
@@ -299,7 +314,10 @@ func TestUpgradeRecordsConnectAsSuper(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		for id, want := range map[string]bool{"root": true, "boss": false, "plain": false, "nobody": false} {
+		for id, want := range map[string]bool{
+			"root-by-root": true, "root-by-super2": true, "root-by-bootstrap": true,
+			"root-by-boss": false, "root-owned-by-boss": false, "boss": false, "plain": false, "nobody": false,
+		} {
 			if c, err := s.GetClient(ctx, id); err != nil || c.ConnectAsSuper != want {
 				t.Errorf("client %s: connect_as_super %v (%v), want %v", id, c != nil && c.ConnectAsSuper, err, want)
 			}
