@@ -34,6 +34,7 @@ const (
 	DecisionBadRequest   = "bad_request"  // 400 invalid_request
 	DecisionUnavailable  = "unavailable"  // 503, the database is unavailable
 	DecisionError        = "error"        // 500
+	DecisionCanceled     = "canceled"     // the caller closed the request before the decision
 )
 
 var metrics = struct {

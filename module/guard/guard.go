@@ -7,6 +7,7 @@
 package guard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -333,8 +334,7 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 		if app.IsTokenError(err) {
 			return nil, oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", err.Error())
 		}
-		g.logger.Error("verifying a token", zap.Error(err))
-		return nil, failure(err)
+		return nil, g.failure(r.Context(), "verifying a token", err)
 	}
 	id := &Identity{Claims: c, UserID: c.UserID()}
 	if c.Act != nil {
@@ -471,10 +471,22 @@ func legsError(need scope.Legs) *oauth.Error {
 	return oauth.New(oauth.InsufficientScope, http.StatusForbidden, "this route needs a 2-legged token (not bound to a user)")
 }
 
-// failure is the answer to an internal error err (already logged): 503
-// temporarily_unavailable with Retry-After when the database is unavailable
-// (store.Unavailable decides, for every endpoint alike), else 500.
-func failure(err error) *oauth.Error {
+// statusClientClosedRequest is what Caddy's reverse_proxy, like nginx,
+// records for a request whose caller went away before the answer.
+const statusClientClosedRequest = 499
+
+// failure logs the internal error err met while doing what, and answers
+// it: 503 temporarily_unavailable with Retry-After when the database is
+// unavailable (store.Unavailable decides, for every endpoint alike), else
+// 500. When the caller hung up meanwhile (which cancels the lookup),
+// nothing failed here and nobody reads the answer: 499, logged at debug
+// level and counted as canceled rather than as a server error.
+func (g *Guard) failure(ctx context.Context, what string, err error) *oauth.Error {
+	if ctx.Err() != nil {
+		g.logger.Debug(what+": the client closed the request", zap.Error(err))
+		return oauth.New(oauth.ServerError, statusClientClosedRequest, "the client closed the request")
+	}
+	g.logger.Error(what, zap.Error(err))
 	if store.Unavailable(err) {
 		return oauth.ErrUnavailable(store.RetryAfter)
 	}

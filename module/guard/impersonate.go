@@ -5,8 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"go.uber.org/zap"
-
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
@@ -23,8 +21,7 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	c := id.Claims
 	client, err := g.app.Runtime().Client(ctx, c.ClientID)
 	if err != nil {
-		g.logger.Error("loading client for impersonation", zap.Error(err))
-		return failure(err)
+		return g.failure(ctx, "loading client for impersonation", err)
 	}
 	if client == nil || client.AuthMethod != store.AuthAPIKey || !client.AllowImpersonation {
 		return forbid("this client is not allowed to perform actions on behalf of users")
@@ -48,8 +45,7 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 		}
 	}
 	if err != nil {
-		g.logger.Error("loading impersonated user", zap.Error(err))
-		return failure(err)
+		return g.failure(ctx, "loading impersonated user", err)
 	}
 	// A user of another tenant is reported exactly like an unknown one.
 	if target == nil || target.TenantID != c.Tenant {

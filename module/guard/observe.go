@@ -46,6 +46,7 @@ var unauthorizedReasons = map[string]string{
 	app.ErrUserDisabled.Error():      "user_disabled",
 	app.ErrConnectAs.Error():         "connect_as",
 	app.ErrConnectAsPromoted.Error(): "connect_as",
+	app.ErrUserPromoted.Error():      "user_promoted",
 }
 
 // decision returns the metric labels of a refusal: a 401 by its reason,
@@ -63,6 +64,8 @@ func decision(e *oauth.Error) (decision, reason string) {
 		return app.DecisionBadRequest, oauth.InvalidRequest
 	case http.StatusServiceUnavailable:
 		return app.DecisionUnavailable, oauth.TemporarilyUnavail
+	case statusClientClosedRequest:
+		return app.DecisionCanceled, "client_closed"
 	}
 	return app.DecisionError, oauth.ServerError
 }

@@ -140,6 +140,7 @@ func TestEveryTokenErrorHasAReason(t *testing.T) {
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
 		app.ErrRevoked, app.ErrClientDisabled, app.ErrClientGone, app.ErrUserDisabled, app.ErrClientMoved, app.ErrConnectAs,
+		app.ErrConnectAsPromoted, app.ErrUserPromoted,
 	} {
 		if !app.IsTokenError(err) {
 			t.Errorf("%v is not a token error", err)

@@ -1,11 +1,17 @@
 package guard
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -60,6 +66,42 @@ func TestDatabaseFaultAnswers500(t *testing.T) {
 			!strings.Contains(x.w.Body.String(), `"error":"server_error"`) {
 			t.Fatalf("clients table gone: upstream calls %d, status %d, Retry-After %q, body %s; want 0, 500 server_error",
 				up.calls.Load(), x.w.Code, x.w.Header().Get("Retry-After"), x.w.Body.String())
+		}
+	})
+}
+
+// A caller who hangs up while the guard reads the database is not a server
+// failure: the guard answers 499 (what Caddy's reverse_proxy records for
+// it), counts it as canceled (reason client_closed) rather than error, logs
+// it at debug level only, and nothing reaches the upstream.
+func TestCallerGoneIsNotAServerError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		core, logs := observer.New(zapcore.DebugLevel)
+		g := &Guard{Scopes: []string{"demo.read"}}
+		if err := g.setup(e.a, zap.New(core)); err != nil {
+			t.Fatal(err)
+		}
+		raw := e.token(plain, "", "demo.read") // plain's row is not cached yet: Verify must read it
+		canceledBefore := decisions(t, app.DecisionCanceled, "client_closed")
+		errorsBefore := decisions(t, app.DecisionError, oauth.ServerError)
+
+		x := newExchange("/", bearerLine(raw))
+		ctx, cancel := context.WithCancel(x.r.Context())
+		cancel()
+		x.r = x.r.WithContext(ctx)
+		up := x.serve(t, g)
+		if up.calls.Load() != 0 || x.w.Code != statusClientClosedRequest {
+			t.Fatalf("caller gone: upstream calls %d, status %d; want 0, 499", up.calls.Load(), x.w.Code)
+		}
+		if got := decisions(t, app.DecisionCanceled, "client_closed") - canceledBefore; got != 1 {
+			t.Errorf("canceled counted %v times, want 1", got)
+		}
+		if got := decisions(t, app.DecisionError, oauth.ServerError) - errorsBefore; got != 0 {
+			t.Errorf("counted as a server error %v times", got)
+		}
+		if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 0 {
+			t.Errorf("%d error-level logs for a caller who hung up: %v", n, logs.All())
 		}
 	})
 }

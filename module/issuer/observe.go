@@ -12,13 +12,23 @@ import (
 	"github.com/scopegate/scopegate/module/oauth"
 )
 
+// outcomeCanceled is the outcome of a request whose caller went away
+// before the answer.
+const outcomeCanceled = "canceled"
+
 // observe counts a token endpoint answer (grant type, outcome, time taken)
 // and logs a failed client authentication at info level: the client and
 // tenant when the client exists, why it failed and from where; never the
 // secret.
 func (e *TokenEndpoint) observe(r *http.Request, req *Request, oerr *oauth.Error, start time.Time) {
 	outcome := "issued"
-	if oerr != nil {
+	switch {
+	case oerr == nil:
+	case (oerr.Code == oauth.ServerError || oerr.Code == oauth.TemporarilyUnavail) && r.Context().Err() != nil:
+		// The caller hung up while the database was asked (which cancels
+		// the query): nothing failed here.
+		outcome = outcomeCanceled
+	default:
 		outcome = oerr.Code
 	}
 	app.ObserveTokenRequest(grantLabel(req), outcome, time.Since(start))

@@ -103,3 +103,25 @@ func TestFailedClientAuthenticationIsLogged(t *testing.T) {
 		}
 	})
 }
+
+// A caller who hangs up while the token endpoint reads the database is
+// counted as canceled, not as a server_error: nothing failed here.
+func TestTokenRequestOfAGoneCallerIsCanceled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		canceled, failed := tokenRequests(t, "client_credentials", outcomeCanceled), tokenRequests(t, "client_credentials", "server_error")
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		res := serve(t, f.ep, withBasic(formRequest(ccForm()), c.ID, secret).WithContext(ctx))
+		if res.Status < 500 {
+			t.Fatalf("a token for a caller who hung up before the client was read: %d %v", res.Status, res.Body)
+		}
+		if got := tokenRequests(t, "client_credentials", outcomeCanceled) - canceled; got != 1 {
+			t.Errorf("canceled counted %v times, want 1", got)
+		}
+		if got := tokenRequests(t, "client_credentials", "server_error") - failed; got != 0 {
+			t.Errorf("counted as server_error %v times", got)
+		}
+	})
+}
