@@ -27,6 +27,16 @@ func decisions(t *testing.T, decision, reason string) float64 {
 	return apptest.Metric(t, "caddy_scopegate_guard_decisions_total", "decision", decision, "reason", reason)
 }
 
+// observedGuard sets g up with a logger that records every entry.
+func (e *env) observedGuard(g *Guard) (*Guard, *observer.ObservedLogs) {
+	e.tb.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	if err := g.setup(e.a, zap.New(core)); err != nil {
+		e.tb.Fatalf("setup: %v", err)
+	}
+	return g, logs
+}
+
 // Every refusal is counted once under its decision and a reason from the
 // fixed set (a 401 by what was wrong with the token), every request a
 // guard lets through once as allowed, and each is logged at info level
@@ -36,11 +46,7 @@ func decisions(t *testing.T, decision, reason string) float64 {
 func TestRefusalsAreCountedAndLogged(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		core, logs := observer.New(zapcore.DebugLevel)
-		g := &Guard{Scopes: []string{"demo.read"}}
-		if err := g.setup(e.a, zap.New(core)); err != nil {
-			t.Fatal(err)
-		}
+		g, logs := e.observedGuard(&Guard{Scopes: []string{"demo.read"}})
 		ctx := context.Background()
 
 		expired := e.claims(svc, "", "demo.read")

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
@@ -77,11 +75,7 @@ func TestDatabaseFaultAnswers500(t *testing.T) {
 func TestCallerGoneIsNotAServerError(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
-		core, logs := observer.New(zapcore.DebugLevel)
-		g := &Guard{Scopes: []string{"demo.read"}}
-		if err := g.setup(e.a, zap.New(core)); err != nil {
-			t.Fatal(err)
-		}
+		g, logs := e.observedGuard(&Guard{Scopes: []string{"demo.read"}})
 		raw := e.token(plain, "", "demo.read") // plain's row is not cached yet: Verify must read it
 		canceledBefore := decisions(t, app.DecisionCanceled, "client_closed")
 		errorsBefore := decisions(t, app.DecisionError, oauth.ServerError)
