@@ -32,7 +32,7 @@ const cliVia = "cli"
 
 // cliPrincipal owns what the command line creates. Client ids start with
 // sg_ and user ids are UUIDs, so no token or session is ever this principal.
-const cliPrincipal = "cli"
+const cliPrincipal = app.CLIPrincipal
 
 // cliTimeout bounds one command: a database that does not answer must not
 // hang a script.

@@ -33,7 +33,6 @@ const (
 // block unrelated edits, while the rules that tie fields together are
 // always checked.
 func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, b *clientBody, creating bool) error {
-	before := *cl
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -177,10 +176,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			return err
 		}
 	}
-	if err := f.err(); err != nil {
-		return err
-	}
-	return h.recordConnectAsSuper(ctx, cl, &before, creating)
+	return f.err()
 }
 
 // checkPairScopes keeps an app's tenant pair within what the app requests,
@@ -238,35 +234,6 @@ func (h *Handler) mayGive(ctx context.Context, c *caller, cl *store.Client) erro
 		return cannotGrant(need, cl.TenantID)
 	}
 	return nil
-}
-
-// recordConnectAsSuper sets cl.ConnectAsSuper on a valid create or change:
-// a new client connected as a super admin (which only a super admin may
-// make) speaks for them, its secret being new; a change of the connect-as
-// user or the tenant clears it, as whoever holds the secret may hold less
-// power than the new user (a super admin re-arms such a client by rotating
-// its secret, store.RotateSecret). Other edits leave it as it is, so a
-// rename does not re-arm a client whose user was promoted.
-func (h *Handler) recordConnectAsSuper(ctx context.Context, cl *store.Client, before *store.Client, creating bool) error {
-	if !creating && sameConnectAs(before, cl) {
-		return nil
-	}
-	cl.ConnectAsSuper = false
-	if !creating {
-		return nil
-	}
-	as, err := h.connectAsPower(ctx, cl)
-	cl.ConnectAsSuper = as.Level == power.Super
-	return err
-}
-
-// sameConnectAs reports whether a and b connect as the same user of the
-// same tenant.
-func sameConnectAs(a, b *store.Client) bool {
-	if a.TenantID != b.TenantID || (a.ConnectAsUserID == nil) != (b.ConnectAsUserID == nil) {
-		return false
-	}
-	return a.ConnectAsUserID == nil || *a.ConnectAsUserID == *b.ConnectAsUserID
 }
 
 // cannotGrant refuses to hand out admin power the caller does not hold.

@@ -60,7 +60,7 @@ func viewClient(c *store.Client) clientView {
 		ClientID: c.ID, Name: c.Name, TenantID: c.TenantID, AuthMethod: c.AuthMethod, Status: status,
 		Scopes: nonNil(c.AllowedScopes), DefaultScopes: nonNil(c.DefaultScopes), RedirectURIs: nonNil(c.RedirectURIs),
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
-		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, ConnectAsSuper: c.ConnectAsSuper, AllowImpersonation: c.AllowImpersonation,
+		AllowUserTokens: c.AllowUserTokens, ConnectAsUserID: c.ConnectAsUserID, AllowImpersonation: c.AllowImpersonation,
 		Owner: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ClientSecret: masked,
 		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		TokensRevokedAt: c.TokensRevokedAt,

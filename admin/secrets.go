@@ -83,9 +83,7 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	// The store may end the old secret at once (a client re-armed to speak
-	// for a super admin, store.Client.ConnectAsSuper): answer what it did.
-	until, err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
+	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
 	if err != nil {
 		return err
 	}

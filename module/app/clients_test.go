@@ -69,7 +69,7 @@ func TestAuthenticateClientSecretGrace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.Store().RotateSecret(ctx, c.ID, digest, ct, grace, tester); err != nil {
+			if err := a.Store().RotateSecret(ctx, c.ID, digest, ct, grace, tester); err != nil {
 				t.Fatal(err)
 			}
 			return plain

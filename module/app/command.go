@@ -159,7 +159,7 @@ func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (stri
 		if err != nil {
 			return "", "", err
 		}
-		if _, err := rt.Store.RotateSecret(ctx, target.ID, digest, ct, nil, actor); err != nil {
+		if err := rt.Store.RotateSecret(ctx, target.ID, digest, ct, nil, actor); err != nil {
 			return "", "", err
 		}
 		return target.ID, plain, nil

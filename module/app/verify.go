@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
@@ -21,9 +20,9 @@ var (
 	ErrUserPromoted = errors.New("the token's user has become an admin since it was issued")
 	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
 	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
-	// ErrConnectAsPromoted: the client connects as a user who became a
-	// super admin after an admin last saved it (power.ConnectAsHolds).
-	ErrConnectAsPromoted = errors.New("the user the client connects as has become a super admin; a super admin must save the client again")
+	// ErrConnectAsPromoted: the client connects as a super admin, and its
+	// owner is neither that user nor a super admin (power.ConnectAsHolds).
+	ErrConnectAsPromoted = errors.New("the user the client connects as is a super admin, and the client's owner is not")
 )
 
 // Verify checks a raw access token. The signature and the parse (what the
@@ -108,8 +107,14 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 		if c.PlainUser && (u.Admin || u.SuperAdmin) {
 			return ErrUserPromoted
 		}
-		if c.ConnectAs && !power.ConnectAsHolds(client, u) {
-			return ErrConnectAsPromoted
+		if c.ConnectAs {
+			holds, err := a.ConnectAsHolds(ctx, client, u)
+			if err != nil {
+				return err
+			}
+			if !holds {
+				return ErrConnectAsPromoted
+			}
 		}
 	}
 	return nil

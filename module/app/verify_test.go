@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/power"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 	"github.com/scopegate/scopegate/module/token"
@@ -492,19 +495,21 @@ func TestIsTokenError(t *testing.T) {
 }
 
 // A client connected as a plain user does not speak for that user once a
-// super admin promotes them (a tenant admin may have set the client up and
-// read its secret): its connect-as tokens are refused with
-// ErrConnectAsPromoted, a token error (401), until the client is saved as
-// connecting as a super admin (ConnectAsSuper); a promotion to tenant admin
-// changes nothing, and a client saved that way keeps speaking for them.
+// super admin promotes them, unless its owner (who may read its secret) is
+// a super admin or the user: its connect-as tokens are refused with
+// ErrConnectAsPromoted, a token error (401). A promotion to tenant admin
+// changes nothing; a token the user got by signing in (no cas mark) stays
+// theirs; an owner promoted to super admin, or the user owning the client,
+// makes it speak for them again.
 func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		a := apptest.Open(t, driver, noPolling)
 		alice := newUser(t, a, "alice")
+		boss := newUser(t, a, "boss")
 		c, _ := newClient(t, a, "connected")
-		c.ConnectAsUserID = &alice.ID
-		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+		c.ConnectAsUserID, c.OwnerID = &alice.ID, boss.ID
+		if err := a.Store().UpdateClient(ctx, c, tester, "client.update"); err != nil {
 			t.Fatal(err)
 		}
 		_, claims := mint(t, a, c.ID, alice.ID, time.Hour)
@@ -513,7 +518,6 @@ func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A token alice got by signing in herself (no cas mark) is hers.
 		own, _ := mint(t, a, c.ID, alice.ID, time.Hour)
 		want := func(t *testing.T, raw string, wantErr error) {
 			t.Helper()
@@ -521,23 +525,85 @@ func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 				t.Fatalf("Verify = %v, want %v", err, wantErr)
 			}
 		}
-		promote := func(t *testing.T, super bool) {
+		promote := func(t *testing.T, u *store.User, super bool) {
 			t.Helper()
-			alice.Admin, alice.SuperAdmin = true, super
-			if err := a.Store().UpdateUser(ctx, alice, tester, "user.update"); err != nil {
+			u.Admin, u.SuperAdmin = true, super
+			if err := a.Store().UpdateUser(ctx, u, tester, "user.update"); err != nil {
 				t.Fatal(err)
 			}
 		}
+		promote(t, boss, false) // boss: a tenant admin of the default tenant
 		want(t, connected, nil)
-		promote(t, false)
-		want(t, connected, nil) // a tenant admin of the default tenant covers a tenant admin
-		promote(t, true)
+		promote(t, alice, false)
+		want(t, connected, nil) // a tenant admin covers a tenant admin
+		promote(t, alice, true)
 		want(t, connected, app.ErrConnectAsPromoted)
 		want(t, own, nil)
-		c.ConnectAsSuper = true
-		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+		promote(t, boss, true)
+		want(t, connected, nil)
+		promote(t, boss, false)
+		want(t, connected, app.ErrConnectAsPromoted)
+		c.OwnerID = alice.ID
+		if err := a.Store().UpdateClient(ctx, c, tester, "client.update"); err != nil {
 			t.Fatal(err)
 		}
 		want(t, connected, nil)
+	})
+}
+
+// OwnerPower reads the power of whoever owns a client, now: the command
+// line and bootstrap (a client owning itself) are super admins, a user has
+// its own power while active, a client the power its admin scopes give
+// capped by the user whose power created it, and a principal that is gone
+// has none.
+func TestOwnerPower(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		root, boss, off := newUser(t, a, "root"), newUser(t, a, "boss"), newUser(t, a, "off")
+		for u, flags := range map[*store.User][3]bool{root: {true, true, false}, boss: {true, false, false}, off: {true, true, true}} {
+			u.Admin, u.SuperAdmin, u.Disabled = flags[0], flags[1], flags[2]
+			if err := a.Store().UpdateUser(ctx, u, tester, "user.update"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		client := func(t *testing.T, name, owner, creator string, scopes ...string) *store.Client {
+			t.Helper()
+			c, _ := newClient(t, a, name)
+			c.OwnerID, c.CreatorUserID = owner, creator
+			if len(scopes) > 0 {
+				c.AllowedScopes = scopes
+			}
+			if owner == "self" {
+				c.OwnerID = c.ID
+			}
+			if err := a.Store().UpdateClient(ctx, c, tester, "client.update"); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		superKey := client(t, "super-key", app.CLIPrincipal, "", scope.Admin)
+		cappedKey := client(t, "capped-key", app.CLIPrincipal, boss.ID, scope.Admin)
+		taKey := client(t, "ta-key", app.CLIPrincipal, "", scope.TenantAdmin)
+		for _, tc := range []struct {
+			name  string
+			owner string
+			want  power.Power
+		}{
+			{"the command line", app.CLIPrincipal, power.SuperAdmin},
+			{"itself (bootstrap)", "self", power.SuperAdmin},
+			{"a super admin", root.ID, power.SuperAdmin},
+			{"a tenant admin", boss.ID, power.TenantAdmin(store.DefaultTenantID)},
+			{"a disabled super admin", off.ID, power.Nothing},
+			{"a client holding scopegate.admin", superKey.ID, power.SuperAdmin},
+			{"a scopegate.admin client a tenant admin made", cappedKey.ID, power.TenantAdmin(store.DefaultTenantID)},
+			{"a client holding scopegate.tenant_admin", taKey.ID, power.TenantAdmin(store.DefaultTenantID)},
+			{"nobody left", "gone", power.Nothing},
+		} {
+			c := client(t, "owned-by-"+strings.ReplaceAll(tc.name, " ", "-"), tc.owner, "")
+			if got, err := a.OwnerPower(ctx, c); err != nil || got != tc.want {
+				t.Errorf("owned by %s: %v (%v), want %v", tc.name, got, err, tc.want)
+			}
+		}
 	})
 }

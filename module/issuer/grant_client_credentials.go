@@ -3,8 +3,9 @@ package issuer
 import (
 	"context"
 
+	"go.uber.org/zap"
+
 	"github.com/scopegate/scopegate/module/oauth"
-	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -41,8 +42,12 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 			}
 			return nil, oerr
 		}
-		if !power.ConnectAsHolds(c, sub.User) {
-			return nil, oauth.ErrUnauthorizedClient("the user this client connects as has become a super admin since an admin set the client up; a super admin must save the client again")
+		switch holds, err := m.app.ConnectAsHolds(ctx, c, sub.User); {
+		case err != nil:
+			m.logger.Error("reading the power of a connect-as client's owner", zap.Error(err))
+			return nil, serverFailure(err)
+		case !holds:
+			return nil, oauth.ErrUnauthorizedClient("the user this client connects as is a super admin, and the client's owner is neither that user nor a super admin: a super admin must create the client")
 		}
 		if userParam != "" && userParam != sub.User.ID && userParam != sub.User.Username {
 			return nil, oauth.ErrInvalidRequest("this client connects as a fixed user: leave out user_id, or name that user")

@@ -493,9 +493,10 @@ func TestDailyAllowanceConcurrent(t *testing.T) {
 	})
 }
 
-// A connect-as client whose user became a super admin after the client was
-// saved gets no token (unauthorized_client saying a super admin must save
-// it again), while one saved with its user a super admin does.
+// A connect-as client whose user is a super admin gets a token only when
+// its owner (who may read its secret) is that user or a super admin too:
+// a client owned by someone without that power is refused
+// (unauthorized_client saying why), one the command line made is not.
 func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -507,12 +508,12 @@ func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm()), conn.ID, secret), http.StatusBadRequest, oauth.UnauthorizedClient)
-		if d := res.str("error_description"); !strings.Contains(d, "super admin must save the client") {
+		if d := res.str("error_description"); !strings.Contains(d, "owner is neither that user nor a super admin") {
 			t.Errorf("description %q", d)
 		}
-		approved, approvedSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID, ConnectAsSuper: true})
-		if _, claims := f.issue(t, f.ep, approved.ID, approvedSecret); claims.Subject != svc.ID || !claims.ConnectAs {
-			t.Errorf("a client saved as connecting as a super admin: sub %q cas %v", claims.Subject, claims.ConnectAs)
+		operators, operatorsSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID, OwnerID: app.CLIPrincipal})
+		if _, claims := f.issue(t, f.ep, operators.ID, operatorsSecret); claims.Subject != svc.ID || !claims.ConnectAs {
+			t.Errorf("a client the command line made: sub %q cas %v", claims.Subject, claims.ConnectAs)
 		}
 	})
 }

@@ -117,13 +117,15 @@ func Active(u *store.User) Power {
 }
 
 // ConnectAsHolds reports whether client c, which connects as u, still
-// speaks for u: unless u is a super admin now and the client's secret was
-// not issued while u was one (store.Client.ConnectAsSuper). A tenant admin
-// of the default tenant may connect a client as a plain user of it and
-// hold its secret; a super admin's later promotion of that user must not
-// hand that tenant admin a super admin's voice.
-func ConnectAsHolds(c *store.Client, u *store.User) bool {
-	return c.ConnectAsSuper || !u.IsSuperAdmin()
+// speaks for u, given owner, the power its owner holds now. The owner may
+// read the client's secret whenever it may manage the client, and
+// whoever it gave the secret to holds it too, so a client speaks for a
+// super admin only while its owner is that user or a super admin itself. A
+// tenant admin of the default tenant may connect a client as a plain user
+// of it; a super admin's later promotion of that user must not hand the
+// tenant admin a super admin's voice.
+func ConnectAsHolds(c *store.Client, u *store.User, owner Power) bool {
+	return !u.IsSuperAdmin() || c.OwnerID == u.ID || owner.Level == Super
 }
 
 // ForUser is the power of a user of tenantID with the given flags, as

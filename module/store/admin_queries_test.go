@@ -49,7 +49,7 @@ func TestUpdateClientSettings(t *testing.T) {
 		if err := s.SetClientDisabled(ctx, c.ID, true, editor); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RotateSecret(ctx, c.ID, "d2", []byte{2}, nil, editor); err != nil {
+		if err := s.RotateSecret(ctx, c.ID, "d2", []byte{2}, nil, editor); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := s.Feed().Last(ctx)

@@ -50,15 +50,6 @@ type Client struct {
 	// ConnectAsUserID is the user an api_key client's tokens act as.
 	ConnectAsUserID *string `gorm:"size:64;index"`
 	ConnectAsUser   *User
-	// ConnectAsSuper records that the client's secret was issued while its
-	// connect-as user was a super admin: it was created connected as one
-	// (which only a super admin may do), or its secret was rotated since
-	// the user became one (the previous secret then ends at once). Changing
-	// the connect-as user clears it. A client connected as a user promoted
-	// to super admin later does not speak for them (power.ConnectAsHolds)
-	// until a super admin rotates its secret: whoever held the secret
-	// before, the tenant admin who set it up say, held less power.
-	ConnectAsSuper bool `gorm:"not null;default:false"`
 	// AllowImpersonation lets the client act on behalf of any user of its tenant.
 	AllowImpersonation bool
 	// DisableImplicit refuses response_type=token at the authorize endpoint
@@ -212,7 +203,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 var clientSettings = []string{
 	"name", "tenant_id", "auth_method", "allowed_scopes", "default_scopes", "redirect_uris",
 	"token_lifetime_minutes", "max_minutes_per_day", "allow_user_tokens",
-	"connect_as_user_id", "connect_as_super", "allow_impersonation", "disable_implicit", "grant_types", "public", "updated_at",
+	"connect_as_user_id", "allow_impersonation", "disable_implicit", "grant_types", "public", "updated_at",
 }
 
 // UpdateClientSettings saves the admin-editable settings of c, but only
@@ -328,29 +319,12 @@ func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (tim
 }
 
 // RotateSecret replaces a client's secret; the old one keeps working until
-// graceUntil (nil: not at all), which it returns. The new secret records
-// whether the client's connect-as user is a super admin now
-// (ConnectAsSuper); when that re-arms a client the promotion of its user
-// had stopped, the old secret ends at once: it never spoke for a super
-// admin, and whoever held it may not.
-func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciphertext []byte, graceUntil *time.Time, a Actor) (*time.Time, error) {
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+// graceUntil (nil: not at all).
+func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciphertext []byte, graceUntil *time.Time, a Actor) error {
+	return s.tx(ctx, func(tx *gorm.DB) error {
 		var c Client
 		if err := tx.Take(&c, "id = ?", id).Error; err != nil {
 			return err
-		}
-		asSuper := false
-		if c.ConnectAsUserID != nil {
-			var u User
-			switch err := tx.Take(&u, "id = ?", *c.ConnectAsUserID).Error; {
-			case err == nil:
-				asSuper = u.IsSuperAdmin() && u.TenantID == c.TenantID
-			case !errors.Is(err, gorm.ErrRecordNotFound):
-				return err
-			}
-		}
-		if asSuper && !c.ConnectAsSuper {
-			graceUntil = nil
 		}
 		prev := ""
 		if graceUntil != nil {
@@ -361,7 +335,6 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 			"secret_ciphertext":      ciphertext,
 			"previous_secret_digest": prev,
 			"previous_secret_until":  graceUntil,
-			"connect_as_super":       asSuper,
 			"updated_at":             time.Now().UTC(),
 		}).Error
 		if err != nil {
@@ -372,10 +345,6 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		}
 		return audit(tx, a, "client.rotate", id, "")
 	})
-	if err != nil {
-		return nil, err
-	}
-	return graceUntil, nil
 }
 
 // missingOrSuspended says why an update or delete of client id, limited

@@ -223,7 +223,6 @@ func migrateSchema(tx *gorm.DB) error {
 	// new column's default would otherwise grant what the old rows did not.
 	superAdmins := added(&User{}, "SuperAdmin")
 	clientSuperDisable, userSuperDisable := added(&Client{}, "DisabledBySuper"), added(&User{}, "DisabledBySuper")
-	connectAsSuper := added(&Client{}, "ConnectAsSuper")
 	if err := tx.AutoMigrate(allModels()...); err != nil {
 		return err
 	}
@@ -243,20 +242,6 @@ func migrateSchema(tx *gorm.DB) error {
 	}
 	if userSuperDisable {
 		steps = append(steps, tx.Model(&User{}).Where("disabled = ?", true).Update("disabled_by_super", true))
-	}
-	// Who held a client's secret before the flag existed is not known: a
-	// client connected as a user who is a super admin now keeps speaking
-	// for them when the admin who created it (or, for rows older than that
-	// column, its owner) is that user, a super admin now, or no user at all
-	// (bootstrap, the command line); one a lesser admin set up needs a
-	// super admin to rotate its secret.
-	if connectAsSuper {
-		supers := tx.Model(&User{}).Select("id").Where("admin = ? AND super_admin = ? AND tenant_id = ?", true, true, DefaultTenantID)
-		lesser := tx.Model(&User{}).Select("id").Not("admin = ? AND super_admin = ? AND tenant_id = ?", true, true, DefaultTenantID)
-		steps = append(steps, tx.Model(&Client{}).
-			Where("connect_as_user_id IN (?)", supers).
-			Where("COALESCE(NULLIF(creator_user_id, ''), owner_id) NOT IN (?)", lesser).
-			Update("connect_as_super", true))
 	}
 	// A client whose tokens an older build ended records only the time
 	// (tokens_revoked_at) and stays at generation 0: the guard ends its

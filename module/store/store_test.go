@@ -68,7 +68,7 @@ func TestClientLifecycle(t *testing.T) {
 		}
 
 		grace := time.Now().Add(time.Hour)
-		if _, err := s.RotateSecret(ctx, "c1", "d2", []byte{9}, &grace, admin); err != nil {
+		if err := s.RotateSecret(ctx, "c1", "d2", []byte{9}, &grace, admin); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.GetClient(ctx, "c1")
