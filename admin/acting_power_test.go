@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,6 +87,25 @@ func TestConnectAsCreatorNeedsTheCreatorsPower(t *testing.T) {
 		got := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+app.ClientID, rootTok, map[string]any{"auth_method": "api_key"}), http.StatusOK))
 		if got.ConnectAsUserID == nil || *got.ConnectAsUserID != root.ID {
 			t.Fatalf("root's own change: %+v", got)
+		}
+	})
+}
+
+// An app's client for a tenant (a pair) may not connect as a user: its
+// secret is the app developer's, and the tenant's admin allowed scopes,
+// not a user's voice. The tenant admin's PATCH naming a user of its tenant
+// is a 400 naming connect_as_user_id, and the pair is unchanged.
+func TestPairsDoNotConnectAsUsers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newIntegrationsEnv(t, driver)
+		pair := decode[pairView](t, e.want(e.do("POST", "/integrations/"+e.reporter.ID+"/allow", e.t1, map[string]any{"scopes": []string{"demo.read"}}), http.StatusCreated))
+		u := decode[userView](t, e.want(e.do("POST", "/users", e.t1, map[string]any{"username": "worker"}), http.StatusCreated))
+		p := problemOf(t, e.do("PATCH", "/clients/"+pair.ClientID, e.t1, map[string]any{"connect_as_user_id": u.ID}), http.StatusBadRequest)
+		if !strings.Contains(fmt.Sprint(p.Errors), "connect_as_user_id") {
+			t.Fatalf("refusal %+v does not name connect_as_user_id", p)
+		}
+		if cl, err := e.app.Store().GetClient(t.Context(), pair.ClientID); err != nil || cl.ConnectAsUserID != nil {
+			t.Fatalf("the pair after the refused change: %v %v", cl, err)
 		}
 	})
 }

@@ -170,6 +170,12 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			return err
 		}
 	}
+	if cl.AppID != nil && cl.ConnectAsUserID != nil && (b.ConnectAsUserID != nil || defaulted) {
+		// An app's pair for a tenant: its secret is the app developer's,
+		// who may be of another tenant; the tenant's admin allowed scopes,
+		// not a user's voice (as user_tokens every_client refuses it).
+		f.add("connect_as_user_id", "an app's client for a tenant may not connect as a user: its secret is the app developer's")
+	}
 	if cl.ConnectAsUserID != nil && (b.ConnectAsUserID != nil || b.TenantID != nil || defaulted) &&
 		!f.has("connect_as_user_id") && !f.has("tenant_id") {
 		if err := h.checkConnectAs(ctx, &f, cl.TenantID, *cl.ConnectAsUserID); err != nil {

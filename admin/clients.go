@@ -23,29 +23,26 @@ const oob = "urn:ietf:wg:oauth:2.0:oob"
 // clientView is a client as the admin API shows it: the secret is always
 // masked here.
 type clientView struct {
-	ClientID             string   `json:"client_id"`
-	Name                 string   `json:"name"`
-	TenantID             string   `json:"tenant_id"`
-	AuthMethod           string   `json:"auth_method"`
-	Status               string   `json:"status"`
-	Scopes               []string `json:"scopes"`
-	DefaultScopes        []string `json:"default_scopes"`
-	RedirectURIs         []string `json:"redirect_uris"`
-	TokenLifetimeMinutes int      `json:"token_lifetime_minutes"`
-	MaxMinutesPerDay     int      `json:"max_minutes_per_day"`
-	AllowUserTokens      bool     `json:"allow_user_tokens"`
-	ConnectAsUserID      *string  `json:"connect_as_user_id"`
-	// ConnectAsSuper: the connect-as user was a super admin when the client
-	// was last saved, so it speaks for them as one (power.ConnectAsHolds).
-	ConnectAsSuper     bool      `json:"connect_as_super,omitempty"`
-	AllowImpersonation bool      `json:"allow_impersonation"`
-	Owner              string    `json:"owner"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
-	ClientSecret       string    `json:"client_secret"`
-	ImplicitGrant      bool      `json:"implicit_grant"`
-	GrantTypes         []string  `json:"grant_types"`
-	Public             bool      `json:"public"`
+	ClientID             string    `json:"client_id"`
+	Name                 string    `json:"name"`
+	TenantID             string    `json:"tenant_id"`
+	AuthMethod           string    `json:"auth_method"`
+	Status               string    `json:"status"`
+	Scopes               []string  `json:"scopes"`
+	DefaultScopes        []string  `json:"default_scopes"`
+	RedirectURIs         []string  `json:"redirect_uris"`
+	TokenLifetimeMinutes int       `json:"token_lifetime_minutes"`
+	MaxMinutesPerDay     int       `json:"max_minutes_per_day"`
+	AllowUserTokens      bool      `json:"allow_user_tokens"`
+	ConnectAsUserID      *string   `json:"connect_as_user_id"`
+	AllowImpersonation   bool      `json:"allow_impersonation"`
+	Owner                string    `json:"owner"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
+	ClientSecret         string    `json:"client_secret"`
+	ImplicitGrant        bool      `json:"implicit_grant"`
+	GrantTypes           []string  `json:"grant_types"`
+	Public               bool      `json:"public"`
 	// TokensRevokedAt is when an admin last ended the client's tokens
 	// (revoke_tokens); null when never.
 	TokensRevokedAt *time.Time `json:"tokens_revoked_at"`

@@ -35,11 +35,9 @@ func (a *App) OwnerPower(ctx context.Context, c *store.Client) (power.Power, err
 	if err != nil || oc == nil {
 		return power.Nothing, err
 	}
-	g := power.Grounds{Scopes: oc.AllowedScopes, TenantID: oc.TenantID, Client: oc, CreatorID: oc.CreatorUserID}
-	if g.CreatorID != "" {
-		if g.Creator, err = rt.User(ctx, g.CreatorID); err != nil {
-			return power.Nothing, err
-		}
+	g := power.Grounds{Scopes: oc.AllowedScopes, TenantID: oc.TenantID, Client: oc}
+	if g.CreatorID, g.Creator, err = creatorOf(ctx, rt, oc); err != nil {
+		return power.Nothing, err
 	}
 	p, err := power.Of(a.Catalogue(), g)
 	if err != nil {
@@ -48,10 +46,10 @@ func (a *App) OwnerPower(ctx context.Context, c *store.Client) (power.Power, err
 	return p, nil
 }
 
-// ConnectAsHolds reports whether client c, which connects as u, still
-// speaks for u (power.ConnectAsHolds), reading its owner's power only when
-// u is a super admin.
-func (a *App) ConnectAsHolds(ctx context.Context, c *store.Client, u *store.User) (bool, error) {
+// SpeaksFor reports whether client c's tokens may speak for user u
+// (power.MaySpeakFor), reading the power of c's owner only when u is a
+// super admin.
+func (a *App) SpeaksFor(ctx context.Context, c *store.Client, u *store.User) (bool, error) {
 	if !u.IsSuperAdmin() || c.OwnerID == u.ID {
 		return true, nil
 	}
@@ -59,5 +57,37 @@ func (a *App) ConnectAsHolds(ctx context.Context, c *store.Client, u *store.User
 	if err != nil {
 		return false, err
 	}
-	return power.ConnectAsHolds(c, u, owner), nil
+	return power.MaySpeakFor(c, u, owner), nil
+}
+
+// maxOwnerHops bounds the walk up a chain of clients that made clients,
+// as store.ClientCreator's does.
+const maxOwnerHops = 8
+
+// creatorOf is store.ClientCreator read through the runtime's caches (it
+// runs on requests): the user whose power created c, CreatorUserID when
+// set, else, for rows from before that column, the first user up the
+// chain of owners; "" when no user is behind c (bootstrap and what its
+// clients make, a chain ending at a client deleted since or longer than a
+// few hops).
+func creatorOf(ctx context.Context, rt *Runtime, c *store.Client) (string, *store.User, error) {
+	for range maxOwnerHops {
+		if c.CreatorUserID != "" {
+			u, err := rt.User(ctx, c.CreatorUserID)
+			return c.CreatorUserID, u, err
+		}
+		if c.OwnerID == "" || c.OwnerID == c.ID || c.OwnerID == CLIPrincipal {
+			return "", nil, nil
+		}
+		u, err := rt.User(ctx, c.OwnerID)
+		if err != nil || u != nil {
+			return c.OwnerID, u, err
+		}
+		next, err := rt.Client(ctx, c.OwnerID)
+		if err != nil || next == nil {
+			return "", nil, err
+		}
+		c = next
+	}
+	return "", nil, nil
 }

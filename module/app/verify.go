@@ -21,7 +21,7 @@ var (
 	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
 	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
 	// ErrConnectAsPromoted: the client connects as a super admin, and its
-	// owner is neither that user nor a super admin (power.ConnectAsHolds).
+	// owner is neither that user nor a super admin (power.MaySpeakFor).
 	ErrConnectAsPromoted = errors.New("the user the client connects as is a super admin, and the client's owner is not")
 )
 
@@ -108,7 +108,7 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 			return ErrUserPromoted
 		}
 		if c.ConnectAs {
-			holds, err := a.ConnectAsHolds(ctx, client, u)
+			holds, err := a.SpeaksFor(ctx, client, u)
 			if err != nil {
 				return err
 			}

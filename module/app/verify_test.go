@@ -554,8 +554,8 @@ func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 // OwnerPower reads the power of whoever owns a client, now: the command
 // line and bootstrap (a client owning itself) are super admins, a user has
 // its own power while active, a client the power its admin scopes give
-// capped by the user whose power created it, and a principal that is gone
-// has none.
+// capped by the user whose power created it (up the chain of owners for
+// rows older than creator_user_id), and a principal that is gone has none.
 func TestOwnerPower(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -585,6 +585,9 @@ func TestOwnerPower(t *testing.T) {
 		superKey := client(t, "super-key", app.CLIPrincipal, "", scope.Admin)
 		cappedKey := client(t, "capped-key", app.CLIPrincipal, boss.ID, scope.Admin)
 		taKey := client(t, "ta-key", app.CLIPrincipal, "", scope.TenantAdmin)
+		// A row from before creator_user_id: the user up the chain of
+		// owners caps it, as at the admin API.
+		legacyKey := client(t, "legacy-key", boss.ID, "", scope.Admin)
 		for _, tc := range []struct {
 			name  string
 			owner string
@@ -598,6 +601,7 @@ func TestOwnerPower(t *testing.T) {
 			{"a client holding scopegate.admin", superKey.ID, power.SuperAdmin},
 			{"a scopegate.admin client a tenant admin made", cappedKey.ID, power.TenantAdmin(store.DefaultTenantID)},
 			{"a client holding scopegate.tenant_admin", taKey.ID, power.TenantAdmin(store.DefaultTenantID)},
+			{"a scopegate.admin client a tenant admin made before creator_user_id", legacyKey.ID, power.TenantAdmin(store.DefaultTenantID)},
 			{"nobody left", "gone", power.Nothing},
 		} {
 			c := client(t, "owned-by-"+strings.ReplaceAll(tc.name, " ", "-"), tc.owner, "")

@@ -54,6 +54,15 @@ func (g *Guard) impersonate(ctx context.Context, id *Identity, as string) *oauth
 	if target.Disabled {
 		return forbid("the user to act as is disabled")
 	}
+	// Acting as a super admin needs a client its owner could have set up
+	// for that: someone may hold its secret since a super admin was
+	// demoted.
+	switch speaks, err := g.app.SpeaksFor(ctx, client, target); {
+	case err != nil:
+		return g.failure(ctx, "reading the power of the client's owner", err)
+	case !speaks:
+		return forbid("the user to act as is a super admin, and this client's owner is neither that user nor a super admin")
+	}
 	id.Actor = &token.Actor{Subject: app.Principal(c), ClientID: c.ClientID}
 	id.UserID = target.ID
 	return nil

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -93,5 +95,47 @@ func TestRepeatedImpersonationHeader(t *testing.T) {
 		// one is still a request to impersonate, and refused.
 		x = newExchange("/", bearerLine(raw), line(""), line(alice))
 		wantRefused(t, x, x.serve(t, off), http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
+	})
+}
+
+// Acting as a super admin needs a client its owner could have set up for
+// that (app.SpeaksFor): svc, owned by a principal without power (a
+// demoted super admin, say, who kept the secret), may act as alice while
+// she is a plain user and not once she is a super admin (403 saying why);
+// the same client made by the command line may.
+func TestImpersonatingASuperAdminNeedsTheOwnersPower(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		g := e.guard(&Guard{Impersonation: &Impersonation{}})
+		raw := e.token(svc, "", "demo.read")
+		actAsAlice := func() (*exchange, *upstream) {
+			x := newExchange("/", bearerLine(raw), DefaultImpersonationHeader+": "+alice)
+			return x, x.serve(t, g)
+		}
+		x, up := actAsAlice()
+		wantPassed(t, x, up)
+
+		u, err := e.a.Store().GetUser(ctx, alice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Admin, u.SuperAdmin = true, true
+		if err := e.a.Store().UpdateUser(ctx, u, tester, "user.update"); err != nil {
+			t.Fatal(err)
+		}
+		x, up = actAsAlice()
+		wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "the user to act as is a super admin, and this client's owner is neither that user nor a super admin", "")
+
+		c, err := e.a.Store().GetClient(ctx, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.OwnerID = app.CLIPrincipal
+		if err := e.a.Store().UpdateClient(ctx, c, tester, "client.update"); err != nil {
+			t.Fatal(err)
+		}
+		x, up = actAsAlice()
+		wantPassed(t, x, up)
 	})
 }

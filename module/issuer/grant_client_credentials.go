@@ -42,12 +42,8 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 			}
 			return nil, oerr
 		}
-		switch holds, err := m.app.ConnectAsHolds(ctx, c, sub.User); {
-		case err != nil:
-			m.logger.Error("reading the power of a connect-as client's owner", zap.Error(err))
-			return nil, serverFailure(err)
-		case !holds:
-			return nil, oauth.ErrUnauthorizedClient("the user this client connects as is a super admin, and the client's owner is neither that user nor a super admin: a super admin must create the client")
+		if oerr := m.speaksFor(ctx, c, sub.User, "the user this client connects as is a super admin, and the client's owner is neither that user nor a super admin: a super admin must create the client"); oerr != nil {
+			return nil, oerr
 		}
 		if userParam != "" && userParam != sub.User.ID && userParam != sub.User.Username {
 			return nil, oauth.ErrInvalidRequest("this client connects as a fixed user: leave out user_id, or name that user")
@@ -85,7 +81,11 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 // prevents; and a client holding an admin scope never takes a user_id.
 func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string) (*store.User, *oauth.Error) {
 	if c.AllowUserTokens {
-		return m.findUser(ctx, c, userParam)
+		u, oerr := m.findUser(ctx, c, userParam)
+		if oerr != nil {
+			return nil, oerr
+		}
+		return u, m.speaksFor(ctx, c, u, "the user named is a super admin, and this client's owner is neither that user nor a super admin")
 	}
 	if !m.userTokensEveryClient {
 		return nil, oauth.ErrUnauthorizedClient("this client may not ask for tokens bound to a user (user_id)")
@@ -107,4 +107,19 @@ func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string)
 		return nil, oauth.ErrUnauthorizedClient("this client may name only users who are not admins (user_id); naming an admin needs allow_user_tokens")
 	}
 	return u, nil
+}
+
+// speaksFor refuses a token of c speaking for u, a super admin, when c's
+// owner is neither u nor a super admin now (app.SpeaksFor): someone may
+// hold the client's secret who set it up before u was promoted, or kept it
+// after being demoted. refusal is the error's description.
+func (m *Minter) speaksFor(ctx context.Context, c *store.Client, u *store.User, refusal string) *oauth.Error {
+	switch speaks, err := m.app.SpeaksFor(ctx, c, u); {
+	case err != nil:
+		m.logger.Error("reading the power of a client's owner", zap.Error(err))
+		return serverFailure(err)
+	case !speaks:
+		return oauth.ErrUnauthorizedClient("%s", refusal)
+	}
+	return nil
 }

@@ -496,7 +496,8 @@ func TestDailyAllowanceConcurrent(t *testing.T) {
 // A connect-as client whose user is a super admin gets a token only when
 // its owner (who may read its secret) is that user or a super admin too:
 // a client owned by someone without that power is refused
-// (unauthorized_client saying why), one the command line made is not.
+// (unauthorized_client saying why), one the command line made is not; and
+// likewise for a client naming a super admin with user_id.
 func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -514,6 +515,22 @@ func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 		operators, operatorsSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, ConnectAsUserID: &svc.ID, OwnerID: app.CLIPrincipal})
 		if _, claims := f.issue(t, f.ep, operators.ID, operatorsSecret); claims.Subject != svc.ID || !claims.ConnectAs {
 			t.Errorf("a client the command line made: sub %q cas %v", claims.Subject, claims.ConnectAs)
+		}
+		// The same for a client that may name users (allow_user_tokens):
+		// naming the super admin needs its owner's power, naming anyone
+		// else does not.
+		namer, namerSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true})
+		plain := f.user(store.DefaultTenantID, "plain", false)
+		res = f.refuse(t, f.ep, withBasic(formRequest(ccForm("user_id", svc.ID)), namer.ID, namerSecret), http.StatusBadRequest, oauth.UnauthorizedClient)
+		if d := res.str("error_description"); !strings.Contains(d, "the user named is a super admin") {
+			t.Errorf("naming the super admin: %q", d)
+		}
+		if _, claims := f.issue(t, f.ep, namer.ID, namerSecret, "user_id", plain.ID); claims.Subject != plain.ID {
+			t.Errorf("naming a plain user: sub %q", claims.Subject)
+		}
+		opNamer, opNamerSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true, OwnerID: app.CLIPrincipal})
+		if _, claims := f.issue(t, f.ep, opNamer.ID, opNamerSecret, "user_id", svc.ID); claims.Subject != svc.ID {
+			t.Errorf("a namer the command line made, naming the super admin: sub %q", claims.Subject)
 		}
 	})
 }

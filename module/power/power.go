@@ -116,15 +116,17 @@ func Active(u *store.User) Power {
 	return OfUser(u)
 }
 
-// ConnectAsHolds reports whether client c, which connects as u, still
-// speaks for u, given owner, the power its owner holds now. The owner may
-// read the client's secret whenever it may manage the client, and
-// whoever it gave the secret to holds it too, so a client speaks for a
-// super admin only while its owner is that user or a super admin itself. A
-// tenant admin of the default tenant may connect a client as a plain user
-// of it; a super admin's later promotion of that user must not hand the
-// tenant admin a super admin's voice.
-func ConnectAsHolds(c *store.Client, u *store.User, owner Power) bool {
+// MaySpeakFor reports whether client c's tokens may speak for user u
+// (connecting as u, naming u with user_id, acting as u by impersonation),
+// given owner, the power c's owner holds now. The owner may read the
+// client's secret whenever it may manage the client, and whoever it gave
+// the secret to holds it too, so a client speaks for a super admin only
+// while its owner is that user or a super admin itself. Setting a client
+// up needs the power of the users it speaks for; this holds it to that
+// when users are promoted and owners demoted later: a tenant admin of the
+// default tenant who connected a client as a plain user, later made a
+// super admin, does not get a super admin's voice.
+func MaySpeakFor(c *store.Client, u *store.User, owner Power) bool {
 	return !u.IsSuperAdmin() || c.OwnerID == u.ID || owner.Level == Super
 }
 
