@@ -20,9 +20,10 @@ var (
 	ErrUserPromoted = errors.New("the token's user has become an admin since it was issued")
 	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
 	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
-	// ErrConnectAsPromoted: the client connects as a super admin, and its
-	// owner is neither that user nor a super admin (power.MaySpeakFor).
-	ErrConnectAsPromoted = errors.New("the user the client connects as is a super admin, and the client's owner is not")
+	// ErrConnectAsPromoted: the token speaks for a super admin its client
+	// connects as or named, and the client's owner is neither that user
+	// nor a super admin (power.MaySpeakFor).
+	ErrConnectAsPromoted = errors.New("the token's user is a super admin, and the client's owner is neither that user nor a super admin")
 )
 
 // Verify checks a raw access token. The signature and the parse (what the
@@ -107,7 +108,7 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 		if c.PlainUser && (u.Admin || u.SuperAdmin) {
 			return ErrUserPromoted
 		}
-		if c.ConnectAs {
+		if c.ConnectAs || c.NamedUser {
 			holds, err := a.SpeaksFor(ctx, client, u)
 			if err != nil {
 				return err

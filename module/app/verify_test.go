@@ -519,6 +519,14 @@ func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 		own, _ := mint(t, a, c.ID, alice.ID, time.Hour)
+		// A token the client got naming alice with user_id
+		// (allow_user_tokens) is held to the same rule.
+		_, claims = mint(t, a, c.ID, alice.ID, time.Hour)
+		claims.NamedUser = true
+		named, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := func(t *testing.T, raw string, wantErr error) {
 			t.Helper()
 			if _, err := a.Verify(ctx, raw); !errors.Is(err, wantErr) || (wantErr != nil && !app.IsTokenError(err)) {
@@ -538,11 +546,14 @@ func TestVerifyConnectAsPromotedToSuperAdmin(t *testing.T) {
 		want(t, connected, nil) // a tenant admin covers a tenant admin
 		promote(t, alice, true)
 		want(t, connected, app.ErrConnectAsPromoted)
+		want(t, named, app.ErrConnectAsPromoted)
 		want(t, own, nil)
 		promote(t, boss, true)
 		want(t, connected, nil)
+		want(t, named, nil)
 		promote(t, boss, false)
 		want(t, connected, app.ErrConnectAsPromoted)
+		want(t, named, app.ErrConnectAsPromoted)
 		c.OwnerID = alice.ID
 		if err := a.Store().UpdateClient(ctx, c, tester, "client.update"); err != nil {
 			t.Fatal(err)

@@ -8,6 +8,7 @@ package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -478,11 +479,13 @@ const statusClientClosedRequest = 499
 // failure logs the internal error err met while doing what, and answers
 // it: 503 temporarily_unavailable with Retry-After when the database is
 // unavailable (store.Unavailable decides, for every endpoint alike), else
-// 500. When the caller hung up meanwhile (which cancels the lookup),
-// nothing failed here and nobody reads the answer: 499, logged at debug
-// level and counted as canceled rather than as a server error.
+// 500. When the lookup failed because the caller hung up (which cancels
+// it), nothing failed here and nobody reads the answer: 499, logged at
+// debug level and counted as canceled rather than as a server error. Any
+// other failure, a deadline or an outage met before the hang-up included,
+// is reported as such.
 func (g *Guard) failure(ctx context.Context, what string, err error) *oauth.Error {
-	if ctx.Err() != nil {
+	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		g.logger.Debug(what+": the client closed the request", zap.Error(err))
 		return oauth.New(oauth.ServerError, statusClientClosedRequest, "the client closed the request")
 	}

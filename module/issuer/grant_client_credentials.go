@@ -53,7 +53,7 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 		if sub.User, oerr = m.userFor(ctx, c, userParam); oerr != nil {
 			return nil, oerr
 		}
-		sub.PlainUser = !c.AllowUserTokens
+		sub.PlainUser, sub.NamedUser = !c.AllowUserTokens, c.AllowUserTokens
 	}
 	legs := 2
 	if sub.User != nil {

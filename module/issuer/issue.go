@@ -53,6 +53,9 @@ type TokenSubject struct {
 	// PlainUser says the client could name User only as a user who is not
 	// an admin (user_tokens every_client).
 	PlainUser bool
+	// NamedUser says the request named User and the client may name any
+	// user (allow_user_tokens).
+	NamedUser bool
 }
 
 // signInSubject is the subject of a token for a user who signed in (the
@@ -183,6 +186,7 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 		Act:        sub.Act,
 		ConnectAs:  sub.ConnectAs,
 		PlainUser:  sub.PlainUser,
+		NamedUser:  sub.NamedUser,
 		Ext:        ext,
 	}
 	raw, err := m.app.Sign(claims)

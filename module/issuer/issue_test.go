@@ -525,8 +525,8 @@ func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 		if d := res.str("error_description"); !strings.Contains(d, "the user named is a super admin") {
 			t.Errorf("naming the super admin: %q", d)
 		}
-		if _, claims := f.issue(t, f.ep, namer.ID, namerSecret, "user_id", plain.ID); claims.Subject != plain.ID {
-			t.Errorf("naming a plain user: sub %q", claims.Subject)
+		if _, claims := f.issue(t, f.ep, namer.ID, namerSecret, "user_id", plain.ID); claims.Subject != plain.ID || !claims.NamedUser || claims.ConnectAs {
+			t.Errorf("naming a plain user: sub %q nu %v cas %v, want the user, marked named (nu)", claims.Subject, claims.NamedUser, claims.ConnectAs)
 		}
 		opNamer, opNamerSecret := f.client(store.Client{AllowedScopes: store.Strings{"user.only"}, AllowUserTokens: true, OwnerID: app.CLIPrincipal})
 		if _, claims := f.issue(t, f.ep, opNamer.ID, opNamerSecret, "user_id", svc.ID); claims.Subject != svc.ID {

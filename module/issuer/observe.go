@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -24,7 +25,7 @@ func (e *TokenEndpoint) observe(r *http.Request, req *Request, oerr *oauth.Error
 	outcome := "issued"
 	switch {
 	case oerr == nil:
-	case (oerr.Code == oauth.ServerError || oerr.Code == oauth.TemporarilyUnavail) && r.Context().Err() != nil:
+	case (oerr.Code == oauth.ServerError || oerr.Code == oauth.TemporarilyUnavail) && errors.Is(r.Context().Err(), context.Canceled):
 		// The caller hung up while the database was asked (which cancels
 		// the query): nothing failed here.
 		outcome = outcomeCanceled

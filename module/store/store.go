@@ -203,13 +203,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	// inside a transaction, and a table GORM rebuilds to alter a column is
 	// dropped and copied back, which must not check or cascade the rows
 	// that reference it; then everything in one transaction.
-	return db.Connection(func(conn *gorm.DB) error {
+	return db.Connection(func(conn *gorm.DB) (err error) {
 		if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
 			return err
 		}
 		// Back on whatever happens, even past the caller's deadline: the
-		// connection returns to the pool.
-		defer conn.WithContext(context.WithoutCancel(ctx)).Exec("PRAGMA foreign_keys = ON")
+		// connection returns to the pool. If that fails, so does the open,
+		// which closes the pool, so no connection without foreign keys is
+		// ever used.
+		defer func() {
+			if on := conn.WithContext(context.WithoutCancel(ctx)).Exec("PRAGMA foreign_keys = ON").Error; on != nil && err == nil {
+				err = fmt.Errorf("turning foreign keys back on after the migration: %w", on)
+			}
+		}()
 		return conn.Transaction(migrateSchema)
 	})
 }

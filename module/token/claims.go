@@ -40,6 +40,11 @@ type Claims struct {
 	// user was not an admin (the token endpoint's user_tokens every_client),
 	// so the token ends if the user becomes one.
 	PlainUser bool `json:"pu,omitempty"`
+	// NamedUser is set when the request named Subject (user_id) and the
+	// client may name any user of its tenant (allow_user_tokens), so the
+	// token ends if the client may no longer speak for that user (a super
+	// admin, once the client's owner is no longer one).
+	NamedUser bool `json:"nu,omitempty"`
 	// Generation is the client's token generation when the token was
 	// minted: an admin ending the client's tokens moves the client to the
 	// next one, and tokens of an older one are refused. A counter, not a

@@ -33,6 +33,7 @@ type claimsWire struct {
 	Act       *Actor            `json:"act"`
 	ConnectAs bool              `json:"cas"`
 	PlainUser bool              `json:"pu"`
+	NamedUser bool              `json:"nu"`
 	Gen       int               `json:"tgen"`
 	Ext       map[string]string `json:"ext"`
 }
@@ -54,7 +55,7 @@ func decodeOwnClaims(payload []byte, c *Claims) error {
 			ExpiresAt: numericDate(w.ExpiresAt), NotBefore: numericDate(w.NotBefore), IssuedAt: numericDate(w.IssuedAt),
 		},
 		ClientID: w.ClientID, Scope: w.Scope, Tenant: w.Tenant, Legs: w.Legs,
-		Act: w.Act, ConnectAs: w.ConnectAs, PlainUser: w.PlainUser, Generation: w.Gen, Ext: w.Ext,
+		Act: w.Act, ConnectAs: w.ConnectAs, PlainUser: w.PlainUser, NamedUser: w.NamedUser, Generation: w.Gen, Ext: w.Ext,
 	}
 	return nil
 }
