@@ -52,11 +52,7 @@ func TestAuditVia(t *testing.T) {
 func TestAuditViaUpgrade(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dsn, old := openByDSN(t, driver)
 		if err := old.Audit(ctx, store.Actor{Principal: "before", Via: "sg_gone"}, "test.old", "", ""); err != nil {
 			t.Fatal(err)
 		}

@@ -16,11 +16,7 @@ import (
 func TestClientGrantTypesUpgradeAndRoundTrip(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dsn, old := openByDSN(t, driver)
 		seed(t, old)
 		if err := old.DB.Exec("ALTER TABLE clients DROP COLUMN grant_types").Error; err != nil {
 			t.Fatal(err)

@@ -113,11 +113,7 @@ func TestOnChangeRunsAfterCommit(t *testing.T) {
 func TestFeedUserIDUpgrade(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dsn, old := openByDSN(t, driver)
 		if err := old.DB.Exec("ALTER TABLE changes DROP COLUMN user_id").Error; err != nil {
 			t.Fatal(err)
 		}

@@ -19,11 +19,7 @@ import (
 func TestFailedMigrationChangesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		old, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dsn, old := openByDSN(t, driver)
 		defer old.Close()
 		if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
 			t.Fatal(err)

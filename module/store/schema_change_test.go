@@ -15,11 +15,7 @@ import (
 func TestReadsSurviveAnAddedColumn(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		dsn := storetest.DSN(t, driver)
-		s, err := store.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dsn, s := openByDSN(t, driver)
 		defer s.Close()
 		seed(t, s)
 		read := func() error {

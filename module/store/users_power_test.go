@@ -69,11 +69,7 @@ func TestChangeUser(t *testing.T) {
 func upgraded(t *testing.T, driver string, prepare func(ctx context.Context, old *store.Store)) (string, *store.Store) {
 	t.Helper()
 	ctx := context.Background()
-	dsn := storetest.DSN(t, driver)
-	old, err := store.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn, old := openByDSN(t, driver)
 	if err := old.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
 		t.Fatal(err)
 	}
@@ -267,4 +263,17 @@ func TestUpgradeComposesUsernames(t *testing.T) {
 			t.Errorf("the user whose composed name is taken: %+v, %v; want it left as stored", u, err)
 		}
 	})
+}
+
+// openByDSN opens a fresh test database of driver and returns its DSN too,
+// for tests that change the schema under a store and open it again (an
+// upgrade). The caller closes the store when it is done with it.
+func openByDSN(t *testing.T, driver string) (string, *store.Store) {
+	t.Helper()
+	dsn := storetest.DSN(t, driver)
+	s, err := store.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn, s
 }
