@@ -69,6 +69,10 @@ func mint(t testing.TB, a *app.App, clientID, subject string, ttl time.Duration)
 		},
 		ClientID: clientID, Scope: "demo.read", Tenant: store.DefaultTenantID, Legs: legs,
 	}
+	// As the issuer does: the client's current token generation.
+	if cl, err := a.Store().GetClient(context.Background(), clientID); err == nil {
+		c.Generation = cl.TokenGeneration
+	}
 	raw, err := a.Sign(c)
 	if err != nil {
 		t.Fatal(err)

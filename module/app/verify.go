@@ -84,11 +84,6 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	if client.Disabled {
 		return ErrClientDisabled
 	}
-	// An admin ended the client's tokens (a leak, say): those minted
-	// before are of an older generation.
-	if c.Generation < client.TokenGeneration || endedByTime(c, client) {
-		return ErrRevoked
-	}
 	// The tenant travels upstream as the caller's: a token from before a
 	// super admin moved the client must not speak for the old tenant.
 	if c.Tenant != client.TenantID {
@@ -96,6 +91,13 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	}
 	if !actsFor(client, c) {
 		return ErrConnectAs
+	}
+	// An admin ended the client's tokens (a leak, say), or moved it or
+	// changed its connect-as user and back (checked after those two, so
+	// that a token refused for a move says so): those minted before are of
+	// an older generation.
+	if c.Generation < client.TokenGeneration || endedByTime(c, client) {
+		return ErrRevoked
 	}
 	if c.Legs == 3 {
 		u, err := rt.User(ctx, c.Subject)

@@ -269,7 +269,9 @@ func TestVerifyThreeLegged(t *testing.T) {
 // A token carries its client's tenant upstream: once a super admin moves
 // the client to another tenant, its earlier tokens are refused with
 // ErrClientMoved (401 invalid_token) instead of speaking for the old
-// tenant, and a token minted for the new tenant verifies.
+// tenant, and a token minted for the new tenant verifies. Moving the client
+// back does not bring the earlier tokens back (ErrRevoked: the move ended
+// them), and a token of its second stay is ended by the second move too.
 func TestVerifyClientMovedToAnotherTenant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -299,13 +301,40 @@ func TestVerifyClientMovedToAnotherTenant(t *testing.T) {
 		if _, err := a.Verify(ctx, moved); err != nil {
 			t.Fatalf("token of the new tenant: %v", err)
 		}
+
+		c.TenantID = store.DefaultTenantID
+		if err := a.Store().UpdateClientSettings(ctx, c, "acme", tester); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) || !app.IsTokenError(err) {
+			t.Fatalf("token of the first stay, client moved back: err = %v, want ErrRevoked", err)
+		}
+		if _, err := a.Verify(ctx, moved); !errors.Is(err, app.ErrClientMoved) {
+			t.Fatalf("token of the second stay, client moved back: err = %v, want ErrClientMoved", err)
+		}
+		back, _ := mint(t, a, c.ID, "", time.Hour)
+		if _, err := a.Verify(ctx, back); err != nil {
+			t.Fatalf("token minted after the move back: %v", err)
+		}
+		// An edit that moves nothing and changes no connect-as user ends
+		// nothing.
+		c.Name = "renamed"
+		if err := a.Store().UpdateClientSettings(ctx, c, store.DefaultTenantID, tester); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, back); err != nil {
+			t.Fatalf("token after a rename: %v", err)
+		}
 	})
 }
 
 // A client that connects as a user gets only tokens for that user: once an
 // admin gives a client such a user, its earlier 2-legged tokens (which
 // speak for the bare client) are refused with ErrConnectAs, and tokens for
-// the user verify; taking the user away again lets 2-legged tokens in.
+// the user verify; taking the user away again lets new 2-legged tokens in.
+// Every change of the connect-as user ends the tokens minted before it for
+// good: giving the former user back, or taking the user away, revives none
+// of them (ErrRevoked).
 func TestVerifyConnectAsAssigned(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -343,10 +372,21 @@ func TestVerifyConnectAsAssigned(t *testing.T) {
 		bob := newUser(t, a, "bob")
 		set(t, &bob.ID)
 		want(t, connected, app.ErrConnectAs)
-		want(t, asAlice, nil) // unmarked: a user_id or sign-in token stands
+		want(t, asAlice, app.ErrRevoked) // the change ended every earlier token
+		set(t, &alice.ID)
+		want(t, connected, app.ErrRevoked) // alice again: her old token stays ended
+		_, claims = mint(t, a, c.ID, alice.ID, time.Hour)
+		claims.ConnectAs = true
+		again, err := a.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, again, nil)
 		set(t, nil)
-		want(t, asClient, nil)
-		want(t, connected, app.ErrConnectAs)
+		want(t, asClient, app.ErrRevoked) // from before alice: stays ended
+		want(t, again, app.ErrConnectAs)
+		fresh, _ := mint(t, a, c.ID, "", time.Hour)
+		want(t, fresh, nil)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Auth methods of a client (Bigtincan's two kinds of custom app).
@@ -232,6 +233,9 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 				return err
 			}
 		}
+		if err := endTokensOnIdentityChange(tx, c, inTenant); err != nil {
+			return err
+		}
 		c.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
 			Select(clientSettings).Updates(c)
@@ -255,6 +259,42 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 		}
 		return audit(tx, a, "client.update", c.ID, c.Name)
 	})
+}
+
+// endTokensOnIdentityChange ends every token the client holds, as
+// RevokeClientTokens does, when the edit changes whom they speak for:
+// another tenant, or a connect-as user set, changed or removed. The guard
+// compares a token with the client's current settings, which alone would
+// refuse such tokens only while the settings differ: moving the client
+// back, or giving it its former user again, would bring them back. The row
+// is read locked, so an edit racing this one cannot slip between reading
+// the settings and ending the tokens.
+func endTokensOnIdentityChange(tx *gorm.DB, c *Client, inTenant string) error {
+	var cur Client
+	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("tenant_id", "connect_as_user_id").
+		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // the update finds no row either: ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if cur.TenantID == c.TenantID && equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID) {
+		return nil
+	}
+	if err := tx.Model(&Client{}).Where("id = ?", c.ID).
+		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error; err != nil {
+		return err
+	}
+	_, err = revokeUserGrants(tx, "", c.ID, time.Now().UTC())
+	return err
+}
+
+func equalUserRef(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // SetClientDisabled disables or restores a client. What a super admin

@@ -1,0 +1,89 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// An edit that changes whom a client's tokens speak for (its tenant, or its
+// connect-as user set, changed or removed) ends every token it holds, as
+// RevokeClientTokens does: the client moves to its next token generation
+// and its refresh tokens end. An edit that changes neither (a rename, the
+// same user again) ends nothing, and another client is left alone.
+func TestIdentityChangeEndsClientTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		for _, id := range []string{store.DefaultTenantID, "acme"} {
+			if err := s.CreateTenant(ctx, &store.Tenant{ID: id, Name: id}, admin); err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Fatal(err)
+			}
+		}
+		users := map[string]string{}
+		for _, name := range []string{"ua", "ub"} {
+			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name}
+			if err := s.CreateUser(ctx, u, admin); err != nil {
+				t.Fatal(err)
+			}
+			users[name] = u.ID
+		}
+		for _, id := range []string{"c1", "c2"} {
+			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
+				AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{"demo.read"},
+				OwnerID: "tester", SecretDigest: "d" + id, SecretCiphertext: []byte{1}}
+			if err := s.CreateClient(ctx, c, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refreshOf := func(t *testing.T, client string) string {
+			t.Helper()
+			d := store.Digest(client + store.NewID())
+			rt := &store.RefreshToken{Digest: d, FamilyID: d, ClientID: client, UserID: users["ua"],
+				Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)}
+			if err := s.SaveRefreshToken(ctx, rt, ""); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		other := refreshOf(t, "c2")
+		edit := func(t *testing.T, change func(c *store.Client), wantGen int, wantRefreshEnded bool) {
+			t.Helper()
+			c, err := s.GetClient(ctx, "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			from := c.TenantID
+			r := refreshOf(t, "c1")
+			change(c)
+			if err := s.UpdateClientSettingsIfUnchanged(ctx, c, from, admin); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetClient(ctx, "c1"); got.TokenGeneration != wantGen {
+				t.Fatalf("generation %d, want %d", got.TokenGeneration, wantGen)
+			}
+			if _, err := s.GetRefreshToken(ctx, r); errors.Is(err, store.ErrNotFound) != wantRefreshEnded {
+				t.Fatalf("refresh token: %v, want ended %v", err, wantRefreshEnded)
+			}
+		}
+		ua, ub := users["ua"], users["ub"]
+		edit(t, func(c *store.Client) { c.Name = "renamed" }, 0, false)
+		edit(t, func(c *store.Client) { c.ConnectAsUserID = &ua }, 1, true)
+		edit(t, func(c *store.Client) { c.ConnectAsUserID = &ua; c.Name = "again" }, 1, false)
+		edit(t, func(c *store.Client) { c.ConnectAsUserID = &ub }, 2, true)
+		edit(t, func(c *store.Client) { c.ConnectAsUserID = nil }, 3, true)
+		edit(t, func(c *store.Client) { c.TenantID = "acme" }, 4, true)
+		edit(t, func(c *store.Client) { c.TenantID = store.DefaultTenantID }, 5, true)
+
+		if c2, _ := s.GetClient(ctx, "c2"); c2.TokenGeneration != 0 {
+			t.Errorf("c2's generation moved to %d", c2.TokenGeneration)
+		}
+		if _, err := s.GetRefreshToken(ctx, other); err != nil {
+			t.Errorf("c2's refresh token was ended: %v", err)
+		}
+	})
+}
