@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/scopegate/scopegate/module/app"
@@ -79,4 +80,23 @@ func TestIntrospectionLeastPrivilege(t *testing.T) {
 			t.Fatal("scopegate.introspect is not in the built-in catalogue")
 		}
 	})
+}
+
+// A GET at the introspection endpoint is 405 with Allow: POST and an RFC
+// 6749 §5.2 body whose description does not name another endpoint (it said
+// "the token endpoint" here).
+func TestIntrospectionRefusesGet(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	in := &Introspection{app: f.app, logger: f.log}
+	rec := httptest.NewRecorder()
+	_ = in.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth2/introspect?token=x", nil), nil)
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	desc, _ := body["error_description"].(string)
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost || body["error"] != "invalid_request" ||
+		!strings.Contains(desc, "POST") || strings.Contains(desc, "token endpoint") {
+		t.Fatalf("GET: %d Allow %q %v", rec.Code, rec.Header().Get("Allow"), body)
+	}
 }

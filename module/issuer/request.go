@@ -60,7 +60,7 @@ func (r *Request) Alias(names ...string) (string, *oauth.Error) {
 func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return nil, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "the token endpoint accepts POST only")
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts POST only")
 	}
 	params, oerr := readBody(w, r)
 	if oerr != nil {
