@@ -19,11 +19,7 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		for _, id := range []string{store.DefaultTenantID, "acme"} {
-			if err := s.CreateTenant(ctx, &store.Tenant{ID: id, Name: id}, admin); err != nil && !errors.Is(err, store.ErrConflict) {
-				t.Fatal(err)
-			}
-		}
+		createTenants(t, s, store.DefaultTenantID, "acme")
 		users := map[string]string{}
 		for _, name := range []string{"ua", "ub"} {
 			u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: name}
@@ -32,14 +28,7 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 			}
 			users[name] = u.ID
 		}
-		for _, id := range []string{"c1", "c2"} {
-			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthAPIKey,
-				AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{"demo.read"},
-				OwnerID: "tester", SecretDigest: "d" + id, SecretCiphertext: []byte{1}}
-			if err := s.CreateClient(ctx, c, admin); err != nil {
-				t.Fatal(err)
-			}
-		}
+		createClients(t, s, store.AuthAPIKey, "c1", "c2")
 		refreshOf := func(t *testing.T, client string) string {
 			t.Helper()
 			d := store.Digest(client + store.NewID())

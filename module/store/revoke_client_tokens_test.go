@@ -19,17 +19,8 @@ func TestRevokeClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		if err := s.CreateTenant(ctx, &store.Tenant{ID: store.DefaultTenantID, Name: "Default"}, admin); err != nil && !errors.Is(err, store.ErrConflict) {
-			t.Fatal(err)
-		}
-		for _, id := range []string{"c1", "c2"} {
-			c := &store.Client{ID: id, TenantID: store.DefaultTenantID, Name: id, AuthMethod: store.AuthUser,
-				AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{"demo.read"},
-				OwnerID: "tester", SecretDigest: "d" + id, SecretCiphertext: []byte{1}}
-			if err := s.CreateClient(ctx, c, admin); err != nil {
-				t.Fatal(err)
-			}
-		}
+		createTenants(t, s, store.DefaultTenantID)
+		createClients(t, s, store.AuthUser, "c1", "c2")
 		refresh := map[string]*store.RefreshToken{}
 		for _, k := range []struct{ digest, client, user string }{{"r1", "c1", "u1"}, {"r2", "c1", "u2"}, {"r3", "c2", "u1"}} {
 			rt := &store.RefreshToken{Digest: store.Digest(k.digest), FamilyID: k.digest, ClientID: k.client, UserID: k.user,
