@@ -127,9 +127,10 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 // c. A client that connects as a user gets only tokens for that user, so a
 // 2-legged token of such a client dates from before it was given the user:
 // it must not go on speaking for the bare client. A token minted for the
-// connect-as user carries the cas mark and ends when the client is given
-// another connect-as user (or none); other 3-legged tokens (user_id, a
-// sign-in, a refresh) stand on their own.
+// connect-as user carries the cas mark and is refused here while the client
+// connects as another user (or none). Every token minted before such a
+// change, marked or not, is of an older generation as well (the store ends
+// them all), which is what keeps them refused if the user comes back.
 func actsFor(client *store.Client, c *token.Claims) bool {
 	if c.ConnectAs {
 		return client.ConnectAsUserID != nil && *client.ConnectAsUserID == c.Subject

@@ -61,8 +61,9 @@ type TokenSubject struct {
 // signInSubject is the subject of a token for a user who signed in (the
 // implicit grant, a code, a refresh). A client that connects as a user acts
 // for that user alone ("the API key is tied to a user ID"), so nobody
-// else's sign-in gets it a token; that user's tokens carry the connect-as
-// mark, so they end when the client is given another user.
+// else's sign-in gets it a token. That user's tokens carry no connect-as
+// mark (they are the user's own), and end when the client is given another
+// user as all of the client's tokens do (store: identityChanges).
 func signInSubject(c *store.Client, u *store.User) (TokenSubject, *oauth.Error) {
 	if connectsAsAnother(c, u) {
 		return TokenSubject{}, oauth.ErrInvalidGrant("this application acts as another user; only that user can authorize it")

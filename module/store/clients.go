@@ -180,10 +180,13 @@ func (s *Store) ListClients(ctx context.Context, f ClientFilter) ([]Client, int6
 	return out, total, translate(err)
 }
 
-// UpdateClient saves every field of c and tells other nodes.
+// UpdateClient saves every field of c but the token generation (and when
+// tokens were ended), and tells other nodes.
 func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&Client{}).Where("id = ?", c.ID).Select("*").Omit("created_at").Updates(c)
+		// Never the token generation or the moment tokens were ended: a
+		// copy read before a revoke_tokens must not bring its tokens back.
+		res := tx.Model(&Client{}).Where("id = ?", c.ID).Select("*").Omit("created_at", "token_generation", "tokens_revoked_at").Updates(c)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -233,7 +236,8 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 				return err
 			}
 		}
-		if err := endTokensOnIdentityChange(tx, c, inTenant); err != nil {
+		changed, err := identityChanges(tx, c, inTenant)
+		if err != nil {
 			return err
 		}
 		c.UpdatedAt = time.Now().UTC()
@@ -244,6 +248,14 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 		}
 		if res.RowsAffected == 0 {
 			return ErrNotFound
+		}
+		if changed {
+			// After the row's update, whose foreign key check waits for a
+			// user a concurrent ChangeUser holds: that one ends the same
+			// user's grants first, so taking them before would deadlock.
+			if _, err := revokeUserGrants(tx, "", c.ID, c.UpdatedAt); err != nil {
+				return err
+			}
 		}
 		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
 			return err
@@ -261,33 +273,32 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 	})
 }
 
-// endTokensOnIdentityChange ends every token the client holds, as
-// RevokeClientTokens does, when the edit changes whom they speak for:
-// another tenant, or a connect-as user set, changed or removed. The guard
+// identityChanges reports whether the edit changes whom the client's
+// tokens speak for: another tenant, or a connect-as user set, changed or
+// removed. If so it ends every token the client holds, as
+// RevokeClientTokens does: the generation and the moment here, the refresh
+// tokens and codes by the caller once the row is updated. The guard
 // compares a token with the client's current settings, which alone would
 // refuse such tokens only while the settings differ: moving the client
 // back, or giving it its former user again, would bring them back. The row
 // is read locked, so an edit racing this one cannot slip between reading
 // the settings and ending the tokens.
-func endTokensOnIdentityChange(tx *gorm.DB, c *Client, inTenant string) error {
+func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
 	var cur Client
 	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("tenant_id", "connect_as_user_id").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // the update finds no row either: ErrNotFound
+		return false, nil // the update finds no row either: ErrNotFound
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cur.TenantID == c.TenantID && equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID) {
-		return nil
+		return false, nil
 	}
-	if err := tx.Model(&Client{}).Where("id = ?", c.ID).
-		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error; err != nil {
-		return err
-	}
-	_, err = revokeUserGrants(tx, "", c.ID, time.Now().UTC())
-	return err
+	err = tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
+		"token_generation": gorm.Expr("token_generation + 1"), "tokens_revoked_at": time.Now().UTC()}).Error
+	return err == nil, err
 }
 
 func equalUserRef(a, b *string) bool {

@@ -12,8 +12,8 @@ import (
 
 // An edit that changes whom a client's tokens speak for (its tenant, or its
 // connect-as user set, changed or removed) ends every token it holds, as
-// RevokeClientTokens does: the client moves to its next token generation
-// and its refresh tokens end. An edit that changes neither (a rename, the
+// RevokeClientTokens does: the client moves to its next token generation,
+// the moment is recorded (tokens_revoked_at) and its refresh tokens end. An edit that changes neither (a rename, the
 // same user again) ends nothing, and another client is left alone.
 func TestIdentityChangeEndsClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -46,14 +46,21 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			from := c.TenantID
+			from, before := c.TenantID, c.TokensRevokedAt
 			r := refreshOf(t, "c1")
 			change(c)
 			if err := s.UpdateClientSettingsIfUnchanged(ctx, c, from, admin); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.GetClient(ctx, "c1"); got.TokenGeneration != wantGen {
+			got, _ := s.GetClient(ctx, "c1")
+			if got.TokenGeneration != wantGen {
 				t.Fatalf("generation %d, want %d", got.TokenGeneration, wantGen)
+			}
+			// The API shows when an admin last ended the client's tokens.
+			moved := (before == nil) != (got.TokensRevokedAt == nil) ||
+				(before != nil && !before.Equal(*got.TokensRevokedAt))
+			if moved != wantRefreshEnded {
+				t.Fatalf("tokens_revoked_at %v → %v, want it moved: %v", before, got.TokensRevokedAt, wantRefreshEnded)
 			}
 			if _, err := s.GetRefreshToken(ctx, r); errors.Is(err, store.ErrNotFound) != wantRefreshEnded {
 				t.Fatalf("refresh token: %v, want ended %v", err, wantRefreshEnded)
