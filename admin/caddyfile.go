@@ -24,6 +24,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	scopegate_admin {
 //		connect_as_creator   # an api_key client an admin user makes connects as that user
+//		require_connect_as   # every api_key client connects as a user
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive name
@@ -43,6 +44,11 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("scopegate_admin: connect_as_creator takes no arguments, got %q", d.Val())
 			}
 			h.ConnectAsCreator = true
+		case "require_connect_as":
+			if d.NextArg() {
+				return d.Errf("scopegate_admin: require_connect_as takes no arguments, got %q", d.Val())
+			}
+			h.RequireConnectAs = true
 		default:
 			return d.Errf("scopegate_admin: unknown option %q", opt)
 		}

@@ -10,26 +10,30 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/standard" // handle_path, respond
 )
 
-// The directive takes no arguments and one option, connect_as_creator (a
-// bare flag, off unless given): the bare directive, an empty block and the
-// option parse to the right setting; an argument, an unknown option, an
-// argument to the option, the option twice or a stray token is an error that
-// names the problem.
+// The directive takes no arguments and two options, connect_as_creator and
+// require_connect_as (bare flags, off unless given): the bare directive, an
+// empty block and the options parse to the right settings; an argument, an
+// unknown option, an argument to an option, an option twice or a stray token
+// is an error that names the problem.
 func TestUnmarshalCaddyfile(t *testing.T) {
 	for _, tc := range []struct {
-		input   string
-		creator bool
-		err     string // "" when it must parse
+		input            string
+		creator, require bool
+		err              string // "" when it must parse
 	}{
-		{"scopegate_admin", false, ""},
-		{"scopegate_admin {\n}", false, ""},
-		{"scopegate_admin {\n\tconnect_as_creator\n}", true, ""},
-		{"scopegate_admin extra", false, "takes no arguments"},
-		{"scopegate_admin a b", false, "takes no arguments"},
-		{"scopegate_admin {\n\tissuer x\n}", false, `unknown option "issuer"`},
-		{"scopegate_admin {\n\tdebug\n}", false, `unknown option "debug"`},
-		{"scopegate_admin {\n\tconnect_as_creator yes\n}", false, "connect_as_creator takes no arguments"},
-		{"scopegate_admin {\n\tconnect_as_creator\n\tconnect_as_creator\n}", false, "connect_as_creator is given twice"},
+		{"scopegate_admin", false, false, ""},
+		{"scopegate_admin {\n}", false, false, ""},
+		{"scopegate_admin {\n\tconnect_as_creator\n}", true, false, ""},
+		{"scopegate_admin {\n\trequire_connect_as\n}", false, true, ""},
+		{"scopegate_admin {\n\trequire_connect_as\n\tconnect_as_creator\n}", true, true, ""},
+		{"scopegate_admin extra", false, false, "takes no arguments"},
+		{"scopegate_admin a b", false, false, "takes no arguments"},
+		{"scopegate_admin {\n\tissuer x\n}", false, false, `unknown option "issuer"`},
+		{"scopegate_admin {\n\tdebug\n}", false, false, `unknown option "debug"`},
+		{"scopegate_admin {\n\tconnect_as_creator yes\n}", false, false, "connect_as_creator takes no arguments"},
+		{"scopegate_admin {\n\trequire_connect_as on\n}", false, false, "require_connect_as takes no arguments"},
+		{"scopegate_admin {\n\tconnect_as_creator\n\tconnect_as_creator\n}", false, false, "connect_as_creator is given twice"},
+		{"scopegate_admin {\n\trequire_connect_as\n\trequire_connect_as\n}", false, false, "require_connect_as is given twice"},
 	} {
 		var h Handler
 		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tc.input))
@@ -38,8 +42,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			t.Errorf("%q: unexpected error %v", tc.input, err)
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("%q: error %v, want one containing %q", tc.input, err, tc.err)
-		case tc.err == "" && h.ConnectAsCreator != tc.creator:
-			t.Errorf("%q: connect_as_creator = %v, want %v", tc.input, h.ConnectAsCreator, tc.creator)
+		case tc.err == "" && (h.ConnectAsCreator != tc.creator || h.RequireConnectAs != tc.require):
+			t.Errorf("%q: connect_as_creator = %v, require_connect_as = %v, want %v, %v", tc.input, h.ConnectAsCreator, h.RequireConnectAs, tc.creator, tc.require)
 		}
 	}
 }

@@ -105,6 +105,10 @@ func openSession(cmd *cobra.Command) (*session, error) {
 		return nil, err
 	}
 	h := new(Handler)
+	if err := h.adoptConfigOptions(a.ConfigJSON()); err != nil {
+		a.CloseStandalone()
+		return nil, err
+	}
 	h.setup(a, a.Logger())
 	// The same rules as every token and console session (module/power).
 	c, oerr := h.callerFor(power.Grounds{Local: true}, nil)

@@ -148,7 +148,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("allow_impersonation", "only api_key clients may impersonate")
 		}
 	}
-	defaulted, err := h.applyConnectAsCreator(ctx, &f, c, cl, b, creating)
+	defaulted, err := h.applyConnectAsRules(ctx, &f, c, cl, b, creating)
 	if err != nil {
 		return err
 	}

@@ -18,9 +18,11 @@ import (
 // a user-bound admin token) connects as that user when the body names no
 // one, and naming another user or nobody ("") is a 400 naming
 // connect_as_user_id; naming the creator is fine; a user-auth client gets no
-// connect-as user; a PATCH cannot move the key to another user. Clients made
-// with a client's token, and a super admin user's clients for another
-// tenant, keep the usual rules. With the option off nothing is filled in.
+// connect-as user; a PATCH cannot move the key to another user. A key made
+// with a client's token, or by a super admin user for another tenant, has
+// no creator to be tied to: it must name its user (the usual rules then
+// apply), since every key is tied to a user (Imagen). With the option off
+// nothing is filled in.
 func TestConnectAsCreatorAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -62,17 +64,16 @@ func TestConnectAsCreatorAPI(t *testing.T) {
 			t.Fatalf("after the patches the key connects as %v", c.ConnectAsUserID)
 		}
 
-		// A client's token has no user to tie the key to.
-		if c := e.create(e.super, map[string]any{"name": "by-client", "scopes": []string{"demo.read"}}); c.ConnectAsUserID != nil {
-			t.Fatalf("a key made by a client connects as %v", *c.ConnectAsUserID)
+		// A client's token has no user to tie the key to: it names one.
+		p = problemOf(t, e.do("POST", "/clients", e.super, map[string]any{"name": "by-client", "scopes": []string{"demo.read"}}), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"connect_as_user_id"}) || !strings.Contains(p.Errors[0].Message, "is required") {
+			t.Fatalf("a key made by a client naming no user: %+v", p.Errors)
 		}
 		if c := e.create(e.super, map[string]any{"name": "by-client-bob", "scopes": []string{"demo.read"}, "connect_as_user_id": bob.ID}); c.ConnectAsUserID == nil || *c.ConnectAsUserID != bob.ID {
 			t.Fatalf("a client's token naming bob: %+v", c)
 		}
-		// root is no user of acme: its keys there follow the usual rules.
-		if c := e.create(rootTok, map[string]any{"name": "for-acme", "tenant_id": "acme", "scopes": []string{"demo.read"}}); c.ConnectAsUserID != nil {
-			t.Fatalf("root's key for acme connects as %v", *c.ConnectAsUserID)
-		}
+		// root is no user of acme: its keys there name a user of acme.
+		e.want(e.do("POST", "/clients", rootTok, map[string]any{"name": "for-acme", "tenant_id": "acme", "scopes": []string{"demo.read"}}), http.StatusBadRequest)
 		if c := e.create(rootTok, map[string]any{"name": "for-ann", "tenant_id": "acme", "scopes": []string{"demo.read"}, "connect_as_user_id": ann.ID}); c.ConnectAsUserID == nil || *c.ConnectAsUserID != ann.ID {
 			t.Fatalf("root's key for acme naming ann: %+v", c)
 		}

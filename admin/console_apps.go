@@ -79,6 +79,9 @@ type newAppData struct {
 	// An API key connects as the signed-in admin (connect_as_creator), so
 	// the form shows that instead of a choice.
 	CreatorConnects bool
+	// Every API key connects as a user (require_connect_as): the choice
+	// offers no "nobody", and the signed-in admin comes preselected.
+	ConnectAsRequired bool
 }
 
 // adminScope is a scope the form offers under "Admin access", with what it
@@ -155,8 +158,13 @@ func (rq *request) tenantUsers() []userView {
 
 func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
 	api, admin := rq.scopes()
+	required := rq.co.h.RequireConnectAs && !rq.co.h.ConnectAsCreator
+	if required && f.ConnectAs == "" && rq.me != nil {
+		f.ConnectAs = rq.me.ID
+	}
 	rq.render(status, "app_new", "apps", "Add application", newAppData{
 		Form: f, Scopes: api, AdminScopes: admin, Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator,
+		ConnectAsRequired: required,
 	}, errs, msg)
 }
 

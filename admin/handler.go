@@ -54,6 +54,17 @@ type Handler struct {
 	// another tenant than its own, are not affected.
 	ConnectAsCreator bool `json:"connect_as_creator,omitempty"`
 
+	// Gives every api_key client a connect-as user (Bigtincan: "select a
+	// user that the API is using to connect as"; Imagen: "the API key is
+	// tied to a user ID"), so no API key acts as itself with no user to
+	// restrict its access: left out on create it is the admin user who
+	// creates the client (when of the client's tenant), else a 400 naming
+	// connect_as_user_id; removing it is a 400. connect_as_creator implies
+	// it. Clients holding an admin scope (gateway tools, such as the one
+	// bootstrap makes) and an app's pairs for tenants, which may not
+	// connect as anyone, are not affected.
+	RequireConnectAs bool `json:"require_connect_as,omitempty"`
+
 	app     *app.App
 	mux     *http.ServeMux
 	routes  []string // the patterns setup registered, in order (openapi_test.go holds the document to them)

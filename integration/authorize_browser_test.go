@@ -156,7 +156,9 @@ func TestAuthorizeBrowserImagen(t *testing.T) {
 		}))
 		defer webApp.Close()
 		callback := webApp.URL + "/cb"
-		clientID, clientSecret := createClient(t, g, admin, map[string]any{"name": "Desktop Importer",
+		// Made with the bootstrap client's token, the key names the user it
+		// is tied to (imagen.Caddyfile ties every key to a user).
+		clientID, clientSecret := createClient(t, g, admin, map[string]any{"name": "Desktop Importer", "connect_as_user_id": userID,
 			"scopes": []string{"readUsersData", "modifyUsersData"}, "redirect_uris": []string{"urn:ietf:wg:oauth:2.0:oob", callback}})
 		ctx := chrome(t)
 

@@ -16,7 +16,8 @@ func TestClientGrantTypesThroughCaddy(t *testing.T) {
 	eachDriverWith(t, "imagen.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth/token")
 		const redirect = "https://app.example/callback"
-		id, secret := createClient(t, g, admin, map[string]any{"name": "web only", "scopes": []string{"readUsersData"},
+		ada := createUser(t, g, admin, map[string]any{"username": "ada"}) // every Imagen key is tied to a user
+		id, secret := createClient(t, g, admin, map[string]any{"name": "web only", "scopes": []string{"readUsersData"}, "connect_as_user_id": ada,
 			"redirect_uris": []string{redirect}, "grant_types": []string{"authorization_code", "refresh_token"}})
 
 		status, body := tokenBasic(t, g, "/oauth/token", id, secret, nil)

@@ -8,7 +8,9 @@ import (
 // Changing whom a client's tokens speak for ends the tokens it held, for
 // good. Through Caddy on the shipped bigtincan.Caddyfile: an API key
 // connected as one user is given another user and then the first one
-// again, and a plain key is moved to another tenant and back. Each old
+// again, and a key is moved to another tenant (with a user there, as
+// require_connect_as asks: a move without one is a 400 that ends nothing)
+// and back. Each old
 // token is refused with 401 invalid_token after the first change and stays
 // refused after the change back (before, it came back to life); a token
 // the key gets afterwards works, and an edit that changes neither (a
@@ -45,14 +47,20 @@ func TestIdentityChangeEndsTokensForGood(t *testing.T) {
 		wantStatus(t, g, super, "PATCH", "/clients/"+keyID, map[string]any{"name": "sync-renamed"}, http.StatusOK)
 		works(again, ua, "the new token after a rename")
 
+		// Every key connects as a user of its tenant (require_connect_as),
+		// so a move names one of the new tenant.
 		other := createTenant(t, g, super, "elsewhere")
-		plainID, plainSecret := createClient(t, g, super, map[string]any{"name": "plain", "scopes": []string{"files.read"}})
-		before := mustTokenAt(t, g, "/oauth/token", plainID, plainSecret)
-		works(before, "", "the plain key's token")
-		wantStatus(t, g, super, "PATCH", "/clients/"+plainID, map[string]any{"tenant_id": other}, http.StatusOK)
+		uo := createUser(t, g, super, map[string]any{"username": "uo", "tenant_id": other})
+		movedID, movedSecret := createClient(t, g, super, map[string]any{"name": "moved", "scopes": []string{"files.read"}, "connect_as_user_id": ua})
+		before := mustTokenAt(t, g, "/oauth/token", movedID, movedSecret)
+		works(before, ua, "the key's token before the move")
+		wantStatus(t, g, super, "PATCH", "/clients/"+movedID, map[string]any{"tenant_id": other}, http.StatusBadRequest)
+		works(before, ua, "the token after a move refused for lack of a user there")
+		wantStatus(t, g, super, "PATCH", "/clients/"+movedID, map[string]any{"tenant_id": other, "connect_as_user_id": uo}, http.StatusOK)
 		ended(before, "the token once its key moved to another tenant")
-		wantStatus(t, g, super, "PATCH", "/clients/"+plainID, map[string]any{"tenant_id": "default"}, http.StatusOK)
+		works(mustTokenAt(t, g, "/oauth/token", movedID, movedSecret), uo, "a new token in the other tenant")
+		wantStatus(t, g, super, "PATCH", "/clients/"+movedID, map[string]any{"tenant_id": "default", "connect_as_user_id": ua}, http.StatusOK)
 		ended(before, "the token once its key moved back")
-		works(mustTokenAt(t, g, "/oauth/token", plainID, plainSecret), "", "a new token after the move back")
+		works(mustTokenAt(t, g, "/oauth/token", movedID, movedSecret), ua, "a new token after the move back")
 	})
 }

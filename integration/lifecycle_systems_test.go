@@ -31,7 +31,11 @@ func TestRevocationAndIntrospectionEverywhere(t *testing.T) {
 
 				admin := bootstrapAdmin(t, g, tokenPath)
 				sc := plainScope(t, g, admin)
-				id, secret := createClient(t, g, admin, map[string]any{"name": "lifecycle", "scopes": []string{sc}})
+				create := map[string]any{"name": "lifecycle", "scopes": []string{sc}}
+				if file == "bigtincan.Caddyfile" || file == "imagen.Caddyfile" { // every key connects as a user there
+					create["connect_as_user_id"] = createUser(t, g, admin, map[string]any{"username": "keyholder"})
+				}
+				id, secret := createClient(t, g, admin, create)
 				status, body := tokenBasic(t, g, tokenPath, id, secret, nil)
 				tok, _ := body["access_token"].(string)
 				if status != http.StatusOK || tok == "" {

@@ -90,6 +90,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`{"upstream": "demo", "method": "GET", "path": "/api/hello", "client_id": "sg_`, // the echo
 		`"tenant": "default", "scopes": "demo.read", "legs": "2"}`,
 		`error="insufficient_scope"`, `scope="demo.write"`,
+		`error="invalid_token", error_description="no bearer token: send Authorization: Bearer <token>"`,
 		`error="invalid_token", error_description="the token is malformed"`,
 		`error_description="the client is disabled"`,
 		`"status":"disabled"`,

@@ -111,7 +111,11 @@ type App struct {
 	// caddyCtx is the context the app was provisioned in: Start reads the
 	// HTTP app from it to check where the guards are (checkGateOrder).
 	caddyCtx caddy.Context
-	pollOnly bool // tests: no change listener, the watcher only polls
+	// configJSON is the whole config AppFromConfigFile read (nil for a
+	// provisioned app): the command line reads the admin sub-route's
+	// options from it (ConfigJSON).
+	configJSON []byte
+	pollOnly   bool // tests: no change listener, the watcher only polls
 }
 
 // CaddyModule returns the Caddy module information.

@@ -101,7 +101,7 @@ func AppFromConfigFile(path, adapter string) (*App, error) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, err
 	}
-	a := new(App)
+	a := &App{configJSON: raw}
 	if appRaw, ok := cfg.Apps["scopegate"]; ok {
 		if err := json.Unmarshal(appRaw, a); err != nil {
 			return nil, fmt.Errorf("scopegate app config: %w", err)
@@ -112,6 +112,11 @@ func AppFromConfigFile(path, adapter string) (*App, error) {
 	}
 	return a, a.Validate()
 }
+
+// ConfigJSON is the whole config, as JSON, that AppFromConfigFile read (nil
+// for an app Caddy provisioned), for the command line to apply what the
+// config says beside the app (the admin sub-route's options, say).
+func (a *App) ConfigJSON() []byte { return a.configJSON }
 
 // Bootstrap creates the first admin client and returns its credentials, or
 // with rotate gives an existing one a new secret (see BootstrapRotate). An
