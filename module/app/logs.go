@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -11,6 +13,38 @@ import (
 // Logs operators act on are written at info level with the client, the
 // tenant, a reason from a fixed set and the remote address; never a secret
 // or a token.
+
+// Lines anyone can cause, with no credential at all (a refused token, a
+// failed client authentication), are sampled: each message is written for
+// the first strangerLinesPerSecond requests of each second, then once in
+// strangerLinesThereafter, so a flood of bad requests can neither fill the
+// disk nor drown the other lines. The metrics still count every one.
+const (
+	strangerLinesPerSecond  = 100
+	strangerLinesThereafter = 100
+	// MaxLoggedPath is how much of a request's path such a line holds: a
+	// caller chooses it, up to the size of a header block.
+	MaxLoggedPath = 256
+)
+
+// SampledLogger wraps l for lines anyone can cause (see above); nil stays
+// nil.
+func SampledLogger(l *zap.Logger) *zap.Logger {
+	if l == nil {
+		return nil
+	}
+	return l.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return zapcore.NewSamplerWithOptions(c, time.Second, strangerLinesPerSecond, strangerLinesThereafter)
+	}))
+}
+
+// LoggedPath is path cut to MaxLoggedPath bytes, marked when cut.
+func LoggedPath(path string) string {
+	if len(path) <= MaxLoggedPath {
+		return path
+	}
+	return path[:MaxLoggedPath] + "…(cut)"
+}
 
 // logAudit logs an admin change once it has committed: the audit entry,
 // whatever route (admin API, console, command line) wrote it. Entries hold

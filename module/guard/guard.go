@@ -86,6 +86,7 @@ type Guard struct {
 
 	app          *app.App
 	logger       *zap.Logger
+	refusals     *zap.Logger // logger, sampled: refusals are anyone's to cause
 	actHeader    string
 	hdr          identityHeaders
 	claimMatches []claimMatch
@@ -115,7 +116,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 }
 
 func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
-	g.app, g.logger = a, logger
+	g.app, g.logger, g.refusals = a, logger, app.SampledLogger(logger)
 	if g.HeaderPrefix == "" {
 		g.HeaderPrefix = DefaultHeaderPrefix
 	}

@@ -72,7 +72,8 @@ func decision(e *oauth.Error) (decision, reason string) {
 
 // observeRefusal counts a refused request and logs it at info level for the
 // operator: who (the client and tenant of a token this gateway signed),
-// why, and from where; never the token. Failures of the server itself are
+// why, and from where; never the token. Lines are sampled and the path cut
+// (app.SampledLogger): anyone can send refused requests. Failures of the server itself are
 // logged as errors where they happen.
 func (g *Guard) observeRefusal(r *http.Request, e *oauth.Error) {
 	varsOf(r).set(varRefused, true)
@@ -81,11 +82,11 @@ func (g *Guard) observeRefusal(r *http.Request, e *oauth.Error) {
 	if e.Status >= http.StatusInternalServerError {
 		return
 	}
-	if ce := g.logger.Check(zap.InfoLevel, "token refused"); ce != nil {
+	if ce := g.refusals.Check(zap.InfoLevel, "token refused"); ce != nil {
 		clientID, tenant := g.owner(r)
 		ce.Write(zap.Int("status", e.Status), zap.String("reason", reason), zap.String("description", e.Description),
 			zap.String("client_id", clientID), zap.String("tenant", tenant), zap.String("remote_addr", remoteAddr(r)),
-			zap.String("method", r.Method), zap.String("path", r.URL.Path))
+			zap.String("method", r.Method), zap.String("path", app.LoggedPath(r.URL.Path)))
 	}
 }
 

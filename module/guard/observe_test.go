@@ -156,3 +156,38 @@ func TestEveryTokenErrorHasAReason(t *testing.T) {
 		}
 	}
 }
+
+// A flood of refused requests, which anyone can send without a credential,
+// is logged sampled: the first 100 of a second each get their line, the
+// rest one in a hundred (500 requests sent at once: 100 to 104 lines, or up
+// to about 205 if they straddle the turn of a second, where the sampler's
+// counts start again), while every one is still counted; and a long path is
+// logged cut to app.MaxLoggedPath bytes.
+func TestRefusalFloodIsSampled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		g, logs := e.observedGuard(&Guard{Scopes: []string{"demo.read"}})
+		before := decisions(t, app.DecisionUnauthorized, "missing")
+		const sent = 500
+		for range sent {
+			newExchange("/api/x").serve(t, g)
+		}
+		if got := decisions(t, app.DecisionUnauthorized, "missing") - before; got != sent {
+			t.Errorf("counted %v refusals, want %d", got, sent)
+		}
+		if n := logs.FilterMessage("token refused").Len(); n < 100 || n >= sent/2 {
+			t.Errorf("%d lines for %d refusals, want 100 to 104 (or about 205 across a second)", n, sent)
+		}
+
+		// A fresh guard (a fresh sampler) for the path.
+		g, logs = e.observedGuard(&Guard{Scopes: []string{"demo.read"}})
+		newExchange("/api/"+strings.Repeat("a", 5000)).serve(t, g)
+		entries := logs.FilterMessage("token refused").AllUntimed()
+		if len(entries) != 1 {
+			t.Fatalf("want one line, got %v", logs.AllUntimed())
+		}
+		if p, _ := entries[0].ContextMap()["path"].(string); !strings.HasPrefix(p, "/api/aaa") || len(p) > app.MaxLoggedPath+len("…(cut)") || !strings.HasSuffix(p, "…(cut)") {
+			t.Errorf("logged path of %d bytes: %.40q…, want it cut to %d bytes and marked", len(p), p, app.MaxLoggedPath)
+		}
+	})
+}

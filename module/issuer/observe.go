@@ -36,7 +36,7 @@ func (e *TokenEndpoint) observe(r *http.Request, req *Request, oerr *oauth.Error
 	if oerr == nil || oerr.Code != oauth.InvalidClient {
 		return
 	}
-	if ce := e.logger.Check(zap.InfoLevel, "client authentication failed"); ce != nil {
+	if ce := e.failed.Check(zap.InfoLevel, "client authentication failed"); ce != nil { // sampled (app.SampledLogger)
 		reason, clientID, tenant := e.authFailure(req)
 		ce.Write(zap.String("reason", reason), zap.String("client_id", clientID), zap.String("tenant", tenant),
 			zap.String("grant_type", grantLabel(req)), zap.String("remote_addr", clientIP(r)))

@@ -41,6 +41,7 @@ type TokenEndpoint struct {
 
 	app     *app.App
 	logger  *zap.Logger
+	failed  *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
 	minter  *Minter
 	enabled map[string]Grant
 }
@@ -63,7 +64,7 @@ func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
 }
 
 func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
-	e.app, e.logger = a, logger
+	e.app, e.logger, e.failed = a, logger, app.SampledLogger(logger)
 	e.minter = &Minter{app: a, logger: logger, userTokensEveryClient: e.UserTokens == UserTokensEveryClient}
 	if e.TokenType == "" {
 		e.TokenType = "Bearer"
