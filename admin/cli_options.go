@@ -23,8 +23,13 @@ func (h *Handler) adoptConfigOptions(cfg []byte) error {
 		switch v := v.(type) {
 		case map[string]any:
 			if v["handler"] == "scopegate_admin" {
-				h.ConnectAsCreator = h.ConnectAsCreator || v["connect_as_creator"] == true
-				h.RequireConnectAs = h.RequireConnectAs || v["require_connect_as"] == true
+				// Decoded as Caddy decodes the handler (encoding/json
+				// matches option names in any case).
+				var opts Handler
+				if raw, err := json.Marshal(v); err == nil && json.Unmarshal(raw, &opts) == nil {
+					h.ConnectAsCreator = h.ConnectAsCreator || opts.ConnectAsCreator
+					h.RequireConnectAs = h.RequireConnectAs || opts.RequireConnectAs
+				}
 			}
 			for _, e := range v {
 				walk(e)

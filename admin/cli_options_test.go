@@ -59,8 +59,9 @@ func TestCLIFollowsTheConfigsAdminOptions(t *testing.T) {
 }
 
 // adoptConfigOptions reads each option from any scopegate_admin handler in
-// the config, and an option one handler sets holds even when another
-// handler leaves it out; a config without the handler sets nothing.
+// the config, in any case as Caddy reads it, and an option one handler sets
+// holds even when another handler leaves it out; a config without the
+// handler sets nothing.
 func TestAdoptConfigOptions(t *testing.T) {
 	for _, tc := range []struct {
 		cfg              string
@@ -71,6 +72,7 @@ func TestAdoptConfigOptions(t *testing.T) {
 		{`{"apps":{"http":{"servers":{"a":{"routes":[{"handle":[{"handler":"scopegate_admin","connect_as_creator":true}]}]}}}}}`, true, false},
 		{`{"apps":{"http":{"servers":{"a":{"routes":[{"handle":[{"handler":"scopegate_admin"}]}]},"b":{"routes":[{"handle":[{"handler":"subroute","routes":[{"handle":[{"handler":"scopegate_admin","require_connect_as":true}]}]}]}]}}}}}`, false, true},
 		{`{"apps":{"http":{"servers":{"a":{"routes":[{"handle":[{"handler":"static_response","require_connect_as":true}]}]}}}}}`, false, false},
+		{`{"apps":{"http":{"servers":{"a":{"routes":[{"handle":[{"handler":"scopegate_admin","Require_Connect_As":true}]}]}}}}}`, false, true},
 	} {
 		var h Handler
 		if err := h.adoptConfigOptions([]byte(tc.cfg)); err != nil {

@@ -33,6 +33,12 @@ const (
 // block unrelated edits, while the rules that tie fields together are
 // always checked.
 func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, b *clientBody, creating bool) error {
+	// Whether the change touches what ties an API key to a user
+	// (require_connect_as): narrowing a stored key's scopes, or sending its
+	// auth method unchanged, does not.
+	tie := creating || b.ConnectAsUserID != nil || b.TenantID != nil ||
+		(b.AuthMethod != nil && *b.AuthMethod != cl.AuthMethod) ||
+		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -148,7 +154,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("allow_impersonation", "only api_key clients may impersonate")
 		}
 	}
-	defaulted, err := h.applyConnectAsRules(ctx, &f, c, cl, b, creating)
+	defaulted, err := h.applyConnectAsRules(ctx, &f, c, cl, b, creating, tie)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"errors"
+	"slices"
 
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -55,27 +57,34 @@ func (h *Handler) applyConnectAsCreator(ctx context.Context, f *fieldErrors, c *
 // connects as a user of its tenant: connect_as_creator ties it to the admin
 // user who creates it (applyConnectAsCreator); otherwise, left out on
 // create, the connect-as user is that admin user when the caller is one of
-// the client's tenant (as Bigtincan's form preselects the admin), and a key
-// still without one is a 400 naming connect_as_user_id. Clients holding an
-// admin scope (gateway tools, which connect as nobody or their creator) and
-// an app's pairs for tenants (which may not connect as anyone) are exempt,
-// and a change that touches neither the connect-as user, the auth method,
-// the tenant nor the scopes leaves a client stored before the option was
-// turned on editable.
-func (h *Handler) applyConnectAsRules(ctx context.Context, f *fieldErrors, c *caller, cl *store.Client, b *clientBody, creating bool) (bool, error) {
+// the client's tenant and its token carries that user's power (as
+// Bigtincan's form preselects the admin), and a key still without one is a
+// 400 naming connect_as_user_id. Exempt: gateway tools, whose every scope
+// is Scopegate's own (they connect as nobody or their creator), and an app's
+// pairs for tenants (which may not connect as anyone). tie reports whether
+// the change touches what ties a key to a user (applyClient): a change that
+// does not leaves a client stored before the option was turned on editable.
+func (h *Handler) applyConnectAsRules(ctx context.Context, f *fieldErrors, c *caller, cl *store.Client, b *clientBody, creating, tie bool) (bool, error) {
 	defaulted, err := h.applyConnectAsCreator(ctx, f, c, cl, b, creating)
 	if err != nil || defaulted || f.has("connect_as_user_id") {
 		return defaulted, err
 	}
 	required := h.RequireConnectAs || h.ConnectAsCreator
-	touched := creating || b.ConnectAsUserID != nil || b.AuthMethod != nil || b.TenantID != nil || b.Scopes != nil
-	if !required || !touched || cl.AuthMethod != store.AuthAPIKey || cl.AppID != nil ||
-		cl.ConnectAsUserID != nil || h.holdsAdminScope(cl.AllowedScopes) {
+	if !required || !tie || cl.AuthMethod != store.AuthAPIKey || cl.AppID != nil ||
+		cl.ConnectAsUserID != nil || h.gatewayTool(cl.AllowedScopes) {
 		return false, nil
 	}
 	if creating && b.ConnectAsUserID == nil && !h.ConnectAsCreator && c.user != "" && c.tenant == cl.TenantID {
 		cl.ConnectAsUserID = &c.user
-		return true, nil
+		switch err := h.mayGive(ctx, c, cl); {
+		case err == nil:
+			return true, nil
+		case problemFor(err) == nil:
+			return false, err
+		}
+		// A narrower token of the user (a super admin's holding only
+		// tenant_admin) cannot speak for it: the body names the user.
+		cl.ConnectAsUserID = nil
 	}
 	option := "require_connect_as"
 	if h.ConnectAsCreator {
@@ -83,6 +92,29 @@ func (h *Handler) applyConnectAsRules(ctx context.Context, f *fieldErrors, c *ca
 	}
 	f.add("connect_as_user_id", "is required for an api_key client: this gateway connects every API key as a user of its tenant (%s); name that user, or create the key as that user (console, or the user's admin token)", option)
 	return false, nil
+}
+
+// gatewayTool reports whether scopes are all Scopegate's own (admin power,
+// introspection): such a client manages the gateway rather than calling an
+// API, so it need not connect as a user. One API scope among them makes it
+// an API key like any other.
+func (h *Handler) gatewayTool(scopes []string) bool {
+	for _, s := range scopes {
+		if s != scope.Admin && s != scope.TenantAdmin && s != scope.Introspect && !h.holdsAdminScope([]string{s}) {
+			return false
+		}
+	}
+	return len(scopes) > 0
+}
+
+// addsScope reports whether next holds a scope prev does not.
+func addsScope(prev, next []string) bool {
+	for _, s := range next {
+		if !slices.Contains(prev, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // userOwner returns cl's owner when it is a user of cl's tenant, else "".

@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,11 +160,19 @@ func (rq *request) tenantUsers() []userView {
 func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, msg string) {
 	api, admin := rq.scopes()
 	required := rq.co.h.RequireConnectAs && !rq.co.h.ConnectAsCreator
-	if required && f.ConnectAs == "" && rq.me != nil {
-		f.ConnectAs = rq.me.ID
+	users := rq.tenantUsers()
+	if required && rq.me != nil {
+		if f.ConnectAs == "" {
+			f.ConnectAs = rq.me.ID
+		}
+		// The list stops at maxLimit users: the preselected admin must be
+		// in it, or the browser would send the first user instead.
+		if !slices.ContainsFunc(users, func(u userView) bool { return u.ID == rq.me.ID }) {
+			users = append([]userView{{ID: rq.me.ID, Username: rq.me.Username, DisplayName: rq.me.DisplayName}}, users...)
+		}
 	}
 	rq.render(status, "app_new", "apps", "Add application", newAppData{
-		Form: f, Scopes: api, AdminScopes: admin, Users: rq.tenantUsers(), CreatorConnects: rq.co.h.ConnectAsCreator,
+		Form: f, Scopes: api, AdminScopes: admin, Users: users, CreatorConnects: rq.co.h.ConnectAsCreator,
 		ConnectAsRequired: required,
 	}, errs, msg)
 }

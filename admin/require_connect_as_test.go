@@ -19,10 +19,13 @@ import (
 // connects as that admin; naming another user of the tenant is fine; naming
 // nobody ("") is a 400 naming connect_as_user_id, and so is a key made with
 // a client's token that names no one. Clients holding an admin scope and
-// user-auth clients connect as nobody as before. A PATCH cannot take the
-// user away, nor turn a user-auth client into an API key without one, while
-// a rename of a key stored before the option was turned on still works.
-// With the option off a client's token still makes a key with no user.
+// user-auth clients connect as nobody as before, but an admin scope beside
+// an API scope exempts nothing, and a tool given an API scope needs a user.
+// A PATCH cannot take the user away, nor turn a user-auth client into an API
+// key without one; a key stored before the option was turned on can still be
+// renamed and narrowed, not widened. A super admin's token holding only
+// tenant_admin gets the 400, not a 403. With the option off a client's token
+// still makes a key with no user.
 func TestRequireConnectAsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -30,7 +33,7 @@ func TestRequireConnectAsAPI(t *testing.T) {
 		bob := e.user(store.DefaultTenantID, "bob")
 		adaTok, _ := e.userToken(ada, scope.TenantAdmin)
 		read := []string{"demo.read"}
-		legacy := e.create(e.super, map[string]any{"name": "legacy", "scopes": read})
+		legacy := e.create(e.super, map[string]any{"name": "legacy", "scopes": []string{"demo.read", "demo.write"}})
 		if legacy.ConnectAsUserID != nil {
 			t.Fatalf("with the option off the key connects as %v", *legacy.ConnectAsUserID)
 		}
@@ -69,6 +72,21 @@ func TestRequireConnectAsAPI(t *testing.T) {
 		refused("a user client becoming a key", "PATCH", "/clients/"+user.ClientID, e.super, map[string]any{"auth_method": "api_key"})
 		e.want(e.do("PATCH", "/clients/"+user.ClientID, e.super, map[string]any{"auth_method": "api_key", "connect_as_user_id": bob.ID}), http.StatusOK)
 		e.want(e.do("PATCH", "/clients/"+legacy.ClientID, e.super, map[string]any{"name": "legacy-v2"}), http.StatusOK)
+		e.want(e.do("PATCH", "/clients/"+legacy.ClientID, e.super, map[string]any{"scopes": read, "default_scopes": read, "auth_method": "api_key"}), http.StatusOK)
+		refused("widening a stored key with no user", "PATCH", "/clients/"+legacy.ClientID, e.super, map[string]any{"scopes": []string{"demo.read", "demo.write"}})
+
+		// An admin scope beside an API scope exempts nothing: the key
+		// still calls the API, so it needs a user.
+		refused("an API key holding an admin scope too", "POST", "/clients", e.super, map[string]any{"name": "x", "scopes": []string{"demo.read", scope.TenantAdmin}})
+		refused("ada's key holding an admin scope, naming nobody", "POST", "/clients", adaTok, map[string]any{"name": "x", "scopes": []string{"demo.read", scope.TenantAdmin}, "connect_as_user_id": ""})
+		tool := e.create(e.super, map[string]any{"name": "tool2", "scopes": []string{scope.TenantAdmin}})
+		refused("a tool given an API scope", "PATCH", "/clients/"+tool.ClientID, e.super, map[string]any{"scopes": []string{scope.TenantAdmin, "demo.read"}})
+
+		// A super admin's token holding only tenant_admin cannot speak for
+		// its user: the key names one (a 400, not a 403 about super admins).
+		root := e.superUser("root")
+		narrow, _ := e.userToken(root, scope.TenantAdmin)
+		refused("a super admin's narrower token naming no one", "POST", "/clients", narrow, map[string]any{"name": "x", "scopes": read})
 		if c, _ := e.app.Store().GetClient(context.Background(), forBob.ClientID); c.ConnectAsUserID == nil || *c.ConnectAsUserID != bob.ID {
 			t.Fatalf("after the refused patch the key connects as %v", c.ConnectAsUserID)
 		}
