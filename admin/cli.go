@@ -101,8 +101,12 @@ func openSession(cmd *cobra.Command) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	newFile, created := a.NewSQLiteFile()
 	if err := a.OpenStandalone(); err != nil {
 		return nil, err
+	}
+	if created {
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: no database was at %s, so this command made an empty one there; if you meant your gateway's, check --config and XDG_DATA_HOME (Caddy's data directory)\n", newFile)
 	}
 	h := new(Handler)
 	if err := h.adoptConfigOptions(a.ConfigJSON()); err != nil {

@@ -3,9 +3,11 @@ package admin
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/scopegate/scopegate/module/app/apptest"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -81,5 +83,37 @@ func TestAdoptConfigOptions(t *testing.T) {
 		if h.ConnectAsCreator != tc.creator || h.RequireConnectAs != tc.require {
 			t.Errorf("%s: connect_as_creator %v, require_connect_as %v, want %v, %v", tc.cfg, h.ConnectAsCreator, h.RequireConnectAs, tc.creator, tc.require)
 		}
+	}
+}
+
+// A command whose config names an SQLite file that does not exist yet (a
+// wrong XDG_DATA_HOME, a config pointing elsewhere) says on stderr that it
+// made an empty database there, and still does what it was asked; the next
+// command on the same file says nothing of the kind.
+func TestCLISaysWhenItMakesANewDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "scopegate.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := json.Marshal(map[string]any{"apps": map[string]any{"scopegate": map[string]any{
+		"database": map[string]any{"driver": "sqlite", "dsn": path}, "issuer": apptest.Issuer,
+		"master_key": apptest.MasterKey, "scopes": apptest.DemoScopes,
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &cliEnv{t: t, cfg: filepath.Join(t.TempDir(), "caddy.json")}
+	if err := os.WriteFile(e.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	first := e.ok("client", "list")
+	if !strings.Contains(first.err, "no database was at "+path) || strings.Contains(first.out, "no database") {
+		t.Fatalf("the first command's stderr %q (stdout %q), want a note naming %s", first.err, first.out, path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database was not made: %v", err)
+	}
+	if second := e.ok("client", "list"); strings.Contains(second.err, "no database was at") {
+		t.Fatalf("the second command's stderr %q, want no note", second.err)
 	}
 }

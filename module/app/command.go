@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -302,4 +303,23 @@ func (a *App) bootstrapName(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no free name for an admin client: %s to %s-100 are all taken", BootstrapClientName, BootstrapClientName)
+}
+
+// NewSQLiteFile reports the path of the app's SQLite file when there is
+// none yet, so a command that is about to create it can say so: one run
+// with another data directory (XDG_DATA_HOME) or a config pointing
+// elsewhere would otherwise work on an empty database of its own, silently.
+func (a *App) NewSQLiteFile() (string, bool) {
+	cfg, err := a.runtimeConfig()
+	if err != nil || cfg.driver != store.SQLite {
+		return "", false
+	}
+	path, _, _ := strings.Cut(strings.TrimPrefix(cfg.dsn, "file:"), "?")
+	if path == "" || path == ":memory:" {
+		return "", false
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return "", false
+	}
+	return path, true
 }
