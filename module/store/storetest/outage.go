@@ -3,10 +3,12 @@ package storetest
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -74,6 +76,24 @@ func (o *Outage) Restore(t testing.TB) {
 		t.Fatal("Restore needs PostgreSQL")
 	}
 	o.relay.listen(t)
+}
+
+// AwaitBack calls try, a request to an endpoint that needs the database,
+// until it answers 200 once Restore has run. Each connection the cut left
+// dead in a pool fails once when next used, answered as during the outage
+// (503); any other status, or still no 200 after 100 tries, fails the test.
+func (o *Outage) AwaitBack(t testing.TB, what string, try func() (status int, body string)) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		status, body := try()
+		if status == http.StatusOK {
+			return
+		}
+		if status != http.StatusServiceUnavailable || attempt == 100 {
+			t.Fatalf("%s after the outage, attempt %d: %d %s; want 200 (or 503 while dead connections drain)", what, attempt, status, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // relay copies bytes between local connections and the server.
