@@ -12,4 +12,5 @@ import (
 	_ "github.com/scopegate/scopegate/module/guard"
 	_ "github.com/scopegate/scopegate/module/health"
 	_ "github.com/scopegate/scopegate/module/issuer"
+	_ "github.com/scopegate/scopegate/module/lazylog"
 )

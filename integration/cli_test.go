@@ -99,7 +99,7 @@ func TestCommandLine(t *testing.T) {
 	for _, m := range []string{"scopegate", "http.handlers.scopegate_token", "http.handlers.scopegate_discovery",
 		"http.handlers.scopegate_guard", "http.handlers.scopegate_admin", "http.handlers.scopegate_authorize",
 		"http.handlers.scopegate_introspect", "http.handlers.scopegate_revoke", "http.handlers.scopegate_userinfo",
-		"http.handlers.scopegate_strip"} {
+		"http.handlers.scopegate_strip", "caddy.logging.encoders.scopegate_lazy"} {
 		if !strings.Contains(mods, m+"\n") {
 			t.Errorf("list-modules lacks %s", m)
 		}
