@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -60,6 +61,38 @@ type contextEncoder struct {
 	wrapped zapcore.Encoder
 	// context holds the fields added With so far, in order.
 	context []zapcore.Field
+	// eager, once set, is a clone of wrapped into which the context was
+	// encoded and every later field goes at once (see writesBack).
+	eager zapcore.Encoder
+}
+
+// writesBack reports whether m writes into an encoder of its own instead
+// of the one it is given: Caddy's filter encoder, wrapping this one, hands
+// it such a marshaler for every object, which writes through the filter
+// back into this encoder. Replayed later, its fields would land here, in a
+// logger's shared context, instead of in the object being encoded; encoded
+// at once, as an eager encoder does, they land in the object.
+func writesBack(m any) bool {
+	t := reflect.TypeOf(m)
+	if t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t != nil && t.PkgPath() == caddyLoggingPkg
+}
+
+var caddyLoggingPkg = reflect.TypeOf(logging.FilterEncoder{}).PkgPath()
+
+// goEager encodes the context into a clone of the wrapped encoder, which
+// takes every later field at once.
+func (e *contextEncoder) goEager() {
+	if e.eager != nil {
+		return
+	}
+	e.eager = e.wrapped.Clone()
+	for _, f := range e.context {
+		f.AddTo(e.eager)
+	}
+	e.context = nil
 }
 
 // CaddyModule returns the Caddy module information.
@@ -81,7 +114,7 @@ func (e *Encoder) Provision(ctx caddy.Context) error {
 	}
 	mod, err := ctx.LoadModule(e, "WrappedRaw")
 	if err != nil {
-		return fmt.Errorf("loading the wrapped encoder: %v", err)
+		return fmt.Errorf("loading the wrapped encoder: %w", err)
 	}
 	enc, ok := mod.(zapcore.Encoder)
 	if !ok {
@@ -94,7 +127,7 @@ func (e *Encoder) Provision(ctx caddy.Context) error {
 func (e *Encoder) provisionWrapped() error {
 	if p, ok := e.wrapped.(caddy.Provisioner); ok {
 		if err := p.Provision(e.ctx); err != nil {
-			return fmt.Errorf("provisioning the wrapped encoder: %v", err)
+			return fmt.Errorf("provisioning the wrapped encoder: %w", err)
 		}
 	}
 	return nil
@@ -157,6 +190,9 @@ func (e *Encoder) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // the fields, with room for a few more (With usually adds one to three), so
 // that its appends never touch another logger's fields.
 func (e *contextEncoder) Clone() zapcore.Encoder {
+	if e.eager != nil {
+		return &contextEncoder{wrapped: e.wrapped, eager: e.eager.Clone()}
+	}
 	c := &contextEncoder{wrapped: e.wrapped, context: make([]zapcore.Field, len(e.context), len(e.context)+4)}
 	copy(c.context, e.context)
 	return c
@@ -165,6 +201,9 @@ func (e *contextEncoder) Clone() zapcore.Encoder {
 // EncodeEntry encodes the context fields and then the entry with the
 // wrapped encoder.
 func (e *contextEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) (*buffer.Buffer, error) {
+	if e.eager != nil {
+		return e.eager.EncodeEntry(ent, fields)
+	}
 	if len(e.context) == 0 {
 		return e.wrapped.EncodeEntry(ent, fields)
 	}
@@ -175,7 +214,13 @@ func (e *contextEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) 
 	return enc.EncodeEntry(ent, fields)
 }
 
-func (e *contextEncoder) add(f zapcore.Field) { e.context = append(e.context, f) }
+func (e *contextEncoder) add(f zapcore.Field) {
+	if e.eager != nil {
+		f.AddTo(e.eager)
+		return
+	}
+	e.context = append(e.context, f)
+}
 
 // The zapcore.ObjectEncoder methods record the field for later. A
 // marshaler's error, returned at once by an eager encoder, is written into
@@ -184,12 +229,18 @@ func (e *contextEncoder) add(f zapcore.Field) { e.context = append(e.context, f)
 
 // AddArray is part of zapcore.ObjectEncoder.
 func (e *contextEncoder) AddArray(key string, m zapcore.ArrayMarshaler) error {
+	if writesBack(m) {
+		e.goEager()
+	}
 	e.add(zap.Array(key, m))
 	return nil
 }
 
 // AddObject is part of zapcore.ObjectEncoder.
 func (e *contextEncoder) AddObject(key string, m zapcore.ObjectMarshaler) error {
+	if writesBack(m) {
+		e.goEager()
+	}
 	e.add(zap.Object(key, m))
 	return nil
 }

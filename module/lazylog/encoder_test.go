@@ -3,9 +3,11 @@ package lazylog
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -228,4 +230,76 @@ func BenchmarkWithAndDroppedDebug(b *testing.B) {
 			}
 		})
 	}
+}
+
+// filterOver returns Caddy's filter encoder wrapping the encoder format,
+// deleting the field "secret" (the way operators redact their logs).
+func filterOver(t testing.TB, format string) zapcore.Encoder {
+	t.Helper()
+	return provisioned(t, &logging.FilterEncoder{
+		WrappedRaw: json.RawMessage(`{"format":"` + format + `"}`),
+		FieldsRaw:  map[string]json.RawMessage{"secret": json.RawMessage(`{"filter":"delete"}`)},
+	})
+}
+
+// TestUnderCaddysFilterEncoder checks the encoder wrapped by Caddy's
+// filter encoder, which hands it marshalers writing back through the filter:
+// the lines are the filter-over-JSON lines (objects keep their fields, the
+// filtered field is gone), a logger's context does not grow with each line,
+// and loggers shared by goroutines do not race (run with -race).
+func TestUnderCaddysFilterEncoder(t *testing.T) {
+	run := func(enc zapcore.Encoder) string {
+		var out bytes.Buffer
+		log := loggerTo(enc, &out, zapcore.InfoLevel)
+		logEverything(log)
+		ctxLog := log.With(zap.Object("obj", countingObject{new(atomic.Int32)}), zap.String("secret", "s3"))
+		for range 3 {
+			ctxLog.Info("again", zap.Object("entry", countingObject{new(atomic.Int32)}))
+		}
+		return out.String()
+	}
+	eager, lazy := run(filterOver(t, "json")), run(filterOver(t, "scopegate_lazy"))
+	if lazy != eager {
+		t.Fatalf("filter over scopegate_lazy differs from filter over json:\n lazy: %s\neager: %s", lazy, eager)
+	}
+	if strings.Contains(lazy, "s3") || strings.Count(lazy, `"obj":{"k":"v"},"entry":{"k":"v"}}`) != 3 {
+		t.Fatalf("unexpected lines:\n%s", lazy)
+	}
+
+	var out syncBuffer
+	core := zapcore.NewCore(filterOver(t, "scopegate_lazy"), zapcore.AddSync(&out), zapcore.InfoLevel)
+	log := zap.New(core).With(zap.Object("obj", countingObject{new(atomic.Int32)}))
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				log.Info("parallel", zap.Object("entry", countingObject{new(atomic.Int32)}))
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := strings.Count(out.String(), `{"level":"info"`); n != 200 || strings.Count(out.String(), `"obj":{"k":"v"},"entry":{"k":"v"}}`) != 200 {
+		t.Fatalf("%d lines from 4 goroutines × 50, want 200 alike:\n%.2000s", n, out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer for many writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
