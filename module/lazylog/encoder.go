@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -38,10 +40,11 @@ func init() {
 // wrapped encoder. The entries it writes are the wrapped encoder's, byte for
 // byte.
 //
-// A field added With is read when an entry is written, not when it was
-// added: a value a field points to (an object, an array, a reflected value)
-// and that changes in between is logged as it is then. zap's WithLazy has
-// the same rule; Caddy's own request logs rely on it.
+// A field added With is read when the logger's first entry is written, not
+// when it was added: a value a field points to (an object, an array, a
+// reflected value) and that changes in between is logged as it is then, and
+// the logger's later entries repeat it. zap's WithLazy has the same rule;
+// Caddy's own request logs rely on it.
 type Encoder struct {
 	// The encoder that writes the entries. If not specified, "json",
 	// unless the output is a terminal, in which case "console" (as Caddy
@@ -64,7 +67,17 @@ type contextEncoder struct {
 	// eager, once set, is a clone of wrapped into which the context was
 	// encoded and every later field goes at once (see writesBack).
 	eager zapcore.Encoder
+	// encoded holds the context encoded into a clone of wrapped, made for
+	// the first entry written and reused for the next ones, as zap's
+	// WithLazy does: a logger that writes many lines encodes its context
+	// once, every line holds the values as they were at the first, and a
+	// logger built With more fields after that starts from the encoded
+	// context, as an eager encoder's would.
+	once    sync.Once
+	encoded atomic.Pointer[encodedContext]
 }
+
+type encodedContext struct{ enc zapcore.Encoder }
 
 // writesBack reports whether m writes into an encoder of its own instead
 // of the one it is given: Caddy's filter encoder, wrapping this one, hands
@@ -193,6 +206,9 @@ func (e *contextEncoder) Clone() zapcore.Encoder {
 	if e.eager != nil {
 		return &contextEncoder{wrapped: e.wrapped, eager: e.eager.Clone()}
 	}
+	if ec := e.encoded.Load(); ec != nil {
+		return &contextEncoder{wrapped: e.wrapped, eager: ec.enc.Clone()}
+	}
 	c := &contextEncoder{wrapped: e.wrapped, context: make([]zapcore.Field, len(e.context), len(e.context)+4)}
 	copy(c.context, e.context)
 	return c
@@ -207,11 +223,14 @@ func (e *contextEncoder) EncodeEntry(ent zapcore.Entry, fields []zapcore.Field) 
 	if len(e.context) == 0 {
 		return e.wrapped.EncodeEntry(ent, fields)
 	}
-	enc := e.wrapped.Clone()
-	for _, f := range e.context {
-		f.AddTo(enc)
-	}
-	return enc.EncodeEntry(ent, fields)
+	e.once.Do(func() {
+		enc := e.wrapped.Clone()
+		for _, f := range e.context {
+			f.AddTo(enc)
+		}
+		e.encoded.Store(&encodedContext{enc})
+	})
+	return e.encoded.Load().enc.EncodeEntry(ent, fields)
 }
 
 func (e *contextEncoder) add(f zapcore.Field) {
@@ -232,7 +251,10 @@ func (e *contextEncoder) AddArray(key string, m zapcore.ArrayMarshaler) error {
 	if writesBack(m) {
 		e.goEager()
 	}
-	e.add(zap.Array(key, m))
+	if e.eager != nil {
+		return e.eager.AddArray(key, m)
+	}
+	e.context = append(e.context, zap.Array(key, m))
 	return nil
 }
 
@@ -241,7 +263,10 @@ func (e *contextEncoder) AddObject(key string, m zapcore.ObjectMarshaler) error 
 	if writesBack(m) {
 		e.goEager()
 	}
-	e.add(zap.Object(key, m))
+	if e.eager != nil {
+		return e.eager.AddObject(key, m)
+	}
+	e.context = append(e.context, zap.Object(key, m))
 	return nil
 }
 
@@ -313,7 +338,10 @@ func (e *contextEncoder) AddUintptr(key string, v uintptr) { e.add(zap.Uintptr(k
 
 // AddReflected is part of zapcore.ObjectEncoder.
 func (e *contextEncoder) AddReflected(key string, v any) error {
-	e.add(zap.Reflect(key, v))
+	if e.eager != nil {
+		return e.eager.AddReflected(key, v)
+	}
+	e.context = append(e.context, zap.Reflect(key, v))
 	return nil
 }
 
