@@ -94,8 +94,14 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		if c.Act != nil {
 			body["act"] = c.Act
 		}
+		// The claims scopes required, next to the standard members but
+		// never over one: the catalogue refuses such names now, but a
+		// token minted under an older one may still carry them, and a
+		// client chose their values.
 		for k, v := range c.Ext {
-			body[k] = v
+			if _, taken := body[k]; !taken {
+				body[k] = v
+			}
 		}
 	case !app.IsTokenError(err):
 		in.logger.Error("introspecting token", zap.Error(err))

@@ -100,3 +100,39 @@ func TestIntrospectionRefusesGet(t *testing.T) {
 		t.Fatalf("GET: %d Allow %q %v", rec.Code, rec.Header().Get("Allow"), body)
 	}
 }
+
+// A claim a scope required never replaces a standard member of the answer:
+// a token minted under an older catalogue (one that let a scope require
+// "tenant" or "sub", which NewCatalogue refuses now) carries values its
+// client chose, and a resource server must read the token's own tenant,
+// subject, client and state. The other claims are still listed.
+func TestIntrospectionKeepsStandardMembersOverRequiredClaims(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		owner, ownerSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		_, claims := f.issue(t, f.ep, owner.ID, ownerSecret, "scope", "demo.read")
+		forged := *claims
+		forged.Ext = map[string]string{"tenant": "acme", "sub": "someone-else", "client_id": "other", "active": "false",
+			"scope": "scopegate.admin", "application_id": "app-7"}
+		tok, err := f.app.Sign(&forged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &Introspection{app: f.app, logger: f.log}
+		rec := httptest.NewRecorder()
+		if err := in.ServeHTTP(rec, withBasic(formRequest(url.Values{"token": {tok}}), owner.ID, ownerSecret), nil); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("introspection: %d %v %s", rec.Code, err, rec.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"active": true, "tenant": owner.TenantID, "sub": owner.ID, "client_id": owner.ID,
+			"scope": "demo.read", "application_id": "app-7"}
+		for k, v := range want {
+			if body[k] != v {
+				t.Errorf("%s = %v, want %v (whole answer %v)", k, body[k], v, body)
+			}
+		}
+	})
+}

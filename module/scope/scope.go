@@ -147,6 +147,12 @@ func NewCatalogue(scopes []Scope) (*Catalogue, error) {
 		sort.Strings(list)
 		c.closure[name] = list
 	}
+	if err := c.checkClaimNames(); err != nil {
+		return nil, err
+	}
+	if err := c.checkImplications(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
