@@ -31,6 +31,12 @@ var forgedIdentity = []string{
 	"x.act.as.user", "forged",
 }
 
+// proxyTrailers are the names, in several spellings, of what a proxy tells
+// its upstream about the client, sent as trailers; some are not canonical
+// (net/http keeps a trailer's name as sent).
+var proxyTrailers = []string{"X-Forwarded-For", "X_Forwarded_Proto", "x-forwarded-host", "Forwarded", "X-Real-Ip",
+	"X.Real.IP", "True-Client-Ip", "X-Http-Method-Override", "X-Forwarded-Prefix"}
+
 // forgedHeadersIn lists the headers of h that carry a forged identity: any
 // name in the identity namespace or the impersonation header, whatever the
 // spelling, holding a value the caller sent.
@@ -441,8 +447,11 @@ func TestAdminBehindAGuardStillSeesTheToken(t *testing.T) {
 // trailers into its headers, on the unguarded route of the shipped
 // quickstart nor on its guarded one, and neither does an Authorization
 // trailer on the guarded one (the guard holds the caller's token back; a
-// trailer's was never checked); a harmless trailer sent alongside does
-// arrive, so trailers are forwarded and the check is not vacuous.
+// trailer's was never checked); nor do the client address, scheme and host
+// a proxy adds (X-Forwarded-For, X_Forwarded_Proto, Forwarded, X-Real-Ip,
+// Host …: the upstream reads Caddy's values only), nor a method override;
+// a harmless trailer sent alongside does arrive, so trailers are forwarded
+// and the check is not vacuous.
 func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 	g := startGateway(t, "quickstart.Caddyfile", store.SQLite)
 	admin := bootstrapAdmin(t, g, "/oauth2/token")
@@ -450,6 +459,9 @@ func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 	tok := mustToken(t, g, id, secret, nil)
 	for _, tc := range []struct{ path, bearer string }{{"/public/x", ""}, {"/api/x", tok}} {
 		trailer := http.Header{"X-Checksum": {"abc"}, "Authorization": {"Bearer from-a-trailer"}}
+		for _, name := range proxyTrailers {
+			trailer[name] = []string{"6.6.6.6"}
+		}
 		for i := 0; i+1 < len(forgedIdentity); i += 2 {
 			trailer[http.CanonicalHeaderKey(forgedIdentity[i])] = []string{forgedIdentity[i+1]}
 		}
@@ -477,6 +489,11 @@ func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
 		}
 		if got := seen.Get("Authorization"); tc.bearer != "" && got != "" {
 			t.Errorf("POST %s: the upstream of a guarded route received Authorization %q from a trailer", tc.path, got)
+		}
+		for k, v := range seen {
+			if slices.Contains(v, "6.6.6.6") {
+				t.Errorf("POST %s: the upstream received %s %q from a trailer", tc.path, k, v)
+			}
 		}
 		if got := seen.Get("X-Checksum"); got != "abc" {
 			t.Errorf("POST %s: the harmless trailer did not arrive (%q): trailers were not forwarded at all", tc.path, got)
