@@ -86,6 +86,8 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 	var f fieldErrors
 	if !tenantIDPattern.MatchString(t.ID) {
 		f.add("id", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	} else if err := store.CheckTenantID(t.ID); err != nil {
+		f.add("id", "%v", err)
 	}
 	checkText(&f, "name", t.Name, 200, true)
 	if err := f.err(); err != nil {

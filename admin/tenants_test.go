@@ -37,6 +37,11 @@ func TestTenants(t *testing.T) {
 			"dot first": {map[string]any{"id": ".x", "name": "n"}, []string{"id"}},
 			"empty id":  {map[string]any{"id": "", "name": "n"}, []string{"id"}},
 			"both":      {map[string]any{"id": "a/b", "name": ""}, []string{"id", "name"}},
+			// Two tenants would share one {scopegate.tenant_uuid}, Bits'
+			// customer id: an upper-case copy of random's id, and the
+			// UUIDv5 derived for "default".
+			"UUID in capitals": {map[string]any{"id": strings.ToUpper(random.ID), "name": "n"}, []string{"id"}},
+			"default's UUID":   {map[string]any{"id": store.TenantUUID(store.DefaultTenantID), "name": "n"}, []string{"id"}},
 		} {
 			p := problemOf(t, e.do("POST", "/tenants", e.super, tc.body), http.StatusBadRequest)
 			if got := fields(p); !slices.Equal(got, tc.want) {
@@ -44,8 +49,15 @@ func TestTenants(t *testing.T) {
 			}
 		}
 
+		// A UUID of another version, in lower case, names itself.
+		chosen := "0b9e3a52-7c1d-4f3e-9a0b-2f4c6d8e0a1b"
+		e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": chosen, "name": "Chosen"}), http.StatusCreated)
+		if store.TenantUUID(chosen) != chosen {
+			t.Fatalf("TenantUUID(%s) = %s", chosen, store.TenantUUID(chosen))
+		}
+
 		all := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants", e.super, nil), http.StatusOK))
-		if all.Total != 3 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex
+		if all.Total != 4 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex, Chosen
 			t.Fatalf("tenants = %+v", all)
 		}
 		if got := decode[tenantView](t, e.want(e.do("GET", "/tenants/acme", e.super, nil), http.StatusOK)); got.Name != "Acme Corp" {

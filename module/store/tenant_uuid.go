@@ -1,6 +1,11 @@
 package store
 
-import "github.com/google/uuid"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
 
 // tenantNamespace is the UUIDv5 namespace that names tenants whose id is
 // not itself a UUID. It never changes: a change would change every such
@@ -17,4 +22,24 @@ func TenantUUID(tenantID string) string {
 		return u.String()
 	}
 	return uuid.NewSHA1(tenantNamespace, []byte(tenantID)).String()
+}
+
+// CheckTenantID refuses a new tenant id that would share its TenantUUID
+// with another tenant: a UUID id names itself, so it must be written in
+// the canonical lower case (an id differing only in case would be a second
+// tenant with the same UUID), and must not be a version-5 UUID, the kind
+// derived for every other id (it could be another tenant's, "default"'s
+// say). Tenants created before this check are left as they are.
+func CheckTenantID(id string) error {
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return nil // not a UUID: it gets a derived one
+	}
+	if id != u.String() {
+		return fmt.Errorf("a UUID tenant id must be written in lower case (%s)", u.String())
+	}
+	if u.Version() == 5 {
+		return errors.New("a UUID tenant id must not be a version-5 UUID, the kind derived for tenant ids that are not UUIDs")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -26,5 +27,27 @@ func TestTenantUUID(t *testing.T) {
 			t.Errorf("TenantUUID(%q) = TenantUUID(%q)", id, other)
 		}
 		seen[got] = id
+	}
+}
+
+// CheckTenantID refuses the UUID ids that would share a TenantUUID with
+// another tenant (an upper-case copy, a derived UUIDv5) and accepts the
+// rest, so every tenant it let in has a TenantUUID of its own.
+func TestCheckTenantID(t *testing.T) {
+	random := uuid.NewString()
+	for _, id := range []string{strings.ToUpper(random), TenantUUID(DefaultTenantID), TenantUUID("acme")} {
+		if CheckTenantID(id) == nil {
+			t.Errorf("CheckTenantID(%q) accepted it", id)
+		}
+	}
+	seen := map[string]string{}
+	for _, id := range []string{random, DefaultTenantID, "acme", "Acme", "0b9e3a52-7c1d-4f3e-9a0b-2f4c6d8e0a1b", strings.ReplaceAll(random, "-", "")} {
+		if err := CheckTenantID(id); err != nil {
+			t.Errorf("CheckTenantID(%q) = %v", id, err)
+		}
+		if other, dup := seen[TenantUUID(id)]; dup {
+			t.Errorf("TenantUUID(%q) = TenantUUID(%q)", id, other)
+		}
+		seen[TenantUUID(id)] = id
 	}
 }
