@@ -477,7 +477,17 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		if oe != nil {
 			return a.notConnectAsUser(w, r, ar)
 		}
-		issued, oe := a.minter.mint(r.Context(), sub, ar.scopes, ar.ext)
+		claims, lifetime, oe := a.minter.claims(r.Context(), sub, ar.scopes, ar.ext)
+		if oe != nil {
+			return a.fail(w, r, ar, oe)
+		}
+		// Recorded before it is signed, so that a password reset or a
+		// consent revoked from now on ends it (store.ImplicitToken).
+		until := claims.ExpiresAt.Add(time.Duration(a.app.Leeway))
+		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, c.ID, u.ID, until); err != nil {
+			return a.serverError(w, "recording an implicit-grant token", err)
+		}
+		issued, oe := a.minter.sign(claims, lifetime)
 		if oe != nil {
 			return a.fail(w, r, ar, oe)
 		}

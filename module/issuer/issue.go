@@ -143,6 +143,17 @@ func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) 
 // mint signs an access token for sub with the given scopes, cutting its
 // lifetime to what is left of a daily allowance.
 func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*Issued, *oauth.Error) {
+	claims, lifetime, oerr := m.claims(ctx, sub, scopes, ext)
+	if oerr != nil {
+		return nil, oerr
+	}
+	return m.sign(claims, lifetime)
+}
+
+// claims builds the claims of an access token for sub, cutting its
+// lifetime to what is left of a daily allowance (which it consumes), and
+// that lifetime.
+func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*token.Claims, time.Duration, *oauth.Error) {
 	c := sub.Client
 	lifetime := m.app.Lifetime(c)
 	now := time.Now()
@@ -156,14 +167,14 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 			int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
 		if err != nil {
 			m.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
-			return nil, serverFailure(err)
+			return nil, 0, serverFailure(err)
 		}
 		if granted == 0 {
 			app.ObserveAllowanceRefusal(legs)
 			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
 				c.MaxMinutesPerDay, map[int]string{2: "client", 3: "user"}[legs], resets.Format(time.RFC3339))
 			oe.Header = http.Header{"Retry-After": {strconv.Itoa(int(time.Until(resets).Seconds()) + 1)}}
-			return nil, oe
+			return nil, 0, oe
 		}
 		lifetime = time.Duration(granted) * time.Second
 	}
@@ -190,6 +201,11 @@ func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ex
 		NamedUser:  sub.NamedUser,
 		Ext:        ext,
 	}
+	return claims, lifetime, nil
+}
+
+// sign signs claims into an access token that lasts lifetime.
+func (m *Minter) sign(claims *token.Claims, lifetime time.Duration) (*Issued, *oauth.Error) {
 	raw, err := m.app.Sign(claims)
 	if err != nil {
 		m.logger.Error("signing token", zap.Error(err))

@@ -168,10 +168,12 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string, a Ac
 // redeemed are deleted, redeemed ones are marked revoked so a refresh token
 // being saved for them right now is refused (SaveRefreshToken), and every
 // refresh token is deleted with the access tokens issued together with it
-// revoked while they still verify (the change feed tells every node). The
+// revoked while they still verify (the change feed tells every node), and
+// so are the implicit grant's tokens (ImplicitToken). The
 // codes are locked before the refresh tokens are read, in the order
 // SaveRefreshToken takes them, so a grant completing concurrently is either
-// seen here or refused there. It returns how many refresh tokens it ended.
+// seen here or refused there. It returns how many refresh and implicit
+// tokens it ended.
 func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int, error) {
 	if userID == "" && clientID == "" {
 		return 0, errors.New("revokeUserGrants needs a user or a client")
@@ -193,6 +195,10 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		Update("revoked_at", now.UTC()).Error; err != nil {
 		return 0, err
 	}
+	implicit, err := revokeImplicitTokens(tx, scoped, now)
+	if err != nil {
+		return 0, err
+	}
 	var tokens []RefreshToken
 	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&tokens).Error; err != nil {
 		return 0, err
@@ -206,9 +212,9 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		}
 	}
 	if len(tokens) == 0 {
-		return 0, nil
+		return implicit, nil
 	}
-	return len(tokens), scoped().Delete(&RefreshToken{}).Error
+	return len(tokens) + implicit, scoped().Delete(&RefreshToken{}).Error
 }
 
 // SaveAuthCode stores a new authorization code.
@@ -421,11 +427,15 @@ func (s *Store) GetRefreshToken(ctx context.Context, digest string) (*RefreshTok
 	return &t, nil
 }
 
-// cleanupAuthorize deletes expired codes and refresh tokens (used ones are
-// kept until they expire, to recognise their reuse).
+// cleanupAuthorize deletes expired codes, refresh tokens (used ones are
+// kept until they expire, to recognise their reuse) and implicit-grant
+// token records.
 func cleanupAuthorize(tx *gorm.DB, now time.Time) error {
 	if err := tx.Where("expires_at <= ?", now).Delete(&AuthCode{}).Error; err != nil {
 		return err
 	}
-	return tx.Where("expires_at <= ?", now).Delete(&RefreshToken{}).Error
+	if err := tx.Where("expires_at <= ?", now).Delete(&RefreshToken{}).Error; err != nil {
+		return err
+	}
+	return cleanupImplicitTokens(tx, now)
 }

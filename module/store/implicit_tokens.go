@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ImplicitToken records an access token the implicit grant handed a
+// user's browser (response_type=token): such a token comes with no refresh
+// token, so without this row nothing would tie it to its user and client,
+// and a password reset, a disable, a consent revoked or a client's grants
+// ended would leave it working until it expires. revokeUserGrants revokes
+// it with the rest of the user's grants. Kept until the token would no
+// longer verify (its exp plus the leeway), then deleted by Cleanup.
+type ImplicitToken struct {
+	JTI       string    `gorm:"column:jti;primaryKey;size:64"`
+	ClientID  string    `gorm:"size:64;not null;index:idx_implicit_tokens_client_user,priority:1"`
+	UserID    string    `gorm:"size:64;not null;index:idx_implicit_tokens_client_user,priority:2;index"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+}
+
+// RecordImplicitToken records token jti of client for user, valid until
+// until (exp plus the leeway). Call it before the token is signed: a grant
+// revoked after this returns ends it.
+func (s *Store) RecordImplicitToken(ctx context.Context, jti, clientID, userID string, until time.Time) error {
+	row := ImplicitToken{JTI: jti, ClientID: clientID, UserID: userID, ExpiresAt: until.UTC()}
+	return translate(s.DB.WithContext(ctx).Create(&row).Error)
+}
+
+// revokeImplicitTokens revokes, inside tx, the implicit-grant tokens that
+// scoped selects and can still verify at now, and forgets them all; it
+// returns how many it revoked.
+func revokeImplicitTokens(tx *gorm.DB, scoped func() *gorm.DB, now time.Time) (int, error) {
+	var rows []ImplicitToken
+	if err := scoped().Where("expires_at > ?", now.UTC()).Order("jti").Find(&rows).Error; err != nil {
+		return 0, err
+	}
+	for _, t := range rows {
+		if err := revoke(tx, Revocation{JTI: t.JTI, ClientID: t.ClientID, ExpiresAt: t.ExpiresAt}); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), scoped().Delete(&ImplicitToken{}).Error
+}
+
+// cleanupImplicitTokens forgets the implicit-grant tokens that no longer
+// verify anyway.
+func cleanupImplicitTokens(tx *gorm.DB, now time.Time) error {
+	return tx.Where("expires_at <= ?", now).Delete(&ImplicitToken{}).Error
+}
