@@ -39,6 +39,9 @@ func (h *Handler) authority(ctx context.Context, claims *token.Claims) (*caller,
 		if g.CreatorID, g.Creator, err = h.app.Store().ClientCreator(ctx, cl); err != nil {
 			return nil, nil, err
 		}
+		if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, cl, h.app.Store().DBOwnerLookup()); err != nil {
+			return nil, nil, err
+		}
 	}
 	if claims.Legs == 3 {
 		u, err := h.tokenUser(ctx, claims)

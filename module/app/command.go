@@ -228,6 +228,9 @@ func (a *App) isAdminClient(ctx context.Context, c *store.Client) (bool, error) 
 	if g.CreatorID, g.Creator, err = a.runtime().Store.ClientCreator(ctx, c); err != nil {
 		return false, err
 	}
+	if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, c, a.runtime().Store.DBOwnerLookup()); err != nil {
+		return false, err
+	}
 	p, _ := power.Of(a.catalogue, g)
 	return p.Level == power.Super, nil
 }

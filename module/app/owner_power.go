@@ -9,14 +9,15 @@ import (
 
 // CLIPrincipal owns what the command line (caddy scopegate) creates: the
 // operator, with every power.
-const CLIPrincipal = "cli"
+const CLIPrincipal = store.CLIPrincipal
 
 // OwnerPower is the admin power, now, of the principal that owns client c
 // (store.Client.OwnerID: whoever created it, the one who may read its
 // secret). The command line's and bootstrap's (a client that owns itself)
 // is a super admin's; a user's is its own while it is active; a client's
 // is what its 2-legged tokens carry at the admin API (its admin scopes,
-// capped by the power of the user whose power created it); a principal
+// capped by the power of the user whose power created it and of the
+// clients whose tokens made it); a principal
 // that is gone has none.
 func (a *App) OwnerPower(ctx context.Context, c *store.Client) (power.Power, error) {
 	rt := a.runtime()
@@ -37,6 +38,9 @@ func (a *App) OwnerPower(ctx context.Context, c *store.Client) (power.Power, err
 	}
 	g := power.Grounds{Scopes: oc.AllowedScopes, TenantID: oc.TenantID, Client: oc}
 	if g.CreatorID, g.Creator, err = creatorOf(ctx, rt, oc); err != nil {
+		return power.Nothing, err
+	}
+	if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, oc, store.OwnerLookup{User: rt.User, Client: rt.Client}); err != nil {
 		return power.Nothing, err
 	}
 	p, err := power.Of(a.Catalogue(), g)

@@ -195,6 +195,7 @@ var (
 	ErrClient       = errors.New("the token's client is gone, disabled or in another tenant")
 	ErrUser         = errors.New("the token is bound to a user who is not an active admin of its tenant; a user's token has no more admin power than the user")
 	ErrCreator      = errors.New("the token's client was made by an admin user who no longer holds that power (demoted, disabled or gone); admin power handed to a client ends with its creator's")
+	ErrOwnerClient  = errors.New("the token's client was made with another client's token, and that client no longer holds that power (its scopes taken, disabled or gone); admin power handed to a client ends with its creator's")
 )
 
 // Grounds are the facts a caller's power rests on, as the database has
@@ -220,13 +221,20 @@ type Grounds struct {
 	// the user is gone.
 	CreatorID string
 	Creator   *store.User
+	// Owners are the clients up the chain of Client's owners, nearest
+	// first, while they are clients (store.OwnerClients): a client made
+	// with another client's token has no more power than that client has
+	// now. OwnersBroken says the chain ends at an owner that is gone.
+	Owners       []*store.Client
+	OwnersBroken bool
 }
 
 // Of is the power a caller holds, or why it holds none. A token gets no
 // more than its scopes and its client's current scopes give in its tenant,
 // no more than the user it is bound to, and no more than the user who
-// handed its client admin power; a console session gets its user's; the
-// command line gets everything.
+// handed its client admin power, nor than the clients whose tokens made
+// it; a console session gets its user's; the command line gets
+// everything.
 func Of(cat *scope.Catalogue, g Grounds) (Power, error) {
 	if g.Local {
 		return SuperAdmin, nil
@@ -260,6 +268,21 @@ func Of(cat *scope.Catalogue, g Grounds) (Power, error) {
 	if g.CreatorID != "" {
 		if p = Min(p, Active(g.Creator)); p.Level == None {
 			return Nothing, ErrCreator
+		}
+	}
+	// The clients whose tokens made this one vouch for it as its creator
+	// user does: disabling one, or deleting it, ends the power it handed
+	// out (the clients it made after a leak, say), and taking a scope
+	// from it takes that scope's power too.
+	if g.OwnersBroken {
+		return Nothing, ErrOwnerClient
+	}
+	for _, o := range g.Owners {
+		if o.Disabled {
+			return Nothing, ErrOwnerClient
+		}
+		if p = Min(p, Granted(cat, o.AllowedScopes, o.TenantID)); p.Level == None {
+			return Nothing, ErrOwnerClient
 		}
 	}
 	return p, nil

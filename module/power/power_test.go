@@ -164,6 +164,14 @@ func TestOf(t *testing.T) {
 		"creator disabled":            {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), CreatorID: off.ID, Creator: off}, Nothing, ErrCreator},
 		"creator gone":                {Grounds{Scopes: []string{scope.TenantAdmin}, TenantID: "acme", Client: client("acme", scope.TenantAdmin), CreatorID: "u-gone"}, Nothing, ErrCreator},
 		"creator of another tenant":   {Grounds{Scopes: []string{scope.TenantAdmin}, TenantID: "globex", Client: client("globex", scope.TenantAdmin), CreatorID: acmeAdmin.ID, Creator: acmeAdmin}, Nothing, ErrCreator},
+		// Clients made with other clients' tokens: no more than those now.
+		"super maker":             {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), Owners: []*store.Client{client(def, scope.Admin)}}, SuperAdmin, nil},
+		"tenant admin maker":      {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), Owners: []*store.Client{client(def, scope.TenantAdmin)}}, TenantAdmin(def), nil},
+		"maker without admin":     {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), Owners: []*store.Client{client(def, "demo.read")}}, Nothing, ErrOwnerClient},
+		"maker of another tenant": {Grounds{Scopes: []string{scope.TenantAdmin}, TenantID: "globex", Client: client("globex", scope.TenantAdmin), Owners: []*store.Client{client("acme", scope.TenantAdmin)}}, Nothing, ErrOwnerClient},
+		"maker disabled": {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin),
+			Owners: []*store.Client{client(def, scope.Admin), {TenantID: def, AllowedScopes: []string{scope.Admin}, Disabled: true}}}, Nothing, ErrOwnerClient},
+		"maker gone": {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), OwnersBroken: true}, Nothing, ErrOwnerClient},
 		// User-bound tokens: no more than the user.
 		"super user token":         {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), User: superUser}, SuperAdmin, nil},
 		"default admin token":      {Grounds{Scopes: []string{scope.Admin}, TenantID: def, Client: client(def, scope.Admin), User: defAdmin}, TenantAdmin(def), nil},
