@@ -56,8 +56,24 @@ func TestTenants(t *testing.T) {
 			t.Fatalf("TenantUUID(%s) = %s", chosen, store.TenantUUID(chosen))
 		}
 
+		// Rows made before the check: an upper-case UUID id and another
+		// tenant's derived UUID. The tenants they would share a UUID with
+		// are refused (409 naming the UUID); the rows are left as they are.
+		upper := strings.ToUpper(store.NewID())
+		for _, id := range []string{upper, store.TenantUUID("initech")} {
+			if err := e.app.Store().DB.Create(&store.Tenant{ID: id, Name: "old " + id}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []string{strings.ToLower(upper), "initech"} {
+			p := problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": id, "name": "new " + id}), http.StatusConflict)
+			if !strings.Contains(p.Detail, store.TenantUUID(id)) {
+				t.Errorf("tenant %s: the conflict does not name the UUID: %q", id, p.Detail)
+			}
+		}
+
 		all := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants", e.super, nil), http.StatusOK))
-		if all.Total != 4 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex, Chosen
+		if all.Total != 6 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex, Chosen and the two old rows
 			t.Fatalf("tenants = %+v", all)
 		}
 		if got := decode[tenantView](t, e.want(e.do("GET", "/tenants/acme", e.super, nil), http.StatusOK)); got.Name != "Acme Corp" {

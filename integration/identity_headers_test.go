@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -32,10 +33,11 @@ var forgedIdentity = []string{
 }
 
 // proxyTrailers are the names, in several spellings, of what a proxy tells
-// its upstream about the client, sent as trailers; some are not canonical
-// (net/http keeps a trailer's name as sent).
+// its upstream about the client (its address, scheme, host, user or
+// certificate), sent as trailers; some are not canonical.
 var proxyTrailers = []string{"X-Forwarded-For", "X_Forwarded_Proto", "x-forwarded-host", "Forwarded", "X-Real-Ip",
-	"X.Real.IP", "True-Client-Ip", "X-Http-Method-Override", "X-Forwarded-Prefix"}
+	"X.Real.IP", "True-Client-Ip", "X-Http-Method-Override", "X-Forwarded-Prefix", "X-Forwarded", "Remote-User",
+	"X-Remote-User", "X-Client-Cert", "Ssl-Client-Cert", "Wl-Proxy-Client-Ip", "X-Original-Forwarded-For", "X-Scheme"}
 
 // forgedHeadersIn lists the headers of h that carry a forged identity: any
 // name in the identity namespace or the impersonation header, whatever the
@@ -442,61 +444,83 @@ func TestAdminBehindAGuardStillSeesTheToken(t *testing.T) {
 	}
 }
 
-// Identity headers sent as request trailers (declared in a Trailer header,
-// arriving after a chunked body) never reach the upstream, which may merge
-// trailers into its headers, on the unguarded route of the shipped
-// quickstart nor on its guarded one, and neither does an Authorization
-// trailer on the guarded one (the guard holds the caller's token back; a
-// trailer's was never checked); nor do the client address, scheme and host
-// a proxy adds (X-Forwarded-For, X_Forwarded_Proto, Forwarded, X-Real-Ip,
-// Host …: the upstream reads Caddy's values only), nor a method override;
-// a harmless trailer sent alongside does arrive, so trailers are forwarded
-// and the check is not vacuous.
+// Request trailers (declared in a Trailer header, arriving after a chunked
+// body) reach the upstream, which may merge them into its headers, only
+// when allowed: on the shipped quickstart, on its unguarded route and its
+// guarded one, only the integrity fields (Content-Digest) arrive; forged
+// identity headers, an Authorization trailer (the guard holds the caller's
+// token back; a trailer's was never checked), the client address, scheme
+// and host a proxy adds (X-Forwarded-For, X_Forwarded_Proto, Forwarded,
+// X-Real-Ip, …), the user or certificate a front proxy vouches for
+// (Remote-User, X-Client-Cert), a method override and any other name
+// (X-Checksum) do not. With allow_trailers X-Checksum in the scopegate
+// options X-Checksum arrives too, and nothing else changes.
 func TestForgedTrailersNeverReachUpstreams(t *testing.T) {
-	g := startGateway(t, "quickstart.Caddyfile", store.SQLite)
-	admin := bootstrapAdmin(t, g, "/oauth2/token")
-	id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read", "demo.write"}})
-	tok := mustToken(t, g, id, secret, nil)
-	for _, tc := range []struct{ path, bearer string }{{"/public/x", ""}, {"/api/x", tok}} {
-		trailer := http.Header{"X-Checksum": {"abc"}, "Authorization": {"Bearer from-a-trailer"}}
-		for _, name := range proxyTrailers {
-			trailer[name] = []string{"6.6.6.6"}
-		}
-		for i := 0; i+1 < len(forgedIdentity); i += 2 {
-			trailer[http.CanonicalHeaderKey(forgedIdentity[i])] = []string{forgedIdentity[i+1]}
-		}
-		// An io.Reader of unknown length: the body goes chunked, then the trailers.
-		req, err := http.NewRequest("POST", g.URL+tc.path, io.MultiReader(strings.NewReader("payload")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Trailer = trailer
-		if tc.bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+tc.bearer)
-		}
-		_, before := g.Upstream.Last()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		seen, after := g.Upstream.Last()
-		if resp.StatusCode != http.StatusOK || after == before {
-			t.Fatalf("POST %s: %d, upstream called: %v", tc.path, resp.StatusCode, after != before)
-		}
-		if forged := forgedHeadersIn(seen); len(forged) > 0 {
-			t.Errorf("POST %s: the upstream received forged trailers %q", tc.path, forged)
-		}
-		if got := seen.Get("Authorization"); tc.bearer != "" && got != "" {
-			t.Errorf("POST %s: the upstream of a guarded route received Authorization %q from a trailer", tc.path, got)
-		}
-		for k, v := range seen {
-			if slices.Contains(v, "6.6.6.6") {
-				t.Errorf("POST %s: the upstream received %s %q from a trailer", tc.path, k, v)
+	allowing := caddyfileVariant(t, "quickstart.Caddyfile", "", "")
+	body, err := os.ReadFile(allowing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withOption := strings.Replace(string(body), "\tscopegate {\n", "\tscopegate {\n\t\tallow_trailers X-Checksum\n", 1)
+	if withOption == string(body) {
+		t.Fatal("the quickstart has no scopegate block")
+	}
+	if err := os.WriteFile(allowing, []byte(withOption), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []struct {
+		file     string
+		checksum bool
+	}{{"quickstart.Caddyfile", false}, {allowing, true}} {
+		g := startGateway(t, cfg.file, store.SQLite)
+		admin := bootstrapAdmin(t, g, "/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read", "demo.write"}})
+		tok := mustToken(t, g, id, secret, nil)
+		for _, tc := range []struct{ path, bearer string }{{"/public/x", ""}, {"/api/x", tok}} {
+			trailer := http.Header{"Content-Digest": {"sha-256=:abc=:"}, "X-Checksum": {"abc"}, "Authorization": {"Bearer from-a-trailer"}}
+			for _, name := range proxyTrailers {
+				trailer[name] = []string{"6.6.6.6"}
 			}
-		}
-		if got := seen.Get("X-Checksum"); got != "abc" {
-			t.Errorf("POST %s: the harmless trailer did not arrive (%q): trailers were not forwarded at all", tc.path, got)
+			for i := 0; i+1 < len(forgedIdentity); i += 2 {
+				trailer[http.CanonicalHeaderKey(forgedIdentity[i])] = []string{forgedIdentity[i+1]}
+			}
+			// An io.Reader of unknown length: the body goes chunked, then the trailers.
+			req, err := http.NewRequest("POST", g.URL+tc.path, io.MultiReader(strings.NewReader("payload")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Trailer = trailer
+			if tc.bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.bearer)
+			}
+			_, before := g.Upstream.Last()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			seen, after := g.Upstream.Last()
+			where := fmt.Sprintf("%s, POST %s", filepath.Base(cfg.file), tc.path)
+			if resp.StatusCode != http.StatusOK || after == before {
+				t.Fatalf("%s: %d, upstream called: %v", where, resp.StatusCode, after != before)
+			}
+			if forged := forgedHeadersIn(seen); len(forged) > 0 {
+				t.Errorf("%s: the upstream received forged trailers %q", where, forged)
+			}
+			if got := seen.Get("Authorization"); tc.bearer != "" && got != "" {
+				t.Errorf("%s: the upstream of a guarded route received Authorization %q from a trailer", where, got)
+			}
+			for k, v := range seen {
+				if slices.Contains(v, "6.6.6.6") {
+					t.Errorf("%s: the upstream received %s %q from a trailer", where, k, v)
+				}
+			}
+			if got := seen.Get("Content-Digest"); got != "sha-256=:abc=:" {
+				t.Errorf("%s: the integrity trailer did not arrive (%q): trailers were not forwarded at all", where, got)
+			}
+			if got := seen.Get("X-Checksum"); (got == "abc") != cfg.checksum {
+				t.Errorf("%s: X-Checksum %q, allowed: %v", where, got, cfg.checksum)
+			}
 		}
 	}
 }

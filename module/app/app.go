@@ -97,6 +97,14 @@ type App struct {
 	// alone. Not applied when the environment sets GOGC (see gcheap.go for
 	// why). Default: 64 MiB.
 	MinGCHeap int64 `json:"min_gc_heap,omitempty"`
+	// Request trailers (fields sent after a chunked body) that
+	// scopegate_strip and the guards pass to the upstream, besides the
+	// integrity fields Content-Digest, Repr-Digest and Digest. Every other
+	// trailer is dropped: an upstream that merges trailers into its headers
+	// would otherwise read any header the caller chose, after the gateway's
+	// checks. Names that carry identity, routing or the client's address
+	// are refused at load.
+	AllowTrailers []string `json:"allow_trailers,omitempty"`
 
 	catalogue     *scope.Catalogue
 	impersonation *headerNames // this config's guards' impersonation headers

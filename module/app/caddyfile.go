@@ -162,6 +162,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("min_gc_heap: %q is not a size from 1 byte to 1TiB (such as 64MiB), or off", val)
 			}
 			a.MinGCHeap = int64(n)
+		case "allow_trailers":
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.ArgErr()
+			}
+			a.AllowTrailers = append(a.AllowTrailers, names...)
 		case "scope":
 			s, err := parseScope(d)
 			if err != nil {

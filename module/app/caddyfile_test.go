@@ -111,6 +111,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		"secret_grace":       {"scopegate {\n secret_grace 90m\n}", &app.App{SecretGrace: caddy.Duration(90 * time.Minute)}},
 		"key_overlap":        {"scopegate {\n key_overlap 3d\n}", &app.App{KeyOverlap: caddy.Duration(72 * time.Hour)}},
 		"key_prepublish":     {"scopegate {\n key_prepublish 2s\n}", &app.App{KeyPrepublish: caddy.Duration(2 * time.Second)}},
+		"allow_trailers":     {"scopegate {\n allow_trailers X-Checksum Grpc-Status\n}", &app.App{AllowTrailers: []string{"X-Checksum", "Grpc-Status"}}},
 		"scope with name only": {"scopegate {\n scope a.b\n}",
 			&app.App{Scopes: []scope.Scope{{Name: "a.b"}}}},
 		"scope with description and empty block": {"scopegate {\n scope a.b \"Does A to B\" {\n }\n}",
@@ -207,6 +208,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		"scope empty implies":       {block("scope a {", "implies", "}"), "wrong argument count", 3},
 		"scope empty requires":      {block("scope a {", "requires", "}"), "wrong argument count", 3},
 		"scope empty clients":       {block("scope a {", "clients", "}"), "wrong argument count", 3},
+		"allow_trailers empty":      {block("allow_trailers"), "wrong argument count", 2},
 		"error after a valid scope": {block("scope a {", "legs 2", "}", "bogus"), `unknown scopegate option "bogus"`, 5},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -90,6 +90,8 @@ type Guard struct {
 	actHeader    string
 	hdr          identityHeaders
 	claimMatches []claimMatch
+	// trailers are the request trailers passed on (trailerAllowList).
+	trailers []string
 }
 
 // Impersonation configures acting on behalf of users.
@@ -148,6 +150,10 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		}
 	}
 	g.claimMatches = newClaimMatches(g.MatchClaims)
+	var err error
+	if g.trailers, err = trailerAllowList(a.AllowTrailers); err != nil {
+		return err
+	}
 	if unknown := a.Catalogue().Unknown(g.allScopes()); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
 	}
@@ -299,7 +305,7 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 	// gets the effective user instead.
 	dropHopByHop(r.Header)
 	g.hdr.apply(r, id, g)
-	scrubTrailers(r, g, true)
+	scrubTrailers(r, g, true, g.trailers)
 	if !g.ForwardToken {
 		id.authorization = r.Header["Authorization"]
 		delete(r.Header, "Authorization")

@@ -33,6 +33,8 @@ func init() {
 // the upstreams of other routes never see them.
 type Strip struct {
 	app *app.App
+	// trailers are the request trailers passed on (trailerAllowList).
+	trailers []string
 }
 
 // varMoved is the request variable holding the impersonation headers Strip
@@ -55,7 +57,8 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 		return err
 	}
 	s.app = a
-	return nil
+	s.trailers, err = trailerAllowList(a.AllowTrailers)
+	return err
 }
 
 // ServeHTTP removes the caller's identity headers and calls next. It runs
@@ -87,7 +90,7 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		// have the proxy remove (dropHopByHop).
 		dropHopByHop(r.Header)
 	}
-	scrubTrailers(r, s, false)
+	scrubTrailers(r, s, false, s.trailers)
 	return next.ServeHTTP(w, r)
 }
 

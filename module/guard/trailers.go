@@ -1,8 +1,10 @@
 package guard
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 )
 
 // scrubTrailers keeps the identity headers a caller might send as request
@@ -16,11 +18,12 @@ import (
 //
 // A guard also drops an Authorization trailer (dropAuth): it checked the
 // header's token, never a trailer's, and holds the caller's token back.
-// Every handler drops the trailers notATrailer names (the client address
-// and scheme, Host, cookies, …), which an upstream merging trailers would
-// otherwise take from the caller over what Caddy's proxy set.
-func scrubTrailers(r *http.Request, forged forgery, dropAuth bool) {
-	dropForged(r.Trailer, forged)
+// Every handler drops every trailer its allowed list (trailerAllowList)
+// does not hold: an upstream merging trailers would otherwise take any
+// header from the caller (a client address, a scheme, a user name of its
+// own proxy's) after the gateway's checks.
+func scrubTrailers(r *http.Request, forged forgery, dropAuth bool, allowed []string) {
+	dropForged(r.Trailer, forged, allowed)
 	if dropAuth {
 		delete(r.Trailer, "Authorization")
 	}
@@ -33,30 +36,33 @@ func scrubTrailers(r *http.Request, forged forgery, dropAuth bool) {
 		ts.dropAuth = ts.dropAuth || dropAuth
 		return
 	}
-	r.Body = &trailerScrubber{ReadCloser: r.Body, r: r, forged: forged, dropAuth: dropAuth}
+	r.Body = &trailerScrubber{ReadCloser: r.Body, r: r, forged: forged, dropAuth: dropAuth, allowed: allowed}
 }
 
 // forgery tells the names of the identity headers a caller may not send.
 type forgery interface{ forged(name string) bool }
 
-// dropForged deletes from the trailers h the names f calls forged and the
-// ones notATrailer names.
-func dropForged(h http.Header, f forgery) {
+// dropForged deletes from the trailers h the names f calls forged and every
+// name allowed does not hold.
+func dropForged(h http.Header, f forgery, allowed []string) {
 	for k := range h {
-		if f.forged(k) || notATrailer(k) {
+		if f.forged(k) || !slices.ContainsFunc(allowed, func(a string) bool { return equalNameFold(k, a) }) {
 			delete(h, k)
 		}
 	}
 }
 
-// trailersRefused are fields that must not be sent as trailers (RFC 9110
-// §6.5.1: framing, routing, authentication, request modifiers, and the
-// client's address and scheme that proxies add), in any spelling. Caddy's
-// reverse_proxy sets X-Forwarded-For, -Proto and -Host in the headers from
-// the connection, but copies the caller's trailers as they came: an
-// upstream that merges them (Tomcat's allowedTrailerHeaders) would read a
-// client address or scheme the caller chose. Names starting X-Forwarded-
-// are refused too.
+// DefaultTrailers are the request trailers passed to the upstream without
+// configuration: the integrity fields a client computes while it streams a
+// body (RFC 9530 Content-Digest and Repr-Digest, RFC 3230 Digest). The
+// scopegate option allow_trailers adds others.
+var DefaultTrailers = []string{"Content-Digest", "Repr-Digest", "Digest"}
+
+// trailersRefused may never be allowed as trailers (RFC 9110 §6.5.1:
+// framing, routing, authentication, request modifiers; and the client's
+// address and scheme that proxies add), in any spelling, nor may names
+// starting X-Forwarded-, the method and path overrides or Scopegate's own
+// identity and impersonation headers.
 var trailersRefused = []string{
 	"Forwarded", "X-Real-Ip", "X-Client-Ip", "Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Fastly-Client-Ip",
 	"X-Cluster-Client-Ip", "Via", "Host", "Cookie", "Proxy-Authorization", "Authorization", "Connection", "Te",
@@ -64,18 +70,19 @@ var trailersRefused = []string{
 	"Range", "Max-Forwards", "Cache-Control", "Pragma", "Keep-Alive", "Upgrade",
 }
 
-// notATrailer reports whether k is one of trailersRefused, or starts with
-// X-Forwarded-, in any spelling (case, '_' or '.' for '-').
-func notATrailer(k string) bool {
-	if hasPrefixFold(k, "X-Forwarded-") {
-		return true
-	}
-	for _, name := range trailersRefused {
-		if equalNameFold(k, name) {
-			return true
+// trailerAllowList is DefaultTrailers and the configured names, each
+// checked: a header name that trailersRefused, the X-Forwarded- prefix,
+// the override headers and Scopegate's own names leave out.
+func trailerAllowList(configured []string) ([]string, error) {
+	for _, name := range configured {
+		refused := name == "" || !isToken(name) || hasPrefixFold(name, "X-Forwarded-") || isOverrideHeader(name) ||
+			hasPrefixFold(name, DefaultHeaderPrefix) || equalNameFold(name, DefaultImpersonationHeader) ||
+			slices.ContainsFunc(trailersRefused, func(r string) bool { return equalNameFold(name, r) })
+		if refused {
+			return nil, fmt.Errorf("allow_trailers: %q may not come as a trailer (framing, routing, credentials, the client's address, a method or path override, or an identity header)", name)
 		}
 	}
-	return isOverrideHeader(k)
+	return slices.Concat(DefaultTrailers, configured), nil
 }
 
 // trailerScrubber drops forged trailers when the body reaches its end,
@@ -85,12 +92,13 @@ type trailerScrubber struct {
 	r        *http.Request
 	forged   forgery
 	dropAuth bool
+	allowed  []string
 }
 
 func (b *trailerScrubber) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
-		dropForged(b.r.Trailer, b.forged)
+		dropForged(b.r.Trailer, b.forged, b.allowed)
 		if b.dropAuth {
 			delete(b.r.Trailer, "Authorization")
 		}

@@ -281,7 +281,7 @@ func (a *Authorize) post(w http.ResponseWriter, r *http.Request) error {
 	if err := a.app.Store().SaveConsent(r.Context(), u.ID, ar.client.ID, ar.scopes); err != nil {
 		return a.serverError(w, "saving consent", err)
 	}
-	return a.issue(w, r, ar, u)
+	return a.issue(w, r, ar, sess, u)
 }
 
 // validate parses the request and answers its failure; ok is true when the
@@ -383,7 +383,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 		return a.serverError(w, "loading consent", err)
 	}
 	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && (crossSite(r) || r.Method == http.MethodPost)) {
-		return a.issue(w, r, ar, u)
+		return a.issue(w, r, ar, sess, u)
 	}
 	type scopeLine struct{ Name, Description string }
 	var lines []scopeLine
@@ -466,8 +466,12 @@ func formPath(r *http.Request) string {
 
 // issue ends an approved request: a token (implicit) or a code, delivered to
 // the redirect URI or shown on a page for out-of-band clients.
-func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authRequest, u *store.User) error {
+func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *web.Session, u *store.User) error {
 	c := ar.client
+	// What is saved below is saved only if this still stands in the
+	// database (store.ErrGrantEnded otherwise): the checks so far read
+	// this node's caches.
+	grant := store.Grant{UserID: u.ID, ClientID: c.ID, Scopes: ar.scopes, SignedInAt: sess.Expires.Add(-time.Duration(a.SessionTTL))}
 	if ce := a.logger.Check(zap.DebugLevel, "authorized"); ce != nil {
 		ce.Write(zap.String("client_id", c.ID), zap.String("user_id", u.ID),
 			zap.Bool("implicit", ar.implicit), zap.Strings("scopes", ar.scopes))
@@ -484,7 +488,9 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		// Recorded before it is signed, so that a password reset or a
 		// consent revoked from now on ends it (store.ImplicitToken).
 		until := claims.ExpiresAt.Add(time.Duration(a.app.Leeway))
-		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, c.ID, u.ID, until); err != nil {
+		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, grant, until); errors.Is(err, store.ErrGrantEnded) {
+			return a.grantEnded(w, r, ar)
+		} else if err != nil {
 			return a.serverError(w, "recording an implicit-grant token", err)
 		}
 		issued, oe := a.minter.sign(claims, lifetime)
@@ -506,11 +512,13 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		return redirect(w, ar.redirect+"#"+v.Encode())
 	}
 	code := secret.NewToken(32)
-	if err := a.app.Store().SaveAuthCode(r.Context(), &store.AuthCode{
+	if err := a.app.Store().SaveGrantedAuthCode(r.Context(), &store.AuthCode{
 		Digest: store.Digest(code), ClientID: c.ID, UserID: u.ID, TenantID: c.TenantID,
 		RedirectURI: ar.redirectGiven, Scopes: store.Strings(ar.scopes), CodeChallenge: ar.challenge,
 		ExpiresAt: time.Now().Add(time.Duration(a.CodeLifetime)),
-	}); err != nil {
+	}, grant); errors.Is(err, store.ErrGrantEnded) {
+		return a.grantEnded(w, r, ar)
+	} else if err != nil {
 		return a.serverError(w, "saving an authorization code", err)
 	}
 	if ar.oob() {
@@ -524,6 +532,13 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		v.Set("state", ar.state)
 	}
 	return redirect(w, withQuery(ar.redirect, v))
+}
+
+// grantEnded answers a request whose sign-in or consent ended while it was
+// being answered (a password reset, a disable, a revoked consent): the
+// sign-in page, as when the sign-in is found ended at the start.
+func (a *Authorize) grantEnded(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
+	return a.loginPage(w, r, ar, http.StatusOK, "", "", "Your sign-in has expired. Please sign in again.")
 }
 
 // fail sends an error back to the client (RFC 6749 §4.1.2.1 and §4.2.2.1):

@@ -95,11 +95,11 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 			body["act"] = c.Act
 		}
 		// The claims scopes required, next to the standard members but
-		// never over one: the catalogue refuses such names now, but a
-		// token minted under an older one may still carry them, and a
-		// client chose their values.
+		// never over one nor posing as one (act, username, cnf, …): the
+		// catalogue refuses such names now, but a token minted under an
+		// older one may still carry them, and a client chose their values.
 		for k, v := range c.Ext {
-			if _, taken := body[k]; !taken {
+			if _, taken := body[k]; !taken && !scope.IsReservedClaim(k) {
 				body[k] = v
 			}
 		}

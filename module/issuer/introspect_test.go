@@ -101,7 +101,8 @@ func TestIntrospectionRefusesGet(t *testing.T) {
 	}
 }
 
-// A claim a scope required never replaces a standard member of the answer:
+// A claim a scope required never replaces a standard member of the answer,
+// nor poses as one the answer leaves out (act, username, cnf, any spelling):
 // a token minted under an older catalogue (one that let a scope require
 // "tenant" or "sub", which NewCatalogue refuses now) carries values its
 // client chose, and a resource server must read the token's own tenant,
@@ -113,7 +114,7 @@ func TestIntrospectionKeepsStandardMembersOverRequiredClaims(t *testing.T) {
 		_, claims := f.issue(t, f.ep, owner.ID, ownerSecret, "scope", "demo.read")
 		forged := *claims
 		forged.Ext = map[string]string{"tenant": "acme", "sub": "someone-else", "client_id": "other", "active": "false",
-			"scope": "scopegate.admin", "application_id": "app-7"}
+			"scope": "scopegate.admin", "application_id": "app-7", "act": "x", "username": "root", "cnf": "x", "Token_Type": "x"}
 		tok, err := f.app.Sign(&forged)
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +133,11 @@ func TestIntrospectionKeepsStandardMembersOverRequiredClaims(t *testing.T) {
 		for k, v := range want {
 			if body[k] != v {
 				t.Errorf("%s = %v, want %v (whole answer %v)", k, body[k], v, body)
+			}
+		}
+		for _, k := range []string{"act", "username", "cnf", "Token_Type"} {
+			if v, ok := body[k]; ok {
+				t.Errorf("the claim %s posing as a standard member is in the answer: %v", k, v)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // reservedClaims are names a scope may not require. A required claim is
@@ -28,6 +29,33 @@ var reservedClaims = []string{
 	"access_token", "token", "token_type_hint", "state", "nonce", "user_id", "audience", "resource",
 }
 
+// foldClaimName is how names are compared with reservedClaims: letter
+// case, '_', '-' and '.' do not count, so userId (Nitro's spelling of
+// user_id), Client-Id and client.id are all client_id.
+func foldClaimName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r == '.' {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, name)
+}
+
+// reservedFolded is reservedClaims folded, built once.
+var reservedFolded = func() map[string]bool {
+	m := make(map[string]bool, len(reservedClaims))
+	for _, n := range reservedClaims {
+		m[foldClaimName(n)] = true
+	}
+	return m
+}()
+
+// IsReservedClaim reports whether name, in any spelling, is one a scope
+// may not require (reservedClaims): introspection also leaves such a claim
+// out of its answer, should a token minted under an older catalogue carry
+// one.
+func IsReservedClaim(name string) bool { return reservedFolded[foldClaimName(name)] }
+
 // maxClaimName bounds a claim name, which becomes part of a header name.
 const maxClaimName = 64
 
@@ -43,17 +71,18 @@ func validClaimName(scopeName, name string) error {
 			return fmt.Errorf("scope %q: required claim %q may hold only letters, digits, '_', '-' and '.'", scopeName, name)
 		}
 	}
-	if slices.Contains(reservedClaims, strings.ToLower(name)) {
+	if IsReservedClaim(name) {
 		return fmt.Errorf("scope %q: required claim %q is a name the token, its introspection or the OAuth protocol already uses; choose another (such as %s_id)", scopeName, name, strings.ToLower(name))
 	}
 	return nil
 }
 
 // claimHeaderKey is the part of the identity header that a claim name
-// decides, as the guard writes it: letter case and '_' against '-' do not
-// tell two names apart there.
+// decides: letter case and '_' or '.' against '-' do not tell two names
+// apart there (scopegate_strip treats those spellings as one header, and
+// so do many upstreams).
 func claimHeaderKey(name string) string {
-	return strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+	return strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
 }
 
 // checkClaimNames validates every required claim of the catalogue and

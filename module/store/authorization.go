@@ -195,7 +195,9 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		Update("revoked_at", now.UTC()).Error; err != nil {
 		return 0, err
 	}
-	implicit, err := revokeImplicitTokens(tx, scoped, now)
+	// Every caller ending a whole client's grants (userID "") moves the
+	// client to its next token generation in the same transaction.
+	implicit, err := revokeImplicitTokens(tx, scoped, now, userID == "")
 	if err != nil {
 		return 0, err
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,18 +20,16 @@ type ImplicitToken struct {
 	ExpiresAt time.Time `gorm:"not null;index"`
 }
 
-// RecordImplicitToken records token jti of client for user, valid until
-// until (exp plus the leeway). Call it before the token is signed: a grant
-// revoked after this returns ends it.
-func (s *Store) RecordImplicitToken(ctx context.Context, jti, clientID, userID string, until time.Time) error {
-	row := ImplicitToken{JTI: jti, ClientID: clientID, UserID: userID, ExpiresAt: until.UTC()}
-	return translate(s.DB.WithContext(ctx).Create(&row).Error)
-}
-
 // revokeImplicitTokens revokes, inside tx, the implicit-grant tokens that
 // scoped selects and can still verify at now, and forgets them all; it
-// returns how many it revoked.
-func revokeImplicitTokens(tx *gorm.DB, scoped func() *gorm.DB, now time.Time) (int, error) {
+// returns how many it revoked. When the whole client's tokens end
+// (wholeClient), its token generation moves on in the same transaction
+// and refuses them all: a revocation and a change-feed entry for each would
+// be redundant, so the records are only forgotten.
+func revokeImplicitTokens(tx *gorm.DB, scoped func() *gorm.DB, now time.Time, wholeClient bool) (int, error) {
+	if wholeClient {
+		return 0, scoped().Delete(&ImplicitToken{}).Error
+	}
 	var rows []ImplicitToken
 	if err := scoped().Where("expires_at > ?", now.UTC()).Order("jti").Find(&rows).Error; err != nil {
 		return 0, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,9 +28,22 @@ func (s *Store) EnsureTenant(ctx context.Context, id, name string) error {
 	return translate(s.DB.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&t).Error)
 }
 
-// CreateTenant inserts a tenant.
+// ErrTenantUUIDTaken means a tenant made before CheckTenantID (a UUID id
+// in upper case, or one equal to a derived UUID) already has the
+// TenantUUID a new tenant would get.
+var ErrTenantUUIDTaken = errors.New("another tenant already has this tenant's UUID")
+
+// CreateTenant inserts a tenant, unless another one already has its
+// TenantUUID (ErrTenantUUIDTaken).
 func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&Tenant{}).Where("lower(id) = ?", TenantUUID(t.ID)).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrTenantUUIDTaken
+		}
 		if err := tx.Create(t).Error; err != nil {
 			return err
 		}

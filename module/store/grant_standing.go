@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// ErrGrantEnded means the user's sign-in or consent ended while a grant
+// was being handed out: a password reset, a change to the user, a disable
+// or a revoked consent committed after the request checked them.
+var ErrGrantEnded = errors.New("the user's sign-in or consent ended meanwhile")
+
+// Grant is what the authorize endpoint hands out a code or an implicit
+// token on: a user signed in at SignedInAt who approved Scopes for the
+// client.
+type Grant struct {
+	UserID, ClientID string
+	Scopes           []string
+	SignedInAt       time.Time
+}
+
+// grantStands checks g inside tx with the user's and the consent's rows
+// locked: the user exists, is enabled and unchanged since the sign-in, and
+// the consent still covers the scopes. A password reset or a disable
+// updates the user's row, and a revoked consent deletes the consent's,
+// before revokeUserGrants reads what to end, each in its own transaction:
+// so it either committed before these reads, which then refuse, or waits
+// for this transaction and then finds what it saves (the code or the
+// implicit token's record) and ends it. The request's own checks read a
+// node's caches, which may lag the database.
+func grantStands(tx *gorm.DB, g Grant) error {
+	var u User
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", g.UserID).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrGrantEnded
+	}
+	if err != nil {
+		return err
+	}
+	if u.Disabled || u.UpdatedAt.After(g.SignedInAt) {
+		return ErrGrantEnded
+	}
+	var c Consent
+	err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+		Where("user_id = ? AND client_id = ?", g.UserID, g.ClientID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrGrantEnded
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range g.Scopes {
+		if !c.Scopes.Contains(s) {
+			return ErrGrantEnded
+		}
+	}
+	return nil
+}
+
+// SaveGrantedAuthCode stores a new authorization code for grant g, or
+// answers ErrGrantEnded when g no longer stands (grantStands).
+func (s *Store) SaveGrantedAuthCode(ctx context.Context, c *AuthCode, g Grant) error {
+	c.ExpiresAt = c.ExpiresAt.UTC()
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := grantStands(tx, g); err != nil {
+			return err
+		}
+		return tx.Create(c).Error
+	})
+}
+
+// RecordImplicitToken records token jti of grant g, valid until until (exp
+// plus the leeway), or answers ErrGrantEnded when g no longer stands
+// (grantStands). Call it before the token is signed: a grant revoked after
+// this returns ends the token.
+func (s *Store) RecordImplicitToken(ctx context.Context, jti string, g Grant, until time.Time) error {
+	row := ImplicitToken{JTI: jti, ClientID: g.ClientID, UserID: g.UserID, ExpiresAt: until.UTC()}
+	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := grantStands(tx, g); err != nil {
+			return err
+		}
+		return tx.Create(&row).Error
+	})
+}

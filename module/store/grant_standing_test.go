@@ -1,0 +1,119 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// A code or an implicit token is saved only while its grant stands in the
+// database, whatever a node's caches said a moment before: a user signed
+// in before a password reset, a disabled user, a revoked consent, a scope
+// the consent does not cover and a user that is gone each get
+// ErrGrantEnded and save nothing; a standing grant saves both.
+func TestGrantMustStillStand(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
+		if err := s.CreateUser(ctx, u, admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		save := func(g store.Grant) (codeErr, tokenErr error) {
+			n++
+			code := &store.AuthCode{Digest: store.Digest(fmt.Sprint("code", n)), ClientID: g.ClientID, UserID: g.UserID, TenantID: store.DefaultTenantID,
+				Scopes: store.Strings(g.Scopes), ExpiresAt: time.Now().Add(time.Minute)}
+			codeErr = s.SaveGrantedAuthCode(ctx, code, g)
+			tokenErr = s.RecordImplicitToken(ctx, fmt.Sprint("jti", n), g, time.Now().Add(time.Hour))
+			return codeErr, tokenErr
+		}
+		standing := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		if ce, te := save(standing); ce != nil || te != nil {
+			t.Fatalf("a standing grant: %v, %v", ce, te)
+		}
+		ended := map[string]store.Grant{
+			"a scope the consent lacks": {UserID: u.ID, ClientID: "c1", Scopes: []string{"a", "c"}, SignedInAt: time.Now()},
+			"no consent for the client": {UserID: u.ID, ClientID: "c2", Scopes: []string{"a"}, SignedInAt: time.Now()},
+			"a user that is gone":       {UserID: "nobody", ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()},
+		}
+		if err := s.SetUserPassword(ctx, u.ID, store.DefaultTenantID, "$2a$new", admin); err != nil {
+			t.Fatal(err)
+		}
+		ended["signed in before a password reset"] = standing
+		for what, g := range ended {
+			if ce, te := save(g); !errors.Is(ce, store.ErrGrantEnded) || !errors.Is(te, store.ErrGrantEnded) {
+				t.Errorf("%s: %v, %v; want ErrGrantEnded for both", what, ce, te)
+			}
+		}
+		fresh := standing
+		fresh.SignedInAt = time.Now()
+		if ce, te := save(fresh); ce != nil || te != nil {
+			t.Fatalf("signed in again after the reset: %v, %v", ce, te)
+		}
+		if err := s.RevokeConsent(ctx, u.ID, "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		if ce, te := save(fresh); !errors.Is(ce, store.ErrGrantEnded) || !errors.Is(te, store.ErrGrantEnded) {
+			t.Errorf("after the consent was revoked: %v, %v; want ErrGrantEnded", ce, te)
+		}
+	})
+}
+
+// A consent revoked while implicit tokens are being recorded leaves none
+// of them usable: each token is either refused when recorded
+// (ErrGrantEnded) or recorded before the revocation read what to end, and
+// then revoked. Run with 8 recorders against one revocation, on both stores.
+func TestConsentRevokedWhileRecording(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s)
+		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
+		if err := s.CreateUser(ctx, u, admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		var wg sync.WaitGroup
+		recorded := make(chan string, 64)
+		start := make(chan struct{})
+		for w := range 8 {
+			wg.Go(func() {
+				<-start
+				for i := range 5 {
+					jti := fmt.Sprintf("jti-%d-%d", w, i)
+					err := s.RecordImplicitToken(ctx, jti, g, time.Now().Add(time.Hour))
+					if err == nil {
+						recorded <- jti
+					} else if !errors.Is(err, store.ErrGrantEnded) {
+						t.Errorf("recording %s: %v", jti, err)
+					}
+				}
+			})
+		}
+		close(start)
+		if err := s.RevokeConsent(ctx, u.ID, "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(recorded)
+		for jti := range recorded {
+			if is, err := s.IsRevoked(ctx, jti); err != nil || !is {
+				t.Errorf("%s was recorded and survived the consent's revocation: revoked %v, %v", jti, is, err)
+			}
+		}
+	})
+}
