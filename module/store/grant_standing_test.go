@@ -20,15 +20,7 @@ import (
 func TestGrantMustStillStand(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		seed(t, s)
-		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
-		if err := s.CreateUser(ctx, u, admin); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a", "b"}); err != nil {
-			t.Fatal(err)
-		}
+		s, u := consentingUser(t, driver, "a", "b")
 		n := 0
 		save := func(g store.Grant) (codeErr, tokenErr error) {
 			n++
@@ -77,15 +69,7 @@ func TestGrantMustStillStand(t *testing.T) {
 func TestConsentRevokedWhileRecording(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		seed(t, s)
-		u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
-		if err := s.CreateUser(ctx, u, admin); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a"}); err != nil {
-			t.Fatal(err)
-		}
+		s, u := consentingUser(t, driver, "a")
 		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
 		var wg sync.WaitGroup
 		recorded := make(chan string, 64)
@@ -116,4 +100,21 @@ func TestConsentRevokedWhileRecording(t *testing.T) {
 			}
 		}
 	})
+}
+
+// consentingUser opens a store of driver with user ada, who approved
+// scopes for client c1.
+func consentingUser(t *testing.T, driver string, scopes ...string) (*store.Store, *store.User) {
+	t.Helper()
+	ctx := context.Background()
+	s := storetest.Open(t, driver)
+	seed(t, s)
+	u := &store.User{ID: store.NewID(), TenantID: store.DefaultTenantID, Username: "ada"}
+	if err := s.CreateUser(ctx, u, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveConsent(ctx, u.ID, "c1", scopes); err != nil {
+		t.Fatal(err)
+	}
+	return s, u
 }
