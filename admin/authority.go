@@ -19,7 +19,7 @@ import (
 // token's scopes and its client's current scopes in its tenant; for a
 // user-bound (3-legged) token, no more than its user, exactly as a console
 // session (callerFor); and no more than the admin user who handed its
-// client admin power (store.ClientCreator), so an API key an admin made
+// client admin power (store.LineageOf), so an API key an admin made
 // loses its power when the admin is demoted or disabled.
 //
 // It returns a protocol error for a token that carries no admin power and
@@ -36,10 +36,7 @@ func (h *Handler) authority(ctx context.Context, claims *token.Claims) (*caller,
 	}
 	if err == nil {
 		g.Client = cl
-		if g.CreatorID, g.Creator, err = h.app.Store().ClientCreator(ctx, cl); err != nil {
-			return nil, nil, err
-		}
-		if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, cl, h.app.Store().DBOwnerLookup()); err != nil {
+		if g.Lineage, err = store.LineageOf(ctx, cl, h.app.Store().DBOwnerLookup()); err != nil {
 			return nil, nil, err
 		}
 	}

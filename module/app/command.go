@@ -225,10 +225,7 @@ func (a *App) adminClients(ctx context.Context) ([]store.Client, error) {
 func (a *App) isAdminClient(ctx context.Context, c *store.Client) (bool, error) {
 	g := power.Grounds{Scopes: c.AllowedScopes, TenantID: c.TenantID, Client: c}
 	var err error
-	if g.CreatorID, g.Creator, err = a.runtime().Store.ClientCreator(ctx, c); err != nil {
-		return false, err
-	}
-	if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, c, a.runtime().Store.DBOwnerLookup()); err != nil {
+	if g.Lineage, err = store.LineageOf(ctx, c, a.runtime().Store.DBOwnerLookup()); err != nil {
 		return false, err
 	}
 	p, _ := power.Of(a.catalogue, g)

@@ -37,10 +37,8 @@ func (a *App) OwnerPower(ctx context.Context, c *store.Client) (power.Power, err
 		return power.Nothing, err
 	}
 	g := power.Grounds{Scopes: oc.AllowedScopes, TenantID: oc.TenantID, Client: oc}
-	if g.CreatorID, g.Creator, err = creatorOf(ctx, rt, oc); err != nil {
-		return power.Nothing, err
-	}
-	if g.Owners, g.OwnersBroken, err = store.OwnerClients(ctx, oc, store.OwnerLookup{User: rt.User, Client: rt.Client}); err != nil {
+	// Read through the runtime's caches: this runs on requests.
+	if g.Lineage, err = store.LineageOf(ctx, oc, store.OwnerLookup{User: rt.User, Client: rt.Client}); err != nil {
 		return power.Nothing, err
 	}
 	p, err := power.Of(a.Catalogue(), g)
@@ -62,36 +60,4 @@ func (a *App) SpeaksFor(ctx context.Context, c *store.Client, u *store.User) (bo
 		return false, err
 	}
 	return power.MaySpeakFor(c, u, owner), nil
-}
-
-// maxOwnerHops bounds the walk up a chain of clients that made clients,
-// as store.ClientCreator's does.
-const maxOwnerHops = 8
-
-// creatorOf is store.ClientCreator read through the runtime's caches (it
-// runs on requests): the user whose power created c, CreatorUserID when
-// set, else, for rows from before that column, the first user up the
-// chain of owners; "" when no user is behind c (bootstrap and what its
-// clients make, a chain ending at a client deleted since or longer than a
-// few hops).
-func creatorOf(ctx context.Context, rt *Runtime, c *store.Client) (string, *store.User, error) {
-	for range maxOwnerHops {
-		if c.CreatorUserID != "" {
-			u, err := rt.User(ctx, c.CreatorUserID)
-			return c.CreatorUserID, u, err
-		}
-		if c.OwnerID == "" || c.OwnerID == c.ID || c.OwnerID == CLIPrincipal {
-			return "", nil, nil
-		}
-		u, err := rt.User(ctx, c.OwnerID)
-		if err != nil || u != nil {
-			return c.OwnerID, u, err
-		}
-		next, err := rt.Client(ctx, c.OwnerID)
-		if err != nil || next == nil {
-			return "", nil, err
-		}
-		c = next
-	}
-	return "", nil, nil
 }

@@ -216,17 +216,9 @@ type Grounds struct {
 	// User is the user the token is bound to (nil for a 2-legged token),
 	// or the console session's user.
 	User *store.User
-	// CreatorID names the admin user the client's power was handed out by
-	// (store.ClientCreator), "" when none; Creator is that user, nil when
-	// the user is gone.
-	CreatorID string
-	Creator   *store.User
-	// Owners are the clients up the chain of Client's owners, nearest
-	// first, while they are clients (store.OwnerClients): a client made
-	// with another client's token has no more power than that client has
-	// now. OwnersBroken says the chain ends at an owner that is gone.
-	Owners       []*store.Client
-	OwnersBroken bool
+	// Lineage is who made Client (store.LineageOf): the admin user whose
+	// power it was handed out with, and the clients whose tokens made it.
+	store.Lineage
 }
 
 // Of is the power a caller holds, or why it holds none. A token gets no
@@ -274,7 +266,7 @@ func Of(cat *scope.Catalogue, g Grounds) (Power, error) {
 	// user does: disabling one, or deleting it, ends the power it handed
 	// out (the clients it made after a leak, say), and taking a scope
 	// from it takes that scope's power too.
-	if g.OwnersBroken {
+	if g.Broken {
 		return Nothing, ErrOwnerClient
 	}
 	for _, o := range g.Owners {

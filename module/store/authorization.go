@@ -219,12 +219,6 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	return len(tokens) + implicit, scoped().Delete(&RefreshToken{}).Error
 }
 
-// SaveAuthCode stores a new authorization code.
-func (s *Store) SaveAuthCode(ctx context.Context, c *AuthCode) error {
-	c.ExpiresAt = c.ExpiresAt.UTC()
-	return translate(s.DB.WithContext(ctx).Create(c).Error)
-}
-
 // RedeemAuthCode redeems a code once: it is marked used, with the refresh
 // family r starts, in one transaction with the row locked, so only one
 // redemption ever succeeds. An unknown or expired code is ErrNotFound; a
