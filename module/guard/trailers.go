@@ -43,10 +43,13 @@ func scrubTrailers(r *http.Request, forged forgery, dropAuth bool, allowed []str
 type forgery interface{ forged(name string) bool }
 
 // dropForged deletes from the trailers h the names f calls forged and every
-// name allowed does not hold.
+// name allowed does not hold. allowed is canonical (trailerAllowList) and
+// names match in canonical letter case only: content_digest next to
+// Content-Digest would hand an upstream that folds '_' two values of one
+// field.
 func dropForged(h http.Header, f forgery, allowed []string) {
 	for k := range h {
-		if f.forged(k) || !slices.ContainsFunc(allowed, func(a string) bool { return equalNameFold(k, a) }) {
+		if f.forged(k) || !slices.Contains(allowed, http.CanonicalHeaderKey(k)) {
 			delete(h, k)
 		}
 	}
@@ -70,8 +73,8 @@ var trailersRefused = []string{
 	"Range", "Max-Forwards", "Cache-Control", "Pragma", "Keep-Alive", "Upgrade",
 }
 
-// trailerAllowList is DefaultTrailers and the configured names, each
-// checked: a header name that trailersRefused, the X-Forwarded- prefix,
+// trailerAllowList is DefaultTrailers and the configured names, in
+// canonical form, each checked: a header name that trailersRefused, the X-Forwarded- prefix,
 // the override headers and Scopegate's own names leave out.
 func trailerAllowList(configured []string) ([]string, error) {
 	for _, name := range configured {
@@ -82,7 +85,11 @@ func trailerAllowList(configured []string) ([]string, error) {
 			return nil, fmt.Errorf("allow_trailers: %q may not come as a trailer (framing, routing, credentials, the client's address, a method or path override, or an identity header)", name)
 		}
 	}
-	return slices.Concat(DefaultTrailers, configured), nil
+	allowed := slices.Concat(DefaultTrailers, configured)
+	for i, name := range allowed {
+		allowed[i] = http.CanonicalHeaderKey(name)
+	}
+	return allowed, nil
 }
 
 // trailerScrubber drops forged trailers when the body reaches its end,

@@ -7,9 +7,16 @@ import "testing"
 // credentials, framing, routing, the client's address (X-Forwarded-*),
 // method overrides and Scopegate's identity and impersonation headers.
 func TestTrailerAllowList(t *testing.T) {
-	got, err := trailerAllowList([]string{"X-Checksum", "Grpc-Status"})
+	got, err := trailerAllowList([]string{"X-Checksum", "grpc-status"})
 	if err != nil || len(got) != len(DefaultTrailers)+2 || got[len(got)-1] != "Grpc-Status" {
 		t.Fatalf("trailerAllowList = %v, %v", got, err)
+	}
+	// Only the canonical spelling passes: another would reach an upstream
+	// that folds '_' or '.' as a second value of the same field.
+	h := map[string][]string{"Content-Digest": {"a"}, "Content_digest": {"b"}, "Content.Digest": {"c"}, "content-digest": {"d"}, "Grpc-Status": {"0"}}
+	dropForged(h, noForgery{}, got)
+	if len(h) != 3 || h["Content-Digest"] == nil || h["Grpc-Status"] == nil || h["content-digest"] == nil {
+		t.Errorf("after dropForged: %v, want Content-Digest, content-digest (canonical once read) and Grpc-Status", h)
 	}
 	for _, name := range []string{"Authorization", "authorization", "X-Forwarded-For", "x_forwarded_host", "Forwarded",
 		"X-Real-IP", "Host", "Cookie", "Content-Length", "Transfer-Encoding", "X-HTTP-Method-Override", "X-Original-URL",
@@ -19,3 +26,7 @@ func TestTrailerAllowList(t *testing.T) {
 		}
 	}
 }
+
+type noForgery struct{}
+
+func (noForgery) forged(string) bool { return false }

@@ -108,8 +108,8 @@ func (m *Minter) resolveScopes(c *store.Client, raw string, legs int) ([]string,
 }
 
 // requiredClaims collects the claims the granted scopes demand from the
-// request. A redirect_url or redirect_uri claim must be one the client
-// registered (exact match).
+// request. A redirect_url or redirect_uri claim, in any spelling
+// (scope.IsRedirectClaim), must be one the client registered (exact match).
 func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) (map[string]string, *oauth.Error) {
 	var ext map[string]string
 	for _, s := range scopes {
@@ -119,7 +119,7 @@ func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) 
 			if v == "" {
 				return nil, oauth.ErrInvalidRequest("scope %q requires the %s parameter", s, name)
 			}
-			if (name == "redirect_url" || name == "redirect_uri") && !c.RedirectURIs.Contains(v) {
+			if scope.IsRedirectClaim(name) && !c.RedirectURIs.Contains(v) {
 				return nil, oauth.ErrInvalidRequest("%s is not one of the client's registered redirect URLs", name)
 			}
 			if len(v) > 512 {

@@ -534,3 +534,23 @@ func TestConnectAsUserPromotedToSuperAdmin(t *testing.T) {
 		}
 	})
 }
+
+// A redirect claim spelled otherwise (Redirect-Url, redirect.uri) is held
+// to the client's registered redirect URIs as redirect_url is: it reaches
+// the upstream in the same X-Scopegate-Claim-Redirect-Url header.
+func TestRedirectClaimInAnySpelling(t *testing.T) {
+	for _, name := range []string{"Redirect-Url", "redirect.uri", "REDIRECT_URI"} {
+		f := newFixture(t, store.SQLite, func(a *app.App) {
+			a.Scopes = append(append([]scope.Scope{}, a.Scopes...), scope.Scope{Name: "session", RequiredClaims: []string{name}})
+		})
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"session"}, RedirectURIs: store.Strings{"https://app.example/cb"}})
+		res := f.refuse(t, f.ep, withBasic(formRequest(ccForm("scope", "session", name, "https://evil.example/phish")), c.ID, secret),
+			http.StatusBadRequest, oauth.InvalidRequest)
+		if !strings.Contains(res.str("error_description"), "registered redirect") {
+			t.Errorf("%s: %q does not name the registered redirect URLs", name, res.str("error_description"))
+		}
+		if _, claims := f.issue(t, f.ep, c.ID, secret, "scope", "session", name, "https://app.example/cb"); claims.Ext[name] != "https://app.example/cb" {
+			t.Errorf("%s: ext = %v", name, claims.Ext)
+		}
+	}
+}

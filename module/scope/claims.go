@@ -56,6 +56,15 @@ var reservedFolded = func() map[string]bool {
 // one.
 func IsReservedClaim(name string) bool { return reservedFolded[foldClaimName(name)] }
 
+// IsRedirectClaim reports whether a required claim names a redirect
+// target (redirect_url or redirect_uri, in any spelling): its value must be
+// one of the client's registered redirect URIs, or a client could have an
+// upstream send a user anywhere in the gateway's name.
+func IsRedirectClaim(name string) bool {
+	f := foldClaimName(name)
+	return f == "redirecturl" || f == "redirecturi"
+}
+
 // maxClaimName bounds a claim name, which becomes part of a header name.
 const maxClaimName = 64
 
