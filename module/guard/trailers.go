@@ -74,8 +74,9 @@ var trailersRefused = []string{
 }
 
 // trailerAllowList is DefaultTrailers and the configured names, in
-// canonical form, each checked: a header name that trailersRefused, the X-Forwarded- prefix,
-// the override headers and Scopegate's own names leave out.
+// canonical form. Each configured name must be a header name and none of
+// trailersRefused, X-Forwarded-*, the override headers or Scopegate's own
+// identity and impersonation names, in any spelling.
 func trailerAllowList(configured []string) ([]string, error) {
 	for _, name := range configured {
 		refused := name == "" || !isToken(name) || hasPrefixFold(name, "X-Forwarded-") || isOverrideHeader(name) ||

@@ -70,7 +70,7 @@ const maxClaimName = 64
 
 // validClaimName checks a name a scope requires: letters, digits, '_',
 // '-' and '.' (it becomes a header name, X-Scopegate-Claim-Application-Id
-// for application_id), and not one of reservedClaims in any letter case.
+// for application_id), and not one of reservedClaims in any spelling.
 func validClaimName(scopeName, name string) error {
 	if name == "" || len(name) > maxClaimName {
 		return fmt.Errorf("scope %q: a required claim's name must be 1 to %d characters", scopeName, maxClaimName)
@@ -81,7 +81,7 @@ func validClaimName(scopeName, name string) error {
 		}
 	}
 	if IsReservedClaim(name) {
-		return fmt.Errorf("scope %q: required claim %q is a name the token, its introspection or the OAuth protocol already uses; choose another (such as %s_id)", scopeName, name, strings.ToLower(name))
+		return fmt.Errorf("scope %q: required claim %q is a name the token, its introspection or the OAuth protocol already uses (in some spelling); choose a name of your own, such as %s_hint", scopeName, name, foldClaimName(name))
 	}
 	return nil
 }
