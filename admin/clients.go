@@ -99,20 +99,9 @@ type clientBody struct {
 }
 
 func (h *Handler) listClients(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	tenant, err := tenantFilter(r, c)
-	if err != nil {
-		return err
-	}
-	rows, total, err := h.app.Store().ListClients(r.Context(), store.ClientFilter{TenantID: tenant, Page: p})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(rows, total, p, viewClient))
-	return nil
+	return writeTenantList(w, r, c, func(ctx context.Context, tenant string, p store.Page) ([]store.Client, int64, error) {
+		return h.app.Store().ListClients(ctx, store.ClientFilter{TenantID: tenant, Page: p})
+	}, viewClient)
 }
 
 func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -59,20 +59,7 @@ func (h *Handler) listScopes(w http.ResponseWriter, _ *http.Request, _ *caller) 
 // listAudit shows the audit log newest first; tenant admins see their own
 // tenant's entries only.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	tenant, err := tenantFilter(r, c)
-	if err != nil {
-		return err
-	}
-	rows, total, err := h.app.Store().ListAudit(r.Context(), tenant, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(rows, total, p, viewAudit))
-	return nil
+	return writeTenantList(w, r, c, h.app.Store().ListAudit, viewAudit)
 }
 
 // rotateKeys pre-publishes a new signing key: it is in the JWKS at once and

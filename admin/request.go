@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -161,6 +162,28 @@ func newList[R, T any](rows []R, total int64, p store.Page, view func(*R) T) lis
 		items = append(items, view(&rows[i]))
 	}
 	return list[T]{Items: items, Total: total, Offset: p.Offset, Limit: p.Limit}
+}
+
+// writeTenantList answers a listing of one tenant's rows: the page
+// ?offset= and ?limit= ask for, of the caller's tenant (a super admin may
+// name another with ?tenant_id=, or none for all), fetched by list and
+// shown with view.
+func writeTenantList[R, T any](w http.ResponseWriter, r *http.Request, c *caller,
+	list func(ctx context.Context, tenant string, p store.Page) ([]R, int64, error), view func(*R) T) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	tenant, err := tenantFilter(r, c)
+	if err != nil {
+		return err
+	}
+	rows, total, err := list(r.Context(), tenant, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(rows, total, p, view))
+	return nil
 }
 
 // pageOf reads ?offset= and ?limit=.

@@ -65,20 +65,7 @@ type userPatchBody struct {
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	tenant, err := tenantFilter(r, c)
-	if err != nil {
-		return err
-	}
-	rows, total, err := h.app.Store().ListUsers(r.Context(), tenant, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(rows, total, p, viewUser))
-	return nil
+	return writeTenantList(w, r, c, h.app.Store().ListUsers, viewUser)
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) error {
