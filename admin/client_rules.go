@@ -27,6 +27,43 @@ const (
 	maxRedirectURIs = 100
 )
 
+// followScopes is what a client's default scopes (those a token request
+// naming none gets) become when its scopes change from before to after and
+// the change does not name the defaults: defaults that were all of the
+// scopes (as creating a client without default_scopes makes them) stay all
+// of them, so a scope added is granted by default too; chosen defaults keep
+// those still allowed, and become all the scopes if none is. An admin who
+// narrows a client's scopes need not restate its defaults, which were never
+// chosen.
+func followScopes(defaults, before, after store.Strings) store.Strings {
+	if sameSet(defaults, before) {
+		return append(store.Strings{}, after...)
+	}
+	kept := store.Strings{}
+	for _, s := range defaults {
+		if after.Contains(s) {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		return append(store.Strings{}, after...)
+	}
+	return kept
+}
+
+// sameSet reports whether a and b hold the same scopes, in any order.
+func sameSet(a, b store.Strings) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, s := range a {
+		if !b.Contains(s) {
+			return false
+		}
+	}
+	return true
+}
+
 // applyClient merges b into cl and validates the result. On create every
 // field counts as given; on PATCH the lookups (catalogue, tenant, user) are
 // made only for what changes, so a later catalogue or user change does not
@@ -43,7 +80,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
 	if b.Scopes != nil {
+		before := cl.AllowedScopes
 		cl.AllowedScopes = dedupe(*b.Scopes)
+		if b.DefaultScopes == nil && !creating {
+			cl.DefaultScopes = followScopes(cl.DefaultScopes, before, cl.AllowedScopes)
+		}
 	}
 	if b.DefaultScopes != nil {
 		cl.DefaultScopes = dedupe(*b.DefaultScopes)

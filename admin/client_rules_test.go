@@ -116,7 +116,7 @@ func TestClientValidation(t *testing.T) {
 		}{
 			{"blank name", map[string]any{"name": ""}, "name"},
 			{"empty scopes", map[string]any{"scopes": []string{}}, "scopes"},
-			{"scopes dropping a default", map[string]any{"scopes": []string{"demo.write"}}, "default_scopes"},
+			{"defaults outside the new scopes", map[string]any{"scopes": []string{"demo.write"}, "default_scopes": []string{"demo.read"}}, "default_scopes"},
 			{"switch to user with impersonation", map[string]any{"auth_method": "user", "allow_impersonation": true}, "allow_impersonation"},
 			{"unknown tenant", map[string]any{"tenant_id": "nope"}, "tenant_id"},
 			{"bool as string", `{"allow_user_tokens":"yes"}`, "allow_user_tokens"},

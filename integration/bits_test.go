@@ -243,3 +243,35 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 		}
 	})
 }
+
+// An admin who changes a Bits client's scopes through the admin API, with
+// PATCH {"scopes": …} alone, changes what the documented request (no scope
+// parameter) is granted: adding "application" to a client created with
+// "application.read" makes the answer "scope": "application", and taking it
+// away again is accepted (not refused for the defaults the API had filled
+// in at creation) and brings back application.read.
+func TestBitsScopesChangedByAnAdmin(t *testing.T) {
+	eachDriverWith(t, "bits.Caddyfile", func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/v1/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "acme-reader", "scopes": []string{"application.read"}})
+		granted := func(when string, want string) {
+			t.Helper()
+			if status, tok := bitsTokenRequest(t, g, id, secret, nil); status != 200 || tok["scope"] != want {
+				t.Fatalf("%s: the documented request answered %d %v, want scope %s", when, status, tok, want)
+			}
+		}
+		granted("created with application.read", "application.read")
+		for _, step := range []struct {
+			scopes []string
+			want   string
+		}{
+			{[]string{"application.read", "application"}, "application"},
+			{[]string{"application.read"}, "application.read"},
+		} {
+			if status, body, _ := call(t, "PATCH", g.URL+"/admin/clients/"+id, admin, map[string]any{"scopes": step.scopes}); status != 200 {
+				t.Fatalf("PATCH scopes %v: %d %v", step.scopes, status, body)
+			}
+			granted(fmt.Sprintf("after PATCH scopes %v", step.scopes), step.want)
+		}
+	})
+}
