@@ -56,10 +56,12 @@ func TestBigtincan(t *testing.T) {
 		if status != 200 || body["user_id"] != eric || body["legs"] != "3" {
 			t.Fatalf("connect-as token: %d %v", status, body)
 		}
-		// files.read only reads: no write reaches the API (405, Allow).
+		// files.read only reads: no write reaches the API (405, Allow, a
+		// JSON error like every other refusal).
 		for _, method := range []string{"POST", "PUT", "PATCH", "DELETE", "post"} {
-			if status, _, h := call(t, method, g.URL+"/v5/files/1", plain, map[string]string{}); status != http.StatusMethodNotAllowed || h.Get("Allow") != "GET, HEAD, OPTIONS" {
-				t.Errorf("%s /v5/files/1 with files.read: %d (Allow %q), want 405", method, status, h.Get("Allow"))
+			if status, body, h := call(t, method, g.URL+"/v5/files/1", plain, map[string]string{}); status != http.StatusMethodNotAllowed ||
+				h.Get("Allow") != "GET, HEAD, OPTIONS" || body["error"] != "method_not_allowed" || h.Get("Content-Type") != "application/json" {
+				t.Errorf("%s /v5/files/1 with files.read: %d %v (Allow %q, Content-Type %q), want 405 with a JSON error", method, status, body, h.Get("Allow"), h.Get("Content-Type"))
 			}
 		}
 		// Without the permission, impersonation is refused.

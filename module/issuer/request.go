@@ -73,6 +73,11 @@ func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Erro
 	}
 	_, bodySecret := params["client_secret"]
 	if len(auth) == 1 {
+		// Checked first: a leftover "Bearer" header beside credentials in
+		// the body is a wrong scheme, not a second method.
+		if scheme, _, _ := strings.Cut(auth[0], " "); !strings.EqualFold(scheme, "Basic") {
+			return nil, oauth.ErrInvalidClient("the Authorization header must use the Basic scheme (or send client_id and client_secret in the body without one)")
+		}
 		if bodySecret {
 			return nil, oauth.ErrInvalidRequest("use one client authentication method: HTTP Basic or client_secret in the body, not both")
 		}

@@ -78,9 +78,9 @@ func (rv *Revocation) revoke(req *Request) *oauth.Error {
 	if raw == "" {
 		return oauth.ErrInvalidRequest("the token parameter is missing")
 	}
-	if hint := req.Get("token_type_hint"); hint != "" && hint != "access_token" && hint != "refresh_token" {
-		return oauth.New(oauth.UnsupportedTokenType, http.StatusBadRequest, "token_type_hint %q is not supported", safeName(hint))
-	}
+	// token_type_hint needs no check: both kinds are looked up whatever it
+	// says, and RFC 7009 §2.1 lets a server ignore a hint it does not know
+	// (unsupported_token_type is for a token kind it cannot revoke).
 	c, err := rv.app.ParseToken(req.HTTP.Context(), raw)
 	if err != nil {
 		// Not an access token: maybe a refresh token, whose whole grant goes.

@@ -201,6 +201,9 @@ func TestTokenRequestErrors(t *testing.T) {
 			{"Basic id not urlencoded", auth(formRequest(ccForm()), "Basic "+base64.StdEncoding.EncodeToString([]byte("a%zz:"+secret))), 401, oauth.InvalidClient, "client id"},
 			{"Basic secret not urlencoded", auth(formRequest(ccForm()), "Basic "+base64.StdEncoding.EncodeToString([]byte(c.ID+":%zz"+secret))), 401, oauth.InvalidClient, "client secret"},
 			{"Bearer scheme", auth(formRequest(ccForm()), "Bearer "+secret), 401, oauth.InvalidClient, "Basic scheme"},
+			// A leftover bearer header beside body credentials is a wrong
+			// scheme, not "two methods".
+			{"Bearer beside body credentials", auth(formRequest(ccForm("client_id", c.ID, "client_secret", secret)), "Bearer stale"), 401, oauth.InvalidClient, "Basic scheme"},
 			{"scheme only", auth(formRequest(ccForm()), "Basic"), 401, oauth.InvalidClient, "Basic scheme"},
 			{"empty Authorization", auth(formRequest(ccForm()), ""), 401, oauth.InvalidClient, "Basic scheme"},
 			{"body over 64 KiB", formRequest(big), 413, oauth.InvalidRequest, "larger than"},
