@@ -243,9 +243,18 @@ func (rq *request) signIn() {
 		rq.errorPage(http.StatusForbidden, err.Error())
 		return
 	}
-	tenant := strings.TrimSpace(r.PostForm.Get("tenant"))
+	// shown is what the form shows again after a refusal: what was typed.
+	shown := strings.TrimSpace(r.PostForm.Get("tenant"))
+	tenant := shown
 	if tenant == "" {
 		tenant = store.DefaultTenantID
+	} else if id, err := rq.co.h.app.Store().TenantIDFor(r.Context(), tenant); err == nil {
+		// Its id or its name: counted and checked under the id, so the
+		// two spellings share one count of attempts.
+		tenant = id
+	} else if !errors.Is(err, store.ErrNotFound) {
+		rq.serverError("finding a tenant", err)
+		return
 	}
 	// NFC, as usernames are stored: é typed as e + U+0301 signs in too.
 	username := norm.NFC.String(strings.TrimSpace(r.PostForm.Get("username")))
@@ -260,7 +269,7 @@ func (rq *request) signIn() {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
 		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), Throttled: true})
-		rq.signInPage(http.StatusTooManyRequests, tenant, username,
+		rq.signInPage(http.StatusTooManyRequests, shown, username,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs))
 		return
 	}
@@ -289,7 +298,7 @@ func (rq *request) signIn() {
 	// failure keeps the attempt Acquire counted.
 	if ok := web.CheckPassword(hash, password); !ok || u.Disabled || !u.Admin {
 		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), User: u, PasswordOK: ok, NeedAdmin: true})
-		rq.signInPage(http.StatusUnauthorized, tenant, username, "Wrong tenant, username or password, or the user is not an admin.")
+		rq.signInPage(http.StatusUnauthorized, shown, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return
 	}
 	attempt.Succeeded()

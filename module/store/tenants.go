@@ -63,6 +63,24 @@ func (s *Store) GetTenant(ctx context.Context, id string) (*Tenant, error) {
 	return &t, nil
 }
 
+// TenantIDFor finds the tenant a person typed: the tenant with that id,
+// else the one with that name (names are unique; an id wins a clash, so
+// what an id names never changes); ErrNotFound when neither exists.
+func (s *Store) TenantIDFor(ctx context.Context, typed string) (string, error) {
+	t, err := s.GetTenant(ctx, typed)
+	if err == nil {
+		return t.ID, nil
+	}
+	if !errors.Is(err, ErrNotFound) || !findable(typed, 200) {
+		return "", err
+	}
+	var byName Tenant
+	if err := s.DB.WithContext(ctx).Take(&byName, "name = ?", typed).Error; err != nil {
+		return "", translate(err)
+	}
+	return byName.ID, nil
+}
+
 // ListTenants returns one page of tenants and the total.
 func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, int64, error) {
 	q := s.DB.WithContext(ctx).Model(&Tenant{})
