@@ -135,16 +135,27 @@ func parseStripCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 	return s, s.UnmarshalCaddyfile(h.Dispenser)
 }
 
-// UnmarshalCaddyfile reads the strip directive, which takes no options:
+// UnmarshalCaddyfile reads the strip directive, which takes no arguments
+// and one option:
 //
-//	scopegate_strip
+//	scopegate_strip {
+//		allow_unclear_paths   # pass requests with unclear paths on (default: 400)
+//	}
 func (s *Strip) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
 		return d.ArgErr()
 	}
-	if d.NextBlock(0) {
-		return d.Errf("scopegate_strip takes no options")
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "allow_unclear_paths":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			s.AllowUnclearPaths = true
+		default:
+			return d.Errf("unknown scopegate_strip option %q (the only one is allow_unclear_paths)", d.Val())
+		}
 	}
 	return nil
 }

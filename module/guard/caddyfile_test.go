@@ -119,18 +119,21 @@ func TestParseCaddyfileDirective(t *testing.T) {
 	}
 }
 
-// scopegate_strip takes no arguments and no block.
+// scopegate_strip takes no arguments and one option, allow_unclear_paths
+// (without a value); anything else is refused.
 func TestParseStripCaddyfile(t *testing.T) {
-	for input, ok := range map[string]bool{
-		"scopegate_strip":                         true,
-		"scopegate_strip X-Scopegate-":            false,
-		"scopegate_strip {\n header_prefix X-\n}": false,
+	for input, want := range map[string]*Strip{
+		"scopegate_strip": {},
+		"scopegate_strip {\n allow_unclear_paths\n}":     {AllowUnclearPaths: true},
+		"scopegate_strip X-Scopegate-":                   nil,
+		"scopegate_strip {\n header_prefix X-\n}":        nil,
+		"scopegate_strip {\n allow_unclear_paths yes\n}": nil,
 	} {
 		mh, err := parseStripCaddyfile(httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(input)})
-		if ok && (err != nil || !reflect.DeepEqual(mh, &Strip{})) {
-			t.Errorf("%q: %#v, %v", input, mh, err)
+		if want != nil && (err != nil || !reflect.DeepEqual(mh, want)) {
+			t.Errorf("%q: %#v, %v; want %#v", input, mh, err, want)
 		}
-		if !ok && err == nil {
+		if want == nil && err == nil {
 			t.Errorf("%q was accepted", input)
 		}
 	}

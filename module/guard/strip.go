@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/oauth"
 )
 
 func init() {
@@ -31,7 +32,20 @@ func init() {
 // The impersonation headers a guard reads are kept aside for it in the
 // request's variables, so impersonation keeps working behind Strip while
 // the upstreams of other routes never see them.
+//
+// Strip also refuses (400 invalid_request) a request whose path is unclear
+// (unclearPath: dot segments, ';', backslashes, escapes left after decoding,
+// control characters, invalid UTF-8), as guards do on their routes: Caddy
+// matches routes by the cleaned path but proxies the path as sent, so
+// "/public/..;/api/x" would otherwise reach a Tomcat upstream's /api/x
+// through an unguarded route, and "/api/../public/x" leave a guarded prefix.
+// AllowUnclearPaths turns that off, for a site whose unguarded routes must
+// take such paths.
 type Strip struct {
+	// AllowUnclearPaths passes requests with unclear paths on (guards still
+	// refuse them on their routes).
+	AllowUnclearPaths bool `json:"allow_unclear_paths,omitempty"`
+
 	app *app.App
 	// trailers are the request trailers passed on (trailerAllowList).
 	trailers []string
@@ -64,6 +78,10 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 // ServeHTTP removes the caller's identity headers and calls next. It runs
 // on every request: without such a header it allocates nothing.
 func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !s.AllowUnclearPaths && unclearPath(r.URL.Path) {
+		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath), "")
+		return nil
+	}
 	names := s.app.ImpersonationHeaders()
 	var moved http.Header
 	connection := false

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -184,5 +185,50 @@ func TestDropHopByHopKeepsCleanConnectionForFree(t *testing.T) {
 	}
 	if got := h["Connection"]; len(got) != 1 || got[0] != "keep-alive, Upgrade" {
 		t.Errorf("Connection = %q, want it unchanged", got)
+	}
+}
+
+// scopegate_strip refuses, on every route, a request whose path is unclear
+// (dot segments raw or encoded, ';', backslashes, escapes left after
+// decoding, control characters, invalid UTF-8) with 400 invalid_request in
+// JSON, before any handler behind it runs: Caddy matches routes by the
+// cleaned path but proxies the path as sent, so such a path could leave a
+// guarded prefix or reach a guarded resource of the upstream through an
+// unguarded route. Clear paths (empty segments, dots inside names, UTF-8)
+// pass, and allow_unclear_paths lets the unclear ones through.
+func TestStripRefusesUnclearPaths(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	strict, lenient := &Strip{app: e.a}, &Strip{app: e.a, AllowUnclearPaths: true}
+	unclear := []string{"/public/..;/api/x", "/api/../public/x", "/api/%2e%2e/public/x", "/public/.%2E/api/x",
+		"/public/x%5c..%5capi", "/public/x;jsessionid=1", "/public/%252e%252e/api", "/public/a%00b", "/public/%ff", "/public/./x"}
+	for _, p := range unclear {
+		x := newExchange(p)
+		up := new(upstream)
+		if err := (chain{strict, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		body := x.w.Body.String()
+		if x.w.Code != http.StatusBadRequest || up.calls.Load() != 0 || !strings.Contains(body, `"error":"invalid_request"`) ||
+			!strings.Contains(x.w.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("%s: %d %s (upstream called %d times), want 400 invalid_request before the upstream", p, x.w.Code, body, up.calls.Load())
+		}
+		x = newExchange(p)
+		up = new(upstream)
+		if err := (chain{lenient, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		if up.calls.Load() != 1 {
+			t.Errorf("%s with allow_unclear_paths: the upstream was not called (%d)", p, x.w.Code)
+		}
+	}
+	for _, p := range []string{"/public/x", "/public//x", "/public/a.b/c..d", "/public/%E2%82%AC", "/", "/.well-known/jwks.json", "/public/50%25off"} {
+		x := newExchange(p)
+		up := new(upstream)
+		if err := (chain{strict, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		if up.calls.Load() != 1 {
+			t.Errorf("clear path %s: %d %s, want it passed on", p, x.w.Code, x.w.Body.String())
+		}
 	}
 }
