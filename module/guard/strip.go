@@ -7,6 +7,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
@@ -47,6 +48,8 @@ type Strip struct {
 	AllowUnclearPaths bool `json:"allow_unclear_paths,omitempty"`
 
 	app *app.App
+	// refusals logs the unclear paths refused, sampled (anyone can send them).
+	refusals *zap.Logger
 	// trailers are the request trailers passed on (trailerAllowList).
 	trailers []string
 }
@@ -70,7 +73,7 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	s.app = a
+	s.app, s.refusals = a, app.SampledLogger(ctx.Logger())
 	s.trailers, err = trailerAllowList(a.AllowTrailers)
 	return err
 }
@@ -79,6 +82,12 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 // on every request: without such a header it allocates nothing.
 func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	if !s.AllowUnclearPaths && unclearPath(r.URL.Path) {
+		if s.refusals != nil {
+			if ce := s.refusals.Check(zap.InfoLevel, "unclear path refused"); ce != nil {
+				ce.Write(zap.String("remote_addr", remoteAddr(r)), zap.String("method", r.Method),
+					zap.String("path", app.LoggedPath(r.URL.Path)))
+			}
+		}
 		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath), "")
 		return nil
 	}

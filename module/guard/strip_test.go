@@ -10,6 +10,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -198,7 +200,8 @@ func TestDropHopByHopKeepsCleanConnectionForFree(t *testing.T) {
 // pass, and allow_unclear_paths lets the unclear ones through.
 func TestStripRefusesUnclearPaths(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	strict, lenient := &Strip{app: e.a}, &Strip{app: e.a, AllowUnclearPaths: true}
+	core, logs := observer.New(zap.InfoLevel)
+	strict, lenient := &Strip{app: e.a, refusals: zap.New(core)}, &Strip{app: e.a, AllowUnclearPaths: true}
 	unclear := []string{"/public/..;/api/x", "/api/../public/x", "/api/%2e%2e/public/x", "/public/.%2E/api/x",
 		"/public/x%5c..%5capi", "/public/x;jsessionid=1", "/public/%252e%252e/api", "/public/a%00b", "/public/%ff", "/public/./x"}
 	for _, p := range unclear {
@@ -220,6 +223,11 @@ func TestStripRefusesUnclearPaths(t *testing.T) {
 		if up.calls.Load() != 1 {
 			t.Errorf("%s with allow_unclear_paths: the upstream was not called (%d)", p, x.w.Code)
 		}
+	}
+	// Each refusal is logged (the first lines of a second: sampled), with
+	// the path, so an operator sees why a caller got 400.
+	if lines := logs.FilterMessage("unclear path refused").All(); len(lines) != len(unclear) || lines[0].ContextMap()["path"] != unclear[0] {
+		t.Errorf("logged refusals: %d lines (first %v), want %d starting with path %s", len(lines), lines, len(unclear), unclear[0])
 	}
 	for _, p := range []string{"/public/x", "/public//x", "/public/a.b/c..d", "/public/%E2%82%AC", "/", "/.well-known/jwks.json", "/public/50%25off"} {
 		x := newExchange(p)
