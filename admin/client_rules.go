@@ -27,41 +27,21 @@ const (
 	maxRedirectURIs = 100
 )
 
-// followScopes is what a client's default scopes (those a token request
-// naming none gets) become when its scopes change from before to after and
-// the change does not name the defaults: defaults that were all of the
-// scopes (as creating a client without default_scopes makes them) stay all
-// of them, so a scope added is granted by default too; chosen defaults keep
-// those still allowed, and become all the scopes if none is. An admin who
-// narrows a client's scopes need not restate its defaults, which were never
-// chosen.
-func followScopes(defaults, before, after store.Strings) store.Strings {
-	if sameSet(defaults, before) {
-		return append(store.Strings{}, after...)
-	}
+// keptDefaults is what a client's default scopes (those a token request
+// naming none gets) become when its scopes change to after and the change
+// does not name the defaults: those still among the scopes. A scope added
+// never joins them (least privilege: what a bare request gets grows only
+// when an admin says so, by naming default_scopes); none left is an error
+// (applyClient), not a silent switch to other scopes. An admin who narrows
+// a client's scopes need not restate defaults the API filled in.
+func keptDefaults(defaults, after store.Strings) store.Strings {
 	kept := store.Strings{}
 	for _, s := range defaults {
 		if after.Contains(s) {
 			kept = append(kept, s)
 		}
 	}
-	if len(kept) == 0 {
-		return append(store.Strings{}, after...)
-	}
 	return kept
-}
-
-// sameSet reports whether a and b hold the same scopes, in any order.
-func sameSet(a, b store.Strings) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, s := range a {
-		if !b.Contains(s) {
-			return false
-		}
-	}
-	return true
 }
 
 // applyClient merges b into cl and validates the result. On create every
@@ -79,11 +59,15 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
+	// Whether a scopes-only change left the client no default scope it
+	// had: refused below, naming default_scopes.
+	defaultsLost := false
 	if b.Scopes != nil {
-		before := cl.AllowedScopes
 		cl.AllowedScopes = dedupe(*b.Scopes)
 		if b.DefaultScopes == nil && !creating {
-			cl.DefaultScopes = followScopes(cl.DefaultScopes, before, cl.AllowedScopes)
+			had := len(cl.DefaultScopes) > 0
+			cl.DefaultScopes = keptDefaults(cl.DefaultScopes, cl.AllowedScopes)
+			defaultsLost = had && len(cl.DefaultScopes) == 0
 		}
 	}
 	if b.DefaultScopes != nil {
@@ -163,6 +147,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		if !cl.AllowedScopes.Contains(s) {
 			f.add("default_scopes", "%q is not among the client's scopes", s)
 		}
+	}
+	if defaultsLost && len(cl.AllowedScopes) > 0 {
+		f.add("default_scopes", "none of the client's default scopes is among the new scopes: name the default scopes too")
 	}
 	if cl.AuthMethod != store.AuthAPIKey && cl.AuthMethod != store.AuthUser {
 		f.add("auth_method", "must be %q or %q", store.AuthAPIKey, store.AuthUser)

@@ -245,33 +245,33 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 }
 
 // An admin who changes a Bits client's scopes through the admin API, with
-// PATCH {"scopes": …} alone, changes what the documented request (no scope
-// parameter) is granted: adding "application" to a client created with
-// "application.read" makes the answer "scope": "application", and taking it
-// away again is accepted (not refused for the defaults the API had filled
-// in at creation) and brings back application.read.
+// PATCH {"scopes": …} alone: taking "application" away from a client
+// created with both scopes is accepted (not refused for the defaults the
+// API filled in at creation) and the documented request (no scope
+// parameter) then gets application.read; giving it back does not widen
+// what that request gets (least privilege), while a request naming
+// "application" gets it.
 func TestBitsScopesChangedByAnAdmin(t *testing.T) {
 	eachDriverWith(t, "bits.Caddyfile", func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/v1/oauth2/token")
-		id, secret := createClient(t, g, admin, map[string]any{"name": "acme-reader", "scopes": []string{"application.read"}})
-		granted := func(when string, want string) {
+		id, secret := createClient(t, g, admin, map[string]any{"name": "acme-app", "scopes": []string{"application", "application.read"}})
+		granted := func(when string, extra url.Values, want string) {
 			t.Helper()
-			if status, tok := bitsTokenRequest(t, g, id, secret, nil); status != 200 || tok["scope"] != want {
-				t.Fatalf("%s: the documented request answered %d %v, want scope %s", when, status, tok, want)
+			if status, tok := bitsTokenRequest(t, g, id, secret, extra); status != 200 || tok["scope"] != want {
+				t.Fatalf("%s: the documented request (%v) answered %d %v, want scope %s", when, extra, status, tok, want)
 			}
 		}
-		granted("created with application.read", "application.read")
-		for _, step := range []struct {
-			scopes []string
-			want   string
-		}{
-			{[]string{"application.read", "application"}, "application"},
-			{[]string{"application.read"}, "application.read"},
-		} {
-			if status, body, _ := call(t, "PATCH", g.URL+"/admin/clients/"+id, admin, map[string]any{"scopes": step.scopes}); status != 200 {
-				t.Fatalf("PATCH scopes %v: %d %v", step.scopes, status, body)
+		patch := func(scopes ...string) {
+			t.Helper()
+			if status, body, _ := call(t, "PATCH", g.URL+"/admin/clients/"+id, admin, map[string]any{"scopes": scopes}); status != 200 {
+				t.Fatalf("PATCH scopes %v: %d %v", scopes, status, body)
 			}
-			granted(fmt.Sprintf("after PATCH scopes %v", step.scopes), step.want)
 		}
+		granted("created with both scopes", nil, "application")
+		patch("application.read")
+		granted("after taking application away", nil, "application.read")
+		patch("application.read", "application")
+		granted("after giving application back", nil, "application.read")
+		granted("after giving application back", url.Values{"scope": {"application"}}, "application")
 	})
 }
