@@ -205,7 +205,11 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 			"/v1/applications/app-1/sessions%20": 403, "/v1/applications/app-1/sessions%3Bx": 400,
 			"/V1/applications/app-1/sessions": 403, "/v1/APPLICATIONS/app-1/sessions": 403,
 			"/v1/applications/app-1/x/..;/sessions": 400,
-			"/v1/applications/app-1/sessions/..":    400, "/v1/applications/app-1/x/../sessions": 400,
+			// An encoded slash: Caddy sees "app-1/x" as two segments (the
+			// ordinary route), an upstream routing on the raw path the
+			// sessions endpoint of application "app-1/x".
+			"/v1/applications/app-1%2Fx/sessions": 400, "/v1/applications/app-1%2fx/sessions": 400,
+			"/v1/applications/app-1/sessions/..": 400, "/v1/applications/app-1/x/../sessions": 400,
 			"/v1/applications/app-1%5Csessions": 400,
 			// Letters outside ASCII that some case-insensitive matchers
 			// take for ASCII ones (Java's equalsIgnoreCase: dotless ı,

@@ -37,6 +37,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		header_prefix <prefix>        # default X-Scopegate-
 //		realm       <realm>
 //		forward_token                 # pass the caller's Authorization header on (default: removed)
+//		allow_encoded_slashes         # pass paths holding %2F on (default: 400)
 //	}
 func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -112,11 +113,15 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				g.HeaderPrefix = args[0]
 			}
-		case "forward_token":
+		case "forward_token", "allow_encoded_slashes":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
-			g.ForwardToken = true
+			if opt == "forward_token" {
+				g.ForwardToken = true
+			} else {
+				g.AllowEncodedSlashes = true
+			}
 		default:
 			return d.Errf("unknown scopegate_guard option %q", opt)
 		}

@@ -57,6 +57,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "identity_headers without names", input: "scopegate_guard {\n identity_headers\n}", err: "wrong argument count"},
 		{name: "forward_token", input: "scopegate_guard {\n forward_token\n}", want: &Guard{ForwardToken: true}},
 		{name: "forward_token with an argument", input: "scopegate_guard {\n forward_token yes\n}", err: "wrong argument count"},
+		{name: "allow_encoded_slashes", input: "scopegate_guard {\n allow_encoded_slashes\n}", want: &Guard{AllowEncodedSlashes: true}},
+		{name: "allow_encoded_slashes with an argument", input: "scopegate_guard {\n allow_encoded_slashes yes\n}", err: "wrong argument count"},
 		{name: "legs any", input: "scopegate_guard {\n legs ANY\n}", want: &Guard{Legs: scope.AnyLegs}},
 		{name: "empty block", input: "scopegate_guard demo.read {\n}", want: &Guard{Scopes: []string{"demo.read"}}},
 

@@ -83,6 +83,14 @@ type Guard struct {
 	// the proxy and the upstream its few hundred bytes on every request).
 	// Any guard of a route may turn it on.
 	ForwardToken bool `json:"forward_token,omitempty"`
+	// Passes requests whose path as sent holds an encoded slash ("%2F").
+	// Off by default: Caddy matches routes on the decoded path, where it
+	// ends a segment, while an upstream routing on the path as sent reads
+	// it inside one, so a route chosen by depth ("/v1/applications/*/
+	// sessions") could be another there. Turn it on for an upstream whose
+	// ids hold encoded slashes (GitLab's "group%2Fproject") and whose
+	// routes here do not depend on depth.
+	AllowEncodedSlashes bool `json:"allow_encoded_slashes,omitempty"`
 
 	app          *app.App
 	logger       *zap.Logger
@@ -332,6 +340,9 @@ func (g *Guard) forged(k string) bool {
 func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oauth.Error) {
 	if unclearPath(r.URL.Path) {
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath)
+	}
+	if !g.AllowEncodedSlashes && encodedSlash(r.URL) {
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descEncodedSlash)
 	}
 	raw, oerr := bearer(r)
 	if oerr != nil {

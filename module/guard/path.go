@@ -1,12 +1,18 @@
 package guard
 
 import (
+	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // descUnclearPath answers a request refused for its path.
 const descUnclearPath = "the request path must not contain . or .. segments, ';', backslashes, control characters, invalid UTF-8 or escapes left after decoding (%XX)"
+
+// descEncodedSlash answers a guarded request refused for an encoded slash.
+const descEncodedSlash = "the request path must not contain an encoded slash (%2F)"
 
 // unclearPath reports whether p, the decoded request path, may name a
 // different resource at the upstream than the one the routes matched: the
@@ -28,8 +34,30 @@ const descUnclearPath = "the request path must not contain . or .. segments, ';'
 //
 // Empty segments ("//") are left to claim-bound routes (ambiguousPath):
 // route matchers merge them, so they name the same route.
+//
+// A path with letters outside ASCII is also unclear when its NFKC form is,
+// or has another number of slashes: an upstream (or a Windows "best fit"
+// mapping) that normalizes it reads the fullwidth "．．／" or U+2025 "‥" as
+// "../".
 func unclearPath(p string) bool {
-	if strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) || !utf8.ValidString(p) {
+	if !utf8.ValidString(p) {
+		return true
+	}
+	if unclearASCII(p) {
+		return true
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] >= utf8.RuneSelf {
+			n := norm.NFKC.String(p)
+			return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n)
+		}
+	}
+	return false
+}
+
+// unclearASCII is unclearPath's test of p's ASCII characters.
+func unclearASCII(p string) bool {
+	if strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) {
 		return true
 	}
 	for rest := p; ; {
@@ -44,10 +72,14 @@ func unclearPath(p string) bool {
 	}
 }
 
-// hasEscape reports whether p holds '%' followed by two hex digits.
+// hasEscape reports whether p holds '%' followed by two hex digits, or by
+// 'u' and four (IIS and ASP.NET decode "%u002e" as a dot).
 func hasEscape(p string) bool {
 	for i := strings.IndexByte(p, '%'); i >= 0 && i+2 < len(p); {
 		if isHex(p[i+1]) && isHex(p[i+2]) {
+			return true
+		}
+		if (p[i+1] == 'u' || p[i+1] == 'U') && i+5 < len(p) && isHex(p[i+2]) && isHex(p[i+3]) && isHex(p[i+4]) && isHex(p[i+5]) {
 			return true
 		}
 		next := strings.IndexByte(p[i+1:], '%')
@@ -74,7 +106,28 @@ func hasControl(p string) bool {
 }
 
 // dotsAndSpaces reports whether seg is made of dots and spaces only, with
-// at least one dot: ".", "..", and what Windows trims to them ("... ", ". .").
+// at least one dot: ".", "..", and what Windows trims to them ("... ", ". .");
+// '+' counts as a space, as form decoders (ASP.NET's UrlDecode) read it.
 func dotsAndSpaces(seg string) bool {
-	return strings.Contains(seg, ".") && strings.Trim(seg, ". ") == ""
+	return strings.Contains(seg, ".") && strings.Trim(seg, ". +") == ""
+}
+
+// encodedSlash reports whether the path as sent holds an encoded slash
+// ("%2F"): Caddy matched the route on the decoded path, where it ends a
+// segment, while an upstream that routes on the path as sent reads it
+// inside one ("/v1/applications/a%2Fb/sessions" is the sessions of
+// application "a/b" there, but four segments deep, another route, here).
+func encodedSlash(u *url.URL) bool {
+	raw := u.RawPath
+	for i := strings.IndexByte(raw, '%'); i >= 0 && i+2 < len(raw); {
+		if raw[i+1] == '2' && (raw[i+2] == 'f' || raw[i+2] == 'F') {
+			return true
+		}
+		next := strings.IndexByte(raw[i+1:], '%')
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }
