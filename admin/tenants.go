@@ -97,6 +97,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 		if errors.Is(err, store.ErrConflict) {
 			return newProblem(http.StatusConflict, "a tenant with id %q or name %q already exists", t.ID, t.Name)
 		}
+		if errors.Is(err, store.ErrTenantNameIsID) {
+			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name, and the console's sign-in takes either: choose another", t.Name, t.ID)
+		}
 		if errors.Is(err, store.ErrTenantUUIDTaken) {
 			return newProblem(http.StatusConflict, "a tenant made earlier already has the UUID %s that tenant %q would get; choose another id", store.TenantUUID(t.ID), t.ID)
 		}

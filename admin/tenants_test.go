@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -27,6 +28,19 @@ func TestTenants(t *testing.T) {
 		}
 		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme", "name": "Other"}), http.StatusConflict)
 		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme2", "name": "Acme Corp"}), http.StatusConflict)
+		// One word never names two tenants, the sign-in form taking an id
+		// or a name: a name that is another tenant's id, an id that is
+		// another's name, are 409 and create nothing.
+		e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "delta", "name": "initech"}), http.StatusCreated)
+		for _, body := range []map[string]any{{"id": "beta", "name": "acme"}, {"id": "initech", "name": "Initech Inc"}, {"id": "gamma", "name": "default"}} {
+			p := problemOf(t, e.do("POST", "/tenants", e.super, body), http.StatusConflict)
+			if !strings.Contains(p.Detail, "sign-in") {
+				t.Errorf("POST /tenants %v: %q does not say why", body, p.Detail)
+			}
+		}
+		for _, id := range []string{"beta", "initech", "gamma"} {
+			e.want(e.do("GET", "/tenants/"+url.PathEscape(id), e.super, nil), http.StatusNotFound)
+		}
 
 		for name, tc := range map[string]struct {
 			body any
@@ -73,7 +87,7 @@ func TestTenants(t *testing.T) {
 		}
 
 		all := decode[list[tenantView]](t, e.want(e.do("GET", "/tenants", e.super, nil), http.StatusOK))
-		if all.Total != 6 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex, Chosen and the two old rows
+		if all.Total != 7 || all.Items[0].ID != store.DefaultTenantID { // default, acme, Globex, delta, Chosen and the two old rows
 			t.Fatalf("tenants = %+v", all)
 		}
 		if got := decode[tenantView](t, e.want(e.do("GET", "/tenants/acme", e.super, nil), http.StatusOK)); got.Name != "Acme Corp" {

@@ -33,8 +33,14 @@ func (s *Store) EnsureTenant(ctx context.Context, id, name string) error {
 // TenantUUID a new tenant would get.
 var ErrTenantUUIDTaken = errors.New("another tenant already has this tenant's UUID")
 
+// ErrTenantNameIsID means a new tenant's name is another tenant's id, or
+// its id another's name: people name a tenant by either (the console's
+// sign-in form, TenantIDFor), so one word must not stand for two tenants.
+var ErrTenantNameIsID = errors.New("a tenant's name may not be another tenant's id, nor its id another's name")
+
 // CreateTenant inserts a tenant, unless another one already has its
-// TenantUUID (ErrTenantUUIDTaken).
+// TenantUUID (ErrTenantUUIDTaken), or has its name as id or its id as name
+// (ErrTenantNameIsID).
 func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var n int64
@@ -43,6 +49,12 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		}
 		if n > 0 {
 			return ErrTenantUUIDTaken
+		}
+		if err := tx.Model(&Tenant{}).Where("(id = ? AND id <> ?) OR (name = ? AND id <> ?)", t.Name, t.ID, t.ID, t.ID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrTenantNameIsID
 		}
 		if err := tx.Create(t).Error; err != nil {
 			return err
