@@ -118,16 +118,5 @@ func dotsAndSpaces(seg string) bool {
 // inside one ("/v1/applications/a%2Fb/sessions" is the sessions of
 // application "a/b" there, but four segments deep, another route, here).
 func encodedSlash(u *url.URL) bool {
-	raw := u.RawPath
-	for i := strings.IndexByte(raw, '%'); i >= 0 && i+2 < len(raw); {
-		if raw[i+1] == '2' && (raw[i+2] == 'f' || raw[i+2] == 'F') {
-			return true
-		}
-		next := strings.IndexByte(raw[i+1:], '%')
-		if next < 0 {
-			return false
-		}
-		i += 1 + next
-	}
-	return false
+	return strings.Contains(u.RawPath, "%2F") || strings.Contains(u.RawPath, "%2f")
 }
