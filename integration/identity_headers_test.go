@@ -357,7 +357,8 @@ func getAs(t *testing.T, g *gateway, method, host, path, bearer string) (int, st
 // {err.oauth_error}" }` in the quickstart's site, a missing token and a
 // missing scope get the operator's page, and still the RFC 6750 challenge.
 // A site without handle_errors keeps the RFC 6750 JSON body, also when
-// another site of the same server has handle_errors.
+// another site of the same server has handle_errors. scopegate_strip's
+// refusal of an unclear path goes the same way.
 func TestHandleErrorsShapesGuardRefusals(t *testing.T) {
 	const page = `	handle_errors {
 		respond "custom {err.status_code} {err.oauth_error}"
@@ -382,6 +383,11 @@ func TestHandleErrorsShapesGuardRefusals(t *testing.T) {
 		}
 		if status, body, _ := getAs(t, g, "GET", "localhost", "/api/x", tok); status != 200 {
 			t.Errorf("control: GET with the read token: %d %s", status, body)
+		}
+		// scopegate_strip's refusal of an unclear path, on the unguarded
+		// route, gets the operator's page too.
+		if status, body, _ := getAs(t, g, "GET", "localhost", "/public/x;jsessionid=1", ""); status != 400 || body != "custom 400 invalid_request" {
+			t.Errorf("GET /public/x;jsessionid=1: %d %q, want the page for 400 invalid_request", status, body)
 		}
 	})
 
@@ -413,6 +419,10 @@ func TestHandleErrorsShapesGuardRefusals(t *testing.T) {
 		status, body, h = getAs(t, g, "GET", "errors.test", "/api/x", "")
 		if status != 401 || body != "custom 401 invalid_token" || h.Get("WWW-Authenticate") != want {
 			t.Errorf("the site with handle_errors: %d %q, WWW-Authenticate %q", status, body, h.Get("WWW-Authenticate"))
+		}
+		status, body, h = getAs(t, g, "GET", "localhost", "/public/x;jsessionid=1", "")
+		if status != 400 || h.Get("Content-Type") != "application/json" || !strings.Contains(body, `"error":"invalid_request"`) {
+			t.Errorf("an unclear path on the site without handle_errors: %d %q %q", status, h.Get("Content-Type"), body)
 		}
 	})
 }

@@ -47,6 +47,12 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) e
 	} else {
 		h.Set("WWW-Authenticate", oauth.BearerChallenge(e, g.Realm))
 	}
+	return errorForErrorsRoute(r, e)
+}
+
+// errorForErrorsRoute hands e to the site's handle_errors: it sets the
+// {http.error.oauth_*} placeholders and returns the caddyhttp.Error.
+func errorForErrorsRoute(r *http.Request, e *oauth.Error) error {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set("http.error.oauth_error", e.Code)
 		repl.Set("http.error.oauth_error_description", e.Description)

@@ -81,16 +81,6 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 // ServeHTTP removes the caller's identity headers and calls next. It runs
 // on every request: without such a header it allocates nothing.
 func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	if !s.AllowUnclearPaths && unclearPath(r.URL.Path) {
-		if s.refusals != nil {
-			if ce := s.refusals.Check(zap.InfoLevel, "unclear path refused"); ce != nil {
-				ce.Write(zap.String("remote_addr", remoteAddr(r)), zap.String("method", r.Method),
-					zap.String("path", app.LoggedPath(r.URL.Path)))
-			}
-		}
-		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath), "")
-		return nil
-	}
 	names := s.app.ImpersonationHeaders()
 	var moved http.Header
 	connection := false
@@ -118,7 +108,30 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		dropHopByHop(r.Header)
 	}
 	scrubTrailers(r, s, false, s.trailers)
+	if !s.AllowUnclearPaths && unclearPath(r.URL.Path) {
+		// Checked once the request is clean: handle_errors may proxy it.
+		return s.refuseUnclearPath(w, r)
+	}
 	return next.ServeHTTP(w, r)
+}
+
+// refuseUnclearPath answers 400 invalid_request for an unclear path, the
+// way a guard refuses: through the site's handle_errors when it has one
+// (without the caller's token, which that route may proxy), else as JSON.
+func (s *Strip) refuseUnclearPath(w http.ResponseWriter, r *http.Request) error {
+	if s.refusals != nil {
+		if ce := s.refusals.Check(zap.InfoLevel, "unclear path refused"); ce != nil {
+			ce.Write(zap.String("remote_addr", remoteAddr(r)), zap.String("method", r.Method),
+				zap.String("path", app.LoggedPath(r.URL.Path)))
+		}
+	}
+	e := oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath)
+	if !handlesErrors(r) {
+		oauth.WriteJSON(w, e, "")
+		return nil
+	}
+	delete(r.Header, "Authorization")
+	return errorForErrorsRoute(r, e)
 }
 
 // forged reports whether a caller's header k is one Strip removes.
