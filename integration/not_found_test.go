@@ -12,7 +12,8 @@ import (
 // and a JSON error (Caddy alone would answer an empty 200, which a client
 // or a monitor takes for success), for any method, while its own endpoints
 // still answer: the metadata with 200 and a guarded route without a token
-// with 401, so the catch-all comes after every route.
+// with 401, so the catch-all comes after every route; /admin (the
+// console without its slash) redirects to /admin/.
 func TestShippedFilesAnswerUnknownPathsWith404(t *testing.T) {
 	guarded := map[string]string{
 		"quickstart.Caddyfile": "/api/hello", "postgres.Caddyfile": "/api/hello", "bits.Caddyfile": "/v1/applications",
@@ -47,6 +48,17 @@ func TestShippedFilesAnswerUnknownPathsWith404(t *testing.T) {
 				}
 				if status, _, _ := call(t, "GET", g.URL+route, "", nil); status != http.StatusUnauthorized {
 					t.Fatalf("GET %s without a token: %d, want 401", route, status)
+				}
+				// The console's address typed without its slash is sent to
+				// it, not to the 404.
+				noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				resp, err := noFollow.Get(g.URL + "/admin")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/admin/" {
+					t.Fatalf("GET /admin: %d, Location %q; want a redirect to /admin/", resp.StatusCode, resp.Header.Get("Location"))
 				}
 			})
 		}
