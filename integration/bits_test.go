@@ -209,6 +209,12 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 			// ordinary route), an upstream routing on the raw path the
 			// sessions endpoint of application "app-1/x".
 			"/v1/applications/app-1%2Fx/sessions": 400, "/v1/applications/app-1%2fx/sessions": 400,
+			// Anything more in the "applications" segment is no route of
+			// this file (an upstream trimming a segment's spaces or trailing
+			// dots would serve sessions).
+			"/v1/applications%20/app-1/sessions": 404, "/v1/applications./app-1/sessions": 404,
+			"/v1/applications%C2%A0/app-1/sessions": 404, "/v1/applications~/app-1/sessions": 404,
+			"/v1/applications.json":              404,
 			"/v1/applications/app-1/sessions/..": 400, "/v1/applications/app-1/x/../sessions": 400,
 			"/v1/applications/app-1%5Csessions": 400,
 			// Letters outside ASCII that some case-insensitive matchers

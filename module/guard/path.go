@@ -49,17 +49,35 @@ func unclearPath(p string) bool {
 	for i := 0; i < len(p); i++ {
 		if p[i] >= utf8.RuneSelf {
 			n := norm.NFKC.String(p)
-			return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n)
+			return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n) ||
+				hasDotSegment(strings.Map(lookalikeSeparator, n))
 		}
 	}
 	return false
 }
 
+// lookalikeSeparator maps the characters that NFKC keeps but Windows "best
+// fit" code pages, or an upstream's own folding, may turn into a slash or a
+// backslash (division and fraction slashes, set minus, and the yen and won
+// signs that stand for a backslash in Japanese and Korean code pages) to
+// '/', so that "..∕api" counts as a dot segment; alone ("¥100") they are
+// clear.
+func lookalikeSeparator(r rune) rune {
+	switch r {
+	case '\u2215', '\u2044', '\u2216', '\u29f5', '\u29f8', '\u29f9', '\u00a5', '\u20a9':
+		return '/'
+	}
+	return r
+}
+
 // unclearASCII is unclearPath's test of p's ASCII characters.
 func unclearASCII(p string) bool {
-	if strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) {
-		return true
-	}
+	return strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) || hasDotSegment(p)
+}
+
+// hasDotSegment reports whether a segment of p (between slashes) is made
+// of dots and spaces only (dotsAndSpaces).
+func hasDotSegment(p string) bool {
 	for rest := p; ; {
 		seg, after, more := strings.Cut(rest, "/")
 		if dotsAndSpaces(seg) {

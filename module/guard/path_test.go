@@ -51,6 +51,15 @@ func TestUnclearPath(t *testing.T) {
 		"/public/x\uff3cy":            true,
 		"/files/\uff41\uff42\uff43":   false,
 		"/files/na\u00efve/\u2460":    false,
+		// Separators NFKC keeps but "best fit" code pages fold: with
+		// dots they make a dot segment; alone they are clear.
+		"/public/..\u2215api/x":     true,
+		"/public/..\u2044api/x":     true,
+		"/public/..\u00a5api/x":     true,
+		"/public/..\u20a9api":       true,
+		"/public/\u2025\u2215api/x": true,
+		"/prices/\u00a5100":         false,
+		"/a/b\u2215c":               false,
 		// IIS %u escapes, '+' read as a space.
 		"/public/%u002e%u002e/api/x": true,
 		"/public/%U002E./api":        true,

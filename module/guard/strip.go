@@ -146,7 +146,11 @@ func (s *Strip) forged(k string) bool {
 // routes and checked scopes on the request's own method and path, so a
 // caller could otherwise reach /api/admin through an unguarded route, or
 // DELETE with a token checked for GET.
-var overrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override"}
+var overrideHeaders = []string{"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
+	// What other proxies pass on as the request's original path or method,
+	// which auth-aware upstreams (forward-auth servers) read instead of the
+	// request line: a caller's copy would name another resource.
+	"X-Original-Uri", "X-Forwarded-Uri", "X-Forwarded-Path", "X-Forwarded-Method", "X-Original-Method", "X-Envoy-Original-Path"}
 
 // isOverrideHeader reports whether k is one of overrideHeaders in any
 // spelling (case, '_' or '.' for '-').
