@@ -50,7 +50,8 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		if n > 0 {
 			return ErrTenantUUIDTaken
 		}
-		if err := tx.Model(&Tenant{}).Where("(id = ? AND id <> ?) OR (name = ? AND id <> ?)", t.Name, t.ID, t.ID, t.ID).Count(&n).Error; err != nil {
+		// Another row (a row with t's id is a plain conflict, at Create).
+		if err := tx.Model(&Tenant{}).Where("(id = ? OR name = ?) AND id <> ?", t.Name, t.ID, t.ID).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
