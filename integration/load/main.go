@@ -97,6 +97,10 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 		upstreamEnv = []string{"SCOPEGATE_UPSTREAM=" + addr}
 	}
 	path, _ := filepath.Abs(caddyfile)
+	path, hasFloor, err := withIdentityFloor(path, tmp) // floor.go
+	if err != nil {
+		return err
+	}
 	gw, stopGateway, err := startNode(bin, path, tmp, "gateway", upstreamEnv...)
 	if err != nil {
 		return err
@@ -125,30 +129,47 @@ func run(duration time.Duration, rounds, conns int, issueFor time.Duration, cadd
 		return err
 	}
 
+	routes := 2
+	if hasFloor {
+		routes = 3
+	}
 	fmt.Printf("scopegate load: %d connections, %d rounds of %s per route, %s (GOMAXPROCS %s)\n",
-		conns, rounds, duration/time.Duration(2*rounds), caddyfile, gw.procs())
-	plain, guarded := &result{}, &result{}
+		conns, rounds, duration/time.Duration(routes*rounds), caddyfile, gw.procs())
+	plain, guarded, floor := &result{}, &result{}, &result{}
 	// Both routes get the very same request, bearer token included: a
 	// client sends its token whatever stands in front of the API, so the
 	// difference is what the guard itself costs.
 	hit(client, base+"/public/warm", tok, conns, time.Second, &result{})
 	hit(client, base+"/api/warm", tok, conns, time.Second, &result{})
+	if hasFloor {
+		hit(client, base+"/floor/warm", tok, conns, time.Second, &result{})
+	}
 	profiled := profileDuring(gw, cpuProfile, duration)
-	slice := duration / time.Duration(2*rounds)
+	slice := duration / time.Duration(routes*rounds)
 	for i := 0; i < rounds; i++ {
 		hit(client, base+"/public/hello", tok, conns, slice, plain)
 		hit(client, base+"/api/hello", tok, conns, slice, guarded)
+		if hasFloor {
+			hit(client, base+"/floor/hello", tok, conns, slice, floor)
+		}
 	}
 	if err := profiled(); err != nil {
 		return err
 	}
-	if plain.errors+guarded.errors > 0 {
-		fmt.Printf("errors: plain %d, guarded %d\n", plain.errors, guarded.errors)
+	if plain.errors+guarded.errors+floor.errors > 0 {
+		fmt.Printf("errors: plain %d, guarded %d, floor %d\n", plain.errors, guarded.errors, floor.errors)
 	}
 	pr, gr := plain.rps(), guarded.rps()
 	fmt.Printf("plain reverse_proxy   /public/: %8.0f req/s (%d requests)  gateway cpu %v/req\n", pr, plain.count, plain.cpuPer())
 	fmt.Printf("guarded (cached token) /api/:   %8.0f req/s (%d requests)  gateway cpu %v/req\n", gr, guarded.count, guarded.cpuPer())
 	fmt.Printf("ratio guarded/plain: %.3f (cpu per request: %.3f)\n", gr/pr, float64(plain.cpuPer())/float64(guarded.cpuPer()))
+	if hasFloor {
+		fr := floor.rps()
+		fmt.Printf("identity floor /floor/:       %8.0f req/s (%d requests)  gateway cpu %v/req\n", fr, floor.count, floor.cpuPer())
+		fmt.Printf("  (plain reverse_proxy forwarding the guard's identity headers, no token check)\n")
+		fmt.Printf("  floor/plain: %.3f (cpu %.3f)   guarded/floor: %.3f (cpu %.3f)\n",
+			fr/pr, float64(plain.cpuPer())/float64(floor.cpuPer()), gr/fr, float64(floor.cpuPer())/float64(guarded.cpuPer()))
+	}
 
 	if uncachedFor > 0 {
 		if err := uncachedPhase(client, base, id, secret, conns, rounds, uncachedTokens, uncachedFor); err != nil {
