@@ -373,8 +373,12 @@ func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (tim
 // graceUntil (nil: not at all).
 func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciphertext []byte, graceUntil *time.Time, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// Locked, so that of two rotations at once the second keeps the
+		// first one's new secret as its previous one: read unlocked, both
+		// kept the secret they replaced alive for their grace, even one
+		// the first ended at once (grace 0, say because it leaked).
 		var c Client
-		if err := tx.Take(&c, "id = ?", id).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&c, "id = ?", id).Error; err != nil {
 			return err
 		}
 		prev := ""

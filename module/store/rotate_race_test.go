@@ -1,0 +1,83 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Two rotations of one secret at once end as if run one after the other:
+// the secret the first replaced is gone, the last one's previous secret is
+// the first one's new secret, and no rotation's secret is lost. On
+// PostgreSQL the test holds the client's row until both rotations wait on
+// it, the interleaving in which both used to read the original secret and
+// keep it alive (for the grace the first one had refused it, even).
+func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s) // client c1, secret "d1"
+
+		release := func() {}
+		if driver == store.Postgres {
+			holder := s.DB.WithContext(ctx).Begin()
+			if err := holder.Exec(`SELECT id FROM clients WHERE id = 'c1' FOR UPDATE`).Error; err != nil {
+				t.Fatal(err)
+			}
+			release = func() {
+				if err := holder.Commit().Error; err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		grace := time.Now().Add(time.Hour)
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for _, d := range []string{"d2", "d3"} {
+			wg.Go(func() { errs <- s.RotateSecret(ctx, "c1", d, []byte(d), &grace, admin) })
+		}
+		if driver == store.Postgres {
+			awaitLockWaiters(t, s, 2)
+		}
+		release()
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("rotate: %v", err)
+			}
+		}
+		got, err := s.GetClient(ctx, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair := got.SecretDigest + "," + got.PreviousSecretDigest
+		if pair != "d2,d3" && pair != "d3,d2" {
+			t.Fatalf("after two rotations the secret and the previous one are %q, want d2 and d3 in some order (d1 must be gone)", pair)
+		}
+	})
+}
+
+// awaitLockWaiters waits until n PostgreSQL backends wait for a lock in a
+// statement on the clients table (other tests' schemas share the server).
+func awaitLockWaiters(t *testing.T, s *store.Store, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		var waiting int
+		if err := s.DB.Raw(`SELECT count(DISTINCT l.pid) FROM pg_locks l
+			JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE NOT l.granted AND a.datname = current_database() AND a.query LIKE '%"clients"%'`).Scan(&waiting).Error; err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d backends wait for a lock after a minute, want %d", waiting, n)
+		}
+	}
+}
