@@ -165,6 +165,9 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 		day, resets := m.app.Day(now)
 		granted, err := m.app.Store().ConsumeAllowance(ctx, c.ID, subject, day,
 			int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, 0, oauth.ErrInvalidClient("the client no longer exists")
+		}
 		if err != nil {
 			m.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
 			return nil, 0, serverFailure(err)

@@ -21,9 +21,19 @@ type DailyUsage struct {
 // ConsumeAllowance takes up to want seconds from a subject's daily allowance
 // of capSeconds with one client and returns what was granted (0 when the day
 // is used up). The row is locked so every node enforces the same total.
+// ErrNotFound: the client is gone (deleted while it asked).
 func (s *Store) ConsumeAllowance(ctx context.Context, clientID, subject, day string, want, capSeconds int64) (int64, error) {
 	var granted int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// The client's row first, shared: a delete waits for this count
+		// and then removes its row with the others, or has removed the
+		// client already. Without it a delete could remove the row between
+		// the insert and the locked read (an error for the caller), or
+		// leave behind a row counted after it.
+		if err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "SHARE"}).
+			Select("id").Where("id = ?", clientID).Take(&Client{}).Error; err != nil {
+			return err
+		}
 		row := DailyUsage{ClientID: clientID, Subject: subject, Day: day, UpdatedAt: time.Now().UTC()}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 			return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -80,4 +81,45 @@ func awaitLockWaiters(t *testing.T, s *store.Store, n int) {
 			t.Fatalf("only %d backends wait for a lock after a minute, want %d", waiting, n)
 		}
 	}
+}
+
+// A daily allowance is counted only for a client that exists: one deleted
+// before it asks, or while it asks, gets ErrNotFound (the token endpoint's
+// invalid_client) rather than a count, an error of the database (a 500), or
+// a usage row the delete left behind. On PostgreSQL the test holds an
+// uncommitted delete of the client until the count waits for it.
+func TestAllowanceOfADeletedClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s) // client c1
+		if _, err := s.ConsumeAllowance(ctx, "ghost", "u", "2026-12-04", 60, 600); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("allowance of a client that never existed: %v, want ErrNotFound", err)
+		}
+		if driver == store.Postgres {
+			deleting := s.DB.WithContext(ctx).Begin()
+			if err := deleting.Exec(`DELETE FROM clients WHERE id = 'c1'`).Error; err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan error, 1)
+			go func() {
+				_, err := s.ConsumeAllowance(ctx, "c1", "u", "2026-12-04", 60, 600)
+				got <- err
+			}()
+			awaitLockWaiters(t, s, 1)
+			if err := deleting.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-got; !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("allowance asked during the client's delete: %v, want ErrNotFound", err)
+			}
+		} else if err := s.DeleteClient(ctx, "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		var rows int64
+		s.DB.Model(&store.DailyUsage{}).Count(&rows)
+		if rows != 0 {
+			t.Fatalf("%d usage rows left for deleted or unknown clients", rows)
+		}
+	})
 }

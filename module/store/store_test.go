@@ -148,6 +148,7 @@ func TestConsumeAllowanceIsAtomic(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
+		seed(t, s) // client c1
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var sum int64
@@ -155,7 +156,7 @@ func TestConsumeAllowanceIsAtomic(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				g, err := s.ConsumeAllowance(ctx, "c", "u", "2026-11-23", 400, 1000)
+				g, err := s.ConsumeAllowance(ctx, "c1", "u", "2026-11-23", 400, 1000)
 				if err != nil {
 					t.Error(err)
 					return
@@ -169,7 +170,7 @@ func TestConsumeAllowanceIsAtomic(t *testing.T) {
 		if sum != 1000 {
 			t.Fatalf("granted %d seconds in total, want exactly the cap 1000", sum)
 		}
-		if g, _ := s.ConsumeAllowance(ctx, "c", "u", "2026-11-24", 400, 1000); g != 400 {
+		if g, _ := s.ConsumeAllowance(ctx, "c1", "u", "2026-11-24", 400, 1000); g != 400 {
 			t.Fatalf("next day granted %d", g)
 		}
 	})
@@ -184,8 +185,12 @@ func TestCleanupBoundsTables(t *testing.T) {
 		now := time.Now().UTC()
 		_ = s.Revoke(ctx, "old", "c", now.Add(-time.Minute))
 		_ = s.Revoke(ctx, "live", "c", now.Add(time.Hour))
-		_, _ = s.ConsumeAllowance(ctx, "c", "u", "2026-01-01", 1, 10)
-		_, _ = s.ConsumeAllowance(ctx, "c", "u", "2026-11-23", 1, 10)
+		seed(t, s) // client c1
+		for _, day := range []string{"2026-01-01", "2026-11-23"} {
+			if _, err := s.ConsumeAllowance(ctx, "c1", "u", day, 1, 10); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if err := s.Cleanup(ctx, now, -time.Second, "2026-11-22"); err != nil {
 			t.Fatal(err)
 		}
