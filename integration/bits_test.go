@@ -278,7 +278,24 @@ func TestBitsScopesChangedByAnAdmin(t *testing.T) {
 			}
 		}
 		granted("created with both scopes", nil, "application")
+		_, before := bitsTokenRequest(t, g, id, secret, url.Values{"scope": {"application"}})
+		old, _ := before["access_token"].(string)
+		if status, _, _ := call(t, "POST", g.URL+"/v1/applications", old, map[string]any{"name": "x"}); status != 200 {
+			t.Fatalf("creating an application with an application token: %d, want 200", status)
+		}
 		patch("application.read")
+		// The token granted application before keeps it no longer: 401
+		// invalid_token (its client gets a new token), on reads as well,
+		// and introspection reports it inactive.
+		for _, method := range []string{"POST", "GET"} {
+			status, _, h := call(t, method, g.URL+"/v1/applications/app-1", old, nil)
+			if status != 401 || !strings.Contains(h.Get("WWW-Authenticate"), "invalid_token") {
+				t.Fatalf("%s with a token from before application was taken away: %d %q, want 401 invalid_token", method, status, h.Get("WWW-Authenticate"))
+			}
+		}
+		if status, body := basicForm(t, g, "/v1/oauth2/introspect", id, secret, url.Values{"token": {old}}); status != 200 || body["active"] != false {
+			t.Fatalf("introspection of a token from before application was taken away: %d %v, want inactive", status, body)
+		}
 		granted("after taking application away", nil, "application.read")
 		patch("application.read", "application")
 		granted("after giving application back", nil, "application.read")

@@ -14,7 +14,8 @@ import (
 // connect-as user set, changed or removed) ends every token it holds, as
 // RevokeClientTokens does: the client moves to its next token generation,
 // the moment is recorded (tokens_revoked_at) and its refresh tokens end. An edit that changes neither (a rename, the
-// same user again) ends nothing, and another client is left alone.
+// same user again) ends nothing, and another client is left alone. Taking
+// a scope away ends the tokens but not the refresh tokens.
 func TestIdentityChangeEndsClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -74,6 +75,17 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 		edit(t, func(c *store.Client) { c.ConnectAsUserID = nil }, 3, true)
 		edit(t, func(c *store.Client) { c.TenantID = "acme" }, 4, true)
 		edit(t, func(c *store.Client) { c.TenantID = store.DefaultTenantID }, 5, true)
+
+		// A scope taken away ends the tokens too (one of them may hold
+		// it), but not the refresh tokens, which are checked against the
+		// client's scopes when used; a scope added, or the same ones in
+		// another order, ends nothing.
+		edit(t, func(c *store.Client) { c.AllowedScopes = store.Strings{"demo.read", "demo.write"} }, 5, false)
+		edit(t, func(c *store.Client) { c.AllowedScopes = store.Strings{"demo.write", "demo.read"} }, 5, false)
+		edit(t, func(c *store.Client) {
+			c.AllowedScopes, c.DefaultScopes = store.Strings{"demo.write"}, store.Strings{"demo.write"}
+		}, 6, false)
+		edit(t, func(c *store.Client) { c.Name = "renamed again" }, 6, false)
 
 		if c2, _ := s.GetClient(ctx, "c2"); c2.TokenGeneration != 0 {
 			t.Errorf("c2's generation moved to %d", c2.TokenGeneration)
