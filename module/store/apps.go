@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // DeveloperApp is an application a developer registered, with the scopes it
@@ -72,6 +75,13 @@ func (s *Store) UpdateApp(ctx context.Context, a *DeveloperApp, actor Actor) err
 	readAt := a.UpdatedAt
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := unchangedSince(tx, &DeveloperApp{}, "id = ?", readAt, a.ID); err != nil {
+			return err
+		}
+		var before DeveloperApp
+		if err := tx.Select("requested_scopes").Where("id = ?", a.ID).Take(&before).Error; err != nil {
+			return err
+		}
+		if err := narrowPairs(tx, a.ID, dropped(before.RequestedScopes, a.RequestedScopes), actor); err != nil {
 			return err
 		}
 		a.UpdatedAt = time.Now().UTC()
@@ -194,4 +204,74 @@ func (s *Store) DeclineApp(ctx context.Context, appID, tenantID string, actor Ac
 // (Tenant ids may hold '_'; dropping it would miss them.)
 func likeAny(s string) string {
 	return strings.NewReplacer("%", "_", "_", "_", `\`, "_").Replace(s)
+}
+
+// dropped lists the scopes of before that after lacks.
+func dropped(before, after Strings) Strings {
+	var out Strings
+	for _, sc := range before {
+		if !slices.Contains(after, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+// narrowPairs takes the scopes an app no longer requests away from every
+// tenant's pair of it (its granted scopes, the pair client's scopes and
+// default scopes) and ends the tokens of each pair that held one, as a
+// narrowing of the client itself does (endTokensIfNarrowed): a pair's scopes
+// stay within what its app requests. A pair left with no default scope
+// gets its remaining scopes as defaults.
+func narrowPairs(tx *gorm.DB, appID string, gone Strings, actor Actor) error {
+	if len(gone) == 0 {
+		return nil
+	}
+	var conns []Connection
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ?", appID).Order("tenant_id").Find(&conns).Error; err != nil {
+		return err
+	}
+	for _, conn := range conns {
+		if kept := dropped(conn.GrantedScopes, gone); len(kept) != len(conn.GrantedScopes) {
+			if err := tx.Model(&Connection{}).Where("app_id = ? AND tenant_id = ?", appID, conn.TenantID).
+				UpdateColumn("granted_scopes", kept).Error; err != nil {
+				return err
+			}
+		}
+		if conn.ClientID == nil {
+			continue
+		}
+		var c Client
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "allowed_scopes", "default_scopes").
+			Where("id = ?", *conn.ClientID).Take(&c).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		allowed := dropped(c.AllowedScopes, gone)
+		if len(allowed) == len(c.AllowedScopes) {
+			continue
+		}
+		defaults := dropped(c.DefaultScopes, gone)
+		if len(defaults) == 0 {
+			defaults = allowed
+		}
+		err = tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
+			"allowed_scopes": allowed, "default_scopes": defaults, "updated_at": time.Now().UTC(),
+			"token_generation": gorm.Expr("token_generation + 1")}).Error
+		if err != nil {
+			return err
+		}
+		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
+			return err
+		}
+		pairActor := actor
+		pairActor.TenantID = conn.TenantID // the tenant whose pair it is sees the change
+		if err := audit(tx, pairActor, "client.update", c.ID, "scopes narrowed with app "+appID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

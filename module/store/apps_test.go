@@ -93,3 +93,62 @@ func TestOfferedAppsWildcardTenantIDs(t *testing.T) {
 		}
 	})
 }
+
+// An app that stops requesting a scope takes it away from every tenant's
+// pair (the decision's granted scopes, the client's scopes and defaults)
+// and ends the tokens of the pairs that held it; a pair that never held it
+// keeps its tokens, and an edit dropping no scope ends nothing.
+func TestAppNarrowingNarrowsItsPairs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		for _, id := range []string{"dev", "t1", "t2"} {
+			if err := s.EnsureTenant(ctx, id, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		app := &store.DeveloperApp{ID: "app1", Name: "Reporter", DeveloperTenantID: "dev", OwnerID: "devuser",
+			RequestedScopes: store.Strings{"a", "b"}, TenantIDs: store.Strings{"t1", "t2"}}
+		if err := s.CreateApp(ctx, app, admin); err != nil {
+			t.Fatal(err)
+		}
+		pair := func(id, tenant string, scopes, defaults store.Strings) *store.Client {
+			return &store.Client{ID: id, TenantID: tenant, Name: "Reporter", AuthMethod: store.AuthAPIKey, AppID: &app.ID,
+				AllowedScopes: scopes, DefaultScopes: defaults, OwnerID: "tadmin", SecretDigest: id}
+		}
+		if err := s.AllowApp(ctx, "app1", "t1", pair("c1", "t1", store.Strings{"a", "b"}, store.Strings{"b"}), admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AllowApp(ctx, "app1", "t2", pair("c2", "t2", store.Strings{"a"}, store.Strings{"a"}), admin); err != nil {
+			t.Fatal(err)
+		}
+		edit := func(scopes ...string) {
+			t.Helper()
+			got, err := s.GetApp(ctx, "app1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.RequestedScopes = scopes
+			if err := s.UpdateApp(ctx, got, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		edit("a", "b", "c") // adds a scope: no pair changes
+		edit("a", "c")
+		c1, _ := s.GetClient(ctx, "c1")
+		if len(c1.AllowedScopes) != 1 || c1.AllowedScopes[0] != "a" || len(c1.DefaultScopes) != 1 || c1.DefaultScopes[0] != "a" || c1.TokenGeneration != 1 {
+			t.Fatalf("t1's pair after the app dropped b: scopes %v, defaults %v, generation %d; want [a], [a], 1",
+				c1.AllowedScopes, c1.DefaultScopes, c1.TokenGeneration)
+		}
+		if conn, _ := s.GetConnection(ctx, "app1", "t1"); len(conn.GrantedScopes) != 1 || conn.GrantedScopes[0] != "a" {
+			t.Fatalf("t1's decision after the app dropped b grants %v, want [a]", conn.GrantedScopes)
+		}
+		if c2, _ := s.GetClient(ctx, "c2"); len(c2.AllowedScopes) != 1 || c2.TokenGeneration != 0 {
+			t.Fatalf("t2's pair, which never held b: scopes %v, generation %d; want [a], 0", c2.AllowedScopes, c2.TokenGeneration)
+		}
+		entries, _, err := s.ListAudit(ctx, "t1", store.Page{})
+		if err != nil || len(entries) == 0 || entries[0].Action != "client.update" || entries[0].Target != "c1" {
+			t.Fatalf("t1's audit log does not show its pair narrowed: %+v %v", entries, err)
+		}
+	})
+}
