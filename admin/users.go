@@ -116,14 +116,12 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := f.err(); err != nil {
 		return err
 	}
-	// Root2x next to root2x would be one user to a reader and two to the
-	// gateway (sign-in, user_id, X-Act-As-User match names exactly).
-	if like, err := h.app.Store().UsernameLike(r.Context(), u.TenantID, u.Username); err != nil {
-		return err
-	} else if like != "" {
-		return newProblem(http.StatusConflict, "tenant %q already has a user named %q, which differs only in letter case", u.TenantID, like)
-	}
+	// A name differing from another user's only in letter case is refused
+	// by the store, in the insert's transaction (UsernameCaseError).
 	if err := h.app.Store().CreateUser(r.Context(), u, c.actor(u.TenantID)); err != nil {
+		if ce, ok := errors.AsType[*store.UsernameCaseError](err); ok {
+			return newProblem(http.StatusConflict, "tenant %q already has a user named %q, which differs only in letter case", u.TenantID, ce.Existing)
+		}
 		if errors.Is(err, store.ErrConflict) {
 			return newProblem(http.StatusConflict, "tenant %q already has a user named %q", u.TenantID, u.Username)
 		}

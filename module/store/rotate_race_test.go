@@ -67,11 +67,19 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 // statement on the clients table (other tests' schemas share the server).
 func awaitLockWaiters(t *testing.T, s *store.Store, n int) {
 	t.Helper()
+	awaitWaiters(t, s, n, `%"clients"%`)
+}
+
+// awaitWaiters waits until n PostgreSQL backends of this database wait for
+// a lock in a statement LIKE query.
+func awaitWaiters(t *testing.T, s *store.Store, n int, query string) {
+	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		var waiting int
-		if err := s.DB.Raw(`SELECT count(DISTINCT l.pid) FROM pg_locks l
+		err := s.DB.Raw(`SELECT count(DISTINCT l.pid) FROM pg_locks l
 			JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE NOT l.granted AND a.datname = current_database() AND a.query LIKE '%"clients"%'`).Scan(&waiting).Error; err != nil {
+			WHERE NOT l.granted AND a.datname = current_database() AND a.query LIKE ?`, query).Scan(&waiting).Error
+		if err != nil {
 			t.Fatal(err)
 		}
 		if waiting >= n {

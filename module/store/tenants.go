@@ -43,6 +43,16 @@ var ErrTenantNameIsID = errors.New("a tenant's name may not be another tenant's 
 // (ErrTenantNameIsID).
 func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The checks below read other rows than the one inserted: two
+		// creates at once ({id p, name q} and {id q, name p}) would each
+		// pass them on PostgreSQL, whose transactions see neither insert.
+		// The lock serializes creates (SQLite's write transactions are
+		// serial already) and lets readers be.
+		if tx.Dialector.Name() == Postgres {
+			if err := tx.Exec("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE").Error; err != nil {
+				return err
+			}
+		}
 		var n int64
 		if err := tx.Model(&Tenant{}).Where("lower(id) = ?", TenantUUID(t.ID)).Count(&n).Error; err != nil {
 			return err

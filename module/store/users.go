@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"golang.org/x/text/unicode/norm"
 	"time"
 
@@ -43,6 +44,24 @@ func (u *User) IsSuperAdmin() bool {
 // CreateUser inserts a user.
 func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// Checked in the transaction, with the tenant's row locked, so that
+		// two creates at once cannot both pass (the unique index is on the
+		// exact name): on PostgreSQL they wait for each other, and SQLite's
+		// write transactions are serial.
+		err := tx.Model(&Tenant{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").
+			Where("id = ?", u.TenantID).Take(&Tenant{}).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err // a missing tenant fails the insert: ErrReferenced
+		}
+		var names []string
+		err = tx.Model(&User{}).Where("tenant_id = ? AND lower(username) = lower(?) AND username <> ?", u.TenantID, u.Username, u.Username).
+			Limit(1).Pluck("username", &names).Error
+		if err != nil {
+			return err
+		}
+		if len(names) > 0 {
+			return &UsernameCaseError{Existing: names[0]}
+		}
 		if err := tx.Create(u).Error; err != nil {
 			return err
 		}
@@ -88,17 +107,13 @@ func (s *Store) FindUser(ctx context.Context, tenantID, idOrName string) (*User,
 	return &u, nil
 }
 
-// UsernameLike returns the username of a user of the tenant whose name is
-// name but for letter case (ASCII case on SQLite, every script's on
-// PostgreSQL), or "" when there is none.
-func (s *Store) UsernameLike(ctx context.Context, tenantID, name string) (string, error) {
-	var names []string
-	err := s.DB.WithContext(ctx).Model(&User{}).Where("tenant_id = ? AND lower(username) = lower(?)", tenantID, name).
-		Limit(1).Pluck("username", &names).Error
-	if err != nil || len(names) == 0 {
-		return "", err
-	}
-	return names[0], nil
+// UsernameCaseError refuses a user whose name differs from an existing
+// user's of the tenant only in letter case (Root2x next to root2x would be
+// one user to a reader and two to the gateway).
+type UsernameCaseError struct{ Existing string }
+
+func (e *UsernameCaseError) Error() string {
+	return "the tenant already has a user named " + e.Existing + ", which differs only in letter case"
 }
 
 // ListUsers returns one page of a tenant's users (all tenants when empty).
