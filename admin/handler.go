@@ -163,6 +163,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		writeProblem(w, notFound("resource"))
 		return nil
 	}
+	if p := queryProblem(r.URL.RawQuery); p != nil {
+		writeProblem(w, p)
+		return nil
+	}
 	if fallback, pattern := h.mux.Handler(r); pattern == "" {
 		// ServeMux answers unknown routes and wrong methods in plain text;
 		// learn which one it is and answer with a problem.

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -183,6 +184,26 @@ func writeTenantList[R, T any](w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	writeJSON(w, http.StatusOK, newList(rows, total, p, view))
+	return nil
+}
+
+// queryProblem refuses a query string the handlers would read only in
+// part: URL.Query drops a malformed pair (a stray %, a ';'), so
+// ?tenant_id=acme%zz acted on the caller's own tenant and ?limit=%zz listed
+// the default 50, and of a repeated parameter the handlers read the first.
+func queryProblem(raw string) *problem {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return newProblem(http.StatusBadRequest, "the query string is malformed (a stray %% or a ';'): percent-encode its values")
+	}
+	for k, v := range q {
+		if len(v) > 1 {
+			if len(k) > 40 {
+				k = k[:40] + "…"
+			}
+			return newProblem(http.StatusBadRequest, "query parameter %q is repeated", k)
+		}
+	}
 	return nil
 }
 

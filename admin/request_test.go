@@ -105,7 +105,8 @@ func TestBodyErrors(t *testing.T) {
 }
 
 // Query parameters are checked like bodies: offset and limit must be whole
-// numbers in range and a tenant filter must be a possible id, each named.
+// numbers in range and a tenant filter must be a possible id, each named;
+// a malformed or repeated parameter refuses the whole query.
 func TestQueryErrors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -122,6 +123,28 @@ func TestQueryErrors(t *testing.T) {
 				p := problemOf(t, e.do("GET", path+"?"+query, e.super, nil), http.StatusBadRequest)
 				if !slices.Equal(fields(p), want) {
 					t.Errorf("%s?%s: fields %v, want %v", path, query, fields(p), want)
+				}
+			}
+		}
+		// A query read only in part is refused as a whole: a malformed
+		// pair (dropped, it listed the default 50, or acted on the
+		// caller's own tenant) and a repeated parameter (the first won).
+		for query, want := range map[string]string{
+			"limit=%zz":                 "malformed",
+			"limit=1;x":                 "malformed",
+			"tenant_id=default%zz":      "malformed",
+			"limit=1&limit=3":           `"limit" is repeated`,
+			"tenant_id=a&tenant_id=b":   `"tenant_id" is repeated`,
+			"offset=0&x=%zz&limit=5":    "malformed",
+			"unknown=1&unknown=2&limit": `"unknown" is repeated`,
+		} {
+			for _, path := range []string{"/clients", "/users", "/integrations/x/allow"} {
+				method := "GET"
+				if strings.HasSuffix(path, "/allow") {
+					method = "POST"
+				}
+				if p := problemOf(t, e.do(method, path+"?"+query, e.super, nil), http.StatusBadRequest); !strings.Contains(p.Detail, want) {
+					t.Errorf("%s %s?%s: %q, want it to say %s", method, path, query, p.Detail, want)
 				}
 			}
 		}

@@ -226,7 +226,16 @@ func validChallenge(s string) bool {
 
 // start answers GET: the sign-in page, the consent page, or the result.
 func (a *Authorize) start(w http.ResponseWriter, r *http.Request) error {
-	ar, ok, err := a.validate(w, r, r.URL.Query())
+	// URL.Query drops a malformed pair (a stray %, a ';') and goes on:
+	// scope=x%zz became no scope (the client's defaults) and a state
+	// vanished. As the form of a POST is, such a query is refused; no
+	// redirect, since its redirect_uri cannot be trusted either.
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return a.errorPage(w, http.StatusBadRequest, oauth.InvalidRequest,
+			"the query string is malformed (a stray % or a ';'): percent-encode its values", "")
+	}
+	ar, ok, err := a.validate(w, r, v)
 	if !ok {
 		return err
 	}

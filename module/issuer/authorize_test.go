@@ -360,8 +360,8 @@ func TestAuthorizePagesIsolateNames(t *testing.T) {
 }
 
 // An unknown, missing or disabled client, an unregistered or ambiguous
-// redirect URI and a repeated client_id or redirect_uri never redirect: a
-// 400 error page.
+// redirect URI, a repeated client_id or redirect_uri and a malformed query
+// never redirect: a 400 error page.
 func TestAuthorizeNeverRedirects(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -390,6 +390,13 @@ func TestAuthorizeNeverRedirects(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				page(t, b.get(tc.params), http.StatusBadRequest, tc.want)
 			})
+		}
+		// A query with a malformed pair is refused, not read in part (the
+		// scope dropped, a client's defaults granted instead).
+		base := "response_type=token&client_id=" + c.ID + "&redirect_uri=" + url.QueryEscape(appRedirect)
+		for _, bad := range []string{"&scope=demo.read%zz", "&state=x%zz", "&scope=demo.read;x=1"} {
+			rec := b.serve(httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+base+bad, nil))
+			page(t, rec, http.StatusBadRequest, "malformed")
 		}
 		// Other methods are refused.
 		rec := b.serve(httptest.NewRequest(http.MethodPut, "/oauth/authorize", nil))
