@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -125,6 +127,34 @@ func TestAdminChangesAreLogged(t *testing.T) {
 		}
 		if text := allText(logs); strings.Contains(text, secret) || strings.Contains(text, rotated) || strings.Contains(text, e.super) {
 			t.Errorf("a secret or the admin token is in the log: %s", text)
+		}
+	})
+}
+
+// A request whose caller hung up (its context canceled, so its queries
+// fail) is answered 499 and logged at debug level, not as a failed admin
+// request: a client closing its sockets on purpose must not fill the error
+// log with 500s.
+func TestCanceledAdminRequestIsNoError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		core, logs := observer.New(zapcore.DebugLevel)
+		e.h.logger = zap.New(core)
+		for range 2 { // the token verified twice: cached, as a busy admin's is
+			e.want(e.do("GET", "/audit", e.super, nil), http.StatusOK)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		r := httptest.NewRequestWithContext(ctx, "GET", "/audit", nil)
+		r.Header.Set("Authorization", "Bearer "+e.super)
+		if w := e.serve(r); w.Code != statusClientClosedRequest {
+			t.Fatalf("a request whose caller hung up: %d %s, want 499", w.Code, w.Body)
+		}
+		if n := logs.FilterLevelExact(zapcore.ErrorLevel).Len(); n != 0 {
+			t.Fatalf("%d error lines for a request whose caller hung up: %v", n, logs.All())
+		}
+		if logs.FilterMessage("admin request: the client closed the request").Len() != 1 {
+			t.Fatalf("the hang-up is not logged at debug level: %v", logs.All())
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,11 +132,25 @@ func problemFor(err error) *problem {
 // internal answers 500 without details and logs why; when the database is
 // unavailable (store.Unavailable decides, for every endpoint alike) it
 // answers 503 with Retry-After instead, since the request may succeed soon.
+// When the request failed because the caller hung up (which cancels its
+// queries), nothing failed here and nobody reads the answer: 499, as the
+// guard and Caddy's reverse_proxy record it, logged at debug level (a
+// client hanging up on purpose must not fill the error log).
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
+		h.logger.Debug("admin request: the client closed the request",
+			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+		writeProblem(w, newProblem(statusClientClosedRequest, "the client closed the request"))
+		return
+	}
 	h.logger.Error("admin request failed",
 		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 	writeProblem(w, internalProblem(err))
 }
+
+// statusClientClosedRequest is what Caddy's reverse_proxy, like nginx,
+// records for a request whose caller went away before the answer.
+const statusClientClosedRequest = 499
 
 // internalProblem is the problem answered for an internal error.
 func internalProblem(err error) *problem {
