@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -57,9 +58,36 @@ func forbidden(format string, args ...any) *problem {
 // so one round trip tells the caller everything it must fix.
 type fieldErrors []fieldError
 
+// add records what is wrong with field. A field lists at most
+// maxErrorsPerField messages, then one saying there are more, and each
+// message is cut at maxErrorMessage bytes: a body of 6,000 unknown grant
+// types must not get an answer many times its size.
 func (f *fieldErrors) add(field, format string, args ...any) {
-	*f = append(*f, fieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	n := 0
+	for _, e := range *f {
+		if e.Field == field {
+			n++
+		}
+	}
+	switch {
+	case n > maxErrorsPerField:
+		return
+	case n == maxErrorsPerField:
+		*f = append(*f, fieldError{Field: field, Message: fmt.Sprintf("more values are invalid (only the first %d are listed)", maxErrorsPerField)})
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxErrorMessage {
+		msg = strings.ToValidUTF8(msg[:maxErrorMessage], "") + "…"
+	}
+	*f = append(*f, fieldError{Field: field, Message: msg})
 }
+
+// Bounds of fieldErrors.add.
+const (
+	maxErrorsPerField = 5
+	maxErrorMessage   = 300
+)
 
 // has reports whether field already failed (later checks that build on it
 // are then skipped).

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -181,4 +182,30 @@ func TestInvisible(t *testing.T) {
 	if !printable("a\u202eb") || printable("a\x00b") || printable("\xff") {
 		t.Error("printable is about control characters and UTF-8 only")
 	}
+}
+
+// An invalid body's answer stays small: a field lists at most five
+// problems and then says there are more, and a message naming a huge value
+// is cut (6,000 unknown grant types got an answer of 827 KB).
+func TestBoundedFieldErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		many := make([]string, 6000)
+		for i := range many {
+			many[i] = fmt.Sprintf("g%d", i)
+		}
+		w := e.do("POST", "/clients", e.super, map[string]any{"name": "x", "scopes": []string{"demo.read"}, "grant_types": many})
+		p := problemOf(t, w, http.StatusBadRequest)
+		if n := len(fields(p)); n != maxErrorsPerField+1 || w.Body.Len() > 4096 {
+			t.Fatalf("6,000 unknown grant types: %d errors in %d bytes, want %d in a few KB", n, w.Body.Len(), maxErrorsPerField+1)
+		}
+		if last := p.Errors[len(p.Errors)-1].Message; !strings.Contains(last, "more values are invalid") {
+			t.Fatalf("the last error does not say there are more: %q", last)
+		}
+		w = e.do("POST", "/clients", e.super, map[string]any{"name": "x", "scopes": []string{strings.Repeat("s", 60_000)}})
+		p = problemOf(t, w, http.StatusBadRequest)
+		if w.Body.Len() > 4096 {
+			t.Fatalf("a 60 KB unknown scope: an answer of %d bytes", w.Body.Len())
+		}
+	})
 }

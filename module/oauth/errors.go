@@ -48,9 +48,20 @@ func (e *Error) Error() string {
 // §3) allow in error_description, %x20-21 / %x23-5B / %x5D-7E: a quote, a
 // backslash, a control or non-ASCII character (from a %q of the caller's
 // input, say) becomes an apostrophe.
+// A description longer than maxDescription is cut there, with "...": a
+// value the caller sent (a scope of 60 KB) is not echoed back whole, in the
+// body and again in WWW-Authenticate.
 func New(code string, status int, format string, args ...any) *Error {
-	return &Error{Code: code, Status: status, Description: quote(fmt.Sprintf(format, args...))}
+	d := quote(fmt.Sprintf(format, args...))
+	if len(d) > maxDescription {
+		d = d[:maxDescription-3] + "..."
+	}
+	return &Error{Code: code, Status: status, Description: d}
 }
+
+// maxDescription bounds error_description (its characters are ASCII, so a
+// cut never splits one).
+const maxDescription = 300
 
 // ErrInvalidRequest and friends build the token endpoint's errors with the
 // statuses RFC 6749 §5.2 gives them.

@@ -57,3 +57,16 @@ func TestDescriptionCharacters(t *testing.T) {
 		t.Errorf("description %q", e.Description)
 	}
 }
+
+// A description naming a huge value the caller sent is cut at 300
+// characters, ending in "...", instead of echoing it whole.
+func TestDescriptionIsBounded(t *testing.T) {
+	huge := strings.Repeat("s", 60_000)
+	e := ErrInvalidScope("unknown scope %q", huge)
+	if len(e.Description) != maxDescription || !strings.HasSuffix(e.Description, "...") || !strings.HasPrefix(e.Description, "unknown scope 'sss") {
+		t.Fatalf("description of %d bytes: %.80q…", len(e.Description), e.Description)
+	}
+	if short := ErrInvalidScope("unknown scope %q", "x"); short.Description != "unknown scope 'x'" {
+		t.Fatalf("a short description changed: %q", short.Description)
+	}
+}
