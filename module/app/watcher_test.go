@@ -470,3 +470,43 @@ func TestWritingNodeAppliesItsOwnChanges(t *testing.T) {
 		}
 	})
 }
+
+// A client past the revocation cap ends all its tokens instead of keeping
+// one more revocation, and every node drops the revocations the database
+// deleted: node B refuses the client's tokens (also one never revoked),
+// keeps none of its revocations in memory, and a token the client gets
+// afterwards verifies there.
+func TestRevocationCapEndsTokensOnEveryNode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		t.Parallel()
+		ctx := context.Background()
+		a, b := twoNodes(t, driver)
+		a.Store().RevocationCap = 2
+		c, _ := newClient(t, a, "revokes-a-lot")
+		untouched, _ := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, b, untouched)
+		for i := range 2 {
+			raw, claims := mint(t, a, c.ID, "", time.Hour)
+			if err := a.Store().Revoke(ctx, claims.ID, c.ID, claims.ExpiresAt.Time); err != nil {
+				t.Fatal(err)
+			}
+			untilRefused(t, b, raw, app.ErrRevoked)
+			if n := b.Runtime().RevokedKept(); n != i+1 {
+				t.Fatalf("node B keeps %d revocations after %d, want %d", n, i+1, i+1)
+			}
+		}
+		raw, claims := mint(t, a, c.ID, "", time.Hour)
+		if err := a.Store().Revoke(ctx, claims.ID, c.ID, claims.ExpiresAt.Time); err != nil {
+			t.Fatal(err)
+		}
+		untilRefused(t, b, raw, app.ErrRevoked)
+		untilRefused(t, b, untouched, app.ErrRevoked)
+		for deadline := time.Now().Add(propagation); b.Runtime().RevokedKept() != 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node B still keeps %d revocations the database deleted", b.Runtime().RevokedKept())
+			}
+		}
+		fresh, _ := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, b, fresh)
+	})
+}
