@@ -17,8 +17,11 @@ import (
 // U+0301 (NFD) are stored in NFC, so the second is 409, and a sign-in or
 // lookup typed either way finds the user; a name mixing Latin with Cyrillic
 // letters (rооt with Cyrillic о) is 400 on the username; one differing from
-// another only in ASCII letter case is 409. A Japanese name mixing Han and
-// Katakana, and Latin letters with digits, are fine.
+// another only in ASCII letter case is 409; compatibility characters
+// (fullwidth letters, ligatures) and a zero-width joiner among Latin letters
+// are 400, in a tenant's name too. A Japanese name mixing Han and Katakana,
+// Latin letters with digits, Persian with its non-joiner and an emoji
+// sequence are fine.
 func TestUsernamesThatLookAlike(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -43,8 +46,21 @@ func TestUsernamesThatLookAlike(t *testing.T) {
 		if p := problemOf(t, create("Root2x"), http.StatusConflict); !strings.Contains(p.Detail, `"root2x"`) || !strings.Contains(p.Detail, "letter case") {
 			t.Errorf("a name differing only in case: %q", p.Detail)
 		}
-		for _, ok := range []string{"山田タロウ", "ada2", "ada.lovelace@example.com"} {
+		for _, ok := range []string{"山田タロウ", "ada2", "ada.lovelace@example.com", "می\u200cخواهم", "👩\u200d💻dev"} {
 			e.want(create(ok), http.StatusCreated)
+		}
+		// Compatibility characters (fullwidth ａｌｉｃｅ, the ligature ﬁ) and a
+		// zero-width joiner among Latin letters read as a plain name.
+		for _, bad := range []string{"\uff41\uff4c\uff49\uff43\uff45", "\ufb01ona", "a\u200dlice", "bo\u200cb"} {
+			p := problemOf(t, create(bad), http.StatusBadRequest)
+			if !slices.Contains(fields(p), "username") {
+				t.Errorf("%+q: %+v, want a username field error", bad, p)
+			}
+		}
+		// Tenant names likewise: ｔ１ would pass for t1 at sign-in.
+		p = problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "fw", "name": "\uff54\uff11"}), http.StatusBadRequest)
+		if !slices.Contains(fields(p), "name") {
+			t.Errorf("a fullwidth tenant name: %+v, want a name field error", p)
 		}
 	})
 }

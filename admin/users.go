@@ -101,6 +101,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if mixesConfusableScripts(u.Username) {
 		f.add("username", "mixes Latin, Greek and Cyrillic letters, which can pass for another user's name")
 	}
+	if why := lookAlike(u.Username); why != "" {
+		f.add("username", "%s, which can pass for another user's name", why)
+	}
 	if other, err := h.app.Store().GetUser(r.Context(), u.Username); err == nil && other.TenantID == u.TenantID {
 		f.add("username", "is the id of another user of the tenant: users are found by id or username")
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -321,6 +324,27 @@ func checkProfile(f *fieldErrors, u *store.User) {
 // o and Cyrillic о) would let a name pass for another (UTS #39's reason for
 // restricting scripts). Other mixes, such as Latin with Han and Kana in a
 // Japanese name, are fine.
+// lookAlike says why name could pass for another name a person reads the
+// same ("" when it could not): compatibility characters (fullwidth ａｌｉｃｅ,
+// ligatures, superscripts), which NFKC folds into plain ones, and a
+// zero-width joiner or non-joiner in a name of Latin, Greek or Cyrillic
+// letters, which need none (the scripts that do, Arabic, Persian, Indic,
+// and emoji sequences, keep them).
+func lookAlike(name string) string {
+	if norm.NFKC.String(name) != name {
+		return "holds compatibility characters (fullwidth letters, ligatures, …) that read as plain ones"
+	}
+	if !strings.ContainsAny(name, "\u200c\u200d") {
+		return ""
+	}
+	for _, r := range name {
+		if unicode.IsLetter(r) && !unicode.In(r, unicode.Latin, unicode.Greek, unicode.Cyrillic) || unicode.Is(unicode.So, r) {
+			return ""
+		}
+	}
+	return "holds an invisible joiner among letters that join without one"
+}
+
 func mixesConfusableScripts(name string) bool {
 	var seen [3]bool
 	for _, r := range name {
