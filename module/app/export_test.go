@@ -74,10 +74,3 @@ func PollOnly(a *App) { a.pollOnly = true }
 func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) (unstripped bool, err error) {
 	return checkServer(&caddyhttp.Server{Routes: routes, NamedRoutes: named}, "test")
 }
-
-// RevokedKept is how many revocations this node keeps in memory.
-func (rt *Runtime) RevokedKept() int {
-	rt.revokedMu.Lock()
-	defer rt.revokedMu.Unlock()
-	return len(rt.revoked)
-}

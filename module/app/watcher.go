@@ -183,11 +183,9 @@ func (rt *Runtime) resync(ctx context.Context) error {
 // repeated; the reads can fail, and then the caller keeps its cursor.
 func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 	var revoked []string
-	keys, reload := false, false
+	keys := false
 	for _, c := range changes {
 		switch c.Kind {
-		case store.ChangeRevocations:
-			reload = true
 		case store.ChangeClient:
 			rt.ForgetClient(c.ClientID)
 		case store.ChangeUser:
@@ -197,15 +195,6 @@ func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 		case store.ChangeKeys:
 			keys = true
 		}
-	}
-	if reload {
-		// Revocations were deleted: keeping only what the database keeps
-		// is what bounds this node's memory. The reload also holds every
-		// revocation named in this batch.
-		if err := rt.reloadRevocations(ctx); err != nil {
-			return err
-		}
-		revoked = nil
 	}
 	if len(revoked) > 0 {
 		now := time.Now()

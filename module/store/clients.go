@@ -86,9 +86,6 @@ type Client struct {
 	TokenGeneration int `gorm:"not null;default:0"`
 	// TokensRevokedAt is when that last happened, for people; nil: never.
 	TokensRevokedAt *time.Time
-	// RevocationsKept counts the client's revocations kept (see Revoke):
-	// one more per revocation, recounted by Cleanup.
-	RevocationsKept int64 `gorm:"not null;default:0"`
 	// DisabledBySuper marks a client a super admin disabled: only a super
 	// admin restores it, so an operator who suspends an app's credentials
 	// keeps them suspended whatever the tenant's own admins do.
@@ -190,7 +187,7 @@ func (s *Store) UpdateClient(ctx context.Context, c *Client, a Actor, action str
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// Never the token generation or the moment tokens were ended: a
 		// copy read before a revoke_tokens must not bring its tokens back.
-		res := tx.Model(&Client{}).Where("id = ?", c.ID).Select("*").Omit("created_at", "token_generation", "tokens_revoked_at", "revocations_kept").Updates(c)
+		res := tx.Model(&Client{}).Where("id = ?", c.ID).Select("*").Omit("created_at", "token_generation", "tokens_revoked_at").Updates(c)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -26,14 +26,11 @@ type Change struct {
 
 // Change kinds.
 const (
-	ChangeClient = "client" // a client was created, updated, disabled, restored, rotated or deleted
-	ChangeRevoke = "revoke" // a token was revoked
-	// A client's revocations were deleted (its tokens all ended by its
-	// generation instead): nodes reload the revocations they keep.
-	ChangeRevocations = "revocations"
-	ChangeKeys        = "keys"    // the signing key ring changed
-	ChangeUser        = "user"    // a user was created, disabled or changed
-	ChangeGeneral     = "general" // anything else cached (apps, connections)
+	ChangeClient  = "client"  // a client was created, updated, disabled, restored, rotated or deleted
+	ChangeRevoke  = "revoke"  // a token was revoked
+	ChangeKeys    = "keys"    // the signing key ring changed
+	ChangeUser    = "user"    // a user was created, disabled or changed
+	ChangeGeneral = "general" // anything else cached (apps, connections)
 )
 
 // ChangeFeed is how a node learns of committed changes, its own included.

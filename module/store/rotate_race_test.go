@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,55 +128,6 @@ func TestAllowanceOfADeletedClient(t *testing.T) {
 		s.DB.Model(&store.DailyUsage{}).Count(&rows)
 		if rows != 0 {
 			t.Fatalf("%d usage rows left for deleted or unknown clients", rows)
-		}
-	})
-}
-
-// A client revoking one token more than the cap ends all its tokens
-// instead (its generation moves on) and its revocation rows go, audited in
-// its tenant; Cleanup recounts what a client keeps once rows expire.
-func TestRevocationCap(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, driver string) {
-		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		s.RevocationCap = 3
-		seed(t, s) // client c1
-		rows := func() int64 {
-			var n int64
-			s.DB.Model(&store.Revocation{}).Where("client_id = ?", "c1").Count(&n)
-			return n
-		}
-		hour := time.Now().Add(time.Hour)
-		for i := range 3 {
-			if err := s.Revoke(ctx, fmt.Sprintf("j%d", i), "c1", hour); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if c, _ := s.GetClient(ctx, "c1"); rows() != 3 || c.TokenGeneration != 0 || c.RevocationsKept != 3 {
-			t.Fatalf("under the cap: %d rows, generation %d, kept %d; want 3, 0, 3", rows(), c.TokenGeneration, c.RevocationsKept)
-		}
-		if err := s.Revoke(ctx, "j3", "c1", hour); err != nil {
-			t.Fatal(err)
-		}
-		if c, _ := s.GetClient(ctx, "c1"); rows() != 0 || c.TokenGeneration != 1 || c.RevocationsKept != 0 {
-			t.Fatalf("past the cap: %d rows, generation %d, kept %d; want 0, 1, 0", rows(), c.TokenGeneration, c.RevocationsKept)
-		}
-		entries, _, err := s.ListAudit(ctx, store.DefaultTenantID, store.Page{})
-		if err != nil || entries[0].Action != "client.revoke_tokens" || !strings.Contains(entries[0].Detail, "revocation cap") {
-			t.Fatalf("the cap is not audited: %+v %v", entries[0], err)
-		}
-		// Cleanup recounts: two kept, one of them expired.
-		if err := s.Revoke(ctx, "k1", "c1", hour); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Revoke(ctx, "k2", "c1", time.Now().Add(-time.Minute)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Cleanup(ctx, time.Now().UTC(), time.Hour, "2000-01-01"); err != nil {
-			t.Fatal(err)
-		}
-		if c, _ := s.GetClient(ctx, "c1"); rows() != 1 || c.RevocationsKept != 1 {
-			t.Fatalf("after cleanup: %d rows, kept %d; want 1, 1", rows(), c.RevocationsKept)
 		}
 	})
 }

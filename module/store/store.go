@@ -48,9 +48,6 @@ const (
 type Store struct {
 	DB     *gorm.DB
 	Driver string
-	// RevocationCap bounds the revocations a client keeps (see Revoke);
-	// 0 means DefaultRevocationCap.
-	RevocationCap int
 
 	onChange atomic.Pointer[func(context.Context)]             // see OnChange
 	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
@@ -329,13 +326,6 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
-			return err
-		}
-		// Each client's count of kept revocations, less those just
-		// deleted (and any revoked twice, counted twice by Revoke).
-		err := tx.Exec(`UPDATE clients SET revocations_kept =
-			(SELECT count(*) FROM revocations WHERE revocations.client_id = clients.id) WHERE revocations_kept > 0`).Error
-		if err != nil {
 			return err
 		}
 		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
