@@ -168,7 +168,9 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
 		h.logger.Debug("admin request: the client closed the request",
 			zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
-		writeProblem(w, newProblem(statusClientClosedRequest, "the client closed the request"))
+		p := newProblem(statusClientClosedRequest, "the client closed the request")
+		p.Title = "Client Closed Request"
+		writeProblem(w, p)
 		return
 	}
 	h.logger.Error("admin request failed",

@@ -90,9 +90,6 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 		f.add("id", "%v", err)
 	}
 	checkText(&f, "name", t.Name, 200, true)
-	if why := lookAlike(t.Name); why != "" {
-		f.add("name", "%s, which can pass for another tenant's name", why)
-	}
 	if err := f.err(); err != nil {
 		return err
 	}

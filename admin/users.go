@@ -319,14 +319,10 @@ func checkProfile(f *fieldErrors, u *store.User) {
 	}
 }
 
-// mixesConfusableScripts reports whether name has letters of more than one
-// of the Latin, Greek and Cyrillic scripts, whose look-alike letters (Latin
-// o and Cyrillic о) would let a name pass for another (UTS #39's reason for
-// restricting scripts). Other mixes, such as Latin with Han and Kana in a
-// Japanese name, are fine.
 // lookAlike says why name could pass for another name a person reads the
 // same ("" when it could not): compatibility characters (fullwidth ａｌｉｃｅ,
-// ligatures, superscripts), which NFKC folds into plain ones, and a
+// ligatures, superscripts), which NFKC folds into plain ones (name is NFC,
+// as usernames are stored, so a composed é is not one), and a
 // zero-width joiner or non-joiner in a name of Latin, Greek or Cyrillic
 // letters, which need none (the scripts that do, Arabic, Persian, Indic,
 // and emoji sequences, keep them).
@@ -345,6 +341,11 @@ func lookAlike(name string) string {
 	return "holds an invisible joiner among letters that join without one"
 }
 
+// mixesConfusableScripts reports whether name has letters of more than one
+// of the Latin, Greek and Cyrillic scripts, whose look-alike letters (Latin
+// o and Cyrillic о) would let a name pass for another (UTS #39's reason for
+// restricting scripts). Other mixes, such as Latin with Han and Kana in a
+// Japanese name, are fine.
 func mixesConfusableScripts(name string) bool {
 	var seen [3]bool
 	for _, r := range name {

@@ -491,6 +491,11 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 			return a.notConnectAsUser(w, r, ar)
 		}
 		claims, lifetime, oe := a.minter.claims(r.Context(), sub, ar.scopes, ar.ext)
+		if oe != nil && oe.Code == oauth.InvalidClient {
+			// The client was deleted meanwhile; invalid_client is not an
+			// authorization endpoint's code (RFC 6749 §4.2.2.1).
+			oe = oauth.ErrUnauthorizedClient("%s", oe.Description)
+		}
 		if oe != nil {
 			return a.fail(w, r, ar, oe)
 		}

@@ -25,12 +25,15 @@ type DailyUsage struct {
 func (s *Store) ConsumeAllowance(ctx context.Context, clientID, subject, day string, want, capSeconds int64) (int64, error) {
 	var granted int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		// The client's row first, shared: a delete waits for this count
-		// and then removes its row with the others, or has removed the
-		// client already. Without it a delete could remove the row between
-		// the insert and the locked read (an error for the caller), or
-		// leave behind a row counted after it.
-		if err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "SHARE"}).
+		// The client's row first, key-shared: a delete waits for this
+		// count and then removes its row with the others, or has removed
+		// the client already. Without it a delete could remove the row
+		// between the insert and the locked read (an error for the
+		// caller), or leave behind a row counted after it. KEY SHARE, the
+		// lock a foreign key check takes, blocks only a delete (or a key
+		// change): edits of the client's settings, rotations and
+		// revocations do not wait for the count, nor it for them.
+		if err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "KEY SHARE"}).
 			Select("id").Where("id = ?", clientID).Take(&Client{}).Error; err != nil {
 			return err
 		}

@@ -227,51 +227,74 @@ func narrowPairs(tx *gorm.DB, appID string, gone Strings, actor Actor) error {
 	if len(gone) == 0 {
 		return nil
 	}
+	// Each pair's client row is locked before its decision's row, the
+	// order DeleteClient takes them in (a client, then its connection):
+	// locking the decisions first could deadlock with a tenant deleting
+	// its pair meanwhile.
 	var conns []Connection
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ?", appID).Order("tenant_id").Find(&conns).Error; err != nil {
+	if err := tx.Where("app_id = ?", appID).Order("tenant_id").Find(&conns).Error; err != nil {
 		return err
 	}
 	for _, conn := range conns {
-		if kept := dropped(conn.GrantedScopes, gone); len(kept) != len(conn.GrantedScopes) {
-			if err := tx.Model(&Connection{}).Where("app_id = ? AND tenant_id = ?", appID, conn.TenantID).
-				UpdateColumn("granted_scopes", kept).Error; err != nil {
-				return err
-			}
-		}
-		if conn.ClientID == nil {
-			continue
-		}
-		var c Client
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "allowed_scopes", "default_scopes").
-			Where("id = ?", *conn.ClientID).Take(&c).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		allowed := dropped(c.AllowedScopes, gone)
-		if len(allowed) == len(c.AllowedScopes) {
-			continue
-		}
-		defaults := dropped(c.DefaultScopes, gone)
-		if len(defaults) == 0 {
-			defaults = allowed
-		}
-		err = tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
-			"allowed_scopes": allowed, "default_scopes": defaults, "updated_at": time.Now().UTC(),
-			"token_generation": gorm.Expr("token_generation + 1")}).Error
-		if err != nil {
-			return err
-		}
-		if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
-			return err
-		}
-		pairActor := actor
-		pairActor.TenantID = conn.TenantID // the tenant whose pair it is sees the change
-		if err := audit(tx, pairActor, "client.update", c.ID, "scopes narrowed with app "+appID); err != nil {
+		if err := narrowPair(tx, appID, conn, gone, actor); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// narrowPair takes the scopes gone from one tenant's pair of app appID.
+func narrowPair(tx *gorm.DB, appID string, conn Connection, gone Strings, actor Actor) error {
+	if conn.ClientID != nil {
+		if err := narrowPairClient(tx, appID, conn, gone, actor); err != nil {
+			return err
+		}
+	}
+	var fresh Connection
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("app_id = ? AND tenant_id = ?", appID, conn.TenantID).Take(&fresh).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // the pair was deleted meanwhile, its decision with it
+	}
+	if err != nil {
+		return err
+	}
+	if kept := dropped(fresh.GrantedScopes, gone); len(kept) != len(fresh.GrantedScopes) {
+		return tx.Model(&Connection{}).Where("app_id = ? AND tenant_id = ?", appID, conn.TenantID).
+			UpdateColumn("granted_scopes", kept).Error
+	}
+	return nil
+}
+
+// narrowPairClient takes the scopes gone from the client of a pair and
+// ends its tokens when it held one.
+func narrowPairClient(tx *gorm.DB, appID string, conn Connection, gone Strings, actor Actor) error {
+	var c Client
+	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("id", "allowed_scopes", "default_scopes").
+		Where("id = ?", *conn.ClientID).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	allowed := dropped(c.AllowedScopes, gone)
+	if len(allowed) == len(c.AllowedScopes) {
+		return nil
+	}
+	defaults := dropped(c.DefaultScopes, gone)
+	if len(defaults) == 0 {
+		defaults = allowed
+	}
+	err = tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
+		"allowed_scopes": allowed, "default_scopes": defaults, "updated_at": time.Now().UTC(),
+		"token_generation": gorm.Expr("token_generation + 1")}).Error
+	if err != nil {
+		return err
+	}
+	if err := notify(tx, Change{Kind: ChangeClient, ClientID: c.ID}); err != nil {
+		return err
+	}
+	pairActor := actor
+	pairActor.TenantID = conn.TenantID // the tenant whose pair it is sees the change
+	return audit(tx, pairActor, "client.update", c.ID, "scopes narrowed with app "+appID)
 }

@@ -21,12 +21,14 @@ func TestConcurrentCaseVariantUsers(t *testing.T) {
 		s := storetest.Open(t, driver)
 		createTenants(t, s, "acme")
 		names := []string{"racer", "Racer", "RACER", "rAcEr", "racer"}
-		release := func() {}
+		release, holderPID := func() {}, 0
 		if driver == store.Postgres {
 			holder := s.DB.WithContext(ctx).Begin()
+			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
 			if err := holder.Exec(`SELECT id FROM tenants WHERE id = 'acme' FOR UPDATE`).Error; err != nil {
 				t.Fatal(err)
 			}
+			holderPID = backendPID(t, holder)
 			release = func() {
 				if err := holder.Commit().Error; err != nil {
 					t.Error(err)
@@ -41,7 +43,7 @@ func TestConcurrentCaseVariantUsers(t *testing.T) {
 			})
 		}
 		if driver == store.Postgres {
-			awaitWaiters(t, s, len(names), `%"tenants"%`)
+			awaitWaiters(t, s, holderPID, len(names))
 		}
 		release()
 		wg.Wait()
@@ -75,12 +77,14 @@ func TestConcurrentTenantNameIDClash(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		release := func() {}
+		release, holderPID := func() {}, 0
 		if driver == store.Postgres {
 			holder := s.DB.WithContext(ctx).Begin()
+			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
 			if err := holder.Exec(`LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE`).Error; err != nil {
 				t.Fatal(err)
 			}
+			holderPID = backendPID(t, holder)
 			release = func() {
 				if err := holder.Commit().Error; err != nil {
 					t.Error(err)
@@ -93,7 +97,7 @@ func TestConcurrentTenantNameIDClash(t *testing.T) {
 			wg.Go(func() { errs <- s.CreateTenant(ctx, &store.Tenant{ID: pair[0], Name: pair[1]}, admin) })
 		}
 		if driver == store.Postgres {
-			awaitWaiters(t, s, 2, `%LOCK TABLE tenants%`)
+			awaitWaiters(t, s, holderPID, 2)
 		}
 		release()
 		wg.Wait()

@@ -3,12 +3,15 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
+	"gorm.io/gorm"
 )
 
 // Two rotations of one secret at once end as if run one after the other:
@@ -23,12 +26,14 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 		s := storetest.Open(t, driver)
 		seed(t, s) // client c1, secret "d1"
 
-		release := func() {}
+		release, holderPID := func() {}, 0
 		if driver == store.Postgres {
 			holder := s.DB.WithContext(ctx).Begin()
+			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
 			if err := holder.Exec(`SELECT id FROM clients WHERE id = 'c1' FOR UPDATE`).Error; err != nil {
 				t.Fatal(err)
 			}
+			holderPID = backendPID(t, holder)
 			release = func() {
 				if err := holder.Commit().Error; err != nil {
 					t.Error(err)
@@ -42,7 +47,7 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 			wg.Go(func() { errs <- s.RotateSecret(ctx, "c1", d, []byte(d), &grace, admin) })
 		}
 		if driver == store.Postgres {
-			awaitLockWaiters(t, s, 2)
+			awaitWaiters(t, s, holderPID, 2)
 		}
 		release()
 		wg.Wait()
@@ -63,30 +68,51 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 	})
 }
 
-// awaitLockWaiters waits until n PostgreSQL backends wait for a lock in a
-// statement on the clients table (other tests' schemas share the server).
-func awaitLockWaiters(t *testing.T, s *store.Store, n int) {
+// backendPID is the PostgreSQL backend of transaction tx.
+func backendPID(t *testing.T, tx *gorm.DB) int {
 	t.Helper()
-	awaitWaiters(t, s, n, `%"clients"%`)
+	var pid int
+	if err := tx.Raw(`SELECT pg_backend_pid()`).Scan(&pid).Error; err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
-// awaitWaiters waits until n PostgreSQL backends of this database wait for
-// a lock in a statement LIKE query.
-func awaitWaiters(t *testing.T, s *store.Store, n int, query string) {
+// awaitWaiters waits until n PostgreSQL backends wait, directly or behind
+// another waiter, for a lock backend holder holds (other tests' schemas
+// share the server, so waiters are counted in holder's queue only).
+func awaitWaiters(t *testing.T, s *store.Store, holder, n int) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		var waiting int
-		err := s.DB.Raw(`SELECT count(DISTINCT l.pid) FROM pg_locks l
-			JOIN pg_stat_activity a ON a.pid = l.pid
-			WHERE NOT l.granted AND a.datname = current_database() AND a.query LIKE ?`, query).Scan(&waiting).Error
+		var rows []struct {
+			PID      int    `gorm:"column:pid"`
+			Blockers string `gorm:"column:blockers"`
+		}
+		err := s.DB.Raw(`SELECT pid, array_to_string(pg_blocking_pids(pid), ',') AS blockers
+			FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0`).Scan(&rows).Error
 		if err != nil {
 			t.Fatal(err)
 		}
-		if waiting >= n {
+		behind := map[int]bool{holder: true}
+		for grew := true; grew; {
+			grew = false
+			for _, r := range rows {
+				if behind[r.PID] {
+					continue
+				}
+				for _, b := range strings.Split(r.Blockers, ",") {
+					if pid, _ := strconv.Atoi(b); behind[pid] {
+						behind[r.PID], grew = true, true
+						break
+					}
+				}
+			}
+		}
+		if len(behind)-1 >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d backends wait for a lock after a minute, want %d", waiting, n)
+			t.Fatalf("only %d backends wait behind backend %d after a minute, want %d", len(behind)-1, holder, n)
 		}
 	}
 }
@@ -106,6 +132,7 @@ func TestAllowanceOfADeletedClient(t *testing.T) {
 		}
 		if driver == store.Postgres {
 			deleting := s.DB.WithContext(ctx).Begin()
+			t.Cleanup(func() { deleting.Rollback() }) // a failed wait must not leave the count blocked
 			if err := deleting.Exec(`DELETE FROM clients WHERE id = 'c1'`).Error; err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +141,7 @@ func TestAllowanceOfADeletedClient(t *testing.T) {
 				_, err := s.ConsumeAllowance(ctx, "c1", "u", "2026-12-04", 60, 600)
 				got <- err
 			}()
-			awaitLockWaiters(t, s, 1)
+			awaitWaiters(t, s, backendPID(t, deleting), 1)
 			if err := deleting.Commit().Error; err != nil {
 				t.Fatal(err)
 			}

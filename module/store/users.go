@@ -47,8 +47,10 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 		// Checked in the transaction, with the tenant's row locked, so that
 		// two creates at once cannot both pass (the unique index is on the
 		// exact name): on PostgreSQL they wait for each other, and SQLite's
-		// write transactions are serial.
-		err := tx.Model(&Tenant{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("id").
+		// write transactions are serial. NO KEY UPDATE conflicts with
+		// itself but not with the key-share locks of foreign key checks,
+		// so other inserts into the tenant do not wait.
+		err := tx.Model(&Tenant{}).Clauses(clause.Locking{Strength: "NO KEY UPDATE"}).Select("id").
 			Where("id = ?", u.TenantID).Take(&Tenant{}).Error
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err // a missing tenant fails the insert: ErrReferenced
