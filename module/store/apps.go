@@ -151,8 +151,21 @@ func (s *Store) ListConnections(ctx context.Context, tenantID string) ([]Connect
 // is already allowed is ErrConflict; a declined app may be allowed later.
 func (s *Store) AllowApp(ctx context.Context, appID, tenantID string, client *Client, actor Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The app's row shared, as UpdateApp takes it first too: the scopes
+		// the caller read may have narrowed since, and a pair made now must
+		// not keep one the narrowing took from the others.
+		var app DeveloperApp
+		err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Select("id", "requested_scopes").
+			Where("id = ?", appID).Take(&app).Error
+		if err != nil {
+			return err
+		}
+		client.AllowedScopes = keptWithin(client.AllowedScopes, app.RequestedScopes)
+		if client.DefaultScopes = keptWithin(client.DefaultScopes, app.RequestedScopes); len(client.DefaultScopes) == 0 {
+			client.DefaultScopes = append(Strings{}, client.AllowedScopes...)
+		}
 		var existing Connection
-		err := tx.Take(&existing, "app_id = ? AND tenant_id = ?", appID, tenantID).Error
+		err = tx.Take(&existing, "app_id = ? AND tenant_id = ?", appID, tenantID).Error
 		if err == nil && existing.Status == ConnectionAllowed {
 			return ErrConflict
 		}
@@ -204,6 +217,17 @@ func (s *Store) DeclineApp(ctx context.Context, appID, tenantID string, actor Ac
 // (Tenant ids may hold '_'; dropping it would miss them.)
 func likeAny(s string) string {
 	return strings.NewReplacer("%", "_", "_", "_", `\`, "_").Replace(s)
+}
+
+// keptWithin lists the scopes of have that allowed holds.
+func keptWithin(have, allowed Strings) Strings {
+	out := Strings{}
+	for _, sc := range have {
+		if slices.Contains(allowed, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // dropped lists the scopes of before that after lacks.

@@ -97,7 +97,9 @@ func TestOfferedAppsWildcardTenantIDs(t *testing.T) {
 // An app that stops requesting a scope takes it away from every tenant's
 // pair (the decision's granted scopes, the client's scopes and defaults)
 // and ends the tokens of the pairs that held it; a pair that never held it
-// keeps its tokens, and an edit dropping no scope ends nothing.
+// keeps its tokens, and an edit dropping no scope ends nothing; a pair
+// allowed afterwards from a stale read of the app gets only what it
+// requests now.
 func TestAppNarrowingNarrowsItsPairs(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -145,6 +147,20 @@ func TestAppNarrowingNarrowsItsPairs(t *testing.T) {
 		}
 		if c2, _ := s.GetClient(ctx, "c2"); len(c2.AllowedScopes) != 1 || c2.TokenGeneration != 0 {
 			t.Fatalf("t2's pair, which never held b: scopes %v, generation %d; want [a], 0", c2.AllowedScopes, c2.TokenGeneration)
+		}
+		// An allow that read the app's scopes before the narrowing (a
+		// pair asking for b) stores only what the app requests now.
+		if err := s.EnsureTenant(ctx, "t3", "t3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AllowApp(ctx, "app1", "t3", pair("c3", "t3", store.Strings{"a", "b"}, store.Strings{"b"}), admin); err != nil {
+			t.Fatal(err)
+		}
+		if c3, _ := s.GetClient(ctx, "c3"); len(c3.AllowedScopes) != 1 || c3.AllowedScopes[0] != "a" || len(c3.DefaultScopes) != 1 || c3.DefaultScopes[0] != "a" {
+			t.Fatalf("a pair allowed with a stale read of the app: scopes %v, defaults %v; want [a], [a]", c3.AllowedScopes, c3.DefaultScopes)
+		}
+		if conn, _ := s.GetConnection(ctx, "app1", "t3"); len(conn.GrantedScopes) != 1 || conn.GrantedScopes[0] != "a" {
+			t.Fatalf("its decision grants %v, want [a]", conn.GrantedScopes)
 		}
 		entries, _, err := s.ListAudit(ctx, "t1", store.Page{})
 		if err != nil || len(entries) == 0 || entries[0].Action != "client.update" || entries[0].Target != "c1" {
