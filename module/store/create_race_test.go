@@ -21,20 +21,7 @@ func TestConcurrentCaseVariantUsers(t *testing.T) {
 		s := storetest.Open(t, driver)
 		createTenants(t, s, "acme")
 		names := []string{"racer", "Racer", "RACER", "rAcEr", "racer"}
-		release, holderPID := func() {}, 0
-		if driver == store.Postgres {
-			holder := s.DB.WithContext(ctx).Begin()
-			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
-			if err := holder.Exec(`SELECT id FROM tenants WHERE id = 'acme' FOR UPDATE`).Error; err != nil {
-				t.Fatal(err)
-			}
-			holderPID = backendPID(t, holder)
-			release = func() {
-				if err := holder.Commit().Error; err != nil {
-					t.Error(err)
-				}
-			}
-		}
+		held := holdLock(t, s, driver, `SELECT id FROM tenants WHERE id = 'acme' FOR UPDATE`)
 		var wg sync.WaitGroup
 		errs := make(chan error, len(names))
 		for _, n := range names {
@@ -42,10 +29,8 @@ func TestConcurrentCaseVariantUsers(t *testing.T) {
 				errs <- s.CreateUser(ctx, &store.User{ID: store.NewID(), TenantID: "acme", Username: n}, admin)
 			})
 		}
-		if driver == store.Postgres {
-			awaitWaiters(t, s, holderPID, len(names))
-		}
-		release()
+		held.awaitWaiters(len(names))
+		held.release()
 		wg.Wait()
 		close(errs)
 		created := 0
@@ -77,29 +62,14 @@ func TestConcurrentTenantNameIDClash(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		release, holderPID := func() {}, 0
-		if driver == store.Postgres {
-			holder := s.DB.WithContext(ctx).Begin()
-			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
-			if err := holder.Exec(`LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE`).Error; err != nil {
-				t.Fatal(err)
-			}
-			holderPID = backendPID(t, holder)
-			release = func() {
-				if err := holder.Commit().Error; err != nil {
-					t.Error(err)
-				}
-			}
-		}
+		held := holdLock(t, s, driver, `LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE`)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
 		for _, pair := range [][2]string{{"p", "q"}, {"q", "p"}} {
 			wg.Go(func() { errs <- s.CreateTenant(ctx, &store.Tenant{ID: pair[0], Name: pair[1]}, admin) })
 		}
-		if driver == store.Postgres {
-			awaitWaiters(t, s, holderPID, 2)
-		}
-		release()
+		held.awaitWaiters(2)
+		held.release()
 		wg.Wait()
 		close(errs)
 		var created, clashed int

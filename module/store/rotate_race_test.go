@@ -3,15 +3,12 @@ package store_test
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
-	"gorm.io/gorm"
 )
 
 // Two rotations of one secret at once end as if run one after the other:
@@ -26,30 +23,15 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 		s := storetest.Open(t, driver)
 		seed(t, s) // client c1, secret "d1"
 
-		release, holderPID := func() {}, 0
-		if driver == store.Postgres {
-			holder := s.DB.WithContext(ctx).Begin()
-			t.Cleanup(func() { holder.Rollback() }) // a failed wait must not leave the others blocked
-			if err := holder.Exec(`SELECT id FROM clients WHERE id = 'c1' FOR UPDATE`).Error; err != nil {
-				t.Fatal(err)
-			}
-			holderPID = backendPID(t, holder)
-			release = func() {
-				if err := holder.Commit().Error; err != nil {
-					t.Error(err)
-				}
-			}
-		}
+		held := holdLock(t, s, driver, `SELECT id FROM clients WHERE id = 'c1' FOR UPDATE`)
 		grace := time.Now().Add(time.Hour)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2)
 		for _, d := range []string{"d2", "d3"} {
 			wg.Go(func() { errs <- s.RotateSecret(ctx, "c1", d, []byte(d), &grace, admin) })
 		}
-		if driver == store.Postgres {
-			awaitWaiters(t, s, holderPID, 2)
-		}
-		release()
+		held.awaitWaiters(2)
+		held.release()
 		wg.Wait()
 		close(errs)
 		for err := range errs {
@@ -68,55 +50,6 @@ func TestConcurrentRotationsKeepOnlyTheLastTwoSecrets(t *testing.T) {
 	})
 }
 
-// backendPID is the PostgreSQL backend of transaction tx.
-func backendPID(t *testing.T, tx *gorm.DB) int {
-	t.Helper()
-	var pid int
-	if err := tx.Raw(`SELECT pg_backend_pid()`).Scan(&pid).Error; err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
-// awaitWaiters waits until n PostgreSQL backends wait, directly or behind
-// another waiter, for a lock backend holder holds (other tests' schemas
-// share the server, so waiters are counted in holder's queue only).
-func awaitWaiters(t *testing.T, s *store.Store, holder, n int) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		var rows []struct {
-			PID      int    `gorm:"column:pid"`
-			Blockers string `gorm:"column:blockers"`
-		}
-		err := s.DB.Raw(`SELECT pid, array_to_string(pg_blocking_pids(pid), ',') AS blockers
-			FROM pg_stat_activity WHERE cardinality(pg_blocking_pids(pid)) > 0`).Scan(&rows).Error
-		if err != nil {
-			t.Fatal(err)
-		}
-		behind := map[int]bool{holder: true}
-		for grew := true; grew; {
-			grew = false
-			for _, r := range rows {
-				if behind[r.PID] {
-					continue
-				}
-				for _, b := range strings.Split(r.Blockers, ",") {
-					if pid, _ := strconv.Atoi(b); behind[pid] {
-						behind[r.PID], grew = true, true
-						break
-					}
-				}
-			}
-		}
-		if len(behind)-1 >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d backends wait behind backend %d after a minute, want %d", len(behind)-1, holder, n)
-		}
-	}
-}
-
 // A daily allowance is counted only for a client that exists: one deleted
 // before it asks, or while it asks, gets ErrNotFound (the token endpoint's
 // invalid_client) rather than a count, an error of the database (a 500), or
@@ -131,20 +64,14 @@ func TestAllowanceOfADeletedClient(t *testing.T) {
 			t.Fatalf("allowance of a client that never existed: %v, want ErrNotFound", err)
 		}
 		if driver == store.Postgres {
-			deleting := s.DB.WithContext(ctx).Begin()
-			t.Cleanup(func() { deleting.Rollback() }) // a failed wait must not leave the count blocked
-			if err := deleting.Exec(`DELETE FROM clients WHERE id = 'c1'`).Error; err != nil {
-				t.Fatal(err)
-			}
+			deleting := holdLock(t, s, driver, `DELETE FROM clients WHERE id = 'c1'`)
 			got := make(chan error, 1)
 			go func() {
 				_, err := s.ConsumeAllowance(ctx, "c1", "u", "2026-12-04", 60, 600)
 				got <- err
 			}()
-			awaitWaiters(t, s, backendPID(t, deleting), 1)
-			if err := deleting.Commit().Error; err != nil {
-				t.Fatal(err)
-			}
+			deleting.awaitWaiters(1)
+			deleting.release()
 			if err := <-got; !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("allowance asked during the client's delete: %v, want ErrNotFound", err)
 			}
