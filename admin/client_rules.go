@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
@@ -18,7 +20,7 @@ import (
 // a year is a mistake, a day has 1440 minutes, and larger values would
 // overflow time.Duration.
 const (
-	maxLifetimeMinutes = 525_600
+	maxLifetimeMinutes = int(app.MaxClientLifetime / time.Minute) // a revocation watermark is kept that long
 	maxMinutesPerDay   = 1440
 	maxGraceSeconds    = 365 * 24 * 3600
 	maxRedirectURI     = 2000

@@ -43,7 +43,14 @@ func (a *App) CacheToken(raw string, c *token.Claims) { a.runtime().tokens.add(t
 func (rt *Runtime) CleanupNow(ctx context.Context) error { return rt.cleanup(ctx) }
 
 // IsRevoked reports whether the runtime holds jti as revoked.
-func (rt *Runtime) IsRevoked(jti string) bool { return rt.isRevoked(jti) }
+func (rt *Runtime) IsRevoked(jti string) bool { return rt.revoked.revoked(jti, "", "", 0) }
+
+// HeldRevocations counts the revoked token ids this node holds in memory.
+func (rt *Runtime) HeldRevocations() int {
+	rt.revoked.mu.RLock()
+	defer rt.revoked.mu.RUnlock()
+	return len(rt.revoked.ids)
+}
 
 // BootstrapName is the name the next bootstrap would give its client, on an
 // opened app: the step after the look-up for admin clients.

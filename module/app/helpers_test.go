@@ -57,7 +57,12 @@ func newUser(t *testing.T, a *app.App, name string) *store.User {
 // subject is "" and 3-legged (bound to user subject) otherwise.
 func mint(t testing.TB, a *app.App, clientID, subject string, ttl time.Duration) (string, *token.Claims) {
 	t.Helper()
-	now := time.Now()
+	return mintIssued(t, a, clientID, subject, time.Now(), ttl)
+}
+
+// mintIssued is mint for a token issued at now.
+func mintIssued(t testing.TB, a *app.App, clientID, subject string, now time.Time, ttl time.Duration) (string, *token.Claims) {
+	t.Helper()
 	legs := 3
 	if subject == "" {
 		legs, subject = 2, clientID

@@ -38,8 +38,7 @@ type Runtime struct {
 	clients *rowCache[store.Client]
 	users   *rowCache[store.User]
 
-	revokedMu sync.RWMutex
-	revoked   map[string]time.Time // jti -> when the token stops verifying anyway
+	revoked *revokedSet
 
 	logger   *zap.Logger
 	feed     store.ChangeFeed
@@ -100,7 +99,7 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens, SignIn: web.NewSignInThrottle(),
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
-		revoked: map[string]time.Time{}, logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
+		revoked: newRevokedSet(), logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
 	}
 	last, err := rt.feed.Last(ctx)
 	if err != nil {
@@ -182,36 +181,4 @@ func (rt *Runtime) ForgetClient(id string) {
 func (rt *Runtime) ForgetUser(id string) {
 	rt.users.forget(id)
 	rt.tokens.forgetSubject(id)
-}
-
-// MarkRevoked records a revocation in this node's memory, kept until
-// until: the token's exp plus the leeway. The change feed calls it for
-// revocations stored on any node.
-func (rt *Runtime) MarkRevoked(jti string, until time.Time) {
-	rt.revokedMu.Lock()
-	rt.revoked[jti] = until
-	rt.revokedMu.Unlock()
-}
-
-func (rt *Runtime) isRevoked(jti string) bool {
-	rt.revokedMu.RLock()
-	_, ok := rt.revoked[jti]
-	rt.revokedMu.RUnlock()
-	return ok
-}
-
-func (rt *Runtime) reloadRevocations(ctx context.Context) error {
-	now := time.Now()
-	revs, err := rt.Store.ActiveRevocations(ctx, now)
-	if err != nil {
-		return err
-	}
-	m := make(map[string]time.Time, len(revs))
-	for _, r := range revs {
-		m[r.JTI] = r.ExpiresAt
-	}
-	rt.revokedMu.Lock()
-	rt.revoked = m
-	rt.revokedMu.Unlock()
-	return nil
 }

@@ -71,7 +71,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 // token's user is still active.
 func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	rt := a.runtime()
-	if rt.isRevoked(c.ID) {
+	if rt.revoked.revoked(c.ID, c.ClientID, Principal(c), issuedAt(c)) {
 		return ErrRevoked
 	}
 	client, err := rt.Client(ctx, c.ClientID)
@@ -176,7 +176,24 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 // revocation is kept that long, not merely until exp. Every node, this one
 // included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
-	return a.runtime().Store.Revoke(ctx, c.ID, c.ClientID, c.ExpiresAt.Add(time.Duration(a.Leeway)))
+	leeway := time.Duration(a.Leeway)
+	return a.runtime().Store.RevokeToken(ctx, store.RevokedToken{
+		JTI: c.ID, ClientID: c.ClientID, Subject: Principal(c), IssuedAt: time.Unix(issuedAt(c), 0),
+		Until: c.ExpiresAt.Add(leeway), Longest: max(time.Duration(a.TokenLifetime), MaxClientLifetime) + leeway,
+	})
+}
+
+// MaxClientLifetime is the longest token lifetime a client may be given
+// (the admin API's bound on token_lifetime_minutes).
+const MaxClientLifetime = 365 * 24 * time.Hour
+
+// issuedAt is a token's iat in Unix seconds; 0 for a token without one,
+// which no revocation watermark covers.
+func issuedAt(c *token.Claims) int64 {
+	if c.IssuedAt == nil {
+		return 0
+	}
+	return c.IssuedAt.Unix()
 }
 
 // endedByTime reports whether a node of a build from before token

@@ -183,6 +183,7 @@ func (rt *Runtime) resync(ctx context.Context) error {
 // repeated; the reads can fail, and then the caller keeps its cursor.
 func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 	var revoked []string
+	marks := map[subjectKey]bool{}
 	keys := false
 	for _, c := range changes {
 		switch c.Kind {
@@ -194,6 +195,8 @@ func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 			revoked = append(revoked, c.JTI)
 		case store.ChangeKeys:
 			keys = true
+		case store.ChangeWatermark:
+			marks[subjectKey{c.ClientID, c.UserID}] = true
 		}
 	}
 	if len(revoked) > 0 {
@@ -203,8 +206,11 @@ func (rt *Runtime) apply(ctx context.Context, changes []store.Change) error {
 			return err
 		}
 		for _, r := range revs {
-			rt.MarkRevoked(r.JTI, r.ExpiresAt)
+			rt.MarkRevoked(r)
 		}
+	}
+	if err := rt.applyWatermarks(ctx, marks); err != nil {
+		return err
 	}
 	if keys {
 		if err := rt.Keys.Load(ctx); err != nil {
@@ -239,13 +245,7 @@ func (rt *Runtime) cleanup(ctx context.Context) error {
 	if err := rt.Store.Cleanup(ctx, now, feedRetention, oldest); err != nil {
 		return err
 	}
-	rt.revokedMu.Lock()
-	for jti, exp := range rt.revoked {
-		if exp.Before(now) {
-			delete(rt.revoked, jti)
-		}
-	}
-	rt.revokedMu.Unlock()
+	rt.revoked.purge(now)
 	return nil
 }
 

@@ -261,7 +261,7 @@ func TestCleanupRevocations(t *testing.T) {
 			if err := a.Store().Revoke(ctx, jti, c.ID, exp); err != nil {
 				t.Fatal(err)
 			}
-			a.Runtime().MarkRevoked(jti, exp)
+			a.Runtime().MarkRevoked(store.Revocation{JTI: jti, ClientID: c.ID, ExpiresAt: exp})
 		}
 		if err := a.Runtime().CleanupNow(ctx); err != nil {
 			t.Fatal(err)

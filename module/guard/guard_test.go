@@ -322,7 +322,7 @@ func TestWithdrawnTokensAreRefused(t *testing.T) {
 			if err := st.Revoke(ctx, c.ID, svc, c.ExpiresAt.Time); err != nil {
 				t.Fatal(err)
 			}
-			rt.MarkRevoked(c.ID, c.ExpiresAt.Time)
+			rt.MarkRevoked(store.Revocation{JTI: c.ID, ClientID: svc, ExpiresAt: c.ExpiresAt.Time})
 			refused(t, raw, app.ErrRevoked)
 			pass(t, other) // only that token
 		})
@@ -735,7 +735,7 @@ func TestStackedGuards(t *testing.T) {
 				if err := e.a.Store().Revoke(ctx, c.ID, svc, c.ExpiresAt.Time); err != nil {
 					t.Error(err)
 				}
-				e.a.Runtime().MarkRevoked(c.ID, c.ExpiresAt.Time)
+				e.a.Runtime().MarkRevoked(store.Revocation{JTI: c.ID, ClientID: svc, ExpiresAt: c.ExpiresAt.Time})
 			})
 			if reached != 1 {
 				t.Fatalf("first guard refused: %d %s", x.w.Code, x.w.Body.String())

@@ -31,6 +31,8 @@ const (
 	ChangeKeys    = "keys"    // the signing key ring changed
 	ChangeUser    = "user"    // a user was created, disabled or changed
 	ChangeGeneral = "general" // anything else cached (apps, connections)
+	// A revocation watermark moved: ClientID and UserID (the subject) name it.
+	ChangeWatermark = "watermark"
 )
 
 // ChangeFeed is how a node learns of committed changes, its own included.

@@ -64,5 +64,5 @@ type Actor struct {
 }
 
 func allModels() []any {
-	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}, &Consent{}, &AuthCode{}, &RefreshToken{}, &EndedSession{}, &ImplicitToken{}}
+	return []any{&Tenant{}, &User{}, &Client{}, &SigningKey{}, &Revocation{}, &Change{}, &DailyUsage{}, &AuditEntry{}, &DeveloperApp{}, &Connection{}, &Consent{}, &AuthCode{}, &RefreshToken{}, &EndedSession{}, &ImplicitToken{}, &RevocationWatermark{}}
 }

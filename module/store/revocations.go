@@ -12,8 +12,14 @@ import (
 // verify (ExpiresAt: its exp plus the verifier's leeway, see Revoke).
 type Revocation struct {
 	JTI       string    `gorm:"column:jti;primaryKey;size:64"`
-	ClientID  string    `gorm:"size:64;not null;index"`
+	ClientID  string    `gorm:"size:64;not null;index;index:idx_revocations_client_subject,priority:1"`
 	ExpiresAt time.Time `gorm:"not null;index"`
+	// Subject is whom the token spoke for (its user, or its client for a
+	// 2-legged token) and IssuedAt its iat in Unix seconds, for revocations
+	// made through RevokeToken; "" and 0 otherwise (and in rows written by
+	// an older build). They group the revocations a watermark may replace.
+	Subject  string `gorm:"size:64;not null;default:'';index:idx_revocations_client_subject,priority:2"`
+	IssuedAt int64  `gorm:"not null;default:0"`
 }
 
 // Revoke records that a token is revoked until until, the last moment it

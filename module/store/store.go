@@ -51,6 +51,8 @@ type Store struct {
 
 	onChange atomic.Pointer[func(context.Context)]             // see OnChange
 	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
+	// revocationsKept overrides RevocationsKeptPerSubject when > 0.
+	revocationsKept atomic.Int64
 }
 
 // ErrNotOpen means the database was never opened: the app's start failed
@@ -326,6 +328,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error; err != nil {
 			return err
 		}
 		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
