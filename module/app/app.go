@@ -233,6 +233,8 @@ type started struct {
 // attach makes rt this app's runtime.
 func (a *App) attach(rt *Runtime, cfg runtimeConfig) {
 	rt.Store.SetMaxConns(cfg.maxConns) // a reload may change it; the pool is shared
+	// A revocation watermark lasts as long as a token it ends could verify.
+	rt.Store.KeepWatermarksFor(max(time.Duration(a.TokenLifetime), MaxClientLifetime) + time.Duration(a.Leeway))
 	a.verifier = token.NewVerifier(rt.Keys, a.Issuer, a.Audience, time.Duration(a.Leeway))
 	a.started.live.Store(rt)
 }

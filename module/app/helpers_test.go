@@ -63,6 +63,12 @@ func mint(t testing.TB, a *app.App, clientID, subject string, ttl time.Duration)
 // mintIssued is mint for a token issued at now.
 func mintIssued(t testing.TB, a *app.App, clientID, subject string, now time.Time, ttl time.Duration) (string, *token.Claims) {
 	t.Helper()
+	return mintWith(t, a, clientID, subject, now, ttl, nil)
+}
+
+// mintWith is mintIssued with the claims changed by edit before signing.
+func mintWith(t testing.TB, a *app.App, clientID, subject string, now time.Time, ttl time.Duration, edit func(*token.Claims)) (string, *token.Claims) {
+	t.Helper()
 	legs := 3
 	if subject == "" {
 		legs, subject = 2, clientID
@@ -77,6 +83,9 @@ func mintIssued(t testing.TB, a *app.App, clientID, subject string, now time.Tim
 	// As the issuer does: the client's current token generation.
 	if cl, err := a.Store().GetClient(context.Background(), clientID); err == nil {
 		c.Generation = cl.TokenGeneration
+	}
+	if edit != nil {
+		edit(c)
 	}
 	raw, err := a.Sign(c)
 	if err != nil {

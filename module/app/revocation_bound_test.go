@@ -105,3 +105,63 @@ func TestRevocationsPastTheBoundBecomeAWatermark(t *testing.T) {
 		}
 	})
 }
+
+// The tokens a client minted for users with its secret alone (naming them
+// with user_id, or connecting as one) count as the client's own group,
+// whatever user each names, so one client cannot keep a bound per user of
+// its tenant: past the bound its self-minted tokens (and its 2-legged ones)
+// of the older seconds end, while a token a user's sign-in granted stays.
+// The watermark outlasts every revoked token it replaced, even one minted
+// with a longer lifetime than any client may be given now. Revoking again a
+// token the watermark ends records nothing and moves nothing.
+func TestRevocationGroupsByWhoMinted(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		const kept = 3
+		a := apptest.Open(t, driver, noPolling)
+		a.Store().SetRevocationsKept(kept)
+		c, _ := newClient(t, a, "names-users")
+		base := time.Now().Add(-time.Minute).Truncate(time.Second)
+		named := func(c *token.Claims) { c.PlainUser = true }
+		var raws []string
+		var claims []*token.Claims
+		for i := range kept + 1 {
+			ttl := time.Hour
+			if i == 0 {
+				ttl = 3 * 365 * 24 * time.Hour
+			}
+			u := newUser(t, a, "user"+string(rune('a'+i)))
+			raw, cl := mintWith(t, a, c.ID, u.ID, base.Add(time.Duration(i)*time.Second), ttl, named)
+			raws, claims = append(raws, raw), append(claims, cl)
+		}
+		signedIn, _ := mintIssued(t, a, c.ID, claims[0].Subject, base, time.Hour) // a user's sign-in granted it
+		own, _ := mintIssued(t, a, c.ID, "", base, time.Hour)                     // 2-legged, never revoked
+		for _, cl := range claims {
+			if err := a.Revoke(ctx, cl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := a.Store().Watermark(ctx, c.ID, c.ID)
+		if err != nil || w.IssuedUpTo != base.Unix()+kept-1 {
+			t.Fatalf("watermark of the client's own group: %+v (%v), want tokens up to %d ended", w, err, base.Unix()+kept-1)
+		}
+		if !w.ExpiresAt.After(claims[0].ExpiresAt.Time) {
+			t.Errorf("the watermark expires at %v, before the 3-year token it replaced (%v)", w.ExpiresAt, claims[0].ExpiresAt.Time)
+		}
+		for i, raw := range append(raws, own) {
+			if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+				t.Errorf("token %d the client minted alone: Verify = %v, want ErrRevoked", i, err)
+			}
+		}
+		if _, err := a.Verify(ctx, signedIn); err != nil {
+			t.Errorf("a token a user's sign-in granted: %v, want it to verify", err)
+		}
+		if err := a.Revoke(ctx, claims[0]); err != nil {
+			t.Fatal(err)
+		}
+		again, err := a.Store().Watermark(ctx, c.ID, c.ID)
+		if n, cerr := a.Store().RevocationCount(ctx, c.ID, c.ID); err != nil || cerr != nil || n != 1 || again.IssuedUpTo != w.IssuedUpTo {
+			t.Errorf("after revoking an ended token again: %d rows (%v), watermark %+v (%v); want 1 row and the watermark unmoved", n, cerr, again, err)
+		}
+	})
+}

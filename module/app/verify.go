@@ -71,7 +71,7 @@ func (a *App) Verify(ctx context.Context, raw string) (*token.Claims, error) {
 // token's user is still active.
 func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	rt := a.runtime()
-	if rt.revoked.revoked(c.ID, c.ClientID, Principal(c), issuedAt(c)) {
+	if rt.revoked.revoked(c.ID, c.ClientID, revocationGroup(c), issuedAt(c)) {
 		return ErrRevoked
 	}
 	client, err := rt.Client(ctx, c.ClientID)
@@ -178,9 +178,24 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
 	leeway := time.Duration(a.Leeway)
 	return a.runtime().Store.RevokeToken(ctx, store.RevokedToken{
-		JTI: c.ID, ClientID: c.ClientID, Subject: Principal(c), IssuedAt: time.Unix(issuedAt(c), 0),
-		Until: c.ExpiresAt.Add(leeway), Longest: max(time.Duration(a.TokenLifetime), MaxClientLifetime) + leeway,
+		JTI: c.ID, ClientID: c.ClientID, Subject: revocationGroup(c), IssuedAt: time.Unix(issuedAt(c), 0),
+		Until: c.ExpiresAt.Add(leeway),
 	})
+}
+
+// revocationGroup names, within a client's tokens, who could have had the
+// token minted, which is whose revocations a watermark may replace
+// (store.RevocationsKeptPerSubject): the user, for a token a user's sign-in
+// granted (authorization code, implicit, refresh), or the client itself,
+// for one it minted with its secret alone (2-legged, or naming a user
+// through user_id or connect-as). So a client minting and revoking in a loop
+// keeps one bounded group however many users it names, and no one ends
+// another user's tokens.
+func revocationGroup(c *token.Claims) string {
+	if c.Legs != 3 || c.ConnectAs || c.PlainUser || c.NamedUser {
+		return c.ClientID
+	}
+	return c.Subject
 }
 
 // MaxClientLifetime is the longest token lifetime a client may be given

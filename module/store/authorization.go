@@ -209,7 +209,7 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
 			continue
 		}
-		if err := revoke(tx, Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, ExpiresAt: t.AccessExpiresAt.UTC()}); err != nil {
+		if err := revoke(tx, accessRevocation(t)); err != nil {
 			return 0, err
 		}
 	}
@@ -296,13 +296,23 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
 			continue
 		}
-		r := Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, ExpiresAt: t.AccessExpiresAt.UTC()}
+		r := accessRevocation(t)
 		if err := revoke(tx, r); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
 	}
 	return out, tx.Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error
+}
+
+// accessRevocation revokes the access token issued with refresh token t, in
+// the group of the user whose sign-in granted it (RevocationsKeptPerSubject).
+// Its iat is not kept, but it was minted before t was saved: t's creation
+// second is at or after it, so a watermark covering that second covers the
+// token.
+func accessRevocation(t RefreshToken) Revocation {
+	return Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, Subject: t.UserID,
+		IssuedAt: t.CreatedAt.Unix(), ExpiresAt: t.AccessExpiresAt.UTC()}
 }
 
 // SaveRefreshToken stores t, which replaces the refresh token whose digest

@@ -73,12 +73,12 @@ func (s *Store) SaveGrantedAuthCode(ctx context.Context, c *AuthCode, g Grant) e
 	})
 }
 
-// RecordImplicitToken records token jti of grant g, valid until until (exp
-// plus the leeway), or answers ErrGrantEnded when g no longer stands
-// (grantStands). Call it before the token is signed: a grant revoked after
-// this returns ends the token.
-func (s *Store) RecordImplicitToken(ctx context.Context, jti string, g Grant, until time.Time) error {
-	row := ImplicitToken{JTI: jti, ClientID: g.ClientID, UserID: g.UserID, ExpiresAt: until.UTC()}
+// RecordImplicitToken records token jti of grant g, issued at issuedAt
+// (its iat) and valid until until (exp plus the leeway), or answers
+// ErrGrantEnded when g no longer stands (grantStands). Call it before the
+// token is signed: a grant revoked after this returns ends the token.
+func (s *Store) RecordImplicitToken(ctx context.Context, jti string, g Grant, issuedAt, until time.Time) error {
+	row := ImplicitToken{JTI: jti, ClientID: g.ClientID, UserID: g.UserID, IssuedAt: issuedAt.Unix(), ExpiresAt: until.UTC()}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := grantStands(tx, g); err != nil {
 			return err

@@ -27,7 +27,7 @@ func TestGrantMustStillStand(t *testing.T) {
 			code := &store.AuthCode{Digest: store.Digest(fmt.Sprint("code", n)), ClientID: g.ClientID, UserID: g.UserID, TenantID: store.DefaultTenantID,
 				Scopes: store.Strings(g.Scopes), ExpiresAt: time.Now().Add(time.Minute)}
 			codeErr = s.SaveGrantedAuthCode(ctx, code, g)
-			tokenErr = s.RecordImplicitToken(ctx, fmt.Sprint("jti", n), g, time.Now().Add(time.Hour))
+			tokenErr = s.RecordImplicitToken(ctx, fmt.Sprint("jti", n), g, time.Now(), time.Now().Add(time.Hour))
 			return codeErr, tokenErr
 		}
 		standing := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
@@ -79,7 +79,7 @@ func TestConsentRevokedWhileRecording(t *testing.T) {
 				<-start
 				for i := range 5 {
 					jti := fmt.Sprintf("jti-%d-%d", w, i)
-					err := s.RecordImplicitToken(ctx, jti, g, time.Now().Add(time.Hour))
+					err := s.RecordImplicitToken(ctx, jti, g, time.Now(), time.Now().Add(time.Hour))
 					if err == nil {
 						recorded <- jti
 					} else if !errors.Is(err, store.ErrGrantEnded) {

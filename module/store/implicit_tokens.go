@@ -18,6 +18,9 @@ type ImplicitToken struct {
 	ClientID  string    `gorm:"size:64;not null;index:idx_implicit_tokens_client_user,priority:1"`
 	UserID    string    `gorm:"size:64;not null;index:idx_implicit_tokens_client_user,priority:2;index"`
 	ExpiresAt time.Time `gorm:"not null;index"`
+	// IssuedAt is the token's iat (Unix seconds; 0 in rows of older
+	// builds), which groups its revocation (RevocationsKeptPerSubject).
+	IssuedAt int64 `gorm:"not null;default:0"`
 }
 
 // revokeImplicitTokens revokes, inside tx, the implicit-grant tokens that
@@ -35,7 +38,8 @@ func revokeImplicitTokens(tx *gorm.DB, scoped func() *gorm.DB, now time.Time, wh
 		return 0, err
 	}
 	for _, t := range rows {
-		if err := revoke(tx, Revocation{JTI: t.JTI, ClientID: t.ClientID, ExpiresAt: t.ExpiresAt}); err != nil {
+		r := Revocation{JTI: t.JTI, ClientID: t.ClientID, Subject: t.UserID, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}
+		if err := revoke(tx, r); err != nil {
 			return 0, err
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -9,20 +10,23 @@ import (
 )
 
 // RevocationsKeptPerSubject bounds the revocations kept for the tokens one
-// client issued for one subject. Without a bound, a client that mints and
+// client issued for one subject: the user whose sign-in granted them, or
+// the client itself for those it minted with its secret alone (the app
+// decides, revocationGroup). Without a bound, a client that mints and
 // revokes in a loop (or a user of a public client, with their own tokens)
 // would add a row, and an entry in every node's memory, per token for as
 // long as its tokens live (a year at most). Past the bound, a watermark
 // replaces them: every token of that client and subject issued up to a
 // second before the newest one revoked is ended, which is what the
 // revocations said about those revoked and ends the subject's other tokens
-// of that age with them. Nobody else's tokens are touched, and only the
-// client or the subject's own tokens can revoke tokens of the group.
+// of that age with them. Nobody else's tokens are touched: only the client,
+// or whoever holds the subject's tokens, can revoke tokens of the group.
 const RevocationsKeptPerSubject = 1000
 
 // RevocationWatermark ends every token ClientID issued for Subject whose
 // iat is IssuedUpTo (Unix seconds) or earlier. Kept until no such token
-// could still verify.
+// could still verify. A group's revocations make its row (IssuedUpTo 0,
+// ending nothing, deleted by Cleanup) to take turns on its lock.
 type RevocationWatermark struct {
 	ClientID   string    `gorm:"primaryKey;size:64"`
 	Subject    string    `gorm:"primaryKey;size:64"`
@@ -33,38 +37,25 @@ type RevocationWatermark struct {
 // RevokedToken names a token RevokeToken revokes.
 type RevokedToken struct {
 	JTI, ClientID string
-	// Subject is whom the token speaks for: its user, or its client for a
-	// 2-legged token.
+	// Subject names the token's revocation group within the client's
+	// tokens: the user whose sign-in granted it, or the client itself for
+	// one it minted with its secret alone.
 	Subject string
 	// IssuedAt is the token's iat.
 	IssuedAt time.Time
 	// Until is the last moment the token could verify (exp plus leeway).
 	Until time.Time
-	// Longest is how long after its iat any token of the client could still
-	// verify (the longest lifetime plus the leeway): how long a watermark
-	// covering this token is kept.
-	Longest time.Duration
 }
 
 // RevokeToken revokes a token as Revoke does, grouped by its client and
 // subject; past RevocationsKeptPerSubject revocations in the group, a
 // watermark replaces them (see RevocationsKeptPerSubject). A token revoked
-// twice is counted once.
+// twice is counted once, and one a watermark already ends is not recorded
+// again.
 func (s *Store) RevokeToken(ctx context.Context, t RevokedToken) error {
-	iat := t.IssuedAt.Unix()
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		r := Revocation{JTI: t.JTI, ClientID: t.ClientID, Subject: t.Subject, IssuedAt: iat, ExpiresAt: t.Until.UTC()}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
-		if res.Error != nil {
-			return res.Error
-		}
-		if err := notify(tx, Change{Kind: ChangeRevoke, ClientID: r.ClientID, JTI: r.JTI}); err != nil {
-			return err
-		}
-		if res.RowsAffected == 0 || t.Subject == "" || iat <= 0 {
-			return nil
-		}
-		return boundRevocations(tx, t.ClientID, t.Subject, t.Longest, s.keptPerSubject())
+		return revoke(tx, Revocation{JTI: t.JTI, ClientID: t.ClientID, Subject: t.Subject,
+			IssuedAt: t.IssuedAt.Unix(), ExpiresAt: t.Until.UTC()})
 	})
 }
 
@@ -79,66 +70,154 @@ func (s *Store) keptPerSubject() int64 {
 	return RevocationsKeptPerSubject
 }
 
-// boundRevocations replaces the revocations of a client's tokens for one
-// subject by a watermark when there are more than kept of them. Those of the newest second stay rows, so that tokens issued in
-// that second and not revoked keep working.
-func boundRevocations(tx *gorm.DB, clientID, subject string, longest time.Duration, kept int64) error {
-	group := func() *gorm.DB {
-		return tx.Model(&Revocation{}).Where("client_id = ? AND subject = ? AND issued_at > 0", clientID, subject)
+// DefaultWatermarkKeep is how long after the second it ends a watermark is
+// kept unless KeepWatermarksFor asks for longer: a year (the longest
+// lifetime a client may be given) and a day.
+const DefaultWatermarkKeep = 366 * 24 * time.Hour
+
+// KeepWatermarksFor makes watermarks last at least d past the second they
+// end: the longest lifetime a token may have, plus the leeway. Raised by
+// every config that opens the store, never lowered.
+func (s *Store) KeepWatermarksFor(d time.Duration) {
+	for {
+		cur := s.watermarkKeep.Load()
+		if int64(d) <= cur || s.watermarkKeep.CompareAndSwap(cur, int64(d)) {
+			return
+		}
+	}
+}
+
+func (s *Store) watermarkKeepFor() time.Duration {
+	return max(time.Duration(s.watermarkKeep.Load()), DefaultWatermarkKeep)
+}
+
+// storeKey carries the store in its transactions' context, for revoke.
+type storeKey struct{}
+
+// revoke writes a revocation and its change-feed entry inside tx; revoking
+// a token twice is not an error. A revocation with a subject and an iat is
+// grouped (RevocationsKeptPerSubject): the group's watermark row is locked
+// first (made if missing), so revocations of one group take their turns
+// (the watermark never moves back) and none waits for another's row while
+// holding the watermark.
+func revoke(tx *gorm.DB, r Revocation) error {
+	s, _ := tx.Statement.Context.Value(storeKey{}).(*Store)
+	var w RevocationWatermark
+	grouped := s != nil && r.Subject != "" && r.IssuedAt > 0
+	if grouped {
+		if err := lockWatermark(tx, r.ClientID, r.Subject, &w); err != nil {
+			return err
+		}
+		if r.IssuedAt <= w.IssuedUpTo {
+			return nil // ended by the watermark, on every node
+		}
+	}
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return res.Error
+	}
+	if err := notify(tx, Change{Kind: ChangeRevoke, ClientID: r.ClientID, JTI: r.JTI}); err != nil {
+		return err
+	}
+	if res.RowsAffected == 0 || !grouped {
+		return nil
+	}
+	return boundRevocations(tx, &w, s.watermarkKeepFor(), s.keptPerSubject())
+}
+
+// lockWatermark locks the watermark row of a group into w, making it (ending
+// nothing) if missing. Cleanup may delete an expired row between the two
+// statements (each sees what is committed when it starts): then it is made
+// again.
+func lockWatermark(tx *gorm.DB, clientID, subject string, w *RevocationWatermark) error {
+	for {
+		*w = RevocationWatermark{ClientID: clientID, Subject: subject, ExpiresAt: time.Now().UTC()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(w).Error; err != nil {
+			return err
+		}
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("client_id = ? AND subject = ?", clientID, subject).Take(w).Error
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+	}
+}
+
+// boundRevocations replaces the live revocations of the group of w (locked
+// by the caller) above its watermark by a watermark when there are more
+// than kept of them. Those of the newest second stay rows, so that tokens
+// issued in that second and not revoked keep working, unless they alone
+// are more than kept. The watermark never passes a second before this
+// node's clock: a token from a node whose clock runs ahead must not end the
+// group's tokens minted after it.
+func boundRevocations(tx *gorm.DB, w *RevocationWatermark, longest time.Duration, kept int64) error {
+	now := time.Now().UTC()
+	live := func() *gorm.DB {
+		// Expired rows are Cleanup's: leaving them out keeps the two from
+		// waiting on each other.
+		return tx.Model(&Revocation{}).Where("client_id = ? AND subject = ? AND issued_at > 0 AND expires_at > ?",
+			w.ClientID, w.Subject, now)
 	}
 	var n int64
-	if err := group().Where("expires_at > ?", time.Now().UTC()).Count(&n).Error; err != nil {
+	if err := live().Where("issued_at > ?", w.IssuedUpTo).Count(&n).Error; err != nil {
 		return err
 	}
 	if n <= kept {
 		return nil
 	}
 	var newest int64
-	if err := group().Select("MAX(issued_at)").Scan(&newest).Error; err != nil {
+	if err := live().Select("MAX(issued_at)").Scan(&newest).Error; err != nil {
 		return err
 	}
-	upTo := newest - 1
-	// The row first, then its lock: concurrent revocations of the group
-	// move the watermark one after the other, never back.
-	w := RevocationWatermark{ClientID: clientID, Subject: subject, ExpiresAt: time.Unix(upTo, 0).Add(longest).UTC()}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&w).Error; err != nil {
+	upTo := min(newest-1, now.Unix()-1)
+	if err := live().Where("issued_at > ?", upTo).Count(&n).Error; err != nil {
 		return err
 	}
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
-		Where("client_id = ? AND subject = ?", clientID, subject).Take(&w).Error; err != nil {
-		return err
+	if n > kept {
+		upTo = min(newest, now.Unix())
 	}
 	if upTo <= w.IssuedUpTo {
-		// Another revocation moved it this far already; what it covers
-		// needs no row (nodes that know the watermark hold none of them).
-		return group().Where("issued_at <= ?", w.IssuedUpTo).Delete(&Revocation{}).Error
+		return nil
 	}
-	expires := time.Unix(upTo, 0).Add(longest).UTC()
-	if expires.Before(w.ExpiresAt) {
-		expires = w.ExpiresAt
+	// Kept while a token it ends could verify: the revoked ones it
+	// replaces (whatever lifetime they were minted with), and any other
+	// token of the group, for the longest lifetime from upTo.
+	expires := later(w.ExpiresAt.UTC(), time.Unix(upTo, 0).Add(longest).UTC())
+	var last Revocation
+	if err := live().Where("issued_at <= ?", upTo).Order("expires_at DESC").Limit(1).Find(&last).Error; err != nil {
+		return err
 	}
-	err := tx.Model(&RevocationWatermark{}).Where("client_id = ? AND subject = ?", clientID, subject).
+	expires = later(expires, last.ExpiresAt.UTC())
+	err := tx.Model(&RevocationWatermark{}).Where("client_id = ? AND subject = ?", w.ClientID, w.Subject).
 		Updates(map[string]any{"issued_up_to": upTo, "expires_at": expires}).Error
 	if err != nil {
 		return err
 	}
-	if err := group().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error; err != nil {
+	if err := live().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error; err != nil {
 		return err
 	}
-	return notify(tx, Change{Kind: ChangeWatermark, ClientID: clientID, UserID: subject})
+	return notify(tx, Change{Kind: ChangeWatermark, ClientID: w.ClientID, UserID: w.Subject})
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // ActiveWatermarks lists the watermarks still needed at now.
 func (s *Store) ActiveWatermarks(ctx context.Context, now time.Time) ([]RevocationWatermark, error) {
 	var out []RevocationWatermark
-	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ?", now.UTC()).Find(&out).Error)
+	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ? AND issued_up_to > 0", now.UTC()).Find(&out).Error)
 }
 
 // Watermark returns the watermark of a client's tokens for subject
-// (ErrNotFound when there is none).
+// (ErrNotFound when there is none: a group's row ends nothing until its
+// revocations first pass the bound).
 func (s *Store) Watermark(ctx context.Context, clientID, subject string) (*RevocationWatermark, error) {
 	var w RevocationWatermark
-	err := s.DB.WithContext(ctx).Where("client_id = ? AND subject = ?", clientID, subject).Take(&w).Error
+	err := s.DB.WithContext(ctx).Where("client_id = ? AND subject = ? AND issued_up_to > 0", clientID, subject).Take(&w).Error
 	if err != nil {
 		return nil, translate(err)
 	}

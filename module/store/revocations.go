@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Revocation keeps a revoked token's id until the token can no longer
@@ -29,15 +28,6 @@ func (s *Store) Revoke(ctx context.Context, jti, clientID string, until time.Tim
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		return revoke(tx, Revocation{JTI: jti, ClientID: clientID, ExpiresAt: until.UTC()})
 	})
-}
-
-// revoke writes a revocation and its change-feed entry inside tx; revoking
-// a token twice is not an error.
-func revoke(tx *gorm.DB, r Revocation) error {
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r).Error; err != nil {
-		return err
-	}
-	return notify(tx, Change{Kind: ChangeRevoke, ClientID: r.ClientID, JTI: r.JTI})
 }
 
 // ActiveRevocations lists revocations of tokens that can still verify.

@@ -53,6 +53,8 @@ type Store struct {
 	onAudit  atomic.Pointer[func(context.Context, AuditEntry)] // see OnAudit
 	// revocationsKept overrides RevocationsKeptPerSubject when > 0.
 	revocationsKept atomic.Int64
+	// watermarkKeep is KeepWatermarksFor's duration.
+	watermarkKeep atomic.Int64
 }
 
 // ErrNotOpen means the database was never opened: the app's start failed
@@ -310,7 +312,8 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		ctx, cancel = context.WithTimeout(ctx, TxTimeout)
 		defer cancel()
 	}
-	err := translate(s.DB.WithContext(context.WithValue(ctx, feedWritten{}, &w)).Transaction(fn))
+	ctx = context.WithValue(context.WithValue(ctx, feedWritten{}, &w), storeKey{}, s)
+	err := translate(s.DB.WithContext(ctx).Transaction(fn))
 	if err == nil && w.feed {
 		s.changed(ctx)
 	}
@@ -327,10 +330,12 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // It keeps every table bounded whatever the number of tokens issued.
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
+		// Watermarks before revocations: a revocation moving a watermark
+		// locks it before the group's rows (boundRevocations).
+		if err := tx.Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error; err != nil {
 			return err
 		}
-		if err := tx.Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error; err != nil {
+		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
 			return err
 		}
 		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
