@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -67,20 +69,20 @@ func (s *revokedSet) group(k subjectKey) *subjectGroup {
 }
 
 // setWatermark moves a group's watermark on (never back) and forgets the
-// revocations it covers.
-func (s *revokedSet) setWatermark(w store.RevocationWatermark) {
+// revocations it covers; it reports whether the watermark moved.
+func (s *revokedSet) setWatermark(w store.RevocationWatermark) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.setWatermarkLocked(w)
+	return s.setWatermarkLocked(w)
 }
 
-func (s *revokedSet) setWatermarkLocked(w store.RevocationWatermark) {
+func (s *revokedSet) setWatermarkLocked(w store.RevocationWatermark) bool {
 	g := s.group(subjectKey{w.ClientID, w.Subject})
 	if w.ExpiresAt.After(g.until) {
 		g.until = w.ExpiresAt
 	}
 	if w.IssuedUpTo <= g.upTo {
-		return
+		return false
 	}
 	if g.upTo == 0 {
 		s.watermarks.Add(1)
@@ -92,6 +94,7 @@ func (s *revokedSet) setWatermarkLocked(w store.RevocationWatermark) {
 			delete(s.ids, jti)
 		}
 	}
+	return true
 }
 
 // revoked reports whether the token jti, issued at iat (Unix seconds) by
@@ -178,7 +181,14 @@ func (rt *Runtime) applyWatermarks(ctx context.Context, keys map[subjectKey]bool
 		if err != nil {
 			return err
 		}
-		rt.revoked.setWatermark(*w)
+		if rt.revoked.setWatermark(*w) {
+			// Worth an operator's eye: a client (or a user of it) revoking
+			// this much may be looping, and the group's older tokens, revoked
+			// or not, have just ended.
+			rt.watermarkLog.Warn("a client's revoked tokens passed the bound: its tokens of the group issued up to the watermark are ended",
+				zap.String("client_id", w.ClientID), zap.String("group", w.Subject),
+				zap.Time("issued_up_to", time.Unix(w.IssuedUpTo, 0).UTC()))
+		}
 	}
 	return nil
 }

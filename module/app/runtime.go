@@ -39,6 +39,9 @@ type Runtime struct {
 	users   *rowCache[store.User]
 
 	revoked *revokedSet
+	// watermarkLog is logger, sampled: a client looping through
+	// revocations moves its watermark up to once a second.
+	watermarkLog *zap.Logger
 
 	logger   *zap.Logger
 	feed     store.ChangeFeed
@@ -99,7 +102,10 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens, SignIn: web.NewSignInThrottle(),
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
-		revoked: newRevokedSet(), logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
+		revoked: newRevokedSet(), watermarkLog: zap.NewNop(), logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
+	}
+	if logger != nil {
+		rt.watermarkLog = SampledLogger(logger)
 	}
 	last, err := rt.feed.Last(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -195,18 +196,40 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		Update("revoked_at", now.UTC()).Error; err != nil {
 		return 0, err
 	}
-	// Every caller ending a whole client's grants (userID "") moves the
-	// client to its next token generation in the same transaction.
-	implicit, err := revokeImplicitTokens(tx, scoped, now, userID == "")
-	if err != nil {
-		return 0, err
-	}
+	// The refresh tokens are locked before any revocation, as revokeFamily
+	// does: a revocation locks its group (revoke), and taking the groups
+	// first here could deadlock with a family revocation of the same user.
 	var tokens []RefreshToken
 	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&tokens).Error; err != nil {
 		return 0, err
 	}
+	// Every caller ending a whole client's grants (userID "") moves the
+	// client to its next token generation in the same transaction, which
+	// refuses all its tokens: a revocation of each would be redundant.
+	wholeClient := userID == ""
+	if !wholeClient {
+		// The user's revocation groups, one per client, taken in one
+		// order whoever ends the user's grants (revoke takes each again).
+		var clients []string
+		if err := scoped().Model(&ImplicitToken{}).Distinct().Pluck("client_id", &clients).Error; err != nil {
+			return 0, err
+		}
+		for _, t := range tokens {
+			clients = append(clients, t.ClientID)
+		}
+		slices.Sort(clients)
+		for _, c := range slices.Compact(clients) {
+			if err := lockGroup(tx, c, userID); err != nil {
+				return 0, err
+			}
+		}
+	}
+	implicit, err := revokeImplicitTokens(tx, scoped, now, wholeClient)
+	if err != nil {
+		return 0, err
+	}
 	for _, t := range tokens {
-		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
+		if wholeClient || t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
 			continue
 		}
 		if err := revoke(tx, accessRevocation(t)); err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -10,9 +9,8 @@ import (
 )
 
 // RevocationsKeptPerSubject bounds the revocations kept for the tokens one
-// client issued for one subject: the user whose sign-in granted them, or
-// the client itself for those it minted with its secret alone (the app
-// decides, revocationGroup). Without a bound, a client that mints and
+// client issued for one subject, the user whose sign-in granted them (the
+// app decides, revocationGroup). Without a bound, a client that mints and
 // revokes in a loop (or a user of a public client, with their own tokens)
 // would add a row, and an entry in every node's memory, per token for as
 // long as its tokens live (a year at most). Past the bound, a watermark
@@ -23,10 +21,16 @@ import (
 // or whoever holds the subject's tokens, can revoke tokens of the group.
 const RevocationsKeptPerSubject = 1000
 
+// RevocationsKeptPerClient is the bound for the group of the tokens a
+// client minted with its secret alone (2-legged, or naming users), whose
+// subject is the client itself: one group for all the users it names, so
+// larger, that a service revoking its users' tokens at each sign-out does
+// not end all of them every thousand sign-outs.
+const RevocationsKeptPerClient = 10_000
+
 // RevocationWatermark ends every token ClientID issued for Subject whose
 // iat is IssuedUpTo (Unix seconds) or earlier. Kept until no such token
-// could still verify. A group's revocations make its row (IssuedUpTo 0,
-// ending nothing, deleted by Cleanup) to take turns on its lock.
+// could still verify.
 type RevocationWatermark struct {
 	ClientID   string    `gorm:"primaryKey;size:64"`
 	Subject    string    `gorm:"primaryKey;size:64"`
@@ -48,10 +52,10 @@ type RevokedToken struct {
 }
 
 // RevokeToken revokes a token as Revoke does, grouped by its client and
-// subject; past RevocationsKeptPerSubject revocations in the group, a
-// watermark replaces them (see RevocationsKeptPerSubject). A token revoked
-// twice is counted once, and one a watermark already ends is not recorded
-// again.
+// subject; past the group's bound (RevocationsKeptPerSubject, or
+// RevocationsKeptPerClient for the client's own group), a watermark
+// replaces its revocations. A token revoked twice is counted once, and one
+// a watermark already ends is not recorded again.
 func (s *Store) RevokeToken(ctx context.Context, t RevokedToken) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		return revoke(tx, Revocation{JTI: t.JTI, ClientID: t.ClientID, Subject: t.Subject,
@@ -59,13 +63,17 @@ func (s *Store) RevokeToken(ctx context.Context, t RevokedToken) error {
 	})
 }
 
-// SetRevocationsKept changes the bound of RevocationsKeptPerSubject for
-// this store (tests exercise it with a small one); 0 restores it.
+// SetRevocationsKept changes the bounds of RevocationsKeptPerSubject and
+// RevocationsKeptPerClient for this store (tests exercise them with a small
+// one); 0 restores them.
 func (s *Store) SetRevocationsKept(n int) { s.revocationsKept.Store(int64(n)) }
 
-func (s *Store) keptPerSubject() int64 {
+func (s *Store) kept(clientID, subject string) int64 {
 	if n := s.revocationsKept.Load(); n > 0 {
 		return n
+	}
+	if subject == clientID {
+		return RevocationsKeptPerClient
 	}
 	return RevocationsKeptPerSubject
 }
@@ -96,20 +104,27 @@ type storeKey struct{}
 
 // revoke writes a revocation and its change-feed entry inside tx; revoking
 // a token twice is not an error. A revocation with a subject and an iat is
-// grouped (RevocationsKeptPerSubject): the group's watermark row is locked
-// first (made if missing), so revocations of one group take their turns
-// (the watermark never moves back) and none waits for another's row while
-// holding the watermark.
+// grouped (RevocationsKeptPerSubject): revocations of one group take turns
+// (lockGroup), so its watermark only moves on.
 func revoke(tx *gorm.DB, r Revocation) error {
 	s, _ := tx.Statement.Context.Value(storeKey{}).(*Store)
 	var w RevocationWatermark
 	grouped := s != nil && r.Subject != "" && r.IssuedAt > 0
 	if grouped {
-		if err := lockWatermark(tx, r.ClientID, r.Subject, &w); err != nil {
+		if err := lockGroup(tx, r.ClientID, r.Subject); err != nil {
+			return err
+		}
+		err := tx.Where("client_id = ? AND subject = ?", r.ClientID, r.Subject).Limit(1).Find(&w).Error
+		if err != nil {
 			return err
 		}
 		if r.IssuedAt <= w.IssuedUpTo {
-			return nil // ended by the watermark, on every node
+			// Ended by the watermark, on every node: no row, but the
+			// watermark lasts as long as the token could verify.
+			if !r.ExpiresAt.After(w.ExpiresAt) {
+				return nil
+			}
+			return saveWatermark(tx, r.ClientID, r.Subject, w.IssuedUpTo, r.ExpiresAt.UTC())
 		}
 	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
@@ -122,41 +137,48 @@ func revoke(tx *gorm.DB, r Revocation) error {
 	if res.RowsAffected == 0 || !grouped {
 		return nil
 	}
-	return boundRevocations(tx, &w, s.watermarkKeepFor(), s.keptPerSubject())
+	return boundRevocations(tx, r.ClientID, r.Subject, w, s.watermarkKeepFor(), s.kept(r.ClientID, r.Subject))
 }
 
-// lockWatermark locks the watermark row of a group into w, making it (ending
-// nothing) if missing. Cleanup may delete an expired row between the two
-// statements (each sees what is committed when it starts): then it is made
-// again.
-func lockWatermark(tx *gorm.DB, clientID, subject string, w *RevocationWatermark) error {
-	for {
-		*w = RevocationWatermark{ClientID: clientID, Subject: subject, ExpiresAt: time.Now().UTC()}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(w).Error; err != nil {
-			return err
-		}
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
-			Where("client_id = ? AND subject = ?", clientID, subject).Take(w).Error
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return err
-		}
+// lockGroup makes the revocations of a group take turns, until tx ends. On
+// PostgreSQL a transaction-scoped advisory lock, not a row's: no other
+// transaction ever waits for it while holding something a revocation
+// needs (the watermark row Cleanup deletes, the refresh tokens a family
+// revocation locks first). SQLite runs one writer at a time anyway.
+func lockGroup(tx *gorm.DB, clientID, subject string) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
 	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", "scopegate.revocations:"+clientID+":"+subject).Error
 }
 
-// boundRevocations replaces the live revocations of the group of w (locked
-// by the caller) above its watermark by a watermark when there are more
-// than kept of them. Those of the newest second stay rows, so that tokens
-// issued in that second and not revoked keep working, unless they alone
-// are more than kept. The watermark never passes a second before this
-// node's clock: a token from a node whose clock runs ahead must not end the
-// group's tokens minted after it.
-func boundRevocations(tx *gorm.DB, w *RevocationWatermark, longest time.Duration, kept int64) error {
+// saveWatermark writes a group's watermark (made if missing: Cleanup may
+// just have deleted an expired one) and tells every node.
+func saveWatermark(tx *gorm.DB, clientID, subject string, upTo int64, expires time.Time) error {
+	w := RevocationWatermark{ClientID: clientID, Subject: subject, IssuedUpTo: upTo, ExpiresAt: expires}
+	err := tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "client_id"}, {Name: "subject"}},
+		DoUpdates: clause.AssignmentColumns([]string{"issued_up_to", "expires_at"}),
+	}).Create(&w).Error
+	if err != nil {
+		return err
+	}
+	return notify(tx, Change{Kind: ChangeWatermark, ClientID: clientID, UserID: subject})
+}
+
+// boundRevocations replaces the live revocations of a group above its
+// watermark w (the group locked by the caller) by a watermark when there
+// are more than kept of them. Those of the newest second stay rows, so
+// that tokens issued in that second and not revoked keep working, unless
+// they alone are more than kept. The watermark never passes a second
+// before this node's clock: a token from a node whose clock runs ahead
+// must not end the group's tokens minted after it.
+func boundRevocations(tx *gorm.DB, clientID, subject string, w RevocationWatermark, longest time.Duration, kept int64) error {
 	now := time.Now().UTC()
 	live := func() *gorm.DB {
-		// Expired rows are Cleanup's: leaving them out keeps the two from
-		// waiting on each other.
+		// Expired rows are Cleanup's.
 		return tx.Model(&Revocation{}).Where("client_id = ? AND subject = ? AND issued_at > 0 AND expires_at > ?",
-			w.ClientID, w.Subject, now)
+			clientID, subject, now)
 	}
 	var n int64
 	if err := live().Where("issued_at > ?", w.IssuedUpTo).Count(&n).Error; err != nil {
@@ -188,15 +210,10 @@ func boundRevocations(tx *gorm.DB, w *RevocationWatermark, longest time.Duration
 		return err
 	}
 	expires = later(expires, last.ExpiresAt.UTC())
-	err := tx.Model(&RevocationWatermark{}).Where("client_id = ? AND subject = ?", w.ClientID, w.Subject).
-		Updates(map[string]any{"issued_up_to": upTo, "expires_at": expires}).Error
-	if err != nil {
+	if err := saveWatermark(tx, clientID, subject, upTo, expires); err != nil {
 		return err
 	}
-	if err := live().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error; err != nil {
-		return err
-	}
-	return notify(tx, Change{Kind: ChangeWatermark, ClientID: w.ClientID, UserID: w.Subject})
+	return live().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error
 }
 
 func later(a, b time.Time) time.Time {
@@ -209,15 +226,14 @@ func later(a, b time.Time) time.Time {
 // ActiveWatermarks lists the watermarks still needed at now.
 func (s *Store) ActiveWatermarks(ctx context.Context, now time.Time) ([]RevocationWatermark, error) {
 	var out []RevocationWatermark
-	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ? AND issued_up_to > 0", now.UTC()).Find(&out).Error)
+	return out, translate(s.DB.WithContext(ctx).Where("expires_at > ?", now.UTC()).Find(&out).Error)
 }
 
 // Watermark returns the watermark of a client's tokens for subject
-// (ErrNotFound when there is none: a group's row ends nothing until its
-// revocations first pass the bound).
+// (ErrNotFound when there is none).
 func (s *Store) Watermark(ctx context.Context, clientID, subject string) (*RevocationWatermark, error) {
 	var w RevocationWatermark
-	err := s.DB.WithContext(ctx).Where("client_id = ? AND subject = ? AND issued_up_to > 0", clientID, subject).Take(&w).Error
+	err := s.DB.WithContext(ctx).Where("client_id = ? AND subject = ?", clientID, subject).Take(&w).Error
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -329,12 +329,14 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // sign-outs of sessions that have expired anyway.
 // It keeps every table bounded whatever the number of tokens issued.
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
+	// Expired watermarks on their own: a revocation saving its group's
+	// watermark may hold refresh tokens or codes this clean-up deletes too,
+	// and must never wait for a transaction that waits for those.
+	err := s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error
+	if err != nil {
+		return translate(err)
+	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
-		// Watermarks before revocations: a revocation moving a watermark
-		// locks it before the group's rows (boundRevocations).
-		if err := tx.Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error; err != nil {
-			return err
-		}
 		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
 			return err
 		}

@@ -1,0 +1,100 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// saveFamilyMember stores a refresh token of family for user u1 of client
+// c1, expiring at expires, with a live access token.
+func saveFamilyMember(t *testing.T, s *store.Store, digest, family string, expires time.Time) {
+	t.Helper()
+	exp := time.Now().Add(time.Hour)
+	rt := &store.RefreshToken{Digest: digest, FamilyID: family, ClientID: "c1", UserID: "u1", CreatedAt: time.Now(),
+		Scopes: store.Strings{"demo.read"}, ExpiresAt: expires, AccessJTI: "access-" + digest, AccessExpiresAt: &exp}
+	if err := s.DB.Create(rt).Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A family revocation (its refresh tokens first, then its user's
+// revocation group) completes while Cleanup waits in the middle of its
+// work, with an expired member of that family still to delete: Cleanup
+// holds nothing the revocation needs (a version that locked the group's
+// watermark row in Cleanup's transaction deadlocked here). Both succeed.
+func TestFamilyRevocationDuringCleanup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		createTenants(t, s, store.DefaultTenantID)
+		createClients(t, s, store.AuthUser, "c1")
+		if err := s.RevokeToken(ctx, store.RevokedToken{JTI: "recent", ClientID: "c1", Subject: "u1",
+			IssuedAt: time.Now(), Until: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx, "old", "c1", time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		saveFamilyMember(t, s, "a-expired", "fam", time.Now().Add(-time.Minute))
+		saveFamilyMember(t, s, "b-live", "fam", time.Now().Add(time.Hour))
+
+		h := holdLock(t, s, driver, `SELECT * FROM revocations WHERE jti = 'old' FOR UPDATE`)
+		cleanup := make(chan error, 1)
+		go func() { cleanup <- s.Cleanup(ctx, time.Now().UTC(), time.Hour, "2000-01-01") }()
+		h.awaitWaiters(1)
+		family := make(chan error, 1)
+		go func() { family <- s.RevokeRefreshFamily(ctx, "fam") }()
+		select {
+		case err := <-family:
+			if err != nil {
+				t.Fatalf("the family revocation: %v", err)
+			}
+		case <-time.After(time.Minute):
+			h.release()
+			t.Fatalf("the family revocation waited for the clean-up (then: %v)", <-family)
+		}
+		h.release()
+		if err := <-cleanup; err != nil {
+			t.Fatalf("the clean-up: %v", err)
+		}
+	})
+}
+
+// Ending a client's tokens (its refresh tokens locked first) and revoking
+// one user's consent to it (the user's refresh tokens, then the revocation
+// groups of its implicit and access tokens) at once: the second waits for
+// the first and both succeed (a version that took the groups before the
+// refresh tokens deadlocked here).
+func TestConsentRevokedWhileClientTokensEnd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		createTenants(t, s, store.DefaultTenantID)
+		createClients(t, s, store.AuthUser, "c1")
+		if err := s.DB.Create(&store.ImplicitToken{JTI: "implicit", ClientID: "c1", UserID: "u1",
+			IssuedAt: time.Now().Unix(), ExpiresAt: time.Now().Add(time.Hour)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		saveFamilyMember(t, s, "a-first", "fam1", time.Now().Add(time.Hour))
+		saveFamilyMember(t, s, "b-second", "fam2", time.Now().Add(time.Hour))
+
+		h := holdLock(t, s, driver, `SELECT * FROM refresh_tokens WHERE digest = 'b-second' FOR UPDATE`)
+		ended := make(chan error, 1)
+		go func() { _, err := s.RevokeClientTokens(ctx, "c1", admin); ended <- err }()
+		h.awaitWaiters(1)
+		consent := make(chan error, 1)
+		go func() { consent <- s.RevokeConsent(ctx, "u1", "c1", admin) }()
+		h.awaitWaiters(2)
+		h.release()
+		if err := <-ended; err != nil {
+			t.Errorf("ending the client's tokens: %v", err)
+		}
+		if err := <-consent; err != nil && err != store.ErrNotFound {
+			t.Errorf("revoking the consent: %v", err)
+		}
+	})
+}
