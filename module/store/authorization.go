@@ -455,16 +455,3 @@ func (s *Store) GetRefreshToken(ctx context.Context, digest string) (*RefreshTok
 	}
 	return &t, nil
 }
-
-// cleanupAuthorize deletes expired codes, refresh tokens (used ones are
-// kept until they expire, to recognise their reuse) and implicit-grant
-// token records.
-func cleanupAuthorize(tx *gorm.DB, now time.Time) error {
-	if err := tx.Where("expires_at <= ?", now).Delete(&AuthCode{}).Error; err != nil {
-		return err
-	}
-	if err := tx.Where("expires_at <= ?", now).Delete(&RefreshToken{}).Error; err != nil {
-		return err
-	}
-	return cleanupImplicitTokens(tx, now)
-}

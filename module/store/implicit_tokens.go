@@ -45,9 +45,3 @@ func revokeImplicitTokens(tx *gorm.DB, scoped func() *gorm.DB, now time.Time, wh
 	}
 	return len(rows), scoped().Delete(&ImplicitToken{}).Error
 }
-
-// cleanupImplicitTokens forgets the implicit-grant tokens that no longer
-// verify anyway.
-func cleanupImplicitTokens(tx *gorm.DB, now time.Time) error {
-	return tx.Where("expires_at <= ?", now).Delete(&ImplicitToken{}).Error
-}

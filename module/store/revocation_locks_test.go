@@ -22,16 +22,24 @@ func saveFamilyMember(t *testing.T, s *store.Store, digest, family string, expir
 }
 
 // A family revocation (its refresh tokens first, then its user's
-// revocation group) completes while Cleanup waits in the middle of its
-// work, with an expired member of that family still to delete: Cleanup
-// holds nothing the revocation needs (a version that locked the group's
-// watermark row in Cleanup's transaction deadlocked here). Both succeed.
+// revocation group) that passes the bound and saves the group's watermark,
+// expired and due for deletion, completes while Cleanup waits in the middle
+// of its work with an expired member of that family still to delete:
+// Cleanup holds nothing the revocation needs (versions that deleted the
+// watermarks, or made a placeholder watermark row, in Cleanup's transaction
+// deadlocked here). Both succeed.
 func TestFamilyRevocationDuringCleanup(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
+		s.SetRevocationsKept(1)
 		createTenants(t, s, store.DefaultTenantID)
 		createClients(t, s, store.AuthUser, "c1")
+		expired := store.RevocationWatermark{ClientID: "c1", Subject: "u1", IssuedUpTo: time.Now().Add(-2 * time.Hour).Unix(),
+			ExpiresAt: time.Now().Add(-time.Minute)}
+		if err := s.DB.Create(&expired).Error; err != nil {
+			t.Fatal(err)
+		}
 		if err := s.RevokeToken(ctx, store.RevokedToken{JTI: "recent", ClientID: "c1", Subject: "u1",
 			IssuedAt: time.Now(), Until: time.Now().Add(time.Hour)}); err != nil {
 			t.Fatal(err)
@@ -61,14 +69,17 @@ func TestFamilyRevocationDuringCleanup(t *testing.T) {
 		if err := <-cleanup; err != nil {
 			t.Fatalf("the clean-up: %v", err)
 		}
+		if w, err := s.Watermark(ctx, "c1", "u1"); err != nil || w.IssuedUpTo <= expired.IssuedUpTo {
+			t.Fatalf("the family's watermark after both: %+v (%v), want one past the expired one", w, err)
+		}
 	})
 }
 
 // Ending a client's tokens (its refresh tokens locked first) and revoking
 // one user's consent to it (the user's refresh tokens, then the revocation
 // groups of its implicit and access tokens) at once: the second waits for
-// the first and both succeed (a version that took the groups before the
-// refresh tokens deadlocked here).
+// the first and both succeed (a version that revoked each of the client's
+// tokens in its group, after the refresh tokens, deadlocked here).
 func TestConsentRevokedWhileClientTokensEnd(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -92,6 +103,41 @@ func TestConsentRevokedWhileClientTokensEnd(t *testing.T) {
 		h.release()
 		if err := <-ended; err != nil {
 			t.Errorf("ending the client's tokens: %v", err)
+		}
+		if err := <-consent; err != nil && err != store.ErrNotFound {
+			t.Errorf("revoking the consent: %v", err)
+		}
+	})
+}
+
+// Revoking a user's consent (the user's refresh tokens, then the user's
+// revocation groups) while a family revocation of that user (the family's
+// refresh tokens, then the group) waits for one of them: the consent
+// revocation waits behind the family one and both succeed (taking the
+// groups before the refresh tokens deadlocked here).
+func TestConsentRevokedDuringAFamilyRevocation(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		createTenants(t, s, store.DefaultTenantID)
+		createClients(t, s, store.AuthUser, "c1")
+		if err := s.DB.Create(&store.ImplicitToken{JTI: "implicit", ClientID: "c1", UserID: "u1",
+			IssuedAt: time.Now().Unix(), ExpiresAt: time.Now().Add(time.Hour)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		saveFamilyMember(t, s, "a-first", "fam", time.Now().Add(time.Hour))
+		saveFamilyMember(t, s, "b-second", "fam", time.Now().Add(time.Hour))
+
+		h := holdLock(t, s, driver, `SELECT * FROM refresh_tokens WHERE digest = 'b-second' FOR UPDATE`)
+		family := make(chan error, 1)
+		go func() { family <- s.RevokeRefreshFamily(ctx, "fam") }()
+		h.awaitWaiters(1)
+		consent := make(chan error, 1)
+		go func() { consent <- s.RevokeConsent(ctx, "u1", "c1", admin) }()
+		h.awaitWaiters(2)
+		h.release()
+		if err := <-family; err != nil {
+			t.Errorf("revoking the family: %v", err)
 		}
 		if err := <-consent; err != nil && err != store.ErrNotFound {
 			t.Errorf("revoking the consent: %v", err)

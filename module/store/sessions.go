@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -30,9 +29,4 @@ func (s *Store) SessionEnded(ctx context.Context, id string) (bool, error) {
 	var n int64
 	err := s.DB.WithContext(ctx).Model(&EndedSession{}).Where("id = ?", id).Count(&n).Error
 	return n > 0, translate(err)
-}
-
-// cleanupSessions forgets ended sessions whose cookies have expired anyway.
-func cleanupSessions(tx *gorm.DB, now time.Time) error {
-	return tx.Where("expires_at <= ?", now).Delete(&EndedSession{}).Error
 }

@@ -324,36 +324,41 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // Cleanup deletes what is no longer needed: revocations of tokens that can
-// no longer verify, usage rows of past days, old feed entries, keys that no
-// longer verify, expired authorization codes and refresh tokens, and
-// sign-outs of sessions that have expired anyway.
-// It keeps every table bounded whatever the number of tokens issued.
+// no longer verify and the watermarks that replaced them, usage rows of
+// past days, old feed entries, keys that no longer verify, expired
+// authorization codes and refresh tokens, and sign-outs of sessions that
+// have expired anyway. It keeps every table bounded whatever the number of
+// tokens issued.
+//
+// Each delete is a transaction of its own: nothing needs them together, and
+// one holding the rows it deleted while waiting for another table's would
+// deadlock with a revocation holding those (a family's refresh tokens, say)
+// and waiting for rows the first deleted (a revocation expiring between the
+// two transactions' clocks).
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
-	// Expired watermarks on their own: a revocation saving its group's
-	// watermark may hold refresh tokens or codes this clean-up deletes too,
-	// and must never wait for a transaction that waits for those.
-	err := s.DB.WithContext(ctx).Where("expires_at <= ?", now).Delete(&RevocationWatermark{}).Error
-	if err != nil {
-		return translate(err)
+	steps := []struct {
+		model any
+		where string
+		arg   any
+	}{
+		{&RevocationWatermark{}, "expires_at <= ?", now},
+		{&Revocation{}, "expires_at <= ?", now},
+		{&Change{}, "created_at < ?", now.Add(-feedKeep)},
+		{&DailyUsage{}, "day < ?", oldestUsageDay},
+		{&AuthCode{}, "expires_at <= ?", now},
+		// Used refresh tokens are kept until they expire, to recognise
+		// their reuse.
+		{&RefreshToken{}, "expires_at <= ?", now},
+		{&ImplicitToken{}, "expires_at <= ?", now},
+		{&EndedSession{}, "expires_at <= ?", now},
+		{&SigningKey{}, "verify_until IS NOT NULL AND verify_until <= ?", now},
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("expires_at <= ?", now).Delete(&Revocation{}).Error; err != nil {
-			return err
+	for _, step := range steps {
+		if err := s.DB.WithContext(ctx).Where(step.where, step.arg).Delete(step.model).Error; err != nil {
+			return translate(err)
 		}
-		if err := tx.Where("created_at < ?", now.Add(-feedKeep)).Delete(&Change{}).Error; err != nil {
-			return err
-		}
-		if err := tx.Where("day < ?", oldestUsageDay).Delete(&DailyUsage{}).Error; err != nil {
-			return err
-		}
-		if err := cleanupAuthorize(tx, now); err != nil {
-			return err
-		}
-		if err := cleanupSessions(tx, now); err != nil {
-			return err
-		}
-		return tx.Where("verify_until IS NOT NULL AND verify_until <= ?", now).Delete(&SigningKey{}).Error
-	})
+	}
+	return nil
 }
 
 // Page bounds a listing.
