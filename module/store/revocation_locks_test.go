@@ -81,32 +81,9 @@ func TestFamilyRevocationDuringCleanup(t *testing.T) {
 // the first and both succeed (a version that revoked each of the client's
 // tokens in its group, after the refresh tokens, deadlocked here).
 func TestConsentRevokedWhileClientTokensEnd(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, driver string) {
-		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		createTenants(t, s, store.DefaultTenantID)
-		createClients(t, s, store.AuthUser, "c1")
-		if err := s.DB.Create(&store.ImplicitToken{JTI: "implicit", ClientID: "c1", UserID: "u1",
-			IssuedAt: time.Now().Unix(), ExpiresAt: time.Now().Add(time.Hour)}).Error; err != nil {
-			t.Fatal(err)
-		}
-		saveFamilyMember(t, s, "a-first", "fam1", time.Now().Add(time.Hour))
-		saveFamilyMember(t, s, "b-second", "fam2", time.Now().Add(time.Hour))
-
-		h := holdLock(t, s, driver, `SELECT * FROM refresh_tokens WHERE digest = 'b-second' FOR UPDATE`)
-		ended := make(chan error, 1)
-		go func() { _, err := s.RevokeClientTokens(ctx, "c1", admin); ended <- err }()
-		h.awaitWaiters(1)
-		consent := make(chan error, 1)
-		go func() { consent <- s.RevokeConsent(ctx, "u1", "c1", admin) }()
-		h.awaitWaiters(2)
-		h.release()
-		if err := <-ended; err != nil {
-			t.Errorf("ending the client's tokens: %v", err)
-		}
-		if err := <-consent; err != nil && err != store.ErrNotFound {
-			t.Errorf("revoking the consent: %v", err)
-		}
+	raceConsentRevocation(t, [2]string{"fam1", "fam2"}, "ending the client's tokens", func(s *store.Store) error {
+		_, err := s.RevokeClientTokens(context.Background(), "c1", admin)
+		return err
 	})
 }
 
@@ -116,8 +93,17 @@ func TestConsentRevokedWhileClientTokensEnd(t *testing.T) {
 // revocation waits behind the family one and both succeed (taking the
 // groups before the refresh tokens deadlocked here).
 func TestConsentRevokedDuringAFamilyRevocation(t *testing.T) {
+	raceConsentRevocation(t, [2]string{"fam", "fam"}, "revoking the family", func(s *store.Store) error {
+		return s.RevokeRefreshFamily(context.Background(), "fam")
+	})
+}
+
+// raceConsentRevocation gives user u1 of client c1 an implicit token and two
+// refresh tokens (a-first and b-second, of families), holds b-second, starts
+// first (which waits for it), then revokes u1's consent (which waits behind
+// first), lets both go and checks both succeed.
+func raceConsentRevocation(t *testing.T, families [2]string, what string, first func(*store.Store) error) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		ctx := context.Background()
 		s := storetest.Open(t, driver)
 		createTenants(t, s, store.DefaultTenantID)
 		createClients(t, s, store.AuthUser, "c1")
@@ -125,19 +111,19 @@ func TestConsentRevokedDuringAFamilyRevocation(t *testing.T) {
 			IssuedAt: time.Now().Unix(), ExpiresAt: time.Now().Add(time.Hour)}).Error; err != nil {
 			t.Fatal(err)
 		}
-		saveFamilyMember(t, s, "a-first", "fam", time.Now().Add(time.Hour))
-		saveFamilyMember(t, s, "b-second", "fam", time.Now().Add(time.Hour))
+		saveFamilyMember(t, s, "a-first", families[0], time.Now().Add(time.Hour))
+		saveFamilyMember(t, s, "b-second", families[1], time.Now().Add(time.Hour))
 
 		h := holdLock(t, s, driver, `SELECT * FROM refresh_tokens WHERE digest = 'b-second' FOR UPDATE`)
-		family := make(chan error, 1)
-		go func() { family <- s.RevokeRefreshFamily(ctx, "fam") }()
+		firstDone := make(chan error, 1)
+		go func() { firstDone <- first(s) }()
 		h.awaitWaiters(1)
 		consent := make(chan error, 1)
-		go func() { consent <- s.RevokeConsent(ctx, "u1", "c1", admin) }()
+		go func() { consent <- s.RevokeConsent(context.Background(), "u1", "c1", admin) }()
 		h.awaitWaiters(2)
 		h.release()
-		if err := <-family; err != nil {
-			t.Errorf("revoking the family: %v", err)
+		if err := <-firstDone; err != nil {
+			t.Errorf("%s: %v", what, err)
 		}
 		if err := <-consent; err != nil && err != store.ErrNotFound {
 			t.Errorf("revoking the consent: %v", err)
