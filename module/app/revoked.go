@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,8 +22,8 @@ type revokedSet struct {
 	// drops the ids it covers from memory as the store drops their rows.
 	groups map[subjectKey]*subjectGroup
 	// watermarks counts the groups with a watermark: while there are none
-	// (the usual case), checking a token costs one atomic load more.
-	watermarks atomic.Int64
+	// (the usual case), checking a token looks up no group.
+	watermarks int
 }
 
 type subjectKey struct{ client, subject string }
@@ -85,7 +84,7 @@ func (s *revokedSet) setWatermarkLocked(w store.RevocationWatermark) bool {
 		return false
 	}
 	if g.upTo == 0 {
-		s.watermarks.Add(1)
+		s.watermarks++
 	}
 	g.upTo = w.IssuedUpTo
 	for jti, iat := range g.ids {
@@ -105,7 +104,7 @@ func (s *revokedSet) revoked(jti, client, subject string, iat int64) bool {
 	if _, ok := s.ids[jti]; ok {
 		return true
 	}
-	if s.watermarks.Load() == 0 {
+	if s.watermarks == 0 {
 		return false
 	}
 	g := s.groups[subjectKey{client, subject}]
@@ -130,7 +129,7 @@ func (s *revokedSet) purge(now time.Time) {
 		}
 		if len(g.ids) == 0 && !g.until.After(now) {
 			if g.upTo != 0 {
-				s.watermarks.Add(-1)
+				s.watermarks--
 			}
 			delete(s.groups, k)
 		}
@@ -147,8 +146,7 @@ func (s *revokedSet) replace(revs []store.Revocation, marks []store.RevocationWa
 		fresh.addLocked(r)
 	}
 	s.mu.Lock()
-	s.ids, s.groups = fresh.ids, fresh.groups
-	s.watermarks.Store(fresh.watermarks.Load())
+	s.ids, s.groups, s.watermarks = fresh.ids, fresh.groups, fresh.watermarks
 	s.mu.Unlock()
 }
 

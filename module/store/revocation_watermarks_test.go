@@ -22,10 +22,7 @@ func TestConcurrentRevocationsPastTheBound(t *testing.T) {
 		s := storetest.Open(t, driver)
 		s.SetRevocationsKept(3)
 		base := time.Now().Add(-time.Hour).Truncate(time.Second)
-		revoke := func(jti, subject string, iat time.Time) error {
-			return s.RevokeToken(ctx, store.RevokedToken{JTI: jti, ClientID: "c1", Subject: subject, IssuedAt: iat,
-				Until: time.Now().Add(2 * time.Hour)})
-		}
+		revoke := func(jti, subject string, iat time.Time) error { return revokeOfC1(s, jti, subject, iat) }
 		if err := revoke("elsewhere", "u2", base); err != nil {
 			t.Fatal(err)
 		}
@@ -75,9 +72,7 @@ func TestWatermarkBounds(t *testing.T) {
 		s.SetRevocationsKept(3)
 		revoke := func(jti, subject string, iat time.Time) {
 			t.Helper()
-			err := s.RevokeToken(ctx, store.RevokedToken{JTI: jti, ClientID: "c1", Subject: subject, IssuedAt: iat,
-				Until: time.Now().Add(3 * time.Hour)})
-			if err != nil {
+			if err := revokeOfC1(s, jti, subject, iat); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -138,4 +133,11 @@ func TestFamilyRevocationsAreGrouped(t *testing.T) {
 			t.Fatalf("%d rows kept (%v), want at most 2", n, err)
 		}
 	})
+}
+
+// revokeOfC1 revokes token jti of client c1, of subject's group and issued
+// at iat, valid for two more hours.
+func revokeOfC1(s *store.Store, jti, subject string, iat time.Time) error {
+	return s.RevokeToken(context.Background(), store.RevokedToken{JTI: jti, ClientID: "c1", Subject: subject,
+		IssuedAt: iat, Until: time.Now().Add(2 * time.Hour)})
 }
