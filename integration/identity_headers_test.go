@@ -569,3 +569,40 @@ func TestConnectionHeaderCannotRemoveTrustedIdentity(t *testing.T) {
 		}
 	})
 }
+
+// reverse_proxy tunnels whatever protocol an upstream switches to, and past
+// its 101 no guard sees another request of that connection: an upstream
+// that accepts "Upgrade: h2c" would serve the caller's HTTP/2 requests of
+// any method, path and forged identity unchecked. So on the guarded and the
+// unguarded route of the shipped files, an upgrade to anything but
+// WebSocket (h2c with its HTTP2-Settings, as curl --http2 sends it; a list
+// offering h2c) reaches the upstream as the plain request it also is, with
+// neither header; a WebSocket upgrade still reaches it (the control).
+func TestUpgradesOtherThanWebSocketNeverReachUpstreams(t *testing.T) {
+	eachDriver(t, func(t *testing.T, g *gateway) {
+		admin := bootstrapAdmin(t, g, "/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
+		tok := mustToken(t, g, id, secret, nil)
+		for _, path := range []string{"/api/x", "/public/x"} {
+			for _, offer := range []string{"h2c", "websocket, h2c"} {
+				status, body, _ := sendRaw(t, g, "GET", path, tok, "Connection", "Upgrade, HTTP2-Settings",
+					"Upgrade", offer, "HTTP2-Settings", "AAMAAABkAARAAAAAAAIAAAAA")
+				if status != http.StatusOK {
+					t.Fatalf("GET %s offering %q: %d %s, want the plain request's 200", path, offer, status, body)
+				}
+				seen, _ := g.Upstream.Last()
+				for _, k := range []string{"Upgrade", "Http2-Settings"} {
+					if v, ok := seen[k]; ok {
+						t.Errorf("GET %s offering %q: the upstream got %s %q", path, offer, k, v)
+					}
+				}
+			}
+			if status, body, _ := sendRaw(t, g, "GET", path, tok, "Connection", "Upgrade", "Upgrade", "websocket"); status != http.StatusOK {
+				t.Fatalf("GET %s offering websocket: %d %s", path, status, body)
+			}
+			if seen, _ := g.Upstream.Last(); seen.Get("Upgrade") != "websocket" {
+				t.Errorf("GET %s offering websocket: the upstream got Upgrade %q, want websocket", path, seen.Values("Upgrade"))
+			}
+		}
+	})
+}

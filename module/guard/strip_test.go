@@ -153,7 +153,10 @@ func TestStripAllocatesNothingWithoutIdentityHeaders(t *testing.T) {
 // dropHopByHop removes the headers the caller's Connection names and keeps
 // in Connection only close, keep-alive, Upgrade and Authorization (the
 // guard still reads it; the proxy removes it later), with Upgrade's header
-// kept for WebSockets; TE leaves Connection but its header stays.
+// kept for WebSockets alone (any case); TE leaves Connection but its header
+// stays. Any other upgrade (h2c with its HTTP2-Settings, a list that offers
+// h2c too, two Upgrade headers, TLS) loses its Upgrade header and leaves
+// Connection, so reverse_proxy never tunnels it.
 func TestDropHopByHop(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -168,6 +171,16 @@ func TestDropHopByHop(t *testing.T) {
 		{"only names", http.Header{"Connection": {"X-Own"}, "X-Own": {"1"}}, http.Header{}},
 		{"websocket", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}},
 			http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}}},
+		{"websocket in any case", http.Header{"Connection": {"upgrade"}, "Upgrade": {" WebSocket "}},
+			http.Header{"Connection": {"upgrade"}, "Upgrade": {" WebSocket "}}},
+		{"h2c", http.Header{"Connection": {"Upgrade, HTTP2-Settings"}, "Upgrade": {"h2c"}, "Http2-Settings": {"AAMAAABkAARAAAAAAAIAAAAA"}},
+			http.Header{}},
+		{"h2c, settings not named", http.Header{"Connection": {"keep-alive, Upgrade"}, "Upgrade": {"h2c"}, "Http2-Settings": {"AAMAAABk"}},
+			http.Header{"Connection": {"keep-alive"}}},
+		{"websocket or h2c", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket, h2c"}}, http.Header{}},
+		{"two upgrade headers", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket", "h2c"}}, http.Header{}},
+		{"tls", http.Header{"Connection": {"Upgrade"}, "Upgrade": {"TLS/1.0"}}, http.Header{}},
+		{"upgrade not in connection", http.Header{"Connection": {"close"}, "Upgrade": {"h2c"}}, http.Header{"Connection": {"close"}}},
 		{"authorization and te", http.Header{"Connection": {"TE, Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}},
 			http.Header{"Connection": {"Authorization, close"}, "Te": {"trailers"}, "Authorization": {"Bearer x"}}},
 	} {
