@@ -111,6 +111,20 @@ func (s *revokedSet) revoked(jti, client, subject string, iat int64) bool {
 	return g != nil && iat <= g.upTo
 }
 
+// watermark returns the second up to which the group's tokens are ended,
+// 0 when it has no watermark.
+func (s *revokedSet) watermark(client, subject string) int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.watermarks == 0 {
+		return 0
+	}
+	if g := s.groups[subjectKey{client, subject}]; g != nil {
+		return g.upTo
+	}
+	return 0
+}
+
 // purge forgets what no longer matters at now: revocations of tokens that
 // no longer verify, and watermarks past their time.
 func (s *revokedSet) purge(now time.Time) {

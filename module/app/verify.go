@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
@@ -181,6 +183,24 @@ func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
 		JTI: c.ID, ClientID: c.ClientID, Subject: revocationGroup(c), IssuedAt: time.Unix(issuedAt(c), 0),
 		Until: c.ExpiresAt.Add(leeway),
 	})
+}
+
+// IssueAfterWatermark dates a token about to be signed at least a second
+// after its group's watermark, which ends the group's tokens issued up to
+// that second: a watermark may reach this node's current second (a burst
+// of revocations within one second), or a second ahead of it (a revoking
+// node whose clock runs ahead), and a token minted after this node learned
+// of it must not be born ended. Only iat moves (by as much as the clocks
+// are apart, within the leeway every node allows iat); exp stays.
+func (a *App) IssueAfterWatermark(c *token.Claims) {
+	rt := a.runtime()
+	if rt == nil {
+		return // nothing is signed without the database either
+	}
+	upTo := rt.revoked.watermark(c.ClientID, revocationGroup(c))
+	if upTo > 0 && c.IssuedAt != nil && c.IssuedAt.Unix() <= upTo {
+		c.IssuedAt = jwt.NewNumericDate(time.Unix(upTo+1, 0))
+	}
 }
 
 // revocationGroup names, within a client's tokens, who could have had the

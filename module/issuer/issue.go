@@ -204,6 +204,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 		NamedUser:  sub.NamedUser,
 		Ext:        ext,
 	}
+	m.app.IssueAfterWatermark(claims)
 	return claims, lifetime, nil
 }
 
@@ -240,10 +241,17 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	refresh := secret.NewToken(32)
 	// A revocation lasts as long as the token verifies, leeway included.
 	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(m.app.Leeway))
+	// The row dates the access token's revocation (its watermark group):
+	// never before its iat, which IssueAfterWatermark may have moved past
+	// this node's clock.
+	created := time.Now()
+	if iat := issued.Claims.IssuedAt.Time; iat.After(created) {
+		created = iat
+	}
 	err := m.app.Store().SaveRefreshToken(ctx, &store.RefreshToken{
 		Digest: store.Digest(refresh), FamilyID: family, ClientID: c.ID, UserID: u.ID,
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
-		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires,
+		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires, CreatedAt: created.UTC(),
 	}, replaces)
 	if errors.Is(err, store.ErrReused) {
 		// The access token was never handed out; the revocation took the rest.

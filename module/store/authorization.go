@@ -330,9 +330,9 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 
 // accessRevocation revokes the access token issued with refresh token t, in
 // the group of the user whose sign-in granted it (RevocationsKeptPerSubject).
-// Its iat is not kept, but it was minted before t was saved: t's creation
-// second is at or after it, so a watermark covering that second covers the
-// token.
+// Its iat is not kept, but t's creation is never before it (the minter
+// dates t at its access token's iat when that runs ahead of the clock), so
+// a watermark covering t's creation second covers the token.
 func accessRevocation(t RefreshToken) Revocation {
 	return Revocation{JTI: t.AccessJTI, ClientID: t.ClientID, Subject: t.UserID,
 		IssuedAt: t.CreatedAt.Unix(), ExpiresAt: t.AccessExpiresAt.UTC()}
