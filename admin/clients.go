@@ -1,8 +1,10 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -200,8 +202,19 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 		return err
 	}
 	var b clientBody
+	var sent bytes.Buffer
+	if r.Body != nil {
+		r.Body = io.NopCloser(io.TeeReader(r.Body, &sent))
+	}
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
+	}
+	if b.ConnectAsUserID == nil && memberIsNull(sent.Bytes(), "connect_as_user_id") {
+		// The client's view shows null for no user: sent back, it clears
+		// the user as "" does, rather than leaving it as null does
+		// elsewhere (kept).
+		none := ""
+		b.ConnectAsUserID = &none
 	}
 	err = applyUntilSaved("client",
 		func() error {

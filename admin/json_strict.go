@@ -129,3 +129,14 @@ func jsonNames(t reflect.Type) map[string]bool {
 	}
 	return names
 }
+
+// memberIsNull reports whether the JSON object body (already decoded
+// strictly) has the member name, given as null.
+func memberIsNull(body []byte, name string) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(body, &members) != nil {
+		return false
+	}
+	v, ok := members[name]
+	return ok && bytes.Equal(bytes.TrimSpace(v), []byte("null"))
+}

@@ -25,7 +25,9 @@ import (
 // key without one; a key stored before the option was turned on can still be
 // renamed and narrowed, not widened. A super admin's token holding only
 // tenant_admin gets the 400, not a 403. With the option off a client's token
-// still makes a key with no user.
+// still makes a key with no user, and a PATCH sending back the null its view
+// shows for "no user" clears the user as "" does (other members sent as null
+// are kept).
 func TestRequireConnectAsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -38,6 +40,11 @@ func TestRequireConnectAsAPI(t *testing.T) {
 			t.Fatalf("with the option off the key connects as %v", *legacy.ConnectAsUserID)
 		}
 		user := e.create(e.super, map[string]any{"name": "web", "scopes": read, "auth_method": "user"})
+		cleared := e.create(e.super, map[string]any{"name": "cleared", "scopes": read, "connect_as_user_id": bob.ID})
+		e.want(e.do("PATCH", "/clients/"+cleared.ClientID, e.super, map[string]any{"connect_as_user_id": nil, "name": nil}), http.StatusOK)
+		if c, _ := e.app.Store().GetClient(context.Background(), cleared.ClientID); c.ConnectAsUserID != nil || c.Name != "cleared" {
+			t.Fatalf("after a PATCH of connect_as_user_id and name null: connects as %v, named %q; want no one, cleared", c.ConnectAsUserID, c.Name)
+		}
 
 		e.h.RequireConnectAs = true
 		refused := func(what, method, path, tok string, body map[string]any) {
@@ -69,6 +76,7 @@ func TestRequireConnectAsAPI(t *testing.T) {
 		}
 
 		refused("taking bob away", "PATCH", "/clients/"+forBob.ClientID, e.super, map[string]any{"connect_as_user_id": ""})
+		refused("taking bob away with null", "PATCH", "/clients/"+forBob.ClientID, e.super, map[string]any{"connect_as_user_id": nil})
 		refused("a user client becoming a key", "PATCH", "/clients/"+user.ClientID, e.super, map[string]any{"auth_method": "api_key"})
 		e.want(e.do("PATCH", "/clients/"+user.ClientID, e.super, map[string]any{"auth_method": "api_key", "connect_as_user_id": bob.ID}), http.StatusOK)
 		e.want(e.do("PATCH", "/clients/"+legacy.ClientID, e.super, map[string]any{"name": "legacy-v2"}), http.StatusOK)
