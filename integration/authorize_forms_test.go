@@ -33,13 +33,19 @@ type authPage struct {
 	Header http.Header
 }
 
-// open GETs rawURL exactly as given (a link pasted into the address bar).
+// open GETs rawURL exactly as given (a link pasted into the address bar),
+// with the Fetch Metadata a browser sends for it to a loopback or https
+// origin.
 func (b *formBrowser) open(rawURL string) authPage {
 	b.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	req.Header.Set("Sec-Fetch-Site", "none")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	req.Header.Set("Sec-Fetch-User", "?1")
 	return b.do(req)
 }
 

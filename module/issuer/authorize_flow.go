@@ -391,7 +391,7 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
 	}
-	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && (crossSite(r) || r.Method == http.MethodPost)) {
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && !typedByUser(r)) {
 		return a.issue(w, r, ar, sess, u)
 	}
 	type scopeLine struct{ Name, Description string }
@@ -413,22 +413,21 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	}, ar.formActions()...)
 }
 
-// crossSite reports whether the browser says another site's page led here
-// (Sec-Fetch-Site cross-site or same-site: a sibling subdomain). An
-// out-of-band client's token is shown on this site's page, so a link on
-// another site must not make this site mint one and show it next to words
-// of that site's choosing (state): the user approves with a click instead,
-// even when they approved the scopes before. The sign-in form posts from
+// typedByUser reports whether the browser says the user opened this URL
+// themselves (Sec-Fetch-Site none: the address bar, a bookmark), not a page.
+// An out-of-band client's token is shown on this site's page, next to words
+// of the link's choosing (state), so no page may make this site mint one
+// without a click: not another site's link, and not this site's own
+// redirects either, which a client's registered redirect URI can chain
+// (another app's consent, answered with Allow or Deny, redirecting to this
+// client's out-of-band URL arrives same-origin). The sign-in form posts from
 // this site, hiding where the link came from, so after a sign-in (a POST
-// reaching proceed) an out-of-band client's consent page shows too. A
-// redirect client's token goes to its registered redirect URI, where such a
-// link leads anyway.
-func crossSite(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "cross-site", "same-site":
-		return true
-	}
-	return false
+// reaching proceed) the consent page shows too. A browser that sends no
+// Fetch Metadata (plain http:// to a host other than localhost, older
+// browsers) gets the consent page every time. A redirect client's token
+// goes to its registered redirect URI, where such a link leads anyway.
+func typedByUser(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Site") == "none"
 }
 
 // notConnectAsUser answers a signed-in user who is not the one the client

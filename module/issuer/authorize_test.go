@@ -267,8 +267,9 @@ func TestAuthorizeImplicitOOB(t *testing.T) {
 			t.Fatalf("token claims %+v", claims)
 		}
 
-		// Remembered: straight to the token page, for the same or fewer scopes.
-		page(t, b.get(implicitParams(c.ID, OOB, "demo.read")), http.StatusOK, `id="token"`)
+		// Remembered: opened from the address bar, straight to the token
+		// page, for the same or fewer scopes.
+		page(t, b.getFrom(implicitParams(c.ID, OOB, "demo.read"), "none"), http.StatusOK, `id="token"`)
 		// A scope not approved yet asks again.
 		page(t, b.get(implicitParams(c.ID, OOB, "demo.read user.only")), http.StatusOK, `value="approve"`, "user.only")
 		// Revoking the consent asks again.
