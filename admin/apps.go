@@ -176,6 +176,9 @@ func (h *Handler) applyApp(ctx context.Context, c *caller, a *store.DeveloperApp
 	}
 
 	checkText(&f, "name", a.Name, 200, true)
+	if creating || b.Name != nil {
+		checkShownName(&f, "name", a.Name)
+	}
 	checkDescription(&f, "description", a.Description)
 	if len(a.RequestedScopes) == 0 {
 		f.add("scopes", "must list at least one scope")

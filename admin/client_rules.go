@@ -131,6 +131,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 
 	var f fieldErrors
 	checkText(&f, "name", cl.Name, 200, true)
+	if creating || b.Name != nil {
+		checkShownName(&f, "name", cl.Name)
+	}
 	if len(cl.AllowedScopes) == 0 {
 		f.add("scopes", "must list at least one scope")
 	} else if b.Scopes != nil {

@@ -341,6 +341,17 @@ func lookAlike(name string) string {
 	return "holds an invisible joiner among letters that join without one"
 }
 
+// checkShownName refuses a new client or app name that could pass for
+// another on the consent page, which names the application by it alone:
+// letters of more than one of Latin, Greek and Cyrillic, as for usernames
+// ("Imagen Deskt\u043ep", with a Cyrillic о, is "Imagen Desktop" there). Only
+// a name being set is checked, so a stored one never blocks other changes.
+func checkShownName(f *fieldErrors, field, name string) {
+	if mixesConfusableScripts(name) {
+		f.add(field, "mixes Latin, Greek and Cyrillic letters, which can pass for another application's name")
+	}
+}
+
 // mixesConfusableScripts reports whether name has letters of more than one
 // of the Latin, Greek and Cyrillic scripts, whose look-alike letters (Latin
 // o and Cyrillic о) would let a name pass for another (UTS #39's reason for
