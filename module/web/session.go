@@ -100,7 +100,7 @@ func (s *Sessions) open(r *http.Request) *Session {
 // The cookie is cleared even when recording fails; the error says the
 // session may live on.
 func (s *Sessions) End(w http.ResponseWriter, r *http.Request) error {
-	http.SetCookie(w, &http.Cookie{Name: s.Name, Value: "", Path: s.Path, MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r, s.Name), Value: "", Path: s.Path, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r)})
 	sess := s.open(r)
 	if sess == nil {
@@ -126,16 +126,31 @@ func setSealedCookie(w http.ResponseWriter, r *http.Request, s *secret.Sealer, n
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
+		Name: cookieName(r, name), Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
 		Expires: expires, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: IsTLS(r),
 	})
 	return nil
 }
 
+// cookieName is the name cookie name is set and read under: over TLS with
+// the __Secure- prefix, which a browser accepts only from a secure origin
+// with the Secure attribute. Without it a network attacker answering a plain
+// http:// request for the host could plant a session of its own (its own
+// sign-in's cookie), and the victim's next authorization would be granted
+// silently to the attacker's account (a login CSRF). Cookies do not tell
+// ports or, through Domain, sibling hosts apart, so an https page of those
+// still could: keep the gateway's host to itself.
+func cookieName(r *http.Request, name string) string {
+	if IsTLS(r) {
+		return "__Secure-" + name
+	}
+	return name
+}
+
 // openSealedCookie reads into v the request's cookie name set by
 // setSealedCookie under aad; false when it is missing or does not open.
 func openSealedCookie(r *http.Request, s *secret.Sealer, name, aad string, v any) bool {
-	c, err := r.Cookie(name)
+	c, err := r.Cookie(cookieName(r, name))
 	if err != nil {
 		return false
 	}

@@ -298,7 +298,11 @@ func sessions(t *testing.T, driver string) *Sessions {
 // read reads the session a request's cookie carries; a database error fails.
 func read(t *testing.T, s *Sessions, c *http.Cookie) *Session {
 	t.Helper()
-	r := httptest.NewRequest("GET", "/", nil)
+	target := "/"
+	if strings.HasPrefix(c.Name, "__Secure-") { // set over TLS, read over TLS
+		target = "https://gw.test/"
+	}
+	r := httptest.NewRequest("GET", target, nil)
 	r.AddCookie(c)
 	sess, err := s.Read(r)
 	if err != nil {
@@ -308,7 +312,9 @@ func read(t *testing.T, s *Sessions, c *http.Cookie) *Session {
 }
 
 // A session cookie is HttpOnly and SameSite, reads back, cannot be forged or
-// altered, and is Secure over TLS.
+// altered, and over TLS is Secure and named with the __Secure- prefix, so
+// that a cookie planted under the plain name (by a network attacker
+// answering http:// for the host: a login CSRF) is not read there.
 func TestSessionCookie(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		s := sessions(t, driver)
@@ -322,8 +328,13 @@ func TestSessionCookie(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := rec.Result().Cookies()[0]
-		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, user) {
+		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || strings.Contains(c.Value, user) || c.Name != "__Secure-"+s.Name {
 			t.Fatalf("cookie %+v", c)
+		}
+		planted := httptest.NewRequest("GET", "https://gw.test/", nil)
+		planted.AddCookie(&http.Cookie{Name: s.Name, Value: c.Value})
+		if got, err := s.Read(planted); err != nil || got != nil {
+			t.Fatalf("a session planted under the plain name was read over TLS: %+v (%v)", got, err)
 		}
 		if raw, err := base64.RawURLEncoding.DecodeString(c.Value); err != nil || bytes.Contains(raw, []byte(user)) {
 			t.Fatalf("the cookie is not sealed: %q (%v)", raw, err)
