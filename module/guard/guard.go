@@ -338,7 +338,7 @@ func (g *Guard) forged(k string) bool {
 // authenticate reads and verifies the bearer token and applies impersonation.
 // moved holds the impersonation headers scopegate_strip took out of r.
 func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oauth.Error) {
-	if unclearPath(r.URL.Path) {
+	if !checkedClear(r) && unclearPath(r.URL.Path) {
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath)
 	}
 	if !g.AllowEncodedSlashes && encodedSlash(r.URL) {

@@ -108,9 +108,12 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 		dropHopByHop(r.Header)
 	}
 	scrubTrailers(r, s, false, s.trailers)
-	if !s.AllowUnclearPaths && unclearPath(r.URL.Path) {
-		// Checked once the request is clean: handle_errors may proxy it.
-		return s.refuseUnclearPath(w, r)
+	if !s.AllowUnclearPaths {
+		if unclearPath(r.URL.Path) {
+			// Checked once the request is clean: handle_errors may proxy it.
+			return s.refuseUnclearPath(w, r)
+		}
+		markClearPath(r)
 	}
 	return next.ServeHTTP(w, r)
 }
