@@ -58,9 +58,12 @@ func (co *console) consoleRoutes() *http.ServeMux {
 func (co *console) handle(mux *http.ServeMux, pattern string, public bool, fn func(rq *request)) {
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rq := &request{w: w, r: r, co: co, base: mountBase(r)}
+		if web.TooManyParams(r.URL.RawQuery) {
+			rq.errorPage(http.StatusBadRequest, "The link has too many parameters.")
+			return
+		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			if err := r.ParseForm(); err != nil {
+			if err := web.ParseForm(w, r, maxBody); err != nil {
 				rq.errorPage(http.StatusBadRequest, "The form could not be read.")
 				return
 			}

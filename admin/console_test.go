@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -695,6 +696,29 @@ func TestSignInPageExpiresOldConsoleCookies(t *testing.T) {
 		}
 		if !expired["scopegate_console"] || len(expired) != 1 {
 			t.Fatalf("expired cookies (name: on path /) %v, want only scopegate_console", expired)
+		}
+	})
+}
+
+// A console request or an admin API query with more than web.MaxParams
+// parameters is refused before any of them is parsed (a 400 page, a 400
+// problem), before the session or token is looked at; the console's
+// sign-in form still works (the control).
+func TestTooManyParametersRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		e.adminUser(store.DefaultTenantID, "ada")
+		many := url.Values{}
+		for i := range web.MaxParams + 1 {
+			many.Set(fmt.Sprintf("p%d", i), "x")
+		}
+		b := e.browser()
+		b.page(b.post("/console/signin", many), http.StatusBadRequest, "The form could not be read.")
+		b.page(b.get("/console/signin?"+many.Encode()), http.StatusBadRequest, "too many parameters")
+		b.signIn(store.DefaultTenantID, "ada")
+		p := problemOf(t, e.do("GET", "/clients?"+many.Encode(), e.super, nil), http.StatusBadRequest)
+		if !strings.Contains(p.Detail, "parameters") {
+			t.Fatalf("admin API: %+v", p)
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // maxBody bounds request bodies: the largest legitimate one (a client with
@@ -192,6 +193,9 @@ func writeTenantList[R, T any](w http.ResponseWriter, r *http.Request, c *caller
 // ?tenant_id=acme%zz acted on the caller's own tenant and ?limit=%zz listed
 // the default 50, and of a repeated parameter the handlers read the first.
 func queryProblem(raw string) *problem {
+	if web.TooManyParams(raw) {
+		return newProblem(http.StatusBadRequest, "the query string has more than %d parameters", web.MaxParams)
+	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return newProblem(http.StatusBadRequest, "the query string is malformed (a stray %% or a ';'): percent-encode its values")

@@ -138,10 +138,12 @@ func (a *Authorize) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhtt
 	}
 	switch r.Method {
 	case http.MethodGet:
+		if web.TooManyParams(r.URL.RawQuery) {
+			return a.errorPage(w, http.StatusBadRequest, "", "The link has too many parameters.", "")
+		}
 		return a.start(w, r)
 	case http.MethodPost:
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		if err := r.ParseForm(); err != nil {
+		if err := web.ParseForm(w, r, MaxBodyBytes); err != nil {
 			return a.errorPage(w, http.StatusBadRequest, "", "The form could not be read.", "")
 		}
 		return a.post(w, r)

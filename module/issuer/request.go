@@ -13,6 +13,7 @@ import (
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // MaxBodyBytes bounds a token request body.
@@ -126,6 +127,9 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth
 }
 
 func parseForm(body string) (map[string]string, *oauth.Error) {
+	if web.TooManyParams(body) {
+		return nil, tooManyParams()
+	}
 	values, err := url.ParseQuery(body)
 	if err != nil {
 		return nil, oauth.ErrInvalidRequest("the form body is malformed")
@@ -140,6 +144,10 @@ func parseForm(body string) (map[string]string, *oauth.Error) {
 		}
 	}
 	return out, nil
+}
+
+func tooManyParams() *oauth.Error {
+	return oauth.ErrInvalidRequest("the request has more than %d parameters", web.MaxParams)
 }
 
 // parseJSON accepts an object whose members are the parameters: a string is
@@ -157,6 +165,9 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 	out := map[string]string{}
 	seen := map[string]bool{}
 	for dec.More() {
+		if len(seen) >= web.MaxParams {
+			return nil, tooManyParams()
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
