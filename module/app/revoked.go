@@ -111,6 +111,15 @@ func (s *revokedSet) revoked(jti, client, subject string, iat int64) bool {
 	return g != nil && iat <= g.upTo
 }
 
+// holds reports whether the token jti is revoked by a revocation of its
+// own (not only ended by a watermark).
+func (s *revokedSet) holds(jti string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.ids[jti]
+	return ok
+}
+
 // watermark returns the second up to which the group's tokens are ended,
 // 0 when it has no watermark.
 func (s *revokedSet) watermark(client, subject string) int64 {

@@ -178,8 +178,12 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 // revocation is kept that long, not merely until exp. Every node, this one
 // included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
+	rt := a.runtime()
+	if rt.revoked.holds(c.ID) {
+		return nil // revoked before: its row lasts as long as the token could verify
+	}
 	leeway := time.Duration(a.Leeway)
-	return a.runtime().Store.RevokeToken(ctx, store.RevokedToken{
+	return rt.Store.RevokeToken(ctx, store.RevokedToken{
 		JTI: c.ID, ClientID: c.ClientID, Subject: revocationGroup(c), IssuedAt: time.Unix(issuedAt(c), 0),
 		Until: c.ExpiresAt.Add(leeway),
 	})

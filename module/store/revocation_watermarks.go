@@ -128,13 +128,16 @@ func revoke(tx *gorm.DB, r Revocation) error {
 		}
 	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
-	if res.Error != nil {
+	if res.Error != nil || res.RowsAffected == 0 {
+		// Revoked before: every node has heard of it (a node started since
+		// reads the row), so a client revoking one token again and again
+		// adds no change-feed entry each time.
 		return res.Error
 	}
 	if err := notify(tx, Change{Kind: ChangeRevoke, ClientID: r.ClientID, JTI: r.JTI}); err != nil {
 		return err
 	}
-	if res.RowsAffected == 0 || !grouped {
+	if !grouped {
 		return nil
 	}
 	return boundRevocations(tx, r.ClientID, r.Subject, w, s.watermarkKeepFor(), s.kept(r.ClientID, r.Subject))

@@ -141,3 +141,33 @@ func revokeOfC1(s *store.Store, jti, subject string, iat time.Time) error {
 	return s.RevokeToken(context.Background(), store.RevokedToken{JTI: jti, ClientID: "c1", Subject: subject,
 		IssuedAt: iat, Until: time.Now().Add(2 * time.Hour)})
 }
+
+// A token revoked again adds nothing: no row and no change-feed entry (a
+// client revoking one token in a loop wrote an entry, and on PostgreSQL a
+// notification to every node, each time), grouped or not.
+func TestRevokingAgainWritesNoChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		count := func() int64 {
+			t.Helper()
+			var n int64
+			if err := s.DB.Model(&store.Change{}).Where("kind = ?", store.ChangeRevoke).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		ungrouped := store.RevokedToken{JTI: "plain", ClientID: "c1", Until: time.Now().Add(time.Hour)}
+		for i := range 3 {
+			if err := revokeOfC1(s, "grouped", "u1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RevokeToken(ctx, ungrouped); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(); n != 2 {
+				t.Fatalf("after revoking two tokens %d times: %d revoke entries, want 2", i+1, n)
+			}
+		}
+	})
+}
