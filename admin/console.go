@@ -268,7 +268,7 @@ func (rq *request) signIn() {
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		rq.w.Header().Set("Retry-After", strconv.Itoa(secs))
-		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), Throttled: true})
+		web.LogSignInThrottled(co.h.throttled, r, "console", "", func() string { return co.h.knownTenant(r.Context(), tenant) })
 		rq.signInPage(http.StatusTooManyRequests, shown, username,
 			fmt.Sprintf("Too many failed sign-ins. Wait %d seconds and try again.", secs))
 		return

@@ -65,11 +65,13 @@ type Handler struct {
 	// connect as anyone, are not affected.
 	RequireConnectAs bool `json:"require_connect_as,omitempty"`
 
-	app     *app.App
-	mux     *http.ServeMux
-	routes  []string // the patterns setup registered, in order (openapi_test.go holds the document to them)
-	logger  *zap.Logger
-	console *console
+	app    *app.App
+	mux    *http.ServeMux
+	routes []string // the patterns setup registered, in order (openapi_test.go holds the document to them)
+	logger *zap.Logger
+	// throttled logs the sign-ins refused for too many attempts, sampled.
+	throttled *zap.Logger
+	console   *console
 }
 
 // CaddyModule returns the Caddy module information.
@@ -96,6 +98,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.app = a
 	h.logger = logger
+	h.throttled = app.SampledLogger(logger)
 	h.routes = nil
 	mux := http.NewServeMux()
 	h.route(mux, "GET /clients", h.listClients)

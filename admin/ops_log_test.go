@@ -3,11 +3,13 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -41,6 +43,7 @@ func TestConsoleRefusedSignInIsLogged(t *testing.T) {
 		e := newEnv(t, driver)
 		core, logs := observer.New(zapcore.DebugLevel)
 		e.h.logger = zap.New(core)
+		e.h.throttled = app.SampledLogger(e.h.logger)
 		root := e.adminUser(store.DefaultTenantID, "root")
 		pleb := e.adminUser(store.DefaultTenantID, "pleb")
 		pleb.Admin = false
@@ -90,6 +93,24 @@ func TestConsoleRefusedSignInIsLogged(t *testing.T) {
 		}
 		if text := allText(logs); strings.Contains(text, "Typed-Pa55-8") {
 			t.Errorf("the typed tenant is in the log: %s", text)
+		}
+
+		// Throttled sign-ins come as fast as a client sends them (the
+		// others are bounded by the throttle): their lines are sampled, at
+		// most 100 a second and then one in 100.
+		logs.TakeAll()
+		const flood = 1000
+		started := time.Now()
+		for i := range flood {
+			if w := b.post("/console/signin", url.Values{"tenant": {""}, "username": {"root"}, "password": {fmt.Sprint("x", i)}}); w.Code != http.StatusTooManyRequests {
+				t.Fatalf("flood: status %d, want 429", w.Code)
+			}
+		}
+		seconds := int(time.Since(started).Seconds()) + 2 // the windows the flood can touch
+		if n, most := logs.FilterMessage("sign-in failed").Len(), 100*seconds+flood/100; n == 0 || n > most {
+			t.Errorf("%d throttled sign-ins in %d s logged %d lines, want 1 to %d", flood, seconds, n, most)
+		} else if most >= flood {
+			t.Logf("the flood took %d s: too slow to tell sampling apart", seconds)
 		}
 	})
 }

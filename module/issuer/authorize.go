@@ -56,12 +56,14 @@ type Authorize struct {
 	// redirect: only the signed-in user who approved sees the result.
 	OOB string `json:"oob,omitempty"`
 
-	app      *app.App
-	logger   *zap.Logger
-	minter   *Minter // the mint path shared with the token endpoint
-	pages    map[string]*template.Template
-	sessions *web.Sessions
-	signIn   *web.SignInCSRF
+	app    *app.App
+	logger *zap.Logger
+	// throttled logs the sign-ins refused for too many attempts, sampled.
+	throttled *zap.Logger
+	minter    *Minter // the mint path shared with the token endpoint
+	pages     map[string]*template.Template
+	sessions  *web.Sessions
+	signIn    *web.SignInCSRF
 	// Sign-in attempts, per tenant and username and per client IP.
 }
 
@@ -83,7 +85,7 @@ func (a *Authorize) Provision(ctx caddy.Context) error {
 }
 
 func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
-	a.app, a.logger = ap, logger
+	a.app, a.logger, a.throttled = ap, logger, app.SampledLogger(logger)
 	if a.SessionTTL == 0 {
 		a.SessionTTL = caddy.Duration(12 * time.Hour)
 	}

@@ -346,7 +346,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, Throttled: true})
+		web.LogSignInThrottled(a.throttled, r, "authorize", ar.client.ID, func() string { return ar.client.TenantID })
 		return a.loginPage(w, r, ar, http.StatusTooManyRequests, username,
 			"Too many attempts. Wait "+strconv.Itoa(secs)+" seconds and try again.", "")
 	}
