@@ -9,7 +9,10 @@ import (
 )
 
 // Every Caddyfile shipped in caddyfiles/ adapts without error or warning
-// and configures the scopegate app, so the examples cannot rot.
+// and configures the scopegate app, so the examples cannot rot; and every
+// server of it bounds how long a request may take to send its headers and
+// body, so a client trickling bytes cannot hold connections for good
+// (Caddy's defaults leave the body unbounded).
 func TestEveryCaddyfileAdapts(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "caddyfiles", "*.Caddyfile"))
 	if err != nil || len(files) == 0 {
@@ -25,6 +28,20 @@ func TestEveryCaddyfileAdapts(t *testing.T) {
 			}
 			if err := json.Unmarshal(cfgJSON, &cfg); err != nil {
 				t.Fatal(err)
+			}
+			var httpApp struct {
+				Servers map[string]struct {
+					ReadTimeout       int64 `json:"read_timeout"`
+					ReadHeaderTimeout int64 `json:"read_header_timeout"`
+				} `json:"servers"`
+			}
+			if err := json.Unmarshal(cfg.Apps["http"], &httpApp); err != nil || len(httpApp.Servers) == 0 {
+				t.Fatalf("%s: no http servers (%v)", f, err)
+			}
+			for name, srv := range httpApp.Servers {
+				if srv.ReadTimeout <= 0 || srv.ReadHeaderTimeout <= 0 {
+					t.Errorf("%s: server %s has read_timeout %d, read_header_timeout %d: want both set", f, name, srv.ReadTimeout, srv.ReadHeaderTimeout)
+				}
 			}
 			if _, ok := cfg.Apps["scopegate"]; !ok && strings.Contains(string(body), "scopegate {") {
 				t.Errorf("%s has a scopegate option but no scopegate app in its JSON", f)
