@@ -9,6 +9,7 @@ import (
 	"errors"
 	"math/big"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,4 +255,26 @@ func TestOwnKeyAnswersForThePublishedKey(t *testing.T) {
 			t.Fatalf("token of a key whose published half is another's: err = %v, want ErrSignature", err)
 		}
 	})
+}
+
+// BenchmarkParseStrangerClaims is a stranger's token of about 15 KB (what
+// fits Caddy's header limit) with an aud nested 5,000 deep, under the
+// signing key's kid with a forged signature: refused for its signature
+// before its claims are decoded, so it costs about what a good token's
+// verification does (BenchmarkParsePublicKey), not the claims' JSON.
+func BenchmarkParseStrangerClaims(b *testing.B) {
+	st := storetest.Open(b, store.SQLite)
+	r := ringAt(b, st, time.Now)
+	v := NewVerifier(r, iss, iss, time.Second)
+	_, foreign, _ := ed25519.GenerateKey(rand.Reader)
+	head := base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"at+jwt","alg":"EdDSA","kid":"` + r.SigningKID() + `"}`))
+	input := head + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"aud":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+`}`))
+	raw := input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(foreign, []byte(input)))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Parse(ctx, raw); !errors.Is(err, ErrSignature) {
+			b.Fatalf("err = %v, want ErrSignature", err)
+		}
+	}
 }

@@ -226,6 +226,17 @@ func badTokens(t testing.TB, r *KeyRing) map[string]badToken {
 		t.Fatalf("control: the re-spelled header's token is refused untampered: %v", err)
 	}
 
+	// The decoding path checks the signature before it decodes the claims
+	// (a stranger's claims cost JSON work): claims that are no JSON are
+	// ErrMalformed under a good signature, ErrSignature under a forged one.
+	respelledHead, _, _ := strings.Cut(respelledRaw, ".")
+	notJSON := respelledHead + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"aud":[[[[`))
+	notJSONSigned := notJSON + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(signing, []byte(notJSON)))
+	notJSONForged := notJSON + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(foreign, []byte(notJSON)))
+	hugeHead := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"EdDSA","typ":"at+jwt","kid":"` + r.SigningKID() + `","x":"` + strings.Repeat("y", 800) + `"}`))
+	hugeHeadRaw := hugeHead + "." + base64.RawURLEncoding.EncodeToString(respelledPayload)
+	hugeHeadRaw += "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(signing, []byte(hugeHeadRaw)))
+
 	good, _ := r.Sign(claims(time.Minute))
 	other, _ := r.Sign(otherIss)
 	head, payload, sig := splitRaw(t, good)
@@ -278,6 +289,10 @@ func badTokens(t testing.TB, r *KeyRing) map[string]badToken {
 		"garbage":                     {"not.a.jwt", ErrMalformed},
 		"empty":                       {"", ErrMalformed},
 		"two segments":                {"abc.def", ErrMalformed},
+		"claims not JSON, signed":     {notJSONSigned, ErrMalformed},
+		"claims not JSON, forged":     {notJSONForged, ErrSignature},
+		"header over 1 KiB":           {hugeHeadRaw, ErrMalformed},
+		"four segments":               {good + ".x", ErrMalformed},
 	}
 }
 
