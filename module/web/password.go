@@ -5,6 +5,7 @@ package web
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -61,6 +62,8 @@ func CheckPassword(hash, password string) bool {
 	if hash == "" {
 		h = dummyHash()
 	}
+	passwordWork <- struct{}{}
+	defer func() { <-passwordWork }()
 	if obs := compareObserver.Load(); obs != nil {
 		cost, _ := bcrypt.Cost(h)
 		(*obs)(cost)
@@ -68,6 +71,13 @@ func CheckPassword(hash, password string) bool {
 	ok := bcrypt.CompareHashAndPassword(h, []byte(password)) == nil
 	return ok && hash != ""
 }
+
+// passwordWork lets at most half the CPUs (one at least) check passwords at
+// once. A check costs about 200 ms of CPU (bcrypt at cost 12), and the
+// sign-in throttle bounds each address, not callers of many addresses, who
+// could otherwise keep every core on bcrypt: past this bound sign-ins wait
+// their turn while every other request keeps the remaining cores.
+var passwordWork = make(chan struct{}, max(1, runtime.NumCPU()/2))
 
 var compareObserver atomic.Pointer[func(cost int)]
 
