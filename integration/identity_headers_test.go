@@ -208,17 +208,17 @@ func TestTrustedIdentityStillReachesGuardedRoutes(t *testing.T) {
 	})
 }
 
-// caddyfileVariant writes a copy of the shipped file with global inserted
-// into its global options block and site at the top of its first site
-// block, and returns the copy's path.
-func caddyfileVariant(t *testing.T, file, global, site string) string {
+// caddyfileVariant writes a copy of the shipped file with servers inserted
+// into the servers block of its global options and site at the top of its
+// first site block, and returns the copy's path.
+func caddyfileVariant(t *testing.T, file, servers, site string) string {
 	t.Helper()
 	body, err := os.ReadFile(filepath.Join("..", "caddyfiles", file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(body)
-	for _, ins := range []struct{ after, text string }{{"\n{\n", global}, {"\n:{$SCOPEGATE_PORT:8080} {\n", site}} {
+	for _, ins := range []struct{ after, text string }{{"\n\tservers {\n", servers}, {"\n:{$SCOPEGATE_PORT:8080} {\n", site}} {
 		i := strings.Index(text, ins.after)
 		if i < 0 {
 			t.Fatalf("%s has no %q", file, ins.after)
@@ -240,10 +240,8 @@ func caddyfileVariant(t *testing.T, file, global, site string) string {
 // headers sent to /public/ (directly and through dot segments) never reach
 // the upstream, while an unrelated allowed underscore header does.
 func TestForgedIdentityWithUnderscoreHeadersAllowed(t *testing.T) {
-	path := caddyfileVariant(t, "quickstart.Caddyfile", `	servers {
-		expected_underscore_headers x_scopegate_* x_act_as_user x_control
+	path := caddyfileVariant(t, "quickstart.Caddyfile", `		expected_underscore_headers x_scopegate_* x_act_as_user x_control
 		expected_dot_headers x.scopegate.* x.act.as.user
-	}
 `, "")
 	g := startGateway(t, path, store.SQLite)
 	for _, p := range unguarded["quickstart.Caddyfile"] {
