@@ -47,14 +47,22 @@ func unclearPath(p string) bool {
 	if unclearASCII(p) {
 		return true
 	}
+	if isASCII(p) {
+		return false
+	}
+	n := compatibilityView(p)
+	return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n) ||
+		hasDotSegment(strings.Map(lookalikeSeparator, n))
+}
+
+// isASCII reports whether p holds only ASCII characters.
+func isASCII(p string) bool {
 	for i := 0; i < len(p); i++ {
 		if p[i] >= utf8.RuneSelf {
-			n := compatibilityView(p)
-			return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n) ||
-				hasDotSegment(strings.Map(lookalikeSeparator, n))
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // compatibilityView is what the checks above need of p's NFKC form: p with
@@ -94,47 +102,32 @@ func compatibilityView(p string) string {
 // for each run of other characters, which only part what the checks look
 // for, as they would in the NFKC form. U+FDFA's eighteen characters (three
 // spaces among Arabic letters) are "x x x x": a path of them grows less
-// than threefold instead of elevenfold. It reads bytes, not runes: a
-// decomposition is valid UTF-8, and only ASCII and the separators matter.
+// than threefold instead of elevenfold. It reads bytes, not runes: the
+// other characters' bytes (lead and continuation alike) only extend a run.
 func writeReadable(b *strings.Builder, d []byte) {
 	other := false
-	for i := 0; i < len(d); {
-		c := d[i]
-		if c < utf8.RuneSelf {
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; {
+		case c < utf8.RuneSelf:
 			b.WriteByte(c)
 			other = false
-			i++
-			continue
-		}
-		size := 2
-		if c >= 0xe0 {
-			size = 3
-		}
-		if c >= 0xf0 {
-			size = 4
-		}
-		size = min(size, len(d)-i)
-		if (c == 0xc2 || c == 0xe2) && isLookalikeSeparator(d[i:i+size]) {
+		case (c == 0xc2 || c == 0xe2) && isLookalikeSeparator(d[i:]):
+			_, size := utf8.DecodeRune(d[i:])
 			b.Write(d[i : i+size])
+			i += size - 1
 			other = false
-		} else if !other {
+		case !other:
 			b.WriteByte('x')
 			other = true
 		}
-		i += size
 	}
 }
 
 // readsAsSeparatorOrASCII reports whether a decomposition holds an ASCII
 // byte or a look-alike separator.
 func readsAsSeparatorOrASCII(d []byte) bool {
-	for _, c := range d {
-		if c < utf8.RuneSelf {
-			return true
-		}
-	}
 	for i, c := range d {
-		if (c == 0xc2 || c == 0xe2) && isLookalikeSeparator(d[i:]) {
+		if c < utf8.RuneSelf || (c == 0xc2 || c == 0xe2) && isLookalikeSeparator(d[i:]) {
 			return true
 		}
 	}
@@ -142,7 +135,9 @@ func readsAsSeparatorOrASCII(d []byte) bool {
 }
 
 // isLookalikeSeparator reports whether b starts with a look-alike separator
-// (lookalikeSeparator); they are U+00A5 and U+2xxx, led by 0xc2 or 0xe2.
+// (lookalikeSeparator). They are U+00A5 and U+2xxx, whose first byte is
+// 0xc2 or 0xe2: callers test that byte first (inline), so other bytes cost
+// no call.
 func isLookalikeSeparator(b []byte) bool {
 	r, _ := utf8.DecodeRune(b)
 	return lookalikeSeparator(r) == '/'
@@ -157,12 +152,8 @@ const varClearPath = "scopegate.clear_path"
 // markClearPath records that r's path, found clear, need not be checked
 // again.
 func markClearPath(r *http.Request) {
-	p := r.URL.Path
-	for i := 0; i < len(p); i++ {
-		if p[i] >= utf8.RuneSelf {
-			varsOf(r).set(varClearPath, p)
-			return
-		}
+	if p := r.URL.Path; !isASCII(p) {
+		varsOf(r).set(varClearPath, p)
 	}
 }
 
@@ -170,13 +161,11 @@ func markClearPath(r *http.Request) {
 // may have rewritten it), is the one scopegate_strip found clear.
 func checkedClear(r *http.Request) bool {
 	p := r.URL.Path
-	for i := 0; i < len(p); i++ {
-		if p[i] >= utf8.RuneSelf {
-			checked, ok := varsOf(r)[varClearPath].(string)
-			return ok && checked == p
-		}
+	if isASCII(p) {
+		return false
 	}
-	return false
+	checked, ok := varsOf(r)[varClearPath].(string)
+	return ok && checked == p
 }
 
 // lookalikeSeparator maps the characters that NFKC keeps but Windows "best

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -45,20 +46,9 @@ func (s SignInRefusal) Reason() string {
 // found, never the username as typed (people type passwords into it by
 // mistake) nor the password.
 func LogSignInRefused(log *zap.Logger, r *http.Request, s SignInRefusal) {
-	ce := log.Check(zap.InfoLevel, "sign-in failed")
-	if ce == nil {
-		return
+	if ce := log.Check(zap.InfoLevel, "sign-in failed"); ce != nil {
+		writeSignInRefused(ce, r, s)
 	}
-	userID := ""
-	if s.User != nil {
-		userID = s.User.ID
-	}
-	tenant := s.Tenant // the console passes only a tenant that exists; keep it short anyway
-	if len(tenant) > 64 {
-		tenant = tenant[:64]
-	}
-	ce.Write(zap.String("page", s.Page), zap.String("reason", s.Reason()), zap.String("client_id", s.ClientID),
-		zap.String("tenant", tenant), zap.String("user_id", userID), zap.String("remote_addr", ClientIP(r)))
 }
 
 // LogSignInThrottled logs a sign-in refused before any check, with too many
@@ -71,16 +61,22 @@ func LogSignInThrottled(log *zap.Logger, r *http.Request, page, clientID string,
 	if log == nil {
 		return
 	}
-	ce := log.Check(zap.InfoLevel, "sign-in failed")
-	if ce == nil {
-		return
+	if ce := log.Check(zap.InfoLevel, "sign-in failed"); ce != nil {
+		writeSignInRefused(ce, r, SignInRefusal{Page: page, ClientID: clientID, Tenant: tenant(), Throttled: true})
 	}
-	t := tenant()
-	if len(t) > 64 {
-		t = t[:64]
+}
+
+func writeSignInRefused(ce *zapcore.CheckedEntry, r *http.Request, s SignInRefusal) {
+	userID := ""
+	if s.User != nil {
+		userID = s.User.ID
 	}
-	ce.Write(zap.String("page", page), zap.String("reason", SignInRefusal{Throttled: true}.Reason()), zap.String("client_id", clientID),
-		zap.String("tenant", t), zap.String("user_id", ""), zap.String("remote_addr", ClientIP(r)))
+	tenant := s.Tenant // the console passes only a tenant that exists; keep it short anyway
+	if len(tenant) > 64 {
+		tenant = tenant[:64]
+	}
+	ce.Write(zap.String("page", s.Page), zap.String("reason", s.Reason()), zap.String("client_id", s.ClientID),
+		zap.String("tenant", tenant), zap.String("user_id", userID), zap.String("remote_addr", ClientIP(r)))
 }
 
 // ClientIP is the client's IP as Caddy determined it (honouring
