@@ -66,7 +66,10 @@ func (s *Store) RevokeToken(ctx context.Context, t RevokedToken) error {
 // SetRevocationsKept changes the bounds of RevocationsKeptPerSubject and
 // RevocationsKeptPerClient for this store (tests exercise them with a small
 // one); 0 restores them.
-func (s *Store) SetRevocationsKept(n int) { s.revocationsKept.Store(int64(n)) }
+func (s *Store) SetRevocationsKept(n int) {
+	s.revocationsKept.Store(int64(n))
+	s.budgets.forget()
+}
 
 func (s *Store) kept(clientID, subject string) int64 {
 	if n := s.revocationsKept.Load(); n > 0 {
@@ -140,7 +143,16 @@ func revoke(tx *gorm.DB, r Revocation) error {
 	if !grouped {
 		return nil
 	}
-	return boundRevocations(tx, r.ClientID, r.Subject, w, s.watermarkKeepFor(), s.kept(r.ClientID, r.Subject))
+	g := revocationGroup{r.ClientID, r.Subject}
+	if s.budgets.spend(g) {
+		return nil
+	}
+	kept := s.kept(r.ClientID, r.Subject)
+	n, err := boundRevocations(tx, r.ClientID, r.Subject, w, s.watermarkKeepFor(), kept)
+	if err == nil {
+		s.budgets.counted(g, n, kept)
+	}
+	return err
 }
 
 // lockGroup makes the revocations of a group take turns, until tx ends. On
@@ -175,8 +187,10 @@ func saveWatermark(tx *gorm.DB, clientID, subject string, upTo int64, expires ti
 // that tokens issued in that second and not revoked keep working, unless
 // they alone are more than kept. The watermark never passes a second
 // before this node's clock: a token from a node whose clock runs ahead
-// must not end the group's tokens minted after it.
-func boundRevocations(tx *gorm.DB, clientID, subject string, w RevocationWatermark, longest time.Duration, kept int64) error {
+// must not end the group's tokens minted after it. It returns how many
+// live rows the group keeps above its watermark, or kept when it replaced
+// some (the rows left are not counted again).
+func boundRevocations(tx *gorm.DB, clientID, subject string, w RevocationWatermark, longest time.Duration, kept int64) (int64, error) {
 	now := time.Now().UTC()
 	live := func() *gorm.DB {
 		// Expired rows are Cleanup's.
@@ -185,24 +199,24 @@ func boundRevocations(tx *gorm.DB, clientID, subject string, w RevocationWaterma
 	}
 	var n int64
 	if err := live().Where("issued_at > ?", w.IssuedUpTo).Count(&n).Error; err != nil {
-		return err
+		return 0, err
 	}
 	if n <= kept {
-		return nil
+		return n, nil
 	}
 	var newest int64
 	if err := live().Select("MAX(issued_at)").Scan(&newest).Error; err != nil {
-		return err
+		return 0, err
 	}
 	upTo := min(newest-1, now.Unix()-1)
 	if err := live().Where("issued_at > ?", upTo).Count(&n).Error; err != nil {
-		return err
+		return 0, err
 	}
 	if n > kept {
 		upTo = min(newest, now.Unix())
 	}
 	if upTo <= w.IssuedUpTo {
-		return nil
+		return kept, nil
 	}
 	// Kept while a token it ends could verify: the revoked ones it
 	// replaces (whatever lifetime they were minted with), and any other
@@ -210,13 +224,13 @@ func boundRevocations(tx *gorm.DB, clientID, subject string, w RevocationWaterma
 	expires := later(w.ExpiresAt.UTC(), time.Unix(upTo, 0).Add(longest).UTC())
 	var last Revocation
 	if err := live().Where("issued_at <= ?", upTo).Order("expires_at DESC").Limit(1).Find(&last).Error; err != nil {
-		return err
+		return 0, err
 	}
 	expires = later(expires, last.ExpiresAt.UTC())
 	if err := saveWatermark(tx, clientID, subject, upTo, expires); err != nil {
-		return err
+		return 0, err
 	}
-	return live().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error
+	return kept, live().Where("issued_at <= ?", upTo).Delete(&Revocation{}).Error
 }
 
 func later(a, b time.Time) time.Time {

@@ -55,6 +55,8 @@ type Store struct {
 	revocationsKept atomic.Int64
 	// watermarkKeep is KeepWatermarksFor's duration.
 	watermarkKeep atomic.Int64
+	// budgets spares most revocations a count of their group's rows.
+	budgets revocationBudgets
 }
 
 // ErrNotOpen means the database was never opened: the app's start failed
@@ -130,7 +132,7 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	if driver == Postgres {
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	s := &Store{DB: db, Driver: driver}
+	s := &Store{DB: db, Driver: driver, budgets: newRevocationBudgets()}
 	s.SetMaxConns(0)
 	if err := s.migrate(ctx); err != nil {
 		_ = sqlDB.Close()
