@@ -39,8 +39,13 @@ func (m *Minter) authenticate(ctx context.Context, req *Request) (*store.Client,
 	case errors.Is(err, app.ErrClientDisabled):
 		return nil, oauth.ErrInvalidClient("the client is disabled")
 	}
-	m.logger.Error("authenticating client", zap.String("client_id", req.ClientID), zap.Error(err))
-	return nil, serverFailure(err)
+	// Only an id of Scopegate's shape is named: anything else may be a
+	// secret pasted into the wrong field (and is anyone's to send).
+	var id []zap.Field
+	if generatedID(req.ClientID) {
+		id = append(id, zap.String("client_id", req.ClientID))
+	}
+	return nil, m.failed(ctx, "authenticating client", err, id...)
 }
 
 // grantClient identifies the client of a code, refresh or revocation
@@ -58,8 +63,7 @@ func (m *Minter) grantClient(ctx context.Context, req *Request) (*store.Client, 
 	}
 	c, err := m.app.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
-		m.logger.Error("loading client", zap.Error(err))
-		return nil, serverFailure(err)
+		return nil, m.failed(ctx, "loading client", err)
 	}
 	if c == nil || !c.Public {
 		// The same answer for both, as authenticate gives.

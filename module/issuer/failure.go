@@ -1,6 +1,12 @@
 package issuer
 
 import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
@@ -24,4 +30,35 @@ func notOpen(a *app.App) *oauth.Error {
 		return serverFailure(err)
 	}
 	return nil
+}
+
+// failed logs an internal error of a token request and returns its answer
+// (serverFailure). A caller that hung up cancels the database query it was
+// waiting for: nothing failed here, and anyone may do it as often as they
+// like, so that is logged at debug level (the metric counts it as
+// canceled) instead of as an error per request.
+func (m *Minter) failed(ctx context.Context, msg string, err error, fields ...zap.Field) *oauth.Error {
+	level := zap.ErrorLevel
+	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
+		level = zap.DebugLevel
+	}
+	if ce := m.logger.Check(level, msg); ce != nil {
+		ce.Write(append(fields, zap.Error(err))...)
+	}
+	return serverFailure(err)
+}
+
+// spendTimeout bounds the work of a grant that spends a single-use
+// credential (a code, a refresh token), which goes on when its caller
+// hangs up.
+const spendTimeout = 15 * time.Second
+
+// spending is the context of a grant that spends a single-use credential:
+// not canceled when the caller hangs up. A cancel could land after the
+// database had committed the spend but before the answer was known (the
+// code or token used, no successor saved) or between the spend and its
+// successor, and the caller's retry with the same credential would then
+// look like a reuse and revoke the whole grant.
+func spending(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), spendTimeout)
 }

@@ -38,6 +38,8 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 		return nil, oauth.ErrInvalidRequest("the code parameter is missing")
 	}
 	c := req.Client
+	ctx, cancel := spending(ctx)
+	defer cancel()
 	now := time.Now()
 	family := secret.NewToken(16)
 	// The presenter is vetted before the code is spent or taken as reused:
@@ -67,8 +69,7 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 			zap.String("client_id", c.ID), zap.Int("access_tokens_revoked", len(revoked)))
 		return nil, oauth.ErrInvalidGrant("the code was already used; the tokens issued from it are revoked")
 	case err != nil:
-		m.logger.Error("redeeming a code", zap.Error(err))
-		return nil, serverFailure(err)
+		return nil, m.failed(ctx, "redeeming a code", err)
 	}
 	u, oerr := m.findUser(ctx, c, code.UserID)
 	if oerr != nil {

@@ -3,8 +3,6 @@ package issuer
 import (
 	"context"
 
-	"go.uber.org/zap"
-
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -116,8 +114,7 @@ func (m *Minter) userFor(ctx context.Context, c *store.Client, userParam string)
 func (m *Minter) speaksFor(ctx context.Context, c *store.Client, u *store.User, refusal string) *oauth.Error {
 	switch speaks, err := m.app.SpeaksFor(ctx, c, u); {
 	case err != nil:
-		m.logger.Error("reading the power of a client's owner", zap.Error(err))
-		return serverFailure(err)
+		return m.failed(ctx, "reading the power of a client's owner", err)
 	case !speaks:
 		return oauth.ErrUnauthorizedClient("%s", refusal)
 	}

@@ -31,6 +31,8 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		return nil, oauth.ErrInvalidRequest("the refresh_token parameter is missing")
 	}
 	c := req.Client
+	ctx, cancel := spending(ctx)
+	defer cancel()
 	// A malformed scope is refused before the token is spent.
 	requested, err := scope.Parse(req.Get("scope"))
 	if err != nil {
@@ -54,7 +56,7 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		}
 		return nil
 	}
-	old, err := m.app.Store().UseRefreshToken(ctx, store.Digest(raw), time.Now(), check)
+	old, err := m.app.Store().UseRefreshTokenValue(ctx, raw, time.Now(), check)
 	var refused refusal
 	switch {
 	case errors.As(err, &refused):
@@ -69,18 +71,15 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		m.logger.Warn("a rotated refresh token was reused; its family is revoked", zap.String("client_id", c.ID))
 		return nil, oauth.ErrInvalidGrant("the refresh token was already used; every token of this grant is revoked")
 	case err != nil:
-		m.logger.Error("using a refresh token", zap.Error(err))
-		return nil, serverFailure(err)
+		return nil, m.failed(ctx, "using a refresh token", err)
 	}
 	issued, oerr := m.refreshWith(ctx, c, old, scopes, req.Request)
 	if oerr != nil {
 		// What failed once the token was spent (its user gone, a daily
-		// allowance used up) leaves it usable as well.
-		// Not with ctx: a client that gave up mid-refresh retries with
-		// this very token, which must not look reused then.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := m.app.Store().ReleaseRefreshToken(rctx, old.Digest); err != nil {
+		// allowance used up) leaves it usable as well (ctx is not the
+		// caller's: one that gave up mid-refresh retries with this very
+		// token, which must not look reused then).
+		if err := m.app.Store().ReleaseRefreshToken(ctx, old.Digest); err != nil {
 			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))
 		}
 		return nil, oerr

@@ -202,8 +202,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 			return nil, 0, oauth.ErrInvalidClient("the client no longer exists")
 		}
 		if err != nil {
-			m.logger.Error("consuming daily allowance", zap.String("client_id", c.ID), zap.Error(err))
-			return nil, 0, serverFailure(err)
+			return nil, 0, m.failed(ctx, "consuming daily allowance", err, zap.String("client_id", c.ID))
 		}
 		if granted == 0 {
 			m.usedUpAllowance().Add(key, struct{}{})
@@ -272,7 +271,7 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	if oerr != nil {
 		return nil, oerr
 	}
-	refresh := secret.NewToken(32)
+	refresh := store.NewRefreshToken(family)
 	// A revocation lasts as long as the token verifies, leeway included.
 	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(m.app.Leeway))
 	// The row dates the access token's revocation (its watermark group):
@@ -292,8 +291,10 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 		return nil, oauth.ErrInvalidGrant("the grant was revoked meanwhile (a code or refresh token of it was used twice, or it was revoked)")
 	}
 	if err != nil {
-		m.logger.Error("saving a refresh token", zap.Error(err))
-		return nil, serverFailure(err)
+		return nil, m.failed(ctx, "saving a refresh token", err)
+	}
+	if replaces != "" {
+		m.pruneFamily(ctx, family)
 	}
 	// A client limited to grant types without refresh_token gets none: the
 	// row is kept all the same, since it is what revokes the access token
@@ -312,8 +313,7 @@ func (m *Minter) findUser(ctx context.Context, c *store.Client, idOrName string)
 		return nil, oauth.ErrInvalidGrant("unknown user %q in the client's tenant", truncate(idOrName))
 	}
 	if err != nil {
-		m.logger.Error("loading user", zap.Error(err))
-		return nil, serverFailure(err)
+		return nil, m.failed(ctx, "loading user", err)
 	}
 	if u.Disabled {
 		return nil, oauth.ErrInvalidGrant("the user is disabled")
@@ -339,4 +339,17 @@ func claimText(v string) bool {
 		}
 	}
 	return true
+}
+
+// pruneFamily keeps the retired refresh tokens of a family that rotated
+// often to the newest few (store.PruneRefreshFamily). The refresh has
+// succeeded whatever happens here: a failure only leaves rows for the next
+// rotation or Cleanup, so it is logged, not answered; and a client hanging
+// up does not skip it.
+func (m *Minter) pruneFamily(ctx context.Context, family string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := m.app.Store().PruneRefreshFamily(ctx, family); err != nil {
+		m.logger.Error("pruning a refresh token family's retired tokens", zap.Error(err))
+	}
 }

@@ -102,6 +102,11 @@ func (rv *Revocation) revokeRefresh(req *Request, raw string) *oauth.Error {
 	ctx := req.HTTP.Context()
 	t, err := rv.app.Store().GetRefreshToken(ctx, store.Digest(raw))
 	if errors.Is(err, store.ErrNotFound) {
+		// A retired token pruned from its family's rows still takes the
+		// grant with it, as it did while it had a row.
+		t, err = rv.app.Store().LiveRefreshFamily(ctx, raw)
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err == nil && t.ClientID != req.ClientID {

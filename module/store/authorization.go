@@ -393,10 +393,39 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken, replaces 
 // access tokens issued with the family are revoked (every node drops them
 // through the change feed).
 func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
+	return s.useRefreshToken(ctx, digest, "", now, check)
+}
+
+// UseRefreshTokenValue is UseRefreshToken for the token raw, which also
+// takes as reused a retired token whose row was pruned (PruneRefreshFamily)
+// while the family its value names still holds a token: check vets the
+// presenter against that token, and then the family is revoked.
+func (s *Store) UseRefreshTokenValue(ctx context.Context, raw string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
+	return s.useRefreshToken(ctx, Digest(raw), RefreshFamilyOf(raw), now, check)
+}
+
+func (s *Store) useRefreshToken(ctx context.Context, digest, family string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
 	var t RefreshToken
 	reused := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("digest = ?", digest).Take(&t).Error; err != nil {
+		err := tx.Where("digest = ?", digest).Take(&t).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) && family != "" {
+			// Not a token of the family's rows: a retired one pruned
+			// since, when the family still holds a token.
+			live, ferr := liveFamilyToken(tx, family, now)
+			if ferr != nil {
+				return ferr
+			}
+			if check != nil {
+				if err := check(live); err != nil {
+					return err
+				}
+			}
+			reused = true
+			_, err = revokeFamily(tx, family, now)
+			return err
+		}
+		if err != nil {
 			return err
 		}
 		if !now.Before(t.ExpiresAt) {
@@ -417,7 +446,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 			return nil
 		}
 		reused = true
-		_, err := revokeFamily(tx, t.FamilyID, now)
+		_, err = revokeFamily(tx, t.FamilyID, now)
 		return err
 	})
 	if err != nil {
