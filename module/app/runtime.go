@@ -142,6 +142,9 @@ func tokenKeyOf(raw string) tokenKey {
 // Client returns a client row from the cache or the database; (nil, nil)
 // means there is no such client.
 func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error) {
+	if !store.FindableID(id) {
+		return nil, nil // never cached: see FindableID
+	}
 	if c, known := rt.clients.get(id); known {
 		return c, nil
 	}
@@ -160,6 +163,9 @@ func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error)
 // User returns a user row from the cache or the database; (nil, nil) means
 // there is no such user.
 func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {
+	if !store.FindableID(id) {
+		return nil, nil // never cached: see FindableID
+	}
 	if u, known := rt.users.get(id); known {
 		return u, nil
 	}

@@ -344,6 +344,9 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 	if !g.AllowEncodedSlashes && encodedSlash(r.URL) {
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descEncodedSlash)
 	}
+	if queryNamesToken(r.URL.RawQuery) {
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descQueryToken)
+	}
 	raw, oerr := bearer(r)
 	if oerr != nil {
 		return nil, oerr

@@ -79,7 +79,7 @@ func TestRefusalsAreCountedAndLogged(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				logs.TakeAll()
 				before, allowed := decisions(t, tc.decision, tc.reason), decisions(t, app.DecisionAllowed, "")
-				x := newExchange("/api/x?access_token=in-the-query", tc.lines...)
+				x := newExchange("/api/x?key=in-the-query", tc.lines...)
 				x.serve(t, g)
 				if got := decisions(t, tc.decision, tc.reason) - before; got != 1 {
 					t.Errorf("%s/%s counted %v times, want once", tc.decision, tc.reason, got)

@@ -24,3 +24,8 @@ func findable(v string, size int) bool {
 	}
 	return strings.IndexByte(v, 0) < 0 && utf8.ValidString(v)
 }
+
+// FindableID reports whether id could be a stored client's or user's id:
+// one that cannot is not found without asking (and not worth remembering
+// as missing: a caller could pin its 64 KiB in a cache per request).
+func FindableID(id string) bool { return findable(id, idSize) }
