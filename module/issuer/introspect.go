@@ -1,8 +1,11 @@
 package issuer
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -107,10 +110,51 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		in.logger.Error("introspecting token", zap.Error(err))
 		oauth.WriteJSON(w, serverFailure(err), "scopegate")
 		return nil
+	default:
+		// Not an access token: maybe a refresh token (RFC 7662 §2.1 takes
+		// either kind).
+		if body, err = in.refreshToken(r.Context(), caller, req.Get("token")); err != nil {
+			oauth.WriteJSON(w, m.failed(r.Context(), "introspecting a refresh token", err), "scopegate")
+			return nil
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	return json.NewEncoder(w).Encode(body)
+}
+
+// refreshToken answers the introspection of raw as a refresh token: active
+// while it can be used (stored, not yet rotated, not expired, its client
+// still enabled) and the caller may read it as it may the client's access
+// tokens.
+func (in *Introspection) refreshToken(ctx context.Context, caller *store.Client, raw string) (map[string]any, error) {
+	inactive := map[string]any{"active": false}
+	if strings.Count(raw, ".") > 1 {
+		return inactive, nil // a JWT's shape: an access token that failed
+	}
+	t, err := in.app.Store().GetRefreshToken(ctx, store.Digest(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if t.UsedAt != nil || !now.Before(t.ExpiresAt) {
+		return inactive, nil
+	}
+	c, err := in.app.Runtime().Client(ctx, t.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || c.Disabled || !in.mayRead(caller, &token.Claims{ClientID: c.ID, Tenant: c.TenantID}) {
+		return inactive, nil
+	}
+	return map[string]any{
+		"active": true, "token_type": "refresh_token", "scope": scope.Join(t.Scopes), "client_id": c.ID,
+		"sub": t.UserID, "tenant": c.TenantID, "exp": t.ExpiresAt.Unix(), "iat": t.CreatedAt.Unix(),
+		"iss": in.app.Issuer,
+	}, nil
 }
 
 // mayRead reports whether caller may see token c's claims: its own token,
