@@ -24,21 +24,13 @@ import (
 func TestRefreshLoopKeepsFewRowsAndPrunedTokensStillRevoke(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		c, secret, b := f.codeGrantApp(t)
 		other, otherSecret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
-		_, b := f.authorize(t)
-		refresh := func(clientID, clientSecret, tok string) result {
-			return serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok}}), clientID, clientSecret))
-		}
+		refresh := func(clientID, clientSecret, tok string) result { return f.refreshAs(t, clientID, clientSecret, tok) }
 		// grant redeems a code and refreshes it n times; it returns every
 		// answer, the code's first.
 		grant := func(n int) []result {
-			first := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {codeFor(t, b, c, "")}}), c.ID, secret))
-			if first.Status != 200 {
-				t.Fatalf("redeem: %s", first.Raw)
-			}
-			out := []result{first}
+			out := []result{f.redeemCode(t, b, c, secret)}
 			for range n {
 				next := refresh(c.ID, secret, out[len(out)-1].str("refresh_token"))
 				if next.Status != 200 {

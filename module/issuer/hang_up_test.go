@@ -32,12 +32,10 @@ func hungUp(r *http.Request) *http.Request {
 func TestSpendingGrantsIgnoreACallerHangingUp(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
-		_, b := f.authorize(t)
+		c, secret, b := f.codeGrantApp(t)
 		// The client is known to this node before the hang-ups (its
 		// authentication reads the caller's context, and may stop there).
-		warm := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"unknown"}}), c.ID, secret))
+		warm := f.refreshAs(t, c.ID, secret, "unknown")
 		if warm.Status != http.StatusBadRequest {
 			t.Fatalf("warm-up: %s", warm.Raw)
 		}
@@ -58,7 +56,7 @@ func TestSpendingGrantsIgnoreACallerHangingUp(t *testing.T) {
 		if unused != 1 {
 			t.Fatalf("the grant holds %d unused refresh tokens, want its successor alone", unused)
 		}
-		next := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rotated.str("refresh_token")}}), c.ID, secret))
+		next := f.refreshAs(t, c.ID, secret, rotated.str("refresh_token"))
 		if next.Status != http.StatusOK {
 			t.Fatalf("refreshing the successor: %s", next.Raw)
 		}

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -19,10 +20,12 @@ import (
 func TestIntrospectingRefreshTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
-		ada := f.authUser(store.DefaultTenantID, "ada")
-		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		c, secret, b := f.codeGrantApp(t)
+		ada, err := f.app.Store().FindUser(context.Background(), store.DefaultTenantID, "ada")
+		if err != nil {
+			t.Fatal(err)
+		}
 		other, otherSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
-		_, b := f.authorize(t)
 		in := &Introspection{app: f.app, logger: f.log}
 		introspect := func(tok, id, sec string) map[string]any {
 			t.Helper()
@@ -36,11 +39,7 @@ func TestIntrospectingRefreshTokens(t *testing.T) {
 			}
 			return body
 		}
-		first := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {codeFor(t, b, c, "")}}), c.ID, secret))
-		if first.Status != 200 {
-			t.Fatalf("redeem: %s", first.Raw)
-		}
-		rt := first.str("refresh_token")
+		rt := f.redeemCode(t, b, c, secret).str("refresh_token")
 		got := introspect(rt, c.ID, secret)
 		if got["active"] != true || got["token_type"] != "refresh_token" || got["scope"] != "demo.read" ||
 			got["client_id"] != c.ID || got["sub"] != ada.ID || got["tenant"] != store.DefaultTenantID || got["exp"] == nil {
@@ -49,7 +48,7 @@ func TestIntrospectingRefreshTokens(t *testing.T) {
 		if got := introspect(rt, other.ID, otherSecret); got["active"] != false || len(got) != 1 {
 			t.Errorf("another client's view of the refresh token: %v, want {active: false}", got)
 		}
-		next := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}), c.ID, secret))
+		next := f.refreshAs(t, c.ID, secret, rt)
 		if next.Status != 200 {
 			t.Fatalf("refresh: %s", next.Raw)
 		}
