@@ -50,8 +50,9 @@ func (m *Minter) failed(ctx context.Context, msg string, err error, fields ...za
 
 // spendTimeout bounds the work of a grant that spends a single-use
 // credential (a code, a refresh token), which goes on when its caller
-// hangs up.
-const spendTimeout = 15 * time.Second
+// hangs up: longer than any of its transactions may take (TxTimeout), so
+// that the deadline never lands inside a commit either.
+var spendTimeout = 2*store.TxTimeout + 10*time.Second
 
 // spending is the context of a grant that spends a single-use credential:
 // not canceled when the caller hangs up. A cancel could land after the

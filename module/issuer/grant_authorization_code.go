@@ -12,7 +12,6 @@ import (
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
-	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -41,7 +40,7 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 	ctx, cancel := spending(ctx)
 	defer cancel()
 	now := time.Now()
-	family := secret.NewToken(16)
+	handle, family := store.NewRefreshFamily()
 	// The presenter is vetted before the code is spent or taken as reused:
 	// checked afterwards, any client that saw a victim's code could burn it,
 	// so that the rightful client's redemption looked like a reuse and
@@ -80,7 +79,7 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 	if oerr != nil {
 		return nil, oerr
 	}
-	return m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, "", req.Request)
+	return m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, handle, "", req.Request)
 }
 
 // refusal carries a presenter check's protocol error through the store.

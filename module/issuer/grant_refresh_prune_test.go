@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
@@ -84,6 +85,45 @@ func TestRefreshLoopKeepsFewRowsAndPrunedTokensStillRevoke(t *testing.T) {
 		}
 		if r := refresh(c.ID, secret, answers[len(answers)-1].str("refresh_token")); r.str("error") != oauth.InvalidGrant {
 			t.Fatalf("the current refresh token after its grant's pruned token was revoked: %s", r.Raw)
+		}
+	})
+}
+
+// A grant made before refresh tokens named their family goes on as it
+// was: its successors name none (they could not name a family whose id is
+// no handle's digest), its retired tokens keep their rows (pruning them
+// would lose what recognises them), and the first of them presented again
+// after many rotations still revokes the grant.
+func TestRefreshOfAnUnnamedFamilyIsNotPruned(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret, _ := f.codeGrantApp(t)
+		ada, err := f.app.Store().FindUser(context.Background(), store.DefaultTenantID, "ada")
+		if err != nil {
+			t.Fatal(err)
+		}
+		legacy, family := "legacyRefreshTokenValueWithoutAnyFamilyInIt", "legacyFamilyId00000000"
+		if err := f.app.Store().SaveRefreshToken(context.Background(), &store.RefreshToken{Digest: store.Digest(legacy), FamilyID: family,
+			ClientID: c.ID, UserID: ada.ID, Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)}, ""); err != nil {
+			t.Fatal(err)
+		}
+		tok := legacy
+		for i := range 3 * store.UsedRefreshTokensKept {
+			r := f.refreshAs(t, c.ID, secret, tok)
+			if r.Status != http.StatusOK {
+				t.Fatalf("refresh %d: %s", i, r.Raw)
+			}
+			if tok = r.str("refresh_token"); store.RefreshHandleOf(tok) != "" {
+				t.Fatalf("a successor in an unnamed family names one: %q", tok)
+			}
+		}
+		var rows int64
+		f.app.Store().DB.Model(&store.RefreshToken{}).Where("family_id = ?", family).Count(&rows)
+		if rows != 3*store.UsedRefreshTokensKept+1 {
+			t.Fatalf("%d rows, want every one of %d kept", rows, 3*store.UsedRefreshTokensKept+1)
+		}
+		if r := f.refreshAs(t, c.ID, secret, legacy); !strings.Contains(r.str("error_description"), "already used") {
+			t.Fatalf("the family's first token again: %s, want the reuse refusal", r.Raw)
 		}
 	})
 }

@@ -73,13 +73,16 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 	case err != nil:
 		return nil, m.failed(ctx, "using a refresh token", err)
 	}
-	issued, oerr := m.refreshWith(ctx, c, old, scopes, req.Request)
+	issued, oerr := m.refreshWith(ctx, c, old, raw, scopes, req.Request)
 	if oerr != nil {
 		// What failed once the token was spent (its user gone, a daily
-		// allowance used up) leaves it usable as well (ctx is not the
-		// caller's: one that gave up mid-refresh retries with this very
-		// token, which must not look reused then).
-		if err := m.app.Store().ReleaseRefreshToken(ctx, old.Digest); err != nil {
+		// allowance used up) leaves it usable as well, with a deadline of
+		// its own: the refresh may have failed because ctx's ran out, and a
+		// token left spent with no successor would make the client's retry
+		// look like a reuse.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := m.app.Store().ReleaseRefreshToken(rctx, old.Digest); err != nil {
 			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))
 		}
 		return nil, oerr
@@ -109,11 +112,19 @@ func (m *Minter) refreshScopes(c *store.Client, t *store.RefreshToken, requested
 	return scopes, nil
 }
 
-// refreshWith issues the successor of the spent refresh token old.
-func (m *Minter) refreshWith(ctx context.Context, c *store.Client, old *store.RefreshToken, scopes []string, req *Request) (*Issued, *oauth.Error) {
+// refreshWith issues the successor of the spent refresh token old, whose
+// value was raw.
+func (m *Minter) refreshWith(ctx context.Context, c *store.Client, old *store.RefreshToken, raw string, scopes []string, req *Request) (*Issued, *oauth.Error) {
 	u, oerr := m.findUser(ctx, c, old.UserID)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return m.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, old.Digest, req)
+	// The successor names its family as the spent token did; a family
+	// made before tokens named theirs goes on unnamed (its retired tokens
+	// are known by their rows alone, so they are never pruned).
+	handle := store.RefreshHandleOf(raw)
+	if handle != "" && store.Digest(handle) != old.FamilyID {
+		handle = ""
+	}
+	return m.mintWithRefresh(ctx, c, u, scopes, old.Scopes, old.FamilyID, handle, old.Digest, req)
 }

@@ -253,12 +253,14 @@ func (m *Minter) sign(claims *token.Claims, lifetime time.Duration) (*Issued, *o
 
 // mintWithRefresh issues an access token for scopes and a refresh token of
 // family that keeps familyScopes and replaces the refresh token of digest
-// replaces ("" for a code's first). The refresh token records the access
+// replaces ("" for a code's first). The refresh token names its family by
+// handle (store.NewRefreshToken), or nothing for a family made before
+// tokens named theirs (handle ""). The refresh token records the access
 // token's id, so revoking the family revokes the access token too. When the
 // grant was revoked meanwhile (its code or a rotated refresh token came
 // back, or RFC 7009) nothing is handed out. A client that may not use the
 // refresh_token grant gets the access token alone.
-func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, replaces string, req *Request) (*Issued, *oauth.Error) {
+func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.User, scopes, familyScopes []string, family, handle, replaces string, req *Request) (*Issued, *oauth.Error) {
 	ext, oerr := m.requiredClaims(c, scopes, req)
 	if oerr != nil {
 		return nil, oerr
@@ -271,7 +273,10 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	if oerr != nil {
 		return nil, oerr
 	}
-	refresh := store.NewRefreshToken(family)
+	refresh := secret.NewToken(32)
+	if handle != "" {
+		refresh = store.NewRefreshToken(handle)
+	}
 	// A revocation lasts as long as the token verifies, leeway included.
 	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(m.app.Leeway))
 	// The row dates the access token's revocation (its watermark group):
@@ -293,7 +298,7 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	if err != nil {
 		return nil, m.failed(ctx, "saving a refresh token", err)
 	}
-	if replaces != "" {
+	if replaces != "" && handle != "" {
 		m.pruneFamily(ctx, family)
 	}
 	// A client limited to grant types without refresh_token gets none: the

@@ -203,6 +203,14 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&tokens).Error; err != nil {
 		return 0, err
 	}
+	// Read again once they are locked, as revokeFamily does: a rotation
+	// holding one of them (SaveRefreshToken locks the token it replaces)
+	// may have committed its successor meanwhile, which the locking read
+	// did not see but the delete below takes; its access token must be
+	// revoked with the others.
+	if err := scoped().Order("digest").Find(&tokens).Error; err != nil {
+		return 0, err
+	}
 	// Every caller ending a whole client's grants (userID "") moves the
 	// client to its next token generation in the same transaction, which
 	// refuses all its tokens: a revocation of each would be redundant.

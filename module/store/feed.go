@@ -95,6 +95,17 @@ type feedWritten struct{}
 type written struct {
 	feed  bool         // a feed entry (the OnChange hook runs)
 	audit []AuditEntry // audit entries (the OnAudit hook runs)
+	after []func()     // run once the transaction commits (afterCommit)
+}
+
+// afterCommit runs fn once tx commits (never if it rolls back); in a
+// transaction not started by Store.tx, at once.
+func afterCommit(tx *gorm.DB, fn func()) {
+	if w, ok := tx.Statement.Context.Value(feedWritten{}).(*written); ok {
+		w.after = append(w.after, fn)
+		return
+	}
+	fn()
 }
 
 // notify appends c to the change feed inside tx, wakes the other nodes

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,35 +11,57 @@ import (
 	"github.com/scopegate/scopegate/module/secret"
 )
 
-// UsedRefreshTokensKept is how many retired refresh tokens a family keeps
-// as rows once it has rotated more than twice as many times. Each rotation
-// used to leave a row for the refresh token's whole lifetime (30 days): a
-// client refreshing in a loop added about a thousand rows a second. Past
-// the newest few, a retired token is recognised by the family its value
-// names (NewRefreshToken) rather than by its own row, and the access token
-// issued with it is revoked when its row goes (PruneRefreshFamily).
+// UsedRefreshTokensKept is how many retired refresh tokens a named family
+// keeps as rows once it holds more than twice as many. Each rotation used
+// to leave a row for the refresh token's whole lifetime (30 days): a client
+// refreshing in a loop added about a thousand rows a second. Past the
+// newest few, a retired token is recognised by the family its value names
+// (NewRefreshToken) rather than by its own row, and the access token issued
+// with it is revoked when its row goes (PruneRefreshFamily).
 const UsedRefreshTokensKept = 16
 
-// NewRefreshToken returns a new refresh token of family: the family's id, a
-// dot and 256 random bits. Naming the family lets a retired token be
-// recognised as one after its row is gone (RefreshFamilyOf): presenting
-// it still revokes its grant. The family id tells its holder nothing it
-// could use: every token of the family already names it, and only the
-// family's client may present them.
-func NewRefreshToken(family string) string {
-	return family + "." + secret.NewToken(32)
+// pruneBatch bounds the rows one prune takes: a family pruned after every
+// rotation past the bound never holds many more.
+const pruneBatch = 256
+
+// NewRefreshFamily returns the handle of a new refresh token family and
+// the family id stored for it: the handle's digest, so that a database
+// dump holds no value that names a family in a request (as it holds no
+// token or code, only their digests).
+func NewRefreshFamily() (handle, id string) {
+	handle = secret.NewToken(16)
+	return handle, Digest(handle)
 }
 
-// RefreshFamilyOf returns the family a refresh token's value names, or ""
-// for a value that names none (tokens made before families were named,
-// or anything else).
-func RefreshFamilyOf(raw string) string {
-	family, rest, ok := strings.Cut(raw, ".")
-	// A family id is NewToken(16): 22 base64url characters.
-	if !ok || len(family) != 22 || rest == "" || !isBase64URL(family) {
+// NewRefreshToken returns a new refresh token of the family whose handle
+// is given: the handle, a dot and 256 random bits. Naming the family lets
+// a retired token be recognised as one after its row is gone
+// (RefreshFamilyOf): presenting it still revokes its grant. The handle
+// tells its holder nothing it could use: every token of the family already
+// names it, and only the family's client may present them.
+func NewRefreshToken(handle string) string {
+	return handle + "." + secret.NewToken(32)
+}
+
+// RefreshHandleOf returns the family handle a refresh token's value names,
+// or "" for a value that names none (tokens made before families were
+// named, or anything else).
+func RefreshHandleOf(raw string) string {
+	handle, rest, ok := strings.Cut(raw, ".")
+	// A handle is NewToken(16): 22 base64url characters.
+	if !ok || len(handle) != 22 || rest == "" || !isBase64URL(handle) {
 		return ""
 	}
-	return family
+	return handle
+}
+
+// RefreshFamilyOf returns the id of the family a refresh token's value
+// names, or "".
+func RefreshFamilyOf(raw string) string {
+	if h := RefreshHandleOf(raw); h != "" {
+		return Digest(h)
+	}
+	return ""
 }
 
 func isBase64URL(s string) bool {
@@ -81,45 +102,46 @@ func (s *Store) LiveRefreshFamily(ctx context.Context, raw string) (*RefreshToke
 	return t, translate(err)
 }
 
-// PruneRefreshFamily keeps a family's retired tokens to the newest
-// UsedRefreshTokensKept once it holds more than twice as many, so that its
-// rows stay few however often it rotates. The access tokens issued with
-// the tokens pruned are revoked while they still verify, as revoking the
-// family would have done (grouped, so their revocations are bounded too):
-// a client that refreshed that many times since has newer ones. It locks
-// the family's rows first, in the order revokeFamily does.
+// PruneRefreshFamily keeps a named family's retired tokens to about the
+// newest UsedRefreshTokensKept once it holds more than twice as many, so
+// that its rows stay few however often it rotates. Only families whose
+// tokens name them are pruned: an older family's retired tokens are known
+// by their rows alone. The access tokens issued with the tokens pruned are
+// revoked while they still verify, as revoking the family would have done
+// (grouped with the user's, so a loop of refreshes ends up as a
+// watermark, not a row per token).
+//
+// It locks only retired rows, in the order revokeFamily and
+// revokeUserGrants lock a family's: a successor being saved is never
+// retired, so a revocation that has not seen it yet (and deletes it last)
+// never waits in a circle with the prune.
 func (s *Store) PruneRefreshFamily(ctx context.Context, family string) error {
-	if family == "" {
-		return nil
-	}
-	var used int64
-	err := s.DB.WithContext(ctx).Model(&RefreshToken{}).
-		Where("family_id = ? AND used_at IS NOT NULL", family).Count(&used).Error
-	if err != nil || used <= 2*UsedRefreshTokensKept {
+	var used []RefreshToken
+	err := s.DB.WithContext(ctx).Select("created_at").Where("family_id = ? AND used_at IS NOT NULL", family).
+		Order("created_at DESC").Limit(2*UsedRefreshTokensKept + 1).Find(&used).Error
+	if err != nil || len(used) <= 2*UsedRefreshTokensKept {
 		return translate(err)
 	}
+	// Rows retired before the newest few (those of the cut-off's second
+	// stay with it).
+	cutoff := used[UsedRefreshTokensKept-1].CreatedAt
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []RefreshToken
-		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").
-			Where("family_id = ?", family).Find(&rows).Error
-		if err != nil {
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Limit(pruneBatch).
+			Where("family_id = ? AND used_at IS NOT NULL AND created_at < ?", family, cutoff).Find(&rows).Error
+		if err != nil || len(rows) == 0 {
 			return err
 		}
-		rows = slices.DeleteFunc(rows, func(t RefreshToken) bool { return t.UsedAt == nil })
-		if len(rows) <= UsedRefreshTokensKept {
-			return nil
-		}
-		slices.SortFunc(rows, func(a, b RefreshToken) int { return b.CreatedAt.Compare(a.CreatedAt) })
 		now := time.Now()
-		var pruned []string
-		for _, t := range rows[UsedRefreshTokensKept:] {
+		digests := make([]string, 0, len(rows))
+		for _, t := range rows {
 			if t.AccessJTI != "" && t.AccessExpiresAt != nil && t.AccessExpiresAt.After(now) {
 				if err := revoke(tx, accessRevocation(t)); err != nil {
 					return err
 				}
 			}
-			pruned = append(pruned, t.Digest)
+			digests = append(digests, t.Digest)
 		}
-		return tx.Where("digest IN ?", pruned).Delete(&RefreshToken{}).Error
+		return tx.Where("digest IN ?", digests).Delete(&RefreshToken{}).Error
 	})
 }

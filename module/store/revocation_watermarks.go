@@ -150,7 +150,7 @@ func revoke(tx *gorm.DB, r Revocation) error {
 	kept := s.kept(r.ClientID, r.Subject)
 	n, err := boundRevocations(tx, r.ClientID, r.Subject, w, s.watermarkKeepFor(), kept)
 	if err == nil {
-		s.budgets.counted(g, n, kept)
+		s.budgets.counted(tx, g, n, kept)
 	}
 	return err
 }

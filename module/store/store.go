@@ -321,6 +321,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 	if err == nil {
 		s.audited(ctx, w.audit)
+		for _, fn := range w.after {
+			fn()
+		}
 	}
 	return err
 }
