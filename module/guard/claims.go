@@ -53,16 +53,28 @@ func (cm claimMatch) want(repl *caddy.Replacer) string {
 	return caddy.ToString(v)
 }
 
+// descClaimMissing refuses a token minted before a scope it holds came
+// to require a claim a route binds.
+const descClaimMissing = "the token lacks a claim one of its scopes now requires: request a new token"
+
 // checkClaims compares the claims the token carries with the route's
-// match_claims; a token without a claim is not restricted by it.
-func (g *Guard) checkClaims(r *http.Request, ext map[string]string) *oauth.Error {
-	if len(g.claimMatches) == 0 || len(ext) == 0 {
+// match_claims. A token without a claim is not restricted by it, unless
+// one of its scopes requires that claim: such a token was minted before
+// the catalogue said so (a reload added the requirement), and would
+// otherwise reach every value the binding keeps apart, for as long as it
+// lives; it is refused as invalid_token, so that its client gets a new
+// one, which carries the claim.
+func (g *Guard) checkClaims(r *http.Request, granted []string, ext map[string]string) *oauth.Error {
+	if len(g.claimMatches) == 0 {
 		return nil
 	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	for _, cm := range g.claimMatches {
 		have, ok := ext[cm.name]
 		if !ok {
+			if g.scopesRequire(granted, cm.name) {
+				return oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "%s", descClaimMissing)
+			}
 			continue
 		}
 		if ambiguousPath(r.URL.Path) {
@@ -78,6 +90,18 @@ func (g *Guard) checkClaims(r *http.Request, ext map[string]string) *oauth.Error
 		}
 	}
 	return nil
+}
+
+// scopesRequire reports whether a scope of granted requires claim name (as
+// the catalogue says now).
+func (g *Guard) scopesRequire(granted []string, name string) bool {
+	cat := g.app.Catalogue()
+	for _, s := range granted {
+		if def, ok := cat.Get(s); ok && slices.Contains(def.RequiredClaims, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ambiguousPath reports whether p, the decoded request path, holds a "." or

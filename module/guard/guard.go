@@ -447,7 +447,7 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 			return e
 		}
 	}
-	if oerr := g.checkClaims(r, c.Ext); oerr != nil {
+	if oerr := g.checkClaims(r, granted, c.Ext); oerr != nil {
 		return oerr
 	}
 	// Last, as when a second guard behind a write matcher checked them.

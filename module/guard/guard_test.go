@@ -483,7 +483,11 @@ func TestWriteScopesAfterClaimBindings(t *testing.T) {
 }
 
 // match_claim with a placeholder keeps a token that carries the claim to the
-// matching path segment; tokens without the claim are not restricted.
+// matching path segment; tokens without the claim are not restricted,
+// unless one of their scopes requires it: such a token was minted before a
+// reload made its scope require the claim, and reached every application
+// (seen through the built binary); it is refused, 401 invalid_token, so its
+// client gets a new one, bound to its application.
 func TestMatchClaim(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver, benchScopes) // a scope requires application_id
@@ -502,12 +506,17 @@ func TestMatchClaim(t *testing.T) {
 			{"prefix is not a match", "/apps/app-10", bound("app-1"), false},
 			{"segment missing", "/apps", bound("app-1"), false},
 			{"token without the claim", "/apps/app-2/items", e.token(svc, "", "demo.read"), true},
+			{"token of a scope requiring the claim, without it", "/apps/app-2/items", e.token(svc, "", "demo.read application.session"), false},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				x := newExchange(tc.path, bearerLine(tc.raw))
 				up := x.serve(t, g)
 				if tc.pass {
 					wantPassed(t, x, up)
+					return
+				}
+				if strings.Contains(tc.name, "without it") {
+					wantRefused(t, x, up, http.StatusUnauthorized, oauth.InvalidToken, descClaimMissing, "")
 					return
 				}
 				wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "the token is limited to application_id app-1", "")

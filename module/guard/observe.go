@@ -30,6 +30,7 @@ var unauthorizedReasons = map[string]string{
 	descNoBearer:                     "missing",
 	descNotBearer:                    "malformed",
 	descEmptyBearer:                  "malformed",
+	descClaimMissing:                 "claim_missing",
 	token.ErrMalformed.Error():       "malformed",
 	token.ErrExpired.Error():         "expired",
 	token.ErrNotYet.Error():          "not_yet_valid",
