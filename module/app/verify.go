@@ -173,19 +173,32 @@ func (a *App) ParseToken(ctx context.Context, raw string) (*token.Claims, error)
 	return a.verifier.Verify(ctx, raw)
 }
 
+// RevocationLeewayFloor is the least leeway a revocation is kept for past
+// its token's exp, whatever the leeway is now: a node restarted or
+// reloaded with a larger leeway takes the token for that much longer, and
+// a revocation kept only for the old one would be gone (purged) while the
+// token verified again.
+const RevocationLeewayFloor = 5 * time.Minute
+
+// RevocationUntil is how long a revocation of a token expiring at exp is
+// kept: as long as the token could still verify, exp plus the leeway, and
+// plus RevocationLeewayFloor at least.
+func (a *App) RevocationUntil(exp time.Time) time.Time {
+	return exp.Add(max(time.Duration(a.Leeway), RevocationLeewayFloor))
+}
+
 // Revoke makes a token unusable on every node (RFC 7009) for as long as it
 // could still verify: Verify accepts it until exp plus the leeway, so the
-// revocation is kept that long, not merely until exp. Every node, this one
-// included, applies it from its change-feed entry.
+// revocation is kept that long, not merely until exp (RevocationUntil).
+// Every node, this one included, applies it from its change-feed entry.
 func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
 	rt := a.runtime()
 	if rt.revoked.holds(c.ID) {
 		return nil // revoked before: its row lasts as long as the token could verify
 	}
-	leeway := time.Duration(a.Leeway)
 	return rt.Store.RevokeToken(ctx, store.RevokedToken{
 		JTI: c.ID, ClientID: c.ClientID, Subject: revocationGroup(c), IssuedAt: time.Unix(issuedAt(c), 0),
-		Until: c.ExpiresAt.Add(leeway),
+		Until: a.RevocationUntil(c.ExpiresAt.Time),
 	})
 }
 

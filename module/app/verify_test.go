@@ -196,6 +196,31 @@ func TestRevocationOutlivesExpiryByLeeway(t *testing.T) {
 	})
 }
 
+// A revocation is kept at least app.RevocationLeewayFloor past its token's
+// exp, whatever the leeway when it was made: a node restarted (or
+// reloaded) with a larger leeway takes the token for that much longer, and
+// a revocation kept only for the old leeway was purged while the token
+// verified again there (seen through the built binary: revoked at leeway
+// 1s, 200 after a restart at 5m).
+func TestRevocationOutlivesALeewayRaised(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling, func(a *app.App) { a.Leeway = caddy.Duration(time.Second) })
+		c, _ := newClient(t, a, "revoked-then-leeway-raised")
+		raw, claims := mint(t, a, c.ID, "", -time.Minute) // past exp plus the leeway of 1s
+		if err := a.Revoke(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Runtime().CleanupNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		raised := openOn(t, driver, a.Database.DSN, noPolling, func(a *app.App) { a.Leeway = caddy.Duration(4 * time.Minute) })
+		if _, err := raised.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("a node with a leeway of 4 min: Verify = %v, want ErrRevoked", err)
+		}
+	})
+}
+
 // A token that expires while cached is refused with token.ErrExpired by the
 // cache itself, which then drops it.
 func TestVerifyExpiredWhileCached(t *testing.T) {

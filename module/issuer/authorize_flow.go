@@ -500,7 +500,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		}
 		// Recorded before it is signed, so that a password reset or a
 		// consent revoked from now on ends it (store.ImplicitToken).
-		until := claims.ExpiresAt.Add(time.Duration(a.app.Leeway))
+		until := a.app.RevocationUntil(claims.ExpiresAt.Time)
 		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, grant, claims.IssuedAt.Time, until); errors.Is(err, store.ErrGrantEnded) {
 			return a.grantEnded(w, r, ar)
 		} else if err != nil {

@@ -278,7 +278,7 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 		refresh = store.NewRefreshToken(handle)
 	}
 	// A revocation lasts as long as the token verifies, leeway included.
-	accessExpires := issued.Claims.ExpiresAt.Add(time.Duration(m.app.Leeway))
+	accessExpires := m.app.RevocationUntil(issued.Claims.ExpiresAt.Time)
 	// The row dates the access token's revocation (its watermark group):
 	// never before its iat, which IssueAfterWatermark may have moved past
 	// this node's clock.
