@@ -106,6 +106,9 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 				return nil, fmt.Errorf("creating database directory: %w", err)
 			}
 		}
+		if err := createPrivately(dsn); err != nil {
+			return nil, fmt.Errorf("creating database file: %w", err)
+		}
 		dial = sqlite.Open(sqliteDSN(dsn))
 	case Postgres:
 		if dsn == "" {
@@ -174,6 +177,25 @@ func (s *Store) SetMaxConns(n int) {
 // sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
 // and IMMEDIATE transactions (so concurrent writers queue instead of failing
 // when a read lock would have to be upgraded).
+// createPrivately makes a new SQLite file readable by its owner alone
+// (SQLite would make it 0644 under the usual umask, and its -wal and -shm
+// files take the database's mode): it holds password hashes, the audit
+// log and sealed secrets, and a path the operator chose may sit in a
+// directory anyone can read. An existing file keeps its mode.
+func createPrivately(path string) error {
+	if strings.Contains(path, "?") || path == ":memory:" {
+		return nil // a URI: SQLite decides
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 func sqliteDSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
