@@ -80,9 +80,13 @@ func cmdBootstrap(fl caddycmd.Flags) (int, error) {
 	if clientID != "" && !rotate {
 		return caddy.ExitCodeFailedStartup, errors.New("--client-id names the client to rotate: use it with --rotate")
 	}
+	newFile, created := a.NewSQLiteFile()
 	id, secretValue, err := a.bootstrap(ctx, rotate, clientID)
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
+	}
+	if created {
+		fmt.Fprintf(os.Stderr, "note: no database was at %s, so bootstrap made one there; if you meant your gateway's, check --config and XDG_DATA_HOME (Caddy's data directory)\n", newFile)
 	}
 	out, _ := json.MarshalIndent(map[string]string{"client_id": id, "client_secret": secretValue}, "", "  ")
 	fmt.Fprintln(os.Stdout, string(out))
@@ -141,6 +145,12 @@ func (a *App) BootstrapRotate(ctx context.Context, clientID string) (string, str
 }
 
 func (a *App) bootstrap(ctx context.Context, rotate bool, clientID string) (string, string, error) {
+	if path, missing := a.NewSQLiteFile(); missing && rotate {
+		// Rotating replaces a leaked admin secret of an existing database:
+		// one made here (another data directory, a config naming another
+		// file) would print a new admin while the leaked one still works.
+		return "", "", fmt.Errorf("no database is at %s, so there is no admin client to rotate; check --config and XDG_DATA_HOME (Caddy's data directory)", path)
+	}
 	if err := a.OpenStandalone(); err != nil {
 		return "", "", err
 	}

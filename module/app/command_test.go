@@ -456,3 +456,18 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// Rotating the admin secret of a database that is not there is refused,
+// and makes no database: with another data directory it made a new
+// database, master key and admin client and exited 0, while the leaked
+// secret kept working on the real one.
+func TestBootstrapRotateNeedsADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "elsewhere", "scopegate.db")
+	a := bootstrapConfig(store.SQLite, path)
+	if _, _, err := a.Bootstrap(context.Background(), true); err == nil || !strings.Contains(err.Error(), "no database is at") {
+		t.Fatalf("rotate on no database: %v, want a refusal naming the path", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused rotation made %s (%v)", path, err)
+	}
+}
