@@ -25,6 +25,11 @@ func keyCommands() *cobra.Command {
 			if err := s.fields("kid", v.KID, "state", v.State, "activates_at", v.ActivatesAt.Format(time.RFC3339)); err != nil {
 				return err
 			}
+			if body.RetireOld {
+				s.note("The new key %s signs from %s; the previous keys stopped verifying: their tokens are refused now.",
+					v.KID, v.ActivatesAt.Format(time.RFC3339))
+				return nil
+			}
 			s.note("The new key %s is published now and signs from %s; the previous keys keep verifying for %s after that.",
 				v.KID, v.ActivatesAt.Format(time.RFC3339), time.Duration(s.a.KeyOverlap))
 			return nil

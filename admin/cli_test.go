@@ -244,7 +244,8 @@ func TestCLIUsers(t *testing.T) {
 
 // Every tenant and key command: tenant create, list and show; key list
 // shows the signing key, key rotate makes a new one sign and the old one
-// keep verifying.
+// keep verifying (and says so), and an emergency rotation retiring the old
+// keys says they stopped verifying (it said they kept verifying for 48h).
 func TestCLITenantsAndKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newCLIEnv(t, driver)
@@ -274,6 +275,10 @@ func TestCLITenantsAndKeys(t *testing.T) {
 		}
 		if tl := e.ok("key", "list"); !strings.Contains(tl.out, rot.KID+"  pending") {
 			t.Fatalf("text key list %q", tl.out)
+		}
+		retired := e.ok("key", "rotate", "--emergency", "--retire-old")
+		if said := retired.out + retired.err; !strings.Contains(said, "stopped verifying") || strings.Contains(said, "keep verifying") {
+			t.Fatalf("key rotate --emergency --retire-old said %q", said)
 		}
 	})
 }

@@ -95,6 +95,10 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	if err := h.app.Store().CreateTenant(r.Context(), t, c.actor(t.ID)); err != nil {
 		if errors.Is(err, store.ErrConflict) {
+			if b.ID == nil {
+				// The id was made up here: naming it would point at no tenant.
+				return newProblem(http.StatusConflict, "a tenant named %q already exists", t.Name)
+			}
 			return newProblem(http.StatusConflict, "a tenant with id %q or name %q already exists", t.ID, t.Name)
 		}
 		if errors.Is(err, store.ErrTenantNameIsID) {

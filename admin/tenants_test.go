@@ -14,7 +14,9 @@ import (
 )
 
 // Super admins create tenants (chosen or random id), list them all and read
-// any; a duplicate id or name is 409; bad ids and names are named fields.
+// any; a duplicate id or name is 409 (naming no made-up id when none was
+// sent: it named a fresh UUID no tenant has); bad ids and names are named
+// fields.
 func TestTenants(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -28,6 +30,9 @@ func TestTenants(t *testing.T) {
 		}
 		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme", "name": "Other"}), http.StatusConflict)
 		problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "acme2", "name": "Acme Corp"}), http.StatusConflict)
+		if p := problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"name": "Globex"}), http.StatusConflict); p.Detail != `a tenant named "Globex" already exists` {
+			t.Errorf("a duplicate name without an id: %q", p.Detail)
+		}
 		// One word never names two tenants, the sign-in form taking an id
 		// or a name: a name that is another tenant's id, an id that is
 		// another's name, are 409 and create nothing.
