@@ -7,11 +7,14 @@
 package app
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -212,6 +215,7 @@ func (a *App) open() error {
 	})
 	if err != nil {
 		a.poolKey = ""
+		a.cfg.dropMadeKeyFile(err)
 		return err
 	}
 	a.attach(val.(*Runtime), a.cfg)
@@ -409,6 +413,7 @@ func (a *App) OpenStandalone() error {
 	}
 	rt, err := openRuntime(cfg, a.logger)
 	if err != nil {
+		cfg.dropMadeKeyFile(err)
 		return err
 	}
 	a.attach(rt, cfg)
@@ -523,6 +528,8 @@ type runtimeConfig struct {
 	driver, dsn string
 	master      []byte
 	keyFile     string // where the master key is kept when master_key is not set (loadMaster)
+	// keyFileMade: loadMaster made keyFile (there was none).
+	keyFileMade bool
 	cacheSize   int
 	poll        time.Duration
 	maxConns    int
@@ -535,12 +542,30 @@ func (c *runtimeConfig) loadMaster() error {
 	if c.master != nil || c.keyFile == "" {
 		return nil
 	}
+	_, statErr := os.Stat(c.keyFile)
 	master, err := secret.LoadOrCreateKeyFile(c.keyFile)
 	if err != nil {
 		return fmt.Errorf("master key file: %w", err)
 	}
 	c.master = master
+	c.keyFileMade = errors.Is(statErr, fs.ErrNotExist)
 	return nil
+}
+
+// dropMadeKeyFile deletes the master key file loadMaster just made when the
+// database refused it (err: its keys were sealed with another master key,
+// whose file went missing). Left behind, it would look like the real key
+// to whoever looks next, a backup job included, and a later start would
+// refuse the same way. A file another process has rewritten is kept.
+func (c runtimeConfig) dropMadeKeyFile(err error) {
+	if !c.keyFileMade || !errors.Is(err, secret.ErrWrongKey) {
+		return
+	}
+	if data, rerr := os.ReadFile(c.keyFile); rerr == nil {
+		if key, perr := secret.ParseKey(string(data)); perr == nil && bytes.Equal(key, c.master) {
+			_ = os.Remove(c.keyFile)
+		}
+	}
 }
 
 // poolKey identifies one database opened with one master key; reloads that

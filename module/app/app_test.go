@@ -481,3 +481,46 @@ func provisionAndStart(ctx caddy.Context, a *app.App) error {
 	}
 	return a.Start()
 }
+
+// A start whose master key file has gone missing is refused (the database's
+// keys were sealed with the lost key) and leaves no key file behind: it
+// left a freshly made one that looked like the real key, for a backup job
+// to copy over the good one, and a restart refused the same way. The real
+// key put back opens the database.
+func TestLostMasterKeyFileIsNotReplaced(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		dsn := storetest.DSN(t, driver)
+		keyFile := filepath.Join(t.TempDir(), "master.key")
+		open := func() (*app.App, error) {
+			a := &app.App{Database: &app.Database{Driver: driver, DSN: dsn}, MasterKeyFile: keyFile, Issuer: apptest.Issuer}
+			return a, a.OpenStandalone()
+		}
+		first, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.CloseStandalone()
+		real, err := os.ReadFile(keyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(keyFile); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := open(); err == nil {
+			a.CloseStandalone()
+			t.Fatal("opened a database whose keys another master key sealed")
+		}
+		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the refused start left a key file (%v)", err)
+		}
+		if err := os.WriteFile(keyFile, real, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		again, err := open()
+		if err != nil {
+			t.Fatalf("the real key put back: %v", err)
+		}
+		again.CloseStandalone()
+	})
+}

@@ -80,6 +80,10 @@ func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 	return s.aead.Seal(nonce, nonce, plaintext, aad), nil
 }
 
+// ErrWrongKey is Open's answer to ciphertext another key sealed (or that
+// was tampered with).
+var ErrWrongKey = errors.New("cannot decrypt: wrong key or tampered data")
+
 // Open decrypts what Seal produced with the same aad.
 func (s *Sealer) Open(ciphertext, aad []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
@@ -88,7 +92,7 @@ func (s *Sealer) Open(ciphertext, aad []byte) ([]byte, error) {
 	}
 	plain, err := s.aead.Open(nil, ciphertext[:n], ciphertext[n:], aad)
 	if err != nil {
-		return nil, errors.New("cannot decrypt: wrong key or tampered data")
+		return nil, ErrWrongKey
 	}
 	return plain, nil
 }
