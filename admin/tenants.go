@@ -102,6 +102,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 			return newProblem(http.StatusConflict, "a tenant with id %q or name %q already exists", t.ID, t.Name)
 		}
 		if errors.Is(err, store.ErrTenantNameIsID) {
+			if b.ID == nil {
+				return newProblem(http.StatusConflict, "another tenant has %q as its id, and the console's sign-in takes either: choose another name", t.Name)
+			}
 			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name, and the console's sign-in takes either: choose another", t.Name, t.ID)
 		}
 		if errors.Is(err, store.ErrTenantUUIDTaken) {

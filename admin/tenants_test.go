@@ -33,6 +33,9 @@ func TestTenants(t *testing.T) {
 		if p := problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"name": "Globex"}), http.StatusConflict); p.Detail != `a tenant named "Globex" already exists` {
 			t.Errorf("a duplicate name without an id: %q", p.Detail)
 		}
+		if p := problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"name": "acme"}), http.StatusConflict); strings.Contains(p.Detail, "as its name") {
+			t.Errorf("a name that is another tenant's id, sent without an id: %q names a made-up id", p.Detail)
+		}
 		// One word never names two tenants, the sign-in form taking an id
 		// or a name: a name that is another tenant's id, an id that is
 		// another's name, are 409 and create nothing.

@@ -7,7 +7,6 @@
 package app
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -215,7 +214,6 @@ func (a *App) open() error {
 	})
 	if err != nil {
 		a.poolKey = ""
-		a.cfg.dropMadeKeyFile(err)
 		return err
 	}
 	a.attach(val.(*Runtime), a.cfg)
@@ -413,7 +411,6 @@ func (a *App) OpenStandalone() error {
 	}
 	rt, err := openRuntime(cfg, a.logger)
 	if err != nil {
-		cfg.dropMadeKeyFile(err)
 		return err
 	}
 	a.attach(rt, cfg)
@@ -528,8 +525,6 @@ type runtimeConfig struct {
 	driver, dsn string
 	master      []byte
 	keyFile     string // where the master key is kept when master_key is not set (loadMaster)
-	// keyFileMade: loadMaster made keyFile (there was none).
-	keyFileMade bool
 	cacheSize   int
 	poll        time.Duration
 	maxConns    int
@@ -537,35 +532,52 @@ type runtimeConfig struct {
 }
 
 // loadMaster reads the master key file, creating it the first time, when
-// the configuration names no master_key.
+// the configuration names no master_key. A file missing for a database
+// that already holds signing keys is not made again (refuseLostKeyFile).
 func (c *runtimeConfig) loadMaster() error {
 	if c.master != nil || c.keyFile == "" {
 		return nil
 	}
-	_, statErr := os.Stat(c.keyFile)
+	if _, err := os.Stat(c.keyFile); errors.Is(err, fs.ErrNotExist) {
+		if err := c.refuseLostKeyFile(); err != nil {
+			return err
+		}
+	}
 	master, err := secret.LoadOrCreateKeyFile(c.keyFile)
 	if err != nil {
 		return fmt.Errorf("master key file: %w", err)
 	}
 	c.master = master
-	c.keyFileMade = errors.Is(statErr, fs.ErrNotExist)
 	return nil
 }
 
-// dropMadeKeyFile deletes the master key file loadMaster just made when the
-// database refused it (err: its keys were sealed with another master key,
-// whose file went missing). Left behind, it would look like the real key
-// to whoever looks next, a backup job included, and a later start would
-// refuse the same way. A file another process has rewritten is kept.
-func (c runtimeConfig) dropMadeKeyFile(err error) {
-	if !c.keyFileMade || !errors.Is(err, secret.ErrWrongKey) {
-		return
-	}
-	if data, rerr := os.ReadFile(c.keyFile); rerr == nil {
-		if key, perr := secret.ParseKey(string(data)); perr == nil && bytes.Equal(key, c.master) {
-			_ = os.Remove(c.keyFile)
+// refuseLostKeyFile is an error when the master key file is missing but the
+// database holds signing keys, which a master key sealed: the file was
+// lost (or the config names another place). A new key would only be
+// refused by those keys, and left on disk it would look like the real one
+// to whoever looks next, a backup job included; so nothing is made. A
+// database with no keys yet (a new one) gets a new file, as before.
+func (c runtimeConfig) refuseLostKeyFile() error {
+	if c.driver == store.SQLite {
+		if path := store.SQLiteFile(c.dsn); path == "" {
+			return nil
+		} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil // a new database: opening it here would make it
 		}
 	}
+	st, err := store.Open(c.driver, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var keys int64
+	if err := st.DB.Model(&store.SigningKey{}).Count(&keys).Error; err != nil {
+		return err
+	}
+	if keys > 0 {
+		return fmt.Errorf("master key file %s is missing, but the database holds %d signing keys sealed with a master key: put the file back (from a backup), or set master_key to that key; no new key was made", c.keyFile, keys)
+	}
+	return nil
 }
 
 // poolKey identifies one database opened with one master key; reloads that

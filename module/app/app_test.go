@@ -483,10 +483,12 @@ func provisionAndStart(ctx caddy.Context, a *app.App) error {
 }
 
 // A start whose master key file has gone missing is refused (the database's
-// keys were sealed with the lost key) and leaves no key file behind: it
-// left a freshly made one that looked like the real key, for a backup job
-// to copy over the good one, and a restart refused the same way. The real
-// key put back opens the database.
+// keys were sealed with the lost key), saying so, and makes no key file: it
+// made a fresh one that looked like the real key, for a backup job to copy
+// over the good one, and every restart refused the same way. The real key
+// put back opens the database; a new database beside it, sharing the key
+// file's place, still gets a new key (the file is made for a database with
+// no keys).
 func TestLostMasterKeyFileIsNotReplaced(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		dsn := storetest.DSN(t, driver)
@@ -507,9 +509,11 @@ func TestLostMasterKeyFileIsNotReplaced(t *testing.T) {
 		if err := os.Remove(keyFile); err != nil {
 			t.Fatal(err)
 		}
-		if a, err := open(); err == nil {
-			a.CloseStandalone()
-			t.Fatal("opened a database whose keys another master key sealed")
+		if a, err := open(); err == nil || !strings.Contains(err.Error(), "is missing") {
+			if err == nil {
+				a.CloseStandalone()
+			}
+			t.Fatalf("a database whose master key file is lost: %v, want a refusal saying so", err)
 		}
 		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("the refused start left a key file (%v)", err)
@@ -522,5 +526,17 @@ func TestLostMasterKeyFileIsNotReplaced(t *testing.T) {
 			t.Fatalf("the real key put back: %v", err)
 		}
 		again.CloseStandalone()
+
+		if err := os.Remove(keyFile); err != nil {
+			t.Fatal(err)
+		}
+		fresh := &app.App{Database: &app.Database{Driver: driver, DSN: storetest.DSN(t, driver)}, MasterKeyFile: keyFile, Issuer: apptest.Issuer}
+		if err := fresh.OpenStandalone(); err != nil {
+			t.Fatalf("a new database with no key file: %v", err)
+		}
+		fresh.CloseStandalone()
+		if _, err := os.Stat(keyFile); err != nil {
+			t.Fatalf("no key file made for a new database: %v", err)
+		}
 	})
 }

@@ -324,8 +324,8 @@ func (a *App) NewSQLiteFile() (string, bool) {
 	if err != nil || cfg.driver != store.SQLite {
 		return "", false
 	}
-	path, _, _ := strings.Cut(strings.TrimPrefix(cfg.dsn, "file:"), "?")
-	if path == "" || path == ":memory:" {
+	path := store.SQLiteFile(cfg.dsn)
+	if path == "" {
 		return "", false
 	}
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {

@@ -11,8 +11,8 @@ import (
 
 // A new SQLite database, and the -wal file SQLite makes beside it, are
 // readable by their owner alone (they were 0644: password hashes, the audit
-// log and sealed secrets, in whatever directory the operator named); a file
-// that exists keeps its mode.
+// log and sealed secrets, in whatever directory the operator named), under
+// any name; a file that exists keeps its mode.
 func TestNewSQLiteFilesArePrivate(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -36,6 +36,30 @@ func TestNewSQLiteFilesArePrivate(t *testing.T) {
 		}
 	}
 	s.Close()
+
+	// Names SQLite's file: URIs would read otherwise ('%41' as 'A', '#' as
+	// the end): the file named is the one made private and opened, and
+	// no other appears.
+	for _, name := range []string{"pct%41.db", "hash#x.db", "with params.db?cache=shared"} {
+		s, err := store.Open(store.SQLite, filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTenant(context.Background(), &store.Tenant{ID: "t1", Name: "t1"}, admin); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		file := store.SQLiteFile(filepath.Join(dir, name))
+		fi, err := os.Stat(file)
+		if err != nil || fi.Mode().Perm()&0o077 != 0 || fi.Size() == 0 {
+			t.Errorf("%s: %v (%v), want the database itself, private", name, fi, err)
+		}
+	}
+	for _, stray := range []string{"pctA.db", "hash"} {
+		if _, err := os.Stat(filepath.Join(dir, stray)); err == nil {
+			t.Errorf("SQLite opened %s instead of the file named", stray)
+		}
+	}
 
 	shared := filepath.Join(dir, "shared.db")
 	if err := os.WriteFile(shared, nil, 0o640); err != nil {

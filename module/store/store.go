@@ -174,17 +174,26 @@ func (s *Store) SetMaxConns(n int) {
 	sqlDB.SetMaxIdleConns(n)
 }
 
-// sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
-// and IMMEDIATE transactions (so concurrent writers queue instead of failing
-// when a read lock would have to be upgraded).
+// SQLiteFile returns the file an SQLite dsn names: the path before any
+// "?" (whose parameters go to SQLite), as Open opens it; "" for an
+// in-memory database.
+func SQLiteFile(dsn string) string {
+	path, _, _ := strings.Cut(dsn, "?")
+	if path == ":memory:" {
+		return ""
+	}
+	return path
+}
+
 // createPrivately makes a new SQLite file readable by its owner alone
 // (SQLite would make it 0644 under the usual umask, and its -wal and -shm
 // files take the database's mode): it holds password hashes, the audit
 // log and sealed secrets, and a path the operator chose may sit in a
 // directory anyone can read. An existing file keeps its mode.
-func createPrivately(path string) error {
-	if strings.Contains(path, "?") || path == ":memory:" {
-		return nil // a URI: SQLite decides
+func createPrivately(dsn string) error {
+	path := SQLiteFile(dsn)
+	if path == "" {
+		return nil
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if errors.Is(err, os.ErrExist) {
@@ -196,7 +205,17 @@ func createPrivately(path string) error {
 	return f.Close()
 }
 
+// sqliteDSN turns a path into a DSN with WAL, a busy timeout, foreign keys
+// and IMMEDIATE transactions (so concurrent writers queue instead of failing
+// when a read lock would have to be upgraded). The path is escaped for the
+// file: URI ('%' and '#' would otherwise open another file than the one
+// named); what follows a "?" is passed on as parameters.
 func sqliteDSN(path string) string {
+	path, params, hasParams := strings.Cut(path, "?")
+	path = strings.NewReplacer("%", "%25", "#", "%23").Replace(path)
+	if hasParams {
+		path += "?" + params
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
