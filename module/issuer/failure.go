@@ -59,7 +59,25 @@ var spendTimeout = 2*store.TxTimeout + 10*time.Second
 // database had committed the spend but before the answer was known (the
 // code or token used, no successor saved) or between the spend and its
 // successor, and the caller's retry with the same credential would then
-// look like a reuse and revoke the whole grant.
+// look like a reuse and revoke the whole grant. The grant runs to its end
+// instead, and takes itself back if the caller has gone by then (gone).
 func spending(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), spendTimeout)
+}
+
+// gone reports whether the caller of the request whose context is ctx has
+// hung up (its answer cannot be delivered).
+func gone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
+
+// takeBack undoes a grant whose caller hung up before its answer (undo, on
+// a context of its own) and returns the answer nobody reads: the retry
+// then finds the code or refresh token as the caller left it, instead of
+// spent, which would revoke the grant as a reuse.
+func (m *Minter) takeBack(caller context.Context, what string, undo func(context.Context) error) *oauth.Error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(caller), 5*time.Second)
+	defer cancel()
+	if err := undo(ctx); err != nil {
+		m.logger.Error("taking back a "+what+" whose caller hung up", zap.Error(err))
+	}
+	return m.failed(caller, what+" for a caller that hung up", context.Canceled)
 }

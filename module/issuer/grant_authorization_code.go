@@ -37,6 +37,7 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 		return nil, oauth.ErrInvalidRequest("the code parameter is missing")
 	}
 	c := req.Client
+	caller := ctx
 	ctx, cancel := spending(ctx)
 	defer cancel()
 	now := time.Now()
@@ -79,7 +80,13 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 	if oerr != nil {
 		return nil, oerr
 	}
-	return m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, handle, "", req.Request)
+	issued, oerr := m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, handle, "", req.Request)
+	if oerr == nil && gone(caller) {
+		return nil, m.takeBack(caller, "code redemption", func(ctx context.Context) error {
+			return m.app.Store().UndoRedemption(ctx, store.Digest(raw), family, issued.refreshDigest, code.ExpiresAt)
+		})
+	}
+	return issued, oerr
 }
 
 // refusal carries a presenter check's protocol error through the store.

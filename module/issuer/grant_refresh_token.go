@@ -31,6 +31,7 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		return nil, oauth.ErrInvalidRequest("the refresh_token parameter is missing")
 	}
 	c := req.Client
+	caller := ctx
 	ctx, cancel := spending(ctx)
 	defer cancel()
 	// A malformed scope is refused before the token is spent.
@@ -86,6 +87,11 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))
 		}
 		return nil, oerr
+	}
+	if gone(caller) {
+		return nil, m.takeBack(caller, "refresh", func(ctx context.Context) error {
+			return m.app.Store().UndoRotation(ctx, old.Digest, issued.refreshDigest)
+		})
 	}
 	return issued, nil
 }

@@ -67,6 +67,9 @@ type Issued struct {
 	Scope        string
 	RefreshToken string
 	Claims       *token.Claims
+	// refreshDigest names the refresh token row saved with it (handed out
+	// or not), for a grant to take back when its caller has gone.
+	refreshDigest string
 }
 
 // TokenSubject says for whom a token is minted.
@@ -305,6 +308,7 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	// row is kept all the same, since it is what revokes the access token
 	// when the grant is revoked (a code used twice, RFC 7009 on the code's
 	// family, a user's grants ended).
+	issued.refreshDigest = store.Digest(refresh)
 	if mayUse(c, store.GrantRefreshToken) == nil {
 		issued.RefreshToken = refresh
 	}
