@@ -189,6 +189,15 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		}
 		return q
 	}
+	// The codes are locked first: a redemption being taken back
+	// (UndoRedemption) turns a used code unused again, and between the two
+	// statements below it would be neither deleted (still used for the
+	// first) nor revoked (unused by the second), and redeem into a new
+	// grant after the revocation.
+	var codes []AuthCode
+	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").Find(&codes).Error; err != nil {
+		return 0, err
+	}
 	if err := scoped().Where("used_at IS NULL").Delete(&AuthCode{}).Error; err != nil {
 		return 0, err
 	}
