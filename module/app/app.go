@@ -558,12 +558,8 @@ func (c *runtimeConfig) loadMaster() error {
 // to whoever looks next, a backup job included; so nothing is made. A
 // database with no keys yet (a new one) gets a new file, as before.
 func (c runtimeConfig) refuseLostKeyFile() error {
-	if c.driver == store.SQLite {
-		if path := store.SQLiteFile(c.dsn); path == "" {
-			return nil
-		} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil // a new database: opening it here would make it
-		}
+	if _, missing := c.newSQLiteFile(); missing {
+		return nil // a new database: opening it here would make it
 	}
 	st, err := store.Open(c.driver, c.dsn)
 	if err != nil {

@@ -321,10 +321,19 @@ func (a *App) bootstrapName(ctx context.Context) (string, error) {
 // elsewhere would otherwise work on an empty database of its own, silently.
 func (a *App) NewSQLiteFile() (string, bool) {
 	cfg, err := a.runtimeConfig()
-	if err != nil || cfg.driver != store.SQLite {
+	if err != nil {
 		return "", false
 	}
-	path := store.SQLiteFile(cfg.dsn)
+	return cfg.newSQLiteFile()
+}
+
+// newSQLiteFile reports the path of the config's SQLite file when there is
+// none yet (opening the store would make it).
+func (c runtimeConfig) newSQLiteFile() (string, bool) {
+	if c.driver != store.SQLite {
+		return "", false
+	}
+	path := store.SQLiteFile(c.dsn)
 	if path == "" {
 		return "", false
 	}

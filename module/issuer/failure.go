@@ -65,6 +65,13 @@ func spending(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), spendTimeout)
 }
 
+// aftermath is the context of work a grant still owes once its answer is
+// decided (releasing a token, taking a grant back, pruning a family): not
+// the caller's to cancel, with a short deadline of its own.
+func aftermath(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+}
+
 // gone reports whether the caller of the request whose context is ctx has
 // hung up (its answer cannot be delivered).
 func gone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
@@ -74,7 +81,7 @@ func gone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Cancel
 // then finds the code or refresh token as the caller left it, instead of
 // spent, which would revoke the grant as a reuse.
 func (m *Minter) takeBack(caller context.Context, what string, undo func(context.Context) error) *oauth.Error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(caller), 5*time.Second)
+	ctx, cancel := aftermath(caller)
 	defer cancel()
 	if err := undo(ctx); err != nil {
 		m.logger.Error("taking back a "+what+" whose caller hung up", zap.Error(err))

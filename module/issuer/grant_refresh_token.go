@@ -81,7 +81,7 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		// its own: the refresh may have failed because ctx's ran out, and a
 		// token left spent with no successor would make the client's retry
 		// look like a reuse.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		rctx, cancel := aftermath(ctx)
 		defer cancel()
 		if err := m.app.Store().ReleaseRefreshToken(rctx, old.Digest); err != nil {
 			m.logger.Error("releasing a refresh token after a failed refresh", zap.Error(err))

@@ -356,7 +356,7 @@ func claimText(v string) bool {
 // rotation or Cleanup, so it is logged, not answered; and a client hanging
 // up does not skip it.
 func (m *Minter) pruneFamily(ctx context.Context, family string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := aftermath(ctx)
 	defer cancel()
 	if err := m.app.Store().PruneRefreshFamily(ctx, family); err != nil {
 		m.logger.Error("pruning a refresh token family's retired tokens", zap.Error(err))

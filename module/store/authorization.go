@@ -208,8 +208,8 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	// The refresh tokens are locked before any revocation, as revokeFamily
 	// does: a revocation locks its group (revoke), and taking the groups
 	// first here could deadlock with a family revocation of the same user.
-	var tokens []RefreshToken
-	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&tokens).Error; err != nil {
+	var locked, tokens []RefreshToken
+	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").Find(&locked).Error; err != nil {
 		return 0, err
 	}
 	// Read again once they are locked, as revokeFamily does: a rotation
