@@ -38,6 +38,10 @@ const (
 // object. An empty body is refused unless optional (dst is then untouched).
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
 	unsupported := newProblem(http.StatusUnsupportedMediaType, "send the body as application/json")
+	if web.ContentCoded(r) {
+		w.Header().Set("Accept-Encoding", "identity")
+		return newProblem(http.StatusUnsupportedMediaType, "the body must not be content-coded (Content-Encoding): send the JSON as it is")
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)

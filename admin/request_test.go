@@ -14,7 +14,7 @@ import (
 
 // Bodies are read strictly and every failure is a problem, never a 500 or a
 // partial write: over 64 KiB is 413 (declared or not), a non-JSON content
-// type is 415, broken JSON, a non-object, trailing data and a missing body
+// type or a content coding is 415, broken JSON, a non-object, trailing data and a missing body
 // are 400, and an unknown member, a wrong type, a repeated member or one
 // whose name matches only when case is ignored is 400 naming the member;
 // invalid UTF-8 is 400 too.
@@ -33,6 +33,16 @@ func TestBodyErrors(t *testing.T) {
 			problemOf(t, e.do("POST", "/clients", e.super, `{"name":"x","scopes":["demo.read"]}`, "Content-Type", ct), http.StatusUnsupportedMediaType)
 		}
 		e.want(e.do("POST", "/clients", e.super, `{"name":"ok","scopes":["demo.read"]}`, "Content-Type", "application/json; charset=utf-8"), http.StatusCreated)
+		// A content-coded body is never decoded here: 415 with
+		// Accept-Encoding: identity, and nothing made.
+		for _, ce := range []string{"gzip", "identity, br"} {
+			w := e.do("POST", "/clients", e.super, `{"name":"coded","scopes":["demo.read"]}`, "Content-Encoding", ce)
+			problemOf(t, w, http.StatusUnsupportedMediaType)
+			if got := w.Header().Get("Accept-Encoding"); got != "identity" {
+				t.Fatalf("Content-Encoding %q: Accept-Encoding %q, want identity", ce, got)
+			}
+		}
+		e.want(e.do("POST", "/clients", e.super, `{"name":"plain","scopes":["demo.read"]}`, "Content-Encoding", "identity"), http.StatusCreated)
 
 		for name, body := range map[string]string{
 			"broken":     `{"name":`,
@@ -96,7 +106,7 @@ func TestBodyErrors(t *testing.T) {
 		}
 
 		list := decode[list[clientView]](t, e.do("GET", "/clients", e.super, nil))
-		if list.Total != 2 { // the super admin's own and "ok"
+		if list.Total != 3 { // the super admin's own, "ok" and "plain"
 			t.Fatalf("refused bodies wrote clients: total %d", list.Total)
 		}
 		if c, _ := e.app.Store().GetClient(context.Background(), e.superID); c.Name == "x" {

@@ -98,6 +98,11 @@ func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Erro
 }
 
 func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth.Error) {
+	if web.ContentCoded(r) {
+		w.Header().Set("Accept-Encoding", "identity")
+		return nil, oauth.New(oauth.InvalidRequest, http.StatusUnsupportedMediaType,
+			"the request body must not be content-coded (Content-Encoding): send the parameters as they are")
+	}
 	ct := r.Header.Get("Content-Type")
 	mediaType := ""
 	if ct != "" {

@@ -25,11 +25,34 @@ func TooManyParams(encoded string) bool {
 	return strings.Count(encoded, "&") >= MaxParams
 }
 
+// ErrContentCoded refuses a body sent with a content coding (ContentCoded).
+var ErrContentCoded = errors.New("the request body is content-coded (Content-Encoding): send it as it is")
+
+// ContentCoded reports whether r's body carries a content coding other than
+// identity (RFC 9110 §8.4). Nothing here decodes one: read as it is, a
+// "gzip" body would be parsed as parameters, or a body labelled gzip but
+// sent plain accepted under a label every proxy on the way reads otherwise.
+// Such a request is refused (415, with Accept-Encoding: identity).
+func ContentCoded(r *http.Request) bool {
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ParseForm is r.ParseForm with the body bounded to maxBytes and the query
-// and a form body to MaxParams parameters each (ErrTooManyParams).
+// and a form body to MaxParams parameters each (ErrTooManyParams); a
+// content-coded body is ErrContentCoded.
 func ParseForm(w http.ResponseWriter, r *http.Request, maxBytes int64) error {
 	if TooManyParams(r.URL.RawQuery) {
 		return ErrTooManyParams
+	}
+	if ContentCoded(r) {
+		return ErrContentCoded
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
