@@ -32,6 +32,10 @@ func init() {
 // DefaultHeaderPrefix starts the names of the identity headers the guard sets.
 const DefaultHeaderPrefix = "X-Scopegate-"
 
+// defaultRealm is the realm of a guard's challenges unless it names one,
+// and of scopegate_strip's.
+const defaultRealm = "scopegate"
+
 // DefaultImpersonationHeader is the header callers use to act as another user.
 const DefaultImpersonationHeader = "X-Act-As-User"
 
@@ -131,7 +135,7 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		g.HeaderPrefix = DefaultHeaderPrefix
 	}
 	if g.Realm == "" {
-		g.Realm = "scopegate"
+		g.Realm = defaultRealm
 	}
 	g.actHeader = DefaultImpersonationHeader
 	if g.Impersonation != nil && g.Impersonation.Header != "" {

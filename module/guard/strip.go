@@ -3,6 +3,7 @@ package guard
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -129,12 +130,34 @@ func (s *Strip) refuseUnclearPath(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	e := oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "%s", descUnclearPath)
+	// Strip runs before any route, so it cannot tell a guarded path: a
+	// caller that sent a bearer token gets the RFC 6750 challenge a guard
+	// would have answered with; any other caller the JSON alone.
+	challenge := sentBearer(r)
 	if !handlesErrors(r) {
-		oauth.WriteJSON(w, e, "")
+		if challenge {
+			oauth.WriteBearer(w, e, defaultRealm)
+		} else {
+			oauth.WriteJSON(w, e, "")
+		}
 		return nil
+	}
+	if challenge {
+		w.Header().Set("WWW-Authenticate", oauth.BearerChallenge(e, defaultRealm))
 	}
 	delete(r.Header, "Authorization")
 	return errorForErrorsRoute(r, e)
+}
+
+// sentBearer reports whether the caller sent an Authorization header of the
+// Bearer scheme.
+func sentBearer(r *http.Request) bool {
+	for _, v := range r.Header["Authorization"] {
+		if scheme, _, _ := strings.Cut(strings.TrimSpace(v), " "); strings.EqualFold(scheme, "Bearer") {
+			return true
+		}
+	}
+	return false
 }
 
 // forged reports whether a caller's header k is one Strip removes.

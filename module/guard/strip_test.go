@@ -257,3 +257,39 @@ func TestStripRefusesUnclearPaths(t *testing.T) {
 		}
 	}
 }
+
+// Strip refuses an unclear path before any route, so it cannot tell whether
+// a guard would have answered: a caller that sent a bearer token (any case
+// of the scheme) gets the RFC 6750 challenge a guard gives its 400s
+// (Bearer realm="scopegate", error="invalid_request"), beside the same JSON
+// body; a caller without one, or with another scheme, gets the JSON alone.
+func TestStripChallengesBearerCallersOnUnclearPaths(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	s := &Strip{app: e.a}
+	for _, tc := range []struct {
+		lines     []string
+		challenge bool
+	}{
+		{[]string{"Authorization: Bearer abc"}, true},
+		{[]string{"Authorization: bearer abc"}, true},
+		{nil, false},
+		{[]string{"Authorization: Basic YTpi"}, false},
+	} {
+		x := newExchange("/api/../api/x", tc.lines...)
+		up := new(upstream)
+		if err := (chain{s, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		if x.w.Code != http.StatusBadRequest || up.calls.Load() != 0 || !strings.Contains(x.w.Body.String(), `"error":"invalid_request"`) {
+			t.Fatalf("%q: %d %s, want 400 invalid_request", tc.lines, x.w.Code, x.w.Body.String())
+		}
+		got := x.w.Header().Get("WWW-Authenticate")
+		want := ""
+		if tc.challenge {
+			want = `Bearer realm="scopegate", error="invalid_request", error_description="` + descUnclearPath + `"`
+		}
+		if got != want {
+			t.Errorf("%q: WWW-Authenticate %q, want %q", tc.lines, got, want)
+		}
+	}
+}
