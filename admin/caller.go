@@ -20,6 +20,13 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		oauth.WriteBearer(w, oerr, realm)
 		return nil, false
 	}
+	if name := guard.ImpersonationSent(r, h.app); name != "" {
+		// The API acts as the caller only: served, a client asking to act
+		// as a user would change things as itself without being told.
+		oauth.WriteBearer(w, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
+			"impersonation (%s) is not honoured by the admin API: it acts as the token's own client or user", name), realm)
+		return nil, false
+	}
 	claims, err := h.app.Verify(r.Context(), raw)
 	if err != nil {
 		if app.IsTokenError(err) {

@@ -60,3 +60,37 @@ func TestRepeatedAuthorizationHeader(t *testing.T) {
 		}
 	})
 }
+
+// The admin API honours no impersonation header: a request naming a user in
+// X-Act-As-User (any spelling) is refused with 403 insufficient_scope in
+// RFC 6750 form naming the header, and the POST creates nothing; served,
+// the caller asking to act as that user would have changed things as
+// itself without being told. An empty value asks for nothing (201).
+func TestAdminRefusesImpersonationHeaders(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		for _, name := range []string{"X-Act-As-User", "X_act_as_user"} {
+			r := httptest.NewRequest("POST", "/clients", strings.NewReader(`{"name":"acting","scopes":["demo.read"]}`))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer "+e.super)
+			r.Header[name] = []string{"someone"}
+			w := e.serve(r)
+			if w.Code != http.StatusForbidden {
+				t.Fatalf("%s: status = %d, want 403; body %s", name, w.Code, w.Body.String())
+			}
+			if ch := w.Header().Get("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, "impersonation ("+name+")") {
+				t.Fatalf("%s: WWW-Authenticate = %q", name, ch)
+			}
+		}
+		rows, _, err := e.app.Store().ListClients(t.Context(), store.ClientFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rows {
+			if c.Name == "acting" {
+				t.Fatal("a request naming a user to act as created a client")
+			}
+		}
+		e.want(e.do("POST", "/clients", e.super, `{"name":"plain","scopes":["demo.read"]}`, "X-Act-As-User", ""), http.StatusCreated)
+	})
+}

@@ -367,10 +367,10 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 		id.Actor = c.Act
 	}
 	for _, name := range g.app.ImpersonationHeaders() {
-		if g.Impersonation != nil && name == g.actHeader {
-			continue
-		}
-		if callerSent(r, moved, name) {
+		honoured := g.Impersonation != nil && name == g.actHeader
+		if odd := otherSpelling(r, moved, name); odd != "" && honoured {
+			return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "send the impersonation header as %s, not %s", name, odd)
+		} else if odd != "" || (!honoured && callerSent(r, moved, name)) {
 			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
 		}
 	}

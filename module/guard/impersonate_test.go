@@ -139,3 +139,92 @@ func TestImpersonatingASuperAdminNeedsTheOwnersPower(t *testing.T) {
 		wantPassed(t, x, up)
 	})
 }
+
+// An impersonation header in another spelling than the route's exact name
+// (X_Act_As_User, x.act.as.user: what php_fastcgi hands on as the same
+// HTTP_X_ACT_AS_USER) is refused, not dropped: dropped, the client asking to
+// act as alice was served as itself. On a route that honours impersonation
+// it is 400 invalid_request naming the exact header; on one that does not,
+// 403 as for the exact name. Behind scopegate_strip (which sets every
+// spelling aside) as without it; nothing reaches the upstream, and an empty
+// value in another spelling asks for nothing.
+func TestImpersonationHeaderInAnotherSpelling(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		on := e.guard(&Guard{Impersonation: &Impersonation{}})
+		off := e.guard(&Guard{})
+		raw := e.token(svc, "", "demo.read")
+		for _, spelled := range []string{"X_Act_As_User", "x.act.as.user", "X-ACT_AS-USER"} {
+			for _, stripped := range []bool{false, true} {
+				serve := func(g *Guard, value string) (*exchange, *upstream) {
+					x := newExchange("/", bearerLine(raw))
+					x.r.Header[spelled] = []string{value} // raw map entry, as sent
+					up := new(upstream)
+					var h caddyhttp.Handler = chain{g, up}
+					if stripped {
+						h = chain{&Strip{app: e.a}, h}
+					}
+					if err := h.ServeHTTP(x.w, x.r); err != nil {
+						t.Fatal(err)
+					}
+					return x, up
+				}
+				t.Run(fmt.Sprintf("%s, stripped %v", spelled, stripped), func(t *testing.T) {
+					x, up := serve(on, alice)
+					wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "send the impersonation header as X-Act-As-User, not "+spelled, "")
+					x, up = serve(off, alice)
+					wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
+					x, up = serve(on, "")
+					wantPassed(t, x, up)
+					if got := up.header.Get("X-Scopegate-User-Id"); got != "" {
+						t.Errorf("an empty %s acted as %q", spelled, got)
+					}
+					for name := range up.header {
+						if equalNameFold(name, DefaultImpersonationHeader) {
+							t.Errorf("%s reached the upstream", name)
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+// ImpersonationSent finds an impersonation header a handler that honours
+// none must refuse: the exact name or another spelling, in the request or
+// set aside by scopegate_strip, with a value; an empty one, a look-alike
+// (X-Act-As) and a request without one give "".
+func TestImpersonationSent(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	for _, tc := range []struct {
+		header, value, want string
+	}{
+		{"X-Act-As-User", alice, "X-Act-As-User"},
+		{"X_act_as_user", alice, "X_act_as_user"},
+		{"X-Act-As-User", "", ""},
+		{"X-Act-As", alice, ""},
+		{"", "", ""},
+	} {
+		for _, stripped := range []bool{false, true} {
+			x := newExchange("/admin/clients")
+			if tc.header != "" {
+				x.r.Header[tc.header] = []string{tc.value}
+			}
+			got := ""
+			read := caddyhttp.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) error {
+				got = ImpersonationSent(r, e.a)
+				return nil
+			})
+			var h caddyhttp.Handler = read
+			if stripped {
+				h = chain{&Strip{app: e.a}, read}
+			}
+			if err := h.ServeHTTP(x.w, x.r); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s: %q (stripped %v): ImpersonationSent %q, want %q", tc.header, tc.value, stripped, got, tc.want)
+			}
+		}
+	}
+}

@@ -91,9 +91,9 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			continue
 		}
 		delete(r.Header, k)
-		// Only the exact (canonical) names: a guard never reads the
-		// other spellings either.
-		if k == DefaultImpersonationHeader || slices.Contains(names, k) {
+		// Every spelling of an impersonation name: a guard honours only
+		// the exact one and refuses the others (otherSpelling).
+		if equalNameFold(k, DefaultImpersonationHeader) || slices.ContainsFunc(names, func(n string) bool { return equalNameFold(k, n) }) {
 			if moved == nil {
 				moved = make(http.Header, 1)
 			}
