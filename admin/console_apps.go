@@ -83,6 +83,9 @@ type newAppData struct {
 	// Every API key connects as a user (require_connect_as): the choice
 	// offers no "nobody", and the signed-in admin comes preselected.
 	ConnectAsRequired bool
+	// The signed-in admin may let a key act on behalf of its tenant's users
+	// (power.OverUsersOf, as the API requires); else the box is not shown.
+	CanImpersonate bool
 }
 
 // adminScope is a scope the form offers under "Admin access", with what it
@@ -140,7 +143,10 @@ func builtIn(name string) bool {
 	return false
 }
 
-// tenantUsers lists the enabled users of the admin's tenant (connect-as).
+// tenantUsers lists the enabled users of the admin's tenant an API key may
+// connect as: those whose power the signed-in admin covers, the rule the
+// API enforces (a tenant admin of the default tenant is not offered a
+// super admin, whom it may not connect a client as).
 func (rq *request) tenantUsers() []userView {
 	q := "tenant_id=" + url.QueryEscape(rq.c.tenant) + "&limit=" + strconv.Itoa(maxLimit)
 	a, err := rq.call(rq.co.h.listUsers, http.MethodGet, q, nil)
@@ -150,7 +156,7 @@ func (rq *request) tenantUsers() []userView {
 	}
 	out := l.Items[:0]
 	for _, u := range l.Items {
-		if !u.Disabled {
+		if !u.Disabled && rq.mayChange(u) {
 			out = append(out, u)
 		}
 	}
@@ -173,7 +179,7 @@ func (rq *request) newAppPage(status int, f newAppForm, errs map[string]string, 
 	}
 	rq.render(status, "app_new", "apps", "Add application", newAppData{
 		Form: f, Scopes: api, AdminScopes: admin, Users: users, CreatorConnects: rq.co.h.ConnectAsCreator,
-		ConnectAsRequired: required,
+		ConnectAsRequired: required, CanImpersonate: rq.c.covers(power.OverUsersOf(rq.c.tenant)),
 	}, errs, msg)
 }
 

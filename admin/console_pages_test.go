@@ -272,3 +272,38 @@ func TestConsoleWording(t *testing.T) {
 		}
 	})
 }
+
+// The "Add application" form offers only what the signed-in admin may give,
+// the rules POST /clients enforces: a tenant admin of the default tenant is
+// not offered a super admin to connect as, nor the "Perform actions on
+// behalf of users" box (letting a key of the default tenant name any user
+// needs a super admin); a super admin is offered both; a tenant admin of
+// another tenant gets the box for its own tenant's users.
+func TestConsoleNewAppFollowsPower(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		root := e.superUser("root")
+		e.adminUser(store.DefaultTenantID, "ops")
+		bob := e.user(store.DefaultTenantID, "bob")
+		e.tenant("acme")
+		e.adminUser("acme", "acmeops")
+		option := func(u *store.User) string { return `<option value="` + u.ID + `"` }
+		const box = `name="allow_impersonation"`
+
+		b := e.browser()
+		b.signIn("", "ops")
+		body := b.page(b.get("/console/apps/new"), http.StatusOK, option(bob))
+		if strings.Contains(body, option(root)) || strings.Contains(body, box) {
+			t.Fatalf("a tenant admin of the default tenant is offered root (%v) or impersonation (%v)",
+				strings.Contains(body, option(root)), strings.Contains(body, box))
+		}
+
+		s := e.browser()
+		s.signIn("", "root")
+		body = s.page(s.get("/console/apps/new"), http.StatusOK, option(bob), option(root), box)
+
+		a := e.browser()
+		a.signIn("acme", "acmeops")
+		a.page(a.get("/console/apps/new"), http.StatusOK, box)
+	})
+}
