@@ -489,7 +489,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		if oe != nil {
 			return a.notConnectAsUser(w, r, ar)
 		}
-		claims, lifetime, oe := a.minter.claims(r.Context(), sub, ar.scopes, ar.ext)
+		claims, lifetime, charge, oe := a.minter.claims(r.Context(), sub, ar.scopes, ar.ext)
 		if oe != nil && oe.Code == oauth.InvalidClient {
 			// The client was deleted meanwhile; invalid_client is not an
 			// authorization endpoint's code (RFC 6749 §4.2.2.1).
@@ -501,13 +501,17 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		// Recorded before it is signed, so that a password reset or a
 		// consent revoked from now on ends it (store.ImplicitToken).
 		until := a.app.RevocationUntil(claims.ExpiresAt.Time)
-		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, grant, claims.IssuedAt.Time, until); errors.Is(err, store.ErrGrantEnded) {
-			return a.grantEnded(w, r, ar)
-		} else if err != nil {
+		if err := a.app.Store().RecordImplicitToken(r.Context(), claims.ID, grant, claims.IssuedAt.Time, until); err != nil {
+			// Never handed out: its allowance goes back.
+			a.minter.refund(r.Context(), charge)
+			if errors.Is(err, store.ErrGrantEnded) {
+				return a.grantEnded(w, r, ar)
+			}
 			return a.serverError(w, "recording an implicit-grant token", err)
 		}
 		issued, oe := a.minter.sign(claims, lifetime)
 		if oe != nil {
+			a.minter.refund(r.Context(), charge)
 			return a.fail(w, r, ar, oe)
 		}
 		if ar.oob() {

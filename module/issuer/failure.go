@@ -80,11 +80,15 @@ func gone(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Cancel
 // a context of its own) and returns the answer nobody reads: the retry
 // then finds the code or refresh token as the caller left it, instead of
 // spent, which would revoke the grant as a reuse.
-func (m *Minter) takeBack(caller context.Context, what string, undo func(context.Context) error) *oauth.Error {
+func (m *Minter) takeBack(caller context.Context, what string, issued *Issued, undo func(context.Context) error) *oauth.Error {
 	ctx, cancel := aftermath(caller)
 	defer cancel()
 	if err := undo(ctx); err != nil {
 		m.logger.Error("taking back a "+what+" whose caller hung up", zap.Error(err))
+	} else {
+		// Taken back, its access token is never handed out: the retry
+		// gets the allowance it took.
+		m.refund(ctx, issued.charge)
 	}
 	return m.failed(caller, what+" for a caller that hung up", context.Canceled)
 }

@@ -82,7 +82,7 @@ func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantReques
 	}
 	issued, oerr := m.mintWithRefresh(ctx, c, u, scopes, code.Scopes, family, handle, "", req.Request)
 	if oerr == nil && gone(caller) {
-		return nil, m.takeBack(caller, "code redemption", func(ctx context.Context) error {
+		return nil, m.takeBack(caller, "code redemption", issued, func(ctx context.Context) error {
 			return m.app.Store().UndoRedemption(ctx, store.Digest(raw), family, issued.refreshDigest, code.ExpiresAt)
 		})
 	}

@@ -89,7 +89,7 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		return nil, oerr
 	}
 	if gone(caller) {
-		return nil, m.takeBack(caller, "refresh", func(ctx context.Context) error {
+		return nil, m.takeBack(caller, "refresh", issued, func(ctx context.Context) error {
 			return m.app.Store().UndoRotation(ctx, old.Digest, issued.refreshDigest)
 		})
 	}

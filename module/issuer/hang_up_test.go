@@ -97,3 +97,53 @@ func TestHangingUpDuringClientAuthenticationLogsNoError(t *testing.T) {
 		}
 	})
 }
+
+// A token that is never handed out gives back the daily allowance it took:
+// a code redemption and a refresh whose caller hung up take themselves back,
+// and their retries then get a whole token's lifetime again. The client's
+// allowance is one token's lifetime a day (60 minutes), so without the
+// refund each retry would be refused as the day used up. The row's count
+// ends at what the delivered tokens took.
+func TestTakenBackGrantsGiveTheirAllowanceBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		ada := f.authUser(store.DefaultTenantID, "ada")
+		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"},
+			RedirectURIs: store.Strings{appRedirect}, TokenLifetimeMinutes: 60, MaxMinutesPerDay: 60})
+		_, b := f.authorize(t)
+		if warm := f.refreshAs(t, c.ID, secret, "unknown"); warm.Status != http.StatusBadRequest {
+			t.Fatalf("warm-up: %s", warm.Raw)
+		}
+		used := func() int64 {
+			var u store.DailyUsage
+			if err := f.app.Store().DB.Where("client_id = ? AND subject = ?", c.ID, ada.ID).Take(&u).Error; err != nil {
+				t.Fatal(err)
+			}
+			return u.SecondsUsed
+		}
+
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {codeFor(t, b, c, "")}}
+		if r := serve(t, f.ep, hungUp(withBasic(formRequest(form), c.ID, secret))); r.Status == http.StatusOK {
+			t.Fatalf("a redemption whose caller hung up was answered: %s", r.Raw)
+		}
+		if u := used(); u != 0 {
+			t.Fatalf("after a redemption taken back the day's usage is %d s, want 0", u)
+		}
+		redeemed := serve(t, f.ep, withBasic(formRequest(form), c.ID, secret))
+		if redeemed.Status != http.StatusOK || redeemed.Body["expires_in"] != float64(3600) {
+			t.Fatalf("the retried redemption: %s, want a token of 3600 s", redeemed.Raw)
+		}
+		if u := used(); u != 3600 {
+			t.Fatalf("after one delivered token the day's usage is %d s, want 3600", u)
+		}
+		// The day is used up now: a refresh is refused, and gives nothing
+		// back; a refresh taken back leaves the usage as it was.
+		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {redeemed.str("refresh_token")}}
+		if r := serve(t, f.ep, hungUp(withBasic(formRequest(refresh), c.ID, secret))); r.Status == http.StatusOK {
+			t.Fatalf("a refresh whose caller hung up was answered: %s", r.Raw)
+		}
+		if u := used(); u != 3600 {
+			t.Fatalf("after a refused refresh the day's usage is %d s, want 3600", u)
+		}
+	})
+}

@@ -70,6 +70,16 @@ type Issued struct {
 	// refreshDigest names the refresh token row saved with it (handed out
 	// or not), for a grant to take back when its caller has gone.
 	refreshDigest string
+	// charge is the daily allowance its lifetime took, nil for none: given
+	// back (refund) when the token is not handed out after all.
+	charge *allowanceCharge
+}
+
+// allowanceCharge is what one token took from a daily allowance.
+type allowanceCharge struct {
+	key     allowanceKey
+	subject string
+	seconds int64
 }
 
 // TokenSubject says for whom a token is minted.
@@ -174,17 +184,40 @@ func (m *Minter) requiredClaims(c *store.Client, scopes []string, req *Request) 
 // mint signs an access token for sub with the given scopes, cutting its
 // lifetime to what is left of a daily allowance.
 func (m *Minter) mint(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*Issued, *oauth.Error) {
-	claims, lifetime, oerr := m.claims(ctx, sub, scopes, ext)
+	claims, lifetime, charge, oerr := m.claims(ctx, sub, scopes, ext)
 	if oerr != nil {
 		return nil, oerr
 	}
-	return m.sign(claims, lifetime)
+	issued, oerr := m.sign(claims, lifetime)
+	if oerr != nil {
+		m.refund(ctx, charge)
+		return nil, oerr
+	}
+	issued.charge = charge
+	return issued, nil
+}
+
+// refund gives back an allowance charge (nil: none) for a token that is not
+// handed out, on a context of its own (ctx may be why it is not), and
+// forgets the allowance as used up: the charge may have been what used it
+// up.
+func (m *Minter) refund(ctx context.Context, charge *allowanceCharge) {
+	if charge == nil {
+		return
+	}
+	rctx, cancel := aftermath(ctx)
+	defer cancel()
+	k := charge.key
+	if err := m.app.Store().RefundAllowance(rctx, k.client, charge.subject, k.day, charge.seconds); err != nil {
+		m.logger.Error("giving back a daily allowance charge", zap.Error(err), zap.String("client_id", k.client))
+	}
+	m.usedUpAllowance().Remove(k)
 }
 
 // claims builds the claims of an access token for sub, cutting its
-// lifetime to what is left of a daily allowance (which it consumes), and
-// that lifetime.
-func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*token.Claims, time.Duration, *oauth.Error) {
+// lifetime to what is left of a daily allowance (which it consumes), that
+// lifetime, and what it took from the allowance (nil for none).
+func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, ext map[string]string) (*token.Claims, time.Duration, *allowanceCharge, *oauth.Error) {
 	c := sub.Client
 	lifetime := m.app.Lifetime(c)
 	now := time.Now()
@@ -192,6 +225,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 	if sub.User != nil {
 		legs, subject = 3, sub.User.ID
 	}
+	var charge *allowanceCharge
 	if c.MaxMinutesPerDay > 0 {
 		day, resets := m.app.Day(now)
 		key := allowanceKey{client: c.ID, subject: subject, day: day, minutes: c.MaxMinutesPerDay}
@@ -202,10 +236,10 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 				int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, 0, oauth.ErrInvalidClient("the client no longer exists")
+			return nil, 0, nil, oauth.ErrInvalidClient("the client no longer exists")
 		}
 		if err != nil {
-			return nil, 0, m.failed(ctx, "consuming daily allowance", err, zap.String("client_id", c.ID))
+			return nil, 0, nil, m.failed(ctx, "consuming daily allowance", err, zap.String("client_id", c.ID))
 		}
 		if granted == 0 {
 			m.usedUpAllowance().Add(key, struct{}{})
@@ -213,9 +247,10 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
 				c.MaxMinutesPerDay, map[int]string{2: "client", 3: "user"}[legs], resets.Format(time.RFC3339))
 			oe.Header = http.Header{"Retry-After": {strconv.Itoa(int(time.Until(resets).Seconds()) + 1)}}
-			return nil, 0, oe
+			return nil, 0, nil, oe
 		}
 		lifetime = time.Duration(granted) * time.Second
+		charge = &allowanceCharge{key: key, subject: subject, seconds: granted}
 	}
 	claims := &token.Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -241,7 +276,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 		Ext:        ext,
 	}
 	m.app.IssueAfterWatermark(claims)
-	return claims, lifetime, nil
+	return claims, lifetime, charge, nil
 }
 
 // sign signs claims into an access token that lasts lifetime.
@@ -294,8 +329,12 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 		Scopes: store.Strings(familyScopes), ExpiresAt: time.Now().Add(RefreshTokenLifetime),
 		AccessJTI: issued.Claims.ID, AccessExpiresAt: &accessExpires, CreatedAt: created.UTC(),
 	}, replaces)
+	if err != nil {
+		// The access token is never handed out: its allowance goes back.
+		m.refund(ctx, issued.charge)
+	}
 	if errors.Is(err, store.ErrReused) {
-		// The access token was never handed out; the revocation took the rest.
+		// The revocation took the rest.
 		return nil, oauth.ErrInvalidGrant("the grant was revoked meanwhile (a code or refresh token of it was used twice, or it was revoked)")
 	}
 	if err != nil {

@@ -57,3 +57,16 @@ func (s *Store) ConsumeAllowance(ctx context.Context, clientID, subject, day str
 	})
 	return granted, err
 }
+
+// RefundAllowance gives back seconds of a day's allowance charged for a
+// token that was never handed out (its grant's save failed, or its caller
+// hung up and the grant was taken back), never below zero: a retry then gets
+// what the failed attempt took, instead of the day running short by it.
+func (s *Store) RefundAllowance(ctx context.Context, clientID, subject, day string, seconds int64) error {
+	return s.DB.WithContext(ctx).Model(&DailyUsage{}).
+		Where("client_id = ? AND subject = ? AND day = ?", clientID, subject, day).
+		Updates(map[string]any{
+			"seconds_used": gorm.Expr("CASE WHEN seconds_used > ? THEN seconds_used - ? ELSE 0 END", seconds, seconds),
+			"updated_at":   time.Now().UTC(),
+		}).Error
+}

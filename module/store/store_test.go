@@ -176,6 +176,45 @@ func TestConsumeAllowanceIsAtomic(t *testing.T) {
 	})
 }
 
+// RefundAllowance gives back what a token never handed out took: the next
+// request gets it again; a refund larger than what is used leaves zero,
+// never a negative count (which would hand out more than the cap); another
+// day's or subject's row is untouched, and a day with no row stays without.
+func TestRefundAllowance(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		seed(t, s) // client c1
+		for _, subject := range []string{"u", "v"} {
+			if g, err := s.ConsumeAllowance(ctx, "c1", subject, "2026-12-05", 600, 600); err != nil || g != 600 {
+				t.Fatalf("%s: granted %d (%v), want 600", subject, g, err)
+			}
+		}
+		if err := s.RefundAllowance(ctx, "c1", "u", "2026-12-05", 200); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := s.ConsumeAllowance(ctx, "c1", "u", "2026-12-05", 600, 600); g != 200 {
+			t.Fatalf("after a refund of 200 s granted %d, want 200", g)
+		}
+		if g, _ := s.ConsumeAllowance(ctx, "c1", "v", "2026-12-05", 600, 600); g != 0 {
+			t.Fatalf("another subject's day granted %d after u's refund, want 0", g)
+		}
+		if err := s.RefundAllowance(ctx, "c1", "u", "2026-12-05", 5000); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := s.ConsumeAllowance(ctx, "c1", "u", "2026-12-05", 900, 600); g != 600 {
+			t.Fatalf("after a refund past the usage granted %d, want the cap 600", g)
+		}
+		if err := s.RefundAllowance(ctx, "c1", "u", "2026-12-06", 100); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := s.DB.Model(&store.DailyUsage{}).Where("day = ?", "2026-12-06").Count(&n).Error; err != nil || n != 0 {
+			t.Fatalf("a refund made %d rows for a day nothing used (%v)", n, err)
+		}
+	})
+}
+
 // Cleanup removes expired revocations, old usage days and old feed entries,
 // and keeps the live ones, so no table grows with every token.
 func TestCleanupBoundsTables(t *testing.T) {
