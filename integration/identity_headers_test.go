@@ -59,24 +59,14 @@ func forgedHeadersIn(h http.Header) []string {
 // the status and body.
 func sendRaw(t *testing.T, g *gateway, method, path, bearer string, headers ...string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, g.URL+"/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.URL.Opaque = path // the request line carries path untouched
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header[headers[i]] = append(req.Header[headers[i]], headers[i+1]) // as written, not canonicalised
-	}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		headers = append(slices.Clip(headers), "Authorization", "Bearer "+bearer)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), resp.Header
+	// Written raw: the header names as given (not canonicalised), and the
+	// request line carries path untouched (Go's client would send a path
+	// starting with "//" as an absolute URL naming another host).
+	resp, body := rawRequest(t, g, method, path, headers...)
+	return resp.StatusCode, body, resp.Header
 }
 
 // proxiedRoutes names, for every shipped Caddyfile, a path on each route
@@ -105,8 +95,8 @@ var unguarded = map[string][]string{
 // header to the upstream: forged X-Scopegate-* (both spellings, any case)
 // and impersonation headers are sent, without a token, to every proxied
 // route, to /public/x, and through dot segments (raw, percent-encoded, with
-// an encoded slash or backslash) that Caddy matches by the cleaned path but
-// proxies as sent, from one route into another; the upstream records every
+// an encoded slash or backslash) and a leading "//" that Caddy matches by
+// the cleaned path but proxies as sent, from one route into another; the upstream records every
 // request it gets and none of them carries a forged header. On the files
 // with an unguarded route the forged headers did reach that upstream's
 // route, so the check is not vacuous.
@@ -132,7 +122,9 @@ func TestForgedIdentityNeverReachesUpstreams(t *testing.T) {
 				"/api/.%2e/public/x", "/api/..%2fpublic/x", "/api/..%5Cpublic/x", "/api/..\\public/x"}, routes...)
 			for _, r := range routes {
 				rest := strings.TrimPrefix(r, "/")
-				paths = append(paths, "/nowhere/../"+rest, "/nowhere/%2e%2e/"+rest, "/public/%2e%2e/"+rest)
+				// A leading "//": host "public" and path r for an upstream
+				// parsing the target as a URI reference.
+				paths = append(paths, "/nowhere/../"+rest, "/nowhere/%2e%2e/"+rest, "/public/%2e%2e/"+rest, "//public/"+rest, "/"+r)
 				for _, other := range routes {
 					paths = append(paths, other+"/../../"+rest, other+"/%2e%2e/%2e%2e/"+rest)
 				}
@@ -144,7 +136,7 @@ func TestForgedIdentityNeverReachesUpstreams(t *testing.T) {
 					status, _, _ := sendRaw(t, g, method, p, "", forgedIdentity...)
 					seen, after := g.Upstream.Last()
 					if unclear := strings.Contains(p, "..") || strings.Contains(strings.ToLower(p), "%2e") || strings.ContainsAny(p, `\`) ||
-						strings.Contains(strings.ToLower(p), "%5c"); unclear && (status != http.StatusBadRequest || after != before) {
+						strings.Contains(strings.ToLower(p), "%5c") || strings.HasPrefix(p, "//"); unclear && (status != http.StatusBadRequest || after != before) {
 						t.Errorf("%s %s: %d (upstream called: %v), want 400 from scopegate_strip", method, p, status, after != before)
 					}
 					if after == before {

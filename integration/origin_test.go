@@ -19,6 +19,15 @@ import (
 // HTTP client would clean it) and extra header lines, and reads the answer.
 func rawGet(t *testing.T, g *gateway, target string, headers ...string) (*http.Response, string) {
 	t.Helper()
+	return rawRequest(t, g, "GET", target, headers...)
+}
+
+// rawRequest sends method with the request-target and header lines written
+// exactly as given (Go's client cleans a target, and sends one starting with
+// "//" as an absolute URL naming its first segment as the host), an empty
+// body, and reads the answer.
+func rawRequest(t *testing.T, g *gateway, method, target string, headers ...string) (*http.Response, string) {
+	t.Helper()
 	u, err := url.Parse(g.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -40,12 +49,15 @@ func rawGet(t *testing.T, g *gateway, target string, headers ...string) (*http.R
 		}
 		extra.WriteString(headers[i] + ": " + headers[i+1] + "\r\n")
 	}
-	if _, err := io.WriteString(conn, "GET "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+extra.String()+"Connection: close\r\n\r\n"); err != nil {
+	if method != "GET" && method != "HEAD" {
+		extra.WriteString("Content-Length: 0\r\n")
+	}
+	if _, err := io.WriteString(conn, method+" "+target+" HTTP/1.1\r\nHost: "+host+"\r\n"+extra.String()+"Connection: close\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
 	if err != nil {
-		t.Fatalf("GET %s: %v", target, err)
+		t.Fatalf("%s %s: %v", method, target, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -89,9 +101,10 @@ func TestRawHostilePathsStayOnOrigin(t *testing.T) {
 			}
 		}
 	}
-	// Paths that clean to /oauth/authorize through a dot segment never get
-	// that far: scopegate_strip refuses them (400 JSON, no page, no cookie).
-	for _, target := range []string{"//evil.example/..%2Foauth/authorize", `/\evil.example/..%2Foauth/authorize`, "/%5Cevil.example/..%2Foauth/authorize"} {
+	// Paths that clean to /oauth/authorize through a dot segment, or that
+	// start with "//" (a host to a URI-reference parser), never get that
+	// far: scopegate_strip refuses them (400 JSON, no page, no cookie).
+	for _, target := range []string{"//oauth/authorize", "//evil.example/..%2Foauth/authorize", `/\evil.example/..%2Foauth/authorize`, "/%5Cevil.example/..%2Foauth/authorize"} {
 		resp, body := rawGet(t, g, target+query)
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) || len(resp.Cookies()) != 0 {
 			t.Errorf("GET %s: %d %s (cookies %v), want 400 invalid_request from scopegate_strip", target, resp.StatusCode, body, resp.Cookies())
@@ -102,8 +115,8 @@ func TestRawHostilePathsStayOnOrigin(t *testing.T) {
 		target  string
 		headers []string
 	}{
-		"hostile Host": {target: "/oauth/authorize", headers: []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https"}},
-		"double slash": {target: "//oauth/authorize"},
+		"hostile Host":       {target: "/oauth/authorize", headers: []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example", "X-Forwarded-Proto", "https"}},
+		"inner double slash": {target: "/oauth//authorize"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp, body := rawGet(t, g, tc.target+query, tc.headers...)

@@ -10,7 +10,7 @@ import (
 )
 
 // descUnclearPath answers a request refused for its path.
-const descUnclearPath = "the request path must not contain . or .. segments, ';', backslashes, control characters, invalid UTF-8 or escapes left after decoding (%XX)"
+const descUnclearPath = "the request path must not start with //, nor contain . or .. segments, ';', backslashes, control characters, invalid UTF-8 or escapes left after decoding (%XX)"
 
 // descEncodedSlash answers a guarded request refused for an encoded slash.
 const descEncodedSlash = "the request path must not contain an encoded slash (%2F)"
@@ -32,9 +32,15 @@ const descEncodedSlash = "the request path must not contain an encoded slash (%2
 //   - an escape left after decoding ("%2e", "%5c", "%73" from a
 //     double-encoded path): an upstream that decodes again reads another
 //     path.
+//   - a leading "//": route matchers merge it with what follows, but a
+//     URI-reference parser (Node's new URL(req.url, base), Python's
+//     urlsplit, Java's URI, PHP's parse_url) reads "//public/api/items/1"
+//     as host "public" and path "/api/items/1", so an unguarded /public/
+//     route would hand the upstream a guarded resource.
 //
-// Empty segments ("//") are left to claim-bound routes (ambiguousPath):
-// route matchers merge them, so they name the same route.
+// Other empty segments ("/a//b") are left to claim-bound routes
+// (ambiguousPath): route matchers merge them, so they name the same route,
+// and no parser reads a host there.
 //
 // A path with letters outside ASCII is also unclear when its NFKC form is,
 // or has another number of slashes: an upstream (or a Windows "best fit"
@@ -184,7 +190,7 @@ func lookalikeSeparator(r rune) rune {
 
 // unclearASCII is unclearPath's test of p's ASCII characters.
 func unclearASCII(p string) bool {
-	return strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) || hasDotSegment(p)
+	return strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\;") || hasEscape(p) || hasControl(p) || hasDotSegment(p)
 }
 
 // hasDotSegment reports whether a segment of p (between slashes) is made

@@ -220,7 +220,8 @@ func TestStripRefusesUnclearPaths(t *testing.T) {
 	strict, lenient := &Strip{app: e.a, refusals: zap.New(core)}, &Strip{app: e.a, AllowUnclearPaths: true}
 	unclear := []string{"/public/..;/api/x", "/api/../public/x", "/api/%2e%2e/public/x", "/public/.%2E/api/x",
 		"/public/x%5c..%5capi", "/public/x;jsessionid=1", "/public/%252e%252e/api", "/public/a%00b", "/public/%ff", "/public/./x",
-		"/public/%EF%BC%8E%EF%BC%8E/api/x", "/public/%E2%80%A5/api/x", "/public/..%ef%bc%8f..%ef%bc%8fapi", "/public/%25u002e%25u002e/api/x", "/public/..+/api/x"}
+		"/public/%EF%BC%8E%EF%BC%8E/api/x", "/public/%E2%80%A5/api/x", "/public/..%ef%bc%8f..%ef%bc%8fapi", "/public/%25u002e%25u002e/api/x", "/public/..+/api/x",
+		"//public/api/items/1", "//", "/%2Fpublic/api/x"}
 	for _, p := range unclear {
 		x := newExchange(p)
 		up := new(upstream)
