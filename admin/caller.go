@@ -20,13 +20,6 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		oauth.WriteBearer(w, oerr, realm)
 		return nil, false
 	}
-	if name := guard.ImpersonationSent(r, h.app); name != "" {
-		// The API acts as the caller only: served, a client asking to act
-		// as a user would change things as itself without being told.
-		oauth.WriteBearer(w, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
-			"impersonation (%s) is not honoured by the admin API: it acts as the token's own client or user", name), realm)
-		return nil, false
-	}
 	claims, err := h.app.Verify(r.Context(), raw)
 	if err != nil {
 		if app.IsTokenError(err) {
@@ -43,6 +36,19 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 		return nil, false
 	case oerr != nil:
 		oauth.WriteBearer(w, oerr, realm)
+		return nil, false
+	}
+	// Checked once the token is known good (a bad one stays 401, so its
+	// client refreshes). The API acts as the token's own client or user:
+	// served, a caller asking to act as a user (itself, or through a guard
+	// in front that honoured the header) would change things as itself
+	// without being told.
+	if name := guard.ImpersonationSent(r, h.app); name != "" || guard.Impersonated(r) {
+		if name == "" {
+			name = "a guard's impersonation header"
+		}
+		oauth.WriteBearer(w, oauth.New(oauth.InsufficientScope, http.StatusForbidden,
+			"impersonation (%s) is not honoured by the admin API: it acts as the token's own client or user", name), realm)
 		return nil, false
 	}
 	c.remote = clientIP(r)

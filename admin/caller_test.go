@@ -65,7 +65,8 @@ func TestRepeatedAuthorizationHeader(t *testing.T) {
 // X-Act-As-User (any spelling) is refused with 403 insufficient_scope in
 // RFC 6750 form naming the header, and the POST creates nothing; served,
 // the caller asking to act as that user would have changed things as
-// itself without being told. An empty value asks for nothing (201).
+// itself without being told. An empty value asks for nothing (201), and a
+// bad token with the header is 401 invalid_token.
 func TestAdminRefusesImpersonationHeaders(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -92,5 +93,11 @@ func TestAdminRefusesImpersonationHeaders(t *testing.T) {
 			}
 		}
 		e.want(e.do("POST", "/clients", e.super, `{"name":"plain","scopes":["demo.read"]}`, "X-Act-As-User", ""), http.StatusCreated)
+		// A bad token is told so first (401 invalid_token, so its client
+		// gets a new one), whatever else the request carries.
+		w := e.do("GET", "/clients", "not-a-valid-token", nil, "X-Act-As-User", "someone")
+		if ch := w.Header().Get("WWW-Authenticate"); w.Code != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) {
+			t.Fatalf("a bad token with X-Act-As-User: %d %q, want 401 invalid_token", w.Code, ch)
+		}
 	})
 }

@@ -197,6 +197,13 @@ func (g *Guard) Validate() error {
 		if !isToken(h) {
 			return fmt.Errorf("impersonation header %q is not a valid header name", h)
 		}
+		// '_' and '.' spell the same header as '-' to CGI and php_fastcgi,
+		// and every spelling but the exact name is refused (otherSpelling):
+		// X_Act_As_User and another guard's X-Act-As-User would each be
+		// the other's refused spelling.
+		if strings.ContainsAny(h, "_.") {
+			return fmt.Errorf("impersonation header %q: use '-' between words, not '_' or '.' (which CGI reads as the same header)", h)
+		}
 		// Caller-sent headers with the prefix are stripped before the
 		// impersonation header is read, and a trusted one would be deleted.
 		if hasPrefixFold(h, g.HeaderPrefix) || hasPrefixFold(h, DefaultHeaderPrefix) {
@@ -322,8 +329,10 @@ func (g *Guard) serveFirst(w http.ResponseWriter, r *http.Request, next caddyhtt
 		id.authorization = r.Header["Authorization"]
 		delete(r.Header, "Authorization")
 	}
-	if moved != nil {
-		delete(vars, varMoved)
+	if len(moved) > 0 {
+		// Consumed or refused above: later handlers see that scopegate_strip
+		// ran, and nothing left to act on.
+		vars.set(varMoved, nothingMoved)
 	}
 	err := next.ServeHTTP(w, r)
 	observeAllowed(vars)
@@ -366,11 +375,15 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 	if c.Act != nil {
 		id.Actor = c.Act
 	}
-	for _, name := range g.app.ImpersonationHeaders() {
-		honoured := g.Impersonation != nil && name == g.actHeader
-		if odd := otherSpelling(r, moved, name); odd != "" && honoured {
+	names := g.app.ImpersonationHeaders()
+	if name, odd := otherSpelling(r, moved, names); odd != "" {
+		if g.Impersonation != nil && name == g.actHeader {
 			return nil, oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "send the impersonation header as %s, not %s", name, odd)
-		} else if odd != "" || (!honoured && callerSent(r, moved, name)) {
+		}
+		return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
+	}
+	for _, name := range names {
+		if !(g.Impersonation != nil && name == g.actHeader) && callerSent(r, moved, name) {
 			return nil, oauth.New(oauth.InsufficientScope, http.StatusForbidden, "impersonation (%s) is not enabled on this route", name)
 		}
 	}

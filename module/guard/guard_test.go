@@ -874,6 +874,11 @@ func TestSetupAndValidate(t *testing.T) {
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On-Behalf"}}, true},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X-On Behalf"}}, false},
 		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "x-scopegate-act-as"}}, false},
+		// '_' and '.' spell the same header as '-' to CGI: every spelling
+		// but the exact name is refused, so another guard's X-Act-As-User
+		// and an X_Act_As_User would refuse each other.
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X_Act_As_User"}}, false},
+		{Guard{HeaderPrefix: "X-Scopegate-", Impersonation: &Impersonation{Header: "X.On.Behalf"}}, false},
 		// Prefixes and impersonation headers that would claim standard headers.
 		{Guard{HeaderPrefix: "X-Forwarded-"}, false},
 		{Guard{HeaderPrefix: "Content-"}, false},

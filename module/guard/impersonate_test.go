@@ -174,6 +174,21 @@ func TestImpersonationHeaderInAnotherSpelling(t *testing.T) {
 					wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "send the impersonation header as X-Act-As-User, not "+spelled, "")
 					x, up = serve(off, alice)
 					wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
+					// Beside the exact name, empty or with a value: still
+					// refused, whichever the guard would have read.
+					for _, exact := range []string{"", bob} {
+						x := newExchange("/", bearerLine(raw), DefaultImpersonationHeader+": "+exact)
+						x.r.Header[spelled] = []string{alice}
+						up := new(upstream)
+						var h caddyhttp.Handler = chain{on, up}
+						if stripped {
+							h = chain{&Strip{app: e.a}, h}
+						}
+						if err := h.ServeHTTP(x.w, x.r); err != nil {
+							t.Fatal(err)
+						}
+						wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "send the impersonation header as X-Act-As-User, not "+spelled, "")
+					}
 					x, up = serve(on, "")
 					wantPassed(t, x, up)
 					if got := up.header.Get("X-Scopegate-User-Id"); got != "" {
@@ -227,4 +242,39 @@ func TestImpersonationSent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Impersonated tells a handler behind a guard that the guard acted for a
+// user because the caller sent the impersonation header: true after a
+// guard honoured X-Act-As-User, false for the same client's request
+// without it and for a request no guard saw.
+func TestImpersonatedSeesWhatAGuardHonoured(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		on := e.guard(&Guard{Impersonation: &Impersonation{}})
+		raw := e.token(svc, "", "demo.read")
+		for _, tc := range []struct {
+			lines []string
+			want  bool
+		}{
+			{[]string{bearerLine(raw), DefaultImpersonationHeader + ": " + alice}, true},
+			{[]string{bearerLine(raw)}, false},
+		} {
+			x := newExchange("/admin/clients", tc.lines...)
+			got := false
+			read := caddyhttp.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) error {
+				got = Impersonated(r)
+				return nil
+			})
+			if err := (chain{on, read}).ServeHTTP(x.w, x.r); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%q: Impersonated %v, want %v", tc.lines, got, tc.want)
+			}
+		}
+		if Impersonated(newExchange("/").r) {
+			t.Error("Impersonated is true for a request no guard saw")
+		}
+	})
 }

@@ -7,22 +7,28 @@ import (
 	"github.com/scopegate/scopegate/module/app"
 )
 
-// otherSpelling returns the name, as the caller spelled it, of a header
-// that is name in another spelling ('_' or '.' for '-', a case Go does not
-// canonicalise, as in X_Act_As_User) and carries a value, from r or from
-// what scopegate_strip set aside; "" for none. A guard honours only the
-// exact name: the other spellings used to be removed silently, so a client
-// asking to act as a user in such a spelling was served as itself (or as
-// the user it connects as) instead of being told.
-func otherSpelling(r *http.Request, moved http.Header, name string) string {
-	for _, h := range [2]http.Header{r.Header, moved} {
-		for k, v := range h {
-			if k != name && equalNameFold(k, name) && slices.ContainsFunc(v, notEmpty) {
-				return k
+// otherSpelling finds a header that is one of names in another spelling
+// ('_' or '.' for '-', a case Go does not canonicalise, as in X_Act_As_User)
+// and carries a value: it returns that name and the header as the caller
+// spelled it, or "" for none. It reads what scopegate_strip set aside
+// (moved, which holds every spelling when Strip ran) or, when Strip did not
+// run (moved nil), the request's headers. A guard honours only the exact
+// name: the other spellings used to be removed silently, so a client asking
+// to act as a user in such a spelling was served as itself (or as the user
+// it connects as) instead of being told.
+func otherSpelling(r *http.Request, moved http.Header, names []string) (name, spelled string) {
+	h := moved
+	if h == nil {
+		h = r.Header
+	}
+	for k, v := range h {
+		for _, n := range names {
+			if len(k) == len(n) && k != n && equalNameFold(k, n) && slices.ContainsFunc(v, notEmpty) {
+				return n, k
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func notEmpty(v string) bool { return v != "" }
@@ -42,9 +48,17 @@ func ImpersonationSent(r *http.Request, a *app.App) string {
 		if callerSent(r, moved, name) {
 			return name
 		}
-		if k := otherSpelling(r, moved, name); k != "" {
-			return k
-		}
 	}
-	return ""
+	_, spelled := otherSpelling(r, moved, names)
+	return spelled
+}
+
+// Impersonated reports whether a guard before the handler acted for a user
+// because the caller sent its impersonation header: the identity has an
+// actor its token does not carry. A handler that acts as the token's own
+// client (the admin API) refuses such a request rather than serving it as
+// the caller, who asked to act as someone else.
+func Impersonated(r *http.Request) bool {
+	id := varsOf(r).identity()
+	return id != nil && id.Actor != nil && (id.Claims == nil || id.Claims.Act == nil)
 }

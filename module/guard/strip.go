@@ -56,8 +56,13 @@ type Strip struct {
 }
 
 // varMoved is the request variable holding the impersonation headers Strip
-// took out of the request (an http.Header), for the guards to read.
+// took out of the request (an http.Header), for the guards to read:
+// nothingMoved when it took none, absent when Strip did not run.
 const varMoved = "scopegate.impersonation_headers"
+
+// nothingMoved is varMoved when Strip took no impersonation header out (it
+// is never written to).
+var nothingMoved = http.Header{}
 
 // CaddyModule returns the Caddy module information.
 func (Strip) CaddyModule() caddy.ModuleInfo {
@@ -100,9 +105,13 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			moved[k] = v
 		}
 	}
-	if moved != nil {
-		varsOf(r).set(varMoved, moved)
+	if moved == nil {
+		moved = nothingMoved
 	}
+	// Always set: a guard (and ImpersonationSent) then knows that no
+	// impersonation header of any spelling is left in r.Header, and reads
+	// only what was moved instead of walking the headers again.
+	varsOf(r).set(varMoved, moved)
 	if connection {
 		// Before any handler sets a header the caller could otherwise
 		// have the proxy remove (dropHopByHop).

@@ -32,7 +32,9 @@ var ErrContentCoded = errors.New("the request body is content-coded (Content-Enc
 // identity (RFC 9110 §8.4). Nothing here decodes one: read as it is, a
 // "gzip" body would be parsed as parameters, or a body labelled gzip but
 // sent plain accepted under a label every proxy on the way reads otherwise.
-// Such a request is refused (415, with Accept-Encoding: identity).
+// Such a request is refused: 415 with Accept-Encoding: identity at the
+// token, revocation and introspection endpoints and the admin API, the
+// error page at the browser forms (ParseForm).
 func ContentCoded(r *http.Request) bool {
 	for _, v := range r.Header.Values("Content-Encoding") {
 		for c := range strings.SplitSeq(v, ",") {
