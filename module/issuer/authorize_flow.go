@@ -507,6 +507,9 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 			if errors.Is(err, store.ErrGrantEnded) {
 				return a.grantEnded(w, r, ar)
 			}
+			if errors.Is(err, store.ErrTooManyGrants) {
+				return a.fail(w, r, ar, tooManyGrants())
+			}
 			return a.serverError(w, "recording an implicit-grant token", err)
 		}
 		issued, oe := a.minter.sign(claims, lifetime)
@@ -535,6 +538,8 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 		ExpiresAt: time.Now().Add(time.Duration(a.CodeLifetime)),
 	}, grant); errors.Is(err, store.ErrGrantEnded) {
 		return a.grantEnded(w, r, ar)
+	} else if errors.Is(err, store.ErrTooManyGrants) {
+		return a.fail(w, r, ar, tooManyGrants())
 	} else if err != nil {
 		return a.serverError(w, "saving an authorization code", err)
 	}
@@ -556,6 +561,13 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 // sign-in page, as when the sign-in is found ended at the start.
 func (a *Authorize) grantEnded(w http.ResponseWriter, r *http.Request, ar *authRequest) error {
 	return a.loginPage(w, r, ar, http.StatusOK, "", "", "Your sign-in has expired. Please sign in again.")
+}
+
+// tooManyGrants refuses a grant past store.GrantsKeptPerUser: the user's
+// browser asked this client's tokens or codes in a loop.
+func tooManyGrants() *oauth.Error {
+	return oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable,
+		"you already hold %d live grants of this application: wait until some expire, or ask an administrator to end them", store.GrantsKeptPerUser)
 }
 
 // fail sends an error back to the client (RFC 6749 §4.1.2.1 and §4.2.2.1):

@@ -2,11 +2,13 @@ package issuer
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
@@ -131,6 +133,40 @@ func TestPublicClientRules(t *testing.T) {
 		svc, svcSecret := f.client(store.Client{AuthMethod: store.AuthAPIKey, Public: true, AllowedScopes: store.Strings{"demo.read"}})
 		for id, sec := range map[string]string{pub.ID: pubSecret, svc.ID: svcSecret} {
 			f.refuse(t, f.ep, withBasic(formRequest(ccForm()), id, sec), http.StatusBadRequest, oauth.UnauthorizedClient)
+		}
+	})
+}
+
+// Past store.GrantsKeptPerUser live codes and refresh grants of one client,
+// the user's next approval does not make another: the client is sent
+// temporarily_unavailable (RFC 6749 §4.1.2.1) saying why, and no code row is
+// added; a request in a loop from a signed-in browser made one a
+// millisecond. The same user's codes keep working up to the bound.
+func TestCodeGrantsPerUserAreBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		ada := f.authUser(store.DefaultTenantID, "ada")
+		c, _ := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		_, b := f.authorize(t)
+		if codeFor(t, b, c, "") == "" { // signs ada in and records her consent
+			t.Fatal("no first code")
+		}
+		var rows []store.AuthCode
+		for i := range store.GrantsKeptPerUser - 1 {
+			rows = append(rows, store.AuthCode{Digest: store.Digest(fmt.Sprint("flood", i)), ClientID: c.ID, UserID: ada.ID, TenantID: store.DefaultTenantID,
+				RedirectURI: appRedirect, Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)})
+		}
+		if err := f.app.Store().DB.CreateInBatches(rows, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		params := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "scope": {"demo.read"}}
+		got := redirected(t, b.get(params), appRedirect+"?", false)
+		if got.Get("error") != oauth.TemporarilyUnavail || !strings.Contains(got.Get("error_description"), "live grants of this application") || got.Get("code") != "" {
+			t.Fatalf("past the bound: %v, want temporarily_unavailable and no code", got)
+		}
+		var n int64
+		if err := f.app.Store().DB.Model(&store.AuthCode{}).Where("client_id = ? AND user_id = ?", c.ID, ada.ID).Count(&n).Error; err != nil || n != store.GrantsKeptPerUser {
+			t.Fatalf("%d codes (%v), want %d", n, err, store.GrantsKeptPerUser)
 		}
 	})
 }

@@ -37,9 +37,10 @@ type Consent struct {
 // Redemption.KeepUntil, so that presenting it again revokes that family and
 // the access tokens issued with it.
 type AuthCode struct {
-	Digest      string  `gorm:"primaryKey;size:64"`
-	ClientID    string  `gorm:"size:64;not null"`
-	UserID      string  `gorm:"size:64;not null"`
+	Digest string `gorm:"primaryKey;size:64"`
+	// Indexed together for GrantsKeptPerUser's count.
+	ClientID    string  `gorm:"size:64;not null;index:idx_auth_codes_client_user,priority:1"`
+	UserID      string  `gorm:"size:64;not null;index:idx_auth_codes_client_user,priority:2"`
 	TenantID    string  `gorm:"size:64;not null"`
 	RedirectURI string  `gorm:"size:2000;not null"`
 	Scopes      Strings `gorm:"not null"`

@@ -69,6 +69,9 @@ func (s *Store) SaveGrantedAuthCode(ctx context.Context, c *AuthCode, g Grant) e
 		if err := grantStands(tx, g); err != nil {
 			return err
 		}
+		if err := codeGrantsAtBound(tx, g, time.Now()); err != nil {
+			return err
+		}
 		return tx.Create(c).Error
 	})
 }
@@ -81,6 +84,9 @@ func (s *Store) RecordImplicitToken(ctx context.Context, jti string, g Grant, is
 	row := ImplicitToken{JTI: jti, ClientID: g.ClientID, UserID: g.UserID, IssuedAt: issuedAt.Unix(), ExpiresAt: until.UTC()}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		if err := grantStands(tx, g); err != nil {
+			return err
+		}
+		if err := implicitTokensAtBound(tx, g, time.Now()); err != nil {
 			return err
 		}
 		return tx.Create(&row).Error

@@ -118,3 +118,85 @@ func consentingUser(t *testing.T, driver string, scopes ...string) (*store.Store
 	}
 	return s, u
 }
+
+// A user's browser cannot make one client hold more than
+// GrantsKeptPerUser live grants of a kind (each a row read when the user's
+// grants end): with that many implicit tokens still valid another is
+// ErrTooManyGrants, and with that many codes not yet redeemed plus live
+// refresh grants another code is. Expired tokens, redeemed codes and spent
+// refresh tokens do not count; another client of the same user is not
+// held back; ending the user's grants (a consent revoked) frees the user.
+func TestGrantsKeptPerUserAreBounded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s, u := consentingUser(t, driver, "a")
+		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		now := time.Now().UTC()
+		live, gone := now.Add(time.Hour), now.Add(-time.Minute)
+		var tokens []store.ImplicitToken
+		for i := range store.GrantsKeptPerUser - 1 {
+			tokens = append(tokens, store.ImplicitToken{JTI: fmt.Sprint("live", i), ClientID: "c1", UserID: u.ID, IssuedAt: now.Unix(), ExpiresAt: live})
+		}
+		tokens = append(tokens, store.ImplicitToken{JTI: "expired", ClientID: "c1", UserID: u.ID, IssuedAt: now.Unix(), ExpiresAt: gone},
+			store.ImplicitToken{JTI: "other-client", ClientID: "c2", UserID: u.ID, IssuedAt: now.Unix(), ExpiresAt: live})
+		if err := s.DB.CreateInBatches(tokens, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordImplicitToken(ctx, "last", g, now, live); err != nil {
+			t.Fatalf("the %dth live implicit token: %v", store.GrantsKeptPerUser, err)
+		}
+		if err := s.RecordImplicitToken(ctx, "one-more", g, now, live); !errors.Is(err, store.ErrTooManyGrants) {
+			t.Fatalf("one implicit token past the bound: %v, want ErrTooManyGrants", err)
+		}
+
+		code := func(i int, used bool) store.AuthCode {
+			c := store.AuthCode{Digest: store.Digest(fmt.Sprint("code", i)), ClientID: "c1", UserID: u.ID, TenantID: store.DefaultTenantID,
+				Scopes: store.Strings{"a"}, ExpiresAt: live}
+			if used {
+				c.UsedAt = &now
+			}
+			return c
+		}
+		var codes []store.AuthCode
+		for i := range store.GrantsKeptPerUser / 2 {
+			codes = append(codes, code(i, false))
+		}
+		codes = append(codes, code(-1, true))
+		var refresh []store.RefreshToken
+		for i := range store.GrantsKeptPerUser/2 - 1 {
+			refresh = append(refresh, store.RefreshToken{Digest: store.Digest(fmt.Sprint("rt", i)), FamilyID: fmt.Sprint("f", i), ClientID: "c1", UserID: u.ID,
+				Scopes: store.Strings{"a"}, ExpiresAt: live, CreatedAt: now})
+		}
+		refresh = append(refresh, store.RefreshToken{Digest: store.Digest("spent"), FamilyID: "f0", ClientID: "c1", UserID: u.ID,
+			Scopes: store.Strings{"a"}, ExpiresAt: live, UsedAt: &now, CreatedAt: now})
+		if err := s.DB.CreateInBatches(codes, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB.CreateInBatches(refresh, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		next := code(store.GrantsKeptPerUser, false)
+		if err := s.SaveGrantedAuthCode(ctx, &next, g); err != nil {
+			t.Fatalf("the %dth live code grant: %v", store.GrantsKeptPerUser, err)
+		}
+		more := code(store.GrantsKeptPerUser+1, false)
+		if err := s.SaveGrantedAuthCode(ctx, &more, g); !errors.Is(err, store.ErrTooManyGrants) {
+			t.Fatalf("one code grant past the bound: %v, want ErrTooManyGrants", err)
+		}
+
+		if err := s.RevokeConsent(ctx, u.ID, "c1", admin); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+		g.SignedInAt = time.Now()
+		if err := s.RecordImplicitToken(ctx, "after", g, now, live); err != nil {
+			t.Fatalf("an implicit token after the user's grants ended: %v", err)
+		}
+		after := code(store.GrantsKeptPerUser+2, false)
+		if err := s.SaveGrantedAuthCode(ctx, &after, g); err != nil {
+			t.Fatalf("a code after the user's grants ended: %v", err)
+		}
+	})
+}
