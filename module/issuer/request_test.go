@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/web"
 )
 
 // parseBasic undoes RFC 6749 §2.3.1: base64, split at the first colon, then
@@ -57,11 +58,12 @@ func TestParseBasic(t *testing.T) {
 // unrecognized one is ignored); no repeated key, nothing after the object.
 func TestParseJSON(t *testing.T) {
 	good := map[string]map[string]string{
-		`{"a":"x","n":12.50,"b":false,"z":null,"scope":["s1","s2"]}`: {"a": "x", "n": "12.50", "b": "false", "scope": "s1 s2"},
-		` { "scope" : "s1 s2" } `:                                    {"scope": "s1 s2"},
-		`{"scope":[]}`:                                               {"scope": ""},
-		`{}`:                                                         {},
-		`{"a":"\u00e9\n"}`:                                           {"a": "é\n"},
+		`{"a":"x","n":12.50,"b":false,"z":null,"scope":["s1","s2"]}`:     {"a": "x", "n": "12.50", "b": "false", "scope": "s1 s2"},
+		` { "scope" : "s1 s2" } `:                                        {"scope": "s1 s2"},
+		`{"scope":[]}`:                                                   {"scope": ""},
+		`{"scope":["a"` + strings.Repeat(`,"b"`, web.MaxParams-1) + `]}`: {"scope": "a" + strings.Repeat(" b", web.MaxParams-1)},
+		`{}`:               {},
+		`{"a":"\u00e9\n"}`: {"a": "é\n"},
 		// Other objects and arrays are their compact text: an
 		// unrecognized parameter is ignored whatever its type.
 		`{"grant_type":"client_credentials","extra":{"a": [1, true]},"list":["b"]}`: {"grant_type": "client_credentials", "extra": `{"a":[1,true]}`, "list": `["b"]`},
@@ -96,6 +98,9 @@ func TestParseJSON(t *testing.T) {
 		`{"scope":["a",{"b":1}]}`:  "array of scope names",
 		`{"scope":[null]}`:         "array of scope names",
 		`{"scope":"a","scope":[]}`: "scope is repeated",
+		// More names than a form may carry parameters, counted before the
+		// array is decoded.
+		`{"scope":["a"` + strings.Repeat(`,"a"`, web.MaxParams) + `]}`: "at most 100",
 	} {
 		_, oerr := parseJSON([]byte(in))
 		if oerr == nil || oerr.Code != oauth.InvalidRequest || oerr.Status != http.StatusBadRequest || !strings.Contains(oerr.Description, desc) {
