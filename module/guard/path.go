@@ -57,8 +57,9 @@ func unclearPath(p string) bool {
 		return false
 	}
 	n := compatibilityView(p)
+	separated := strings.Map(lookalikeSeparator, n)
 	return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n) ||
-		hasDotSegment(strings.Map(lookalikeSeparator, n))
+		hasDotSegment(separated) || strings.HasPrefix(separated, "//")
 }
 
 // isASCII reports whether p holds only ASCII characters.

@@ -105,13 +105,21 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 			moved[k] = v
 		}
 	}
-	if moved == nil {
-		moved = nothingMoved
-	}
 	// Always set: a guard (and ImpersonationSent) then knows that no
 	// impersonation header of any spelling is left in r.Header, and reads
-	// only what was moved instead of walking the headers again.
-	varsOf(r).set(varMoved, moved)
+	// only what was moved instead of walking the headers again. A Strip
+	// that ran before (at the site and again in a route or snippet) may
+	// have moved them already: what it set aside is kept, with this one's.
+	vars := varsOf(r)
+	if prev := vars.moved(); len(prev) > 0 {
+		for k, v := range moved {
+			prev[k] = append(prev[k], v...)
+		}
+		moved = prev
+	} else if moved == nil {
+		moved = nothingMoved
+	}
+	vars.set(varMoved, moved)
 	if connection {
 		// Before any handler sets a header the caller could otherwise
 		// have the proxy remove (dropHopByHop).

@@ -87,8 +87,8 @@ func TestStripRemovesCallerIdentityHeaders(t *testing.T) {
 
 // Behind scopegate_strip impersonation still works: the guard reads the
 // header Strip set aside, honours it on its route and refuses it on a route
-// without impersonation, exactly as without Strip; neither the header nor
-// the set-aside copy reaches the upstream.
+// without impersonation, exactly as without Strip, also behind two Strips;
+// neither the header nor the set-aside copy reaches the upstream.
 func TestStripKeepsImpersonationForTheGuard(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -119,6 +119,25 @@ func TestStripKeepsImpersonationForTheGuard(t *testing.T) {
 		x = newExchange("/", bearerLine(raw), "X-Act-As-User: "+alice)
 		up = new(upstream)
 		if err := (chain{s, chain{off, up}}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
+
+		// A second Strip on the request (the site's and a route's or a
+		// snippet's) keeps what the first set aside: the guard still acts
+		// as alice, and refuses where impersonation is not enabled.
+		x = newExchange("/", bearerLine(raw), "X-Act-As-User: "+alice)
+		up = new(upstream)
+		if err := (chain{s, chain{s, chain{on, up}}}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		wantPassed(t, x, up)
+		if got := up.header.Get("X-Scopegate-User-Id"); got != alice {
+			t.Errorf("behind two Strips: X-Scopegate-User-Id = %q, want %s", got, alice)
+		}
+		x = newExchange("/", bearerLine(raw), "X-Act-As-User: "+alice)
+		up = new(upstream)
+		if err := (chain{s, chain{s, chain{off, up}}}).ServeHTTP(x.w, x.r); err != nil {
 			t.Fatal(err)
 		}
 		wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "impersonation (X-Act-As-User) is not enabled on this route", "")
@@ -221,7 +240,7 @@ func TestStripRefusesUnclearPaths(t *testing.T) {
 	unclear := []string{"/public/..;/api/x", "/api/../public/x", "/api/%2e%2e/public/x", "/public/.%2E/api/x",
 		"/public/x%5c..%5capi", "/public/x;jsessionid=1", "/public/%252e%252e/api", "/public/a%00b", "/public/%ff", "/public/./x",
 		"/public/%EF%BC%8E%EF%BC%8E/api/x", "/public/%E2%80%A5/api/x", "/public/..%ef%bc%8f..%ef%bc%8fapi", "/public/%25u002e%25u002e/api/x", "/public/..+/api/x",
-		"//public/api/items/1", "//", "/%2Fpublic/api/x"}
+		"//public/api/items/1", "//", "/%2Fpublic/api/x", "/∕public/api/items/1", "/%C2%A5public/api/x"}
 	for _, p := range unclear {
 		x := newExchange(p)
 		up := new(upstream)

@@ -85,10 +85,9 @@ func (m *Minter) takeBack(caller context.Context, what string, issued *Issued, u
 	defer cancel()
 	if err := undo(ctx); err != nil {
 		m.logger.Error("taking back a "+what+" whose caller hung up", zap.Error(err))
-	} else {
-		// Taken back, its access token is never handed out: the retry
-		// gets the allowance it took.
-		m.refund(ctx, issued.charge)
 	}
+	// Its access token is never handed out, taken back or not: the retry
+	// gets the allowance it took.
+	m.refund(ctx, issued.charge)
 	return m.failed(caller, what+" for a caller that hung up", context.Canceled)
 }

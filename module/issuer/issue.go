@@ -35,7 +35,7 @@ type Minter struct {
 
 	// usedUp remembers the daily allowances found used up (usedUpAllowance).
 	usedUpOnce sync.Once
-	usedUp     *lru.Cache[allowanceKey, struct{}]
+	usedUp     *lru.Cache[allowanceKey, time.Time]
 }
 
 // allowanceKey names one day's allowance of a client or user, as large as
@@ -49,15 +49,28 @@ type allowanceKey struct {
 // usedUpAllowances bounds the allowances a minter remembers as used up.
 const usedUpAllowances = 10_000
 
-// usedUpAllowance is the minter's memory of used-up allowances. A used-up
-// allowance stays so until its day ends (usage only grows, and a client's
-// rows go with it), so a client asking again and again is refused without
-// a write transaction each time: a red team's client hammering the
-// endpoint past its allowance cost 4 times a token's CPU per refusal and
-// held the database's write lock for every one.
-func (m *Minter) usedUpAllowance() *lru.Cache[allowanceKey, struct{}] {
-	m.usedUpOnce.Do(func() { m.usedUp, _ = lru.New[allowanceKey, struct{}](usedUpAllowances) })
+// usedUpMemory is how long a minter trusts that an allowance it found used
+// up still is: a token that was never handed out gives its charge back
+// (refund), on whichever node or endpoint minted it, and this minter hears
+// of it no later than that.
+const usedUpMemory = 30 * time.Second
+
+// usedUpAllowance is the minter's memory of used-up allowances, so a client
+// asking again and again is refused without a write transaction each time:
+// a red team's client hammering the endpoint past its allowance cost 4
+// times a token's CPU per refusal and held the database's write lock for
+// every one. Usage grows but for refunds, so an entry (the time it was
+// found used up) lasts usedUpMemory. (The expirable LRU would start a
+// goroutine per minter that never ends, one more at every config reload.)
+func (m *Minter) usedUpAllowance() *lru.Cache[allowanceKey, time.Time] {
+	m.usedUpOnce.Do(func() { m.usedUp, _ = lru.New[allowanceKey, time.Time](usedUpAllowances) })
 	return m.usedUp
+}
+
+// knownUsedUp reports whether key was found used up within usedUpMemory.
+func (m *Minter) knownUsedUp(key allowanceKey) bool {
+	found, ok := m.usedUpAllowance().Get(key)
+	return ok && time.Since(found) < usedUpMemory
 }
 
 // Issued is what a grant hands back to the endpoint.
@@ -231,7 +244,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 		key := allowanceKey{client: c.ID, subject: subject, day: day, minutes: c.MaxMinutesPerDay}
 		var granted int64
 		var err error
-		if !m.usedUpAllowance().Contains(key) {
+		if !m.knownUsedUp(key) {
 			granted, err = m.app.Store().ConsumeAllowance(ctx, c.ID, subject, day,
 				int64(lifetime/time.Second), int64(c.MaxMinutesPerDay)*60)
 		}
@@ -242,7 +255,7 @@ func (m *Minter) claims(ctx context.Context, sub TokenSubject, scopes []string, 
 			return nil, 0, nil, m.failed(ctx, "consuming daily allowance", err, zap.String("client_id", c.ID))
 		}
 		if granted == 0 {
-			m.usedUpAllowance().Add(key, struct{}{})
+			m.usedUpAllowance().Add(key, time.Now())
 			app.ObserveAllowanceRefusal(legs)
 			oe := oauth.ErrInvalidGrant("the daily token allowance of %d minutes for this %s is used up; it resets at %s",
 				c.MaxMinutesPerDay, map[int]string{2: "client", 3: "user"}[legs], resets.Format(time.RFC3339))
