@@ -16,8 +16,9 @@ import (
 // normalized (NFKC). Kept as the reference the cheaper view must match.
 func unclearByNFKC(p string) bool {
 	n := norm.NFKC.String(p)
+	separated := strings.Map(lookalikeSeparator, n)
 	return strings.Count(n, "/") != strings.Count(p, "/") || unclearASCII(n) ||
-		hasDotSegment(strings.Map(lookalikeSeparator, n))
+		hasDotSegment(separated) || strings.HasPrefix(separated, "//")
 }
 
 // pathAlphabet mixes what the checks read (dots, slashes, spaces, ';', '%'
