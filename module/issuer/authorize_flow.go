@@ -583,8 +583,11 @@ func (a *Authorize) fail(w http.ResponseWriter, r *http.Request, ar *authRequest
 			msg = "You denied access: " + ar.client.Name + " gets no access."
 		}
 		status := http.StatusBadRequest
-		if oe.Code == oauth.AccessDenied {
+		switch oe.Code {
+		case oauth.AccessDenied:
 			status = http.StatusOK
+		case oauth.TemporarilyUnavail:
+			status = http.StatusServiceUnavailable
 		}
 		return a.errorPage(w, status, oe.Code, msg, ar.state)
 	}

@@ -154,7 +154,7 @@ func TestCodeGrantsPerUserAreBounded(t *testing.T) {
 		var rows []store.AuthCode
 		for i := range store.GrantsKeptPerUser - 1 {
 			rows = append(rows, store.AuthCode{Digest: store.Digest(fmt.Sprint("flood", i)), ClientID: c.ID, UserID: ada.ID, TenantID: store.DefaultTenantID,
-				RedirectURI: appRedirect, Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)})
+				RedirectURI: appRedirect, Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour).UTC()})
 		}
 		if err := f.app.Store().DB.CreateInBatches(rows, 200).Error; err != nil {
 			t.Fatal(err)

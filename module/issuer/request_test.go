@@ -62,6 +62,8 @@ func TestParseJSON(t *testing.T) {
 		` { "scope" : "s1 s2" } `:                                        {"scope": "s1 s2"},
 		`{"scope":[]}`:                                                   {"scope": ""},
 		`{"scope":["a"` + strings.Repeat(`,"b"`, web.MaxParams-1) + `]}`: {"scope": "a" + strings.Repeat(" b", web.MaxParams-1)},
+		// Commas inside names (RFC 6749 §3.3 allows them) are not names.
+		`{"scope":["r,w,x"` + strings.Repeat(`,"r,w"`, 40) + `]}`: {"scope": "r,w,x" + strings.Repeat(" r,w", 40)},
 		`{}`:               {},
 		`{"a":"\u00e9\n"}`: {"a": "é\n"},
 		// Other objects and arrays are their compact text: an

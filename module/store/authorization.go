@@ -314,16 +314,29 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 // revokeFamily deletes the refresh tokens of a family and revokes, while
 // they still verify (AccessExpiresAt), the access tokens issued with them,
 // as Store.Revoke does.
+// endedCodeKept is how long the code of an ended refresh grant is kept.
+const endedCodeKept = 2 * time.Minute
+
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
 	if familyID == "" {
 		return nil, nil
+	}
+	// The code that started the family is spent for good: kept 2 minutes
+	// more (a first token still being saved into the family finds it
+	// revoked: ErrReused), then Cleanup's, not the 30 days of a used code;
+	// a user redeeming and revoking in a loop left one row per turn. Codes
+	// before refresh tokens, the order every writer of both takes.
+	err := tx.Model(&AuthCode{}).Where("family_id = ? AND expires_at > ?", familyID, now.Add(endedCodeKept).UTC()).
+		Updates(map[string]any{"expires_at": now.Add(endedCodeKept).UTC(), "revoked_at": gorm.Expr("COALESCE(revoked_at, ?)", now.UTC())}).Error
+	if err != nil {
+		return nil, err
 	}
 	// Lock the family first: a successor being saved holds the lock of the
 	// token it replaces (SaveRefreshToken), so it is committed before the
 	// family is read below, and deleted with it; one saved later finds its
 	// predecessor gone.
 	var locked []RefreshToken
-	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").
+	err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").
 		Where("family_id = ?", familyID).Find(&locked).Error
 	if err != nil {
 		return nil, err

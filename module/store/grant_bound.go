@@ -8,15 +8,15 @@ import (
 )
 
 // GrantsKeptPerUser bounds what one user's browser can make one client hold
-// at once: implicit-grant tokens still valid, and codes not yet redeemed
-// plus refresh grants still live. Each is a row kept until its token or
-// grant expires (an hour, or 30 days for a refresh grant), and ending the
-// user's grants (a disable, a password reset, a consent revoked) reads
-// them all in one transaction: a signed-in user requesting tokens in a
-// loop made 1,000 rows a second, and the disable that followed held the
-// database for minutes. No person's use comes near it; past it the
-// authorize endpoint refuses (ErrTooManyGrants) until some expire or an
-// admin ends the user's grants.
+// at once: implicit-grant tokens still valid, codes not yet redeemed, and
+// refresh grants still live. Each is a row kept until its token or grant
+// expires (an hour, or 30 days for a refresh grant), and ending the user's
+// grants (a disable, a password reset, a consent revoked) reads them all in
+// one transaction: a signed-in user requesting tokens in a loop made 1,000
+// rows a second, and the disable that followed held the database for
+// minutes. Past it the authorize endpoint refuses (ErrTooManyGrants) an
+// implicit token or a code until some expire, and a new code grant ends the
+// user's oldest refresh grant of the client (codeGrantsAtBound).
 const GrantsKeptPerUser = 1000
 
 // ErrTooManyGrants means the user already holds GrantsKeptPerUser live
@@ -35,20 +35,32 @@ func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 	return err
 }
 
-// codeGrantsAtBound reports whether g's user holds GrantsKeptPerUser codes
-// not yet redeemed plus refresh grants (their current tokens) with g's
-// client, live at now.
+// codeGrantsAtBound makes room for one more code of g's client and user:
+// ErrTooManyGrants when GrantsKeptPerUser codes are pending (they expire
+// within minutes), and when as many refresh grants are live, the oldest
+// ones revoked down to one fewer. Refusing there would lock a user out for
+// the 30 days a grant lives, where abandoned grants pile up (a code flow in
+// every tab or on every device, never revoked); the oldest is the one most
+// likely abandoned, as providers that bound refresh tokens per user do.
 func codeGrantsAtBound(tx *gorm.DB, g Grant, now time.Time) error {
-	var codes, refresh int64
+	var codes int64
 	live := "client_id = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?"
 	if err := tx.Model(&AuthCode{}).Where(live, g.ClientID, g.UserID, now.UTC()).Count(&codes).Error; err != nil {
 		return err
 	}
-	if err := tx.Model(&RefreshToken{}).Where(live, g.ClientID, g.UserID, now.UTC()).Count(&refresh).Error; err != nil {
+	if codes >= GrantsKeptPerUser {
+		return ErrTooManyGrants
+	}
+	var families []string
+	err := tx.Model(&RefreshToken{}).Where(live, g.ClientID, g.UserID, now.UTC()).
+		Order("created_at DESC").Offset(GrantsKeptPerUser-1).Pluck("family_id", &families).Error
+	if err != nil {
 		return err
 	}
-	if codes+refresh >= GrantsKeptPerUser {
-		return ErrTooManyGrants
+	for _, f := range families {
+		if _, err := revokeFamily(tx, f, now); err != nil {
+			return err
+		}
 	}
 	return nil
 }

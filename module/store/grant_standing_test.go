@@ -122,10 +122,12 @@ func consentingUser(t *testing.T, driver string, scopes ...string) (*store.Store
 // A user's browser cannot make one client hold more than
 // GrantsKeptPerUser live grants of a kind (each a row read when the user's
 // grants end): with that many implicit tokens still valid another is
-// ErrTooManyGrants, and with that many codes not yet redeemed plus live
-// refresh grants another code is. Expired tokens, redeemed codes and spent
-// refresh tokens do not count; another client of the same user is not
-// held back; ending the user's grants (a consent revoked) frees the user.
+// ErrTooManyGrants, and so is another code beside that many pending ones;
+// beside that many live refresh grants a new code ends the oldest grant
+// (refusing would lock the user out for the 30 days grants live). Expired
+// tokens, redeemed codes and spent refresh tokens do not count; another
+// client of the same user is not held back; an ended grant's code is kept
+// minutes; ending the user's grants (a consent revoked) frees the user.
 func TestGrantsKeptPerUserAreBounded(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -157,31 +159,73 @@ func TestGrantsKeptPerUserAreBounded(t *testing.T) {
 			}
 			return c
 		}
+		// Pending codes: refused past the bound (they expire in minutes).
 		var codes []store.AuthCode
-		for i := range store.GrantsKeptPerUser / 2 {
+		for i := range store.GrantsKeptPerUser - 1 {
 			codes = append(codes, code(i, false))
 		}
-		codes = append(codes, code(-1, true))
-		var refresh []store.RefreshToken
-		for i := range store.GrantsKeptPerUser/2 - 1 {
-			refresh = append(refresh, store.RefreshToken{Digest: store.Digest(fmt.Sprint("rt", i)), FamilyID: fmt.Sprint("f", i), ClientID: "c1", UserID: u.ID,
-				Scopes: store.Strings{"a"}, ExpiresAt: live, CreatedAt: now})
-		}
-		refresh = append(refresh, store.RefreshToken{Digest: store.Digest("spent"), FamilyID: "f0", ClientID: "c1", UserID: u.ID,
-			Scopes: store.Strings{"a"}, ExpiresAt: live, UsedAt: &now, CreatedAt: now})
+		codes = append(codes, code(-1, true)) // redeemed: not pending
 		if err := s.DB.CreateInBatches(codes, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		next := code(store.GrantsKeptPerUser, false)
+		if err := s.SaveGrantedAuthCode(ctx, &next, g); err != nil {
+			t.Fatalf("the %dth pending code: %v", store.GrantsKeptPerUser, err)
+		}
+		more := code(store.GrantsKeptPerUser+1, false)
+		if err := s.SaveGrantedAuthCode(ctx, &more, g); !errors.Is(err, store.ErrTooManyGrants) {
+			t.Fatalf("one pending code past the bound: %v, want ErrTooManyGrants", err)
+		}
+		if err := s.DB.Where("client_id = ? AND used_at IS NULL", "c1").Delete(&store.AuthCode{}).Error; err != nil {
+			t.Fatal(err)
+		}
+
+		// Live refresh grants: a new code ends the oldest one instead
+		// (each grant with the used code that started it and a spent
+		// token beside its current one).
+		var used []store.AuthCode
+		var refresh []store.RefreshToken
+		for i := range store.GrantsKeptPerUser {
+			fam, made := fmt.Sprint("f", i), now.Add(time.Duration(i-store.GrantsKeptPerUser)*time.Second)
+			c := code(10_000+i, true)
+			c.FamilyID = fam
+			used = append(used, c)
+			refresh = append(refresh, store.RefreshToken{Digest: store.Digest("rt" + fam), FamilyID: fam, ClientID: "c1", UserID: u.ID,
+				Scopes: store.Strings{"a"}, ExpiresAt: live, CreatedAt: made})
+		}
+		refresh = append(refresh, store.RefreshToken{Digest: store.Digest("spent"), FamilyID: "f5", ClientID: "c1", UserID: u.ID,
+			Scopes: store.Strings{"a"}, ExpiresAt: live, UsedAt: &now, CreatedAt: now.Add(-time.Hour)})
+		if err := s.DB.CreateInBatches(used, 200).Error; err != nil {
 			t.Fatal(err)
 		}
 		if err := s.DB.CreateInBatches(refresh, 200).Error; err != nil {
 			t.Fatal(err)
 		}
-		next := code(store.GrantsKeptPerUser, false)
-		if err := s.SaveGrantedAuthCode(ctx, &next, g); err != nil {
-			t.Fatalf("the %dth live code grant: %v", store.GrantsKeptPerUser, err)
+		fresh := code(20_000, false)
+		if err := s.SaveGrantedAuthCode(ctx, &fresh, g); err != nil {
+			t.Fatalf("a code beside %d live refresh grants: %v", store.GrantsKeptPerUser, err)
 		}
-		more := code(store.GrantsKeptPerUser+1, false)
-		if err := s.SaveGrantedAuthCode(ctx, &more, g); !errors.Is(err, store.ErrTooManyGrants) {
-			t.Fatalf("one code grant past the bound: %v, want ErrTooManyGrants", err)
+		var left int64
+		if err := s.DB.Model(&store.RefreshToken{}).Where("family_id = ?", "f0").Count(&left).Error; err != nil || left != 0 {
+			t.Fatalf("the oldest grant keeps %d refresh tokens (%v), want it ended", left, err)
+		}
+		if err := s.DB.Model(&store.RefreshToken{}).Where("client_id = ? AND used_at IS NULL", "c1").Count(&left).Error; err != nil || left != store.GrantsKeptPerUser-1 {
+			t.Fatalf("%d live refresh grants left (%v), want %d", left, err, store.GrantsKeptPerUser-1)
+		}
+		// An ended grant's code is kept minutes, not the 30 days of a used
+		// code (redeeming and revoking in a loop left a row per turn), and
+		// is marked revoked; so is one ended by RFC 7009.
+		if err := s.RevokeRefreshFamily(ctx, "f1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, fam := range []string{"f0", "f1"} {
+			var c store.AuthCode
+			if err := s.DB.Where("family_id = ?", fam).Take(&c).Error; err != nil {
+				t.Fatal(err)
+			}
+			if c.RevokedAt == nil || c.ExpiresAt.After(time.Now().Add(3*time.Minute)) {
+				t.Errorf("the code of ended grant %s: revoked %v, kept until %v, want revoked and kept minutes", fam, c.RevokedAt, c.ExpiresAt)
+			}
 		}
 
 		if err := s.RevokeConsent(ctx, u.ID, "c1", admin); err != nil {
