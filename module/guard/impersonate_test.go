@@ -72,14 +72,7 @@ func TestRepeatedImpersonationHeader(t *testing.T) {
 						lines = append(lines, line(v))
 					}
 					x := newExchange("/", lines...)
-					up := new(upstream)
-					var h caddyhttp.Handler = chain{on, up}
-					if stripped {
-						h = chain{&Strip{app: e.a}, h}
-					}
-					if err := h.ServeHTTP(x.w, x.r); err != nil {
-						t.Fatal(err)
-					}
+					up := e.behind(t, on, stripped, x)
 					wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "the X-Act-As-User header is repeated", "")
 				})
 			}
@@ -159,15 +152,7 @@ func TestImpersonationHeaderInAnotherSpelling(t *testing.T) {
 				serve := func(g *Guard, value string) (*exchange, *upstream) {
 					x := newExchange("/", bearerLine(raw))
 					x.r.Header[spelled] = []string{value} // raw map entry, as sent
-					up := new(upstream)
-					var h caddyhttp.Handler = chain{g, up}
-					if stripped {
-						h = chain{&Strip{app: e.a}, h}
-					}
-					if err := h.ServeHTTP(x.w, x.r); err != nil {
-						t.Fatal(err)
-					}
-					return x, up
+					return x, e.behind(t, g, stripped, x)
 				}
 				t.Run(fmt.Sprintf("%s, stripped %v", spelled, stripped), func(t *testing.T) {
 					x, up := serve(on, alice)
@@ -179,14 +164,7 @@ func TestImpersonationHeaderInAnotherSpelling(t *testing.T) {
 					for _, exact := range []string{"", bob} {
 						x := newExchange("/", bearerLine(raw), DefaultImpersonationHeader+": "+exact)
 						x.r.Header[spelled] = []string{alice}
-						up := new(upstream)
-						var h caddyhttp.Handler = chain{on, up}
-						if stripped {
-							h = chain{&Strip{app: e.a}, h}
-						}
-						if err := h.ServeHTTP(x.w, x.r); err != nil {
-							t.Fatal(err)
-						}
+						up := e.behind(t, on, stripped, x)
 						wantRefused(t, x, up, http.StatusBadRequest, oauth.InvalidRequest, "send the impersonation header as X-Act-As-User, not "+spelled, "")
 					}
 					x, up = serve(on, "")
@@ -277,4 +255,19 @@ func TestImpersonatedSeesWhatAGuardHonoured(t *testing.T) {
 			t.Error("Impersonated is true for a request no guard saw")
 		}
 	})
+}
+
+// behind serves x through g to a recording upstream, with scopegate_strip
+// in front when stripped, and returns the upstream.
+func (e *env) behind(t *testing.T, g *Guard, stripped bool, x *exchange) *upstream {
+	t.Helper()
+	up := new(upstream)
+	var h caddyhttp.Handler = chain{g, up}
+	if stripped {
+		h = chain{&Strip{app: e.a}, h}
+	}
+	if err := h.ServeHTTP(x.w, x.r); err != nil {
+		t.Fatal(err)
+	}
+	return up
 }
