@@ -314,14 +314,16 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 // revokeFamily deletes the refresh tokens of a family and revokes, while
 // they still verify (AccessExpiresAt), the access tokens issued with them,
 // as Store.Revoke does.
-// endedCodeKept is how long the code of an ended refresh grant is kept.
-const endedCodeKept = 2 * time.Minute
+// endedCodeKept is how long the code of an ended refresh grant is kept:
+// its first token, saved within the 70 s a redemption may run, must still
+// find it revoked (SaveRefreshToken), with room for nodes' clocks to differ.
+const endedCodeKept = 5 * time.Minute
 
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
 	if familyID == "" {
 		return nil, nil
 	}
-	// The code that started the family is spent for good: kept 2 minutes
+	// The code that started the family is spent for good: kept minutes
 	// more (a first token still being saved into the family finds it
 	// revoked: ErrReused), then Cleanup's, not the 30 days of a used code;
 	// a user redeeming and revoking in a loop left one row per turn. Codes

@@ -38,7 +38,11 @@ func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 // codeGrantsAtBound makes room for one more code of g's client and user:
 // ErrTooManyGrants when GrantsKeptPerUser codes are pending (they expire
 // within minutes), and when as many refresh grants are live, the oldest
-// ones revoked down to one fewer. Refusing there would lock a user out for
+// one revoked. One per code: ending several here would wait for a second
+// family's rows while holding the user's revocation lock, which the writers
+// of a single family take the other way round (a deadlock on PostgreSQL);
+// redeeming pending codes can pass the bound, and each new code then takes
+// one grant back. Refusing there would lock a user out for
 // the 30 days a grant lives, where abandoned grants pile up (a code flow in
 // every tab or on every device, never revoked); the oldest is the one most
 // likely abandoned, as providers that bound refresh tokens per user do.
@@ -53,7 +57,7 @@ func codeGrantsAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 	}
 	var families []string
 	err := tx.Model(&RefreshToken{}).Where(live, g.ClientID, g.UserID, now.UTC()).
-		Order("created_at DESC").Offset(GrantsKeptPerUser-1).Pluck("family_id", &families).Error
+		Order("created_at DESC").Offset(GrantsKeptPerUser-1).Limit(1).Pluck("family_id", &families).Error
 	if err != nil {
 		return err
 	}
