@@ -16,14 +16,14 @@ import (
 // rows a second, and the disable that followed held the database for
 // minutes. Past it the authorize endpoint refuses (ErrTooManyGrants) an
 // implicit token or a code until some expire, and a new code grant ends the
-// user's oldest refresh grant of the client (codeGrantsAtBound).
+// user's oldest refresh grant of the client (roomForCodeGrant).
 const GrantsKeptPerUser = 1000
 
 // ErrTooManyGrants means the user already holds GrantsKeptPerUser live
 // grants of one kind with the client.
 var ErrTooManyGrants = errors.New("the user holds too many live grants of this application")
 
-// implicitTokensAtBound reports whether g's user holds GrantsKeptPerUser
+// implicitTokensAtBound is ErrTooManyGrants when g's user holds GrantsKeptPerUser
 // implicit tokens of g's client that can still verify at now.
 func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 	var n int64
@@ -35,7 +35,7 @@ func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 	return err
 }
 
-// codeGrantsAtBound makes room for one more code of g's client and user:
+// roomForCodeGrant makes room for one more code of g's client and user:
 // ErrTooManyGrants when GrantsKeptPerUser codes are pending (they expire
 // within minutes), and when as many refresh grants are live, the oldest
 // one revoked. One per code: ending several here would wait for a second
@@ -46,7 +46,7 @@ func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 // the 30 days a grant lives, where abandoned grants pile up (a code flow in
 // every tab or on every device, never revoked); the oldest is the one most
 // likely abandoned, as providers that bound refresh tokens per user do.
-func codeGrantsAtBound(tx *gorm.DB, g Grant, now time.Time) error {
+func roomForCodeGrant(tx *gorm.DB, g Grant, now time.Time) error {
 	var codes int64
 	live := "client_id = ? AND user_id = ? AND used_at IS NULL AND expires_at > ?"
 	if err := tx.Model(&AuthCode{}).Where(live, g.ClientID, g.UserID, now.UTC()).Count(&codes).Error; err != nil {

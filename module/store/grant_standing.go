@@ -69,7 +69,7 @@ func (s *Store) SaveGrantedAuthCode(ctx context.Context, c *AuthCode, g Grant) e
 		if err := grantStands(tx, g); err != nil {
 			return err
 		}
-		if err := codeGrantsAtBound(tx, g, time.Now()); err != nil {
+		if err := roomForCodeGrant(tx, g, time.Now()); err != nil {
 			return err
 		}
 		return tx.Create(c).Error
