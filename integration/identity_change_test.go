@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -62,5 +63,60 @@ func TestIdentityChangeEndsTokensForGood(t *testing.T) {
 		wantStatus(t, g, super, "PATCH", "/clients/"+movedID, map[string]any{"tenant_id": "default", "connect_as_user_id": ua}, http.StatusOK)
 		ended(before, "the token once its key moved back")
 		works(mustTokenAt(t, g, "/oauth/token", movedID, movedSecret), ua, "a new token after the move back")
+	})
+}
+
+// Taking a power away from a client ends the tokens minted with it. Through
+// Caddy on the shipped nitro.Caddyfile: a client with allow_user_tokens
+// gets a 3-legged token naming an admin of its tenant (only allow_user_tokens
+// lets a client name an admin); once an admin turns allow_user_tokens off,
+// that token is refused with 401 invalid_token at the guard and is inactive
+// at introspection (before, it worked until it expired, a day later), and
+// the client's 2-legged tokens end with it (it gets a new one on the 401).
+// Giving the power back does not revive the old token.
+func TestTakingAPowerAwayEndsItsTokens(t *testing.T) {
+	eachDriverWith(t, "nitro.Caddyfile", func(t *testing.T, g *gateway) {
+		super := bootstrapAdmin(t, g, "/oauth/token")
+		boss := createUser(t, g, super, map[string]any{"username": "boss", "admin": true})
+		id, secret := createClient(t, g, super, map[string]any{
+			"name": "delegate", "scopes": []string{"gamification_user", "global"},
+			"default_scopes": []string{"global"}, "allow_user_tokens": true,
+		})
+		status, body, _ := nitroToken(t, g, id, secret, url.Values{"user_id": {boss}, "scope": {"gamification_user"}})
+		if status != http.StatusOK {
+			t.Fatalf("a token naming an admin with allow_user_tokens: %d %v", status, body)
+		}
+		asBoss := body["access_token"].(string)
+		if status, body, _ := call(t, "GET", g.URL+"/api/users/me/points", asBoss, nil); status != http.StatusOK || body["user_id"] != boss {
+			t.Fatalf("the token as boss before the change: %d %v", status, body)
+		}
+		twoLegged := mustTokenAt(t, g, "/oauth/token", id, secret)
+
+		wantStatus(t, g, super, "PATCH", "/clients/"+id, map[string]any{"allow_user_tokens": false}, http.StatusOK)
+		for what, tok := range map[string]string{"the token as boss": asBoss, "the 2-legged token": twoLegged} {
+			path := "/api/users/me/points"
+			if tok == twoLegged {
+				path = "/api/admin/groups/g1"
+			}
+			status, body, h := call(t, "GET", g.URL+path, tok, nil)
+			if status != http.StatusUnauthorized || challenge(h) != "invalid_token" {
+				t.Fatalf("%s once allow_user_tokens is off: %d %v %q, want 401 invalid_token", what, status, body, h.Get("WWW-Authenticate"))
+			}
+		}
+		if status, body := basicForm(t, g, "/oauth/introspect", id, secret, url.Values{"token": {asBoss}}); status != http.StatusOK || body["active"] != false {
+			t.Fatalf("introspection of the token as boss once allow_user_tokens is off: %d %v, want active false", status, body)
+		}
+		if status, body, _ := nitroToken(t, g, id, secret, url.Values{"user_id": {boss}, "scope": {"gamification_user"}}); status != http.StatusBadRequest || body["error"] != "unauthorized_client" {
+			t.Fatalf("a new token naming boss without allow_user_tokens: %d %v, want 400 unauthorized_client", status, body)
+		}
+		fresh := mustTokenAt(t, g, "/oauth/token", id, secret)
+		if status, body, _ := call(t, "PUT", g.URL+"/api/admin/groups/g1", fresh, map[string]string{}); status != http.StatusOK {
+			t.Fatalf("a new 2-legged token after the change: %d %v", status, body)
+		}
+
+		wantStatus(t, g, super, "PATCH", "/clients/"+id, map[string]any{"allow_user_tokens": true}, http.StatusOK)
+		if status, _, _ := call(t, "GET", g.URL+"/api/users/me/points", asBoss, nil); status != http.StatusUnauthorized {
+			t.Fatalf("the token as boss once allow_user_tokens is on again: %d, want 401", status)
+		}
 	})
 }

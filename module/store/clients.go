@@ -308,17 +308,22 @@ func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
 }
 
 // endTokensIfNarrowed ends the client's tokens when the edit takes away a
-// scope it holds (an admin narrowing it, a tenant admin declining a scope of
-// an app's pair): tokens granted the scope would otherwise keep it at every
-// guard and in introspection until they expire, a year for the longest
-// lifetimes. The client moves to its next token generation, so all its
-// earlier tokens end (clients get a new token on the 401, with what they
-// still hold); refresh tokens and consents stay, since a refresh or an
-// authorization is checked against the client's scopes anyway. The row is
-// read locked, as in identityChanges.
+// power its tokens may have used: a scope it holds (an admin narrowing it,
+// a tenant admin declining a scope of an app's pair), naming users at token
+// time (allow_user_tokens), acting as them (allow_impersonation), a grant
+// type, or its kind (auth_method, or becoming public, which takes
+// client_credentials away). Tokens minted with the power would otherwise
+// keep it at every guard and in introspection until they expire, a year for
+// the longest lifetimes: a tenant admin who takes back an app's delegation
+// would see the app go on acting as the tenant's admins. The client moves
+// to its next token generation, so all its earlier tokens end (clients get
+// a new token on the 401, with what they still hold); refresh tokens and
+// consents stay, since a refresh or an authorization is checked against the
+// client's settings anyway. The row is read locked, as in identityChanges.
 func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) error {
 	var cur Client
-	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("allowed_scopes").
+	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Select("allowed_scopes", "allow_user_tokens", "allow_impersonation", "auth_method", "public", "grant_types", "disable_implicit").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil // the update finds no row either: ErrNotFound
@@ -326,13 +331,30 @@ func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) error {
 	if err != nil {
 		return err
 	}
+	if !narrows(&cur, c) {
+		return nil
+	}
+	return tx.Model(&Client{}).Where("id = ?", c.ID).
+		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error
+}
+
+// narrows reports whether the settings next take away a power the settings
+// cur give (see endTokensIfNarrowed); adding one narrows nothing.
+func narrows(cur, next *Client) bool {
 	for _, sc := range cur.AllowedScopes {
-		if !slices.Contains(c.AllowedScopes, sc) {
-			return tx.Model(&Client{}).Where("id = ?", c.ID).
-				UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error
+		if !slices.Contains(next.AllowedScopes, sc) {
+			return true
 		}
 	}
-	return nil
+	for _, g := range GrantTypeNames {
+		if cur.AllowsGrant(g) && !next.AllowsGrant(g) {
+			return true
+		}
+	}
+	return cur.AllowUserTokens && !next.AllowUserTokens ||
+		cur.AllowImpersonation && !next.AllowImpersonation ||
+		cur.AuthMethod != next.AuthMethod ||
+		!cur.Public && next.Public
 }
 
 func equalUserRef(a, b *string) bool {

@@ -15,7 +15,9 @@ import (
 // RevokeClientTokens does: the client moves to its next token generation,
 // the moment is recorded (tokens_revoked_at) and its refresh tokens end. An edit that changes neither (a rename, the
 // same user again) ends nothing, and another client is left alone. Taking
-// a scope away ends the tokens but not the refresh tokens.
+// a scope or another power away (allow_user_tokens, allow_impersonation, a
+// grant type, the auth method, becoming public) ends the tokens but not the
+// refresh tokens; giving one ends nothing.
 func TestIdentityChangeEndsClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -86,6 +88,22 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 			c.AllowedScopes, c.DefaultScopes = store.Strings{"demo.write"}, store.Strings{"demo.write"}
 		}, 6, false)
 		edit(t, func(c *store.Client) { c.Name = "renamed again" }, 6, false)
+
+		// So does any other power taken away, which tokens minted with it
+		// would keep: naming users at token time (a tenant taking back an
+		// app's delegation), impersonation, a grant type, the client's
+		// kind. Giving one ends nothing.
+		edit(t, func(c *store.Client) { c.AllowUserTokens = true }, 6, false)
+		edit(t, func(c *store.Client) { c.AllowUserTokens = false }, 7, false)
+		edit(t, func(c *store.Client) { c.AllowImpersonation = true }, 7, false)
+		edit(t, func(c *store.Client) { c.AllowImpersonation = false }, 8, false)
+		edit(t, func(c *store.Client) { c.GrantTypes = store.Strings{store.GrantClientCredentials} }, 9, false)
+		edit(t, func(c *store.Client) { c.GrantTypes = nil }, 9, false)
+		edit(t, func(c *store.Client) { c.DisableImplicit = true }, 10, false)
+		edit(t, func(c *store.Client) { c.DisableImplicit = false }, 10, false)
+		edit(t, func(c *store.Client) { c.AuthMethod = store.AuthUser }, 11, false)
+		edit(t, func(c *store.Client) { c.Public = true }, 12, false)
+		edit(t, func(c *store.Client) { c.Public = false }, 12, false)
 
 		if c2, _ := s.GetClient(ctx, "c2"); c2.TokenGeneration != 0 {
 			t.Errorf("c2's generation moved to %d", c2.TokenGeneration)
