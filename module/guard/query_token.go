@@ -10,7 +10,8 @@ const descQueryToken = "send the access token in the Authorization header only: 
 
 // queryNamesToken reports whether the raw query has an access_token
 // parameter (RFC 6750 §2.3), however its name is encoded or cased, with
-// '&' or ';' between parameters. The guard reads the token from the
+// '&' or ';' between parameters, or spelled the way a framework reads it as
+// access_token (paramName). The guard reads the token from the
 // Authorization header alone, and a request carrying one in the query
 // as well used two methods at once (RFC 6750 §2 forbids it): the token
 // the guard checked and the one an upstream reading the query would use
@@ -29,14 +30,33 @@ func queryNamesToken(raw string) bool {
 		if len(name) < len("access_token") {
 			continue // no encoding makes a name shorter
 		}
-		if strings.ContainsAny(name, "%+") {
-			if decoded, err := url.QueryUnescape(name); err == nil {
-				name = decoded
-			}
-		}
-		if strings.EqualFold(strings.TrimSpace(name), "access_token") {
+		if strings.EqualFold(paramName(name), "access_token") {
 			return true
 		}
 	}
 	return false
+}
+
+// paramName is the name a query parameter's raw name stands for in the
+// frameworks upstreams are written with: percent- and '+'-decoded, cut at a
+// NUL byte, blanks around it trimmed; with a bracketed suffix dropped
+// (access_token[] and access_token[0] are an array named access_token in
+// PHP, Rack and Node's qs); with '.', ' ' and an unmatched '[' read as '_'
+// (PHP's $_GET turns access.token, "access token" and access[token into
+// access_token).
+func paramName(name string) string {
+	if strings.ContainsAny(name, "%+") {
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			name = decoded
+		}
+	}
+	name, _, _ = strings.Cut(name, "\x00")
+	name = strings.TrimSpace(name)
+	if open := strings.IndexByte(name, '['); open > 0 && strings.IndexByte(name[open:], ']') > 0 {
+		name = name[:open]
+	}
+	if strings.ContainsAny(name, ". [") {
+		name = strings.NewReplacer(".", "_", " ", "_", "[", "_").Replace(name)
+	}
+	return name
 }

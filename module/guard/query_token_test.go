@@ -9,8 +9,10 @@ import (
 )
 
 // The query names an access token in any spelling a server might decode
-// to one: plain, percent-encoded, any case, after ';'; other parameters
-// (a longer or shorter name, the value "access_token") do not.
+// to one: plain, percent-encoded, any case, after ';', as PHP reads names
+// ('.', ' ' and an unmatched '[' for '_', a NUL ending the name), as an
+// array (access_token[] in PHP, Rack and Node's qs); other parameters (a
+// longer or shorter name, another array, the value "access_token") do not.
 func TestQueryNamesToken(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"":                               false,
@@ -26,6 +28,19 @@ func TestQueryNamesToken(t *testing.T) {
 		"x_access_token=x":               false,
 		"token=access_token":             false,
 		"access_tokens=x&q=access_token": false,
+		"access.token=x":                 true,
+		"access+token=x":                 true,
+		"access%20token=x":               true,
+		"access[token=x":                 true,
+		"access_token[]=x":               true,
+		"access_token%5B%5D=x":           true,
+		"access_token[0]=x":              true,
+		"access_token[a][b]=x":           true,
+		"+access_token=x":                true,
+		"access_token%00x=y":             true,
+		"x[access_token]=y":              false,
+		"access_tokenx[]=y":              false,
+		"access-token=x":                 false,
 	} {
 		if got := queryNamesToken(raw); got != want {
 			t.Errorf("queryNamesToken(%q) = %v, want %v", raw, got, want)
