@@ -218,8 +218,8 @@ func (rq *request) load() bool {
 		return false
 	}
 	// A change to the user (a new password above all) ends the sessions
-	// started before it: the cookie itself cannot be recalled.
-	if started := sess.Expires.Add(-rq.co.sessions.TTL); u.UpdatedAt.After(started.Add(time.Second)) {
+	// signed in before it: the cookie itself cannot be recalled.
+	if !sess.For(u.UpdatedAt) {
 		return false
 	}
 	// The same constructor as the API's tokens: the session has exactly
@@ -302,7 +302,7 @@ func (rq *request) signIn() {
 		return
 	}
 	attempt.Succeeded()
-	if _, err := rq.sessions().Start(rq.w, r, u.ID, u.TenantID); err != nil {
+	if _, err := rq.sessions().Start(rq.w, r, u.ID, u.TenantID, u.UpdatedAt); err != nil {
 		rq.serverError("starting a session", err)
 		return
 	}

@@ -320,8 +320,7 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {
 		return nil, nil, err
 	}
-	started := sess.Expires.Add(-time.Duration(a.SessionTTL))
-	if u.UpdatedAt.After(started) {
+	if !sess.For(u.UpdatedAt) {
 		return nil, nil, nil
 	}
 	return sess, u, nil
@@ -374,7 +373,7 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}
 	attempt.Succeeded()
-	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID)
+	sess, err := a.sessionsFor(r).Start(w, r, u.ID, u.TenantID, u.UpdatedAt)
 	if err != nil {
 		return a.serverError(w, "starting a session", err)
 	}

@@ -23,6 +23,21 @@ type Session struct {
 	TenantID string    `json:"t"`
 	CSRF     string    `json:"c"`
 	Expires  time.Time `json:"e"`
+	// UserVersion is the user's UpdatedAt as read with the password hash
+	// the sign-in checked. Any later change to the user (a password reset
+	// above all) moves it on and ends the session (For), however the
+	// change and the sign-in interleaved: a time taken when the session
+	// starts would be later than a reset committed during the password
+	// check, and keep alive a session made with the old password.
+	UserVersion time.Time `json:"v"`
+}
+
+// For reports whether the session still stands for the user as it is now,
+// whose last change was at updatedAt: nothing changed the user since the
+// sign-in read it. A session sealed before sessions had a version (zero)
+// does not: its user signs in again.
+func (s *Session) For(updatedAt time.Time) bool {
+	return !s.UserVersion.IsZero() && s.UserVersion.Equal(updatedAt)
 }
 
 // EndedSessions remembers sessions signed out before they expired (the
@@ -57,10 +72,11 @@ var errNoEnded = errors.New("web.Sessions needs Ended to sign sessions out")
 
 // Start signs a user in: a fresh session (new id, new CSRF token) in a
 // cookie that is HttpOnly, SameSite=Lax and Secure whenever the browser came
-// over TLS (see IsTLS).
-func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantID string) (*Session, error) {
+// over TLS (see IsTLS). userVersion is the user's UpdatedAt read with the
+// password hash that was checked (Session.UserVersion).
+func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, userID, tenantID string, userVersion time.Time) (*Session, error) {
 	sess := &Session{ID: secret.NewToken(16), UserID: userID, TenantID: tenantID, CSRF: secret.NewToken(24),
-		Expires: time.Now().Add(s.TTL).UTC()}
+		Expires: time.Now().Add(s.TTL).UTC(), UserVersion: userVersion}
 	if err := setSealedCookie(w, r, s.Sealer, s.Name, s.Path, "session:"+s.Name, sess, sess.Expires); err != nil {
 		return nil, err
 	}

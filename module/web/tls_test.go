@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -46,7 +47,7 @@ func TestSecureBehindTrustedProxy(t *testing.T) {
 				r.Header.Set("X-Forwarded-Proto", tc.proto)
 			}
 			rec := httptest.NewRecorder()
-			if _, err := s.Start(rec, r, "u1", "t1"); err != nil {
+			if _, err := s.Start(rec, r, "u1", "t1", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			if c := rec.Result().Cookies()[0]; c.Secure != tc.secure {

@@ -323,7 +323,7 @@ func TestSessionCookie(t *testing.T) {
 		// A user id long enough that random sealed bytes never spell it
 		// (a two-letter id did, once: "u1" turned up in the base64).
 		const user = "user-ada-lovelace"
-		sess, err := s.Start(rec, req, user, "t1")
+		sess, err := s.Start(rec, req, user, "t1", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +371,7 @@ func TestSignOutEndsSession(t *testing.T) {
 		s := sessions(t, driver)
 		start := func() *http.Cookie {
 			rec := httptest.NewRecorder()
-			if _, err := s.Start(rec, httptest.NewRequest("GET", "/", nil), "u1", "t1"); err != nil {
+			if _, err := s.Start(rec, httptest.NewRequest("GET", "/", nil), "u1", "t1", time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			return rec.Result().Cookies()[0]
