@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -12,7 +13,9 @@ import (
 // public is off for new clients, can be set on create or by PATCH for
 // auth_method user clients and is stored as the client's Public; an
 // api_key client cannot be public (400 naming public), on create or by
-// PATCH, because client_credentials needs a secret.
+// PATCH, because client_credentials needs a secret. A public client has no
+// secret: none is shown on create or in its view, and revealing or rotating
+// one is 409; made confidential, a rotation gives it one.
 func TestClientPublic(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -27,6 +30,20 @@ func TestClientPublic(t *testing.T) {
 		}
 		if c, _ := e.app.Store().GetClient(ctx, spa.ClientID); !c.Public {
 			t.Fatal("Public not stored")
+		}
+		// A public client has no secret to use: none is shown, revealed or
+		// rotated (409); made confidential, it gets one by rotation.
+		if spa.ClientSecret != "" {
+			t.Fatalf("a public client was handed a secret: %q", spa.ClientSecret)
+		}
+		if v := decode[clientView](t, e.want(e.do("GET", "/clients/"+spa.ClientID, e.super, nil), http.StatusOK)); v.ClientSecret != "" {
+			t.Fatalf("a public client's view shows secret %q", v.ClientSecret)
+		}
+		for _, op := range [][2]string{{"GET", "/secret"}, {"POST", "/rotate"}} {
+			p := problemOf(t, e.do(op[0], "/clients/"+spa.ClientID+op[1], e.super, nil), http.StatusConflict)
+			if !strings.Contains(p.Detail, "public client has no secret") {
+				t.Fatalf("%s %s of a public client: %q", op[0], op[1], p.Detail)
+			}
 		}
 		got := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+conf.ClientID, e.super, map[string]any{"public": true}), http.StatusOK))
 		if c, _ := e.app.Store().GetClient(ctx, conf.ClientID); !got.Public || !c.Public {
@@ -49,6 +66,10 @@ func TestClientPublic(t *testing.T) {
 		p = problemOf(t, e.do("PATCH", "/clients/"+spa.ClientID, e.super, map[string]any{"auth_method": "api_key"}), http.StatusBadRequest)
 		if !slices.Contains(fields(p), "public") {
 			t.Fatalf("PATCH a public client to api_key: fields %v", fields(p))
+		}
+		e.want(e.do("PATCH", "/clients/"+spa.ClientID, e.super, map[string]any{"public": false}), http.StatusOK)
+		if r := decode[rotateView](t, e.want(e.do("POST", "/clients/"+spa.ClientID+"/rotate", e.super, nil), http.StatusOK)); r.ClientSecret == "" {
+			t.Fatal("rotating a client made confidential gave no secret")
 		}
 	})
 }

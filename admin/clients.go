@@ -23,7 +23,7 @@ const masked = "********"
 const oob = "urn:ietf:wg:oauth:2.0:oob"
 
 // clientView is a client as the admin API shows it: the secret is always
-// masked here.
+// masked here, and empty for a public client, which has none to use.
 type clientView struct {
 	ClientID             string    `json:"client_id"`
 	Name                 string    `json:"name"`
@@ -55,7 +55,7 @@ func viewClient(c *store.Client) clientView {
 	if c.Disabled {
 		status = "disabled"
 	}
-	return clientView{
+	v := clientView{
 		ClientID: c.ID, Name: c.Name, TenantID: c.TenantID, AuthMethod: c.AuthMethod, Status: status,
 		Scopes: nonNil(c.AllowedScopes), DefaultScopes: nonNil(c.DefaultScopes), RedirectURIs: nonNil(c.RedirectURIs),
 		TokenLifetimeMinutes: c.TokenLifetimeMinutes, MaxMinutesPerDay: c.MaxMinutesPerDay,
@@ -64,6 +64,10 @@ func viewClient(c *store.Client) clientView {
 		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		TokensRevokedAt: c.TokensRevokedAt,
 	}
+	if c.Public {
+		v.ClientSecret = ""
+	}
+	return v
 }
 
 // nonNil makes empty lists [] rather than null in JSON.
@@ -182,7 +186,13 @@ func (h *Handler) insertClient(ctx context.Context, c *caller, cl *store.Client)
 // this once; base is the Location's path from the request to /clients/.
 func writeCreatedClient(w http.ResponseWriter, cl *store.Client, plain, base string) {
 	v := viewClient(cl)
-	v.ClientSecret = plain
+	if !cl.Public {
+		// A public client has no secret to use (the token endpoint
+		// refuses one): handing it out would invite an app that cannot
+		// keep one to ship it. Made confidential later, it gets one by
+		// rotation.
+		v.ClientSecret = plain
+	}
 	w.Header().Set("Location", base+url.PathEscape(cl.ID))
 	writeJSON(w, http.StatusCreated, v)
 }

@@ -36,6 +36,9 @@ func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
+	if cl.Public {
+		return noSecret()
+	}
 	if c.principal != cl.OwnerID {
 		writeJSON(w, http.StatusOK, secretView{ClientID: cl.ID, ClientSecret: masked, Masked: true})
 		return nil
@@ -57,6 +60,9 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	cl, err := h.manageableClient(r, c)
 	if err != nil {
 		return err
+	}
+	if cl.Public {
+		return noSecret()
 	}
 	if !mayRotate(c, cl.OwnerID) {
 		return forbidden("only the admin who created this client or a super admin may rotate its secret: the new secret is shown to whoever rotates it")
@@ -98,3 +104,10 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 // another tenant admin would get credentials it could never read, so it may
 // not (it can still disable the client).
 func mayRotate(c *caller, ownerID string) bool { return c.super || c.principal == ownerID }
+
+// noSecret answers a secret's reveal or rotation for a public client: it
+// authenticates with its client_id alone (RFC 6749 §2.1), and the token
+// endpoint refuses a secret from it.
+func noSecret() error {
+	return newProblem(http.StatusConflict, "a public client has no secret: it names itself with client_id alone (and PKCE); make it confidential (\"public\": false) first to give it one by rotation")
+}

@@ -29,13 +29,14 @@ func bootstrapAdmin(t *testing.T, g *gateway, tokenPath string) string {
 }
 
 // createClient creates a client through the admin API and returns its
-// credentials.
+// credentials (a public client's secret is empty: it has none).
 func createClient(t *testing.T, g *gateway, adminTok string, body map[string]any) (string, string) {
 	t.Helper()
 	status, out, _ := call(t, "POST", g.URL+"/admin/clients", adminTok, body)
 	id, _ := out["client_id"].(string)
 	secret, _ := out["client_secret"].(string)
-	if status != http.StatusCreated || id == "" || secret == "" {
+	public, _ := body["public"].(bool) // a public client is shown no secret
+	if status != http.StatusCreated || id == "" || (secret == "") != public {
 		t.Fatalf("create client %v: %d %v", body["name"], status, out)
 	}
 	return id, secret

@@ -32,6 +32,11 @@ func (m *Minter) authenticate(ctx context.Context, req *Request) (*store.Client,
 	}
 	c, err := m.app.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
 	switch {
+	case err == nil && c.Public:
+		// It has no secret to send (RFC 6749 §2.1): the one stored when it
+		// was made, or while it was confidential, is never shown again
+		// and proves nothing about who holds it.
+		return nil, oauth.ErrInvalidClient("a public client has no secret: send client_id alone")
 	case err == nil:
 		return c, nil
 	case errors.Is(err, app.ErrBadCredentials):

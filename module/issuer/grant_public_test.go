@@ -101,7 +101,9 @@ func TestConfidentialClientMustAuthenticate(t *testing.T) {
 // request without code_challenge with invalid_request at the redirect URI
 // (nothing issued), a code issued without PKCE before the client became
 // public is not redeemable with its client_id, and a public client never
-// gets client_credentials, even with its secret.
+// gets client_credentials; a secret stored for it (as when it was
+// confidential) authenticates nothing: invalid_client, at the token
+// endpoint for any grant, the code exchange included.
 func TestPublicClientRules(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -132,7 +134,19 @@ func TestPublicClientRules(t *testing.T) {
 		// admin API) gets no client_credentials token.
 		svc, svcSecret := f.client(store.Client{AuthMethod: store.AuthAPIKey, Public: true, AllowedScopes: store.Strings{"demo.read"}})
 		for id, sec := range map[string]string{pub.ID: pubSecret, svc.ID: svcSecret} {
-			f.refuse(t, f.ep, withBasic(formRequest(ccForm()), id, sec), http.StatusBadRequest, oauth.UnauthorizedClient)
+			res := f.refuse(t, f.ep, withBasic(formRequest(ccForm()), id, sec), http.StatusUnauthorized, oauth.InvalidClient)
+			if !strings.Contains(res.str("error_description"), "public client has no secret") {
+				t.Fatalf("client_credentials with a public client's stored secret: %q", res.str("error_description"))
+			}
+		}
+		verifier := "another-verifier-that-is-long-enough-to-be-valid-0123456789"
+		pkce := codeFor(t, b, pub, s256(verifier))
+		f.refuse(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {pkce}, "redirect_uri": {appRedirect}, "code_verifier": {verifier}}), pub.ID, pubSecret),
+			http.StatusUnauthorized, oauth.InvalidClient)
+		// The same code with client_id alone, as a public client sends it:
+		// the refusal did not spend it.
+		if r := serve(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {pkce}, "redirect_uri": {appRedirect}, "code_verifier": {verifier}, "client_id": {pub.ID}})); r.Status != http.StatusOK {
+			t.Fatalf("the code with client_id alone after the refusal: %d %s", r.Status, r.Raw)
 		}
 	})
 }
