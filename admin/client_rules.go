@@ -369,7 +369,7 @@ func checkRedirectURI(u string) string {
 		// A code or token sent over plain HTTP can be read on the way
 		// (OAuth 2.1 §2.3.1, RFC 8252 §7.3): http is for a native app's
 		// loopback listener only.
-		return "must use https (http is allowed only for localhost, 127.0.0.1 or [::1])"
+		return "must use https (http is allowed only for localhost and loopback addresses: 127.0.0.0/8, [::1])"
 	}
 	return ""
 }

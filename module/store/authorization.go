@@ -209,16 +209,8 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	// The refresh tokens are locked before any revocation, as revokeFamily
 	// does: a revocation locks its group (revoke), and taking the groups
 	// first here could deadlock with a family revocation of the same user.
-	var locked, tokens []RefreshToken
-	if err := scoped().Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").Find(&locked).Error; err != nil {
-		return 0, err
-	}
-	// Read again once they are locked, as revokeFamily does: a rotation
-	// holding one of them (SaveRefreshToken locks the token it replaces)
-	// may have committed its successor meanwhile, which the locking read
-	// did not see but the delete below takes; its access token must be
-	// revoked with the others.
-	if err := scoped().Order("digest").Find(&tokens).Error; err != nil {
+	tokens, err := lockRefreshTokens(scoped)
+	if err != nil {
 		return 0, err
 	}
 	// Every caller ending a whole client's grants (userID "") moves the
@@ -247,17 +239,82 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		return 0, err
 	}
 	for _, t := range tokens {
-		if wholeClient || t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
-			continue
+		if wholeClient {
+			break
 		}
-		if err := revoke(tx, accessRevocation(t)); err != nil {
+		if _, _, err := revokeAccessOf(tx, t, now); err != nil {
 			return 0, err
 		}
 	}
-	if len(tokens) == 0 {
-		return implicit, nil
+	return len(tokens) + implicit, deleteRefreshTokens(tx, tokens)
+}
+
+// lockRefreshTokens locks every refresh token scope selects and returns
+// them. A rotation saving a successor holds the lock of the token it
+// replaces (SaveRefreshToken), and a locking read returns only rows
+// committed when it began: a successor committed while the read waited for
+// its predecessor is neither locked nor read, and its own successor can be
+// saved while the caller's transaction goes on (a refresh loop outlived a
+// password reset so: a plain delete took tokens whose access tokens were
+// never revoked, and a rotation committing after it kept the grant alive).
+// So the rows are locked in rounds until a round finds none it did not
+// hold already: then no rotation can be under way on any of them, and none
+// can start (it would wait for a lock held here, then find its token gone:
+// ErrReused). A grant rotating faster than a round (milliseconds; a
+// rotation is a token request) is refused after maxLockRounds, and the
+// caller's transaction rolls back.
+func lockRefreshTokens(scope func() *gorm.DB) ([]RefreshToken, error) {
+	held := map[string]bool{}
+	var all []RefreshToken
+	for range maxLockRounds {
+		var round []RefreshToken
+		if err := scope().Clauses(clause.Locking{Strength: "UPDATE"}).Order("digest").Find(&round).Error; err != nil {
+			return nil, err
+		}
+		fresh := false
+		for _, t := range round {
+			if !held[t.Digest] {
+				held[t.Digest], fresh = true, true
+				all = append(all, t)
+			}
+		}
+		if !fresh {
+			return all, nil
+		}
 	}
-	return len(tokens) + implicit, scoped().Delete(&RefreshToken{}).Error
+	return nil, errLockRounds
+}
+
+// maxLockRounds bounds lockRefreshTokens: a round for each rotation that
+// slipped past the one before.
+const maxLockRounds = 20
+
+var errLockRounds = errors.New("refresh tokens kept being rotated while their grant was ended")
+
+// deleteRefreshTokens deletes tokens (locked by lockRefreshTokens) by digest:
+// exactly those whose access tokens were revoked.
+func deleteRefreshTokens(tx *gorm.DB, tokens []RefreshToken) error {
+	digests := make([]string, len(tokens))
+	for i, t := range tokens {
+		digests[i] = t.Digest
+	}
+	for part := range slices.Chunk(digests, 1000) { // under PostgreSQL's 65,535 parameters
+		if err := tx.Where("digest IN ?", part).Delete(&RefreshToken{}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokeAccessOf revokes the access token issued with refresh token t while
+// it still verifies (AccessExpiresAt), as Store.Revoke does, and returns
+// the revocation (ok false when there was nothing to revoke).
+func revokeAccessOf(tx *gorm.DB, t RefreshToken, now time.Time) (r Revocation, ok bool, err error) {
+	if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
+		return Revocation{}, false, nil
+	}
+	r = accessRevocation(t)
+	return r, true, revoke(tx, r)
 }
 
 // RedeemAuthCode redeems a code once: it is marked used, with the refresh
@@ -311,14 +368,14 @@ func (s *Store) RedeemAuthCode(ctx context.Context, digest string, now time.Time
 	return &c, nil, nil
 }
 
-// revokeFamily deletes the refresh tokens of a family and revokes, while
-// they still verify (AccessExpiresAt), the access tokens issued with them,
-// as Store.Revoke does.
 // endedCodeKept is how long the code of an ended refresh grant is kept:
 // its first token, saved within the 70 s a redemption may run, must still
 // find it revoked (SaveRefreshToken), with room for nodes' clocks to differ.
 const endedCodeKept = 5 * time.Minute
 
+// revokeFamily deletes the refresh tokens of a family and revokes, while
+// they still verify (AccessExpiresAt), the access tokens issued with them,
+// as Store.Revoke does.
 func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, error) {
 	if familyID == "" {
 		return nil, nil
@@ -333,32 +390,23 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 	if err != nil {
 		return nil, err
 	}
-	// Lock the family first: a successor being saved holds the lock of the
-	// token it replaces (SaveRefreshToken), so it is committed before the
-	// family is read below, and deleted with it; one saved later finds its
-	// predecessor gone.
-	var locked []RefreshToken
-	err = tx.Clauses(clause.Locking{Strength: "UPDATE"}).Select("digest").Order("digest").
-		Where("family_id = ?", familyID).Find(&locked).Error
+	// Lock the family first (lockRefreshTokens, which also takes what a
+	// rotation under way commits), then revoke: revoke locks the group.
+	family, err := lockRefreshTokens(func() *gorm.DB { return tx.Where("family_id = ?", familyID) })
 	if err != nil {
-		return nil, err
-	}
-	var family []RefreshToken
-	if err := tx.Where("family_id = ?", familyID).Find(&family).Error; err != nil {
 		return nil, err
 	}
 	var out []Revocation
 	for _, t := range family {
-		if t.AccessJTI == "" || t.AccessExpiresAt == nil || !t.AccessExpiresAt.After(now) {
-			continue
-		}
-		r := accessRevocation(t)
-		if err := revoke(tx, r); err != nil {
+		r, ok, err := revokeAccessOf(tx, t, now)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		if ok {
+			out = append(out, r)
+		}
 	}
-	return out, tx.Where("family_id = ?", familyID).Delete(&RefreshToken{}).Error
+	return out, deleteRefreshTokens(tx, family)
 }
 
 // accessRevocation revokes the access token issued with refresh token t, in

@@ -12,3 +12,7 @@ func (s *Store) SaveAuthCode(ctx context.Context, c *AuthCode) error {
 	c.ExpiresAt = c.ExpiresAt.UTC()
 	return translate(s.DB.WithContext(ctx).Create(c).Error)
 }
+
+// LockRevocationGroup is lockGroup, for the external tests that hold a
+// revocation group to stop a revoker at a known point.
+var LockRevocationGroup = lockGroup
