@@ -11,7 +11,7 @@ const descQueryToken = "send the access token in the Authorization header only: 
 // queryNamesToken reports whether the raw query has an access_token
 // parameter (RFC 6750 §2.3), however its name is encoded or cased, with
 // '&' or ';' between parameters, or spelled the way a framework reads it as
-// access_token (paramName). The guard reads the token from the
+// access_token (paramName, bracketName). The guard reads the token from the
 // Authorization header alone, and a request carrying one in the query
 // as well used two methods at once (RFC 6750 §2 forbids it): the token
 // the guard checked and the one an upstream reading the query would use
@@ -30,7 +30,7 @@ func queryNamesToken(raw string) bool {
 		if len(name) < len("access_token") {
 			continue // no encoding makes a name shorter
 		}
-		if strings.EqualFold(paramName(name), "access_token") {
+		if strings.EqualFold(paramName(name), "access_token") || strings.EqualFold(bracketName(name), "access_token") {
 			return true
 		}
 	}
@@ -59,4 +59,21 @@ func paramName(name string) string {
 		name = strings.NewReplacer(".", "_", " ", "_", "[", "_").Replace(name)
 	}
 	return name
+}
+
+// bracketName is the name Rack and Node's qs read from a raw parameter
+// name: decoded, brackets at its start skipped, up to the next bracket
+// ([access_token]=x, access_token]=x and ]access_token=x all name
+// access_token there).
+func bracketName(name string) string {
+	if strings.ContainsAny(name, "%+") {
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			name = decoded
+		}
+	}
+	name = strings.TrimLeft(name, "[]")
+	if i := strings.IndexAny(name, "[]"); i >= 0 {
+		name = name[:i]
+	}
+	return strings.TrimSpace(name)
 }

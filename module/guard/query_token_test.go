@@ -11,7 +11,8 @@ import (
 // The query names an access token in any spelling a server might decode
 // to one: plain, percent-encoded, any case, after ';', as PHP reads names
 // ('.', ' ' and an unmatched '[' for '_', a NUL ending the name), as an
-// array (access_token[] in PHP, Rack and Node's qs); other parameters (a
+// array (access_token[] in PHP, Rack and Node's qs), with the brackets Rack
+// and qs skip ([access_token], access_token]); other parameters (a
 // longer or shorter name, another array, the value "access_token") do not.
 func TestQueryNamesToken(t *testing.T) {
 	for raw, want := range map[string]bool{
@@ -41,6 +42,11 @@ func TestQueryNamesToken(t *testing.T) {
 		"x[access_token]=y":              false,
 		"access_tokenx[]=y":              false,
 		"access-token=x":                 false,
+		"[access_token]=x":               true,
+		"%5Baccess_token%5D=x":           true,
+		"access_token]=x":                true,
+		"]access_token=x":                true,
+		"[x][access_token]=y":            false,
 	} {
 		if got := queryNamesToken(raw); got != want {
 			t.Errorf("queryNamesToken(%q) = %v, want %v", raw, got, want)

@@ -321,7 +321,22 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 		return nil, nil, err
 	}
 	if !sess.For(u.UpdatedAt) {
-		return nil, nil, nil
+		if !sess.UserVersion.After(u.UpdatedAt) {
+			return nil, nil, nil
+		}
+		// The sign-in read a change this node's cache has not taken in yet
+		// (made on another node within a poll): the database decides.
+		fresh, err := a.app.Store().GetUser(r.Context(), sess.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if fresh.Disabled || fresh.TenantID != c.TenantID || !sess.For(fresh.UpdatedAt) {
+			return nil, nil, nil
+		}
+		u = fresh
 	}
 	return sess, u, nil
 }
@@ -478,7 +493,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 	// What is saved below is saved only if this still stands in the
 	// database (store.ErrGrantEnded otherwise): the checks so far read
 	// this node's caches.
-	grant := store.Grant{UserID: u.ID, ClientID: c.ID, Scopes: ar.scopes, SignedInAt: sess.Expires.Add(-time.Duration(a.SessionTTL))}
+	grant := store.Grant{UserID: u.ID, ClientID: c.ID, Scopes: ar.scopes, UserVersion: sess.UserVersion}
 	if ce := a.logger.Check(zap.DebugLevel, "authorized"); ce != nil {
 		ce.Write(zap.String("client_id", c.ID), zap.String("user_id", u.ID),
 			zap.Bool("implicit", ar.implicit), zap.Strings("scopes", ar.scopes))

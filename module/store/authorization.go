@@ -209,6 +209,13 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	// The refresh tokens are locked before any revocation, as revokeFamily
 	// does: a revocation locks its group (revoke), and taking the groups
 	// first here could deadlock with a family revocation of the same user.
+	key := rotationsOfUser(userID)
+	if userID == "" {
+		key = rotationsOfClient(clientID)
+	}
+	if err := stopRotations(tx, key); err != nil {
+		return 0, err
+	}
 	tokens, err := lockRefreshTokens(scoped)
 	if err != nil {
 		return 0, err
@@ -283,6 +290,35 @@ func lockRefreshTokens(scope func() *gorm.DB) ([]RefreshToken, error) {
 		}
 	}
 	return nil, errLockRounds
+}
+
+// Rotations of refresh tokens and the revocations that end grants meet on
+// advisory locks (PostgreSQL; SQLite runs one writer at a time): a rotation
+// holds its user's and its client's lock shared (rotating) while it saves a
+// successor, and a revocation takes one of them exclusive (stopRotations)
+// before it locks the refresh tokens. So the revocation starts once the
+// rotations under way have committed (their successors are then there to
+// lock), and no rotation starts until it commits: lockRefreshTokens' rounds
+// settle at once, and a client rotating many grants in parallel cannot keep
+// a password reset from finishing.
+func rotationsOfUser(userID string) string     { return "scopegate.rotations:user:" + userID }
+func rotationsOfClient(clientID string) string { return "scopegate.rotations:client:" + clientID }
+
+// rotating takes key shared for the transaction (see rotationsOfUser).
+func rotating(tx *gorm.DB, key string) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0))", key).Error
+}
+
+// stopRotations takes key exclusive for the transaction (see
+// rotationsOfUser).
+func stopRotations(tx *gorm.DB, key string) error {
+	if tx.Dialector.Name() != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", key).Error
 }
 
 // maxLockRounds bounds lockRefreshTokens: a round for each rotation that
@@ -392,6 +428,15 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 	}
 	// Lock the family first (lockRefreshTokens, which also takes what a
 	// rotation under way commits), then revoke: revoke locks the group.
+	var users []string
+	if err := tx.Model(&RefreshToken{}).Where("family_id = ?", familyID).Limit(1).Pluck("user_id", &users).Error; err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if err := stopRotations(tx, rotationsOfUser(u)); err != nil {
+			return nil, err
+		}
+	}
 	family, err := lockRefreshTokens(func() *gorm.DB { return tx.Where("family_id = ?", familyID) })
 	if err != nil {
 		return nil, err
@@ -440,6 +485,14 @@ func (s *Store) SaveRefreshToken(ctx context.Context, t *RefreshToken, replaces 
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		locked := tx.Clauses(clause.Locking{Strength: "UPDATE"})
 		if replaces != "" {
+			// A revocation of the user's or the client's grants under way
+			// (stopRotations) is waited for, then the token replaced is gone.
+			if err := rotating(tx, rotationsOfClient(t.ClientID)); err != nil {
+				return err
+			}
+			if err := rotating(tx, rotationsOfUser(t.UserID)); err != nil {
+				return err
+			}
 			var prev []RefreshToken
 			err := locked.Select("digest").Where("digest = ? AND family_id = ?", replaces, t.FamilyID).Find(&prev).Error
 			if err != nil {

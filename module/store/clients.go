@@ -241,10 +241,15 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 		if err != nil {
 			return err
 		}
+		endGrants := changed
 		if !changed {
-			if err := endTokensIfNarrowed(tx, c, inTenant); err != nil {
+			madePublic, err := endTokensIfNarrowed(tx, c, inTenant)
+			if err != nil {
 				return err
 			}
+			// Made public, its refresh tokens would refresh with client_id
+			// alone: they end with its codes, as when its identity changes.
+			endGrants = madePublic
 		}
 		c.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
@@ -255,7 +260,7 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		if changed {
+		if endGrants {
 			// After the row's update, whose foreign key check waits for a
 			// user a concurrent ChangeUser holds: that one ends the same
 			// user's grants first, so taking them before would deadlock.
@@ -319,23 +324,28 @@ func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
 // to its next token generation, so all its earlier tokens end (clients get
 // a new token on the 401, with what they still hold); refresh tokens and
 // consents stay, since a refresh or an authorization is checked against the
-// client's settings anyway. The row is read locked, as in identityChanges.
-func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) error {
+// client's settings anyway, except when the client is made public (madePublic:
+// the caller ends them, as they would refresh with client_id alone). The row
+// is read locked, as in identityChanges.
+func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) (madePublic bool, err error) {
 	var cur Client
-	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+	err = tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
 		Select("allowed_scopes", "allow_user_tokens", "allow_impersonation", "auth_method", "public", "grant_types", "disable_implicit").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // the update finds no row either: ErrNotFound
+		return false, nil // the update finds no row either: ErrNotFound
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !narrows(&cur, c) {
-		return nil
+		return false, nil
 	}
-	return tx.Model(&Client{}).Where("id = ?", c.ID).
-		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error
+	moved := map[string]any{"token_generation": gorm.Expr("token_generation + 1")}
+	if madePublic = !cur.Public && c.Public; madePublic {
+		moved["tokens_revoked_at"] = time.Now().UTC() // every token ends, as revoke_tokens ends them
+	}
+	return madePublic, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(moved).Error
 }
 
 // narrows reports whether the settings next take away a power the settings

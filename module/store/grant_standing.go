@@ -15,16 +15,18 @@ import (
 var ErrGrantEnded = errors.New("the user's sign-in or consent ended meanwhile")
 
 // Grant is what the authorize endpoint hands out a code or an implicit
-// token on: a user signed in at SignedInAt who approved Scopes for the
-// client.
+// token on: a user who approved Scopes for the client, signed in as they
+// were at UserVersion (their UpdatedAt as the sign-in read it with the
+// password it checked: web.Session.UserVersion).
 type Grant struct {
 	UserID, ClientID string
 	Scopes           []string
-	SignedInAt       time.Time
+	UserVersion      time.Time
 }
 
 // grantStands checks g inside tx with the user's and the consent's rows
-// locked: the user exists, is enabled and unchanged since the sign-in, and
+// locked: the user exists, is enabled and unchanged since the sign-in read
+// them (UserVersion), and
 // the consent still covers the scopes. A password reset or a disable
 // updates the user's row, and a revoked consent deletes the consent's,
 // before revokeUserGrants reads what to end, each in its own transaction:
@@ -41,7 +43,10 @@ func grantStands(tx *gorm.DB, g Grant) error {
 	if err != nil {
 		return err
 	}
-	if u.Disabled || u.UpdatedAt.After(g.SignedInAt) {
+	// The version, not the time the session started: a reset committing
+	// while the sign-in checked the old password is older than the
+	// session, and would pass a comparison of times.
+	if u.Disabled || !u.UpdatedAt.Equal(g.UserVersion) {
 		return ErrGrantEnded
 	}
 	var c Consent

@@ -30,14 +30,14 @@ func TestGrantMustStillStand(t *testing.T) {
 			tokenErr = s.RecordImplicitToken(ctx, fmt.Sprint("jti", n), g, time.Now(), time.Now().Add(time.Hour))
 			return codeErr, tokenErr
 		}
-		standing := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		standing := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, UserVersion: version(t, s, u.ID)}
 		if ce, te := save(standing); ce != nil || te != nil {
 			t.Fatalf("a standing grant: %v, %v", ce, te)
 		}
 		ended := map[string]store.Grant{
-			"a scope the consent lacks": {UserID: u.ID, ClientID: "c1", Scopes: []string{"a", "c"}, SignedInAt: time.Now()},
-			"no consent for the client": {UserID: u.ID, ClientID: "c2", Scopes: []string{"a"}, SignedInAt: time.Now()},
-			"a user that is gone":       {UserID: "nobody", ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()},
+			"a scope the consent lacks": {UserID: u.ID, ClientID: "c1", Scopes: []string{"a", "c"}, UserVersion: version(t, s, u.ID)},
+			"no consent for the client": {UserID: u.ID, ClientID: "c2", Scopes: []string{"a"}, UserVersion: version(t, s, u.ID)},
+			"a user that is gone":       {UserID: "nobody", ClientID: "c1", Scopes: []string{"a"}, UserVersion: version(t, s, u.ID)},
 		}
 		if err := s.SetUserPassword(ctx, u.ID, store.DefaultTenantID, "$2a$new", admin); err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestGrantMustStillStand(t *testing.T) {
 			}
 		}
 		fresh := standing
-		fresh.SignedInAt = time.Now()
+		fresh.UserVersion = version(t, s, u.ID)
 		if ce, te := save(fresh); ce != nil || te != nil {
 			t.Fatalf("signed in again after the reset: %v, %v", ce, te)
 		}
@@ -70,7 +70,7 @@ func TestConsentRevokedWhileRecording(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s, u := consentingUser(t, driver, "a")
-		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, UserVersion: version(t, s, u.ID)}
 		var wg sync.WaitGroup
 		recorded := make(chan string, 64)
 		start := make(chan struct{})
@@ -132,7 +132,7 @@ func TestGrantsKeptPerUserAreBounded(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s, u := consentingUser(t, driver, "a")
-		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, SignedInAt: time.Now()}
+		g := store.Grant{UserID: u.ID, ClientID: "c1", Scopes: []string{"a"}, UserVersion: version(t, s, u.ID)}
 		now := time.Now().UTC()
 		live, gone := now.Add(time.Hour), now.Add(-time.Minute)
 		var tokens []store.ImplicitToken
@@ -234,7 +234,7 @@ func TestGrantsKeptPerUserAreBounded(t *testing.T) {
 		if err := s.SaveConsent(ctx, u.ID, "c1", []string{"a"}); err != nil {
 			t.Fatal(err)
 		}
-		g.SignedInAt = time.Now()
+		g.UserVersion = version(t, s, u.ID)
 		if err := s.RecordImplicitToken(ctx, "after", g, now, live); err != nil {
 			t.Fatalf("an implicit token after the user's grants ended: %v", err)
 		}
@@ -243,4 +243,15 @@ func TestGrantsKeptPerUserAreBounded(t *testing.T) {
 			t.Fatalf("a code after the user's grants ended: %v", err)
 		}
 	})
+}
+
+// version is the user's UpdatedAt as stored: what a sign-in reads with the
+// password and puts in Grant.UserVersion.
+func version(t *testing.T, s *store.Store, userID string) time.Time {
+	t.Helper()
+	u, err := s.GetUser(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.UpdatedAt
 }

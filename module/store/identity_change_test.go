@@ -102,7 +102,7 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 		edit(t, func(c *store.Client) { c.DisableImplicit = true }, 10, false)
 		edit(t, func(c *store.Client) { c.DisableImplicit = false }, 10, false)
 		edit(t, func(c *store.Client) { c.AuthMethod = store.AuthUser }, 11, false)
-		edit(t, func(c *store.Client) { c.Public = true }, 12, false)
+		edit(t, func(c *store.Client) { c.Public = true }, 12, true) // its refresh tokens would need no secret
 		edit(t, func(c *store.Client) { c.Public = false }, 12, false)
 
 		if c2, _ := s.GetClient(ctx, "c2"); c2.TokenGeneration != 0 {
