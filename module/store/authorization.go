@@ -540,7 +540,7 @@ func (s *Store) UseRefreshTokenValue(ctx context.Context, raw string, now time.T
 
 func (s *Store) useRefreshToken(ctx context.Context, digest, family string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
 	var t RefreshToken
-	reused := false
+	reusedFamily := ""
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		err := tx.Where("digest = ?", digest).Take(&t).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) && family != "" {
@@ -555,9 +555,8 @@ func (s *Store) useRefreshToken(ctx context.Context, digest, family string, now 
 					return err
 				}
 			}
-			reused = true
-			_, err = revokeFamily(tx, family, now)
-			return err
+			reusedFamily = family
+			return errReuseSeen
 		}
 		if err != nil {
 			return err
@@ -579,18 +578,34 @@ func (s *Store) useRefreshToken(ctx context.Context, digest, family string, now 
 			t.UsedAt = &used
 			return nil
 		}
-		reused = true
-		_, err = revokeFamily(tx, t.FamilyID, now)
-		return err
+		reusedFamily = t.FamilyID
+		return errReuseSeen
 	})
+	if errors.Is(err, errReuseSeen) {
+		// The family is revoked in a transaction of its own: this one holds
+		// the token's row lock (PostgreSQL keeps it after an update that
+		// found the row used), and the rotation of the request that used
+		// the token first may hold the user's rotation lock (rotating)
+		// while it waits for that row, which revokeFamily waits for in
+		// turn (stopRotations): a deadlock when two requests present the
+		// same token at once.
+		err = s.tx(ctx, func(tx *gorm.DB) error {
+			_, err := revokeFamily(tx, reusedFamily, now)
+			return err
+		})
+		if err == nil {
+			err = ErrReused
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	if reused {
-		return nil, ErrReused
-	}
 	return &t, nil
 }
+
+// errReuseSeen rolls back useRefreshToken's first transaction when it found
+// the token used before (see there).
+var errReuseSeen = errors.New("refresh token reused")
 
 // ReleaseRefreshToken undoes UseRefreshToken when the refresh the token was
 // spent for failed afterwards: an error leaves a refresh token usable (RFC

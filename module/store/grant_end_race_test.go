@@ -146,3 +146,131 @@ func waitBlocked(t *testing.T, s *store.Store, holder int, done chan error) int 
 	t.Fatalf("nothing waited for backend %d within a minute", holder)
 	return 0
 }
+
+// A refresh token presented twice at once while the first request's
+// rotation is under way ends the grant and deadlocks nothing: the second
+// use waits for the first, finds the token used and revokes the family in
+// a transaction of its own (its first one kept the token's row lock, which
+// the rotation, holding the user's rotation lock, waits for); the rotation
+// then saves its successor or finds the grant gone, and every access token
+// of a saved refresh token is revoked. On PostgreSQL the interleaving is
+// forced with locks (it deadlocked: SQLSTATE 40P01); SQLite runs the two
+// one after the other.
+func TestReuseDuringRotationEndsTheGrant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		exp := time.Now().Add(time.Hour).UTC()
+		tok := func(v string) *store.RefreshToken {
+			return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
+				Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
+		}
+		if err := s.SaveRefreshToken(ctx, tok("A"), ""); err != nil {
+			t.Fatal(err)
+		}
+		var reuse, rotation error
+		if driver != store.Postgres {
+			if _, err := s.UseRefreshToken(ctx, store.Digest("A"), time.Now(), nil); err != nil {
+				t.Fatal(err)
+			}
+			rotation = s.SaveRefreshToken(ctx, tok("B"), store.Digest("A"))
+			_, reuse = s.UseRefreshToken(ctx, store.Digest("A"), time.Now(), nil)
+		} else {
+			// The first use of A, not committed yet.
+			first := s.DB.Begin()
+			defer first.Rollback()
+			if err := first.Exec("UPDATE refresh_tokens SET used_at = now() WHERE digest = ? AND used_at IS NULL", store.Digest("A")).Error; err != nil {
+				t.Fatal(err)
+			}
+			pid := backendPID(t, first)
+			second := make(chan error, 1)
+			go func() { _, err := s.UseRefreshToken(ctx, store.Digest("A"), time.Now(), nil); second <- err }()
+			awaitWaiters(t, s, pid, 1)
+			rotated := make(chan error, 1)
+			go func() { rotated <- s.SaveRefreshToken(ctx, tok("B"), store.Digest("A")) }()
+			awaitWaiters(t, s, pid, 2)
+			if err := first.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			reuse, rotation = <-second, <-rotated
+		}
+		if !errors.Is(reuse, store.ErrReused) {
+			t.Fatalf("the token presented again: %v, want ErrReused", reuse)
+		}
+		saved := []string{"jA"}
+		switch {
+		case rotation == nil:
+			saved = append(saved, "jB")
+		case !errors.Is(rotation, store.ErrReused):
+			t.Fatalf("the rotation: %v, want it saved or ErrReused", rotation)
+		}
+		wantGrantEnded(t, s, saved)
+	})
+}
+
+// A revocation waits for a rotation under way, then ends its successor too:
+// the rotation holds the user's rotation lock shared from before it locks
+// the token it replaces (here held up by a transaction holding that token),
+// and the revocation takes the lock exclusive before it reads the grant.
+func TestRevocationWaitsForRotationUnderWay(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		exp := time.Now().Add(time.Hour).UTC()
+		tok := func(v string) *store.RefreshToken {
+			return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
+				Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
+		}
+		if err := s.SaveRefreshToken(ctx, tok("A"), ""); err != nil {
+			t.Fatal(err)
+		}
+		var rotation error
+		if driver != store.Postgres {
+			rotation = s.SaveRefreshToken(ctx, tok("B"), store.Digest("A"))
+			if err := s.RevokeRefreshFamily(ctx, "fam"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			hold := s.DB.Begin()
+			defer hold.Rollback()
+			var a []store.RefreshToken
+			if err := hold.Clauses(clause.Locking{Strength: "UPDATE"}).Where("digest = ?", store.Digest("A")).Find(&a).Error; err != nil {
+				t.Fatal(err)
+			}
+			pid := backendPID(t, hold)
+			rotated := make(chan error, 1)
+			go func() { rotated <- s.SaveRefreshToken(ctx, tok("B"), store.Digest("A")) }()
+			rotator := waitBlocked(t, s, pid, nil)
+			revoked := make(chan error, 1)
+			go func() { revoked <- s.RevokeRefreshFamily(ctx, "fam") }()
+			waitBlocked(t, s, rotator, nil)
+			if err := hold.Commit().Error; err != nil {
+				t.Fatal(err)
+			}
+			rotation = <-rotated
+			if err := <-revoked; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if rotation != nil {
+			t.Fatalf("the rotation under way: %v, want it saved before the revocation", rotation)
+		}
+		wantGrantEnded(t, s, []string{"jA", "jB"})
+	})
+}
+
+// wantGrantEnded checks that every access token of jtis is revoked and no
+// refresh token of family "fam" is left.
+func wantGrantEnded(t *testing.T, s *store.Store, jtis []string) {
+	t.Helper()
+	for _, jti := range jtis {
+		var n int64
+		if err := s.DB.Model(&store.Revocation{}).Where("jti = ?", jti).Count(&n).Error; err != nil || n != 1 {
+			t.Errorf("access token %s of the ended grant: %d revocations (%v), want 1", jti, n, err)
+		}
+	}
+	var left int64
+	if err := s.DB.Model(&store.RefreshToken{}).Where("family_id = ?", "fam").Count(&left).Error; err != nil || left != 0 {
+		t.Errorf("%d refresh tokens of the ended grant left (%v), want none", left, err)
+	}
+}
