@@ -317,15 +317,16 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 		return nil, nil, err
 	}
 	u, err := a.app.Runtime().User(r.Context(), sess.UserID)
-	if err != nil || u == nil || u.Disabled || u.TenantID != c.TenantID {
+	if err != nil {
 		return nil, nil, err
 	}
-	if !sess.For(u.UpdatedAt) {
-		if !sess.UserVersion.After(u.UpdatedAt) {
-			return nil, nil, nil
+	if !sessionStands(sess, u, c) {
+		if sess.UserVersion.IsZero() {
+			return nil, nil, nil // sealed before sessions had a version
 		}
-		// The sign-in read a change this node's cache has not taken in yet
-		// (made on another node within a poll): the database decides.
+		// This node's cache may lag a change the sign-in already read (made
+		// on another node within a poll, dated by that node's clock): the
+		// database decides.
 		fresh, err := a.app.Store().GetUser(r.Context(), sess.UserID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil, nil
@@ -333,12 +334,18 @@ func (a *Authorize) signedIn(r *http.Request, c *store.Client) (*web.Session, *s
 		if err != nil {
 			return nil, nil, err
 		}
-		if fresh.Disabled || fresh.TenantID != c.TenantID || !sess.For(fresh.UpdatedAt) {
+		if !sessionStands(sess, fresh, c) {
 			return nil, nil, nil
 		}
 		u = fresh
 	}
 	return sess, u, nil
+}
+
+// sessionStands reports whether sess still signs in u, as read, for client
+// c: an enabled user of c's tenant, unchanged since the sign-in.
+func sessionStands(sess *web.Session, u *store.User, c *store.Client) bool {
+	return u != nil && !u.Disabled && u.TenantID == c.TenantID && sess.For(u.UpdatedAt)
 }
 
 // login checks a username and password. Attempts are counted per tenant

@@ -16,8 +16,9 @@ import (
 // the moment is recorded (tokens_revoked_at) and its refresh tokens end. An edit that changes neither (a rename, the
 // same user again) ends nothing, and another client is left alone. Taking
 // a scope or another power away (allow_user_tokens, allow_impersonation, a
-// grant type, the auth method, becoming public) ends the tokens but not the
-// refresh tokens; giving one ends nothing.
+// grant type, the auth method) ends the tokens but not the refresh tokens;
+// becoming public ends both (its refresh tokens would need no secret);
+// giving a power ends nothing.
 func TestIdentityChangeEndsClientTokens(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
