@@ -107,6 +107,17 @@ func (s *Store) RotateSigningKey(ctx context.Context, rot KeyRotation, a Actor) 
 		if err != nil {
 			return err
 		}
+		if !rot.VerifyOldUntil.After(now) {
+			// retire_old: every older key stops verifying at once, those
+			// retired before and still in their overlap too (a leaked
+			// database or master key holds them as much as the one that
+			// was signing).
+			err := tx.Model(&SigningKey{}).Where("retired_at <= ? AND verify_until > ?", now, now).
+				Update("verify_until", rot.VerifyOldUntil.UTC()).Error
+			if err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(k).Error; err != nil {
 			return err
 		}

@@ -190,9 +190,10 @@ func TestRotateWhilePending(t *testing.T) {
 	})
 }
 
-// An emergency rotation with RetireOld stops the old key verifying at once
-// (its tokens are refused, the JWKS drops it) for a key that may be
-// compromised; RetireOld without Emergency is refused and stores nothing.
+// An emergency rotation with RetireOld stops the old keys verifying at once
+// (their tokens are refused, the JWKS drops them) for keys that may be
+// compromised: the one that was signing and those retired before, still in
+// their overlap; RetireOld without Emergency is refused and stores nothing.
 func TestEmergencyRetireOld(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -206,12 +207,24 @@ func TestEmergencyRetireOld(t *testing.T) {
 		if keys, _ := r.List(ctx); len(keys) != 1 || r.SigningKID() != oldKID {
 			t.Fatalf("a refused rotation changed the ring: %+v", keys)
 		}
+		// A rotation without retire_old first: the first key is retired
+		// and still verifies through its overlap.
+		middle, err := r.Rotate(ctx, Rotation{Overlap: time.Hour, Emergency: true}, rotator)
+		if err != nil || r.SigningKID() != middle.KID {
+			t.Fatal(err)
+		}
+		if _, err := NewVerifier(r, iss, iss, 0).Verify(ctx, old); err != nil {
+			t.Fatalf("the first key's token in its overlap: %v", err)
+		}
+		recent, _ := r.Sign(claims(time.Hour))
 		next, err := r.Rotate(ctx, Rotation{Prepublish: time.Hour, Overlap: time.Hour, Emergency: true, RetireOld: true}, rotator)
 		if err != nil || r.SigningKID() != next.KID {
 			t.Fatal(err)
 		}
-		if _, err := NewVerifier(r, iss, iss, 0).Verify(ctx, old); !errors.Is(err, ErrUnknownKey) {
-			t.Fatalf("old key's token after retire_old: err = %v, want ErrUnknownKey", err)
+		for what, tok := range map[string]string{"the key that was signing": recent, "the key already retired, in its overlap": old} {
+			if _, err := NewVerifier(r, iss, iss, 0).Verify(ctx, tok); !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("a token of %s after retire_old: err = %v, want ErrUnknownKey", what, err)
+			}
 		}
 		if got := jwksKIDs(r); !slices.Equal(got, []string{next.KID}) {
 			t.Fatalf("JWKS after retire_old = %v", got)
