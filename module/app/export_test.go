@@ -81,3 +81,9 @@ func PollOnly(a *App) { a.pollOnly = true }
 func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) (unstripped bool, err error) {
 	return checkServer(&caddyhttp.Server{Routes: routes, NamedRoutes: named}, "test")
 }
+
+// CheckServer checks a server as checkGateOrder does (its errors routes
+// too).
+func CheckServer(srv *caddyhttp.Server) (unstripped bool, err error) {
+	return checkServer(srv, "test")
+}

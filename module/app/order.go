@@ -2,22 +2,31 @@ package app
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/intercept"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
 // Handlers that answer every request they get and never call the next
 // one: a handler written after one of them in the same route never runs.
 var answersEverything = map[caddy.ModuleID]bool{
-	"http.handlers.reverse_proxy":   true,
-	"http.handlers.static_response": true,
-	"http.handlers.error":           true,
-	"http.handlers.scopegate_admin": true,
-	"http.handlers.scopegate_token": true,
+	"http.handlers.reverse_proxy":        true,
+	"http.handlers.static_response":      true,
+	"http.handlers.error":                true,
+	"http.handlers.metrics":              true,
+	"http.handlers.acme_server":          true,
+	"http.handlers.scopegate_admin":      true,
+	"http.handlers.scopegate_token":      true,
+	"http.handlers.scopegate_revoke":     true,
+	"http.handlers.scopegate_introspect": true,
+	"http.handlers.scopegate_userinfo":   true,
+	"http.handlers.scopegate_authorize":  true,
+	"http.handlers.scopegate_health":     true,
 }
 
 // Scopegate's handlers that protect what follows them: written where they
@@ -72,8 +81,36 @@ func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err erro
 		if _, err := c.list(srv.Errors.Routes, where+" errors", false); err != nil {
 			return false, err
 		}
+		// A refusal goes to handle_errors as the request it refused (its
+		// method, its body): proxied from there, an upstream acts on a
+		// DELETE no token allowed.
+		if (c.found["http.handlers.scopegate_guard"] || c.found["http.handlers.scopegate_strip"]) && proxyIn(srv.Errors.Routes, c.named) {
+			return false, fmt.Errorf("%s errors: handle_errors proxies the requests a guard or scopegate_strip refused (method and body as sent) to an upstream, which would act on them; answer the error there (respond, file_server, templates), never reverse_proxy", where)
+		}
 	}
 	return c.found["http.handlers.scopegate_guard"] && !c.found["http.handlers.scopegate_strip"], nil
+}
+
+// proxyIn reports whether routes (blocks and named routes included) hold a
+// reverse_proxy (php_fastcgi and forward_auth are ones too).
+func proxyIn(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) bool {
+	for _, r := range routes {
+		for _, h := range r.Handlers {
+			switch h := h.(type) {
+			case *reverseproxy.Handler:
+				return true
+			case *caddyhttp.Subroute:
+				if proxyIn(h.Routes, named) {
+					return true
+				}
+			case *caddyhttp.Invoke:
+				if nr, ok := named[h.Name]; ok && proxyIn(caddyhttp.RouteList{{Handlers: nr.Handlers}}, nil) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // gateCheck walks one server's routes.
@@ -133,11 +170,15 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, err
 }
 
 // passesOn reports whether a handler that usually answers may call the
-// next one: reverse_proxy with handle_response (forward_auth is one) runs
-// its response routes with the rest of the chain after them.
+// next one and leave the request to it: forward_auth, a reverse_proxy that
+// sends the auth service a GET (no body, no side effect meant) and runs its
+// response routes with the rest of the chain after them. Any other
+// reverse_proxy with handle_response has sent the request as it came to an
+// upstream, which acted on it, before a handler after it runs: a gate
+// there guards nothing, so it counts as answering.
 func passesOn(h caddyhttp.MiddlewareHandler) bool {
 	rp, ok := h.(*reverseproxy.Handler)
-	return ok && len(rp.HandleResponse) > 0
+	return ok && len(rp.HandleResponse) > 0 && rp.Rewrite != nil && rp.Rewrite.Method == http.MethodGet
 }
 
 // matchesAll reports whether r's matchers match every request: none, or a
@@ -177,6 +218,12 @@ func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string) (bool, erro
 		for k, rh := range h.HandleResponse {
 			if gate := gateIn(rh.Routes); gate != "" {
 				return false, fmt.Errorf("%s, handle_response %d: %s runs after the upstream has already handled the request, so it guards nothing; put it before reverse_proxy", at, k, gate)
+			}
+		}
+	case *intercept.Intercept:
+		for k, rh := range h.HandleResponse {
+			if gate := gateIn(rh.Routes); gate != "" {
+				return false, fmt.Errorf("%s, intercept's handle_response %d: %s runs after the handlers that follow intercept have already handled the request, so it guards nothing; put it before intercept", at, k, gate)
 			}
 		}
 	}

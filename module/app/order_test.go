@@ -6,7 +6,10 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/intercept"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/rewrite"
+	"github.com/caddyserver/caddy/v2/modules/metrics"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/guard"
@@ -26,12 +29,19 @@ func route(matched bool, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
 // scopegate_guard } proxied every request unguarded), where a block
 // (handle, route, a named route run by invoke) that answers every request
 // counts as such a handler, as file_server without pass_thru does; and a
-// gate inside handle_response, which runs after the upstream. A guard
-// before the proxy, or after a proxy or block behind a matcher, is accepted.
+// gate inside handle_response (reverse_proxy's or intercept's), which runs
+// after the upstream, or after a reverse_proxy with handle_response that is
+// not forward_auth's GET, or after metrics. A guard before the proxy, or
+// after a proxy or block behind a matcher, or after forward_auth, is
+// accepted.
 func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 	proxy := &reverseproxy.Handler{}
 	g, strip := &guard.Guard{}, &guard.Strip{}
 	respond := &caddyhttp.StaticResponse{}
+	// forward_auth: a GET to the auth service whose handle_response passes
+	// the request on.
+	forwardAuth := &reverseproxy.Handler{Rewrite: &rewrite.Rewrite{Method: "GET"},
+		HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, &caddyhttp.StaticResponse{})}}}}
 	for _, tc := range []struct {
 		name   string
 		routes caddyhttp.RouteList
@@ -59,7 +69,12 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"catch-all handle /*, then a guarded route", caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchPath{"/*"}}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}, route(true, g, proxy)}, true},
 		{"catch-all block, then an invoked guarded named route", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Invoke{Name: "guarded"})}, true},
 		// forward_auth: a reverse_proxy whose handle_response passes the request on.
-		{"forward_auth, then a guarded block", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, &caddyhttp.StaticResponse{})}}}}), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g, proxy)}})}, false},
+		{"forward_auth, then a guarded block", caddyhttp.RouteList{route(false, forwardAuth), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g, proxy)}})}, false},
+		// Any other reverse_proxy with handle_response sent the request as
+		// it came: the upstream acted on it before the guard runs.
+		{"proxy with handle_response, then a guard", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: forwardAuth.HandleResponse}, g)}, true},
+		{"guard inside intercept's handle_response", caddyhttp.RouteList{route(false, &intercept.Intercept{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, g)}}}}, proxy)}, true},
+		{"metrics, then a guard", caddyhttp.RouteList{route(false, &metrics.Metrics{}, g)}, true},
 		{"guard inside handle_response", caddyhttp.RouteList{route(false, &reverseproxy.Handler{HandleResponse: []caddyhttp.ResponseHandler{{Routes: caddyhttp.RouteList{route(false, g)}}}})}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,5 +112,37 @@ func TestServerWithoutStripIsNamed(t *testing.T) {
 		if err != nil || unstripped != tc.unstripped {
 			t.Errorf("%s: unstripped = %v (%v), want %v", tc.name, unstripped, err, tc.unstripped)
 		}
+	}
+}
+
+// A site with a guard or scopegate_strip whose handle_errors proxies is
+// refused: a refused request reaches handle_errors as it was sent (a DELETE
+// with its body), and an upstream there would act on it. handle_errors that
+// answers itself is accepted, and so is a proxying one in a server without
+// a gate.
+func TestErrorsRoutesMustNotProxyRefusals(t *testing.T) {
+	proxy := &reverseproxy.Handler{}
+	respond := &caddyhttp.StaticResponse{}
+	guarded := caddyhttp.RouteList{route(false, &guard.Strip{}), route(true, &guard.Guard{}, proxy)}
+	for _, tc := range []struct {
+		name   string
+		routes caddyhttp.RouteList
+		errors caddyhttp.RouteList
+		refuse bool
+	}{
+		{"guarded site, errors proxied", guarded, caddyhttp.RouteList{route(false, proxy)}, true},
+		{"guarded site, errors proxied in a block", guarded, caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}})}, true},
+		{"guarded site, errors answered", guarded, caddyhttp.RouteList{route(false, respond)}, false},
+		{"no gate, errors proxied", caddyhttp.RouteList{route(false, proxy)}, caddyhttp.RouteList{route(false, proxy)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := app.CheckServer(&caddyhttp.Server{Routes: tc.routes, Errors: &caddyhttp.HTTPErrorConfig{Routes: tc.errors}})
+			if tc.refuse != (err != nil) {
+				t.Fatalf("refused = %v (%v), want %v", err != nil, err, tc.refuse)
+			}
+			if err != nil && !strings.Contains(err.Error(), "handle_errors") {
+				t.Fatalf("unclear error: %v", err)
+			}
+		})
 	}
 }

@@ -38,6 +38,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		realm       <realm>
 //		forward_token                 # pass the caller's Authorization header on (default: removed)
 //		allow_encoded_slashes         # pass paths holding %2F on (default: 400)
+//		any_token                     # no scope at all: any valid token passes (say so)
 //	}
 func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -113,13 +114,14 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			} else {
 				g.HeaderPrefix = args[0]
 			}
-		case "forward_token", "allow_encoded_slashes":
+		case "forward_token", "allow_encoded_slashes", "any_token":
 			if d.NextArg() {
 				return d.ArgErr()
 			}
-			if opt == "forward_token" {
+			switch opt {
+			case "forward_token":
 				g.ForwardToken = true
-			} else {
+			case "allow_encoded_slashes":
 				g.AllowEncodedSlashes = true
 			}
 		default:
@@ -131,7 +133,16 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Err(err.Error())
 		}
 	}
-	// A bare guard is allowed too: any valid token passes.
+	// A guard with no scope lets any valid token of any client through. It
+	// must say so (any_token): an unset {$SCOPES} in `scopegate_guard
+	// {$SCOPES}` leaves no argument behind, and turned a route's guard into
+	// one any token passed, with nothing said.
+	if len(g.Scopes)+len(g.AnyScopes)+len(g.WriteScopes) == 0 && !seen["any_token"] {
+		return d.Errf("scopegate_guard names no scope, so any valid token of any client would pass: name the scopes the route needs (an unset {$VAR} leaves none), or say any_token in its block")
+	}
+	if seen["any_token"] && len(g.Scopes)+len(g.AnyScopes)+len(g.WriteScopes) > 0 {
+		return d.Errf("scopegate_guard: any_token means no scope is needed, yet scopes are named; drop one or the other")
+	}
 	return nil
 }
 

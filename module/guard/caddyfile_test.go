@@ -13,7 +13,8 @@ import (
 
 // The scopegate_guard directive reads inline scopes and every block option
 // into the Guard's fields, and rejects unknown or repeated options, wrong
-// argument counts, bad legs and invalid scope names with a parse error.
+// argument counts, bad legs, invalid scope names and a guard naming no
+// scope without any_token with a parse error.
 func TestUnmarshalCaddyfile(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -21,7 +22,14 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		want  *Guard
 		err   string // substring of the error; "" when parsing must succeed
 	}{
-		{name: "bare", input: `scopegate_guard`, want: &Guard{}},
+		// No scope at all must be said (any_token): an unset {$SCOPES}
+		// leaves a bare directive, which let any token through.
+		{name: "bare", input: `scopegate_guard`, err: "names no scope, so any valid token of any client would pass"},
+		{name: "only legs", input: "scopegate_guard {\n legs 3\n}", err: "names no scope"},
+		{name: "any_token", input: "scopegate_guard {\n any_token\n}", want: &Guard{}},
+		{name: "any_token with scopes", input: "scopegate_guard demo.read {\n any_token\n}", err: "any_token means no scope is needed"},
+		{name: "any_token with an argument", input: "scopegate_guard {\n any_token yes\n}", err: "wrong argument count"},
+		{name: "only write_scopes", input: "scopegate_guard {\n write_scopes demo.write\n}", want: &Guard{WriteScopes: []string{"demo.write"}}},
 		{name: "inline scopes", input: `scopegate_guard demo.read demo.write`,
 			want: &Guard{Scopes: []string{"demo.read", "demo.write"}}},
 		{name: "every option", input: `scopegate_guard demo.read {
@@ -42,24 +50,24 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			HeaderPrefix:  "X-Identity-",
 			Realm:         "my api",
 		}},
-		{name: "impersonation with the default header", input: "scopegate_guard {\n impersonation\n}",
-			want: &Guard{Impersonation: &Impersonation{}}},
-		{name: "legs 2", input: "scopegate_guard {\n legs 2\n}", want: &Guard{Legs: scope.TwoLegged}},
-		{name: "identity_headers", input: "scopegate_guard {\n identity_headers client_id tenant\n}",
-			want: &Guard{IdentityHeaders: []string{"client_id", "tenant"}}},
+		{name: "impersonation with the default header", input: "scopegate_guard s {\n impersonation\n}",
+			want: &Guard{Scopes: []string{"s"}, Impersonation: &Impersonation{}}},
+		{name: "legs 2", input: "scopegate_guard s {\n legs 2\n}", want: &Guard{Scopes: []string{"s"}, Legs: scope.TwoLegged}},
+		{name: "identity_headers", input: "scopegate_guard s {\n identity_headers client_id tenant\n}",
+			want: &Guard{Scopes: []string{"s"}, IdentityHeaders: []string{"client_id", "tenant"}}},
 		{name: "write_scopes", input: "scopegate_guard demo.read {\n write_scopes demo.write global\n}",
 			want: &Guard{Scopes: []string{"demo.read"}, WriteScopes: []string{"demo.write", "global"}}},
 		{name: "write_scopes without args", input: "scopegate_guard {\n write_scopes\n}", err: "wrong argument count"},
 		{name: "duplicate write_scopes", input: "scopegate_guard {\n write_scopes a\n write_scopes b\n}", err: `duplicate option "write_scopes"`},
 		{name: "bad scope in write_scopes", input: "scopegate_guard {\n write_scopes \"a b\"\n}", err: "has a character RFC 6749 does not allow"},
-		{name: "identity_headers default and all", input: "scopegate_guard {\n identity_headers default token_id\n}",
-			want: &Guard{IdentityHeaders: []string{"default", "token_id"}}},
+		{name: "identity_headers default and all", input: "scopegate_guard s {\n identity_headers default token_id\n}",
+			want: &Guard{Scopes: []string{"s"}, IdentityHeaders: []string{"default", "token_id"}}},
 		{name: "identity_headers without names", input: "scopegate_guard {\n identity_headers\n}", err: "wrong argument count"},
-		{name: "forward_token", input: "scopegate_guard {\n forward_token\n}", want: &Guard{ForwardToken: true}},
+		{name: "forward_token", input: "scopegate_guard s {\n forward_token\n}", want: &Guard{Scopes: []string{"s"}, ForwardToken: true}},
 		{name: "forward_token with an argument", input: "scopegate_guard {\n forward_token yes\n}", err: "wrong argument count"},
-		{name: "allow_encoded_slashes", input: "scopegate_guard {\n allow_encoded_slashes\n}", want: &Guard{AllowEncodedSlashes: true}},
+		{name: "allow_encoded_slashes", input: "scopegate_guard s {\n allow_encoded_slashes\n}", want: &Guard{Scopes: []string{"s"}, AllowEncodedSlashes: true}},
 		{name: "allow_encoded_slashes with an argument", input: "scopegate_guard {\n allow_encoded_slashes yes\n}", err: "wrong argument count"},
-		{name: "legs any", input: "scopegate_guard {\n legs ANY\n}", want: &Guard{Legs: scope.AnyLegs}},
+		{name: "legs any", input: "scopegate_guard s {\n legs ANY\n}", want: &Guard{Scopes: []string{"s"}, Legs: scope.AnyLegs}},
 		{name: "empty block", input: "scopegate_guard demo.read {\n}", want: &Guard{Scopes: []string{"demo.read"}}},
 
 		{name: "unknown option", input: "scopegate_guard {\n scope demo.read\n}", err: `unknown scopegate_guard option "scope"`},
