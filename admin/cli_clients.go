@@ -131,13 +131,15 @@ func (s *session) clientAction(fn routeFunc, method, id string) error {
 
 // showClient prints a client; note goes to stderr after it.
 func (s *session) showClient(raw []byte, note string) error {
-	public := false
+	var kind struct {
+		Public bool `json:"public"`
+	}
+	_ = json.Unmarshal(raw, &kind) // a public client is shown no secret (show reports bad JSON)
 	err := s.show(raw, func(raw []byte) error {
 		var c clientView
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return err
 		}
-		public = c.Public
 		return s.fields(
 			"client_id", c.ClientID, "client_secret", c.ClientSecret, "name", c.Name, "tenant_id", c.TenantID,
 			"status", c.Status, "auth_method", c.AuthMethod, "public", c.Public, "scopes", c.Scopes,
@@ -148,7 +150,7 @@ func (s *session) showClient(raw []byte, note string) error {
 			"owner", c.Owner, "created_at", c.CreatedAt, "updated_at", c.UpdatedAt,
 		)
 	})
-	if err == nil && note != "" && !public { // a public client is shown no secret
+	if err == nil && note != "" && !kind.Public {
 		s.note("%s", note)
 	}
 	return err

@@ -64,8 +64,8 @@ func viewClient(c *store.Client) clientView {
 		ImplicitGrant: c.AllowsGrant(store.GrantImplicit), GrantTypes: nonNil(c.GrantTypes), Public: c.Public,
 		TokensRevokedAt: c.TokensRevokedAt,
 	}
-	if c.Public {
-		v.ClientSecret = ""
+	if c.Public || c.SecretDigest == "" {
+		v.ClientSecret = "" // none to use (made public, or confidential again and not rotated since)
 	}
 	return v
 }
@@ -171,28 +171,30 @@ func (h *Handler) newClient(w http.ResponseWriter, r *http.Request, c *caller) (
 	return cl, nil
 }
 
-// insertClient gives cl a secret and stores it; it returns the plaintext.
+// insertClient gives cl a secret, unless it is public, and stores it; it
+// returns the plaintext ("" for a public client, which has none).
 func (h *Handler) insertClient(ctx context.Context, c *caller, cl *store.Client) (string, error) {
-	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
-	if err != nil {
-		return "", err
+	plain := ""
+	if !cl.Public {
+		var digest string
+		var ciphertext []byte
+		var err error
+		if plain, digest, ciphertext, err = h.app.NewSecret(cl.ID); err != nil {
+			return "", err
+		}
+		cl.SecretDigest, cl.SecretCiphertext = digest, ciphertext
 	}
-	cl.SecretDigest, cl.SecretCiphertext = digest, ciphertext
-	err = h.app.Store().CreateClient(ctx, cl, c.actor(cl.TenantID))
-	return plain, err
+	return plain, h.app.Store().CreateClient(ctx, cl, c.actor(cl.TenantID))
 }
 
 // writeCreatedClient answers 201 with the new client and its secret, shown
 // this once; base is the Location's path from the request to /clients/.
 func writeCreatedClient(w http.ResponseWriter, cl *store.Client, plain, base string) {
 	v := viewClient(cl)
-	if !cl.Public {
-		// A public client has no secret to use (the token endpoint
-		// refuses one): handing it out would invite an app that cannot
-		// keep one to ship it. Made confidential later, it gets one by
-		// rotation.
-		v.ClientSecret = plain
-	}
+	// "" for a public client: it has no secret to use (the token endpoint
+	// refuses one), and handing one out would invite an app that cannot
+	// keep it to ship it. Made confidential later, it gets one by rotation.
+	v.ClientSecret = plain
 	w.Header().Set("Location", base+url.PathEscape(cl.ID))
 	writeJSON(w, http.StatusCreated, v)
 }

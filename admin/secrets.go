@@ -39,6 +39,9 @@ func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller
 	if cl.Public {
 		return noSecret()
 	}
+	if len(cl.SecretCiphertext) == 0 {
+		return newProblem(http.StatusConflict, "this client has no secret (it was public): rotate it to give it one")
+	}
 	if c.principal != cl.OwnerID {
 		writeJSON(w, http.StatusOK, secretView{ClientID: cl.ID, ClientSecret: masked, Masked: true})
 		return nil

@@ -118,13 +118,25 @@ func TestPublicClientRules(t *testing.T) {
 			t.Fatalf("public code request without PKCE answered %v", v)
 		}
 
+		// Made public by an admin, a client's pending codes end with its
+		// grants (they would be redeemed with client_id alone).
 		later, _ := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
 		code := codeFor(t, b, later, "")
 		later.Public = true
 		if err := f.app.Store().UpdateClientSettings(context.Background(), later, later.TenantID, tester); err != nil {
 			t.Fatal(err)
 		}
-		res := f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {later.ID}}),
+		f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {later.ID}}),
+			http.StatusBadRequest, oauth.InvalidGrant)
+		// A code that outlived the change (made public by an older build,
+		// which kept them) is still refused for want of PKCE.
+		older, _ := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		code = codeFor(t, b, older, "")
+		older.Public = true
+		if err := f.app.Store().UpdateClient(context.Background(), older, tester, "client.update"); err != nil {
+			t.Fatal(err)
+		}
+		res := f.refuse(t, f.ep, formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {older.ID}}),
 			http.StatusBadRequest, oauth.InvalidGrant)
 		if !strings.Contains(res.str("error_description"), "PKCE") {
 			t.Fatalf("description %q", res.str("error_description"))

@@ -344,6 +344,10 @@ func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) (madePublic bo
 	moved := map[string]any{"token_generation": gorm.Expr("token_generation + 1")}
 	if madePublic = !cur.Public && c.Public; madePublic {
 		moved["tokens_revoked_at"] = time.Now().UTC() // every token ends, as revoke_tokens ends them
+		// And its secret: made confidential again, it gets a new one by
+		// rotation, not the one that may have shipped in the app.
+		moved["secret_digest"], moved["secret_ciphertext"] = "", nil
+		moved["previous_secret_digest"], moved["previous_secret_until"] = "", nil
 	}
 	return madePublic, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(moved).Error
 }
