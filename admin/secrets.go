@@ -1,8 +1,11 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // secretView answers GET /clients/{id}/secret.
@@ -93,6 +96,9 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
+	if errors.Is(err, store.ErrPublicClient) {
+		return noSecret()
+	}
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,10 @@ const (
 // GrantTypeNames lists every grant type Client.GrantTypes may name.
 var GrantTypeNames = []string{GrantClientCredentials, GrantAuthorizationCode, GrantRefreshToken, GrantImplicit}
 
+// ErrPublicClient refuses a secret to a public client (RotateSecret): it
+// names itself with its client_id alone.
+var ErrPublicClient = errors.New("a public client has no secret")
+
 // Client is an OAuth client: its credentials, what it may ask for and how
 // long its tokens live.
 type Client struct {
@@ -237,19 +241,21 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 				return err
 			}
 		}
+		madePublic, err := forgetSecretIfMadePublic(tx, c, inTenant)
+		if err != nil {
+			return err
+		}
 		changed, err := identityChanges(tx, c, inTenant)
 		if err != nil {
 			return err
 		}
-		endGrants := changed
+		// Made public, its refresh tokens would refresh with client_id
+		// alone: they end with its codes, as when its identity changes.
+		endGrants := changed || madePublic
 		if !changed {
-			madePublic, err := endTokensIfNarrowed(tx, c, inTenant)
-			if err != nil {
+			if err := endTokensIfNarrowed(tx, c, inTenant); err != nil {
 				return err
 			}
-			// Made public, its refresh tokens would refresh with client_id
-			// alone: they end with its codes, as when its identity changes.
-			endGrants = madePublic
 		}
 		c.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
@@ -324,32 +330,48 @@ func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
 // to its next token generation, so all its earlier tokens end (clients get
 // a new token on the 401, with what they still hold); refresh tokens and
 // consents stay, since a refresh or an authorization is checked against the
-// client's settings anyway, except when the client is made public (madePublic:
-// the caller ends them, as they would refresh with client_id alone). The row
-// is read locked, as in identityChanges.
-func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) (madePublic bool, err error) {
+// client's settings anyway, except when the client is made public
+// (forgetSecretIfMadePublic: the caller ends them, as they would refresh
+// with client_id alone). The row is read locked, as in identityChanges.
+func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) error {
 	var cur Client
-	err = tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
 		Select("allowed_scopes", "allow_user_tokens", "allow_impersonation", "auth_method", "public", "grant_types", "disable_implicit").
+		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // the update finds no row either: ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if !narrows(&cur, c) {
+		return nil
+	}
+	return tx.Model(&Client{}).Where("id = ?", c.ID).
+		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error
+}
+
+// forgetSecretIfMadePublic reports whether the edit makes the client public,
+// and then forgets its secret (made confidential again, it gets a new one by
+// rotation, not the one that may have shipped in the app) and records that
+// its tokens end (the caller ends its grants; the generation moves on in
+// endTokensIfNarrowed or identityChanges). The row is read locked, as there,
+// so a rotation racing the edit (RotateSecret refuses a public client)
+// cannot give it a secret back.
+func forgetSecretIfMadePublic(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
+	var cur Client
+	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("public").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil // the update finds no row either: ErrNotFound
 	}
-	if err != nil {
+	if err != nil || cur.Public || !c.Public {
 		return false, err
 	}
-	if !narrows(&cur, c) {
-		return false, nil
-	}
-	moved := map[string]any{"token_generation": gorm.Expr("token_generation + 1")}
-	if madePublic = !cur.Public && c.Public; madePublic {
-		moved["tokens_revoked_at"] = time.Now().UTC() // every token ends, as revoke_tokens ends them
-		// And its secret: made confidential again, it gets a new one by
-		// rotation, not the one that may have shipped in the app.
-		moved["secret_digest"], moved["secret_ciphertext"] = "", nil
-		moved["previous_secret_digest"], moved["previous_secret_until"] = "", nil
-	}
-	return madePublic, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(moved).Error
+	return true, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
+		"secret_digest": "", "secret_ciphertext": nil, "previous_secret_digest": "", "previous_secret_until": nil,
+		"tokens_revoked_at": time.Now().UTC(),
+	}).Error
 }
 
 // narrows reports whether the settings next take away a power the settings
@@ -450,6 +472,9 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		var c Client
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&c, "id = ?", id).Error; err != nil {
 			return err
+		}
+		if c.Public {
+			return ErrPublicClient // made public since the caller read it
 		}
 		prev := ""
 		if graceUntil != nil {

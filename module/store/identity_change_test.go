@@ -114,3 +114,40 @@ func TestIdentityChangeEndsClientTokens(t *testing.T) {
 		}
 	})
 }
+
+// A client made public forgets its secret, whatever else the edit changes
+// (a move to another tenant with it took the path that kept it), so made
+// confidential again the old secret, which may have shipped in the app,
+// proves nothing; and a rotation of a public client is refused
+// (ErrPublicClient) under the row's lock, so one racing the edit cannot
+// give it a secret back.
+func TestMadePublicForgetsItsSecret(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		createTenants(t, s, store.DefaultTenantID, "acme")
+		createClients(t, s, store.AuthUser, "alone", "moved")
+		for id, change := range map[string]func(c *store.Client){
+			"alone": func(c *store.Client) { c.Public = true },
+			"moved": func(c *store.Client) { c.Public, c.TenantID = true, "acme" },
+		} {
+			c, err := s.GetClient(ctx, id)
+			if err != nil || c.SecretDigest == "" {
+				t.Fatalf("%s before: %+v, %v", id, c, err)
+			}
+			from := c.TenantID
+			change(c)
+			if err := s.UpdateClientSettings(ctx, c, from, admin); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := s.GetClient(ctx, id)
+			if !got.Public || got.SecretDigest != "" || len(got.SecretCiphertext) != 0 || got.PreviousSecretDigest != "" || got.TokensRevokedAt == nil {
+				t.Errorf("%s made public: public %v, digest %q, previous %q, tokens ended %v; want public, no secret, tokens ended",
+					id, got.Public, got.SecretDigest, got.PreviousSecretDigest, got.TokensRevokedAt)
+			}
+			if err := s.RotateSecret(ctx, id, "new", []byte("sealed"), nil, admin); !errors.Is(err, store.ErrPublicClient) {
+				t.Errorf("rotating public client %s: %v, want ErrPublicClient", id, err)
+			}
+		}
+	})
+}
