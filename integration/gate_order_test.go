@@ -14,12 +14,18 @@ import (
 // runs for the requests it seems to protect do not load: a catch-all
 // `handle { reverse_proxy }` next to the quickstart's guarded /api/ route
 // (Caddy sorts handle before route, so it would proxy /api/ unguarded), and
-// a named route that proxies, invoked before the guard. Nothing listens
-// afterwards, so no request reached the upstream.
+// a named route that proxies, invoked before the guard; a reverse_proxy with
+// handle_response before the guard (the upstream acts first); handle_errors
+// that proxies (a refused DELETE would reach the upstream as sent). Nothing
+// listens afterwards, so no request reached the upstream.
 func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
 	for name, site := range map[string]string{
 		"catch-all handle":    "\thandle {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
 		"invoke before guard": "\troute /inv/* {\n\t\tinvoke backend\n\t\tscopegate_guard demo.read\n\t}\n",
+		// The upstream acted on the request before the guard ran.
+		"proxy with handle_response before guard": "\troute /hr/* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM} {\n\t\t\t@err status 5xx\n\t\t\thandle_response @err {\n\t\t\t\trespond \"down\"\n\t\t\t}\n\t\t}\n\t\tscopegate_guard demo.read\n\t}\n",
+		// A refused DELETE would be proxied as it came.
+		"handle_errors proxying": "\thandle_errors {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			up := newUpstream(t)
@@ -44,7 +50,7 @@ func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
 				_ = caddy.Stop()
 				t.Fatal("the config loaded")
 			}
-			if !strings.Contains(err.Error(), "never runs") {
+			if !strings.Contains(err.Error(), "never runs") && !strings.Contains(err.Error(), "guards nothing") && !strings.Contains(err.Error(), "handle_errors proxies") {
 				t.Fatalf("unclear refusal: %v", err)
 			}
 			if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/api/x"); err == nil {

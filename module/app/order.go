@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -19,7 +20,6 @@ var answersEverything = map[caddy.ModuleID]bool{
 	"http.handlers.static_response":      true,
 	"http.handlers.error":                true,
 	"http.handlers.metrics":              true,
-	"http.handlers.acme_server":          true,
 	"http.handlers.scopegate_admin":      true,
 	"http.handlers.scopegate_token":      true,
 	"http.handlers.scopegate_revoke":     true,
@@ -84,11 +84,84 @@ func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err erro
 		// A refusal goes to handle_errors as the request it refused (its
 		// method, its body): proxied from there, an upstream acts on a
 		// DELETE no token allowed.
-		if (c.found["http.handlers.scopegate_guard"] || c.found["http.handlers.scopegate_strip"]) && proxyIn(srv.Errors.Routes, c.named) {
-			return false, fmt.Errorf("%s errors: handle_errors proxies the requests a guard or scopegate_strip refused (method and body as sent) to an upstream, which would act on them; answer the error there (respond, file_server, templates), never reverse_proxy", where)
+		gated := gatedHosts(srv.Routes)
+		for i, r := range srv.Errors.Routes {
+			if reachesRefusals(r, gated) && proxyIn(caddyhttp.RouteList{r}, c.named) {
+				return false, fmt.Errorf("%s errors, route %d: handle_errors proxies the requests a guard or scopegate_strip of its site refused (method and body as sent) to an upstream, which would act on them; answer the error there (respond, file_server, templates), or proxy only the statuses you name (handle_errors 502 503)", where, i)
+			}
 		}
 	}
 	return c.found["http.handlers.scopegate_guard"] && !c.found["http.handlers.scopegate_strip"], nil
+}
+
+// hostSet is the hosts of the server's routes that hold a gate (the sites of
+// a Caddyfile); all is set when such a route matches any host.
+type hostSet struct {
+	all   bool
+	hosts map[string]bool
+}
+
+// gatedHosts collects the hostSet of routes.
+func gatedHosts(routes caddyhttp.RouteList) hostSet {
+	set := hostSet{hosts: map[string]bool{}}
+	for _, r := range routes {
+		if gateIn(caddyhttp.RouteList{r}) == "" {
+			continue
+		}
+		hosts, any := routeHosts(r)
+		set.all = set.all || any
+		for _, h := range hosts {
+			set.hosts[strings.ToLower(h)] = true
+		}
+	}
+	return set
+}
+
+// routeHosts lists the hosts r's matchers name; any when some matcher set
+// names none (it matches every host).
+func routeHosts(r caddyhttp.Route) (hosts []string, any bool) {
+	if len(r.MatcherSets) == 0 {
+		return nil, true
+	}
+	for _, set := range r.MatcherSets {
+		named := false
+		for _, m := range set {
+			if h, ok := m.(caddyhttp.MatchHost); ok {
+				hosts, named = append(hosts, h...), true
+			}
+		}
+		if !named {
+			any = true
+		}
+	}
+	return hosts, any
+}
+
+// reachesRefusals reports whether errors route r may get the refusals of a
+// gate of the hosts gated: it names no statuses (handle_errors with no
+// status list) and shares a host with a gated site. One that names statuses
+// (handle_errors 502 503, an expression) is the operator's explicit choice.
+func reachesRefusals(r caddyhttp.Route, gated hostSet) bool {
+	for _, set := range r.MatcherSets {
+		for _, m := range set {
+			if _, ok := m.(*caddyhttp.MatchExpression); ok {
+				return false // statuses named: handle_errors 502 503
+			}
+		}
+	}
+	if !gated.all && len(gated.hosts) == 0 {
+		return false // no gate on this server
+	}
+	hosts, any := routeHosts(r)
+	if any || gated.all {
+		return true
+	}
+	for _, h := range hosts {
+		if gated.hosts[strings.ToLower(h)] {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyIn reports whether routes (blocks and named routes included) hold a
@@ -171,14 +244,18 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, err
 
 // passesOn reports whether a handler that usually answers may call the
 // next one and leave the request to it: forward_auth, a reverse_proxy that
-// sends the auth service a GET (no body, no side effect meant) and runs its
+// sends the auth service a GET or HEAD (no body, no side effect meant) and runs its
 // response routes with the rest of the chain after them. Any other
 // reverse_proxy with handle_response has sent the request as it came to an
 // upstream, which acted on it, before a handler after it runs: a gate
 // there guards nothing, so it counts as answering.
 func passesOn(h caddyhttp.MiddlewareHandler) bool {
 	rp, ok := h.(*reverseproxy.Handler)
-	return ok && len(rp.HandleResponse) > 0 && rp.Rewrite != nil && rp.Rewrite.Method == http.MethodGet
+	if !ok || len(rp.HandleResponse) == 0 || rp.Rewrite == nil {
+		return false
+	}
+	m := rp.Rewrite.Method // upper-cased when it runs
+	return strings.EqualFold(m, http.MethodGet) || strings.EqualFold(m, http.MethodHead)
 }
 
 // matchesAll reports whether r's matchers match every request: none, or a

@@ -134,6 +134,12 @@ func TestErrorsRoutesMustNotProxyRefusals(t *testing.T) {
 		{"guarded site, errors proxied in a block", guarded, caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}})}, true},
 		{"guarded site, errors answered", guarded, caddyhttp.RouteList{route(false, respond)}, false},
 		{"no gate, errors proxied", caddyhttp.RouteList{route(false, proxy)}, caddyhttp.RouteList{route(false, proxy)}, false},
+		// Sites of one server: the errors of a gated host may not proxy;
+		// another host's, or errors limited to some statuses, may.
+		{"gated host, its errors proxied", onHost("api.test", guarded), onHost("API.test", caddyhttp.RouteList{route(false, proxy)}), true},
+		{"gated host, another host's errors proxied", onHost("api.test", guarded), onHost("www.test", caddyhttp.RouteList{route(false, proxy)}), false},
+		{"gated host, errors of some statuses proxied", onHost("api.test", guarded),
+			caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{"api.test"}, &caddyhttp.MatchExpression{Expr: "{http.error.status_code} in [502, 503]"}}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := app.CheckServer(&caddyhttp.Server{Routes: tc.routes, Errors: &caddyhttp.HTTPErrorConfig{Routes: tc.errors}})
@@ -145,4 +151,10 @@ func TestErrorsRoutesMustNotProxyRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// onHost wraps routes in one route matching host, as a Caddyfile site is.
+func onHost(host string, routes caddyhttp.RouteList) caddyhttp.RouteList {
+	return caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{host}}},
+		Handlers: []caddyhttp.MiddlewareHandler{&caddyhttp.Subroute{Routes: routes}}}}
 }

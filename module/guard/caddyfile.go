@@ -137,10 +137,12 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	// must say so (any_token): an unset {$SCOPES} in `scopegate_guard
 	// {$SCOPES}` leaves no argument behind, and turned a route's guard into
 	// one any token passed, with nothing said.
-	if len(g.Scopes)+len(g.AnyScopes)+len(g.WriteScopes) == 0 && !seen["any_token"] {
-		return d.Errf("scopegate_guard names no scope, so any valid token of any client would pass: name the scopes the route needs (an unset {$VAR} leaves none), or say any_token in its block")
+	// write_scopes bind writes only: reads still need a scope or any_token.
+	reads := len(g.Scopes) + len(g.AnyScopes)
+	if reads == 0 && !seen["any_token"] {
+		return d.Errf("scopegate_guard names no scope for reads, so any valid token of any client would pass: name the scopes the route needs (an unset {$VAR} leaves none), or say any_token in its block")
 	}
-	if seen["any_token"] && len(g.Scopes)+len(g.AnyScopes)+len(g.WriteScopes) > 0 {
+	if seen["any_token"] && reads > 0 {
 		return d.Errf("scopegate_guard: any_token means no scope is needed, yet scopes are named; drop one or the other")
 	}
 	return nil

@@ -27,7 +27,9 @@ func init() {
 // ({scopegate.tenant_uuid} is the tenant as a UUID: see store.TenantUUID):
 //
 //	handle /oauth2/userinfo {
-//		scopegate_guard
+//		scopegate_guard {
+//			any_token
+//		}
 //		scopegate userinfo {
 //			field customerId "bits:customer::{scopegate.tenant_uuid}"
 //		}

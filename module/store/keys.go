@@ -112,7 +112,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, rot KeyRotation, a Actor) 
 			// retired before and still in their overlap too (a leaked
 			// database or master key holds them as much as the one that
 			// was signing).
-			err := tx.Model(&SigningKey{}).Where("retired_at <= ? AND verify_until > ?", now, now).
+			err := tx.Model(&SigningKey{}).Where("retired_at <= ? AND (verify_until IS NULL OR verify_until > ?)", now, now).
 				Update("verify_until", rot.VerifyOldUntil.UTC()).Error
 			if err != nil {
 				return err
