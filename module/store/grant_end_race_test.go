@@ -46,14 +46,7 @@ func TestGrantEndedWhileRotating(t *testing.T) {
 func endWhileRotating(t *testing.T, driver string, end func(*store.Store) error) {
 	ctx := context.Background()
 	s := storetest.Open(t, driver)
-	exp := time.Now().Add(time.Hour).UTC()
-	tok := func(v string) *store.RefreshToken {
-		return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
-			Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
-	}
-	if err := s.SaveRefreshToken(ctx, tok("A"), ""); err != nil {
-		t.Fatal(err)
-	}
+	tok := grantOf(t, s)
 	saved := []string{"jA"}
 	rotated := func(err error, v string) {
 		t.Helper()
@@ -109,16 +102,7 @@ func endWhileRotating(t *testing.T, driver string, end func(*store.Store) error)
 		rotated(<-rotBC, "C")
 	}
 
-	for _, jti := range saved {
-		var n int64
-		if err := s.DB.Model(&store.Revocation{}).Where("jti = ?", jti).Count(&n).Error; err != nil || n != 1 {
-			t.Errorf("access token %s of the ended grant: %d revocations (%v), want 1", jti, n, err)
-		}
-	}
-	var left int64
-	if err := s.DB.Model(&store.RefreshToken{}).Where("family_id = ?", "fam").Count(&left).Error; err != nil || left != 0 {
-		t.Errorf("%d refresh tokens of the ended grant left (%v), want none", left, err)
-	}
+	wantGrantEnded(t, s, saved)
 }
 
 // waitBlocked waits until some backend waits for a lock held by the backend
@@ -160,14 +144,7 @@ func TestReuseDuringRotationEndsTheGrant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		exp := time.Now().Add(time.Hour).UTC()
-		tok := func(v string) *store.RefreshToken {
-			return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
-				Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
-		}
-		if err := s.SaveRefreshToken(ctx, tok("A"), ""); err != nil {
-			t.Fatal(err)
-		}
+		tok := grantOf(t, s)
 		var reuse, rotation error
 		if driver != store.Postgres {
 			if _, err := s.UseRefreshToken(ctx, store.Digest("A"), time.Now(), nil); err != nil {
@@ -216,14 +193,7 @@ func TestRevocationWaitsForRotationUnderWay(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
 		s := storetest.Open(t, driver)
-		exp := time.Now().Add(time.Hour).UTC()
-		tok := func(v string) *store.RefreshToken {
-			return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
-				Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
-		}
-		if err := s.SaveRefreshToken(ctx, tok("A"), ""); err != nil {
-			t.Fatal(err)
-		}
+		tok := grantOf(t, s)
 		var rotation error
 		if driver != store.Postgres {
 			rotation = s.SaveRefreshToken(ctx, tok("B"), store.Digest("A"))
@@ -257,6 +227,22 @@ func TestRevocationWaitsForRotationUnderWay(t *testing.T) {
 		}
 		wantGrantEnded(t, s, []string{"jA", "jB"})
 	})
+}
+
+// grantOf starts the refresh grant of family "fam" (client c1, user u1) in
+// s with token A, and returns what makes its tokens: token v carries access
+// token "j"+v.
+func grantOf(t *testing.T, s *store.Store) func(v string) *store.RefreshToken {
+	t.Helper()
+	exp := time.Now().Add(time.Hour).UTC()
+	tok := func(v string) *store.RefreshToken {
+		return &store.RefreshToken{Digest: store.Digest(v), FamilyID: "fam", ClientID: "c1", UserID: "u1",
+			Scopes: store.Strings{"a"}, ExpiresAt: exp, AccessJTI: "j" + v, AccessExpiresAt: &exp}
+	}
+	if err := s.SaveRefreshToken(context.Background(), tok("A"), ""); err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // wantGrantEnded checks that every access token of jtis is revoked and no
