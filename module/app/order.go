@@ -108,8 +108,8 @@ func gatedHosts(routes caddyhttp.RouteList) hostSet {
 		if gateIn(caddyhttp.RouteList{r}) == "" {
 			continue
 		}
-		hosts, any := routeHosts(r)
-		set.all = set.all || any
+		hosts, everyHost := routeHosts(r)
+		set.all = set.all || everyHost
 		for _, h := range hosts {
 			set.hosts[strings.ToLower(h)] = true
 		}
@@ -117,9 +117,9 @@ func gatedHosts(routes caddyhttp.RouteList) hostSet {
 	return set
 }
 
-// routeHosts lists the hosts r's matchers name; any when some matcher set
-// names none (it matches every host).
-func routeHosts(r caddyhttp.Route) (hosts []string, any bool) {
+// routeHosts lists the hosts r's matchers name; everyHost when some matcher
+// set names none (it matches every host).
+func routeHosts(r caddyhttp.Route) (hosts []string, everyHost bool) {
 	if len(r.MatcherSets) == 0 {
 		return nil, true
 	}
@@ -131,10 +131,10 @@ func routeHosts(r caddyhttp.Route) (hosts []string, any bool) {
 			}
 		}
 		if !named {
-			any = true
+			everyHost = true
 		}
 	}
-	return hosts, any
+	return hosts, everyHost
 }
 
 // reachesRefusals reports whether errors route r may get the refusals of a
@@ -152,8 +152,8 @@ func reachesRefusals(r caddyhttp.Route, gated hostSet) bool {
 	if !gated.all && len(gated.hosts) == 0 {
 		return false // no gate on this server
 	}
-	hosts, any := routeHosts(r)
-	if any || gated.all {
+	hosts, everyHost := routeHosts(r)
+	if everyHost || gated.all {
 		return true
 	}
 	for _, h := range hosts {

@@ -30,6 +30,7 @@ func queryNamesToken(raw string) bool {
 		if len(name) < len("access_token") {
 			continue // no encoding makes a name shorter
 		}
+		name = decodedName(name)
 		if strings.EqualFold(paramName(name), "access_token") || strings.EqualFold(bracketName(name), "access_token") {
 			return true
 		}
@@ -37,19 +38,24 @@ func queryNamesToken(raw string) bool {
 	return false
 }
 
-// paramName is the name a query parameter's raw name stands for in the
-// frameworks upstreams are written with: percent- and '+'-decoded, cut at a
-// NUL byte, blanks around it trimmed; with a bracketed suffix dropped
+// decodedName is a raw parameter name percent- and '+'-decoded, as every
+// framework reads it (as sent when it does not decode).
+func decodedName(name string) string {
+	if strings.ContainsAny(name, "%+") {
+		if decoded, err := url.QueryUnescape(name); err == nil {
+			return decoded
+		}
+	}
+	return name
+}
+
+// paramName is the name a decoded parameter name stands for in the
+// frameworks upstreams are written with: cut at a NUL byte, blanks around it trimmed; with a bracketed suffix dropped
 // (access_token[] and access_token[0] are an array named access_token in
 // PHP, Rack and Node's qs); with '.', ' ' and an unmatched '[' read as '_'
 // (PHP's $_GET turns access.token, "access token" and access[token into
 // access_token).
 func paramName(name string) string {
-	if strings.ContainsAny(name, "%+") {
-		if decoded, err := url.QueryUnescape(name); err == nil {
-			name = decoded
-		}
-	}
 	name, _, _ = strings.Cut(name, "\x00")
 	name = strings.TrimSpace(name)
 	if open := strings.IndexByte(name, '['); open > 0 && strings.IndexByte(name[open:], ']') > 0 {
@@ -61,16 +67,11 @@ func paramName(name string) string {
 	return name
 }
 
-// bracketName is the name Rack and Node's qs read from a raw parameter
-// name: decoded, brackets at its start skipped, up to the next bracket
+// bracketName is the name Rack and Node's qs read from a decoded parameter
+// name: brackets at its start skipped, up to the next bracket
 // ([access_token]=x, access_token]=x and ]access_token=x all name
 // access_token there).
 func bracketName(name string) string {
-	if strings.ContainsAny(name, "%+") {
-		if decoded, err := url.QueryUnescape(name); err == nil {
-			name = decoded
-		}
-	}
 	name = strings.TrimLeft(name, "[]")
 	if i := strings.IndexAny(name, "[]"); i >= 0 {
 		name = name[:i]

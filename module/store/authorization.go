@@ -206,9 +206,11 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 		Update("revoked_at", now.UTC()).Error; err != nil {
 		return 0, err
 	}
-	// The refresh tokens are locked before any revocation, as revokeFamily
-	// does: a revocation locks its group (revoke), and taking the groups
-	// first here could deadlock with a family revocation of the same user.
+	// Rotations of the user's (or the client's) tokens stop first
+	// (stopRotations), then the refresh tokens are locked, both before any
+	// revocation, as revokeFamily does: a revocation locks its group
+	// (revoke), and taking the groups first here could deadlock with a
+	// family revocation of the same user.
 	key := rotationsOfUser(userID)
 	if userID == "" {
 		key = rotationsOfClient(clientID)
@@ -245,12 +247,11 @@ func revokeUserGrants(tx *gorm.DB, userID, clientID string, now time.Time) (int,
 	if err != nil {
 		return 0, err
 	}
-	for _, t := range tokens {
-		if wholeClient {
-			break
-		}
-		if _, _, err := revokeAccessOf(tx, t, now); err != nil {
-			return 0, err
+	if !wholeClient {
+		for _, t := range tokens {
+			if _, _, err := revokeAccessOf(tx, t, now); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return len(tokens) + implicit, deleteRefreshTokens(tx, tokens)
@@ -426,8 +427,9 @@ func revokeFamily(tx *gorm.DB, familyID string, now time.Time) ([]Revocation, er
 	if err != nil {
 		return nil, err
 	}
-	// Lock the family first (lockRefreshTokens, which also takes what a
-	// rotation under way commits), then revoke: revoke locks the group.
+	// Stop the user's rotations (stopRotations; a family is one user's) and
+	// lock the family (lockRefreshTokens) first, then revoke: revoke locks
+	// the group, in the order revokeUserGrants takes them too.
 	var users []string
 	if err := tx.Model(&RefreshToken{}).Where("family_id = ?", familyID).Limit(1).Pluck("user_id", &users).Error; err != nil {
 		return nil, err
