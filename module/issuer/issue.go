@@ -117,7 +117,7 @@ type TokenSubject struct {
 // for that user alone ("the API key is tied to a user ID"), so nobody
 // else's sign-in gets it a token. That user's tokens carry no connect-as
 // mark (they are the user's own), and end when the client is given another
-// user as all of the client's tokens do (store: identityChanges).
+// user as all of the client's tokens do (store: endWhatTheEditTakes).
 func signInSubject(c *store.Client, u *store.User) (TokenSubject, *oauth.Error) {
 	if connectsAsAnother(c, u) {
 		return TokenSubject{}, oauth.ErrInvalidGrant("this application acts as another user; only that user can authorize it")

@@ -244,7 +244,7 @@ func dropped(before, after Strings) Strings {
 // narrowPairs takes the scopes an app no longer requests away from every
 // tenant's pair of it (its granted scopes, the pair client's scopes and
 // default scopes) and ends the tokens of each pair that held one, as a
-// narrowing of the client itself does (endTokensIfNarrowed): a pair's scopes
+// narrowing of the client itself does (endWhatTheEditTakes): a pair's scopes
 // stay within what its app requests. A pair left with no default scope
 // gets its remaining scopes as defaults.
 func narrowPairs(tx *gorm.DB, appID string, gone Strings, actor Actor) error {

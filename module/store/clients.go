@@ -241,21 +241,9 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 				return err
 			}
 		}
-		madePublic, err := forgetSecretIfMadePublic(tx, c, inTenant)
+		endGrants, err := endWhatTheEditTakes(tx, c, inTenant)
 		if err != nil {
 			return err
-		}
-		changed, err := identityChanges(tx, c, inTenant)
-		if err != nil {
-			return err
-		}
-		// Made public, its refresh tokens would refresh with client_id
-		// alone: they end with its codes, as when its identity changes.
-		endGrants := changed || madePublic
-		if !changed {
-			if err := endTokensIfNarrowed(tx, c, inTenant); err != nil {
-				return err
-			}
 		}
 		c.UpdatedAt = time.Now().UTC()
 		res := tx.Model(&Client{}).Where("id = ? AND tenant_id = ?", c.ID, inTenant).
@@ -290,19 +278,37 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 	})
 }
 
-// identityChanges reports whether the edit changes whom the client's
-// tokens speak for: another tenant, or a connect-as user set, changed or
-// removed. If so it ends every token the client holds, as
-// RevokeClientTokens does: the generation and the moment here, the refresh
-// tokens and codes by the caller once the row is updated. The guard
-// compares a token with the client's current settings, which alone would
-// refuse such tokens only while the settings differ: moving the client
-// back, or giving it its former user again, would bring them back. The row
-// is read locked, so an edit racing this one cannot slip between reading
-// the settings and ending the tokens.
-func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
+// endWhatTheEditTakes reads the client as stored, locked (an edit or a
+// rotation racing this one cannot slip between the read and what it ends),
+// and ends what the edit c takes away; it reports whether the caller must
+// end the client's refresh tokens and codes too, once the row is updated.
+//
+// An edit that changes whom the tokens speak for (another tenant, a
+// connect-as user set, changed or removed) ends every token the client
+// holds, as RevokeClientTokens does: the guard compares a token with the
+// client's current settings, which alone would refuse such tokens only while
+// the settings differ (moving the client back, or giving it its former user
+// again, would bring them back).
+//
+// An edit that takes away a power its tokens may have used (narrows: a
+// scope, allow_user_tokens, allow_impersonation, a grant type, its kind)
+// moves it to its next token generation: tokens minted with the power would
+// otherwise keep it at every guard and in introspection until they expire, a
+// year for the longest lifetimes (a tenant admin who took back an app's
+// delegation saw the app go on acting as the tenant's admins). Clients get
+// a new token on the 401, with what they still hold; refresh tokens and
+// consents stay, since a refresh or an authorization is checked against the
+// client's settings anyway.
+//
+// Made public, it forgets its secret (made confidential again, it gets a new
+// one by rotation, not the one that may have shipped in the app; RotateSecret
+// refuses a public client) and its refresh tokens and codes end too: they
+// would be used with client_id alone.
+func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants bool, err error) {
 	var cur Client
-	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("tenant_id", "connect_as_user_id").
+	err = tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
+		Select("tenant_id", "connect_as_user_id", "allowed_scopes", "allow_user_tokens", "allow_impersonation",
+			"auth_method", "public", "grant_types", "disable_implicit").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil // the update finds no row either: ErrNotFound
@@ -310,72 +316,27 @@ func identityChanges(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if cur.TenantID == c.TenantID && equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID) {
+	identity := cur.TenantID != c.TenantID || !equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID)
+	madePublic := !cur.Public && c.Public
+	ended := map[string]any{}
+	if identity || narrows(&cur, c) {
+		ended["token_generation"] = gorm.Expr("token_generation + 1")
+	}
+	if identity || madePublic {
+		ended["tokens_revoked_at"] = time.Now().UTC() // every token ends, as revoke_tokens ends them
+	}
+	if madePublic {
+		ended["secret_digest"], ended["secret_ciphertext"] = "", nil
+		ended["previous_secret_digest"], ended["previous_secret_until"] = "", nil
+	}
+	if len(ended) == 0 {
 		return false, nil
 	}
-	err = tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
-		"token_generation": gorm.Expr("token_generation + 1"), "tokens_revoked_at": time.Now().UTC()}).Error
-	return err == nil, err
-}
-
-// endTokensIfNarrowed ends the client's tokens when the edit takes away a
-// power its tokens may have used: a scope it holds (an admin narrowing it,
-// a tenant admin declining a scope of an app's pair), naming users at token
-// time (allow_user_tokens), acting as them (allow_impersonation), a grant
-// type, or its kind (auth_method, or becoming public, which takes
-// client_credentials away). Tokens minted with the power would otherwise
-// keep it at every guard and in introspection until they expire, a year for
-// the longest lifetimes: a tenant admin who takes back an app's delegation
-// would see the app go on acting as the tenant's admins. The client moves
-// to its next token generation, so all its earlier tokens end (clients get
-// a new token on the 401, with what they still hold); refresh tokens and
-// consents stay, since a refresh or an authorization is checked against the
-// client's settings anyway, except when the client is made public
-// (forgetSecretIfMadePublic: the caller ends them, as they would refresh
-// with client_id alone). The row is read locked, as in identityChanges.
-func endTokensIfNarrowed(tx *gorm.DB, c *Client, inTenant string) error {
-	var cur Client
-	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
-		Select("allowed_scopes", "allow_user_tokens", "allow_impersonation", "auth_method", "public", "grant_types", "disable_implicit").
-		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil // the update finds no row either: ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	if !narrows(&cur, c) {
-		return nil
-	}
-	return tx.Model(&Client{}).Where("id = ?", c.ID).
-		UpdateColumn("token_generation", gorm.Expr("token_generation + 1")).Error
-}
-
-// forgetSecretIfMadePublic reports whether the edit makes the client public,
-// and then forgets its secret (made confidential again, it gets a new one by
-// rotation, not the one that may have shipped in the app) and records that
-// its tokens end (the caller ends its grants; the generation moves on in
-// endTokensIfNarrowed or identityChanges). The row is read locked, as there,
-// so a rotation racing the edit (RotateSecret refuses a public client)
-// cannot give it a secret back.
-func forgetSecretIfMadePublic(tx *gorm.DB, c *Client, inTenant string) (bool, error) {
-	var cur Client
-	err := tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).Select("public").
-		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return false, nil // the update finds no row either: ErrNotFound
-	}
-	if err != nil || cur.Public || !c.Public {
-		return false, err
-	}
-	return true, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(map[string]any{
-		"secret_digest": "", "secret_ciphertext": nil, "previous_secret_digest": "", "previous_secret_until": nil,
-		"tokens_revoked_at": time.Now().UTC(),
-	}).Error
+	return identity || madePublic, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(ended).Error
 }
 
 // narrows reports whether the settings next take away a power the settings
-// cur give (see endTokensIfNarrowed); adding one narrows nothing.
+// cur give (see endWhatTheEditTakes); adding one narrows nothing.
 func narrows(cur, next *Client) bool {
 	for _, sc := range cur.AllowedScopes {
 		if !slices.Contains(next.AllowedScopes, sc) {
