@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -39,6 +40,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		forward_token                 # pass the caller's Authorization header on (default: removed)
 //		allow_encoded_slashes         # pass paths holding %2F on (default: 400)
 //		any_token                     # no scope at all: any valid token passes (say so)
+//		cors <origin...> {            # browser pages of these origins may call (see CORS)
+//			methods <method...>       # default GET HEAD POST PUT PATCH DELETE
+//			headers <header...>       # request headers a page may send; default any
+//			expose_headers <header...> # readable by the page (WWW-Authenticate always)
+//			max_age <duration>        # preflight answers kept by the browser; default 10m
+//		}
 //	}
 func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -124,6 +131,12 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			case "allow_encoded_slashes":
 				g.AllowEncodedSlashes = true
 			}
+		case "cors":
+			c, err := unmarshalCORS(d)
+			if err != nil {
+				return err
+			}
+			g.CORS = c
 		default:
 			return d.Errf("unknown scopegate_guard option %q", opt)
 		}
@@ -146,6 +159,48 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Errf("scopegate_guard: any_token means no scope is needed, yet scopes are named; drop one or the other")
 	}
 	return nil
+}
+
+// unmarshalCORS reads the guard's cors option: its origins, then an
+// optional block.
+func unmarshalCORS(d *caddyfile.Dispenser) (*CORS, error) {
+	c := &CORS{Origins: d.RemainingArgs()}
+	seen := map[string]bool{}
+	for d.NextBlock(1) {
+		opt := d.Val()
+		if seen[opt] {
+			return nil, d.Errf("cors: duplicate option %q", opt)
+		}
+		seen[opt] = true
+		args := d.RemainingArgs()
+		if len(args) == 0 {
+			return nil, d.ArgErr()
+		}
+		switch opt {
+		case "origins":
+			c.Origins = append(c.Origins, args...)
+		case "methods":
+			c.Methods = args
+		case "headers":
+			c.Headers = args
+		case "expose_headers":
+			c.ExposeHeaders = args
+		case "max_age":
+			if len(args) != 1 {
+				return nil, d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(args[0])
+			if err != nil {
+				return nil, d.Errf("cors: max_age: %v", err)
+			}
+			c.MaxAge = caddy.Duration(dur)
+		default:
+			return nil, d.Errf("unknown cors option %q (origins, methods, headers, expose_headers, max_age)", opt)
+		}
+	}
+	// No origin at all (an unset {$VAR}) is refused when the config is
+	// checked: a cors that allowed nothing would look as if it did.
+	return c, nil
 }
 
 func parseStripCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {

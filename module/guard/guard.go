@@ -95,6 +95,10 @@ type Guard struct {
 	// ids hold encoded slashes (GitLab's "group%2Fproject") and whose
 	// routes here do not depend on depth.
 	AllowEncodedSlashes bool `json:"allow_encoded_slashes,omitempty"`
+	// Lets pages of other origins call the route from a browser: the
+	// first guard of the route answers their preflights and marks the
+	// answers to their calls readable (see CORS).
+	CORS *CORS `json:"cors,omitempty"`
 
 	app          *app.App
 	logger       *zap.Logger
@@ -104,6 +108,7 @@ type Guard struct {
 	claimMatches []claimMatch
 	// trailers are the request trailers passed on (trailerAllowList).
 	trailers []string
+	cors     *corsRules // nil without CORS
 }
 
 // Impersonation configures acting on behalf of users.
@@ -166,6 +171,9 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 	if g.trailers, err = trailerAllowList(a.AllowTrailers); err != nil {
 		return err
 	}
+	if g.CORS != nil {
+		g.cors = newCORSRules(g.CORS)
+	}
 	if unknown := a.Catalogue().Unknown(g.allScopes()); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
 	}
@@ -185,6 +193,11 @@ func (g *Guard) Validate() error {
 	for _, std := range standardHeaders {
 		if hasPrefixFold(std, g.HeaderPrefix) {
 			return fmt.Errorf("header_prefix %q would remove the caller's %s header from every request; choose a prefix of your own, such as X-Identity-", g.HeaderPrefix, std)
+		}
+	}
+	if g.CORS != nil {
+		if err := g.CORS.validate(); err != nil {
+			return err
 		}
 	}
 	for _, name := range g.IdentityHeaders {
@@ -288,7 +301,12 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	vars := varsOf(r)
 	id := vars.identity()
 	if id == nil {
-		return g.serveFirst(w, r, next, vars)
+		// A browser's preflight carries no token: answered here for the
+		// origins allowed, never passed on.
+		if g.cors.answerPreflight(w, r) {
+			return nil
+		}
+		return g.serveFirst(g.cors.markCall(w, r), r, next, vars)
 	}
 	// A later guard of the route: the identity is the first one's.
 	if g.Impersonation != nil && id.Actor == nil && callerSent(r, vars.moved(), g.actHeader) {
