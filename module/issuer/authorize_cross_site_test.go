@@ -18,7 +18,7 @@ import (
 // after that client's consent) and a browser sending no Fetch Metadata all
 // get the consent page and no token, and approving it there gives the
 // token; signing in first asks too (the sign-in post comes from this site).
-// The page labels state as the link's value. A redirect client still skips
+// The token page and the error page label state as the link's value. A redirect client still skips
 // consent for a cross-site link (its token goes to its registered redirect
 // URI).
 func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
@@ -26,6 +26,11 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 		f, b, params := oobFixture(t, driver)
 		params.Set("state", "Paste this token at evil.example")
 		page(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), http.StatusOK, `id="token"`, "not a message from this site")
+		// The error page labels it too: an unknown scope fails on this
+		// site's page, before any sign-in.
+		bad := implicitParams(params.Get("client_id"), params.Get("redirect_uri"), "no.such.scope")
+		bad.Set("state", "Your session expired. Call +1-555-0100")
+		page(t, b.get(bad), http.StatusBadRequest, `id="state"`, "not a message from this site")
 
 		open := func(site string) *httptest.ResponseRecorder { return b.getFrom(params, site) }
 		page(t, open("none"), http.StatusOK, `id="token"`)

@@ -110,6 +110,9 @@ func checkPresenter(code *store.AuthCode, c *store.Client, req *Request) *oauth.
 		if verifier == "" {
 			return oauth.ErrInvalidGrant("the code_verifier is missing")
 		}
+		if !validVerifier(verifier) {
+			return oauth.ErrInvalidGrant("the code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~' (RFC 7636 §4.1)")
+		}
 		sum := sha256.Sum256([]byte(verifier))
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(code.CodeChallenge)) != 1 {
 			return oauth.ErrInvalidGrant("the code_verifier does not match the code_challenge")
@@ -122,4 +125,20 @@ func checkPresenter(code *store.AuthCode, c *store.Client, req *Request) *oauth.
 		return oauth.ErrInvalidGrant("a code_verifier was sent but the authorization request had no code_challenge")
 	}
 	return nil
+}
+
+// validVerifier reports whether v is a code_verifier RFC 7636 §4.1 allows:
+// 43 to 128 unreserved characters. A shorter one could be guessed from its
+// challenge, which travelled in the authorization URL.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }

@@ -15,8 +15,8 @@ import (
 // Only the code's own client can spend a code or trigger its reuse
 // detection: another client presenting it (with its own secret, or a public
 // client with its client_id), and the rightful client with the wrong
-// redirect_uri or code_verifier, are each invalid_grant and leave the code
-// as it was; the rightful client then redeems it. Once it is redeemed,
+// redirect_uri or code_verifier (or one RFC 7636 does not allow), are each
+// invalid_grant and leave the code as it was; the rightful client then redeems it. Once it is redeemed,
 // another client presenting it again revokes nothing; the rightful client
 // presenting it again still does (RFC 6749 §4.1.2).
 func TestAuthorizationCodeOnlyItsClient(t *testing.T) {
@@ -63,6 +63,12 @@ func TestAuthorizationCodeOnlyItsClient(t *testing.T) {
 		refused("no redirect_uri", redeem(c.ID, secret, "redirect_uri", ""), "redirect_uri differs")
 		refused("wrong verifier", redeem(c.ID, secret, "code_verifier", verifier+"x"), "does not match")
 		refused("no verifier", redeem(c.ID, secret, "code_verifier", ""), "code_verifier is missing")
+		// RFC 7636 §4.1: 43 to 128 unreserved characters. A client with a
+		// guessable verifier ("a") is told so, whatever its challenge.
+		for name, bad := range map[string]string{"one character": "a", "42 characters": strings.Repeat("v", 42),
+			"129 characters": strings.Repeat("v", 129), "a reserved character": verifier[:42] + "+", "a space": verifier[:42] + " "} {
+			refused("verifier of "+name, redeem(c.ID, secret, "code_verifier", bad), "43 to 128")
+		}
 
 		ok := redeem(c.ID, secret)
 		if ok.Status != http.StatusOK {
