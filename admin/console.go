@@ -447,7 +447,11 @@ func (rq *request) failed(a *answer) {
 type pager struct {
 	Offset, Limit int
 	Total         int64
-	Prev, Next    string // query strings, "" when there is no such page
+	// Prev and Next are links relative to the page ("?offset=50"), "" when
+	// there is no such page. Whole links, not query strings after a "?" in
+	// the template, where html/template escapes them as one value
+	// ("?offset%3d50", which reads as offset 0).
+	Prev, Next string
 }
 
 func (rq *request) offset() int {
@@ -461,10 +465,12 @@ func (rq *request) offset() int {
 func newPager(offset, limit int, total int64) pager {
 	p := pager{Offset: offset, Limit: limit, Total: total}
 	if offset > 0 {
-		p.Prev = "offset=" + strconv.Itoa(max(offset-limit, 0))
+		p.Prev = "?offset=" + strconv.Itoa(max(offset-limit, 0))
 	}
-	if int64(offset+limit) < total {
-		p.Next = "offset=" + strconv.Itoa(offset+limit)
+	// Compared without adding to offset, which a link may set near the
+	// largest int.
+	if int64(offset) < total-int64(limit) {
+		p.Next = "?offset=" + strconv.Itoa(offset+limit)
 	}
 	return p
 }

@@ -633,7 +633,18 @@ func TestConsoleIntegrations(t *testing.T) {
 	})
 }
 
-// The audit page pages through entries newest first, 50 a page.
+// linkTo returns the href of the page's link whose text is text, unescaped.
+func linkTo(t *testing.T, page, text string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<a href="([^"]*)">` + regexp.QuoteMeta(text) + `</a>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no link %q in %s", text, page)
+	}
+	return html.UnescapeString(m[1])
+}
+
+// The audit page pages through entries newest first, 50 a page, through
+// the links it shows (every listing renders the same pager).
 func TestConsoleAuditPaging(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -646,9 +657,20 @@ func TestConsoleAuditPaging(t *testing.T) {
 		b := e.browser()
 		b.signIn("", "root")
 		first := b.page(b.get("/console/audit"), http.StatusOK, "Older entries")
-		second := b.page(b.get("/console/audit?offset=50"), http.StatusOK, "Newer entries")
-		if strings.Count(first, "<tr>") != 51 || strings.Count(second, "<tr>") < 6 {
+		// The links are followed as a browser would: the second page is
+		// another page, and its "newer" link leads back to the first.
+		second := b.page(b.get("/console/audit"+linkTo(t, first, "Older entries")), http.StatusOK, "Newer entries")
+		if strings.Count(first, "<tr>") != 51 || strings.Count(second, "<tr>") < 6 || strings.Count(second, "<tr>") > 50 {
 			t.Fatalf("rows: %d then %d", strings.Count(first, "<tr>"), strings.Count(second, "<tr>"))
+		}
+		if back := b.page(b.get("/console/audit"+linkTo(t, second, "Newer entries")), http.StatusOK, "Older entries"); back != first {
+			t.Fatalf("the newer link did not lead back to the first page")
+		}
+		// An offset near the largest int has no next page, rather than
+		// one at a negative offset.
+		last := b.page(b.get("/console/audit?offset=9223372036854775790"), http.StatusOK, "Newer entries")
+		if strings.Contains(last, "Older entries") {
+			t.Fatalf("a page past the end links to a next one: %s", last)
 		}
 	})
 }
