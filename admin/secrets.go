@@ -35,6 +35,13 @@ type rotateView struct {
 // secret leaves without a trace. A client holding scopegate.admin is
 // refused outright to tenant admins, its creator included (manageableClient).
 func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// The GET route answers HEAD too: it would decrypt the secret and audit
+	// a reveal that showed nothing, a false trail for whoever reads the log.
+	if r.Method == http.MethodHead {
+		p := newProblem(http.StatusMethodNotAllowed, "HEAD would record a reveal of the secret without showing it; use GET")
+		p.allow = http.MethodGet
+		return p
+	}
 	cl, err := h.manageableClient(r, c)
 	if err != nil {
 		return err

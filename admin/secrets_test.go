@@ -30,6 +30,7 @@ func (e *env) auditCount(action, target string) int {
 // A tenant admin reads the secret of a client it created only while the
 // client holds no scopegate.admin: once a super admin grants that scope, the
 // read is a 403 problem, as rotating already was, and no reveal is audited.
+// A HEAD is 405 and audits nothing.
 func TestSecretOfClientGrantedAdmin(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -41,6 +42,13 @@ func TestSecretOfClientGrantedAdmin(t *testing.T) {
 			t.Fatalf("the creator reads %+v, want its secret", s)
 		}
 		reveals := e.auditCount("client.secret.reveal", a.ClientID)
+		// HEAD reveals nothing, so it records no reveal either.
+		if w := e.do("HEAD", path, ta, nil); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET" {
+			t.Fatalf("HEAD of the secret: %d, Allow %q", w.Code, w.Header().Get("Allow"))
+		}
+		if n := e.auditCount("client.secret.reveal", a.ClientID); n != reveals {
+			t.Fatalf("HEAD audited a reveal: %d, want %d", n, reveals)
+		}
 
 		e.want(e.do("PATCH", "/clients/"+a.ClientID, e.super, map[string]any{"scopes": []string{"demo.read", scope.Admin}}), http.StatusOK)
 		w := e.do("GET", path, ta, nil)

@@ -107,6 +107,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 			}
 			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name, and the console's sign-in takes either: choose another", t.Name, t.ID)
 		}
+		if errors.Is(err, store.ErrTenantIDCase) {
+			return newProblem(http.StatusConflict, "another tenant's id differs from %q only in letter case, and an upstream may not tell tenant ids apart by case: choose another id", t.ID)
+		}
 		if errors.Is(err, store.ErrTenantUUIDTaken) {
 			return newProblem(http.StatusConflict, "a tenant made earlier already has the UUID %s that tenant %q would get; choose another id", store.TenantUUID(t.ID), t.ID)
 		}

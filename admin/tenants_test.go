@@ -15,8 +15,8 @@ import (
 
 // Super admins create tenants (chosen or random id), list them all and read
 // any; a duplicate id or name is 409 (naming no made-up id when none was
-// sent: it named a fresh UUID no tenant has); bad ids and names are named
-// fields.
+// sent: it named a fresh UUID no tenant has), and so is an id differing from
+// another's only in letter case; bad ids and names are named fields.
 func TestTenants(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -46,7 +46,15 @@ func TestTenants(t *testing.T) {
 				t.Errorf("POST /tenants %v: %q does not say why", body, p.Detail)
 			}
 		}
-		for _, id := range []string{"beta", "initech", "gamma"} {
+		// An id differing from another's only in letter case is 409 too:
+		// an upstream may compare tenant ids without case.
+		for _, body := range []map[string]any{{"id": "ACMe", "name": "zz1"}, {"id": "Delta", "name": "zz2"}} {
+			p := problemOf(t, e.do("POST", "/tenants", e.super, body), http.StatusConflict)
+			if !strings.Contains(p.Detail, "letter case") {
+				t.Errorf("POST /tenants %v: %q does not say why", body, p.Detail)
+			}
+		}
+		for _, id := range []string{"beta", "initech", "gamma", "ACMe", "Delta"} {
 			e.want(e.do("GET", "/tenants/"+url.PathEscape(id), e.super, nil), http.StatusNotFound)
 		}
 

@@ -17,7 +17,7 @@ import (
 // U+0301 (NFD) are stored in NFC, so the second is 409, and a sign-in or
 // lookup typed either way finds the user; a name mixing Latin with Cyrillic
 // letters (rооt with Cyrillic о) is 400 on the username; one differing from
-// another only in ASCII letter case is 409; compatibility characters
+// another only in letter case, in any script, is 409; compatibility characters
 // (fullwidth letters, ligatures) and a zero-width joiner among Latin letters
 // are 400. A Japanese name mixing Han and Katakana,
 // Latin letters with digits, Persian with its non-joiner and an emoji
@@ -45,6 +45,14 @@ func TestUsernamesThatLookAlike(t *testing.T) {
 		e.want(create("root2x"), http.StatusCreated)
 		if p := problemOf(t, create("Root2x"), http.StatusConflict); !strings.Contains(p.Detail, `"root2x"`) || !strings.Contains(p.Detail, "letter case") {
 			t.Errorf("a name differing only in case: %q", p.Detail)
+		}
+		// Any script's case, on either database (SQLite's lower() folds
+		// only ASCII).
+		for _, pair := range [][2]string{{"élodie", "Élodie"}, {"мария", "Мария"}, {"νίκη", "Νίκη"}} {
+			e.want(create(pair[0]), http.StatusCreated)
+			if p := problemOf(t, create(pair[1]), http.StatusConflict); !strings.Contains(p.Detail, pair[0]) || !strings.Contains(p.Detail, "letter case") {
+				t.Errorf("%s next to %s: %q", pair[1], pair[0], p.Detail)
+			}
 		}
 		for _, ok := range []string{"山田タロウ", "ada2", "ada.lovelace@example.com", "می\u200cخواهم", "👩\u200d💻dev"} {
 			e.want(create(ok), http.StatusCreated)

@@ -38,9 +38,14 @@ var ErrTenantUUIDTaken = errors.New("another tenant already has this tenant's UU
 // sign-in form, TenantIDFor), so one word must not stand for two tenants.
 var ErrTenantNameIsID = errors.New("a tenant's name may not be another tenant's id, nor its id another's name")
 
+// ErrTenantIDCase means another tenant's id differs from a new tenant's
+// only in letter case: an upstream comparing tenant ids without case (a
+// MySQL column's default collation) would take the two for one.
+var ErrTenantIDCase = errors.New("another tenant's id differs from this one only in letter case")
+
 // CreateTenant inserts a tenant, unless another one already has its
-// TenantUUID (ErrTenantUUIDTaken), or has its name as id or its id as name
-// (ErrTenantNameIsID).
+// TenantUUID (ErrTenantUUIDTaken), has its name as id or its id as name
+// (ErrTenantNameIsID), or has its id in other letter case (ErrTenantIDCase).
 func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The checks below read other rows than the one inserted: two
@@ -66,6 +71,14 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		}
 		if n > 0 {
 			return ErrTenantNameIsID
+		}
+		// Tenant ids are ASCII (the admin API's rule), which lower() folds
+		// on every database.
+		if err := tx.Model(&Tenant{}).Where("lower(id) = lower(?) AND id <> ?", t.ID, t.ID).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrTenantIDCase
 		}
 		if err := tx.Create(t).Error; err != nil {
 			return err

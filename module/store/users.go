@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"golang.org/x/text/unicode/norm"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -55,14 +58,12 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err // a missing tenant fails the insert: ErrReferenced
 		}
-		var names []string
-		err = tx.Model(&User{}).Where("tenant_id = ? AND lower(username) = lower(?) AND username <> ?", u.TenantID, u.Username, u.Username).
-			Limit(1).Pluck("username", &names).Error
+		twin, err := caseTwin(tx, u.TenantID, u.Username)
 		if err != nil {
 			return err
 		}
-		if len(names) > 0 {
-			return &UsernameCaseError{Existing: names[0]}
+		if twin != "" {
+			return &UsernameCaseError{Existing: twin}
 		}
 		if err := tx.Create(u).Error; err != nil {
 			return err
@@ -73,6 +74,27 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 		}
 		return audit(tx, a, "user.create", u.ID, u.Username)
 	})
+}
+
+// caseTwin returns the username of a user of the tenant that differs from
+// name only in letter case (Unicode simple case folding, as
+// strings.EqualFold: Élodie and élodie, Мария and мария), or "". SQL's
+// lower() folds only ASCII on SQLite, and on PostgreSQL under the C locale,
+// so the comparison is made here, among the names of the same length in
+// characters (which simple folding keeps).
+func caseTwin(tx *gorm.DB, tenantID, name string) (string, error) {
+	var names []string
+	err := tx.Model(&User{}).Where("tenant_id = ? AND length(username) = ? AND username <> ?", tenantID, utf8.RuneCountInString(name), name).
+		Pluck("username", &names).Error
+	if err != nil {
+		return "", err
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return n, nil
+		}
+	}
+	return "", nil
 }
 
 // GetUser loads a user.
