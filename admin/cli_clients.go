@@ -71,6 +71,11 @@ func clientCommands() *cobra.Command {
 			if grace < 0 {
 				return app.Usagef("--grace must not be negative")
 			}
+			// The API counts whole seconds: 999ms would end the old
+			// secret at once, the opposite of what was asked.
+			if grace%time.Second != 0 {
+				return app.Usagef("--grace counts whole seconds (90s, 1h); %s is not", grace)
+			}
 			body["grace_seconds"] = int64(grace / time.Second)
 		}
 		raw, err := s.call(s.h.rotateClient, http.MethodPost, "", body, "id", args[0])

@@ -173,6 +173,13 @@ func TestCLIClients(t *testing.T) {
 		if _, err := e.app.AuthenticateClient(ctx, c.ClientID, c.ClientSecret); err == nil {
 			t.Fatal("the old secret still works after --grace 0")
 		}
+		// A grace of a fraction of a second would have been cut to none.
+		if r := e.run("", "client", "rotate", c.ClientID, "--grace", "999ms"); r.status != 2 || !strings.Contains(r.err, "whole seconds") {
+			t.Fatalf("rotate --grace 999ms: status %d, %s", r.status, r.err)
+		}
+		if _, err := e.app.AuthenticateClient(ctx, c.ClientID, rot.ClientSecret); err != nil {
+			t.Fatalf("a refused rotation changed the secret: %v", err)
+		}
 		if withGrace := okJSON[rotateView](e, "client", "rotate", c.ClientID, "--grace", "1h"); withGrace.PreviousSecretValidUntil == nil {
 			t.Fatalf("rotate --grace 1h: %+v", withGrace)
 		}
