@@ -98,6 +98,7 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	setETag(w, a.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewApp(a))
 	return nil
 }
@@ -109,11 +110,14 @@ func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
+	if err := precondition(r, "app", a.UpdatedAt); err != nil {
+		return err
+	}
 	var b appBody
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err
 	}
-	err = applyUntilSaved("app",
+	err = applyUntilSaved("app", conditional(r),
 		func() error {
 			if err := h.applyApp(r.Context(), c, a, &b, false); err != nil {
 				return err
@@ -128,6 +132,7 @@ func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
+	setETag(w, a.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewApp(a))
 	return nil
 }

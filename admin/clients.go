@@ -204,6 +204,7 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	setETag(w, cl.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewClient(cl))
 	return nil
 }
@@ -211,6 +212,9 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, c *caller) e
 func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller) error {
 	cl, err := h.manageableClient(r, c)
 	if err != nil {
+		return err
+	}
+	if err := precondition(r, "client", cl.UpdatedAt); err != nil {
 		return err
 	}
 	var b clientBody
@@ -228,7 +232,7 @@ func (h *Handler) patchClient(w http.ResponseWriter, r *http.Request, c *caller)
 		none := ""
 		b.ConnectAsUserID = &none
 	}
-	err = applyUntilSaved("client",
+	err = applyUntilSaved("client", conditional(r),
 		func() error {
 			tenantBefore := cl.TenantID
 			if err := h.applyClient(r.Context(), c, cl, &b, false); err != nil {
@@ -252,12 +256,16 @@ const maxEditAttempts = 8
 // meanwhile (store.ErrStale otherwise). On ErrStale it re-reads the row
 // with reload and applies the edit again to what the other edit saved, so
 // concurrent edits all take effect; after maxEditAttempts it gives up
-// with 409.
-func applyUntilSaved(what string, applyAndSave, reload func() error) error {
+// with 409. An edit of a named version (conditional) is not applied to
+// another: 412.
+func applyUntilSaved(what string, conditional bool, applyAndSave, reload func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := applyAndSave()
 		if !errors.Is(err, store.ErrStale) {
 			return err
+		}
+		if conditional {
+			return changedSince(what)
 		}
 		if attempt == maxEditAttempts {
 			return newProblem(http.StatusConflict, "the %s kept changing while this edit was applied; send it again", what)
@@ -416,6 +424,7 @@ func (h *Handler) writeClient(w http.ResponseWriter, r *http.Request, id string)
 	if err != nil {
 		return err
 	}
+	setETag(w, cl.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewClient(cl))
 	return nil
 }

@@ -140,6 +140,12 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
+	// As stored: the database keeps updated_at to the microsecond, and a
+	// password change sets it once more, so the tag is the one a GET shows.
+	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
+		return err
+	}
+	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
 }
@@ -174,11 +180,21 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, c *caller) e
 	// Decided on the row as the transaction reads it, so a user promoted
 	// meanwhile is judged as it is now.
 	u, err = h.app.Store().ChangeUser(r.Context(), u.ID, u.TenantID, c.actor(u.TenantID), hash, func(u *store.User) (string, error) {
+		// On the locked row: the version named is the one changed.
+		if err := precondition(r, "user", u.UpdatedAt); err != nil {
+			return "", err
+		}
 		return editUser(c, u, &b)
 	})
 	if err != nil {
 		return err
 	}
+	// As stored: the database keeps updated_at to the microsecond, and a
+	// password change sets it once more, so the tag is the one a GET shows.
+	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
+		return err
+	}
+	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
 }

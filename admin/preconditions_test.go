@@ -1,0 +1,94 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Conditional edits: a client's, an app's and a user's answers carry an
+// ETag that changes with every change and is the same in a PATCH's answer
+// as in the GET after it. A PATCH naming the version read (If-Match) is
+// applied; one naming an older version is 412 and changes nothing, so an
+// admin who read the scopes, added one and sent the list back does not
+// drop the scope another admin added meanwhile; "*" matches, a weak tag
+// never does; If-Unmodified-Since before the last change is 412, after it
+// passes. Without a precondition an edit applies to the row as it is.
+func TestConditionalEdits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ifMatch := func(tag string) []string { return []string{"If-Match", tag} }
+		tagOf := func(w interface{ Header() http.Header }) string {
+			t.Helper()
+			tag := w.Header().Get("ETag")
+			if !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) || len(tag) < 3 {
+				t.Fatalf("ETag %q", tag)
+			}
+			return tag
+		}
+
+		c := e.create(e.super, map[string]any{"name": "app", "scopes": []string{"demo.read"}})
+		path := "/clients/" + c.ClientID
+		read := tagOf(e.want(e.do("GET", path, e.super, nil), http.StatusOK))
+
+		// Another admin adds a scope without a precondition: applied.
+		other := e.want(e.do("PATCH", path, e.super, map[string]any{"scopes": []string{"demo.read", "demo.write"}}), http.StatusOK)
+		if tagOf(other) == read {
+			t.Fatal("the ETag did not change with the edit")
+		}
+		// The first admin sends back the list it read, plus its own scope,
+		// naming the version it read: 412, and the other's scope stays.
+		p := problemOf(t, e.do("PATCH", path, e.super, map[string]any{"scopes": []string{"demo.read", "global"}}, ifMatch(read)...), http.StatusPreconditionFailed)
+		if !strings.Contains(p.Detail, "changed since") {
+			t.Fatalf("412 detail %q", p.Detail)
+		}
+		now := e.want(e.do("GET", path, e.super, nil), http.StatusOK)
+		if got := decode[clientView](t, now); !slices.Equal(got.Scopes, []string{"demo.read", "demo.write"}) {
+			t.Fatalf("after the refused edit the scopes are %v", got.Scopes)
+		}
+		current := tagOf(now)
+		if current != tagOf(other) {
+			t.Fatalf("the PATCH answered ETag %s, the GET after it %s", tagOf(other), current)
+		}
+		// Read again, the edit applies; its answer's tag is the next GET's.
+		done := e.want(e.do("PATCH", path, e.super, map[string]any{"scopes": []string{"demo.read", "demo.write", "global"}}, ifMatch(`"nope", `+current)...), http.StatusOK)
+		if next := tagOf(e.want(e.do("GET", path, e.super, nil), http.StatusOK)); tagOf(done) != next || next == current {
+			t.Fatalf("PATCH answered %s, GET %s (before %s)", tagOf(done), next, current)
+		}
+		e.want(e.do("PATCH", path, e.super, map[string]any{"name": "app2"}, ifMatch("*")...), http.StatusOK)
+		weak := "W/" + tagOf(e.want(e.do("GET", path, e.super, nil), http.StatusOK))
+		problemOf(t, e.do("PATCH", path, e.super, map[string]any{"name": "app3"}, ifMatch(weak)...), http.StatusPreconditionFailed)
+		problemOf(t, e.do("PATCH", path, e.super, map[string]any{"name": "app3"}, "If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"), http.StatusPreconditionFailed)
+		e.want(e.do("PATCH", path, e.super, map[string]any{"name": "app4"}, "If-Unmodified-Since", "Fri, 01 Jan 2100 00:00:00 GMT"), http.StatusOK)
+		if got := decode[clientView](t, e.want(e.do("GET", path, e.super, nil), http.StatusOK)); got.Name != "app4" {
+			t.Fatalf("name %q, want app4 (app3 was refused twice)", got.Name)
+		}
+
+		// Users: the same, decided on the locked row.
+		u := decode[userView](t, e.want(e.do("POST", "/users", e.super, map[string]any{"username": "ada"}), http.StatusCreated))
+		upath := "/users/" + u.ID
+		uread := tagOf(e.want(e.do("GET", upath, e.super, nil), http.StatusOK))
+		uother := tagOf(e.want(e.do("PATCH", upath, e.super, map[string]any{"display_name": "Ada"}), http.StatusOK))
+		problemOf(t, e.do("PATCH", upath, e.super, map[string]any{"email": "ada@example.com"}, ifMatch(uread)...), http.StatusPreconditionFailed)
+		if got := tagOf(e.want(e.do("GET", upath, e.super, nil), http.StatusOK)); got != uother {
+			t.Fatalf("user: PATCH answered %s, GET %s", uother, got)
+		}
+		e.want(e.do("PATCH", upath, e.super, map[string]any{"email": "ada@example.com"}, ifMatch(uother)...), http.StatusOK)
+
+		// Apps.
+		e.tenant("dev")
+		a := decode[appView](t, e.want(e.do("POST", "/apps", e.super, map[string]any{
+			"name": "Reporter", "scopes": []string{"demo.read"}, "tenant_ids": []string{"t1"}, "developer_tenant_id": "dev",
+		}), http.StatusCreated))
+		apath := "/apps/" + a.ID
+		aread := tagOf(e.want(e.do("GET", apath, e.super, nil), http.StatusOK))
+		e.want(e.do("PATCH", apath, e.super, map[string]any{"tenant_ids": []string{"t1", "t2"}}), http.StatusOK)
+		problemOf(t, e.do("PATCH", apath, e.super, map[string]any{"tenant_ids": []string{"t1", "t3"}}, ifMatch(aread)...), http.StatusPreconditionFailed)
+		if got := decode[appView](t, e.want(e.do("GET", apath, e.super, nil), http.StatusOK)); !slices.Equal(got.TenantIDs, []string{"t1", "t2"}) {
+			t.Fatalf("app tenants %v after the refused edit", got.TenantIDs)
+		}
+	})
+}
