@@ -183,6 +183,13 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 	if oe != nil {
 		return ar, nil, oe, nil
 	}
+	// A token shown on a page is one a user can be talked out of; the
+	// unregistered oob redirect is open to every key, the bootstrap client
+	// included, so it never shows an admin token (the console is where a
+	// user acts as an admin).
+	if ar.unregisteredOOB && a.app.Catalogue().GivesAdmin(scopes) {
+		return ar, nil, oauth.ErrInvalidScope("the out-of-band redirect of a client that registered none never shows a token with an admin scope (%s, %s); use the admin console", scope.Admin, scope.TenantAdmin), nil
+	}
 	ar.scopes = scopes
 	if ar.implicit {
 		// The token is minted here, so the claims its scopes require come

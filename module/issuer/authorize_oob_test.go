@@ -17,8 +17,8 @@ import (
 // response_type=code is refused (no code, no refresh token). A client that
 // registered an https redirect does not get the unregistered oob (its
 // users' approvals are remembered); another unregistered redirect is still
-// refused. By default (registered) the oob request of a client without
-// redirect URIs is refused. An unknown value is a config error.
+// refused, and so is an admin scope there. By default (registered) the oob
+// request of a client without redirect URIs is refused. An unknown value is a config error.
 func TestAuthorizeOOBEveryClient(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -57,6 +57,15 @@ func TestAuthorizeOOBEveryClient(t *testing.T) {
 		page(t, b.get(implicitParams(https.ID, OOB, "demo.read")), http.StatusBadRequest, "not registered")
 		page(t, b.get(implicitParams(https.ID, "https://evil.example/cb", "demo.read")), http.StatusBadRequest, "not registered")
 		page(t, b.get(implicitParams(none.ID, "urn:ietf:wg:oauth:2.0:oob:auto", "demo.read")), http.StatusBadRequest, "not registered")
+
+		// An admin client (the bootstrap client registers no redirect) is
+		// refused an admin scope there: a token on a page is one a user can
+		// be talked out of. Its other scopes still work.
+		admin, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read", "scopegate.admin", "scopegate.tenant_admin"}})
+		for _, sc := range []string{"scopegate.admin", "demo.read scopegate.tenant_admin"} {
+			page(t, b.get(implicitParams(admin.ID, OOB, sc)), http.StatusBadRequest, "invalid_scope", "admin console")
+		}
+		page(t, b.get(implicitParams(admin.ID, OOB, "demo.read")), http.StatusOK, `value="approve"`)
 
 		if err := (&Authorize{OOB: "any"}).Validate(); err == nil || !strings.Contains(err.Error(), "every_client") {
 			t.Errorf("oob any: %v, want an error naming the values", err)
