@@ -193,7 +193,8 @@ func unmarshalCORS(d *caddyfile.Dispenser) (*CORS, error) {
 			if err != nil {
 				return nil, d.Errf("cors: max_age: %v", err)
 			}
-			c.MaxAge = caddy.Duration(dur)
+			maxAge := caddy.Duration(dur)
+			c.MaxAge = &maxAge
 		default:
 			return nil, d.Errf("unknown cors option %q (origins, methods, headers, expose_headers, max_age)", opt)
 		}

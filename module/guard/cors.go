@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,8 +42,9 @@ type CORS struct {
 	// WWW-Authenticate is always added, so that a page can tell an expired
 	// token (401 invalid_token: refresh) from a missing scope.
 	ExposeHeaders []string `json:"expose_headers,omitempty"`
-	// How long a browser may reuse a preflight's answer. Default: 10m.
-	MaxAge caddy.Duration `json:"max_age,omitempty"`
+	// How long a browser may reuse a preflight's answer, in whole seconds;
+	// 0 for not at all (a removed origin then stops at once). Default: 10m.
+	MaxAge *caddy.Duration `json:"max_age,omitempty"`
 }
 
 // defaultCORSMethods are the methods a page may use unless methods says.
@@ -71,23 +73,30 @@ func (c *CORS) validate() error {
 			return fmt.Errorf("cors: %q is not a header name", h)
 		}
 	}
-	if c.MaxAge < 0 {
-		return fmt.Errorf("cors: max_age must not be negative")
+	if c.MaxAge != nil && (*c.MaxAge < 0 || time.Duration(*c.MaxAge)%time.Second != 0) {
+		return fmt.Errorf("cors: max_age must be whole seconds, 0 or more")
 	}
 	return nil
 }
 
 // validOrigin accepts "*" and the serialized origins browsers send:
-// http or https, a host, maybe a port, nothing else. "null" (sandboxed
-// frames, file: pages) is refused: any page can make itself one.
+// http or https, a host, maybe a port other than the scheme's own (which
+// browsers leave out, so it would match nothing), nothing else; a "*"
+// only as the whole first label of the host, for its subdomains
+// (https://*.example.com). "null" (sandboxed frames, file: pages) is
+// refused: any page can make itself one.
 func validOrigin(o string) error {
 	if o == "*" {
 		return nil
 	}
-	if strings.Count(o, "*") > 1 {
-		return fmt.Errorf("at most one * per origin")
+	rest := o
+	if i := strings.Index(o, "://*."); i >= 0 {
+		rest = o[:i] + "://wildcard." + o[i+len("://*."):]
 	}
-	u, err := url.Parse(strings.Replace(o, "*", "wildcard", 1))
+	if strings.Contains(rest, "*") {
+		return fmt.Errorf("* may stand only as the first label of the host (https://*.example.com), or alone")
+	}
+	u, err := url.Parse(rest)
 	if err != nil {
 		return err
 	}
@@ -97,19 +106,22 @@ func validOrigin(o string) error {
 	if u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
 		return fmt.Errorf("an origin is scheme://host[:port], with no path, query or user")
 	}
-	if strings.Contains(o, "*") && !strings.Contains(u.Hostname(), "wildcard") {
-		return fmt.Errorf("* may stand only in the host")
+	if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		return fmt.Errorf("browsers leave the scheme's own port out of an origin: write it without :%s", p)
 	}
 	return nil
 }
 
-// corsRules are a provisioned CORS: rs/cors's handler and the response
-// headers a call from an allowed origin gets.
+// corsRules are a provisioned CORS: rs/cors's handler.
 type corsRules struct {
 	handler *cors.Cors
 }
 
-func newCORSRules(c *CORS) *corsRules {
+// newCORSRules builds the rules of c; mustAllow are request headers a page
+// may always send (the impersonation header of the guard, when it has one),
+// with Authorization: a list in c.Headers that left it out would make every
+// call with a token fail its preflight.
+func newCORSRules(c *CORS, mustAllow ...string) *corsRules {
 	if len(c.Origins) == 0 {
 		return nil // rs/cors would allow every origin; Validate refuses this
 	}
@@ -117,20 +129,24 @@ func newCORSRules(c *CORS) *corsRules {
 	if len(methods) == 0 {
 		methods = defaultCORSMethods
 	}
-	headers := c.Headers
-	if len(headers) == 0 {
-		headers = []string{"*"}
+	headers := []string{"*"}
+	if len(c.Headers) > 0 {
+		headers = append(append(slices.Clone(c.Headers), "Authorization"), mustAllow...)
 	}
-	maxAge := time.Duration(c.MaxAge)
-	if maxAge == 0 {
-		maxAge = defaultCORSMaxAge
+	maxAge := defaultCORSMaxAge
+	if c.MaxAge != nil {
+		maxAge = time.Duration(*c.MaxAge)
+	}
+	seconds := int(maxAge / time.Second)
+	if seconds == 0 {
+		seconds = -1 // rs/cors's way to send "Access-Control-Max-Age: 0"
 	}
 	return &corsRules{handler: cors.New(cors.Options{
 		AllowedOrigins: c.Origins,
 		AllowedMethods: methods,
 		AllowedHeaders: headers,
 		ExposedHeaders: append([]string{"WWW-Authenticate"}, c.ExposeHeaders...),
-		MaxAge:         int(maxAge / time.Second),
+		MaxAge:         seconds,
 	})}
 }
 
@@ -148,32 +164,63 @@ func (c *corsRules) answerPreflight(w http.ResponseWriter, r *http.Request) bool
 	if c == nil || !isPreflight(r) || !c.handler.OriginAllowed(r) {
 		return false
 	}
-	c.handler.HandlerFunc(w, r) // the answer and its status, 204
+	c.handler.HandlerFunc(ownValues{w}, r) // the answer and its status, 204
 	return true
 }
 
 // markCall sets, on a call from an allowed origin, the headers that let the
 // page read the answer, whoever writes it: the guard's refusal, the errors
-// route or the upstream. It returns the writer to hand the next handler:
-// one that keeps the upstream's own Access-Control-* headers from doubling
-// these (a browser refuses an answer with two Access-Control-Allow-Origin
-// values), or w itself when r is no such call.
+// route or the upstream; and on every answer of the route Vary: Origin, for
+// caches. It returns the writer to hand the next handler, which puts these
+// back over the Access-Control-* headers the upstream sends (a browser
+// refuses an answer with two Access-Control-Allow-Origin values, and a
+// request of no page, without Origin, gets none at all).
 func (c *corsRules) markCall(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
-	if c == nil || r.Header.Get("Origin") == "" {
+	if c == nil {
 		return w
 	}
-	// A preflight here is one of an origin not allowed (the others were
-	// answered), which rs/cors would answer too: it gets nothing.
-	if !isPreflight(r) {
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		// A preflight left here (no Origin, or an origin not allowed), which
+		// rs/cors would answer: it gets nothing.
+		w.Header().Add("Vary", "Origin")
+	} else {
 		c.handler.HandlerFunc(w, r) // sets the headers when the origin and method are allowed
 	}
+	h := w.Header()
+	ownCORSValues(h)
 	ours := map[string][]string{}
-	for k, v := range w.Header() {
+	for k, v := range h {
 		if isCORSHeader(k) {
 			ours[k] = v
 		}
 	}
+	// rs/cors copies every Origin the request sent; browsers send one.
+	if o := ours["Access-Control-Allow-Origin"]; len(o) > 1 {
+		ours["Access-Control-Allow-Origin"], h["Access-Control-Allow-Origin"] = o[:1], o[:1]
+	}
 	return &corsWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, ours: ours}
+}
+
+// ownCORSValues gives the Vary and Access-Control-* headers of h values of
+// their own. rs/cors puts slices it shares with every answer (a package
+// variable for Vary: Origin) into the header map, and Caddy's header
+// directive replaces values in place: its edit would otherwise reach every
+// later answer of the process, and grow with each one.
+func ownCORSValues(h http.Header) {
+	for k, v := range h {
+		if k == "Vary" || isCORSHeader(k) {
+			h[k] = slices.Clone(v)
+		}
+	}
+}
+
+// ownValues is a writer whose header values are the answer's own when its
+// header is written (ownCORSValues), for rs/cors's preflight answers.
+type ownValues struct{ http.ResponseWriter }
+
+func (w ownValues) WriteHeader(status int) {
+	ownCORSValues(w.Header())
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // isCORSHeader reports whether the response header k is one of CORS's.

@@ -153,20 +153,26 @@ func TestCORSCallsMarkedReadable(t *testing.T) {
 func TestCORSOriginsChecked(t *testing.T) {
 	for _, bad := range [][]string{nil, {""}, {"null"}, {"https://app.example.com/"}, {"https://app.example.com/api"},
 		{"ftp://app.example.com"}, {"https://u@app.example.com"}, {"app.example.com"}, {"https://*.*.example.com"},
-		{"*://app.example.com"}, {"https://app.example.com?x"}, {"https://app.example.com#"}} {
+		{"*://app.example.com"}, {"https://app.example.com?x"}, {"https://app.example.com#"},
+		// A * inside a label or the port would match hosts anyone can
+		// register (app.example.com.evil.net, evilexample.com); a
+		// scheme's own port is one no browser sends.
+		{"https://app.example.com*"}, {"https://*example.com"}, {"https://*:8443"}, {"https://a.*.example.com"},
+		{"https://app.example.com:443"}, {"http://app.example.com:80"}} {
 		g := &Guard{Scopes: []string{"demo.read"}, HeaderPrefix: DefaultHeaderPrefix, CORS: &CORS{Origins: bad}}
 		if err := g.Validate(); err == nil {
 			t.Fatalf("origins %q accepted", bad)
 		}
 	}
-	for _, bad := range []CORS{{Methods: []string{"GET POST"}}, {Headers: []string{"a:b"}}, {MaxAge: caddy.Duration(-time.Second)}} {
+	negative, fraction := caddy.Duration(-time.Second), caddy.Duration(500*time.Millisecond)
+	for _, bad := range []CORS{{Methods: []string{"GET POST"}}, {Headers: []string{"a:b"}}, {MaxAge: &negative}, {MaxAge: &fraction}} {
 		bad.Origins = []string{pageOrigin}
 		g := &Guard{Scopes: []string{"demo.read"}, HeaderPrefix: DefaultHeaderPrefix, CORS: &bad}
 		if err := g.Validate(); err == nil {
 			t.Fatalf("%+v accepted", bad)
 		}
 	}
-	for _, good := range []string{"*", pageOrigin, "http://127.0.0.1:3000", "https://*.example.com", "http://[::1]:8080"} {
+	for _, good := range []string{"*", pageOrigin, "http://127.0.0.1:3000", "https://*.example.com", "http://[::1]:8080", "https://app.example.com:8443"} {
 		g := &Guard{Scopes: []string{"demo.read"}, HeaderPrefix: DefaultHeaderPrefix, CORS: &CORS{Origins: []string{good}}}
 		if err := g.Validate(); err != nil {
 			t.Fatalf("origin %q refused: %v", good, err)
@@ -192,9 +198,9 @@ func TestCORSCaddyfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := CORS{Origins: []string{"https://a.example", "https://b.example"}, Methods: []string{"GET", "PUT"},
-		Headers: []string{"Authorization", "Content-Type"}, ExposeHeaders: []string{"X-Request-Id"}, MaxAge: caddy.Duration(time.Hour)}
+		Headers: []string{"Authorization", "Content-Type"}, ExposeHeaders: []string{"X-Request-Id"}}
 	if c := g.CORS; c == nil || !slices.Equal(c.Origins, want.Origins) || !slices.Equal(c.Methods, want.Methods) ||
-		!slices.Equal(c.Headers, want.Headers) || !slices.Equal(c.ExposeHeaders, want.ExposeHeaders) || c.MaxAge != want.MaxAge {
+		!slices.Equal(c.Headers, want.Headers) || !slices.Equal(c.ExposeHeaders, want.ExposeHeaders) || c.MaxAge == nil || *c.MaxAge != caddy.Duration(time.Hour) {
 		t.Fatalf("cors = %+v, want %+v", g.CORS, want)
 	}
 	for _, bad := range []string{
@@ -214,5 +220,90 @@ func TestCORSCaddyfile(t *testing.T) {
 	g.HeaderPrefix = DefaultHeaderPrefix
 	if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "origins") {
 		t.Fatalf("a cors with no origin: %v", err)
+	}
+}
+
+// The answers' header values are their own: rs/cors hands out slices it
+// shares with every answer (Vary: Origin is a package variable), and
+// Caddy's header directive replaces values in place, so one answer's edit
+// reached every later one of the process and grew with each. Edited in
+// place here as that directive does, the next answers are untouched, for
+// calls and preflights alike.
+func TestCORSHeaderValuesAreTheAnswers(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	g := corsGuard(e)
+	tok := e.token(svc, alice, "demo.read")
+	for round := range 3 {
+		for _, x := range []*exchange{newExchange("/apps/app-1/items", "Origin: "+pageOrigin, bearerLine(tok)), preflight(pageOrigin, "PUT")} {
+			x.serve(t, g)
+			h := x.w.Header()
+			if v := h["Vary"]; len(v) == 0 || strings.Contains(strings.Join(v, ","), "edited") {
+				t.Fatalf("round %d: Vary %q", round, v)
+			}
+			for k, v := range h {
+				if k == "Vary" || isCORSHeader(k) {
+					for i := range v {
+						v[i] += ", edited"
+					}
+				}
+			}
+		}
+	}
+}
+
+// A request of no page (no Origin) on a cors route gets none of the
+// upstream's Access-Control-* headers and Vary: Origin, for caches; a
+// second Origin (which no browser sends) is not echoed twice.
+func TestCORSRequestsWithoutOrigin(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	g := corsGuard(e)
+	tok := e.token(svc, alice, "demo.read")
+	x := newExchange("/apps/app-1/items", bearerLine(tok))
+	up := &corsUpstream{}
+	if err := g.ServeHTTP(x.w, x.r, up); err != nil {
+		t.Fatal(err)
+	}
+	wantPassed(t, x, &up.upstream)
+	for k := range x.w.Header() {
+		if isCORSHeader(k) {
+			t.Fatalf("a request without Origin got %s: %v", k, x.w.Header())
+		}
+	}
+	if !slices.Contains(x.w.Header().Values("Vary"), "Origin") {
+		t.Fatalf("Vary %q lacks Origin", x.w.Header().Values("Vary"))
+	}
+	x = newExchange("/apps/app-1/items", "Origin: "+pageOrigin, "Origin: https://evil.example", bearerLine(tok))
+	x.serve(t, g)
+	if got := x.w.Header().Values("Access-Control-Allow-Origin"); !slices.Equal(got, []string{pageOrigin}) {
+		t.Fatalf("two Origins: Access-Control-Allow-Origin %q", got)
+	}
+}
+
+// A headers list that leaves out Authorization still lets a page send its
+// token (and the impersonation header of a guard with impersonation):
+// without them no call with a token would pass its preflight. max_age 0
+// tells browsers to keep no preflight answer.
+func TestCORSHeadersListAndMaxAge(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	zero := caddy.Duration(0)
+	g := e.guard(&Guard{Scopes: []string{"demo.read"}, Impersonation: &Impersonation{},
+		CORS: &CORS{Origins: []string{pageOrigin}, Headers: []string{"Content-Type"}, MaxAge: &zero}})
+	x := newExchange("/apps/app-1/items", "Origin: "+pageOrigin, "Access-Control-Request-Method: GET",
+		"Access-Control-Request-Headers: authorization,content-type,x-act-as-user")
+	x.r.Method = http.MethodOptions
+	x.serve(t, g)
+	h := x.w.Header()
+	if h.Get("Access-Control-Allow-Origin") != pageOrigin || h.Get("Access-Control-Allow-Headers") != "authorization,content-type,x-act-as-user" {
+		t.Fatalf("preflight with Authorization under a narrowed list: %d %v", x.w.Code, h)
+	}
+	if got := h.Values("Access-Control-Max-Age"); !slices.Equal(got, []string{"0"}) {
+		t.Fatalf("max_age 0: Access-Control-Max-Age %q", got)
+	}
+	x = newExchange("/apps/app-1/items", "Origin: "+pageOrigin, "Access-Control-Request-Method: GET",
+		"Access-Control-Request-Headers: x-other")
+	x.r.Method = http.MethodOptions
+	x.serve(t, g)
+	if h := x.w.Header().Get("Access-Control-Allow-Headers"); h != "" {
+		t.Fatalf("a header outside the list was allowed: %q", h)
 	}
 }

@@ -172,7 +172,11 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		return err
 	}
 	if g.CORS != nil {
-		g.cors = newCORSRules(g.CORS)
+		var mustAllow []string
+		if g.Impersonation != nil {
+			mustAllow = append(mustAllow, g.actHeader)
+		}
+		g.cors = newCORSRules(g.CORS, mustAllow...)
 	}
 	if unknown := a.Catalogue().Unknown(g.allScopes()); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
