@@ -81,10 +81,18 @@ func (s *Store) CreateUser(ctx context.Context, u *User, a Actor) error {
 // strings.EqualFold: Élodie and élodie, Мария and мария), or "". SQL's
 // lower() folds only ASCII on SQLite, and on PostgreSQL under the C locale,
 // so the comparison is made here, among the names of the same length in
-// characters (which simple folding keeps).
+// characters (which simple folding keeps) that lower() takes for name's or
+// that hold a letter beyond ASCII (the Kelvin sign folds to k): in a tenant
+// of ASCII names, a create reads the twin alone.
 func caseTwin(tx *gorm.DB, tenantID, name string) (string, error) {
+	beyondASCII := "username GLOB ?"
+	pattern := "*[^\x01-\x7f]*"
+	if tx.Dialector.Name() == Postgres {
+		beyondASCII, pattern = "username ~ ?", "[^\x01-\x7f]"
+	}
 	var names []string
-	err := tx.Model(&User{}).Where("tenant_id = ? AND length(username) = ? AND username <> ?", tenantID, utf8.RuneCountInString(name), name).
+	err := tx.Model(&User{}).Where("tenant_id = ? AND length(username) = ? AND username <> ? AND (lower(username) = lower(?) OR "+beyondASCII+")",
+		tenantID, utf8.RuneCountInString(name), name, name, pattern).
 		Pluck("username", &names).Error
 	if err != nil {
 		return "", err
