@@ -103,6 +103,7 @@ type Guard struct {
 	app          *app.App
 	logger       *zap.Logger
 	refusals     *zap.Logger // logger, sampled: refusals are anyone's to cause
+	ownRefusals  *zap.Logger // the same for tokens this gateway signed (refusalLog)
 	actHeader    string
 	hdr          identityHeaders
 	claimMatches []claimMatch
@@ -135,7 +136,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 }
 
 func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
-	g.app, g.logger, g.refusals = a, logger, app.SampledLogger(logger)
+	g.app, g.logger, g.refusals, g.ownRefusals = a, logger, app.SampledLogger(logger), app.SampledLogger(logger)
 	if g.HeaderPrefix == "" {
 		g.HeaderPrefix = DefaultHeaderPrefix
 	}

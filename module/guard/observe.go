@@ -83,12 +83,28 @@ func (g *Guard) observeRefusal(r *http.Request, e *oauth.Error) {
 	if e.Status >= http.StatusInternalServerError {
 		return
 	}
-	if ce := g.refusals.Check(zap.InfoLevel, "token refused"); ce != nil {
+	if ce := g.refusalLog(d, reason).Check(zap.InfoLevel, "token refused"); ce != nil {
 		clientID, tenant := g.owner(r)
 		ce.Write(zap.Int("status", e.Status), zap.String("reason", reason), zap.String("description", e.Description),
 			zap.String("client_id", clientID), zap.String("tenant", tenant), zap.String("remote_addr", remoteAddr(r)),
 			zap.String("method", r.Method), zap.String("path", app.LoggedPath(r.URL.Path)))
 	}
+}
+
+// strangerReasons are the 401 reasons a request without a token of this
+// gateway gets: no token, or one whose signature (or form) is not ours.
+var strangerReasons = map[string]bool{"missing": true, "malformed": true, "signature": true, "unknown_key": true, "algorithm": true, "type": true}
+
+// refusalLog is the sampled logger of a refusal: refusals anyone can cause
+// (no token of this gateway, a bad request) have a budget of their own, so
+// a flood of them cannot hide the refusals of a token the gateway signed
+// (expired, revoked, a client disabled, a scope missing), which name a
+// client an operator may be asked about.
+func (g *Guard) refusalLog(d, reason string) *zap.Logger {
+	if d == app.DecisionBadRequest || (d == app.DecisionUnauthorized && strangerReasons[reason]) {
+		return g.refusals
+	}
+	return g.ownRefusals
 }
 
 // observeAllowed counts a request the first guard let through, once the

@@ -161,8 +161,9 @@ func TestEveryTokenErrorHasAReason(t *testing.T) {
 // is logged sampled: the first 100 of a second each get their line, the
 // rest one in a hundred (500 requests sent at once: 100 to 104 lines, or up
 // to about 205 if they straddle the turn of a second, where the sampler's
-// counts start again), while every one is still counted; and a long path is
-// logged cut to app.MaxLoggedPath bytes.
+// counts start again), while every one is still counted; a refusal of a
+// token the gateway signed has a budget of its own, which the flood leaves
+// whole; and a long path is logged cut to app.MaxLoggedPath bytes.
 func TestRefusalFloodIsSampled(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -177,6 +178,20 @@ func TestRefusalFloodIsSampled(t *testing.T) {
 		}
 		if n := logs.FilterMessage("token refused").Len(); n < 100 || n >= sent/2 {
 			t.Errorf("%d lines for %d refusals, want 100 to 104 (or about 205 across a second)", n, sent)
+		}
+
+		// Past the strangers' budget, a refusal of a token this gateway
+		// signed (expired) is still logged, naming its client: the flood
+		// cannot hide it.
+		expired := e.claims(svc, "", "demo.read")
+		expired.IssuedAt = jwt.NewNumericDate(time.Now().Add(-2 * time.Hour))
+		expired.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
+		for range sent {
+			newExchange("/api/x", "Authorization: Bearer x.y.z").serve(t, g)
+		}
+		newExchange("/api/x", bearerLine(e.sign(expired))).serve(t, g)
+		if n := logs.FilterMessage("token refused").FilterField(zap.String("client_id", svc)).Len(); n != 1 {
+			t.Errorf("the expired token's refusal after a flood: %d lines, want 1", n)
 		}
 
 		// A fresh guard (a fresh sampler) for the path.
