@@ -93,6 +93,17 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 	if err := st.EnsureTenant(ctx, store.DefaultTenantID, "Default"); err != nil {
 		return nil, err
 	}
+	// The cursor is taken before the keys and the revocations are read, and
+	// far enough back (store.StartReplay) that the first poll sees again
+	// what committed meanwhile, and what transactions still open commit
+	// later under ids below the newest: a node starting at the newest id
+	// passed those over, and served a client disabled, a token revoked or a
+	// key retired then until it restarted.
+	feed := st.Feed()
+	start, err := feed.Before(ctx, time.Now().Add(-store.StartReplay()))
+	if err != nil {
+		return nil, err
+	}
 	keys := token.NewKeyRing(st, sealer)
 	if err := keys.Load(ctx); err != nil {
 		return nil, err
@@ -102,16 +113,12 @@ func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *z
 		Store: st, Sealer: sealer, Keys: keys, tokens: tokens, SignIn: web.NewSignInThrottle(),
 		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
 		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
-		revoked: newRevokedSet(), watermarkLog: zap.NewNop(), logger: logger, gaps: map[uint64]time.Time{}, feed: st.Feed(),
+		revoked: newRevokedSet(), watermarkLog: zap.NewNop(), logger: logger, gaps: map[uint64]time.Time{}, feed: feed,
+		lastSeen: start,
 	}
 	if logger != nil {
 		rt.watermarkLog = SampledLogger(logger)
 	}
-	last, err := rt.feed.Last(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rt.lastSeen = last
 	rt.feedRead.Store(time.Now().UnixNano())
 	rt.clients.counters, rt.users.counters = newCacheCounters(CacheClients), newCacheCounters(CacheUsers)
 	if err := rt.reloadRevocations(ctx); err != nil {

@@ -196,10 +196,18 @@ func (a *App) Revoke(ctx context.Context, c *token.Claims) error {
 	if rt.revoked.holds(c.ID) {
 		return nil // revoked before: its row lasts as long as the token could verify
 	}
-	return rt.Store.RevokeToken(ctx, store.RevokedToken{
+	t := store.RevokedToken{
 		JTI: c.ID, ClientID: c.ClientID, Subject: revocationGroup(c), IssuedAt: time.Unix(issuedAt(c), 0),
 		Until: a.RevocationUntil(c.ExpiresAt.Time),
-	})
+	}
+	if err := rt.Store.RevokeToken(ctx, t); err != nil {
+		return err
+	}
+	// Held here at once, also when the row was there already: a revocation
+	// repeated writes no feed entry, and this node may be one that missed
+	// the first.
+	rt.MarkRevoked(store.Revocation{JTI: t.JTI, ClientID: t.ClientID, Subject: t.Subject, IssuedAt: t.IssuedAt.Unix(), ExpiresAt: t.Until.UTC()})
+	return nil
 }
 
 // IssueAfterWatermark dates a token about to be signed at least a second

@@ -127,7 +127,13 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 				}
 				filled = append(filled, c.ID)
 			} else {
-				for id := last + 1; id < c.ID && len(rt.gaps)+len(missed) < maxGaps; id++ {
+				for id := last + 1; id < c.ID; id++ {
+					if len(rt.gaps)+len(missed) >= maxGaps {
+						// Ids not tracked: one committing later would go
+						// unseen, so everything is read afresh.
+						rt.needResync = true
+						break
+					}
 					missed = append(missed, id)
 				}
 				last = c.ID

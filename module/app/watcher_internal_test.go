@@ -1,12 +1,16 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
 // During an outage every poll fails (twice a second by default). The
@@ -47,5 +51,41 @@ func TestPollWarningsBackOff(t *testing.T) {
 	rt.polled(at(polls+2), outage)
 	if logs.FilterLevelExact(zap.WarnLevel).Len() != before+1 {
 		t.Fatal("the first failure of a new outage is not logged at once")
+	}
+}
+
+// Ids skipped once maxGaps are tracked are not looked for again, so the
+// node reads everything afresh at its next poll (needResync) instead of
+// passing over a late commit among them for good.
+func TestGapsPastTheCapResync(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t, store.SQLite)
+	rt := &Runtime{Store: st, feed: st.Feed(), gaps: map[uint64]time.Time{}, logger: zap.NewNop(),
+		clients: newRowCache[store.Client](rowCacheSize, missCacheSize),
+		users:   newRowCache[store.User](rowCacheSize, missCacheSize),
+		tokens:  newTokenCache(16), revoked: newRevokedSet()}
+	for range 3 {
+		if err := st.Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := st.Feed().Since(ctx, 0, 3)
+	if err != nil || len(first) != 3 {
+		t.Fatalf("set-up: %v, %v", first, err)
+	}
+	if err := st.DB.Delete(&store.Change{}, first[1].ID).Error; err != nil { // a gap, as an entry still committing leaves
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range maxGaps {
+		rt.gaps[first[2].ID+1_000_000+uint64(i)] = now
+	}
+	rt.lastSeen = first[0].ID - 1
+	rt.feedRead.Store(now.UnixNano()) // read just now: no resync for its age
+	if err := rt.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, tracked := rt.gaps[first[1].ID]; tracked || !rt.needResync {
+		t.Fatalf("gap tracked %v, needResync %v; want untracked and a resync due", tracked, rt.needResync)
 	}
 }

@@ -206,6 +206,69 @@ func TestPropagationOutOfOrderCommit(t *testing.T) {
 	}
 }
 
+// A node that starts while a change is still committing learns of it: its
+// entry took an id below the newest visible one, and a node starting at
+// the newest id passed it over for good (the client's token and new tokens
+// kept working there; red team). Node B starts between the slow
+// transaction's insert and its commit, and caches the client meanwhile.
+func TestNodeStartingDuringACommit(t *testing.T) {
+	ctx := context.Background()
+	a := apptest.Open(t, store.Postgres, noPolling)
+	c, _ := newClient(t, a, "disabled-while-b-starts")
+	raw, _ := mint(t, a, c.ID, "", time.Hour)
+
+	slow := a.Store().DB.WithContext(ctx).Begin()
+	if err := slow.Model(&store.Client{}).Where("id = ?", c.ID).Update("disabled", true).Error; err != nil {
+		t.Fatal(err)
+	}
+	late := store.Change{Kind: store.ChangeClient, ClientID: c.ID, CreatedAt: time.Now().UTC()}
+	if err := slow.Create(&late).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // commits a higher id
+		t.Fatal(err)
+	}
+	b := openOn(t, store.Postgres, a.Database.DSN, noPolling) // polled by hand below
+	verifiedOn(t, b, raw)
+	if err := slow.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Runtime().Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(ctx, raw); !errors.Is(err, app.ErrClientDisabled) {
+		t.Fatalf("a change committing while the node started is lost: err = %v, want ErrClientDisabled", err)
+	}
+}
+
+// A revocation repeated on a node holds there at once, also when the
+// revocation row was there already (which writes no feed entry): a node
+// that missed the first revocation is put right by the second.
+func TestRepeatedRevocationHoldsOnItsNode(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		c, _ := newClient(t, a, "revoked-twice")
+		raw, claims := mint(t, a, c.ID, "", time.Hour)
+		verifiedOn(t, a, raw)
+		// The first revocation, as a node that never heard of it sees it:
+		// the row, no feed entry.
+		row := store.Revocation{JTI: claims.ID, ClientID: c.ID, ExpiresAt: claims.ExpiresAt.Time.Add(time.Hour).UTC()}
+		if err := a.Store().DB.Create(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, raw); err != nil {
+			t.Fatalf("set-up: the node should not know of the first revocation yet: %v", err)
+		}
+		if err := a.Revoke(ctx, claims); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Verify(ctx, raw); !errors.Is(err, app.ErrRevoked) {
+			t.Fatalf("after revoking again on the node: %v, want ErrRevoked", err)
+		}
+	})
+}
+
 // One Poll applies everything a node has not seen, however much there is:
 // a change followed by more than one batch (500) of feed entries and another
 // change both reach it.

@@ -29,8 +29,9 @@ import (
 // would add on its own is what CORS exists to keep from other origins.
 type CORS struct {
 	// Origins allowed to call, exactly as browsers send them
-	// (scheme://host[:port]); one "*" in a host matches any characters
-	// (https://*.example.com), and "*" alone any origin.
+	// (scheme://host[:port]); "*" as the first label of the host stands
+	// for any subdomains (https://*.example.com), and "*" alone for any
+	// origin.
 	Origins []string `json:"origins,omitempty"`
 	// Methods a page may use. Default: GET, HEAD, POST, PUT, PATCH, DELETE.
 	// The guard's scopes apply to each call as to any other request.
@@ -68,7 +69,7 @@ func (c *CORS) validate() error {
 			return fmt.Errorf("cors: method %q is not a method name", m)
 		}
 	}
-	for _, h := range append(c.Headers, c.ExposeHeaders...) {
+	for _, h := range slices.Concat(c.Headers, c.ExposeHeaders) {
 		if (!isToken(h) || h == "") && h != "*" {
 			return fmt.Errorf("cors: %q is not a header name", h)
 		}

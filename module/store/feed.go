@@ -42,10 +42,20 @@ const (
 type ChangeFeed interface {
 	// Since returns up to limit entries after cursor, oldest first.
 	Since(ctx context.Context, cursor uint64, limit int) ([]Change, error)
-	// Last returns the newest cursor (0 when the feed is empty), where a
-	// node that starts now begins.
+	// Last returns the newest cursor (0 when the feed is empty).
 	Last(ctx context.Context) (uint64, error)
+	// Before returns the newest cursor of an entry written before t (0 when
+	// there is none). A node that starts begins at Before(now - StartReplay()),
+	// not at Last: an entry of a transaction still open takes its id when
+	// written but appears when it commits, below Last, and a node starting
+	// at Last would pass over it for good.
+	Before(ctx context.Context, t time.Time) (uint64, error)
 }
+
+// StartReplay is how far back a starting node reads the feed again: past
+// the longest a transaction may stay open (TxTimeout), with a minute for the
+// clocks of the nodes that stamp the entries.
+func StartReplay() time.Duration { return TxTimeout + time.Minute }
 
 // Feed returns the change feed of this database.
 func (s *Store) Feed() ChangeFeed { return tableFeed{s} }
@@ -69,6 +79,15 @@ func (f tableFeed) Since(ctx context.Context, cursor uint64, limit int) ([]Chang
 func (f tableFeed) Last(ctx context.Context) (uint64, error) {
 	var id *uint64
 	err := f.s.DB.WithContext(ctx).Model(&Change{}).Select("MAX(id)").Scan(&id).Error
+	if err != nil || id == nil {
+		return 0, translate(err)
+	}
+	return *id, nil
+}
+
+func (f tableFeed) Before(ctx context.Context, t time.Time) (uint64, error) {
+	var id *uint64
+	err := f.s.DB.WithContext(ctx).Model(&Change{}).Where("created_at < ?", t.UTC()).Select("MAX(id)").Scan(&id).Error
 	if err != nil || id == nil {
 		return 0, translate(err)
 	}
