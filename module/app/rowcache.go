@@ -3,6 +3,7 @@ package app
 import (
 	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -27,30 +28,53 @@ const (
 //
 // Every token request and every guarded request looks a client up, so a
 // lookup takes the read lock only (see promoteNow).
+//
+// Entries are read again after rowTTL: the change feed drops them when their
+// row changes, and this bounds how long one could outlive its row should a
+// change ever fail to reach the node, at the cost of one read per row and
+// node every few minutes.
 type rowCache[T any] struct {
 	mu      sync.RWMutex // guards both LRUs and gen
-	found   *simplelru.LRU[string, *T]
-	missing *simplelru.LRU[string, struct{}]
-	gen     uint64 // counts forgets
+	found   *simplelru.LRU[string, cachedRow[T]]
+	missing *simplelru.LRU[string, int64] // when each miss was added (Unix ns)
+	gen     uint64                        // counts forgets
+	ttl     int64                         // rowTTL in ns (tests shorten it)
 
 	counters cacheCounters // set by the runtime
 }
 
+// cachedRow is a row and when it was added (Unix ns).
+type cachedRow[T any] struct {
+	row   *T
+	added int64
+}
+
+// rowTTL is how long a cached row or miss is trusted without the feed
+// saying otherwise.
+const rowTTL = 5 * time.Minute
+
 func newRowCache[T any](found, missing int) *rowCache[T] {
-	f, _ := simplelru.NewLRU[string, *T](found, nil) // sizes are positive constants: no error
-	m, _ := simplelru.NewLRU[string, struct{}](missing, nil)
-	return &rowCache[T]{found: f, missing: m}
+	f, _ := simplelru.NewLRU[string, cachedRow[T]](found, nil) // sizes are positive constants: no error
+	m, _ := simplelru.NewLRU[string, int64](missing, nil)
+	return &rowCache[T]{found: f, missing: m, ttl: int64(rowTTL)}
 }
 
 // get returns the cached row for id; known is false when the cache holds
-// nothing about id, and row is nil for an id known to be missing.
+// nothing about id (or only something older than the ttl), and row is nil
+// for an id known to be missing.
 func (c *rowCache[T]) get(id string) (row *T, known bool) {
+	now := time.Now().UnixNano()
 	c.mu.RLock()
-	row, ok := c.found.Peek(id)
+	e, ok := c.found.Peek(id)
+	if ok && now-e.added > c.ttl {
+		ok = false
+	}
 	if !ok {
-		_, known = c.missing.Peek(id)
+		added, miss := c.missing.Peek(id)
+		known = miss && now-added <= c.ttl
 	}
 	c.mu.RUnlock()
+	row = e.row
 	if ok {
 		if promoteNow() && c.mu.TryLock() {
 			c.found.Get(id) // moves the row to the front
@@ -85,12 +109,14 @@ func (c *rowCache[T]) add(id string, row *T, since uint64) {
 	if c.gen != since {
 		return
 	}
+	now := time.Now().UnixNano()
 	if row == nil {
-		c.missing.Add(id, struct{}{})
+		c.found.Remove(id) // a row that has expired from the ttl
+		c.missing.Add(id, now)
 		return
 	}
 	c.missing.Remove(id)
-	c.found.Add(id, row)
+	c.found.Add(id, cachedRow[T]{row, now})
 }
 
 // forget drops whatever is cached about id, and keeps out rows read before.

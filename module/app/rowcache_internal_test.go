@@ -8,6 +8,35 @@ import (
 	"github.com/scopegate/scopegate/module/token"
 )
 
+// A cached row or miss older than the ttl is unknown again, so the caller
+// reads the database: a change that never reached the node through the
+// feed is outlived by its row for rowTTL at most. Within the ttl both are
+// served from the cache.
+func TestRowCacheEntriesExpire(t *testing.T) {
+	type row struct{ id string }
+	c := newRowCache[row](4, 4)
+	r := &row{"r"}
+	c.add("r", r, c.generation())
+	c.add("gone", nil, c.generation())
+	if got, known := c.get("r"); !known || got != r {
+		t.Fatalf("get(r) within the ttl = %v, %v", got, known)
+	}
+	if got, known := c.get("gone"); !known || got != nil {
+		t.Fatalf("get(gone) within the ttl = %v, %v", got, known)
+	}
+	c.ttl = -1 // every entry is older than this
+	for _, id := range []string{"r", "gone"} {
+		if _, known := c.get(id); known {
+			t.Errorf("get(%s) past the ttl is still known", id)
+		}
+	}
+	c.ttl = int64(rowTTL)
+	c.add("r", nil, c.generation()) // read again: the row is gone now
+	if got, known := c.get("r"); !known || got != nil {
+		t.Fatalf("get(r) after the row was read again as missing = %v, %v", got, known)
+	}
+}
+
 // The row cache keeps misses in an LRU of their own: a stream of misses
 // evicts older misses only, never a row; a row found for an id once missing
 // replaces the miss; forget drops both, and an add read before it.
