@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"crypto/sha256"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,11 +82,48 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 	rt.startWatcher(cfg.poll, cfg.dsn, !cfg.pollOnly)
 	st.OnAudit(rt.logAudit)
 	logger.Info("scopegate database ready", zap.String("driver", cfg.driver))
+	if cfg.driver == store.SQLite {
+		warnReadableByOthers(logger, store.SQLiteFile(cfg.dsn))
+	}
+	warnTenantsAlike(logger, st)
 	if cfg.driver != store.SQLite && cfg.keyFile != "" {
 		logger.Warn("the master key is local to this node: every node sharing the database needs the same one; set master_key (e.g. {env.SCOPEGATE_MASTER_KEY})",
 			zap.String("driver", cfg.driver), zap.String("master_key_file", cfg.keyFile))
 	}
 	return rt, nil
+}
+
+// warnReadableByOthers warns when the SQLite file at path (or its -wal or
+// -shm file) may be read by other users: it holds password hashes, sealed
+// secrets and the audit log. New files are made 0600; a file an older build
+// made (0644) keeps its mode, which is the operator's to change, since a
+// backup job may read it through its group.
+func warnReadableByOthers(logger *zap.Logger, path string) {
+	if path == "" || runtime.GOOS == "windows" {
+		return
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			logger.Warn("the SQLite database can be read by other users of this machine: it holds password hashes, sealed secrets and the audit log; make it readable by its owner alone (chmod 600, with its -wal and -shm files)",
+				zap.String("file", p), zap.String("mode", fi.Mode().Perm().String()))
+		}
+	}
+}
+
+// warnTenantsAlike lists the tenants an older build let share a tenant UUID
+// or differ only in letter case (see store.TenantsAlike).
+func warnTenantsAlike(logger *zap.Logger, st *store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	groups, err := st.TenantsAlike(ctx)
+	if err != nil {
+		logger.Warn("listing tenants whose ids an upstream may take for one", zap.Error(err))
+		return
+	}
+	for _, g := range groups {
+		logger.Warn("these tenants share a {scopegate.tenant_uuid} or differ only in letter case (an older build allowed it): an upstream keyed on either may take them for one tenant; move their clients and users to a tenant of their own",
+			zap.Strings("tenants", g))
+	}
 }
 
 func newRuntime(st *store.Store, sealer *secret.Sealer, cacheSize int, logger *zap.Logger) (*Runtime, error) {

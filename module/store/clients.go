@@ -303,12 +303,15 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 // Made public, it forgets its secret (made confidential again, it gets a new
 // one by rotation, not the one that may have shipped in the app; RotateSecret
 // refuses a public client) and its refresh tokens and codes end too: they
-// would be used with client_id alone.
+// would be used with client_id alone. Any edit of a client stored public
+// forgets a secret it still holds: one an older build gave it at creation,
+// or an older node's rotation during a roll, would otherwise authenticate
+// once the client is made confidential.
 func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants bool, err error) {
 	var cur Client
 	err = tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
 		Select("tenant_id", "connect_as_user_id", "allowed_scopes", "allow_user_tokens", "allow_impersonation",
-			"auth_method", "public", "grant_types", "disable_implicit").
+			"auth_method", "public", "grant_types", "disable_implicit", "secret_digest", "previous_secret_digest").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil // the update finds no row either: ErrNotFound
@@ -325,7 +328,7 @@ func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants boo
 	if identity || madePublic {
 		ended["tokens_revoked_at"] = time.Now().UTC() // every token ends, as revoke_tokens ends them
 	}
-	if madePublic {
+	if madePublic || cur.Public && (cur.SecretDigest != "" || cur.PreviousSecretDigest != "") {
 		ended["secret_digest"], ended["secret_ciphertext"] = "", nil
 		ended["previous_secret_digest"], ended["previous_secret_until"] = "", nil
 	}

@@ -310,6 +310,12 @@ func migrateSchema(tx *gorm.DB) error {
 	// (tokens_revoked_at) and stays at generation 0: the guard ends its
 	// tokens issued up to then (app.endedByTime), as that build did, and
 	// those an older node mints later during a roll keep working.
+	// Older builds gave public clients a secret at creation, which may have
+	// shipped in the app: a public client has none (it would authenticate
+	// again once the client is made confidential). Idempotent, and cheap
+	// once done: it changes only public rows still holding one.
+	steps = append(steps, tx.Model(&Client{}).Where("public = ? AND (secret_digest <> '' OR previous_secret_digest <> '')", true).
+		UpdateColumns(map[string]any{"secret_digest": "", "secret_ciphertext": nil, "previous_secret_digest": "", "previous_secret_until": nil}))
 	for _, step := range steps {
 		if step.Error != nil {
 			return step.Error

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -42,4 +45,32 @@ func CheckTenantID(id string) error {
 		return errors.New("a UUID tenant id must not be a version-5 UUID, the kind derived for tenant ids that are not UUIDs")
 	}
 	return nil
+}
+
+// TenantsAlike returns the groups of tenants that an older build let share
+// a TenantUUID or differ only in letter case (CheckTenantID and CreateTenant
+// refuse new ones): an upstream keyed on either may take each group for one
+// tenant. Nil when there are none, as there should be.
+func (s *Store) TenantsAlike(ctx context.Context) ([][]string, error) {
+	var ids []string
+	if err := s.DB.WithContext(ctx).Model(&Tenant{}).Pluck("id", &ids).Error; err != nil {
+		return nil, translate(err)
+	}
+	slices.Sort(ids) // byte order, whatever the database's collation
+	var out [][]string
+	reported := map[string]bool{} // ids differing in case only may share the UUID too
+	for _, key := range []func(string) string{TenantUUID, strings.ToLower} {
+		groups := map[string][]string{}
+		for _, id := range ids {
+			groups[key(id)] = append(groups[key(id)], id)
+		}
+		for _, id := range ids {
+			g := groups[key(id)]
+			if len(g) > 1 && g[0] == id && !reported[strings.Join(g, "\x00")] {
+				reported[strings.Join(g, "\x00")] = true
+				out = append(out, g)
+			}
+		}
+	}
+	return out, nil
 }
