@@ -147,3 +147,29 @@ func TestTakenBackGrantsGiveTheirAllowanceBack(t *testing.T) {
 		}
 	})
 }
+
+// hangsUpLate is a context whose caller is gone (Err is Canceled) while
+// its Done channel stays open: the database work of the request runs to
+// its end, as it does when the caller hangs up just after its last write.
+type hangsUpLate struct{ context.Context }
+
+func (hangsUpLate) Err() error { return context.Canceled }
+
+// A client_credentials token whose caller hung up once its allowance was
+// charged is never handed out, and the charge goes back: a dropped
+// connection spent a whole day of a Nitro user's allowance (red team). The
+// next request gets the full lifetime.
+func TestHungUpTokenGivesItsAllowanceBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, TokenLifetimeMinutes: 60, MaxMinutesPerDay: 60})
+		r := withBasic(formRequest(ccForm()), c.ID, secret)
+		r = r.WithContext(hangsUpLate{r.Context()})
+		if res := serve(t, f.ep, r); res.Status == http.StatusOK {
+			t.Fatalf("a token whose caller hung up was answered: %s", res.Raw)
+		}
+		if res, _ := f.issue(t, f.ep, c.ID, secret); res.Body["expires_in"] != float64(3600) {
+			t.Fatalf("after the hung-up request: expires_in %v, want the whole allowance, 3600", res.Body["expires_in"])
+		}
+	})
+}

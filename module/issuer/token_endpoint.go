@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -133,6 +134,14 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 	if oerr == nil {
 		var issued *Issued
 		issued, oerr = e.grant(req)
+		if oerr == nil && gone(r.Context()) {
+			// Nobody reads the answer: its token is never handed out, and
+			// the allowance it took goes back (a dropped connection spent
+			// a Nitro user's day). The spending grants took themselves back
+			// already (takeBack) if the caller was gone when they ended.
+			e.minter.refund(r.Context(), issued.charge)
+			issued, oerr = nil, e.minter.failed(r.Context(), "token for a caller that hung up", context.Canceled)
+		}
 		if oerr == nil {
 			e.write(w, issued)
 			e.observe(r, req, nil, start)
