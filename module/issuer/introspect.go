@@ -40,6 +40,7 @@ func init() {
 type Introspection struct {
 	app    *app.App
 	logger *zap.Logger
+	failed *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
 }
 
 // CaddyModule returns the Caddy module information.
@@ -56,7 +57,7 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	in.app, in.logger = a, ctx.Logger()
+	in.app, in.logger, in.failed = a, ctx.Logger(), app.SampledLogger(ctx.Logger())
 	a.RegisterEndpoint(EndpointIntrospect)
 	return nil
 }
@@ -76,6 +77,7 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		oerr = oauth.ErrInvalidRequest("the token parameter is missing")
 	}
 	if oerr != nil {
+		logAuthFailure(in.failed, in.app, r, req, oerr, EndpointIntrospect)
 		oauth.WriteJSON(w, oerr, "scopegate")
 		return nil
 	}

@@ -33,13 +33,21 @@ func (e *TokenEndpoint) observe(r *http.Request, req *Request, oerr *oauth.Error
 		outcome = oerr.Code
 	}
 	app.ObserveTokenRequest(grantLabel(req), outcome, time.Since(start))
-	if oerr == nil || oerr.Code != oauth.InvalidClient {
+	logAuthFailure(e.failed, e.app, r, req, oerr, EndpointToken)
+}
+
+// logAuthFailure logs, sampled (failed is an app.SampledLogger), a failed
+// client authentication at the token, introspection or revocation
+// endpoint: secret guessing, or a disabled client's credentials still in
+// use, show wherever they are tried.
+func logAuthFailure(failed *zap.Logger, a *app.App, r *http.Request, req *Request, oerr *oauth.Error, endpoint string) {
+	if oerr == nil || oerr.Code != oauth.InvalidClient || failed == nil {
 		return
 	}
-	if ce := e.failed.Check(zap.InfoLevel, "client authentication failed"); ce != nil { // sampled (app.SampledLogger)
-		reason, clientID, tenant := e.authFailure(req)
+	if ce := failed.Check(zap.InfoLevel, "client authentication failed"); ce != nil {
+		reason, clientID, tenant := authFailure(a, req)
 		ce.Write(zap.String("reason", reason), zap.String("client_id", clientID), zap.String("tenant", tenant),
-			zap.String("grant_type", grantLabel(req)), zap.String("remote_addr", clientIP(r)))
+			zap.String("endpoint", endpoint), zap.String("grant_type", grantLabel(req)), zap.String("remote_addr", clientIP(r)))
 	}
 }
 
@@ -61,7 +69,7 @@ func grantLabel(req *Request) string {
 // not a password hash). The client id is named when the client exists, or
 // when it has the shape of the ids Scopegate makes: whatever else a caller
 // put there may be a secret pasted into the wrong field.
-func (e *TokenEndpoint) authFailure(req *Request) (reason, clientID, tenant string) {
+func authFailure(a *app.App, req *Request) (reason, clientID, tenant string) {
 	if req == nil {
 		return "malformed_credentials", "", ""
 	}
@@ -69,7 +77,7 @@ func (e *TokenEndpoint) authFailure(req *Request) (reason, clientID, tenant stri
 		return "no_credentials", "", ""
 	}
 	ctx := req.HTTP.Context()
-	c, err := e.app.Runtime().Client(ctx, req.ClientID)
+	c, err := a.Runtime().Client(ctx, req.ClientID)
 	if err != nil {
 		return "unknown", "", ""
 	}
@@ -83,7 +91,7 @@ func (e *TokenEndpoint) authFailure(req *Request) (reason, clientID, tenant stri
 	if req.ClientSecret == "" {
 		return "no_secret", clientID, tenant
 	}
-	_, err = e.app.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
+	_, err = a.AuthenticateClient(ctx, req.ClientID, req.ClientSecret)
 	switch {
 	case errors.Is(err, app.ErrBadCredentials):
 		return "wrong_secret", clientID, tenant

@@ -3,10 +3,12 @@ package issuer
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/scopegate/scopegate/module/app/apptest"
@@ -100,6 +102,39 @@ func TestFailedClientAuthenticationIsLogged(t *testing.T) {
 					t.Errorf("the secret is in the log: %s", text)
 				}
 			})
+		}
+	})
+}
+
+// Introspection and revocation log a failed client authentication as the
+// token endpoint does, naming the endpoint: secret guessing there, or a
+// disabled client's credentials still in use, showed nowhere (red team).
+func TestFailedClientAuthenticationLoggedAtEveryEndpoint(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		for endpoint, h := range map[string]interface {
+			ServeHTTP(http.ResponseWriter, *http.Request, caddyhttp.Handler) error
+		}{
+			EndpointIntrospect: &Introspection{app: f.app, logger: f.log, failed: f.log},
+			EndpointRevoke:     &Revocation{app: f.app, logger: f.log, failed: f.log},
+		} {
+			f.logs.TakeAll()
+			req := withBasic(formRequest(url.Values{"token": {"x"}}), c.ID, "wrong-secret-value")
+			rec := httptest.NewRecorder()
+			if err := h.ServeHTTP(rec, req, nil); err != nil || rec.Code != http.StatusUnauthorized {
+				t.Fatalf("%s: %d %v", endpoint, rec.Code, err)
+			}
+			entries := f.logs.FilterMessage("client authentication failed").AllUntimed()
+			if len(entries) != 1 {
+				t.Fatalf("%s: want one entry, got %v", endpoint, f.logs.AllUntimed())
+			}
+			if m := entries[0].ContextMap(); m["reason"] != "wrong_secret" || m["client_id"] != c.ID || m["endpoint"] != endpoint {
+				t.Errorf("%s: logged %v", endpoint, m)
+			}
+			if strings.Contains(f.loggedText(), "wrong-secret-value") {
+				t.Errorf("%s: the secret is in the log", endpoint)
+			}
 		}
 	})
 }

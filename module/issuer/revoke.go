@@ -29,6 +29,7 @@ func init() {
 type Revocation struct {
 	app    *app.App
 	logger *zap.Logger
+	failed *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
 }
 
 // CaddyModule returns the Caddy module information.
@@ -45,7 +46,7 @@ func (rv *Revocation) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	rv.app, rv.logger = a, ctx.Logger()
+	rv.app, rv.logger, rv.failed = a, ctx.Logger(), app.SampledLogger(ctx.Logger())
 	a.RegisterEndpoint(EndpointRevoke)
 	return nil
 }
@@ -65,6 +66,7 @@ func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 		oerr = rv.revoke(req)
 	}
 	if oerr != nil {
+		logAuthFailure(rv.failed, rv.app, r, req, oerr, EndpointRevoke)
 		oauth.WriteJSON(w, oerr, "scopegate")
 		return nil
 	}
