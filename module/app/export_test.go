@@ -87,3 +87,11 @@ func CheckRouteList(routes caddyhttp.RouteList, named map[string]*caddyhttp.Rout
 func CheckServer(srv *caddyhttp.Server) (unstripped bool, err error) {
 	return checkServer(srv, "test")
 }
+
+// FeedState reports how many feed ids the node tracks as gaps and whether a
+// resync is due, now or later (resyncAt).
+func (rt *Runtime) FeedState() (gaps int, resyncDue, resyncLater bool) {
+	rt.pollMu.Lock()
+	defer rt.pollMu.Unlock()
+	return len(rt.gaps), rt.needResync, !rt.resyncAt.IsZero()
+}

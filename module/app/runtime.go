@@ -61,6 +61,10 @@ type Runtime struct {
 	// needResync: a gap was given up on, or a resync failed; the next poll
 	// reads everything afresh (resync). Guarded by pollMu.
 	needResync bool
+	// resyncAt: ids went untracked (past maxGaps) and a transaction holding
+	// one may commit up to TxTimeout later, so a resync is due then too
+	// (gapWait after the last such poll). Guarded by pollMu.
+	resyncAt time.Time
 }
 
 func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {

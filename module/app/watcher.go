@@ -107,6 +107,9 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 			from = id - 1
 		}
 	}
+	if !rt.resyncAt.IsZero() && now.After(rt.resyncAt) {
+		rt.resyncAt, rt.needResync = time.Time{}, true
+	}
 	if rt.needResync || rt.feedAge(now) > resyncAfter {
 		if err := rt.resync(ctx); err != nil {
 			return err
@@ -130,8 +133,10 @@ func (rt *Runtime) Poll(ctx context.Context) error {
 				for id := last + 1; id < c.ID; id++ {
 					if len(rt.gaps)+len(missed) >= maxGaps {
 						// Ids not tracked: one committing later would go
-						// unseen, so everything is read afresh.
-						rt.needResync = true
+						// unseen, so everything is read afresh, at the next
+						// poll and once more when a transaction holding
+						// one has surely ended.
+						rt.needResync, rt.resyncAt = true, now.Add(gapWait)
 						break
 					}
 					missed = append(missed, id)

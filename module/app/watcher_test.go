@@ -241,6 +241,38 @@ func TestNodeStartingDuringACommit(t *testing.T) {
 	}
 }
 
+// A node that starts on a feed quiet for longer than its entries are kept
+// (cleanup left only its newest old entry, as the anchor) tracks no gap and
+// owes no resync: began at 0, it took every id below the first entry it
+// read for a gap, filled the gap list and dropped its caches twice (review).
+func TestQuietFeedStartTracksNoGaps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling)
+		long := time.Now().Add(-time.Hour).UTC()
+		var old []store.Change
+		for range 300 {
+			old = append(old, store.Change{Kind: store.ChangeGeneral, CreatedAt: long})
+		}
+		if err := a.Store().DB.CreateInBatches(old, 100).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store().Cleanup(ctx, time.Now().UTC(), 10*time.Minute, "2000-01-01"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // one change since
+			t.Fatal(err)
+		}
+		b := openOn(t, driver, a.Database.DSN, noPolling)
+		if err := b.Runtime().Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if gaps, now, later := b.Runtime().FeedState(); gaps != 0 || now || later {
+			t.Fatalf("after the first poll: %d gaps, resync due %v, later %v; want none", gaps, now, later)
+		}
+	})
+}
+
 // A revocation repeated on a node holds there at once, also when the
 // revocation row was there already (which writes no feed entry): a node
 // that missed the first revocation is put right by the second.

@@ -137,8 +137,10 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 		if oerr == nil && gone(r.Context()) {
 			// Nobody reads the answer: its token is never handed out, and
 			// the allowance it took goes back (a dropped connection spent
-			// a Nitro user's day). The spending grants took themselves back
-			// already (takeBack) if the caller was gone when they ended.
+			// a Nitro user's day). A code or refresh grant took itself back
+			// (takeBack) if the caller was gone when it ended; gone only
+			// since, its code or refresh token stays spent, as it did when
+			// the answer went to a closed connection.
 			e.minter.refund(r.Context(), issued.charge)
 			issued, oerr = nil, e.minter.failed(r.Context(), "token for a caller that hung up", context.Canceled)
 		}

@@ -398,25 +398,29 @@ func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // and waiting for rows the first deleted (a revocation expiring between the
 // two transactions' clocks).
 func (s *Store) Cleanup(ctx context.Context, now time.Time, feedKeep time.Duration, oldestUsageDay string) error {
+	feedCut := now.Add(-feedKeep)
 	steps := []struct {
 		model any
 		where string
-		arg   any
+		args  []any
 	}{
-		{&RevocationWatermark{}, "expires_at <= ?", now},
-		{&Revocation{}, "expires_at <= ?", now},
-		{&Change{}, "created_at < ?", now.Add(-feedKeep)},
-		{&DailyUsage{}, "day < ?", oldestUsageDay},
-		{&AuthCode{}, "expires_at <= ?", now},
+		{&RevocationWatermark{}, "expires_at <= ?", []any{now}},
+		{&Revocation{}, "expires_at <= ?", []any{now}},
+		// The newest entry past feedKeep stays, as the anchor a node that
+		// starts begins at (Feed().Before): with none, it would begin at 0
+		// and take every id below the first entry it reads for a gap.
+		{&Change{}, "created_at < ? AND id < (SELECT MAX(id) FROM changes WHERE created_at < ?)", []any{feedCut, feedCut}},
+		{&DailyUsage{}, "day < ?", []any{oldestUsageDay}},
+		{&AuthCode{}, "expires_at <= ?", []any{now}},
 		// Used refresh tokens are kept until they expire, to recognise
 		// their reuse.
-		{&RefreshToken{}, "expires_at <= ?", now},
-		{&ImplicitToken{}, "expires_at <= ?", now},
-		{&EndedSession{}, "expires_at <= ?", now},
-		{&SigningKey{}, "verify_until IS NOT NULL AND verify_until <= ?", now},
+		{&RefreshToken{}, "expires_at <= ?", []any{now}},
+		{&ImplicitToken{}, "expires_at <= ?", []any{now}},
+		{&EndedSession{}, "expires_at <= ?", []any{now}},
+		{&SigningKey{}, "verify_until IS NOT NULL AND verify_until <= ?", []any{now}},
 	}
 	for _, step := range steps {
-		if err := s.DB.WithContext(ctx).Where(step.where, step.arg).Delete(step.model).Error; err != nil {
+		if err := s.DB.WithContext(ctx).Where(step.where, step.args...).Delete(step.model).Error; err != nil {
 			return translate(err)
 		}
 	}

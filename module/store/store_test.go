@@ -215,8 +215,9 @@ func TestRefundAllowance(t *testing.T) {
 	})
 }
 
-// Cleanup removes expired revocations, old usage days and old feed entries,
-// and keeps the live ones, so no table grows with every token.
+// Cleanup removes expired revocations, old usage days and old feed entries
+// but the newest (a starting node's anchor, Feed().Before), and keeps the
+// live ones, so no table grows with every token.
 func TestCleanupBoundsTables(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -240,8 +241,11 @@ func TestCleanupBoundsTables(t *testing.T) {
 		var usage, feed int64
 		s.DB.Model(&store.DailyUsage{}).Count(&usage)
 		s.DB.Model(&store.Change{}).Count(&feed)
-		if usage != 1 || feed != 0 {
-			t.Fatalf("usage rows %d, feed rows %d", usage, feed)
+		if usage != 1 || feed != 1 {
+			t.Fatalf("usage rows %d, feed rows %d (want the newest entry alone, as the anchor of a starting node)", usage, feed)
+		}
+		if newest, err := s.Feed().Last(ctx); err != nil || newest == 0 {
+			t.Fatalf("the feed's anchor: %d, %v", newest, err)
 		}
 	})
 }
