@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
 	"github.com/scopegate/scopegate/module/store"
@@ -161,6 +163,31 @@ func TestPropagationKeyRotation(t *testing.T) {
 	})
 }
 
+// disableSlowly disables client id on node a in a transaction it leaves
+// open, after its feed entry took an id, and commits a newer feed entry
+// meanwhile: the newest visible id is above the one still to commit. The
+// caller commits the transaction it returns.
+func disableSlowly(t *testing.T, a *app.App, id string) *gorm.DB {
+	t.Helper()
+	ctx := context.Background()
+	slow := a.Store().DB.WithContext(ctx).Begin()
+	t.Cleanup(func() { slow.Rollback() }) // a no-op once committed
+	if err := slow.Model(&store.Client{}).Where("id = ?", id).Update("disabled", true).Error; err != nil {
+		t.Fatal(err)
+	}
+	late := store.Change{Kind: store.ChangeClient, ClientID: id, CreatedAt: time.Now().UTC()}
+	if err := slow.Create(&late).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // commits a higher id
+		t.Fatal(err)
+	}
+	if newest, _ := a.Store().Feed().Last(ctx); newest <= late.ID {
+		t.Fatalf("set-up: newest visible id %d is not above the uncommitted %d", newest, late.ID)
+	}
+	return slow
+}
+
 // On PostgreSQL a feed entry's id is taken when it is inserted but seen only
 // when its transaction commits, so a node can see a later id first. The
 // entry that commits late must still reach the node: here a client is
@@ -175,20 +202,7 @@ func TestPropagationOutOfOrderCommit(t *testing.T) {
 	raw, _ := mint(t, a, c.ID, "", time.Hour)
 	verifiedOn(t, b, raw)
 
-	slow := a.Store().DB.WithContext(ctx).Begin()
-	if err := slow.Model(&store.Client{}).Where("id = ?", c.ID).Update("disabled", true).Error; err != nil {
-		t.Fatal(err)
-	}
-	late := store.Change{Kind: store.ChangeClient, ClientID: c.ID, CreatedAt: time.Now().UTC()}
-	if err := slow.Create(&late).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // commits a higher id
-		t.Fatal(err)
-	}
-	if newest, _ := a.Store().Feed().Last(ctx); newest <= late.ID {
-		t.Fatalf("set-up: newest visible id %d is not above the uncommitted %d", newest, late.ID)
-	}
+	slow := disableSlowly(t, a, c.ID)
 	if err := b.Runtime().Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -217,17 +231,7 @@ func TestNodeStartingDuringACommit(t *testing.T) {
 	c, _ := newClient(t, a, "disabled-while-b-starts")
 	raw, _ := mint(t, a, c.ID, "", time.Hour)
 
-	slow := a.Store().DB.WithContext(ctx).Begin()
-	if err := slow.Model(&store.Client{}).Where("id = ?", c.ID).Update("disabled", true).Error; err != nil {
-		t.Fatal(err)
-	}
-	late := store.Change{Kind: store.ChangeClient, ClientID: c.ID, CreatedAt: time.Now().UTC()}
-	if err := slow.Create(&late).Error; err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Store().Notify(ctx, store.Change{Kind: store.ChangeGeneral}); err != nil { // commits a higher id
-		t.Fatal(err)
-	}
+	slow := disableSlowly(t, a, c.ID)
 	b := openOn(t, store.Postgres, a.Database.DSN, noPolling) // polled by hand below
 	verifiedOn(t, b, raw)
 	if err := slow.Commit().Error; err != nil {
