@@ -99,8 +99,9 @@ func pollFailures(t *testing.T, n *clusterNode) float64 {
 //  3. a token (cached on every node) revoked through C's RFC 7009 endpoint
 //     while no node can read the revocations table (held locked past the
 //     nodes' 10 s poll timeout, so every node's poll fails: each node's
-//     poll-failure count goes up and each still lets the token through)
-//     is refused by every node once the lock is released: the feed entry
+//     poll-failure count goes up and A and B still let the token through,
+//     while C, which revoked it, refuses it at once) is refused by every
+//     node once the lock is released: the feed entry
 //     the failed polls could not apply is applied by a later poll, with no
 //     further notification to wake it.
 func TestClusterOfThreeNodes(t *testing.T) {
@@ -133,9 +134,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	for _, n := range nodes {
 		waitForWithin(t, propagated, "node "+n.name+"'s poll fails on the locked table", func() bool { return pollFailures(t, n) > failedBefore[n] })
 	}
-	for _, n := range nodes {
-		accepted(t, n, tok2, id2) // committed, but no node could read it
-	}
+	// Committed, but no other node could read it; the revoking node holds
+	// it at once, without its feed.
+	accepted(t, a, tok2, id2)
+	accepted(t, b, tok2, id2)
+	refusedEventually(t, c, tok2, "revoked")
 	release()
 	for _, n := range nodes {
 		refusedEventually(t, n, tok2, "revoked")
