@@ -140,11 +140,6 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
-	// As stored: the database keeps updated_at to the microsecond, and a
-	// password change sets it once more, so the tag is the one a GET shows.
-	if u, err = h.app.Store().GetUser(r.Context(), u.ID); err != nil {
-		return err
-	}
 	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
