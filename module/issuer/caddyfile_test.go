@@ -10,7 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 )
 
-// The `scopegate token|discovery` directive: every option of both endpoints
+// The `scopegate token|discovery|revoke|introspect` directive: every option of the endpoints
 // lands in the right field, and every malformed block is an error that
 // says what is wrong (no endpoint, unknown endpoint, unknown or duplicate
 // option, wrong argument counts, bad aliases, unknown grant type, extra
@@ -38,6 +38,10 @@ func TestParseScopegate(t *testing.T) {
 			Realm:           "Bits API",
 			UserTokens:      "every_client",
 		}, ""},
+		{"revoke bare", `scopegate revoke`, &Revocation{}, ""},
+		{"revoke realm", "scopegate revoke {\n realm \"Bits API\"\n}", &Revocation{Realm: "Bits API"}, ""},
+		{"introspect bare", `scopegate introspect`, &Introspection{}, ""},
+		{"introspect realm", "scopegate introspect {\n realm bits\n}", &Introspection{Realm: "bits"}, ""},
 		{"discovery bare", `scopegate discovery`, &Discovery{}, ""},
 		{"discovery every option", `scopegate discovery {
 			token_endpoint         /v1/oauth2/token
@@ -72,6 +76,11 @@ func TestParseScopegate(t *testing.T) {
 		{"user_tokens without value", "scopegate token {\n user_tokens\n}", nil, "wrong argument count"},
 		{"user_tokens unknown value", "scopegate token {\n user_tokens all\n}", nil, `user_tokens "all": want allowed_clients or every_client`},
 		{"unknown grant type", "scopegate token {\n grant_types client_credentials password\n}", nil, `unknown grant type "password"`},
+		{"revoke argument", `scopegate revoke now`, nil, "takes no arguments"},
+		{"revoke unknown option", "scopegate revoke {\n lifetime 1h\n}", nil, `unknown revoke option "lifetime" (known: realm)`},
+		{"introspect duplicate realm", "scopegate introspect {\n realm a\n realm b\n}", nil, `duplicate option "realm"`},
+		{"introspect realm without value", "scopegate introspect {\n realm\n}", nil, "wrong argument count"},
+		{"introspect empty realm", "scopegate introspect {\n realm \"\"\n}", nil, "wrong argument count"},
 		{"discovery unknown option", "scopegate discovery {\n issuer https://x\n}", nil, `unknown discovery option "issuer"`},
 		{"discovery duplicate option", "scopegate discovery {\n jwks_uri /a\n jwks_uri /b\n}", nil, `duplicate option "jwks_uri"`},
 		{"discovery option without value", "scopegate discovery {\n token_endpoint\n}", nil, "wrong argument count"},

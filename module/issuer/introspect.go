@@ -23,10 +23,8 @@ import (
 func init() {
 	caddy.RegisterModule(Introspection{})
 	RegisterEndpoint("introspect", func(d *caddyfile.Dispenser) (caddyhttp.MiddlewareHandler, error) {
-		if d.NextArg() || d.NextBlock(0) {
-			return nil, d.Err("scopegate introspect takes no options")
-		}
-		return new(Introspection), nil
+		realm, err := parseRealmOnly(d, "introspect")
+		return &Introspection{Realm: realm}, err
 	})
 }
 
@@ -38,6 +36,9 @@ func init() {
 // disabled client, is {"active": false} (RFC 7662 §2.2: the answer does not
 // tell a token the caller may not see from a dead one).
 type Introspection struct {
+	// Realm of the Basic challenge sent with invalid_client. Default: "scopegate".
+	Realm string `json:"realm,omitempty"`
+
 	app    *app.App
 	logger *zap.Logger
 	failed *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
@@ -78,7 +79,7 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	}
 	if oerr != nil {
 		logAuthFailure(in.failed, in.app, r, req, oerr, EndpointIntrospect)
-		oauth.WriteJSON(w, oerr, "scopegate")
+		oauth.WriteJSON(w, oerr, realmOr(in.Realm))
 		return nil
 	}
 	body := map[string]any{"active": false}
@@ -110,13 +111,13 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		}
 	case !app.IsTokenError(err):
 		in.logger.Error("introspecting token", zap.Error(err))
-		oauth.WriteJSON(w, serverFailure(err), "scopegate")
+		oauth.WriteJSON(w, serverFailure(err), realmOr(in.Realm))
 		return nil
 	default:
 		// Not an access token: maybe a refresh token (RFC 7662 §2.1 takes
 		// either kind).
 		if body, err = in.refreshToken(r.Context(), caller, req.Get("token")); err != nil {
-			oauth.WriteJSON(w, m.failed(r.Context(), "introspecting a refresh token", err), "scopegate")
+			oauth.WriteJSON(w, m.failed(r.Context(), "introspecting a refresh token", err), realmOr(in.Realm))
 			return nil
 		}
 	}

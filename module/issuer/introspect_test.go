@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
@@ -141,4 +143,37 @@ func TestIntrospectionKeepsStandardMembersOverRequiredClaims(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Revocation and introspection challenge a failed client authentication
+// with the realm their config names (the one an operator gave the token
+// endpoint, say), and with "scopegate" when it names none; a quote in the
+// realm cannot end the header's quoted string.
+func TestRevokeAndIntrospectChallengeWithTheirRealm(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	owner, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+	for _, tc := range []struct {
+		name    string
+		handler interface {
+			ServeHTTP(http.ResponseWriter, *http.Request, caddyhttp.Handler) error
+		}
+		want string
+	}{
+		{"revoke named", &Revocation{Realm: `Bits "API"`, app: f.app, logger: f.log, failed: f.log}, `Basic realm="Bits 'API'"`},
+		{"revoke default", &Revocation{app: f.app, logger: f.log, failed: f.log}, `Basic realm="scopegate"`},
+		{"introspect named", &Introspection{Realm: "bits", app: f.app, logger: f.log, failed: f.log}, `Basic realm="bits"`},
+		{"introspect default", &Introspection{app: f.app, logger: f.log, failed: f.log}, `Basic realm="scopegate"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			req := withBasic(formRequest(url.Values{"token": {"x"}}), owner.ID, "not-the-secret")
+			if err := tc.handler.ServeHTTP(rec, req, nil); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") != tc.want ||
+				!strings.Contains(rec.Body.String(), `"invalid_client"`) {
+				t.Fatalf("%d %q %s, want 401 invalid_client with %q", rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body, tc.want)
+			}
+		})
+	}
 }

@@ -17,16 +17,17 @@ import (
 func init() {
 	caddy.RegisterModule(Revocation{})
 	RegisterEndpoint("revoke", func(d *caddyfile.Dispenser) (caddyhttp.MiddlewareHandler, error) {
-		if d.NextArg() || d.NextBlock(0) {
-			return nil, d.Err("scopegate revoke takes no options")
-		}
-		return new(Revocation), nil
+		realm, err := parseRealmOnly(d, "revoke")
+		return &Revocation{Realm: realm}, err
 	})
 }
 
 // Revocation is the RFC 7009 token revocation endpoint: an authenticated
 // client revokes one of its own tokens, which every node then refuses.
 type Revocation struct {
+	// Realm of the Basic challenge sent with invalid_client. Default: "scopegate".
+	Realm string `json:"realm,omitempty"`
+
 	app    *app.App
 	logger *zap.Logger
 	failed *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
@@ -67,7 +68,7 @@ func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyh
 	}
 	if oerr != nil {
 		logAuthFailure(rv.failed, rv.app, r, req, oerr, EndpointRevoke)
-		oauth.WriteJSON(w, oerr, "scopegate")
+		oauth.WriteJSON(w, oerr, realmOr(rv.Realm))
 		return nil
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -71,7 +71,7 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 		e.TokenType = "Bearer"
 	}
 	if e.Realm == "" {
-		e.Realm = "scopegate"
+		e.Realm = defaultRealm
 	}
 	e.enabled = map[string]Grant{}
 	if len(e.GrantTypes) == 0 {

@@ -1,0 +1,45 @@
+package issuer
+
+import "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+// defaultRealm names the protection space of a Basic challenge (RFC 7617)
+// an endpoint answers invalid_client with, when its config names none.
+const defaultRealm = "scopegate"
+
+// realmOr returns realm, or the default when it is empty.
+func realmOr(realm string) string {
+	if realm == "" {
+		return defaultRealm
+	}
+	return realm
+}
+
+// parseRealmOnly reads the block of an endpoint whose only option is realm:
+//
+//	scopegate revoke {
+//		realm <realm>
+//	}
+//
+// so that revocation and introspection can challenge with the realm the
+// token endpoint uses: a client library that keys stored credentials by
+// realm then sends the same ones to all three.
+func parseRealmOnly(d *caddyfile.Dispenser, endpoint string) (string, error) {
+	if d.NextArg() {
+		return "", d.Errf("scopegate %s takes no arguments, only a block with realm", endpoint)
+	}
+	realm := ""
+	for d.NextBlock(0) {
+		if d.Val() != "realm" {
+			return "", d.Errf("unknown %s option %q (known: realm)", endpoint, d.Val())
+		}
+		if realm != "" {
+			return "", d.Err("duplicate option \"realm\"")
+		}
+		args := d.RemainingArgs()
+		if len(args) != 1 || args[0] == "" {
+			return "", d.ArgErr()
+		}
+		realm = args[0]
+	}
+	return realm, nil
+}
