@@ -70,11 +70,22 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	if err != nil {
 		return nil, refusal(err)
 	}
-	c := &caller{power: p, super: p.Level == power.Super, tenant: g.TenantID, adminUser: g.CreatorID}
+	c := &caller{power: p, super: p.Level == power.Super, tenant: g.TenantID, adminUser: g.CreatorID, creatorUser: g.CreatorID}
 	if g.User != nil {
-		c.user, c.adminUser = g.User.ID, g.User.ID
+		c.user, c.adminUser, c.creatorUser = g.User.ID, g.User.ID, g.User.ID
 	}
 	switch {
+	case claims != nil && delegated(g):
+		// The user consented to a client another admin made (an app whose
+		// secret that admin holds): the token is that client's, acting
+		// for the user within the maker's power. It owns what it makes as
+		// the client would (so the maker's demotion, and the client's
+		// deletion, end their power: it is the maker who receives their
+		// secrets) and holds no owner's rights of the user's (reading or
+		// rotating the secrets of the user's clients). The audit log still
+		// names the user, through the client.
+		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
+		c.user, c.creatorUser = "", g.CreatorID
 	case claims != nil:
 		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
 	case g.Local:
@@ -83,6 +94,14 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 		c.claims, c.principal, c.via, c.tenant = &token.Claims{}, g.User.ID, consoleVia, g.User.TenantID
 	}
 	return c, nil
+}
+
+// delegated reports whether a user-bound token's client was handed its
+// admin power by another admin user than the token's user: a token of an
+// app that a super admin approved on the consent screen, say, whose secret
+// a tenant admin holds.
+func delegated(g power.Grounds) bool {
+	return g.User != nil && !g.Session && g.CreatorID != "" && g.CreatorID != g.User.ID
 }
 
 // refusal is the bearer challenge for a token without admin power.

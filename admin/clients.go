@@ -163,7 +163,7 @@ func (h *Handler) newClient(w http.ResponseWriter, r *http.Request, c *caller) (
 	}
 	cl := &store.Client{
 		ID: app.NewClientID(), TenantID: c.tenant, AuthMethod: store.AuthAPIKey, OwnerID: c.principal,
-		CreatorUserID: c.adminUser, RedirectURIs: store.Strings{},
+		CreatorUserID: c.creatorUser, RedirectURIs: store.Strings{},
 	}
 	if err := h.applyClient(r.Context(), c, cl, &b, true); err != nil {
 		return nil, err

@@ -242,7 +242,7 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 		ID: app.NewClientID(), TenantID: in.tenant, Name: in.app.Name, AuthMethod: store.AuthAPIKey,
 		AllowedScopes: granted, DefaultScopes: append(store.Strings{}, granted...),
 		RedirectURIs: append(store.Strings{}, in.app.RedirectURIs...), AppID: &appID, OwnerID: c.principal,
-		CreatorUserID: c.adminUser,
+		CreatorUserID: c.creatorUser,
 	}
 	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
 	if err != nil {

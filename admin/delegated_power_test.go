@@ -1,0 +1,91 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// userApp stores a user-auth client of the default tenant holding scopes,
+// made by maker (its owner and creator, as the console records an app an
+// admin adds), with a secret, and returns its id.
+func (e *env) userApp(maker *store.User, scopes ...string) string {
+	e.t.Helper()
+	id := app.NewClientID()
+	_, digest, ct, err := e.app.NewSecret(id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := &store.Client{
+		ID: id, TenantID: store.DefaultTenantID, Name: "app-" + id, AuthMethod: store.AuthUser,
+		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: maker.ID, CreatorUserID: maker.ID,
+		SecretDigest: digest, SecretCiphertext: ct, RedirectURIs: store.Strings{"https://app.example/cb"},
+	}
+	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// A super admin who approves a tenant admin's app for scopegate.tenant_admin
+// hands that app a token acting for the super admin, within the tenant
+// admin's power (red team: the app's maker holds its secret, so it redeems
+// the code). What the token makes belongs to the app, as if its own token
+// had made it, and ends with the app's maker: once the maker is disabled,
+// or the app deleted, a client made with the token has no power (it kept a
+// tenant admin's, owned by the super admin, whose secret the maker held).
+// The token reads and rotates no secret of the super admin's clients (it
+// did, as their owner). The same token shape through an app the super
+// admin made itself still acts as the super admin's own (owner of what it
+// makes, reader of its secrets), so the refusals are not vacuous.
+func TestDelegatedTokenActsAsItsAppNotAsTheConsentingUser(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		root2 := e.superUser("root2")
+		dta := e.adminUser(store.DefaultTenantID, "dta")
+
+		appK := e.userApp(dta, scope.TenantAdmin)
+		kt := e.sign(appK, store.DefaultTenantID, root2.ID, scope.TenantAdmin)
+		madeZ := e.create(kt, map[string]any{"name": "persist-ta", "scopes": []string{scope.TenantAdmin}})
+		z, err := e.app.Store().GetClient(context.Background(), madeZ.ClientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if z.OwnerID != appK || z.CreatorUserID != dta.ID {
+			t.Fatalf("client made with the delegated token: owner %q creator %q, want the app %q and its maker %q", z.OwnerID, z.CreatorUserID, appK, dta.ID)
+		}
+		zt := e.sign(z.ID, store.DefaultTenantID, "", scope.TenantAdmin)
+		e.want(e.do("GET", "/users", zt, nil), http.StatusOK)
+
+		// root2's own client Y: its secret is root2's to read and rotate.
+		rootApp := e.userApp(root2, scope.Admin)
+		rootTok := e.sign(rootApp, store.DefaultTenantID, root2.ID, scope.Admin)
+		y := e.userApp(root2, "demo.read")
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", rootTok, nil), http.StatusOK)); s.Masked {
+			t.Fatal("root2's own app's token: the secret of root2's client is masked, want it shown")
+		}
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", kt, nil), http.StatusOK)); !s.Masked || s.ClientSecret != masked {
+			t.Fatalf("delegated token read the secret of the consenting user's client: %+v", s)
+		}
+		problemOf(t, e.do("POST", "/clients/"+y+"/rotate", kt, map[string]any{"grace_seconds": 0}), http.StatusForbidden)
+		w := e.create(rootTok, map[string]any{"name": "root2's", "scopes": []string{"demo.read"}})
+		if own, err := e.app.Store().GetClient(context.Background(), w.ClientID); err != nil || own.OwnerID != root2.ID {
+			t.Fatalf("client made by root2's own app's token: %+v %v, want owner root2", own, err)
+		}
+
+		// The maker disabled: what the delegated token made has no power.
+		e.want(e.do("PATCH", "/users/"+dta.ID, e.super, map[string]any{"disabled": true}), http.StatusOK)
+		e.refusedToken(zt)
+		e.refusedToken(kt)
+		e.want(e.do("PATCH", "/users/"+dta.ID, e.super, map[string]any{"disabled": false}), http.StatusOK)
+		e.want(e.do("GET", "/users", zt, nil), http.StatusOK)
+		// The app deleted: none either.
+		e.want(e.do("DELETE", "/clients/"+appK, e.super, nil), http.StatusNoContent)
+		e.refusedToken(zt)
+	})
+}
