@@ -198,7 +198,7 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 		// endpoint (a suffix matched, case ignored) gets the session guard:
 		// 403 for the bare token. A path an upstream may resolve differently
 		// (dot segments, ";params", a backslash, an escape left after
-		// decoding) is refused outright: 400.
+		// decoding, an empty segment) is refused outright: 400.
 		for path, want := range map[string]int{
 			"/v1/applications/app-1/sessions;x": 400, "/v1/applications/app-1/sessions.json": 403,
 			"/v1/applications/app-1/Sessions": 403, "/v1/applications/app-1/session%2573": 400,
@@ -224,6 +224,12 @@ func TestBitsDocumentedCredentials(t *testing.T) {
 			"/v1/applications/app-1/sess%C4%B1ons": 403, "/v1/applications/app-1/SESS%C4%B0ONS": 403,
 			"/v1/applications/app-1/%EF%BD%93essions": 403, "/v1/applications/app-1/%20sessions": 403,
 			"/v1/applications/app-1/+sessions": 403,
+			// An empty segment: the matchers see the path with its slashes
+			// merged ("sessions" as the application id, the ordinary
+			// route), an upstream may read "//sessions" as the sessions
+			// of an application with an empty id (red team).
+			"/v1/applications//sessions": 400, "/v1/applications///sessions/x": 400,
+			"/v1/applications//Sessions.json": 400, "/v1/applications/app-1//sessions": 400,
 			// Control: another sub-resource keeps the ordinary guard.
 			"/v1/applications/app-1/workflows": 200,
 		} {

@@ -260,7 +260,7 @@ type readOnlyCase struct {
 var readOnlyCases = []readOnlyCase{
 	{"quickstart.Caddyfile", "/oauth2/token", nil, map[string]string{"/api/x": "demo.write"}},
 	{"postgres.Caddyfile", "/oauth2/token", nil, map[string]string{"/api/x": "demo.write"}},
-	{"tenants.Caddyfile", "/oauth2/token", nil, map[string]string{"/api/reports/x": "reports.write"}},
+	{"tenants.Caddyfile", "/oauth2/token", nil, map[string]string{"/api/reports/x": "reports.write", "/api/members/x": "members.write"}},
 	{"bits.Caddyfile", "/v1/oauth2/token", nil, map[string]string{"/v1/applications": "application", "/v1/applications/app-1": "application"}},
 	{"bigtincan.Caddyfile", "/oauth/token", func(t *testing.T, g *gateway, admin string) map[string]any {
 		return map[string]any{"connect_as_user_id": createUser(t, g, admin, map[string]any{"username": "reader"})}
@@ -274,7 +274,7 @@ var readOnlyCases = []readOnlyCase{
 var readScopes = map[string][]string{
 	"quickstart.Caddyfile": {"demo.read"},
 	"postgres.Caddyfile":   {"demo.read"},
-	"tenants.Caddyfile":    {"reports.read"},
+	"tenants.Caddyfile":    {"reports.read", "members.read"},
 	"bits.Caddyfile":       {"application.read"},
 	"bigtincan.Caddyfile":  {"users.read", "stories.read"},
 	"imagen.Caddyfile":     {"readUsersData", "manageJobs", "roles"},
