@@ -27,10 +27,26 @@ var forgedIdentity = []string{
 	"X_Scopegate_Claim_Application_Id", "forged",
 	"X.Scopegate.Token-Id", "forged",
 	"x.scopegate.actor.client.id", "forged",
+	// Other gateways' identity, and the client's address as a proxy would
+	// give it (the test's peer is no trusted proxy).
+	"Remote-User", "forged",
+	"X-Forwarded-User", "forged",
+	"X-Auth-Request-Email", "forged",
+	"X-Consumer-Username", "forged",
+	"X-Authenticated-Userid", "forged",
+	"X-Real-IP", "forged",
+	"Forwarded", "forged",
+	"X-Forwarded-Prefix", "forged",
+	// The impersonation header last (some tests leave these three out).
 	"X-Act-As-User", "forged",
 	"X_ACT_AS_USER", "forged",
 	"x.act.as.user", "forged",
 }
+
+// othersForged are the names, lower case with '-', of forgedIdentity's
+// other gateways' and client address headers.
+var othersForged = []string{"remote-user", "x-forwarded-user", "x-auth-request-email", "x-consumer-username",
+	"x-authenticated-userid", "x-real-ip", "forwarded", "x-forwarded-prefix"}
 
 // proxyTrailers are the names, in several spellings, of what a proxy tells
 // its upstream about the client (its address, scheme, host, user or
@@ -40,13 +56,13 @@ var proxyTrailers = []string{"X-Forwarded-For", "X_Forwarded_Proto", "x-forwarde
 	"X-Remote-User", "X-Client-Cert", "Ssl-Client-Cert", "Wl-Proxy-Client-Ip", "X-Original-Forwarded-For", "X-Scheme"}
 
 // forgedHeadersIn lists the headers of h that carry a forged identity: any
-// name in the identity namespace or the impersonation header, whatever the
-// spelling, holding a value the caller sent.
+// name in the identity namespace, the impersonation header or one of
+// othersForged, whatever the spelling, holding a value the caller sent.
 func forgedHeadersIn(h http.Header) []string {
 	var out []string
 	for k, v := range h {
 		name := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(k))
-		if (strings.HasPrefix(name, "x-scopegate-") || name == "x-act-as-user") && slices.Contains(v, "forged") {
+		if (strings.HasPrefix(name, "x-scopegate-") || name == "x-act-as-user" || slices.Contains(othersForged, name)) && slices.Contains(v, "forged") {
 			out = append(out, k)
 		}
 	}

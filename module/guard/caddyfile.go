@@ -210,10 +210,11 @@ func parseStripCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 }
 
 // UnmarshalCaddyfile reads the strip directive, which takes no arguments
-// and one option:
+// and two options:
 //
 //	scopegate_strip {
 //		allow_unclear_paths   # pass requests with unclear paths on (default: 400)
+//		keep_headers <name…>  # keep these headers of other gateways' identity or the client's address
 //	}
 func (s *Strip) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
@@ -227,8 +228,14 @@ func (s *Strip) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			s.AllowUnclearPaths = true
+		case "keep_headers":
+			names := d.RemainingArgs()
+			if len(names) == 0 {
+				return d.ArgErr()
+			}
+			s.KeepHeaders = append(s.KeepHeaders, names...)
 		default:
-			return d.Errf("unknown scopegate_strip option %q (the only one is allow_unclear_paths)", d.Val())
+			return d.Errf("unknown scopegate_strip option %q (known: allow_unclear_paths, keep_headers)", d.Val())
 		}
 	}
 	return nil

@@ -130,15 +130,18 @@ func TestParseCaddyfileDirective(t *testing.T) {
 	}
 }
 
-// scopegate_strip takes no arguments and one option, allow_unclear_paths
-// (without a value); anything else is refused.
+// scopegate_strip takes no arguments and two options, allow_unclear_paths
+// (without a value) and keep_headers (one or more names, repeatable);
+// anything else is refused.
 func TestParseStripCaddyfile(t *testing.T) {
 	for input, want := range map[string]*Strip{
 		"scopegate_strip": {},
-		"scopegate_strip {\n allow_unclear_paths\n}":     {AllowUnclearPaths: true},
-		"scopegate_strip X-Scopegate-":                   nil,
-		"scopegate_strip {\n header_prefix X-\n}":        nil,
-		"scopegate_strip {\n allow_unclear_paths yes\n}": nil,
+		"scopegate_strip {\n allow_unclear_paths\n}":                                         {AllowUnclearPaths: true},
+		"scopegate_strip X-Scopegate-":                                                       nil,
+		"scopegate_strip {\n header_prefix X-\n}":                                            nil,
+		"scopegate_strip {\n allow_unclear_paths yes\n}":                                     nil,
+		"scopegate_strip {\n keep_headers X-Real-IP Forwarded\n keep_headers Remote-User\n}": {KeepHeaders: []string{"X-Real-IP", "Forwarded", "Remote-User"}},
+		"scopegate_strip {\n keep_headers\n}":                                                nil,
 	} {
 		mh, err := parseStripCaddyfile(httpcaddyfile.Helper{Dispenser: caddyfile.NewTestDispenser(input)})
 		if want != nil && (err != nil || !reflect.DeepEqual(mh, want)) {

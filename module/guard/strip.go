@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -47,6 +48,12 @@ type Strip struct {
 	// AllowUnclearPaths passes requests with unclear paths on (guards still
 	// refuse them on their routes).
 	AllowUnclearPaths bool `json:"allow_unclear_paths,omitempty"`
+	// KeepHeaders names headers of other gateways' identity or of the
+	// client's address (others_headers.go) that reach the upstream as sent:
+	// those a proxy in front of this one sets, say. Others' identity
+	// headers are otherwise removed on every request, client address
+	// headers on requests from peers outside the server's trusted_proxies.
+	KeepHeaders []string `json:"keep_headers,omitempty"`
 
 	app *app.App
 	// refusals logs the unclear paths refused, sampled (anyone can send them).
@@ -80,8 +87,33 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 		return err
 	}
 	s.app, s.refusals = a, app.SampledLogger(ctx.Logger())
-	s.trailers, err = trailerAllowList(a.AllowTrailers)
-	return err
+	if s.trailers, err = trailerAllowList(a.AllowTrailers); err != nil {
+		return err
+	}
+	return s.checkKeepHeaders()
+}
+
+// checkKeepHeaders refuses a keep_headers name strip would not remove as
+// another gateway's identity or a client address (a typo would keep
+// nothing), or that is Scopegate's own.
+func (s *Strip) checkKeepHeaders() error {
+	for i, name := range s.KeepHeaders {
+		if !isToken(name) || strings.ContainsAny(name, "_.") || othersHeader(name) == notOthers || s.forged(name) {
+			return fmt.Errorf("scopegate_strip keep_headers: %q is not a header of another gateway's identity or of the client's address (see the README's scopegate_strip)", name)
+		}
+		s.KeepHeaders[i] = http.CanonicalHeaderKey(name)
+	}
+	return nil
+}
+
+// kept reports whether keep_headers names k (any spelling).
+func (s *Strip) kept(k string) bool {
+	for _, n := range s.KeepHeaders {
+		if equalNameFold(k, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP removes the caller's identity headers and calls next. It runs
@@ -90,9 +122,26 @@ func (s *Strip) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	names := s.app.ImpersonationHeaders()
 	var moved http.Header
 	connection := false
+	trusted := -1 // whether the peer is a trusted proxy, once asked: -1 not yet
 	for k, v := range r.Header {
 		if !s.forged(k) {
 			connection = connection || k == "Connection"
+			switch othersHeader(k) {
+			case othersIdentity:
+				if !s.kept(k) {
+					delete(r.Header, k)
+				}
+			case clientAddress:
+				if trusted < 0 {
+					trusted = 0
+					if fromTrustedProxy(r) {
+						trusted = 1
+					}
+				}
+				if trusted == 0 && !s.kept(k) {
+					delete(r.Header, k)
+				}
+			}
 			continue
 		}
 		delete(r.Header, k)

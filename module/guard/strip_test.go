@@ -313,3 +313,78 @@ func TestStripChallengesBearerCallersOnUnclearPaths(t *testing.T) {
 		}
 	}
 }
+
+// scopegate_strip removes the headers other gateways vouch for a caller
+// with (Kong's X-Consumer-*, oauth2-proxy's X-Forwarded-User and
+// X-Auth-Request-*, Remote-User, …) on every request, a trusted proxy's
+// too (a load balancer passes a caller's copy on unchanged), in any
+// spelling; and the headers naming the client's address or scheme that
+// Caddy's proxy passes on as sent (Forwarded, X-Real-IP, X-Forwarded-Prefix,
+// …) unless the peer is one of trusted_proxies. X-Forwarded-For, -Proto and
+// -Host, which the proxy itself sets, and look-alikes are left alone.
+// keep_headers keeps the names it lists, whoever the peer.
+func TestStripRemovesOtherGatewaysHeaders(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	identity := []string{"Remote-User: admin", "X-Forwarded-User: admin", "x-forwarded-email: a@b", "X-Auth-Request-User: admin",
+		"X-Consumer-Username: admin", "X-Authenticated-Userid: admin", "X-Remote-User: admin", "X-Webauth-User: admin",
+		"X-Ms-Client-Principal-Name: admin", "Cf-Access-Authenticated-User-Email: a@b", "X-Amzn-Oidc-Identity: admin",
+		"X-Forwarded-Client-Cert: forged", "X-Pomerium-Claim-Email: a@b", "X_Forwarded_User: admin"}
+	address := []string{"Forwarded: for=10.0.0.1", "X-Real-IP: 10.0.0.1", "True-Client-IP: 10.0.0.1", "X-Client-IP: 10.0.0.1",
+		"X-Forwarded-Prefix: /admin", "X-Forwarded-Port: 443", "X-Forwarded-Server: internal", "X-Forwarded-Ssl: on"}
+	others := []string{"X-Forwarded-For: 10.0.0.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: api.example",
+		"X-Remote-Username-Hint: kept", "X-Users: kept", "Remote-Userx: kept", "Accept: */*"}
+	run := func(t *testing.T, s *Strip, trusted bool) []string {
+		t.Helper()
+		x := newExchange("/public/x", slices.Concat(identity, address, others)...)
+		if trusted {
+			caddyhttp.SetVar(x.r.Context(), caddyhttp.TrustedProxyVarKey, true)
+		}
+		up := new(upstream)
+		if err := (chain{s, up}).ServeHTTP(x.w, x.r); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Sorted(func(yield func(string) bool) {
+			for k := range up.header {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+	}
+	names := func(lines []string) []string {
+		var out []string
+		for _, l := range lines {
+			name, _, _ := strings.Cut(l, ":")
+			out = append(out, http.CanonicalHeaderKey(name))
+		}
+		return out
+	}
+	s := &Strip{app: e.a}
+	if got, want := run(t, s, false), slices.Sorted(slices.Values(names(others))); !slices.Equal(got, want) {
+		t.Errorf("from an untrusted peer the upstream got %q, want %q", got, want)
+	}
+	if got, want := run(t, s, true), slices.Sorted(slices.Values(names(slices.Concat(address, others)))); !slices.Equal(got, want) {
+		t.Errorf("from a trusted proxy the upstream got %q, want %q", got, want)
+	}
+	keep := &Strip{app: e.a, KeepHeaders: []string{"x-real-ip", "Remote-User"}}
+	if err := keep.checkKeepHeaders(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := run(t, keep, false), slices.Sorted(slices.Values(append(names(others), "Remote-User", "X-Real-Ip"))); !slices.Equal(got, want) {
+		t.Errorf("with keep_headers the upstream got %q, want %q", got, want)
+	}
+}
+
+// keep_headers names only headers strip removes as another gateway's
+// identity or the client's address: a typo, a header strip never removes,
+// Scopegate's own names or an override header are refused at load.
+func TestStripKeepHeadersRefusesOtherNames(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	for _, name := range []string{"X-Real-Ipp", "Accept", "X-Forwarded-For", "X-Scopegate-User-Id", "X-Act-As-User",
+		"X-Original-URL", "X_Real_IP", "Bad Name", ""} {
+		s := &Strip{app: e.a, KeepHeaders: []string{name}}
+		if err := s.checkKeepHeaders(); err == nil || !strings.Contains(err.Error(), "keep_headers") {
+			t.Errorf("keep_headers %q: %v, want it refused", name, err)
+		}
+	}
+}

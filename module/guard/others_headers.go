@@ -1,0 +1,109 @@
+package guard
+
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// Headers that say who the caller is, or where it connects from, in the
+// words of other gateways and proxies. Scopegate sets none of them, and an
+// upstream that used to sit behind one of those (Kong, oauth2-proxy,
+// Authelia, a Kubernetes auth proxy, a cloud load balancer's sign-in) may
+// still read them: a caller's copy would pass as that gateway's word.
+// scopegate_strip removes them (othersHeader), but those its keep_headers
+// option names.
+
+// othersIdentityHeaders name a user, a consumer, groups or a credential
+// that another authenticating proxy has checked; removed on every request,
+// whoever the peer (no front proxy vouches for them by being trusted for
+// X-Forwarded-For: a load balancer passes a caller's copy on unchanged).
+var othersIdentityHeaders = []string{
+	"Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name", // Authelia, Caddy forward_auth, Apache
+	"X-Remote-User", "X-Remote-Group", "X-Remote-Email", // Kubernetes auth proxy, Apache
+	"X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username", // oauth2-proxy
+	"X-Forwarded-Access-Token", "X-Forwarded-Client-Cert", "X-Id-Token", "X-Userinfo", // oauth2-proxy, Envoy, Kong OIDC
+	"X-Authenticated-User", "X-Authenticated-Userid", "X-Authenticated-Scope", "X-Credential-Identifier", // Kong
+	"X-Anonymous-Consumer", "X-Webauth-User", "X-Webauth-Email", // Kong, Grafana's auth proxy mode
+	"X-Auth-Username", "X-Auth-Userid", "X-Auth-Email", "X-Auth-Roles", "X-Auth-Subject", "X-Auth-Groups", // Keycloak gatekeeper
+	"X-Ssl-Client-Cert", "X-Ssl-Client-Dn", "X-Ssl-Client-Verify", "X-Client-Cert", "X-Client-Dn", "X-Client-Verify", "Ssl-Client-Cert",
+}
+
+// othersIdentityPrefixes start whole families of such headers.
+var othersIdentityPrefixes = []string{
+	"X-Auth-Request-",            // oauth2-proxy
+	"X-Consumer-",                // Kong
+	"X-Pomerium-",                // Pomerium
+	"X-Remote-Extra-",            // Kubernetes auth proxy
+	"X-Ms-Client-Principal",      // Azure App Service
+	"X-Goog-Authenticated-User-", // Google IAP
+	"X-Goog-Iap-",                // Google IAP
+	"Cf-Access-",                 // Cloudflare Access
+	"X-Amzn-Oidc-",               // AWS ALB
+}
+
+// clientAddressHeaders name the caller's address or scheme as a proxy
+// saw it. Caddy's reverse_proxy sets X-Forwarded-For, -Proto and -Host
+// itself (keeping a caller's values only from trusted_proxies) but passes
+// these on as sent, so an upstream reading them (rate limits, allow-lists,
+// audit logs, the URLs it builds: Spring's X-Forwarded-Prefix) would take
+// the caller's word. Removed unless the peer is one of the server's
+// trusted_proxies, which the operator runs to set them.
+var clientAddressHeaders = []string{
+	"Forwarded", "X-Real-Ip", "X-Client-Ip", "Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip",
+	"Fastly-Client-Ip", "X-Cluster-Client-Ip", "X-Original-Forwarded-For", "X-Forwarded", "Forwarded-For",
+	"Front-End-Https", "X-Url-Scheme",
+}
+
+// caddyForwarded are the X-Forwarded- headers Caddy's proxy manages; every
+// other X-Forwarded- name (-Port, -Prefix, -Server, -Ssl, …) is a client
+// address header.
+var caddyForwarded = []string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"}
+
+// othersKind says why strip removes a header of another gateway's.
+type othersKind uint8
+
+const (
+	notOthers      othersKind = iota
+	othersIdentity            // removed always
+	clientAddress             // removed unless the peer is a trusted proxy
+)
+
+// othersHeader says whether header k is another gateway's identity header,
+// a client address header or neither, in any spelling (case, '_' or '.').
+func othersHeader(k string) othersKind {
+	if len(k) < len("X-Real-Ip") { // shorter than any name above: Accept, Cookie, Host, Range, Te, Via
+		return notOthers
+	}
+	for _, n := range othersIdentityHeaders {
+		if equalNameFold(k, n) {
+			return othersIdentity
+		}
+	}
+	for _, p := range othersIdentityPrefixes {
+		if hasPrefixFold(k, p) {
+			return othersIdentity
+		}
+	}
+	for _, n := range clientAddressHeaders {
+		if equalNameFold(k, n) {
+			return clientAddress
+		}
+	}
+	if hasPrefixFold(k, "X-Forwarded-") {
+		for _, n := range caddyForwarded {
+			if equalNameFold(k, n) {
+				return notOthers
+			}
+		}
+		return clientAddress
+	}
+	return notOthers
+}
+
+// fromTrustedProxy reports whether Caddy found r's peer among the server's
+// trusted_proxies.
+func fromTrustedProxy(r *http.Request) bool {
+	trusted, _ := caddyhttp.GetVar(r.Context(), caddyhttp.TrustedProxyVarKey).(bool)
+	return trusted
+}
