@@ -98,6 +98,9 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, a.UpdatedAt) {
+		return nil
+	}
 	setETag(w, a.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewApp(a))
 	return nil

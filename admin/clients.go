@@ -204,6 +204,9 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, cl.UpdatedAt) {
+		return nil
+	}
 	setETag(w, cl.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewClient(cl))
 	return nil

@@ -27,14 +27,32 @@ func setETag(w http.ResponseWriter, updatedAt time.Time) {
 	w.Header().Set("ETag", etag(updatedAt))
 }
 
-// conditional reports whether r names the version it edits.
+// conditional reports whether r names the version it edits (or one it
+// must not edit).
 func conditional(r *http.Request) bool {
-	return r.Header.Get("If-Match") != "" || r.Header.Get("If-Unmodified-Since") != ""
+	return r.Header.Get("If-Match") != "" || r.Header.Get("If-Unmodified-Since") != "" || r.Header.Get("If-None-Match") != ""
+}
+
+// notModified answers 304 to a GET whose If-None-Match names the row's
+// version (or, without one, whose If-Modified-Since is not before its last
+// change), and reports whether it did (RFC 9110 §13.2.2 steps 3 and 4).
+func notModified(w http.ResponseWriter, r *http.Request, updatedAt time.Time) bool {
+	if values := r.Header.Values("If-None-Match"); len(values) > 0 {
+		if !matchesWeakly(values, etag(updatedAt)) {
+			return false
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err != nil || updatedAt.Truncate(time.Second).After(t) {
+		return false
+	}
+	setETag(w, updatedAt)
+	w.WriteHeader(http.StatusNotModified)
+	return true
 }
 
 // precondition is a 412 problem when r's If-Match, or without one its
-// If-Unmodified-Since, is false for the row last changed at updatedAt
-// (evaluated as RFC 9110 §13.2.2 orders them), else nil.
+// If-Unmodified-Since, or its If-None-Match is false for the row last
+// changed at updatedAt (evaluated as RFC 9110 §13.2.2 orders them), else
+// nil.
 func precondition(r *http.Request, what string, updatedAt time.Time) error {
 	if values := r.Header.Values("If-Match"); len(values) > 0 {
 		if !matchesStrongly(values, etag(updatedAt)) {
@@ -51,7 +69,26 @@ func precondition(r *http.Request, what string, updatedAt time.Time) error {
 			return changedSince(what)
 		}
 	}
+	// An edit meant for any version but this one (or, with "*", for no
+	// row at all: a create that must not overwrite) is refused (§13.1.2).
+	if values := r.Header.Values("If-None-Match"); len(values) > 0 && matchesWeakly(values, etag(updatedAt)) {
+		return newProblem(http.StatusPreconditionFailed, "the %s is the version If-None-Match names (or it exists, for *): nothing was changed", what)
+	}
 	return nil
+}
+
+// matchesWeakly reports whether the If-None-Match field values name tag,
+// weak or strong, or say "*" (§8.8.3.2: If-None-Match compares weakly).
+func matchesWeakly(values []string, tag string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+			if t == "*" || t == tag {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // matchesStrongly reports whether the If-Match field values name tag, or

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -89,6 +90,49 @@ func TestConditionalEdits(t *testing.T) {
 		problemOf(t, e.do("PATCH", apath, e.super, map[string]any{"tenant_ids": []string{"t1", "t3"}}, ifMatch(aread)...), http.StatusPreconditionFailed)
 		if got := decode[appView](t, e.want(e.do("GET", apath, e.super, nil), http.StatusOK)); !slices.Equal(got.TenantIDs, []string{"t1", "t2"}) {
 			t.Fatalf("app tenants %v after the refused edit", got.TenantIDs)
+		}
+	})
+}
+
+// If-None-Match (RFC 9110 §13.1.2): a PATCH naming the current version, or
+// "*" (the row exists), is 412 and changes nothing; naming another version
+// it applies. A GET naming the current version (weak or strong) is 304
+// with the ETag and no body, as is one whose If-Modified-Since is not
+// before the last change; otherwise 200 with the row. Clients, apps and
+// users alike.
+func TestIfNoneMatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		c := e.create(e.super, map[string]any{"name": "inm", "scopes": []string{"demo.read"}})
+		u := e.user("default", "inm-user")
+		for _, tc := range []struct{ path, field string }{
+			{"/clients/" + c.ClientID, "name"},
+			{"/users/" + u.ID, "display_name"},
+		} {
+			got := e.want(e.do("GET", tc.path, e.super, nil), http.StatusOK)
+			tag := got.Header().Get("ETag")
+			for _, cond := range []string{tag, "*", `"other", ` + tag} {
+				problemOf(t, e.do("PATCH", tc.path, e.super, map[string]any{tc.field: "changed"}, "If-None-Match", cond), http.StatusPreconditionFailed)
+			}
+			if now := e.want(e.do("GET", tc.path, e.super, nil), http.StatusOK); now.Header().Get("ETag") != tag {
+				t.Fatalf("%s: a refused PATCH changed the row", tc.path)
+			}
+			for _, cond := range []string{tag, "W/" + tag, "*"} {
+				w := e.do("GET", tc.path, e.super, nil, "If-None-Match", cond)
+				if w.Code != http.StatusNotModified || w.Body.Len() != 0 || w.Header().Get("ETag") != tag {
+					t.Fatalf("%s GET If-None-Match %s: %d %q body %q, want 304 with the ETag", tc.path, cond, w.Code, w.Header().Get("ETag"), w.Body)
+				}
+			}
+			ims := time.Now().Add(time.Minute).UTC().Format(http.TimeFormat)
+			if w := e.do("GET", tc.path, e.super, nil, "If-Modified-Since", ims); w.Code != http.StatusNotModified {
+				t.Fatalf("%s GET If-Modified-Since after the last change: %d, want 304", tc.path, w.Code)
+			}
+			old := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+			if w := e.do("GET", tc.path, e.super, nil, "If-Modified-Since", old); w.Code != http.StatusOK {
+				t.Fatalf("%s GET If-Modified-Since before the last change: %d, want 200", tc.path, w.Code)
+			}
+			e.want(e.do("GET", tc.path, e.super, nil, "If-None-Match", `"other"`), http.StatusOK)
+			e.want(e.do("PATCH", tc.path, e.super, map[string]any{tc.field: "changed"}, "If-None-Match", `"other"`), http.StatusOK)
 		}
 	})
 }

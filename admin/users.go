@@ -140,6 +140,9 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
+	if notModified(w, r, u.UpdatedAt) {
+		return nil
+	}
 	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewUser(u))
 	return nil
