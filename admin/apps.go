@@ -203,6 +203,15 @@ func (h *Handler) applyApp(ctx context.Context, c *caller, a *store.DeveloperApp
 			}
 		}
 	}
+	// A scope's clients option: each tenant's pair is named after the app,
+	// and a pair it would not fit could never get a token (invalid_scope).
+	if b.Scopes != nil || b.Name != nil {
+		for _, s := range a.RequestedScopes {
+			if def, ok := h.app.Catalogue().Get(s); ok && !def.ForClient(a.Name) {
+				f.add("scopes", "%q is only for the client named %s, and each tenant's client of an app is named after the app", s, strings.Join(def.Clients, " or "))
+			}
+		}
+	}
 	// Tenants are not looked up: a developer learns nothing about which
 	// tenants exist, and may name a tenant before it is created.
 	if len(a.TenantIDs) == 0 {

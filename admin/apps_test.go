@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
@@ -212,5 +213,28 @@ func TestAppIsolation(t *testing.T) {
 		if got := decode[appView](t, e.do("GET", "/apps/"+a.ID, devAdmin, nil)); got.Name != "Reporter" {
 			t.Fatalf("the app changed: %+v", got)
 		}
+	})
+}
+
+// A scope a catalogue keeps for clients of given names (Nitro's
+// batch_import, for the client named batch-import) fits an app only under
+// that name: each tenant's client of an app is named after it, and one
+// holding the scope under another name could never get a token with it
+// (the console red team got 201 and a pair refused at the token endpoint).
+// The rule holds on create and on a rename; the named app may request it.
+func TestAppKeepsScopesForNamedClients(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver, func(a *app.App) {
+			a.Scopes = append(slices.Clone(a.Scopes), scope.Scope{Name: "batch_import", Clients: []string{"batch-import"}})
+		})
+		body := func(name string) map[string]any {
+			return map[string]any{"name": name, "scopes": []string{"batch_import"}, "tenant_ids": []string{"t1"}}
+		}
+		p := problemOf(t, e.do("POST", "/apps", e.super, body("Foo Importer")), http.StatusBadRequest)
+		if !slices.Contains(fields(p), "scopes") || !strings.Contains(p.Detail+strings.Join(fields(p), " "), "scopes") {
+			t.Fatalf("an app of another name requesting batch_import: %+v", p)
+		}
+		named := decode[appView](t, e.want(e.do("POST", "/apps", e.super, body("batch-import")), http.StatusCreated))
+		problemOf(t, e.do("PATCH", "/apps/"+named.ID, e.super, map[string]any{"name": "renamed"}), http.StatusBadRequest)
 	})
 }
