@@ -2,6 +2,8 @@ package issuer
 
 import (
 	"context"
+	"strings"
+	"unicode"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
@@ -28,6 +30,11 @@ func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantReques
 	userParam, oerr := req.Alias("user_id", "userId")
 	if oerr != nil {
 		return nil, oerr
+	}
+	if userParam == "" && c.ConnectAsUserID == nil {
+		if name := userParamMisspelt(req.Request); name != "" {
+			return nil, oauth.ErrInvalidRequest("a user is named by user_id (or userId), not %q: without one this would be a 2-legged token", truncate(name))
+		}
 	}
 	switch {
 	case c.ConnectAsUserID != nil:
@@ -119,4 +126,28 @@ func (m *Minter) speaksFor(ctx context.Context, c *store.Client, u *store.User, 
 		return oauth.ErrUnauthorizedClient("%s", refusal)
 	}
 	return nil
+}
+
+// userParamMisspelt returns a parameter of req that names a user under
+// another spelling of user_id (userid, UserID, user-id, USER_ID), "" when
+// there is none. Unrecognized parameters are otherwise ignored (RFC 6749
+// §3.2), but this one would silently turn a request for a user's 3-legged
+// token into a 2-legged one, which may carry the tenant-wide scopes
+// (Nitro's global) the caller never meant to ask for.
+func userParamMisspelt(req *Request) string {
+	for name, v := range req.Params {
+		if v == "" || name == "user_id" || name == "userId" || len(name) < len("userid") || len(name) > len("user__id") {
+			continue
+		}
+		var folded strings.Builder
+		for _, r := range name {
+			if r != '_' && r != '-' && r != '.' {
+				folded.WriteRune(unicode.ToLower(r))
+			}
+		}
+		if folded.String() == "userid" {
+			return name
+		}
+	}
+	return ""
 }

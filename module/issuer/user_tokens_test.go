@@ -67,3 +67,30 @@ func TestUserTokensEveryClient(t *testing.T) {
 		}
 	})
 }
+
+// A user named under another spelling of user_id (userid, UserID, user-id,
+// USER_ID) is invalid_request naming the parameter, not a silent 2-legged
+// token (the seeds red team got Nitro's tenant-wide global scope that way);
+// an empty one, and unrelated parameters of the same length, change
+// nothing; a client connecting as a fixed user is unaffected.
+func TestMisspeltUserIDIsRefused(t *testing.T) {
+	f := newFixture(t, store.SQLite)
+	alice := f.user(store.DefaultTenantID, "alice", false)
+	every := f.endpoint(&TokenEndpoint{UserTokens: UserTokensEveryClient})
+	plain, plainSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+	for _, name := range []string{"userid", "UserID", "user-id", "USER_ID", "User.Id"} {
+		res := f.refuse(t, every, withBasic(formRequest(ccForm(name, "alice")), plain.ID, plainSecret), http.StatusBadRequest, oauth.InvalidRequest)
+		if !strings.Contains(res.str("error_description"), name) || !strings.Contains(res.str("error_description"), "user_id") {
+			t.Errorf("%s: description %q, want it to name %s and user_id", name, res.str("error_description"), name)
+		}
+	}
+	for _, kv := range [][]string{{"userid", ""}, {"audience", "x"}, {"username", "alice"}} {
+		if _, claims := f.issue(t, every, plain.ID, plainSecret, kv...); claims.Legs != 2 {
+			t.Errorf("%v: legs %d, want a 2-legged token", kv, claims.Legs)
+		}
+	}
+	fixed, fixedSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, ConnectAsUserID: &alice.ID})
+	if _, claims := f.issue(t, every, fixed.ID, fixedSecret, "userid", "bob"); claims.Subject != alice.ID || claims.Legs != 3 {
+		t.Errorf("connect-as client with userid: sub %q legs %d, want alice's 3-legged token", claims.Subject, claims.Legs)
+	}
+}
