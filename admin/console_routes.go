@@ -126,7 +126,7 @@ func (rq *request) enter() bool {
 		if post {
 			rq.errorPage(http.StatusForbidden, web.ErrCSRF.Error())
 		} else {
-			rq.redirect("/")
+			rq.redirect(signInPath)
 		}
 		return false
 	}
@@ -139,13 +139,24 @@ func (rq *request) enter() bool {
 	return true
 }
 
-// home is the sign-in form, or the apps page for a signed-in admin.
+// signInPath is where the sign-in form is shown, under the path of its
+// CSRF cookie (console.go: signInCSRF), which is never sent to the
+// console's root: a form shown there could not find the token it set, and
+// set a new one at each view, so of two tabs opened there only the last
+// could sign in (the first was refused as cross-site).
+const signInPath = "/console/signin"
+
+// home sends a signed-in admin to the apps page and anyone else to the
+// sign-in form, which it shows at signInPath.
 func (rq *request) home() {
-	if rq.load() {
+	switch {
+	case rq.load():
 		rq.redirect("/console/apps")
-		return
+	case rq.r.URL.Path != signInPath:
+		rq.redirect(signInPath)
+	default:
+		rq.signInPage(http.StatusOK, "", "", "")
 	}
-	rq.signInPage(http.StatusOK, "", "", "")
 }
 
 // signOut ends the session on the server and in the browser.
@@ -154,5 +165,5 @@ func (rq *request) signOut() {
 		rq.serverError("ending a session", err)
 		return
 	}
-	rq.redirect("/")
+	rq.redirect(signInPath)
 }

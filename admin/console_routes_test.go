@@ -27,8 +27,11 @@ func TestConsoleRouteMethods(t *testing.T) {
 		if w := anon.send(httptest.NewRequest(http.MethodPut, "/", nil)); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
 			t.Fatalf("PUT / signed out: %d, Allow %q", w.Code, w.Header().Get("Allow"))
 		}
-		anon.page(anon.send(httptest.NewRequest(http.MethodHead, "/", nil)), http.StatusOK)
-		if w := anon.get("/console/audit"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+		if w := anon.send(httptest.NewRequest(http.MethodHead, "/", nil)); w.Code != http.StatusSeeOther || w.Header().Get("Location") != signInPath {
+			t.Fatalf("HEAD / signed out: %d %v, want 303 to the sign-in form", w.Code, w.Header())
+		}
+		anon.page(anon.send(httptest.NewRequest(http.MethodHead, signInPath, nil)), http.StatusOK)
+		if w := anon.get("/console/audit"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != signInPath {
 			t.Fatalf("a page signed out: %d %v", w.Code, w.Header())
 		}
 

@@ -104,7 +104,12 @@ func TestConsoleLinksStayOnOrigin(t *testing.T) {
 					r.URL.Path, r.URL.RawPath = path, ""
 					return r
 				}
-				signIn := b.send(at("GET", "/", nil))
+				root := b.send(at("GET", "/", nil))
+				if root.Code != http.StatusSeeOther || root.Header().Get("Location") != "/admin/console/signin" {
+					t.Fatalf("the console's address: %d, Location %q, want 303 to the sign-in form", root.Code, root.Header().Get("Location"))
+				}
+				consoleLocal(t, root)
+				signIn := b.send(at("GET", "/console/signin", nil))
 				b.page(signIn, http.StatusOK, `action="/admin/console/signin"`)
 				consoleLocal(t, signIn)
 				creds := url.Values{"username": {"root"}, "password": {"not the password"}, "csrf": {b.csrf}}
@@ -121,7 +126,7 @@ func TestConsoleLinksStayOnOrigin(t *testing.T) {
 				b.page(apps, http.StatusOK, `href="/admin/console/apps/new"`, `action="/admin/console/signout"`)
 				consoleLocal(t, apps)
 				out := b.send(at("POST", "/console/signout", url.Values{"csrf": {b.csrf}}))
-				if out.Code != http.StatusSeeOther || out.Header().Get("Location") != "/admin/" {
+				if out.Code != http.StatusSeeOther || out.Header().Get("Location") != "/admin/console/signin" {
 					t.Fatalf("sign-out: %d, Location %q", out.Code, out.Header().Get("Location"))
 				}
 				consoleLocal(t, out)

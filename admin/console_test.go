@@ -98,7 +98,13 @@ func (b *browser) send(r *http.Request) *httptest.ResponseRecorder {
 
 func (b *browser) get(path string) *httptest.ResponseRecorder {
 	b.e.t.Helper()
-	return b.send(httptest.NewRequest("GET", path, nil))
+	w := b.send(httptest.NewRequest("GET", path, nil))
+	if path == "/" && w.Code == http.StatusSeeOther && w.Header().Get("Location") == signInPath {
+		// The console's address leads to the sign-in form, as a
+		// browser follows it.
+		return b.get(signInPath)
+	}
+	return w
 }
 
 // post submits a form with the page's CSRF token (unless form sets csrf).
@@ -177,7 +183,7 @@ func TestConsoleSignInOut(t *testing.T) {
 
 		b := e.browser()
 		b.page(b.get("/"), http.StatusOK, `<label for="username">Username</label>`, `<label for="password">Password</label>`)
-		if w := b.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+		if w := b.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != signInPath {
 			t.Fatalf("apps without a session: %d %v", w.Code, w.Header())
 		}
 		for _, try := range []url.Values{
@@ -234,7 +240,7 @@ func TestConsoleSignOutEndsSession(t *testing.T) {
 		if w := b.post("/console/signout", nil); w.Code != http.StatusSeeOther || b.cookie != nil {
 			t.Fatalf("sign-out: %d, cookie %v", w.Code, b.cookie)
 		}
-		if w := thief.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/" {
+		if w := thief.get("/console/apps"); w.Code != http.StatusSeeOther || w.Header().Get("Location") != signInPath {
 			t.Fatalf("the copied cookie after sign-out: %d %v", w.Code, w.Header())
 		}
 		thief.page(thief.post("/console/users/new", url.Values{"username": {"planted"}, "password": {consolePassword}}), http.StatusForbidden)
@@ -705,7 +711,7 @@ func TestSignInPageExpiresOldConsoleCookies(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		b := e.browser()
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r := httptest.NewRequest(http.MethodGet, signInPath, nil)
 		r.AddCookie(&http.Cookie{Name: "scopegate_console", Value: "old-session"})
 		r.AddCookie(&http.Cookie{Name: "theirs", Value: "keep"})
 		w := b.send(r)

@@ -142,10 +142,16 @@ func TestRawHostilePathsStayOnOrigin(t *testing.T) {
 		}
 		local(t, "console "+target, resp, body)
 	}
-	// The plain console sign-in page, for comparison.
+	// The console's address leads to its sign-in page on this origin; the
+	// plain sign-in page, for comparison.
 	resp, body := rawGet(t, g, "/admin/", "X-Forwarded-Host", "evil.example")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/console/signin" {
+		t.Fatalf("console address: %d, Location %q, want 303 to /admin/console/signin", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	local(t, "console /admin/", resp, body)
+	resp, body = rawGet(t, g, "/admin/console/signin", "X-Forwarded-Host", "evil.example")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="/admin/console/signin"`) {
 		t.Fatalf("console sign-in page: %d %s", resp.StatusCode, body)
 	}
-	local(t, "console /admin/", resp, body)
+	local(t, "console /admin/console/signin", resp, body)
 }
