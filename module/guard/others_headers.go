@@ -75,6 +75,11 @@ func othersHeader(k string) othersKind {
 	if len(k) < len("X-Real-Ip") { // shorter than any name above: Accept, Cookie, Host, Range, Te, Via
 		return notOthers
 	}
+	switch foldNameByte(k[0]) {
+	case 'c', 'f', 'r', 's', 't', 'x': // the first letters of the names above
+	default: // Accept-*, Authorization, If-*, Origin, User-Agent, … on every request
+		return notOthers
+	}
 	for _, n := range othersIdentityHeaders {
 		if equalNameFold(k, n) {
 			return othersIdentity

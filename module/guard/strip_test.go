@@ -388,3 +388,27 @@ func TestStripKeepHeadersRefusesOtherNames(t *testing.T) {
 		}
 	}
 }
+
+// Every name and prefix in the lists of other gateways' headers is found
+// by othersHeader, in canonical and lower case (its first-letter filter
+// must not skip a name added to a list later), and X-Forwarded-For,
+// -Proto and -Host never are.
+func TestOthersHeaderFindsEveryListedName(t *testing.T) {
+	for _, n := range slices.Concat(othersIdentityHeaders, clientAddressHeaders) {
+		for _, spelled := range []string{n, strings.ToLower(n), strings.ReplaceAll(n, "-", "_")} {
+			if othersHeader(spelled) == notOthers {
+				t.Errorf("%s is not found", spelled)
+			}
+		}
+	}
+	for _, p := range othersIdentityPrefixes {
+		if othersHeader(p+"Name") != othersIdentity {
+			t.Errorf("%sName is not found", p)
+		}
+	}
+	for _, n := range caddyForwarded {
+		if othersHeader(n) != notOthers {
+			t.Errorf("%s, which Caddy's proxy sets, is removed", n)
+		}
+	}
+}
