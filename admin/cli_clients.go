@@ -20,7 +20,7 @@ var clientFields = []bodyField{
 	{"max-minutes-per-day", "max_minutes_per_day", "Token minutes it may be issued per day (0: no limit)", intField},
 	{"redirect-uri", "redirect_uris", "Redirect URI", listField},
 	{"tenant", "tenant_id", "Tenant (default: default)", textField},
-	{"connect-as-user-id", "connect_as_user_id", `User its tokens are always bound to ("" clears it)`, textField},
+	{"connect-as-user-id", "connect_as_user_id", `User (id or username) its tokens are always bound to ("" clears it)`, textField},
 	{"allow-impersonation", "allow_impersonation", "May act as other users of its tenant", boolField},
 	{"allow-user-tokens", "allow_user_tokens", "May ask for tokens bound to a user (user_id)", boolField},
 	{"implicit-grant", "implicit_grant", "May use the implicit grant (on unless --implicit-grant=false)", boolField},

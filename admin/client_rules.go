@@ -95,7 +95,10 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.ConnectAsUserID != nil {
 		cl.ConnectAsUserID = nil
 		if *b.ConnectAsUserID != "" {
-			id := *b.ConnectAsUserID
+			id, err := h.connectAsID(ctx, cl.TenantID, *b.ConnectAsUserID)
+			if err != nil {
+				return err
+			}
 			cl.ConnectAsUserID = &id
 		}
 	}
@@ -306,6 +309,21 @@ func (h *Handler) checkTenantField(ctx context.Context, f *fieldErrors, field, i
 		return nil
 	}
 	return err
+}
+
+// connectAsID is the id of the user of tenantID that connect_as_user_id
+// names, by id or, as user_id at the token endpoint and the impersonation
+// header take them, by username; given as sent when no user of the tenant
+// has it (checkConnectAs then says so).
+func (h *Handler) connectAsID(ctx context.Context, tenantID, idOrName string) (string, error) {
+	u, err := h.app.Store().FindUser(ctx, tenantID, idOrName)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return idOrName, nil
+	case err != nil:
+		return "", err
+	}
+	return u.ID, nil
 }
 
 // checkConnectAs names connect_as_user_id unless it is an enabled user of
