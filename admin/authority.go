@@ -76,14 +76,15 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	}
 	switch {
 	case claims != nil && delegated(g):
-		// The user consented to a client another admin made (an app whose
-		// secret that admin holds): the token is that client's, acting
-		// for the user within the maker's power. It owns what it makes as
-		// the client would (so the maker's demotion, and the client's
-		// deletion, end their power: it is the maker who receives their
-		// secrets) and holds no owner's rights of the user's (reading or
-		// rotating the secrets of the user's clients). The audit log still
-		// names the user, through the client.
+		// The user consented to a confidential client someone else set
+		// up (an app whose secret its maker holds): the token is that
+		// client's, acting for the user within the maker's power, as the
+		// client's own 2-legged token would. It owns what it makes as the
+		// client would (so the maker's demotion, and the client's deletion,
+		// end their power: it is the maker who receives their secrets) and
+		// holds no owner's rights of the user's (reading or rotating the
+		// secrets of the user's clients). The audit log still names the
+		// user, through the client.
 		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
 		c.user, c.creatorUser = "", g.CreatorID
 	case claims != nil:
@@ -96,12 +97,15 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	return c, nil
 }
 
-// delegated reports whether a user-bound token's client was handed its
-// admin power by another admin user than the token's user: a token of an
-// app that a super admin approved on the consent screen, say, whose secret
-// a tenant admin holds.
+// delegated reports whether a user-bound token belongs to a confidential
+// client that someone other than the token's user set up: no admin user,
+// or another one, handed the client its power (store.LineageOf). Its
+// tokens reach whoever holds its secret (that maker, not the user: a super
+// admin approving a tenant admin's app on the consent screen, say). A
+// public client's tokens stay with the user who signs in (a browser app's
+// every user holds only their own), so it acts as that user.
 func delegated(g power.Grounds) bool {
-	return g.User != nil && !g.Session && g.CreatorID != "" && g.CreatorID != g.User.ID
+	return g.User != nil && !g.Session && g.Client != nil && !g.Client.Public && g.CreatorID != g.User.ID
 }
 
 // refusal is the bearer challenge for a token without admin power.

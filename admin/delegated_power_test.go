@@ -89,3 +89,42 @@ func TestDelegatedTokenActsAsItsAppNotAsTheConsentingUser(t *testing.T) {
 		e.refusedToken(zt)
 	})
 }
+
+// A public admin app (a browser tool, whose tokens stay with each user who
+// signs in) acts as its user even when another admin made it: a key alice
+// makes through it is hers (she reads its secret through the tool, bob
+// through the same tool does not, nor rotates it). A confidential app the
+// bootstrap client made (no admin user behind it) is delegated like one
+// another admin made: alice's token through it makes keys the app owns and
+// reads none of her own keys' secrets (review of the first fix).
+func TestDelegationFollowsWhoHoldsTheTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		maker := e.adminUser(store.DefaultTenantID, "maker")
+		alice := e.adminUser(store.DefaultTenantID, "alice")
+		bob := e.adminUser(store.DefaultTenantID, "bob")
+		makerTok, _ := e.userToken(maker, scope.TenantAdmin)
+		spa := e.create(makerTok, map[string]any{"name": "admin-spa", "scopes": []string{scope.TenantAdmin}, "auth_method": "user",
+			"public": true, "redirect_uris": []string{"https://spa.example/cb"}})
+		viaSPA := func(u *store.User) string { return e.sign(spa.ClientID, store.DefaultTenantID, u.ID, scope.TenantAdmin) }
+		key := e.create(viaSPA(alice), map[string]any{"name": "alice-key", "scopes": []string{"demo.read"}})
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaSPA(alice), nil), http.StatusOK)); s.Masked {
+			t.Fatal("alice through the public tool: her own key's secret is masked")
+		}
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaSPA(bob), nil), http.StatusOK)); !s.Masked {
+			t.Fatal("bob through the same public tool read the secret of alice's key")
+		}
+		problemOf(t, e.do("POST", "/clients/"+key.ClientID+"/rotate", viaSPA(bob), map[string]any{"grace_seconds": 0}), http.StatusForbidden)
+
+		portal := e.create(e.super, map[string]any{"name": "portal", "scopes": []string{scope.TenantAdmin}, "auth_method": "user",
+			"redirect_uris": []string{"https://portal.example/cb"}})
+		viaPortal := e.sign(portal.ClientID, store.DefaultTenantID, alice.ID, scope.TenantAdmin)
+		made := e.create(viaPortal, map[string]any{"name": "portal-made", "scopes": []string{"demo.read"}})
+		if stored, err := e.app.Store().GetClient(context.Background(), made.ClientID); err != nil || stored.OwnerID != portal.ClientID {
+			t.Fatalf("a key made through the bootstrap client's app: %+v %v, want it owned by the app", stored, err)
+		}
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaPortal, nil), http.StatusOK)); !s.Masked {
+			t.Fatal("the bootstrap client's app, for alice, read the secret of alice's key")
+		}
+	})
+}
