@@ -106,7 +106,9 @@ func TestDelegationFollowsWhoHoldsTheTokens(t *testing.T) {
 		makerTok, _ := e.userToken(maker, scope.TenantAdmin)
 		spa := e.create(makerTok, map[string]any{"name": "admin-spa", "scopes": []string{scope.TenantAdmin}, "auth_method": "user",
 			"public": true, "redirect_uris": []string{"https://spa.example/cb"}})
-		viaSPA := func(u *store.User) string { return e.sign(spa.ClientID, store.DefaultTenantID, u.ID, scope.TenantAdmin) }
+		viaSPA := func(u *store.User) string {
+			return e.sign(spa.ClientID, store.DefaultTenantID, u.ID, scope.TenantAdmin)
+		}
 		key := e.create(viaSPA(alice), map[string]any{"name": "alice-key", "scopes": []string{"demo.read"}})
 		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaSPA(alice), nil), http.StatusOK)); s.Masked {
 			t.Fatal("alice through the public tool: her own key's secret is masked")
