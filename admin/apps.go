@@ -98,8 +98,8 @@ func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, a.UpdatedAt) {
-		return nil
+	if done, err := notModified(w, r, "app", a.UpdatedAt); done || err != nil {
+		return err
 	}
 	setETag(w, a.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewApp(a))

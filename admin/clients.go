@@ -204,8 +204,8 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, cl.UpdatedAt) {
-		return nil
+	if done, err := notModified(w, r, "client", cl.UpdatedAt); done || err != nil {
+		return err
 	}
 	setETag(w, cl.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewClient(cl))

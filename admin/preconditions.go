@@ -33,27 +33,51 @@ func conditional(r *http.Request) bool {
 	return r.Header.Get("If-Match") != "" || r.Header.Get("If-Unmodified-Since") != "" || r.Header.Get("If-None-Match") != ""
 }
 
-// notModified answers 304 to a GET whose If-None-Match names the row's
-// version (or, without one, whose If-Modified-Since is not before its last
-// change), and reports whether it did (RFC 9110 §13.2.2 steps 3 and 4).
-func notModified(w http.ResponseWriter, r *http.Request, updatedAt time.Time) bool {
+// notModified evaluates a GET's preconditions in RFC 9110 §13.2.2 order for
+// the row last changed at updatedAt: a false If-Match (or, without one,
+// If-Unmodified-Since) is 412; an If-None-Match naming the row's version
+// (or, without one, an If-Modified-Since not before its last change) is
+// 304 with the ETag and the Cache-Control the 200 carries. It reports
+// whether it answered.
+func notModified(w http.ResponseWriter, r *http.Request, what string, updatedAt time.Time) (bool, error) {
+	if err := unchangedSince(r, what, updatedAt); err != nil {
+		return false, err
+	}
 	if values := r.Header.Values("If-None-Match"); len(values) > 0 {
 		if !matchesWeakly(values, etag(updatedAt)) {
-			return false
+			return false, nil
 		}
-	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err != nil || updatedAt.Truncate(time.Second).After(t) {
-		return false
+	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err != nil || updatedAt.After(t) {
+		return false, nil
 	}
 	setETag(w, updatedAt)
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNotModified)
-	return true
+	return true, nil
 }
 
-// precondition is a 412 problem when r's If-Match, or without one its
-// If-Unmodified-Since, or its If-None-Match is false for the row last
-// changed at updatedAt (evaluated as RFC 9110 §13.2.2 orders them), else
-// nil.
+// precondition is a 412 problem when r's preconditions are false for the
+// row last changed at updatedAt, as RFC 9110 §13.2.2 orders them for an
+// edit: If-Match (or, without one, If-Unmodified-Since), then If-None-Match;
+// else nil.
 func precondition(r *http.Request, what string, updatedAt time.Time) error {
+	if err := unchangedSince(r, what, updatedAt); err != nil {
+		return err
+	}
+	// An edit meant for any version but this one (or, with "*", for no
+	// row at all: a create that must not overwrite) is refused (§13.1.2).
+	if values := r.Header.Values("If-None-Match"); len(values) > 0 && matchesWeakly(values, etag(updatedAt)) {
+		return newProblem(http.StatusPreconditionFailed, "the %s is the version If-None-Match names (or it exists, for *): nothing was changed", what)
+	}
+	return nil
+}
+
+// unchangedSince is steps 1 and 2: a 412 problem when If-Match, or without
+// one If-Unmodified-Since, is false. The date is compared with the row's
+// change to the nanosecond: a change later in the second the date names
+// counts as after it (a client's date comes from a Date header, to the
+// second, and must not let an edit overwrite a change it never read).
+func unchangedSince(r *http.Request, what string, updatedAt time.Time) error {
 	if values := r.Header.Values("If-Match"); len(values) > 0 {
 		if !matchesStrongly(values, etag(updatedAt)) {
 			return changedSince(what)
@@ -65,14 +89,9 @@ func precondition(r *http.Request, what string, updatedAt time.Time) error {
 		if err != nil {
 			return nil // an invalid date is ignored (§13.1.4)
 		}
-		if updatedAt.Truncate(time.Second).After(t) {
+		if updatedAt.After(t) {
 			return changedSince(what)
 		}
-	}
-	// An edit meant for any version but this one (or, with "*", for no
-	// row at all: a create that must not overwrite) is refused (§13.1.2).
-	if values := r.Header.Values("If-None-Match"); len(values) > 0 && matchesWeakly(values, etag(updatedAt)) {
-		return newProblem(http.StatusPreconditionFailed, "the %s is the version If-None-Match names (or it exists, for *): nothing was changed", what)
 	}
 	return nil
 }

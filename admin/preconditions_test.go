@@ -95,11 +95,12 @@ func TestConditionalEdits(t *testing.T) {
 }
 
 // If-None-Match (RFC 9110 §13.1.2): a PATCH naming the current version, or
-// "*" (the row exists), is 412 and changes nothing; naming another version
-// it applies. A GET naming the current version (weak or strong) is 304
-// with the ETag and no body, as is one whose If-Modified-Since is not
-// before the last change; otherwise 200 with the row. Clients, apps and
-// users alike.
+// "*" (the row exists), is 412 and changes nothing, also after an If-Match
+// that holds; naming another version it applies. A GET naming the current
+// version (weak or strong) is 304 with the ETag, the 200's Cache-Control
+// and no body, as is one whose If-Modified-Since is not before the last
+// change, unless its If-Match fails (412). Dates are compared with the
+// change to the nanosecond. Clients and users alike (apps share the code).
 func TestIfNoneMatch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
@@ -130,6 +131,25 @@ func TestIfNoneMatch(t *testing.T) {
 			old := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
 			if w := e.do("GET", tc.path, e.super, nil, "If-Modified-Since", old); w.Code != http.StatusOK {
 				t.Fatalf("%s GET If-Modified-Since before the last change: %d, want 200", tc.path, w.Code)
+			}
+			if w := e.do("GET", tc.path, e.super, nil, "If-None-Match", tag); w.Header().Get("Cache-Control") != "no-store" {
+				t.Fatalf("%s: a 304 without the 200's Cache-Control: %v", tc.path, w.Header())
+			}
+			// §13.2.2 order: If-Match first, on a GET too; If-None-Match
+			// still counts after an If-Match that holds.
+			e.want(e.do("GET", tc.path, e.super, nil, "If-Match", `"old"`, "If-None-Match", tag), http.StatusPreconditionFailed)
+			e.want(e.do("PATCH", tc.path, e.super, map[string]any{tc.field: "changed"}, "If-Match", tag, "If-None-Match", "*"), http.StatusPreconditionFailed)
+			// A date in the second of the last change, which came after
+			// its start: the change counts as after it (no stale 304, and
+			// no edit over a change its sender never read).
+			row := e.want(e.do("GET", tc.path, e.super, nil), http.StatusOK)
+			stamp := decode[struct {
+				UpdatedAt time.Time `json:"updated_at"`
+			}](t, row)
+			if stamp.UpdatedAt.Nanosecond() != 0 {
+				sameSecond := stamp.UpdatedAt.UTC().Format(http.TimeFormat)
+				e.want(e.do("GET", tc.path, e.super, nil, "If-Modified-Since", sameSecond), http.StatusOK)
+				e.want(e.do("PATCH", tc.path, e.super, map[string]any{tc.field: "changed"}, "If-Unmodified-Since", sameSecond), http.StatusPreconditionFailed)
 			}
 			e.want(e.do("GET", tc.path, e.super, nil, "If-None-Match", `"other"`), http.StatusOK)
 			e.want(e.do("PATCH", tc.path, e.super, map[string]any{tc.field: "changed"}, "If-None-Match", `"other"`), http.StatusOK)

@@ -140,8 +140,8 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
-	if notModified(w, r, u.UpdatedAt) {
-		return nil
+	if done, err := notModified(w, r, "user", u.UpdatedAt); done || err != nil {
+		return err
 	}
 	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusOK, viewUser(u))
