@@ -25,21 +25,29 @@ var othersIdentityHeaders = []string{
 	"X-Forwarded-Access-Token", "X-Forwarded-Client-Cert", "X-Id-Token", "X-Userinfo", // oauth2-proxy, Envoy, Kong OIDC
 	"X-Authenticated-User", "X-Authenticated-Userid", "X-Authenticated-Scope", "X-Credential-Identifier", // Kong
 	"X-Anonymous-Consumer", "X-Webauth-User", "X-Webauth-Email", // Kong, Grafana's auth proxy mode
-	"X-Auth-Username", "X-Auth-Userid", "X-Auth-Email", "X-Auth-Roles", "X-Auth-Subject", "X-Auth-Groups", // Keycloak gatekeeper
-	"X-Ssl-Client-Cert", "X-Ssl-Client-Dn", "X-Ssl-Client-Verify", "X-Client-Cert", "X-Client-Dn", "X-Client-Verify", "Ssl-Client-Cert",
+	// Keycloak gatekeeper (not its X-Auth-Email, which Cloudflare-style
+	// APIs take as a credential with X-Auth-Key)
+	"X-Auth-Username", "X-Auth-Userid", "X-Auth-Roles", "X-Auth-Subject", "X-Auth-Groups",
+	"X-Token-Subject", "Teleport-Jwt-Assertion", // caddy-security, Teleport
+	"X-Forwarded-Tls-Client-Cert", "X-Forwarded-Tls-Client-Cert-Info", // Traefik
+	"X-Client-Cert", "X-Client-Dn", "X-Client-Verify", // client certificates, as nginx and HAProxy pass them on
 }
 
 // othersIdentityPrefixes start whole families of such headers.
 var othersIdentityPrefixes = []string{
-	"X-Auth-Request-",            // oauth2-proxy
-	"X-Consumer-",                // Kong
-	"X-Pomerium-",                // Pomerium
-	"X-Remote-Extra-",            // Kubernetes auth proxy
-	"X-Ms-Client-Principal",      // Azure App Service
-	"X-Goog-Authenticated-User-", // Google IAP
-	"X-Goog-Iap-",                // Google IAP
-	"Cf-Access-",                 // Cloudflare Access
-	"X-Amzn-Oidc-",               // AWS ALB
+	"X-Auth-Request-",              // oauth2-proxy
+	"X-Consumer-",                  // Kong
+	"X-Pomerium-",                  // Pomerium
+	"X-Remote-Extra-",              // Kubernetes auth proxy
+	"X-Ms-Client-Principal",        // Azure App Service
+	"X-Goog-Authenticated-User-",   // Google IAP
+	"X-Goog-Iap-",                  // Google IAP
+	"Cf-Access-",                   // Cloudflare Access
+	"X-Amzn-Oidc-",                 // AWS ALB
+	"X-Authentik-",                 // authentik
+	"X-Token-User-",                // caddy-security
+	"X-Vouch-",                     // Vouch Proxy
+	"X-Ssl-Client-", "Ssl-Client-", // client certificates (nginx, Apache mod_ssl names)
 }
 
 // clientAddressHeaders name the caller's address or scheme as a proxy
@@ -52,7 +60,8 @@ var othersIdentityPrefixes = []string{
 var clientAddressHeaders = []string{
 	"Forwarded", "X-Real-Ip", "X-Client-Ip", "Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip",
 	"Fastly-Client-Ip", "X-Cluster-Client-Ip", "X-Original-Forwarded-For", "X-Forwarded", "Forwarded-For",
-	"Front-End-Https", "X-Url-Scheme",
+	"Front-End-Https", "X-Url-Scheme", "X-Scheme", "Proxy-Client-Ip", "Wl-Proxy-Client-Ip", "X-Remote-Addr",
+	"X-Remote-Ip", "X-Originating-Ip",
 }
 
 // caddyForwarded are the X-Forwarded- headers Caddy's proxy manages; every
@@ -72,11 +81,11 @@ const (
 // othersHeader says whether header k is another gateway's identity header,
 // a client address header or neither, in any spelling (case, '_' or '.').
 func othersHeader(k string) othersKind {
-	if len(k) < len("X-Real-Ip") { // shorter than any name above: Accept, Cookie, Host, Range, Te, Via
+	if len(k) < len("X-Scheme") { // shorter than any name above: Accept, Cookie, Host, Range, Te, Via
 		return notOthers
 	}
 	switch foldNameByte(k[0]) {
-	case 'c', 'f', 'r', 's', 't', 'x': // the first letters of the names above
+	case 'c', 'f', 'p', 'r', 's', 't', 'w', 'x': // the first letters of the names above
 	default: // Accept-*, Authorization, If-*, Origin, User-Agent, … on every request
 		return notOthers
 	}

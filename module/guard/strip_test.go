@@ -328,11 +328,14 @@ func TestStripRemovesOtherGatewaysHeaders(t *testing.T) {
 	identity := []string{"Remote-User: admin", "X-Forwarded-User: admin", "x-forwarded-email: a@b", "X-Auth-Request-User: admin",
 		"X-Consumer-Username: admin", "X-Authenticated-Userid: admin", "X-Remote-User: admin", "X-Webauth-User: admin",
 		"X-Ms-Client-Principal-Name: admin", "Cf-Access-Authenticated-User-Email: a@b", "X-Amzn-Oidc-Identity: admin",
-		"X-Forwarded-Client-Cert: forged", "X-Pomerium-Claim-Email: a@b", "X_Forwarded_User: admin"}
+		"X-Forwarded-Client-Cert: forged", "X-Pomerium-Claim-Email: a@b", "X_Forwarded_User: admin",
+		"X-Forwarded-Tls-Client-Cert: forged", "X-Token-User-Email: a@b", "X-Authentik-Username: admin", "Ssl-Client-Verify: SUCCESS"}
 	address := []string{"Forwarded: for=10.0.0.1", "X-Real-IP: 10.0.0.1", "True-Client-IP: 10.0.0.1", "X-Client-IP: 10.0.0.1",
-		"X-Forwarded-Prefix: /admin", "X-Forwarded-Port: 443", "X-Forwarded-Server: internal", "X-Forwarded-Ssl: on"}
+		"X-Forwarded-Prefix: /admin", "X-Forwarded-Port: 443", "X-Forwarded-Server: internal", "X-Forwarded-Ssl: on",
+		"Wl-Proxy-Client-Ip: 10.0.0.1", "X-Scheme: https"}
 	others := []string{"X-Forwarded-For: 10.0.0.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: api.example",
-		"X-Remote-Username-Hint: kept", "X-Users: kept", "Remote-Userx: kept", "Accept: */*"}
+		"X-Remote-Username-Hint: kept", "X-Users: kept", "Remote-Userx: kept", "Accept: */*",
+		"X-Auth-Email: api@example.com", "X-Auth-Key: kept"} // Cloudflare-style API credentials
 	run := func(t *testing.T, s *Strip, trusted bool) []string {
 		t.Helper()
 		x := newExchange("/public/x", slices.Concat(identity, address, others)...)

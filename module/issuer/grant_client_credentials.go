@@ -129,7 +129,7 @@ func (m *Minter) speaksFor(ctx context.Context, c *store.Client, u *store.User, 
 }
 
 // userParamMisspelt returns a parameter of req that names a user under
-// another spelling of user_id (userid, UserID, user-id, USER_ID), "" when
+// another spelling of user_id (userid, UserID, user-id, USER_ID, "user id"), "" when
 // there is none. Unrecognized parameters are otherwise ignored (RFC 6749
 // §3.2), but this one would silently turn a request for a user's 3-legged
 // token into a 2-legged one, which may carry the tenant-wide scopes
@@ -141,7 +141,7 @@ func userParamMisspelt(req *Request) string {
 		}
 		var folded strings.Builder
 		for _, r := range name {
-			if r != '_' && r != '-' && r != '.' {
+			if r != '_' && r != '-' && r != '.' && r != ' ' {
 				folded.WriteRune(unicode.ToLower(r))
 			}
 		}

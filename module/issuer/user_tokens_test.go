@@ -78,7 +78,7 @@ func TestMisspeltUserIDIsRefused(t *testing.T) {
 	alice := f.user(store.DefaultTenantID, "alice", false)
 	every := f.endpoint(&TokenEndpoint{UserTokens: UserTokensEveryClient})
 	plain, plainSecret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
-	for _, name := range []string{"userid", "UserID", "user-id", "USER_ID", "User.Id"} {
+	for _, name := range []string{"userid", "UserID", "user-id", "USER_ID", "User.Id", "user id"} {
 		res := f.refuse(t, every, withBasic(formRequest(ccForm(name, "alice")), plain.ID, plainSecret), http.StatusBadRequest, oauth.InvalidRequest)
 		if !strings.Contains(res.str("error_description"), name) || !strings.Contains(res.str("error_description"), "user_id") {
 			t.Errorf("%s: description %q, want it to name %s and user_id", name, res.str("error_description"), name)
