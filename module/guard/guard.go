@@ -550,7 +550,7 @@ func (g *Guard) failure(ctx context.Context, what string, err error) *oauth.Erro
 		g.logger.Debug(what+": the client closed the request", zap.Error(err))
 		return oauth.New(oauth.ServerError, statusClientClosedRequest, "the client closed the request")
 	}
-	g.logger.Error(what, zap.Error(err))
+	app.LogFailure(g.logger, zap.ErrorLevel, what, err)
 	if store.Unavailable(err) {
 		return oauth.ErrUnavailable(store.RetryAfter)
 	}

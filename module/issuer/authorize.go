@@ -249,7 +249,7 @@ func clientIP(r *http.Request) string {
 // serverError logs err and shows a generic error page: 503 with
 // Retry-After when the database is unavailable, else 500.
 func (a *Authorize) serverError(w http.ResponseWriter, what string, err error) error {
-	a.logger.Error(what, zap.Error(err))
+	app.LogFailure(a.logger, zap.ErrorLevel, what, err)
 	oe := serverFailure(err)
 	if oe.Status == http.StatusServiceUnavailable {
 		for k, v := range oe.Header {

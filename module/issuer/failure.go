@@ -42,9 +42,7 @@ func (m *Minter) failed(ctx context.Context, msg string, err error, fields ...za
 	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
 		level = zap.DebugLevel
 	}
-	if ce := m.logger.Check(level, msg); ce != nil {
-		ce.Write(append(fields, zap.Error(err))...)
-	}
+	app.LogFailure(m.logger, level, msg, err, fields...)
 	return serverFailure(err)
 }
 

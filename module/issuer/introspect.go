@@ -110,7 +110,7 @@ func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 			}
 		}
 	case !app.IsTokenError(err):
-		in.logger.Error("introspecting token", zap.Error(err))
+		app.LogFailure(in.logger, zap.ErrorLevel, "introspecting token", err)
 		oauth.WriteJSON(w, serverFailure(err), realmOr(in.Realm))
 		return nil
 	default:

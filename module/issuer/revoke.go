@@ -94,7 +94,7 @@ func (rv *Revocation) revoke(req *Request) *oauth.Error {
 		return oauth.ErrUnauthorizedClient("a client may revoke only its own tokens")
 	}
 	if err := rv.app.Revoke(req.HTTP.Context(), c); err != nil {
-		rv.logger.Error("revoking token", zap.Error(err))
+		app.LogFailure(rv.logger, zap.ErrorLevel, "revoking token", err)
 		return serverFailure(err)
 	}
 	return nil
@@ -119,7 +119,7 @@ func (rv *Revocation) revokeRefresh(req *Request, raw string) *oauth.Error {
 		err = rv.app.Store().RevokeRefreshFamily(ctx, t.FamilyID)
 	}
 	if err != nil {
-		rv.logger.Error("revoking a refresh token", zap.Error(err))
+		app.LogFailure(rv.logger, zap.ErrorLevel, "revoking a refresh token", err)
 		return serverFailure(err)
 	}
 	return nil
