@@ -7,6 +7,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/token"
 )
@@ -21,7 +22,11 @@ var (
 	// (user_tokens every_client), and the user has become one since.
 	ErrUserPromoted = errors.New("the token's user has become an admin since it was issued")
 	ErrClientMoved  = errors.New("the client is no longer in the token's tenant")
-	ErrConnectAs    = errors.New("the user the client connects as has changed; get a new token")
+	// ErrScopeNotForClient: a scope of the token is now kept for clients of
+	// other names (the catalogue's clients option, added or changed by a
+	// reload, or the client renamed): the token endpoint would not issue it.
+	ErrScopeNotForClient = errors.New("a scope of the token is only for clients of another name now; get a new token")
+	ErrConnectAs         = errors.New("the user the client connects as has changed; get a new token")
 	// ErrConnectAsPromoted: the token speaks for a super admin its client
 	// connects as or named, and the client's owner is neither that user
 	// nor a super admin (power.MaySpeakFor).
@@ -94,6 +99,9 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	if !actsFor(client, c) {
 		return ErrConnectAs
 	}
+	if !scopesForClient(a.Catalogue(), c, client.Name) {
+		return ErrScopeNotForClient
+	}
 	// An admin ended the client's tokens (a leak, say), or moved it or
 	// changed its connect-as user and back (checked after those two, so
 	// that a token refused for a move says so): those minted before are of
@@ -125,6 +133,20 @@ func (a *App) standing(ctx context.Context, c *token.Claims) error {
 	return nil
 }
 
+// scopesForClient reports whether every scope of c may be held by a client
+// named name, as the catalogue says now (scope.Scope.ForClient): the token
+// endpoint checks it when it issues, and a catalogue reloaded with a
+// clients option (or a client renamed) must not leave tokens out that it
+// would no longer issue.
+func scopesForClient(cat *scope.Catalogue, c *token.Claims, name string) bool {
+	for _, s := range c.Scopes() {
+		if def, ok := cat.Get(s); ok && !def.ForClient(name) {
+			return false
+		}
+	}
+	return true
+}
+
 // actsFor reports whether the client's current settings could have issued
 // c. A client that connects as a user gets only tokens for that user, so a
 // 2-legged token of such a client dates from before it was given the user:
@@ -147,6 +169,7 @@ func IsTokenError(err error) bool {
 		token.ErrMalformed, token.ErrExpired, token.ErrNotYet, token.ErrSignature, token.ErrIssuer,
 		token.ErrType, token.ErrAlgorithm, token.ErrUnknownKey, token.ErrAudience,
 		ErrRevoked, ErrClientDisabled, ErrClientGone, ErrUserDisabled, ErrUserPromoted, ErrClientMoved, ErrConnectAs, ErrConnectAsPromoted,
+		ErrScopeNotForClient,
 	} {
 		if errors.Is(err, e) {
 			return true

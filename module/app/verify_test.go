@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -686,4 +687,34 @@ func TestOwnerPower(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A token carrying a scope the catalogue keeps for clients of other names
+// (a clients option a reload added, say) is refused with
+// ErrScopeNotForClient (401: its client gets a new token, which the token
+// endpoint refuses as invalid_scope), cached or not, as the token endpoint
+// would not issue it now (ops red team: it was taken for its whole
+// lifetime); the named client's token verifies, and so does another
+// client's token without the scope.
+func TestVerifyRefusesScopesKeptForOtherClients(t *testing.T) {
+	a := apptest.Open(t, store.SQLite, noPolling, func(a *app.App) {
+		a.Scopes = append(slices.Clone(a.Scopes), scope.Scope{Name: "batch_import", Clients: []string{"batch-import"}})
+	})
+	withBatch := func(c *token.Claims) { c.Scope = "demo.read batch_import" }
+	other, _ := newClient(t, a, "other")
+	raw, _ := mintWith(t, a, other.ID, "", time.Now(), time.Hour, withBatch)
+	for range 2 { // uncached, then (were it admitted) cached
+		if _, err := a.Verify(context.Background(), raw); !errors.Is(err, app.ErrScopeNotForClient) || !app.IsTokenError(err) {
+			t.Fatalf("another client's token with batch_import: err = %v, want ErrScopeNotForClient", err)
+		}
+	}
+	named, _ := newClient(t, a, "batch-import")
+	ok, _ := mintWith(t, a, named.ID, "", time.Now(), time.Hour, withBatch)
+	if _, err := verifyTwice(a, ok); err != nil {
+		t.Fatalf("the named client's token: %v", err)
+	}
+	plain, _ := mint(t, a, other.ID, "", time.Hour)
+	if _, err := verifyTwice(a, plain); err != nil {
+		t.Fatalf("the other client's token without the scope: %v", err)
+	}
 }
