@@ -20,6 +20,7 @@ import (
 
 	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -114,6 +115,9 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	case Postgres:
 		if dsn == "" {
 			return nil, errors.New("postgres needs a DSN")
+		}
+		if _, err := pgconn.ParseConfig(dsn); err != nil {
+			return nil, dsnError(err)
 		}
 		dial = postgres.Open(withExecMode(dsn))
 	default:
@@ -457,4 +461,20 @@ func unchangedSince(tx *gorm.DB, model any, where string, readAt time.Time, args
 		return ErrStale
 	}
 	return nil
+}
+
+// dsnError is a DSN's parse error without the DSN: pgx shows it with the
+// password masked only in its plainest spelling (password=x), so
+// "password = x" or an escaped quote reached the log, the reload answer and
+// the command line's stderr. The reason alone is kept.
+func dsnError(err error) error {
+	reason := "it does not parse"
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		text := pe.Error()
+		if i := strings.LastIndex(text, "`: "); i >= 0 {
+			reason = text[i+len("`: "):]
+		}
+	}
+	return fmt.Errorf("opening postgres database: the DSN is not valid (%s); it is not shown, as it may hold a password", reason)
 }
