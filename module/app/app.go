@@ -432,7 +432,12 @@ func (a *App) CloseStandalone() error {
 // Validate checks the configuration.
 func (a *App) Validate() error {
 	u, err := url.Parse(a.Issuer)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err == nil && u.User != nil {
+		// Not echoed: the issuer is published in discovery and every
+		// token, and this part of it is a credential.
+		return fmt.Errorf("issuer must not hold a user name or password (user@host): it is published in discovery and in every token")
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(a.Issuer, "#") {
 		return fmt.Errorf("issuer must be an http(s) URL with a host and no query or fragment (RFC 8414), not %q", a.Issuer)
 	}
 	if a.Database != nil && a.Database.MaxConnections < 0 {
