@@ -88,7 +88,7 @@ func (h *Handler) rotateKeys(w http.ResponseWriter, r *http.Request, c *caller) 
 		Emergency: b.Emergency, RetireOld: b.RetireOld,
 	}, c.actor(""))
 	if pending, ok := errors.AsType[*store.PendingKeyError](err); ok {
-		return newProblem(http.StatusConflict, "key %s is pre-published and starts signing at %s; rotate again after that, or send {\"emergency\": true} to replace it now",
+		return newProblem(http.StatusConflict, "key %s is pre-published and starts signing at %s; rotate again after that, or make it an emergency rotation to replace it now ({\"emergency\": true}; on the command line, --emergency)",
 			pending.KID, pending.ActivatesAt.UTC().Format(time.RFC3339))
 	}
 	if err != nil {
