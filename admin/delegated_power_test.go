@@ -17,19 +17,11 @@ import (
 func (e *env) userApp(maker *store.User, scopes ...string) string {
 	e.t.Helper()
 	id := app.NewClientID()
-	_, digest, ct, err := e.app.NewSecret(id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c := &store.Client{
+	return e.storeClient(&store.Client{
 		ID: id, TenantID: store.DefaultTenantID, Name: "app-" + id, AuthMethod: store.AuthUser,
 		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: maker.ID, CreatorUserID: maker.ID,
-		SecretDigest: digest, SecretCiphertext: ct, RedirectURIs: store.Strings{"https://app.example/cb"},
-	}
-	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
-		e.t.Fatal(err)
-	}
-	return id
+		RedirectURIs: store.Strings{"https://app.example/cb"},
+	}).ID
 }
 
 // A super admin who approves a tenant admin's app for scopegate.tenant_admin

@@ -64,22 +64,33 @@ func (e *env) user(tenant, username string) *store.User {
 	return u
 }
 
+// storeClient gives c a new id (when it has none) and secret and creates
+// it straight in the store, as the API would have stored it.
+func (e *env) storeClient(c *store.Client) *store.Client {
+	e.t.Helper()
+	if c.ID == "" {
+		c.ID = app.NewClientID()
+	}
+	_, digest, ct, err := e.app.NewSecret(c.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c.SecretDigest, c.SecretCiphertext = digest, ct
+	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
 // adminToken creates a client in tenant holding scopes, straight in the
 // store, and returns a 2-legged token of it and its id.
 func (e *env) adminToken(tenant string, scopes ...string) (string, string) {
 	e.t.Helper()
 	id := app.NewClientID()
-	_, digest, ct, err := e.app.NewSecret(id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c := &store.Client{
+	e.storeClient(&store.Client{
 		ID: id, TenantID: tenant, Name: "admin-" + id, AuthMethod: store.AuthAPIKey,
-		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: id, SecretDigest: digest, SecretCiphertext: ct,
-	}
-	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
-		e.t.Fatal(err)
-	}
+		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: id,
+	})
 	return e.sign(id, tenant, "", scopes...), id
 }
 
@@ -89,17 +100,10 @@ func (e *env) adminToken(tenant string, scopes ...string) (string, string) {
 func (e *env) userToken(u *store.User, scopes ...string) (string, string) {
 	e.t.Helper()
 	id := app.NewClientID()
-	_, digest, ct, err := e.app.NewSecret(id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c := &store.Client{
+	e.storeClient(&store.Client{
 		ID: id, TenantID: u.TenantID, Name: "own-" + id, AuthMethod: store.AuthAPIKey, ConnectAsUserID: &u.ID,
-		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: u.ID, SecretDigest: digest, SecretCiphertext: ct,
-	}
-	if err := e.app.Store().CreateClient(context.Background(), c, store.Actor{Principal: "test"}); err != nil {
-		e.t.Fatal(err)
-	}
+		AllowedScopes: scopes, DefaultScopes: scopes, OwnerID: u.ID,
+	})
 	return e.sign(id, u.TenantID, u.ID, scopes...), id
 }
 
