@@ -74,6 +74,9 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, c *caller) er
 }
 
 func (h *Handler) createApp(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := refuseDelegated(c); err != nil {
+		return err
+	}
 	var b appBody
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return err

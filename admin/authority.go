@@ -70,23 +70,23 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	if err != nil {
 		return nil, refusal(err)
 	}
-	c := &caller{power: p, super: p.Level == power.Super, tenant: g.TenantID, adminUser: g.CreatorID, creatorUser: g.CreatorID}
+	c := &caller{power: p, super: p.Level == power.Super, tenant: g.TenantID, adminUser: g.CreatorID}
 	if g.User != nil {
-		c.user, c.adminUser, c.creatorUser = g.User.ID, g.User.ID, g.User.ID
+		c.user, c.adminUser = g.User.ID, g.User.ID
 	}
 	switch {
 	case claims != nil && delegated(g):
-		// The user consented to a confidential client someone else set
-		// up (an app whose secret its maker holds): the token is that
-		// client's, acting for the user within the maker's power, as the
-		// client's own 2-legged token would. It owns what it makes as the
-		// client would (so the maker's demotion, and the client's deletion,
-		// end their power: it is the maker who receives their secrets) and
-		// holds no owner's rights of the user's (reading or rotating the
-		// secrets of the user's clients). The audit log still names the
-		// user, through the client.
+		// The user consented to an app another admin set up: whoever
+		// serves the app's redirect URI (its maker) may hold the token,
+		// public client or not. It acts for the user within both their
+		// powers, but as the app: it holds no owner's rights of the
+		// user's (reading or rotating the secrets of the user's clients)
+		// and makes no credentials (refuseDelegated), which would be the
+		// user's, or pooled among all of the app's users, while their
+		// secrets went to the maker. The audit log still names the user,
+		// through the app.
 		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
-		c.user, c.creatorUser = "", g.CreatorID
+		c.user, c.delegated = "", true
 	case claims != nil:
 		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
 	case g.Local:
@@ -97,15 +97,24 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	return c, nil
 }
 
-// delegated reports whether a user-bound token belongs to a confidential
-// client that someone other than the token's user set up: no admin user,
-// or another one, handed the client its power (store.LineageOf). Its
-// tokens reach whoever holds its secret (that maker, not the user: a super
-// admin approving a tenant admin's app on the consent screen, say). A
-// public client's tokens stay with the user who signs in (a browser app's
-// every user holds only their own), so it acts as that user.
+// delegated reports whether a user-bound token belongs to a client another
+// admin user than the token's user handed its admin power (store.LineageOf):
+// a super admin approving a tenant admin's app on the consent screen, say.
+// A client the operator made (the command line, the bootstrap client's
+// token: no admin user behind it) is not: its maker already holds every
+// tenant.
 func delegated(g power.Grounds) bool {
-	return g.User != nil && !g.Session && g.Client != nil && !g.Client.Public && g.CreatorID != g.User.ID
+	return g.User != nil && !g.Session && g.Client != nil && g.CreatorID != "" && g.CreatorID != g.User.ID
+}
+
+// refuseDelegated is the answer to a delegated caller (see delegated) asking
+// to create credentials (clients, apps, tenant pairs) or read or rotate a
+// secret, nil for any other caller.
+func refuseDelegated(c *caller) error {
+	if !c.delegated {
+		return nil
+	}
+	return forbidden("a token of an app another admin set up may not create credentials or read or rotate secrets for its user: use the console, or a client of your own")
 }
 
 // refusal is the bearer challenge for a token without admin power.

@@ -83,18 +83,18 @@ type caller struct {
 	user      string // the admin user it is (console session, user-bound token); "" for a client alone
 	// adminUser is the admin user whose power the caller uses: user, or the
 	// user who handed the token's client its admin power; "" for none. The
-	// audit log names it.
+	// audit log names it, and clients the caller makes record it
+	// (store.Client.CreatorUserID), so their power ends with that user's.
 	adminUser string
-	// creatorUser is what clients and pairs the caller makes record as
-	// their creator (store.Client.CreatorUserID), so that their power ends
-	// with that user's: adminUser, except for a token of a client another
-	// admin made acting for a user (delegated), where it is that admin.
-	creatorUser string
-	via         string      // what the principal came through, for the audit log (store.Actor.Via)
-	power       power.Power // module/power: what the caller may do and hand out
-	super       bool        // power is super admin: every tenant
-	tenant      string      // the token's (or session user's) tenant; a tenant admin is confined to it
-	remote      string      // client IP for the audit log
+	// delegated marks a user-bound token of an app another admin set up
+	// (authority.go: delegated): it makes no credentials and reads no
+	// secrets.
+	delegated bool
+	via       string      // what the principal came through, for the audit log (store.Actor.Via)
+	power     power.Power // module/power: what the caller may do and hand out
+	super     bool        // power is super admin: every tenant
+	tenant    string      // the token's (or session user's) tenant; a tenant admin is confined to it
+	remote    string      // client IP for the audit log
 }
 
 type callerKey struct{}

@@ -157,13 +157,16 @@ func (h *Handler) ensureClient(w http.ResponseWriter, r *http.Request, c *caller
 // newClient reads and validates the body of POST /clients into a client
 // that is not stored yet.
 func (h *Handler) newClient(w http.ResponseWriter, r *http.Request, c *caller) (*store.Client, error) {
+	if err := refuseDelegated(c); err != nil {
+		return nil, err
+	}
 	var b clientBody
 	if err := decodeBody(w, r, &b, false); err != nil {
 		return nil, err
 	}
 	cl := &store.Client{
 		ID: app.NewClientID(), TenantID: c.tenant, AuthMethod: store.AuthAPIKey, OwnerID: c.principal,
-		CreatorUserID: c.creatorUser, RedirectURIs: store.Strings{},
+		CreatorUserID: c.adminUser, RedirectURIs: store.Strings{},
 	}
 	if err := h.applyClient(r.Context(), c, cl, &b, true); err != nil {
 		return nil, err

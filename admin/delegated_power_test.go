@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/scopegate/scopegate/module/app"
@@ -24,101 +25,61 @@ func (e *env) userApp(maker *store.User, scopes ...string) string {
 	}).ID
 }
 
-// A super admin who approves a tenant admin's app for scopegate.tenant_admin
-// hands that app a token acting for the super admin, within the tenant
-// admin's power (red team: the app's maker holds its secret, so it redeems
-// the code). What the token makes belongs to the app, as if its own token
-// had made it, and ends with the app's maker: once the maker is disabled,
-// or the app deleted, a client made with the token has no power (it kept a
-// tenant admin's, owned by the super admin, whose secret the maker held).
-// The token reads and rotates no secret of the super admin's clients (it
-// did, as their owner). The same token shape through an app the super
-// admin made itself still acts as the super admin's own (owner of what it
-// makes, reader of its secrets), so the refusals are not vacuous.
-func TestDelegatedTokenActsAsItsAppNotAsTheConsentingUser(t *testing.T) {
+// A super admin who approves a tenant admin's app for
+// scopegate.tenant_admin hands whoever serves the app's redirect URI (its
+// maker, confidential or public app alike) a token acting for the super
+// admin, within the tenant admin's power. It manages what that power
+// covers, but makes no credentials (a client made with it kept a tenant
+// admin's power, owned by the super admin, after the maker was disabled
+// and the app deleted: console red team) and reads or rotates no secret of
+// the super admin's clients (it did, as their owner). Through an app the
+// super admin made itself, or one the operator made (the bootstrap
+// client's token), the same token shape acts as the super admin's own, so
+// the refusals are not vacuous.
+func TestDelegatedTokenMakesNoCredentials(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		root2 := e.superUser("root2")
 		dta := e.adminUser(store.DefaultTenantID, "dta")
-
-		appK := e.userApp(dta, scope.TenantAdmin)
-		kt := e.sign(appK, store.DefaultTenantID, root2.ID, scope.TenantAdmin)
-		madeZ := e.create(kt, map[string]any{"name": "persist-ta", "scopes": []string{scope.TenantAdmin}})
-		z, err := e.app.Store().GetClient(context.Background(), madeZ.ClientID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if z.OwnerID != appK || z.CreatorUserID != dta.ID {
-			t.Fatalf("client made with the delegated token: owner %q creator %q, want the app %q and its maker %q", z.OwnerID, z.CreatorUserID, appK, dta.ID)
-		}
-		zt := e.sign(z.ID, store.DefaultTenantID, "", scope.TenantAdmin)
-		e.want(e.do("GET", "/users", zt, nil), http.StatusOK)
-
-		// root2's own client Y: its secret is root2's to read and rotate.
-		rootApp := e.userApp(root2, scope.Admin)
-		rootTok := e.sign(rootApp, store.DefaultTenantID, root2.ID, scope.Admin)
-		y := e.userApp(root2, "demo.read")
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", rootTok, nil), http.StatusOK)); s.Masked {
-			t.Fatal("root2's own app's token: the secret of root2's client is masked, want it shown")
-		}
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", kt, nil), http.StatusOK)); !s.Masked || s.ClientSecret != masked {
-			t.Fatalf("delegated token read the secret of the consenting user's client: %+v", s)
-		}
-		problemOf(t, e.do("POST", "/clients/"+y+"/rotate", kt, map[string]any{"grace_seconds": 0}), http.StatusForbidden)
-		w := e.create(rootTok, map[string]any{"name": "root2's", "scopes": []string{"demo.read"}})
-		if own, err := e.app.Store().GetClient(context.Background(), w.ClientID); err != nil || own.OwnerID != root2.ID {
-			t.Fatalf("client made by root2's own app's token: %+v %v, want owner root2", own, err)
+		y := e.userApp(root2, "demo.read") // root2's client: its secret is root2's
+		for _, public := range []bool{false, true} {
+			id := app.NewClientID()
+			appK := e.storeClient(&store.Client{ID: id, TenantID: store.DefaultTenantID, Name: "app-" + id, AuthMethod: store.AuthUser,
+				AllowedScopes: store.Strings{scope.TenantAdmin}, OwnerID: dta.ID, CreatorUserID: dta.ID, Public: public,
+				RedirectURIs: store.Strings{"https://app.example/cb"}}).ID
+			kt := e.sign(appK, store.DefaultTenantID, root2.ID, scope.TenantAdmin)
+			e.want(e.do("GET", "/users", kt, nil), http.StatusOK) // management within the power
+			key := map[string]any{"name": "persist-ta", "scopes": []string{scope.TenantAdmin}}
+			for _, tc := range []struct {
+				method, path string
+				body         map[string]any
+			}{
+				{"POST", "/clients", key}, {"POST", "/clients/ensure", key},
+				{"POST", "/apps", map[string]any{"name": "an app", "scopes": []string{"demo.read"}, "tenant_ids": []string{"t1"}}},
+				{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
+			} {
+				if p := problemOf(t, e.do(tc.method, tc.path, kt, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
+					t.Fatalf("public %v: %s %s with the delegated token: %+v", public, tc.method, tc.path, p)
+				}
+			}
+			if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", kt, nil), http.StatusOK)); !s.Masked {
+				t.Fatalf("public %v: the delegated token read the secret of the consenting user's client", public)
+			}
 		}
 
-		// The maker disabled: what the delegated token made has no power.
-		e.want(e.do("PATCH", "/users/"+dta.ID, e.super, map[string]any{"disabled": true}), http.StatusOK)
-		e.refusedToken(zt)
-		e.refusedToken(kt)
-		e.want(e.do("PATCH", "/users/"+dta.ID, e.super, map[string]any{"disabled": false}), http.StatusOK)
-		e.want(e.do("GET", "/users", zt, nil), http.StatusOK)
-		// The app deleted: none either.
-		e.want(e.do("DELETE", "/clients/"+appK, e.super, nil), http.StatusNoContent)
-		e.refusedToken(zt)
-	})
-}
-
-// A public admin app (a browser tool, whose tokens stay with each user who
-// signs in) acts as its user even when another admin made it: a key alice
-// makes through it is hers (she reads its secret through the tool, bob
-// through the same tool does not, nor rotates it). A confidential app the
-// bootstrap client made (no admin user behind it) is delegated like one
-// another admin made: alice's token through it makes keys the app owns and
-// reads none of her own keys' secrets (review of the first fix).
-func TestDelegationFollowsWhoHoldsTheTokens(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, driver string) {
-		e := newEnv(t, driver)
-		maker := e.adminUser(store.DefaultTenantID, "maker")
-		alice := e.adminUser(store.DefaultTenantID, "alice")
-		bob := e.adminUser(store.DefaultTenantID, "bob")
-		makerTok, _ := e.userToken(maker, scope.TenantAdmin)
-		spa := e.create(makerTok, map[string]any{"name": "admin-spa", "scopes": []string{scope.TenantAdmin}, "auth_method": "user",
-			"public": true, "redirect_uris": []string{"https://spa.example/cb"}})
-		viaSPA := func(u *store.User) string {
-			return e.sign(spa.ClientID, store.DefaultTenantID, u.ID, scope.TenantAdmin)
-		}
-		key := e.create(viaSPA(alice), map[string]any{"name": "alice-key", "scopes": []string{"demo.read"}})
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaSPA(alice), nil), http.StatusOK)); s.Masked {
-			t.Fatal("alice through the public tool: her own key's secret is masked")
-		}
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaSPA(bob), nil), http.StatusOK)); !s.Masked {
-			t.Fatal("bob through the same public tool read the secret of alice's key")
-		}
-		problemOf(t, e.do("POST", "/clients/"+key.ClientID+"/rotate", viaSPA(bob), map[string]any{"grace_seconds": 0}), http.StatusForbidden)
-
-		portal := e.create(e.super, map[string]any{"name": "portal", "scopes": []string{scope.TenantAdmin}, "auth_method": "user",
-			"redirect_uris": []string{"https://portal.example/cb"}})
-		viaPortal := e.sign(portal.ClientID, store.DefaultTenantID, alice.ID, scope.TenantAdmin)
-		made := e.create(viaPortal, map[string]any{"name": "portal-made", "scopes": []string{"demo.read"}})
-		if stored, err := e.app.Store().GetClient(context.Background(), made.ClientID); err != nil || stored.OwnerID != portal.ClientID {
-			t.Fatalf("a key made through the bootstrap client's app: %+v %v, want it owned by the app", stored, err)
-		}
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+key.ClientID+"/secret", viaPortal, nil), http.StatusOK)); !s.Masked {
-			t.Fatal("the bootstrap client's app, for alice, read the secret of alice's key")
+		for name, maker := range map[string]string{"root2's own app": root2.ID, "the operator's app": ""} {
+			id := app.NewClientID()
+			e.storeClient(&store.Client{ID: id, TenantID: store.DefaultTenantID, Name: "own-" + id, AuthMethod: store.AuthUser,
+				AllowedScopes: store.Strings{scope.Admin}, OwnerID: map[bool]string{true: root2.ID, false: id}[maker != ""],
+				CreatorUserID: maker, RedirectURIs: store.Strings{"https://app.example/cb"}})
+			tok := e.sign(id, store.DefaultTenantID, root2.ID, scope.Admin)
+			if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); s.Masked {
+				t.Fatalf("%s: the secret of root2's client is masked, want it shown", name)
+			}
+			w := e.create(tok, map[string]any{"name": "made-by-" + id, "scopes": []string{"demo.read"}})
+			if own, err := e.app.Store().GetClient(context.Background(), w.ClientID); err != nil || own.OwnerID != root2.ID {
+				t.Fatalf("%s: client made with the token: %+v %v, want owner root2", name, own, err)
+			}
 		}
 	})
 }

@@ -186,6 +186,9 @@ func (h *Handler) getIntegration(w http.ResponseWriter, r *http.Request, c *call
 // scopes the admin grants; the secret is shown this once (later the usual
 // /clients/{id}/secret rules apply: the allowing admin owns the client).
 func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := refuseDelegated(c); err != nil {
+		return err
+	}
 	in, err := h.loadIntegration(r, c)
 	if err != nil {
 		return err
@@ -242,7 +245,7 @@ func (h *Handler) allowIntegration(w http.ResponseWriter, r *http.Request, c *ca
 		ID: app.NewClientID(), TenantID: in.tenant, Name: in.app.Name, AuthMethod: store.AuthAPIKey,
 		AllowedScopes: granted, DefaultScopes: append(store.Strings{}, granted...),
 		RedirectURIs: append(store.Strings{}, in.app.RedirectURIs...), AppID: &appID, OwnerID: c.principal,
-		CreatorUserID: c.creatorUser,
+		CreatorUserID: c.adminUser,
 	}
 	plain, digest, ciphertext, err := h.app.NewSecret(cl.ID)
 	if err != nil {

@@ -52,7 +52,7 @@ func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller
 	if len(cl.SecretCiphertext) == 0 {
 		return newProblem(http.StatusConflict, "this client has no secret (it was public): rotate it to give it one")
 	}
-	if c.principal != cl.OwnerID {
+	if c.principal != cl.OwnerID || c.delegated {
 		writeJSON(w, http.StatusOK, secretView{ClientID: cl.ID, ClientSecret: masked, Masked: true})
 		return nil
 	}
@@ -70,6 +70,9 @@ func (h *Handler) clientSecret(w http.ResponseWriter, r *http.Request, c *caller
 // rotateClient gives the client a new secret; the old one keeps working for
 // the grace period so deployed callers can switch without an outage.
 func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := refuseDelegated(c); err != nil {
+		return err
+	}
 	cl, err := h.manageableClient(r, c)
 	if err != nil {
 		return err
