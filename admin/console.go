@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/guard"
 	"github.com/scopegate/scopegate/module/power"
 	"github.com/scopegate/scopegate/module/store"
@@ -364,7 +365,7 @@ func (rq *request) errorPage(status int, msg string) {
 }
 
 func (rq *request) serverError(what string, err error) {
-	rq.co.h.logger.Error("admin console failed", zap.String("doing", what), zap.Error(err))
+	app.LogFailure(rq.co.h.logger, zap.ErrorLevel, "admin console failed", err, zap.String("doing", what))
 	if p := internalProblem(err); p.retryAfter != "" {
 		rq.w.Header().Set("Retry-After", p.retryAfter)
 		rq.errorPage(p.Status, "The database is unavailable. Please try again in a moment.")

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -173,8 +174,8 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, p)
 		return
 	}
-	h.logger.Error("admin request failed",
-		zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
+	app.LogFailure(h.logger, zap.ErrorLevel, "admin request failed", err,
+		zap.String("method", r.Method), zap.String("path", r.URL.Path))
 	writeProblem(w, internalProblem(err))
 }
 

@@ -432,7 +432,7 @@ func (a *App) CloseStandalone() error {
 // Validate checks the configuration.
 func (a *App) Validate() error {
 	u, err := url.Parse(a.Issuer)
-	if err == nil && u.User != nil {
+	if (err == nil && u.User != nil) || (err != nil && strings.Contains(a.Issuer, "@")) {
 		// Not echoed: the issuer is published in discovery and every
 		// token, and this part of it is a credential.
 		return fmt.Errorf("issuer must not hold a user name or password (user@host): it is published in discovery and in every token")

@@ -153,6 +153,7 @@ func TestValidate(t *testing.T) {
 		"empty fragment":        {app.App{Issuer: "https://auth.example.com#"}, "issuer"},
 		"user and password":     {app.App{Issuer: "https://user:PWinISSUER@auth.example.com"}, "must not hold a user name or password"},
 		"user":                  {app.App{Issuer: "https://user@auth.example.com"}, "must not hold a user name or password"},
+		"password, unparsable":  {app.App{Issuer: "https://admin:hunter 2@auth.example.com"}, "must not hold a user name or password"},
 		"negative lifetime":     {app.App{TokenLifetime: caddy.Duration(-time.Second)}, "negative"},
 		"negative leeway":       {app.App{Leeway: caddy.Duration(-time.Second)}, "negative"},
 		"negative cache_size":   {app.App{CacheSize: -1}, "negative"},

@@ -30,6 +30,10 @@ func LogFailure(l *zap.Logger, level zapcore.Level, msg string, err error, field
 	if l == nil {
 		return
 	}
+	ce := l.Check(level, msg)
+	if ce == nil {
+		return // not written at this level: it takes nothing from the budget
+	}
 	if store.Unavailable(err) {
 		if !outage.lines.Allow() {
 			outage.dropped.Add(1)
@@ -39,7 +43,5 @@ func LogFailure(l *zap.Logger, level zapcore.Level, msg string, err error, field
 			fields = append(fields, zap.Int64("like_failures_not_logged", n))
 		}
 	}
-	if ce := l.Check(level, msg); ce != nil {
-		ce.Write(append(fields, zap.Error(err))...)
-	}
+	ce.Write(append(fields, zap.Error(err))...)
 }

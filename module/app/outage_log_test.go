@@ -30,6 +30,19 @@ func TestLogFailureBoundsOutageLines(t *testing.T) {
 	if written == 0 || written > sent/10 {
 		t.Fatalf("%d of %d outage failures were written, want a few (the budget)", written, sent)
 	}
+	// Lines below the logger's level take nothing from the budget.
+	for outage.lines.Tokens() < outageLinesPerSecond-1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	quiet := zap.New(core).WithOptions(zap.IncreaseLevel(zap.InfoLevel))
+	for range 1_000 {
+		LogFailure(quiet, zap.DebugLevel, "a caller hung up", down)
+	}
+	logs.TakeAll()
+	LogFailure(l, zap.ErrorLevel, "authenticating client", down)
+	if logs.FilterMessage("authenticating client").Len() != 1 {
+		t.Fatal("debug lines never written used up the outage budget")
+	}
 	other := errors.New("a bug")
 	for range 50 {
 		LogFailure(l, zap.ErrorLevel, "signing token", other)

@@ -116,6 +116,9 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 		if dsn == "" {
 			return nil, errors.New("postgres needs a DSN")
 		}
+		if err := ambiguousURLDSN(dsn); err != nil {
+			return nil, err
+		}
 		if _, err := pgconn.ParseConfig(dsn); err != nil {
 			return nil, dsnError(err)
 		}
@@ -472,9 +475,28 @@ func dsnError(err error) error {
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
 		text := pe.Error()
-		if i := strings.LastIndex(text, "`: "); i >= 0 {
+		// pgx's reason may quote a piece of the DSN ("missing \"=\" after
+		// \"horse\""): kept only when it quotes nothing.
+		if i := strings.LastIndex(text, "`: "); i >= 0 && !strings.ContainsAny(text[i+len("`: "):], "\"'`") {
 			reason = text[i+len("`: "):]
 		}
 	}
 	return fmt.Errorf("opening postgres database: the DSN is not valid (%s); it is not shown, as it may hold a password", reason)
+}
+
+// ambiguousURLDSN refuses a URL DSN whose authority holds more than one
+// '@': a password with an '@' not written %40 is read as part of the host,
+// and the connection error then shows that piece of the password.
+func ambiguousURLDSN(dsn string) error {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if rest, ok := strings.CutPrefix(dsn, scheme); ok {
+			if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+				rest = rest[:end]
+			}
+			if strings.Count(rest, "@") > 1 {
+				return errors.New("opening postgres database: the DSN's user name or password holds an '@' not written %40; it is not shown, as it may hold a password")
+			}
+		}
+	}
+	return nil
 }
