@@ -89,27 +89,13 @@ func othersHeader(k string) othersKind {
 	default: // Accept-*, Authorization, If-*, Origin, User-Agent, … on every request
 		return notOthers
 	}
-	for _, n := range othersIdentityHeaders {
-		if equalNameFold(k, n) {
-			return othersIdentity
-		}
-	}
-	for _, p := range othersIdentityPrefixes {
-		if hasPrefixFold(k, p) {
-			return othersIdentity
-		}
-	}
-	for _, n := range clientAddressHeaders {
-		if equalNameFold(k, n) {
-			return clientAddress
-		}
-	}
-	if hasPrefixFold(k, "X-Forwarded-") {
-		for _, n := range caddyForwarded {
-			if equalNameFold(k, n) {
-				return notOthers
-			}
-		}
+	// The same spelling rules as Scopegate's own names (names.go).
+	switch {
+	case isCallerIdentityHeader(k, othersIdentityPrefixes, othersIdentityHeaders):
+		return othersIdentity
+	case isCallerIdentityHeader(k, nil, clientAddressHeaders):
+		return clientAddress
+	case hasPrefixFold(k, "X-Forwarded-") && !isCallerIdentityHeader(k, nil, caddyForwarded):
 		return clientAddress
 	}
 	return notOthers
