@@ -75,7 +75,7 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 		c.user, c.adminUser = g.User.ID, g.User.ID
 	}
 	switch {
-	case claims != nil && delegated(g):
+	case claims != nil && delegated(h.app.Catalogue(), g):
 		// The user consented to an app another admin set up: whoever
 		// serves the app's redirect URI (its maker) may hold the token,
 		// public client or not. It acts for the user within both their
@@ -97,14 +97,42 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 	return c, nil
 }
 
-// delegated reports whether a user-bound token belongs to a client another
-// admin user than the token's user handed its admin power (store.LineageOf):
-// a super admin approving a tenant admin's app on the consent screen, say.
-// A client the operator made (the command line, the bootstrap client's
-// token: no admin user behind it) is not: its maker already holds every
-// tenant.
-func delegated(g power.Grounds) bool {
-	return g.User != nil && !g.Session && g.Client != nil && g.CreatorID != "" && g.CreatorID != g.User.ID
+// delegated reports whether a user-bound token belongs to a client made by
+// someone other than the token's user, who serves the client's redirect URI
+// and so may hold the token: a super admin approving a tenant admin's app
+// on the consent screen, say. Only an admin's own apps and the operator's
+// (operatorMade) act as the user; an app made with an API key is
+// delegated too, the key's holder being someone other than the user (a
+// tenant admin's key made with the bootstrap client's token has no admin
+// user behind it, and its app read the approving super admin's secrets:
+// tenancy red team).
+func delegated(cat *scope.Catalogue, g power.Grounds) bool {
+	if g.User == nil || g.Session || g.Client == nil {
+		return false
+	}
+	if g.CreatorID != "" {
+		return g.CreatorID != g.User.ID
+	}
+	return !operatorMade(cat, g)
+}
+
+// operatorMade reports whether a client with no admin user behind it was
+// made by the operator: at the command line (it owns itself or names the
+// command line as owner), or with the token of a super-admin client the
+// operator made there (the bootstrap client). Whoever holds those holds
+// every tenant already.
+func operatorMade(cat *scope.Catalogue, g power.Grounds) bool {
+	switch {
+	case g.Broken:
+		return false
+	case len(g.Owners) == 0:
+		return true
+	case len(g.Owners) == 1:
+		o := g.Owners[0]
+		root := o.OwnerID == "" || o.OwnerID == o.ID || o.OwnerID == store.CLIPrincipal
+		return root && power.Granted(cat, o.AllowedScopes, o.TenantID).Level == power.Super
+	}
+	return false
 }
 
 // refuseDelegated is the answer to a delegated caller (see delegated) asking

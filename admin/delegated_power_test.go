@@ -83,3 +83,62 @@ func TestDelegatedTokenMakesNoCredentials(t *testing.T) {
 		}
 	})
 }
+
+// An app made with an API key is delegated as one an admin user made: the
+// key's holder serves the redirect URI. The tenancy red team's case was a
+// tenant admin key made with the bootstrap client's token (no admin user
+// behind it): the super admin who approved its app handed the key's holder
+// a token that read and rotated the super admin's secrets and made clients
+// owned by the super admin. The same holds for a tenant admin key made at
+// the command line, and for a super admin key made with another client's
+// token (its holder is not the operator). An app made with the token of a
+// super admin client the operator made at the command line (the bootstrap
+// client) still acts as the user, so the refusals are not vacuous.
+func TestAppOfAnAPIKeyIsDelegated(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		root2 := e.superUser("root2")
+		y := e.userApp(root2, "demo.read") // root2's client: its secret is root2's
+		key := func(owner string, scopes ...string) *store.Client {
+			id := app.NewClientID()
+			if owner == "" {
+				owner = id // owns itself, as bootstrap's client
+			}
+			return e.storeClient(&store.Client{ID: id, TenantID: store.DefaultTenantID, Name: "key-" + id,
+				AllowedScopes: scopes, OwnerID: owner})
+		}
+		boot := key("", scope.Admin)
+		appOf := func(maker *store.Client, scopes ...string) string {
+			id := app.NewClientID()
+			return e.storeClient(&store.Client{ID: id, TenantID: store.DefaultTenantID, Name: "app-" + id, AuthMethod: store.AuthUser,
+				AllowedScopes: scopes, OwnerID: maker.ID, RedirectURIs: store.Strings{"https://app.example/cb"}}).ID
+		}
+		for name, maker := range map[string]*store.Client{
+			"a tenant admin key made with the bootstrap token": key(boot.ID, scope.TenantAdmin),
+			"a tenant admin key made at the command line":      key(store.CLIPrincipal, scope.TenantAdmin),
+			"a super admin key made with the bootstrap token":  key(boot.ID, scope.Admin),
+		} {
+			kt := e.sign(appOf(maker, scope.TenantAdmin), store.DefaultTenantID, root2.ID, scope.TenantAdmin)
+			e.want(e.do("GET", "/users", kt, nil), http.StatusOK) // management within the power
+			if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", kt, nil), http.StatusOK)); !s.Masked {
+				t.Errorf("%s: the app's token read the secret of the approving super admin's client", name)
+			}
+			for _, tc := range []struct {
+				method, path string
+				body         map[string]any
+			}{
+				{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
+				{"POST", "/clients", map[string]any{"name": "persist", "scopes": []string{scope.TenantAdmin}}},
+			} {
+				if p := problemOf(t, e.do(tc.method, tc.path, kt, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
+					t.Errorf("%s: %s %s with the app's token: %+v, want 403", name, tc.method, tc.path, p)
+				}
+			}
+		}
+
+		tok := e.sign(appOf(boot, scope.Admin), store.DefaultTenantID, root2.ID, scope.Admin)
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); s.Masked {
+			t.Fatal("an app made with the bootstrap token: the secret of root2's client is masked, want it shown")
+		}
+	})
+}

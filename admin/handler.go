@@ -184,6 +184,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		}
 		writeProblem(w, notFound("resource"))
 		return nil
+	} else if p := unknownQueryParam(pattern, r); p != nil {
+		writeProblem(w, p)
+		return nil
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
