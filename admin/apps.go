@@ -92,6 +92,7 @@ func (h *Handler) createApp(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	w.Header().Set("Location", "apps/"+url.PathEscape(a.ID))
+	setETag(w, a.UpdatedAt)
 	writeJSON(w, http.StatusCreated, viewApp(a))
 	return nil
 }

@@ -199,6 +199,7 @@ func writeCreatedClient(w http.ResponseWriter, cl *store.Client, plain, base str
 	// keep it to ship it. Made confidential later, it gets one by rotation.
 	v.ClientSecret = plain
 	w.Header().Set("Location", base+url.PathEscape(cl.ID))
+	setETag(w, cl.UpdatedAt)
 	writeJSON(w, http.StatusCreated, v)
 }
 
@@ -290,9 +291,12 @@ func (h *Handler) deleteClient(w http.ResponseWriter, r *http.Request, c *caller
 	if cl.ID == c.claims.ClientID {
 		return newProblem(http.StatusConflict, "a client cannot delete itself; use another admin client's token")
 	}
-	err = h.app.Store().DeleteClient(r.Context(), cl.ID, c.actor(cl.TenantID))
+	actor, err := clientAction(r, c, cl)
 	if err != nil {
 		return err
+	}
+	if err := h.app.Store().DeleteClient(r.Context(), cl.ID, actor); err != nil {
+		return stale(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -314,9 +318,12 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, c *caller,
 	if disabled && cl.ID == c.claims.ClientID {
 		return newProblem(http.StatusConflict, "a client cannot disable itself; use another admin client's token")
 	}
-	err = h.app.Store().SetClientDisabled(r.Context(), cl.ID, disabled, c.actor(cl.TenantID))
+	actor, err := clientAction(r, c, cl)
 	if err != nil {
 		return err
+	}
+	if err := h.app.Store().SetClientDisabled(r.Context(), cl.ID, disabled, actor); err != nil {
+		return stale(err)
 	}
 	return h.writeClient(w, r, cl.ID)
 }
@@ -333,8 +340,12 @@ func (h *Handler) revokeClientTokens(w http.ResponseWriter, r *http.Request, c *
 	if cl.ID == c.claims.ClientID {
 		return newProblem(http.StatusConflict, "a client cannot end its own tokens; use another admin client's token")
 	}
-	if _, err := h.app.Store().RevokeClientTokens(r.Context(), cl.ID, c.actor(cl.TenantID)); err != nil {
+	actor, err := clientAction(r, c, cl)
+	if err != nil {
 		return err
+	}
+	if _, err := h.app.Store().RevokeClientTokens(r.Context(), cl.ID, actor); err != nil {
+		return stale(err)
 	}
 	return h.writeClient(w, r, cl.ID)
 }

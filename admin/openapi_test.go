@@ -509,6 +509,21 @@ func TestOpenAPIAnswers(t *testing.T) {
 		c.call("POST /keys/rotate", "/keys/rotate", nil, http.StatusOK)
 		c.answer("POST /keys/rotate", "/keys/rotate", e.super, nil, http.StatusConflict)
 		c.call("GET /audit", "/audit?limit=500", nil, http.StatusOK)
+		// Preconditions: a version that is gone is 412 for reads and every
+		// change; the current one is 304 for a read naming it.
+		gone := []string{"If-Match", `"gone"`}
+		for key, path := range map[string]string{"GET /clients/{id}": client, "GET /apps/{id}": app, "GET /users/{id}": user} {
+			c.conditional(key, path, nil, http.StatusPreconditionFailed, gone...)
+			tag := e.want(e.do("GET", path, e.super, nil), http.StatusOK).Header().Get("ETag")
+			c.conditional(key, path, nil, http.StatusNotModified, "If-None-Match", tag)
+		}
+		c.conditional("PATCH /clients/{id}", client, map[string]any{"name": "reporter"}, http.StatusPreconditionFailed, gone...)
+		c.conditional("PATCH /apps/{id}", app, map[string]any{"description": "x"}, http.StatusPreconditionFailed, gone...)
+		c.conditional("PATCH /users/{id}", user, map[string]any{"display_name": "x"}, http.StatusPreconditionFailed, gone...)
+		for _, action := range []string{"rotate", "disable", "restore", "revoke_tokens"} {
+			c.conditional("POST /clients/{id}/"+action, client+"/"+action, nil, http.StatusPreconditionFailed, gone...)
+		}
+		c.conditional("DELETE /clients/{id}", client, nil, http.StatusPreconditionFailed, gone...)
 		c.answer("DELETE /clients/{id}", "/clients/"+e.superID, e.super, nil, http.StatusConflict)
 		c.call("DELETE /clients/{id}", client, nil, http.StatusNoContent)
 		c.call("GET /openapi.json", "/openapi.json", nil, http.StatusOK)
@@ -625,6 +640,15 @@ func (c *apiCheck) answer(key, path, tok string, body any, want int) map[string]
 	var out map[string]any
 	_ = json.Unmarshal(w.Body.Bytes(), &out)
 	return out
+}
+
+// conditional sends body to path as the super admin with a precondition
+// header (hdr: name, value) and expects want: 304 for a read naming the
+// current version, 412 for one naming a version that is gone.
+func (c *apiCheck) conditional(key, path string, body any, want int, hdr ...string) {
+	c.t.Helper()
+	o := c.op(key, path)
+	c.check(o, c.e.do(o.method, path, c.e.super, body, hdr...), want)
 }
 
 // missing is path with every parameter of o's template an id that does

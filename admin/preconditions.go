@@ -1,10 +1,13 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scopegate/scopegate/module/store"
 )
 
 // Conditional edits (RFC 9110 §13.1). A client's, an app's or a user's
@@ -128,4 +131,32 @@ func matchesStrongly(values []string, tag string) bool {
 // the row's.
 func changedSince(what string) error {
 	return newProblem(http.StatusPreconditionFailed, "the %s changed since the version this edit names (If-Match or If-Unmodified-Since): read it again, and apply the edit to what it is now", what)
+}
+
+// clientAction evaluates r's preconditions on client cl before an action
+// on it (disable, restore, delete, revoke_tokens, rotate): a 412 problem
+// when they are false, as for a PATCH (races team: a DELETE with a stale
+// If-Match deleted a client another admin had just reconfigured). It
+// returns the actor whose change the store applies only to the version
+// the request named, so an edit saved between this check and the action
+// is a 412 too (stale turns the store's ErrStale into that answer).
+func clientAction(r *http.Request, c *caller, cl *store.Client) (store.Actor, error) {
+	a := c.actor(cl.TenantID)
+	if err := precondition(r, "client", cl.UpdatedAt); err != nil {
+		return a, err
+	}
+	if conditional(r) {
+		readAt := cl.UpdatedAt
+		a.ReadAt = &readAt
+	}
+	return a, nil
+}
+
+// stale is the 412 answer for an action whose named version of the
+// client was replaced before it ran; any other error as it is.
+func stale(err error) error {
+	if errors.Is(err, store.ErrStale) {
+		return changedSince("client")
+	}
+	return err
 }

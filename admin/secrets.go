@@ -83,6 +83,10 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	if !mayRotate(c, cl.OwnerID) {
 		return forbidden("only the admin who created this client or a super admin may rotate its secret: the new secret is shown to whoever rotates it")
 	}
+	actor, err := clientAction(r, c, cl)
+	if err != nil {
+		return err
+	}
 	var b rotateBody
 	if err := decodeBody(w, r, &b, true); err != nil {
 		return err
@@ -105,12 +109,12 @@ func (h *Handler) rotateClient(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, c.actor(cl.TenantID))
+	err = h.app.Store().RotateSecret(r.Context(), cl.ID, digest, ciphertext, until, actor)
 	if errors.Is(err, store.ErrPublicClient) {
 		return noSecret()
 	}
 	if err != nil {
-		return err
+		return stale(err)
 	}
 	writeJSON(w, http.StatusOK, rotateView{ClientID: cl.ID, ClientSecret: plain, PreviousSecretValidUntil: until})
 	return nil

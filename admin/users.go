@@ -131,6 +131,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	w.Header().Set("Location", "users/"+url.PathEscape(u.ID))
+	setETag(w, u.UpdatedAt)
 	writeJSON(w, http.StatusCreated, viewUser(u))
 	return nil
 }

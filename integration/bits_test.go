@@ -90,6 +90,17 @@ func TestBits(t *testing.T) {
 		if status, _, _ := call(t, "GET", g.URL+"/oauth2/userinfo", "", nil); status != 401 {
 			t.Fatalf("userinfo without a token: %d", status)
 		}
+		// Userinfo is read (GET, or POST as OpenID Connect allows); a DELETE
+		// or PUT is 405 with Allow, not 200 as if it did something.
+		for _, m := range []string{"DELETE", "PUT", "PATCH"} {
+			status, body, hdr := call(t, m, g.URL+"/oauth2/userinfo", access, nil)
+			if status != 405 || hdr.Get("Allow") != "GET, HEAD, POST" || body["error"] != "invalid_request" {
+				t.Fatalf("%s /oauth2/userinfo: %d %v Allow %q, want 405", m, status, body, hdr.Get("Allow"))
+			}
+		}
+		if status, info, _ := call(t, "POST", g.URL+"/oauth2/userinfo", access, nil); status != 200 || info["customerId"] != "bits:customer::"+customer {
+			t.Fatalf("POST /oauth2/userinfo: %d %v", status, info)
+		}
 
 		// "application" creates and (through its implication) reads.
 		if status, body, _ := call(t, "POST", g.URL+"/v1/applications", access, map[string]string{"name": "loan"}); status != 200 || body["client_id"] != id {

@@ -1,10 +1,13 @@
 package integration
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/scopegate/scopegate/module/app"
 )
 
 // A client's grant_types, set through the admin API, is what the token and
@@ -47,4 +50,38 @@ func TestClientGrantTypesThroughCaddy(t *testing.T) {
 			t.Fatalf("response_type=code without authorization_code: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 	})
+}
+
+// The shipped files that mount no authorize endpoint (quickstart, tenants,
+// postgres) hand out no codes and no refresh tokens: their token endpoint
+// answers those grants unsupported_grant_type, as their metadata lists
+// client_credentials alone (protocol red team: it answered invalid_grant,
+// as for a code it might have issued).
+func TestCodeGrantsUnsupportedWithoutAuthorize(t *testing.T) {
+	for _, file := range []string{"quickstart.Caddyfile", "tenants.Caddyfile"} {
+		t.Run(file, func(t *testing.T) {
+			g := startGateway(t, file, "sqlite")
+			status, meta, _ := call(t, "GET", g.URL+"/.well-known/oauth-authorization-server", "", nil)
+			if grants, _ := meta["grant_types_supported"].([]any); status != 200 || len(grants) != 1 || grants[0] != "client_credentials" {
+				t.Fatalf("metadata: %d grant_types_supported %v", status, meta["grant_types_supported"])
+			}
+			a, err := app.AppFromConfigFile(g.CfgPath, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, secret, err := a.Bootstrap(context.Background(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, extra := range []url.Values{
+				{"grant_type": {"authorization_code"}, "code": {"x"}},
+				{"grant_type": {"refresh_token"}, "refresh_token": {"x"}},
+			} {
+				status, body := tokenBasic(t, g, "/oauth2/token", id, secret, extra)
+				if status != http.StatusBadRequest || body["error"] != "unsupported_grant_type" {
+					t.Errorf("%s: %d %v, want 400 unsupported_grant_type", extra.Get("grant_type"), status, body)
+				}
+			}
+		})
+	}
 }

@@ -33,6 +33,7 @@ var badIDs = map[string]string{
 func TestBadBytesInClientID(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
+		f.app.RegisterEndpoint(EndpointAuthorize) // the code and refresh grants are served
 		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
 		for name, id := range badIDs {
 			rawBasic := formRequest(ccForm())

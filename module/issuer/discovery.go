@@ -2,8 +2,8 @@ package issuer
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,8 +106,10 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		return next.ServeHTTP(w, r)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// JSON, as every other answer of the issuer's paths.
 		w.Header().Set("Allow", "GET, HEAD")
-		return caddyhttp.Error(http.StatusMethodNotAllowed, fmt.Errorf("%s is read-only", p))
+		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "%s is read-only: use GET", path.Base(p)), defaultRealm)
+		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))
@@ -121,7 +123,7 @@ func (d *Discovery) metadata() map[string]any {
 	}
 	kinds, tokenGrants := d.app.Endpoints()
 	authorize := d.AuthorizationEndpoint != "" && slices.Contains(kinds, EndpointAuthorize)
-	codeFlow := authorize && slices.Contains(tokenGrants, "authorization_code")
+	codeFlow := d.AuthorizationEndpoint != "" && codeFlowServed(d.app)
 	grantTypes := []string{}
 	for _, g := range tokenGrants {
 		// Codes come only from the authorize endpoint, refresh tokens only
@@ -193,3 +195,11 @@ var (
 	_ caddy.Provisioner           = (*Discovery)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Discovery)(nil)
 )
+
+// codeFlowServed reports whether this config serves the code flow: an
+// authorize endpoint, and a token endpoint taking authorization_code. Codes
+// come only from the one, refresh tokens only with a code.
+func codeFlowServed(a *app.App) bool {
+	kinds, grants := a.Endpoints()
+	return slices.Contains(kinds, EndpointAuthorize) && slices.Contains(grants, "authorization_code")
+}

@@ -5,15 +5,14 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/scopegate/scopegate/module/app"
@@ -157,8 +156,9 @@ func TestDiscoveryJWKS(t *testing.T) {
 }
 
 // Paths that are neither metadata nor JWKS go to the next handler; writing
-// methods on the documents are 405 with Allow (as a Caddy handler error, so
-// handle_errors applies); HEAD is answered.
+// methods on the documents are 405 with Allow and a JSON error, as every
+// other answer on the issuer's paths (it was Caddy's empty 405: protocol
+// red team); HEAD is answered.
 func TestDiscoveryRouting(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -176,9 +176,13 @@ func TestDiscoveryRouting(t *testing.T) {
 				rec := httptest.NewRecorder()
 				next := &nextRecorder{}
 				err := d.ServeHTTP(rec, httptest.NewRequest(m, p, nil), next)
-				var he caddyhttp.HandlerError
-				if !errors.As(err, &he) || he.StatusCode != http.StatusMethodNotAllowed || next.called {
-					t.Errorf("%s %s: err %v, want a 405 handler error", m, p, err)
+				var body struct {
+					ErrorDescription string `json:"error_description"`
+				}
+				_ = json.Unmarshal(rec.Body.Bytes(), &body)
+				if err != nil || rec.Code != http.StatusMethodNotAllowed || next.called ||
+					rec.Header().Get("Content-Type") != "application/json" || !strings.Contains(body.ErrorDescription, "read-only") {
+					t.Errorf("%s %s: err %v, %d %q %s, want a 405 JSON error", m, p, err, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 				}
 				if rec.Header().Get("Allow") != "GET, HEAD" {
 					t.Errorf("%s %s: Allow %q", m, p, rec.Header().Get("Allow"))

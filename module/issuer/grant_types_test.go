@@ -143,3 +143,39 @@ func TestClientGrantTypesAtAuthorize(t *testing.T) {
 		page(t, b.get(codeParams(vetoed.ID, appRedirect)), http.StatusOK, `id="sign-in"`)
 	})
 }
+
+// In a config that mounts no authorize endpoint nothing hands out codes,
+// nor the refresh tokens that come with them: the token endpoint answers
+// the code and refresh grants unsupported_grant_type (RFC 6749 §5.2), as
+// its metadata leaves them out, instead of invalid_grant for a code it
+// could never have issued (protocol red team: quickstart, tenants and
+// postgres.Caddyfile). With the authorize endpoint mounted the same
+// requests reach their grants.
+func TestCodeGrantsNeedTheAuthorizeEndpoint(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		c, secret := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}})
+		requests := map[string]func() *http.Request{
+			"authorization_code": func() *http.Request {
+				return withBasic(formRequest(url.Values{"grant_type": {"authorization_code"}, "code": {"x"}}), c.ID, secret)
+			},
+			"refresh_token": func() *http.Request {
+				return withBasic(formRequest(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}), c.ID, secret)
+			},
+		}
+		for gt, req := range requests {
+			res := f.refuse(t, f.ep, req(), http.StatusBadRequest, oauth.UnsupportedGrantType)
+			if !strings.Contains(res.str("error_description"), gt) {
+				t.Errorf("%s: description %q, want it named", gt, res.str("error_description"))
+			}
+		}
+		f.issue(t, f.ep, c.ID, secret) // client_credentials is served
+
+		f.app.RegisterEndpoint(EndpointAuthorize)
+		for gt, req := range requests {
+			if res := serve(t, f.ep, req()); res.Status != http.StatusBadRequest || res.str("error") != oauth.InvalidGrant {
+				t.Errorf("%s with the authorize endpoint mounted: %d %s, want 400 invalid_grant", gt, res.Status, res.Raw)
+			}
+		}
+	})
+}

@@ -168,6 +168,11 @@ func (e *TokenEndpoint) grant(req *Request) (*Issued, *oauth.Error) {
 		return nil, oauth.ErrInvalidRequest("the grant_type parameter is missing")
 	}
 	g, ok := e.enabled[gt]
+	if ok && (gt == "authorization_code" || gt == "refresh_token") && !codeFlowServed(e.app) {
+		// Enabled by default, but nothing in this config hands out codes:
+		// unsupported, as discovery says, rather than an unknown code.
+		ok = false
+	}
 	if !ok {
 		return nil, oauth.New(oauth.UnsupportedGrantType, http.StatusBadRequest, "grant_type %q is not supported here", safeName(gt))
 	}

@@ -61,6 +61,13 @@ func (u *Userinfo) Provision(caddy.Context) error {
 
 // ServeHTTP renders the fields for the identity the guard established.
 func (u *Userinfo) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		// OpenID Connect Core §5.3 serves GET and POST; a DELETE answered
+		// 200 would tell a client it did something.
+		w.Header().Set("Allow", "GET, HEAD, POST")
+		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "userinfo is read with GET or POST"), defaultRealm)
+		return nil
+	}
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		return caddyhttp.Error(http.StatusInternalServerError, nil)

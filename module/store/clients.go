@@ -377,6 +377,9 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 		set["disabled_by_super"] = disabled
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := a.clientUnchanged(tx, id); err != nil {
+			return err
+		}
 		q := tx.Model(&Client{}).Where("id = ?", id)
 		if !disabled && !a.Super {
 			q = q.Where("disabled_by_super = ?", false)
@@ -406,6 +409,9 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 func (s *Store) RevokeClientTokens(ctx context.Context, id string, a Actor) (time.Time, error) {
 	now := time.Now().UTC()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := a.clientUnchanged(tx, id); err != nil {
+			return err
+		}
 		res := tx.Model(&Client{}).Where("id = ?", id).Updates(map[string]any{
 			"token_generation": gorm.Expr("token_generation + 1"), "tokens_revoked_at": now, "updated_at": now})
 		if res.Error != nil {
@@ -437,6 +443,9 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&c, "id = ?", id).Error; err != nil {
 			return err
 		}
+		if a.ReadAt != nil && !c.UpdatedAt.Equal(*a.ReadAt) {
+			return ErrStale
+		}
 		if c.Public {
 			return ErrPublicClient // made public since the caller read it
 		}
@@ -461,6 +470,20 @@ func (s *Store) RotateSecret(ctx context.Context, id string, digest string, ciph
 	})
 }
 
+// clientUnchanged is ErrStale when the actor names a version (ReadAt) that
+// is no longer client id's, ErrNotFound when the client is gone; it locks
+// the row for the rest of the transaction.
+func (a Actor) clientUnchanged(tx *gorm.DB, id string) error {
+	if a.ReadAt == nil {
+		return nil
+	}
+	err := unchangedSince(tx, &Client{}, "id = ?", *a.ReadAt, id)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
 // missingOrSuspended says why an update or delete of client id, limited
 // for an actor without super admin power to clients no super admin
 // disabled, touched no row: ErrDisabledBySuper when the client exists.
@@ -474,6 +497,9 @@ func missingOrSuspended(tx *gorm.DB, id string, a Actor) error {
 // DeleteClient removes a client; its tokens stop verifying everywhere.
 func (s *Store) DeleteClient(ctx context.Context, id string, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		if err := a.clientUnchanged(tx, id); err != nil {
+			return err
+		}
 		q := tx.Where("id = ?", id)
 		if !a.Super {
 			// A pair a super admin suspended stays, or the tenant would

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Strings is a list of strings kept as a JSON array in a text column, the
@@ -61,6 +62,11 @@ type Actor struct {
 	// Super marks an actor with super admin power: what it disables only a
 	// super admin enables again.
 	Super bool
+	// ReadAt, when set, makes a client action (disable, restore, delete,
+	// revoke its tokens, rotate its secret) apply only to the row last
+	// changed then, the version the request's If-Match named: ErrStale
+	// otherwise, checked under the row's lock in the action's transaction.
+	ReadAt *time.Time
 }
 
 func allModels() []any {

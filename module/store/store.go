@@ -93,7 +93,10 @@ func OpenContext(ctx context.Context, driver, dsn string) (*Store, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
 		Logger:         logger.Discard, // queries carry secrets' digests: never log them
-		NowFunc:        func() time.Time { return time.Now().UTC() },
+		// To the microsecond, as PostgreSQL keeps it: a row's created_at
+		// and updated_at (its ETag) in a create's answer are then the ones
+		// every later read shows, on either database.
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		// gorm's own ping has no deadline: the one below does.
 		DisableAutomaticPing: true,
 	}
