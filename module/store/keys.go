@@ -102,8 +102,16 @@ func (s *Store) RotateSigningKey(ctx context.Context, rot KeyRotation, a Actor) 
 				return &PendingKeyError{KID: pending[0].KID, ActivatesAt: pending[0].Activation()}
 			}
 		}
+		// A key that would start signing after Next (a pending key an
+		// emergency replaces, or a concurrent emergency rotation's key
+		// stamped by a clock a little ahead) retires as it activates: it
+		// never signs, and no row says it retires before it starts.
+		at := k.Activation().UTC()
 		err := tx.Model(&SigningKey{}).Where("retired_at IS NULL OR retired_at > ?", now).
-			Updates(map[string]any{"retired_at": k.Activation().UTC(), "verify_until": rot.VerifyOldUntil.UTC()}).Error
+			Updates(map[string]any{
+				"retired_at":   gorm.Expr("CASE WHEN activates_at IS NOT NULL AND activates_at > ? THEN activates_at ELSE ? END", at, at),
+				"verify_until": rot.VerifyOldUntil.UTC(),
+			}).Error
 		if err != nil {
 			return err
 		}

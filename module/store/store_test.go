@@ -254,7 +254,8 @@ func TestCleanupBoundsTables(t *testing.T) {
 // rotation stores the next key with its activation and retires the signing
 // one at that moment, with the overlap counted from there; another rotation
 // while the next key is pending is refused and writes nothing, unless it
-// replaces it (an emergency), which retires both at once.
+// replaces it (an emergency), which retires the signing key at once and the
+// pending one as it would have activated: it never signs.
 func TestSigningKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		ctx := context.Background()
@@ -294,12 +295,62 @@ func TestSigningKeys(t *testing.T) {
 		}
 		keys, _ = s.ListSigningKeys(ctx, later)
 		for _, key := range keys {
-			if key.KID != "k5" && (!key.RetiredAt.Equal(later) || !key.VerifyUntil.Equal(later.Add(time.Hour))) {
-				t.Errorf("after the emergency rotation %s = %+v, want retired at once", key.KID, key)
+			retires := later
+			if key.KID == "k3" {
+				retires = at // pending, replaced: retires as it activates
+			}
+			if key.KID != "k5" && (!key.RetiredAt.Equal(retires) || !key.VerifyUntil.Equal(later.Add(time.Hour))) {
+				t.Errorf("after the emergency rotation %s = %+v, want retired at %s", key.KID, key, retires)
 			}
 		}
 		if keys, _ := s.ListSigningKeys(ctx, later.Add(2*time.Hour)); len(keys) != 1 || keys[0].KID != "k5" {
 			t.Fatalf("retired keys still verify after their overlap: %+v", keys)
+		}
+	})
+}
+
+// Two emergency rotations at once, the one stamped later by its node's
+// clock committing first (races team: four at once on two PostgreSQL
+// nodes): the one committed last signs, and no key is recorded to retire
+// before it activates; the other never signs (it retires as it activates).
+func TestEmergencyRotationsOutOfOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		k := func(id string, activates time.Time) *store.SigningKey {
+			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}, CreatedAt: activates, ActivatesAt: &activates}
+		}
+		if ok, err := s.AddFirstSigningKey(ctx, k("k1", now.Add(-time.Hour))); !ok || err != nil {
+			t.Fatalf("first key: %v %v", ok, err)
+		}
+		admin := store.Actor{Principal: "test"}
+		ahead, behind := now.Add(5*time.Millisecond), now
+		for _, r := range []struct {
+			kid string
+			at  time.Time
+		}{{"ahead", ahead}, {"behind", behind}} {
+			err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k(r.kid, r.at), Now: r.at, VerifyOldUntil: r.at.Add(time.Hour), ReplacePending: true}, admin)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys, err := s.ListSigningKeys(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKID := map[string]store.SigningKey{}
+		for _, key := range keys {
+			byKID[key.KID] = key
+			if key.RetiredAt != nil && key.RetiredAt.Before(key.Activation()) {
+				t.Errorf("%s retires at %s, before it activates at %s", key.KID, key.RetiredAt, key.Activation())
+			}
+		}
+		if b := byKID["behind"]; b.RetiredAt != nil {
+			t.Errorf("the rotation committed last is retired: %+v", b)
+		}
+		if a := byKID["ahead"]; a.RetiredAt == nil || !a.RetiredAt.Equal(ahead) {
+			t.Errorf("the superseded key: %+v, want it retired as it activates (%s)", a, ahead)
 		}
 	})
 }

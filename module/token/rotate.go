@@ -77,9 +77,15 @@ func (r *KeyRing) Rotate(ctx context.Context, rot Rotation, a store.Actor) (KeyI
 	if err := r.Load(ctx); err != nil {
 		return KeyInfo{}, err
 	}
-	state := KeySigning
-	if k.ActivatesAt.After(now) {
-		state = KeyPending
+	// The state as the ring now has it: a rotation that committed after
+	// this one, at the same moment on another node say, supersedes it, and
+	// "signing" would send the operator after a key that never signs.
+	state := KeyPending
+	if !k.ActivatesAt.After(now) {
+		state = KeyRetired
+		if signing, _ := r.state.Load().signer(r.now()); signing == k.KID {
+			state = KeySigning
+		}
 	}
 	return KeyInfo{KID: k.KID, State: state, ActivatesAt: *k.ActivatesAt}, nil
 }
