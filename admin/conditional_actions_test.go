@@ -147,3 +147,33 @@ func TestCreatedAnswersCarryTheStoredVersion(t *testing.T) {
 		}
 	})
 }
+
+// Only a named version binds an action to the row as read: If-Match: *
+// holds for whatever version the action meets, and If-None-Match is settled
+// before it (a review: both made a change landing in between a 412).
+func TestClientActionBindsOnlyANamedVersion(t *testing.T) {
+	cl := &store.Client{ID: "sg_x", TenantID: store.DefaultTenantID, UpdatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	c := &caller{principal: "p", tenant: store.DefaultTenantID}
+	for _, tc := range []struct {
+		hdr   []string
+		binds bool
+	}{
+		{nil, false},
+		{[]string{"If-Match", "*"}, false},
+		{[]string{"If-None-Match", `"other"`}, false},
+		{[]string{"If-Match", etag(cl.UpdatedAt)}, true},
+		{[]string{"If-Unmodified-Since", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, true},
+	} {
+		r, _ := http.NewRequest("DELETE", "/clients/sg_x", nil)
+		for i := 0; i+1 < len(tc.hdr); i += 2 {
+			r.Header.Set(tc.hdr[i], tc.hdr[i+1])
+		}
+		a, err := clientAction(r, c, cl)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.hdr, err)
+		}
+		if (a.ReadAt != nil) != tc.binds || (a.ReadAt != nil && !a.ReadAt.Equal(cl.UpdatedAt)) {
+			t.Errorf("%v: ReadAt %v, want bound %v", tc.hdr, a.ReadAt, tc.binds)
+		}
+	}
+}

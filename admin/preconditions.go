@@ -145,7 +145,9 @@ func clientAction(r *http.Request, c *caller, cl *store.Client) (store.Actor, er
 	if err := precondition(r, "client", cl.UpdatedAt); err != nil {
 		return a, err
 	}
-	if conditional(r) {
+	// Only a named version binds the action to it: If-Match: * holds for
+	// any version, and If-None-Match was settled above.
+	if m := r.Header.Get("If-Match"); (m != "" && strings.TrimSpace(m) != "*") || (m == "" && r.Header.Get("If-Unmodified-Since") != "") {
 		readAt := cl.UpdatedAt
 		a.ReadAt = &readAt
 	}

@@ -90,6 +90,14 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	var body any
 	maxAge := 300 // the metadata changes only with the configuration
+	document := strings.HasSuffix(p, "/jwks.json") || strings.HasSuffix(p, "/oauth-authorization-server") || strings.HasSuffix(p, "/openid-configuration")
+	if document && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// JSON, as every other answer of the issuer's paths; before any
+		// other check, so a write is a 405 whatever state the app is in.
+		w.Header().Set("Allow", "GET, HEAD")
+		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "%s is read-only: use GET", path.Base(p)), defaultRealm)
+		return nil
+	}
 	switch {
 	case strings.HasSuffix(p, "/jwks.json"):
 		if oerr := notOpen(d.app); oerr != nil {
@@ -104,12 +112,6 @@ func (d *Discovery) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		body = d.metadata()
 	default:
 		return next.ServeHTTP(w, r)
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		// JSON, as every other answer of the issuer's paths.
-		w.Header().Set("Allow", "GET, HEAD")
-		oauth.WriteJSON(w, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "%s is read-only: use GET", path.Base(p)), defaultRealm)
-		return nil
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(maxAge))

@@ -45,6 +45,9 @@ type TokenEndpoint struct {
 	failed  *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
 	minter  *Minter
 	enabled map[string]Grant
+	// byDefault: GrantTypes was left out, so every grant is on, the code
+	// and refresh grants only where this config hands out codes.
+	byDefault bool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -75,7 +78,7 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	}
 	e.enabled = map[string]Grant{}
 	if len(e.GrantTypes) == 0 {
-		e.GrantTypes = GrantTypes()
+		e.GrantTypes, e.byDefault = GrantTypes(), true
 	}
 	for _, t := range e.GrantTypes {
 		g, ok := grants[t]
@@ -168,9 +171,11 @@ func (e *TokenEndpoint) grant(req *Request) (*Issued, *oauth.Error) {
 		return nil, oauth.ErrInvalidRequest("the grant_type parameter is missing")
 	}
 	g, ok := e.enabled[gt]
-	if ok && (gt == "authorization_code" || gt == "refresh_token") && !codeFlowServed(e.app) {
+	if ok && e.byDefault && (gt == "authorization_code" || gt == "refresh_token") && !codeFlowServed(e.app) {
 		// Enabled by default, but nothing in this config hands out codes:
-		// unsupported, as discovery says, rather than an unknown code.
+		// unsupported, as discovery says, rather than an unknown code. A
+		// list naming them serves them: other nodes on the same database
+		// may serve the sign-in pages.
 		ok = false
 	}
 	if !ok {

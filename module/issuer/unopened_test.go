@@ -66,6 +66,13 @@ func TestEndpointsAfterAFailedStart(t *testing.T) {
 			}
 		})
 	}
+	// A write to the JWKS is a 405 whatever the app's state (a review: it
+	// was 503 before the database opened).
+	w := httptest.NewRecorder()
+	if err := discovery.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/.well-known/jwks.json", nil), &nextRecorder{}); err != nil ||
+		w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST to the JWKS of an unopened app: %v %d Allow %q, want 405", err, w.Code, w.Header().Get("Allow"))
+	}
 	// The metadata names the endpoints from the config alone: it still
 	// answers.
 	var m map[string]any

@@ -107,7 +107,10 @@ func (s *Store) RotateSigningKey(ctx context.Context, rot KeyRotation, a Actor) 
 		// stamped by a clock a little ahead) retires as it activates: it
 		// never signs, and no row says it retires before it starts.
 		at := k.Activation().UTC()
+		// A key that never signs (retired as it activates, by an earlier
+		// emergency) is left as it is: it must not sign or verify again.
 		err := tx.Model(&SigningKey{}).Where("retired_at IS NULL OR retired_at > ?", now).
+			Where("NOT (retired_at IS NOT NULL AND activates_at IS NOT NULL AND retired_at <= activates_at)").
 			Updates(map[string]any{
 				"retired_at":   gorm.Expr("CASE WHEN activates_at IS NOT NULL AND activates_at > ? THEN activates_at ELSE ? END", at, at),
 				"verify_until": rot.VerifyOldUntil.UTC(),
@@ -120,7 +123,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, rot KeyRotation, a Actor) 
 			// retired before and still in their overlap too (a leaked
 			// database or master key holds them as much as the one that
 			// was signing).
-			err := tx.Model(&SigningKey{}).Where("retired_at <= ? AND (verify_until IS NULL OR verify_until > ?)", now, now).
+			err := tx.Model(&SigningKey{}).Where("(retired_at <= ? OR retired_at <= activates_at) AND (verify_until IS NULL OR verify_until > ?)", now, now).
 				Update("verify_until", rot.VerifyOldUntil.UTC()).Error
 			if err != nil {
 				return err

@@ -80,11 +80,16 @@ func (r *KeyRing) Rotate(ctx context.Context, rot Rotation, a store.Actor) (KeyI
 	// The state as the ring now has it: a rotation that committed after
 	// this one, at the same moment on another node say, supersedes it, and
 	// "signing" would send the operator after a key that never signs.
-	state := KeyPending
-	if !k.ActivatesAt.After(now) {
-		state = KeyRetired
-		if signing, _ := r.state.Load().signer(r.now()); signing == k.KID {
-			state = KeySigning
+	st := r.state.Load()
+	state := KeyRetired
+	if rk, ok := st.verify[k.KID]; ok && (rk.retires.IsZero() || rk.retires.After(rk.activates)) {
+		// It will sign, or does, unless it was superseded.
+		state = KeyPending
+		if !k.ActivatesAt.After(now) {
+			state = KeyRetired
+			if signing, _ := st.signer(r.now()); signing == k.KID {
+				state = KeySigning
+			}
 		}
 	}
 	return KeyInfo{KID: k.KID, State: state, ActivatesAt: *k.ActivatesAt}, nil
