@@ -383,6 +383,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"client", "frobnicate"}, `unknown command "frobnicate" for "caddy scopegate client"`},
+		{[]string{"client", "frobnicate", "--config", "x"}, `unknown command "frobnicate" for "caddy scopegate client"`},
 		{[]string{"client", "rotat"}, "did you mean rotate?"},
 		{[]string{"user", "nope"}, `unknown command "nope"`},
 		{[]string{"tenant", "delete", "acme"}, `unknown command "delete"`},

@@ -55,15 +55,27 @@ func Group(cmd *cobra.Command) {
 				return sub.Help()
 			}
 		}
-		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-			msg += "; did you mean " + strings.Join(s, " or ") + "?"
-		}
-		return &UsageError{Err: errors.New(msg)}
+		return unknownCommand(cmd, args[0])
 	})
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// `caddy scopegate frob --config F`: the group has no --config
+		// (its subcommands do), but what went wrong is the command.
+		if args := c.Flags().Args(); len(args) > 0 && len(c.Commands()) > 0 && c.RunE != nil {
+			if sub, _, ferr := c.Find(args[:1]); ferr != nil || sub == c {
+				return Fail(c, unknownCommand(c, args[0]))
+			}
+		}
 		return Fail(c, &UsageError{Err: err})
 	})
+}
+
+// unknownCommand is the usage error for name, not a subcommand of cmd.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return &UsageError{Err: errors.New(msg)}
 }
 
 // RunE adapts fn to cobra the way Fail answers its error.

@@ -45,7 +45,8 @@ func exitStatus(err error) int {
 // An unknown subcommand of `caddy scopegate` (cobra checks only at the
 // root) used to print the help page and exit 0, so a script's typo passed
 // for success: now it is a usage error, status 2, that names the command
-// and suggests the close one; so is a bad flag. The bare command still
+// and suggests the close one, a flag after it included; so is a bad flag.
+// The bare command still
 // prints its help and exits 0.
 func TestScopegateUnknownSubcommand(t *testing.T) {
 	for _, tc := range []struct {
@@ -57,6 +58,9 @@ func TestScopegateUnknownSubcommand(t *testing.T) {
 		{[]string{"bootstrp"}, app.ExitUsage, "did you mean bootstrap?"},
 		{[]string{"bootstrap", "--bogus"}, app.ExitUsage, "unknown flag: --bogus"},
 		{[]string{"--bogus"}, app.ExitUsage, "unknown flag: --bogus"},
+		// A flag the group lacks after a command it lacks: the command is
+		// what went wrong (it said "unknown flag: --config").
+		{[]string{"frob", "--config", "x.Caddyfile"}, app.ExitUsage, `unknown command "frob" for "caddy scopegate"`},
 		{nil, 0, ""},
 	} {
 		out, errOut, status := runScopegate(t, tc.args...)
