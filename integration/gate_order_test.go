@@ -20,8 +20,17 @@ import (
 // listens afterwards, so no request reached the upstream.
 func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
 	for name, site := range map[string]string{
-		"catch-all handle":    "\thandle {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
-		"invoke before guard": "\troute /inv/* {\n\t\tinvoke backend\n\t\tscopegate_guard demo.read\n\t}\n",
+		"catch-all handle": "\thandle {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		// The same written with a path (config red team: Caddy's matchers
+		// are pointers, and the check took these for narrower blocks).
+		"catch-all handle /*":      "\thandle /* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		"catch-all handle_path /*": "\thandle_path /* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		// A proxied path that covers the guarded /api/* (handle sorts first).
+		"handle /api* proxying": "\thandle /api* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		// Inside a route the written order applies: a proxy with a matcher
+		// covering the route's runs first.
+		"matched proxy before the guard": "\troute /rp/* {\n\t\treverse_proxy /rp/* {$SCOPEGATE_UPSTREAM}\n\t\tscopegate_guard demo.read\n\t}\n",
+		"invoke before guard":            "\troute /inv/* {\n\t\tinvoke backend\n\t\tscopegate_guard demo.read\n\t}\n",
 		// The upstream acted on the request before the guard ran.
 		"proxy with handle_response before guard": "\troute /hr/* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM} {\n\t\t\t@err status 5xx\n\t\t\thandle_response @err {\n\t\t\t\trespond \"down\"\n\t\t\t}\n\t\t}\n\t\tscopegate_guard demo.read\n\t}\n",
 		// A refused DELETE would be proxied as it came.

@@ -74,11 +74,11 @@ func checkGateOrder(ctx caddy.Context) (unstripped []string, err error) {
 // whether it has a guard but no scopegate_strip.
 func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err error) {
 	c := gateCheck{named: srv.NamedRoutes, seen: map[string]bool{}, found: map[caddy.ModuleID]bool{}}
-	if _, err := c.list(srv.Routes, where, false); err != nil {
+	if _, err := c.list(srv.Routes, where, false, nil); err != nil {
 		return false, err
 	}
 	if srv.Errors != nil {
-		if _, err := c.list(srv.Errors.Routes, where+" errors", false); err != nil {
+		if _, err := c.list(srv.Errors.Routes, where+" errors", false, nil); err != nil {
 			return false, err
 		}
 		// A refusal goes to handle_errors as the request it refused (its
@@ -126,7 +126,7 @@ func routeHosts(r caddyhttp.Route) (hosts []string, everyHost bool) {
 	for _, set := range r.MatcherSets {
 		named := false
 		for _, m := range set {
-			if h, ok := m.(caddyhttp.MatchHost); ok {
+			if h, ok := hostsOf(m); ok {
 				hosts, named = append(hosts, h...), true
 			}
 		}
@@ -195,10 +195,24 @@ type gateCheck struct {
 
 // list checks routes, entered with ended set when an earlier handler already
 // answers every request, and reports whether the list answers every request
-// it gets (a route without a matcher that answers, or is terminal).
-func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool) (bool, error) {
+// it gets (a route without a matcher that answers, or is terminal). within
+// is what the enclosing route matched (nil: every request): a gate route
+// with no matcher of its own gets what its block got.
+func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool, within caddyhttp.MatcherSets) (bool, error) {
+	var proxied []proxiedBy // what earlier routes proxy
 	for i, r := range routes {
-		answered, err := c.route(r, fmt.Sprintf("%s, route %d", where, i), ended)
+		at := fmt.Sprintf("%s, route %d", where, i)
+		if gate := gateIn(caddyhttp.RouteList{r}); gate != "" && !ended {
+			for _, p := range proxied {
+				if covers(p.sets, effective(r.MatcherSets, within)) {
+					return false, fmt.Errorf("%s: %s never runs: route %d before it proxies every request this route matches (Caddy sorts handle and handle_path before route; inside route { … } the written order applies), so it guards nothing; put the gate first or narrow that route's matcher", at, gate, p.route)
+				}
+			}
+		}
+		for _, sets := range proxiedSets(r, within, c.named) {
+			proxied = append(proxied, proxiedBy{route: i, sets: sets})
+		}
+		answered, err := c.route(r, at, ended, effective(r.MatcherSets, within))
 		if err != nil {
 			return false, err
 		}
@@ -211,7 +225,7 @@ func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool) (b
 
 // route checks r's handlers in order and reports whether r answers every
 // request that reaches its handlers.
-func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, error) {
+func (c gateCheck) route(r caddyhttp.Route, at string, answered bool, within caddyhttp.MatcherSets) (bool, error) {
 	for j, h := range r.Handlers {
 		id := moduleID(h)
 		if answered { // a gate in a block, or a named route, that never runs
@@ -233,7 +247,7 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool) (bool, err
 		if gates[id] {
 			c.found[id] = true
 		}
-		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j))
+		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j), within)
 		if err != nil {
 			return false, err
 		}
@@ -268,7 +282,7 @@ func matchesAll(r caddyhttp.Route) bool {
 		if len(set) != 1 {
 			continue
 		}
-		if p, ok := set[0].(caddyhttp.MatchPath); ok && (slices.Contains(p, "*") || slices.Contains(p, "/*")) {
+		if p, ok := pathsOf(set[0]); ok && (slices.Contains(p, "*") || slices.Contains(p, "/*")) {
 			return true
 		}
 	}
@@ -277,10 +291,10 @@ func matchesAll(r caddyhttp.Route) bool {
 
 // handler checks the routes a handler holds and reports whether they answer
 // every request.
-func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string) (bool, error) {
+func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string, within caddyhttp.MatcherSets) (bool, error) {
 	switch h := h.(type) {
 	case *caddyhttp.Subroute:
-		return c.list(h.Routes, at, false)
+		return c.list(h.Routes, at, false, within)
 	case *caddyhttp.Invoke:
 		r, ok := c.named[h.Name]
 		if !ok || c.seen[h.Name] {
@@ -288,7 +302,7 @@ func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string) (bool, erro
 		}
 		c.seen[h.Name] = true
 		defer delete(c.seen, h.Name)
-		return c.list(caddyhttp.RouteList{*r}, at+" (named route "+h.Name+")", false)
+		return c.list(caddyhttp.RouteList{*r}, at+" (named route "+h.Name+")", false, within)
 	case *fileserver.FileServer:
 		return !h.PassThru, nil // a missing file is a 404, not the next handler
 	case *reverseproxy.Handler:

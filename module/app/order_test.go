@@ -15,6 +15,36 @@ import (
 	"github.com/scopegate/scopegate/module/guard"
 )
 
+// at is a route matching path as Caddy provisions it (a *MatchPath).
+func at(path string, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
+	m := caddyhttp.MatchPath{path}
+	return caddyhttp.Route{MatcherSets: caddyhttp.MatcherSets{{&m}}, Handlers: hs}
+}
+
+// host is a route matching host as Caddy provisions it (a *MatchHost).
+func host(name string, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
+	m := caddyhttp.MatchHost{name}
+	return caddyhttp.Route{MatcherSets: caddyhttp.MatcherSets{{&m}}, Handlers: hs}
+}
+
+// block is a handle or route block: a subroute of hs, or of routes.
+func block(hs ...any) *caddyhttp.Subroute {
+	var routes caddyhttp.RouteList
+	var chain []caddyhttp.MiddlewareHandler
+	for _, h := range hs {
+		switch h := h.(type) {
+		case caddyhttp.Route:
+			routes = append(routes, h)
+		case caddyhttp.MiddlewareHandler:
+			chain = append(chain, h)
+		}
+	}
+	if len(chain) > 0 {
+		routes = append(routes, caddyhttp.Route{Handlers: chain})
+	}
+	return &caddyhttp.Subroute{Routes: routes}
+}
+
 func route(matched bool, hs ...caddyhttp.MiddlewareHandler) caddyhttp.Route {
 	r := caddyhttp.Route{Handlers: hs}
 	if matched {
@@ -59,14 +89,32 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"nested catch-all block", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}})}}), route(false, strip)}, true},
 		{"terminal route in a block", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{{Terminal: true}}}), route(true, g, proxy)}, true},
 		{"catch-all block, then a block with a guard", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g), route(false, proxy)}})}, true},
-		{"matched block, then a guarded route", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, g, proxy)}, false},
-		{"block answering only some requests", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(true, proxy)}}), route(true, g, proxy)}, false},
+		{"matched block, then a guarded route", caddyhttp.RouteList{route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), at("/api/*", g, proxy)}, false},
+		{"block answering only some requests", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(true, proxy)}}), at("/api/*", g, proxy)}, false},
 		{"file_server, then a guard", caddyhttp.RouteList{route(false, &fileserver.FileServer{}, g)}, true},
 		{"file_server pass_thru, then a guard", caddyhttp.RouteList{route(false, &fileserver.FileServer{PassThru: true}, g, proxy)}, false},
 		{"invoke of a proxying named route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "backend"}, g)}, true},
 		{"invoke of an unknown route, then a guard", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "nope"}, g, proxy)}, false},
 		{"invoke of a looping named route", caddyhttp.RouteList{route(false, &caddyhttp.Invoke{Name: "loop"}, g, proxy)}, false},
 		{"catch-all handle /*, then a guarded route", caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchPath{"/*"}}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}, route(true, g, proxy)}, true},
+		// Caddy provisions matchers as pointers: handle /* { reverse_proxy }
+		// and handle * were not seen as catch-alls (config red team).
+		{"catch-all handle /*, provisioned", caddyhttp.RouteList{at("/*", block(proxy)), at("/api/*", block(g, proxy))}, true},
+		{"catch-all handle *, provisioned", caddyhttp.RouteList{at("*", block(proxy)), at("/api/*", block(g, proxy))}, true},
+		// A proxy whose matcher covers the guarded route's: the guard never
+		// runs (handle /api* sorted before route /api/*; inside a route,
+		// reverse_proxy /api/* written before the guard).
+		{"handle /api* before route /api/*", caddyhttp.RouteList{at("/api*", block(proxy)), at("/api/*", block(g, proxy))}, true},
+		{"same path, other case", caddyhttp.RouteList{at("/API/*", block(proxy)), at("/api/*", block(g, proxy))}, true},
+		{"proxy with its matcher before the guard, in a route", caddyhttp.RouteList{at("/api/*", block(at("/api/*", proxy), route(false, g)))}, true},
+		{"proxy before the guard, in a named route", caddyhttp.RouteList{at("/api/*", &caddyhttp.Invoke{Name: "backend"}), at("/api/*", block(g, proxy))}, true},
+		{"same host: catch-all proxy site route, then a guarded one", caddyhttp.RouteList{host("a.test", block(proxy)), host("A.test", block(g, proxy))}, true},
+		// Carve-outs stay allowed: a narrower proxied path, another host,
+		// a matcher the check cannot compare.
+		{"public carve-out, then a guard for the rest", caddyhttp.RouteList{at("/public/*", block(proxy)), route(false, block(g, proxy))}, false},
+		{"narrower path proxied first", caddyhttp.RouteList{at("/api/x", block(proxy)), at("/api/*", block(g, proxy))}, false},
+		{"another host's catch-all proxy", caddyhttp.RouteList{host("a.test", block(proxy)), host("b.test", block(g, proxy))}, false},
+		{"a method-matched proxy", caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{&caddyhttp.MatchMethod{"GET"}}}, Handlers: []caddyhttp.MiddlewareHandler{block(proxy)}}, at("/api/*", block(g, proxy))}, false},
 		{"catch-all block, then an invoked guarded named route", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Invoke{Name: "guarded"})}, true},
 		// forward_auth: a reverse_proxy whose handle_response passes the request on.
 		{"forward_auth, then a guarded block", caddyhttp.RouteList{route(false, forwardAuth), route(true, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, g, proxy)}})}, false},
