@@ -35,6 +35,9 @@ func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
 		"proxy with handle_response before guard": "\troute /hr/* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM} {\n\t\t\t@err status 5xx\n\t\t\thandle_response @err {\n\t\t\t\trespond \"down\"\n\t\t\t}\n\t\t}\n\t\tscopegate_guard demo.read\n\t}\n",
 		// A refused DELETE would be proxied as it came.
 		"handle_errors proxying": "\thandle_errors {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		// Statuses named, among them a refusal's: it gets the refusals.
+		"handle_errors 4xx proxying": "\thandle_errors 4xx {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
+		"handle_errors 401 proxying": "\thandle_errors 401 {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			up := newUpstream(t)
@@ -70,5 +73,30 @@ func TestGuardThatNeverRunsDoesNotLoad(t *testing.T) {
 				t.Fatalf("the upstream was called %d times", hits)
 			}
 		})
+	}
+}
+
+// What the check allows loads and guards: handle_errors proxying only
+// statuses no refusal has (502 503), and a proxied carve-out before a
+// guard of the rest. A request with no token to the guarded path is still
+// refused and reaches no upstream; the carve-out is proxied.
+func TestAllowedShapesLoadAndGuard(t *testing.T) {
+	site := "\thandle_errors 502 503 {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n" +
+		"\thandle /open/* {\n\t\treverse_proxy {$SCOPEGATE_UPSTREAM}\n\t}\n"
+	g := startGateway(t, caddyfileVariant(t, "quickstart.Caddyfile", "", site), "sqlite")
+	up := g.Upstream
+	if status, _, _ := call(t, "DELETE", g.URL+"/api/x", "", nil); status != http.StatusUnauthorized {
+		t.Fatalf("DELETE /api/x with no token: %d, want 401", status)
+	}
+	if _, hits := up.Last(); hits != 0 {
+		t.Fatalf("the refused request reached the upstream (%d calls)", hits)
+	}
+	resp, err := http.Get(g.URL + "/open/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, hits := up.Last(); resp.StatusCode != http.StatusOK || hits != 1 {
+		t.Fatalf("GET /open/x: %d, upstream calls %d; want it proxied", resp.StatusCode, hits)
 	}
 }

@@ -397,6 +397,27 @@ func TestHandleErrorsShapesGuardRefusals(t *testing.T) {
 		}
 	})
 
+	// handle_errors limited to statuses gets the refusals of those
+	// statuses (a status list never matched: config red team); others keep
+	// the JSON.
+	t.Run("handle_errors for some statuses", func(t *testing.T) {
+		limited := strings.Replace(page, "handle_errors {", "handle_errors 401 400 {", 1)
+		g := startGateway(t, caddyfileVariant(t, "quickstart.Caddyfile", "", limited), store.SQLite)
+		admin := bootstrapAdmin(t, g, "/oauth2/token")
+		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
+		tok := mustToken(t, g, id, secret, nil)
+		if status, body, _ := getAs(t, g, "GET", "localhost", "/api/x", ""); status != 401 || body != "custom 401 invalid_token" {
+			t.Errorf("GET /api/x with no token: %d %q, want the page for 401", status, body)
+		}
+		if status, body, _ := getAs(t, g, "GET", "localhost", "/public/x;jsessionid=1", ""); status != 400 || body != "custom 400 invalid_request" {
+			t.Errorf("GET /public/x;jsessionid=1: %d %q, want the page for 400", status, body)
+		}
+		status, body, h := getAs(t, g, "POST", "localhost", "/api/x", tok)
+		if status != 403 || h.Get("Content-Type") != "application/json" || !strings.Contains(body, `"error":"insufficient_scope"`) {
+			t.Errorf("POST /api/x, a status the list leaves out: %d %q %q, want the JSON 403", status, h.Get("Content-Type"), body)
+		}
+	})
+
 	t.Run("handle_errors in another site", func(t *testing.T) {
 		path := caddyfileVariant(t, "quickstart.Caddyfile", "", "")
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)

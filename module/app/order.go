@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -144,8 +145,8 @@ func routeHosts(r caddyhttp.Route) (hosts []string, everyHost bool) {
 func reachesRefusals(r caddyhttp.Route, gated hostSet) bool {
 	for _, set := range r.MatcherSets {
 		for _, m := range set {
-			if _, ok := m.(*caddyhttp.MatchExpression); ok {
-				return false // statuses named: handle_errors 502 503
+			if expr, ok := m.(*caddyhttp.MatchExpression); ok && !matchesRefusal(expr) {
+				return false // other statuses named: handle_errors 502 503
 			}
 		}
 	}
@@ -159,6 +160,33 @@ func reachesRefusals(r caddyhttp.Route, gated hostSet) bool {
 	for _, h := range hosts {
 		if gated.hosts[strings.ToLower(h)] {
 			return true
+		}
+	}
+	return false
+}
+
+// refusalStatuses are the statuses of a guard's or scopegate_strip's
+// refusals of a caller. 503 (the database did not answer) is left out: a
+// maintenance upstream for 502 and 503 is the documented choice.
+var refusalStatuses = []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}
+
+// matchesRefusal reports whether a handle_errors status expression
+// (handle_errors 401 403, 4xx) accepts the status of a refusal: such an
+// errors route gets the refused request (the guard hands it its refusals
+// when it matches).
+func matchesRefusal(expr *caddyhttp.MatchExpression) (matches bool) {
+	defer func() {
+		if recover() != nil {
+			matches = true // it cannot tell: count it
+		}
+	}()
+	for _, status := range refusalStatuses {
+		r, _ := http.NewRequest(http.MethodGet, "/", nil)
+		repl := caddy.NewReplacer()
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+		repl.Set("http.error.status_code", status)
+		if ok, err := expr.MatchWithError(r); ok || err != nil {
+			return true // err: it cannot tell, so count it
 		}
 	}
 	return false

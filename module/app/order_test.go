@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/fileserver"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/intercept"
@@ -187,7 +189,11 @@ func TestErrorsRoutesMustNotProxyRefusals(t *testing.T) {
 		{"gated host, its errors proxied", onHost("api.test", guarded), onHost("API.test", caddyhttp.RouteList{route(false, proxy)}), true},
 		{"gated host, another host's errors proxied", onHost("api.test", guarded), onHost("www.test", caddyhttp.RouteList{route(false, proxy)}), false},
 		{"gated host, errors of some statuses proxied", onHost("api.test", guarded),
-			caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{"api.test"}, &caddyhttp.MatchExpression{Expr: "{http.error.status_code} in [502, 503]"}}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}}, false},
+			caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{"api.test"}, statuses(t, "[502, 503]")}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}}, false},
+		// A status list among which a refusal's (handle_errors 401, 4xx)
+		// gets the refusals, now that the guard hands them over.
+		{"gated host, errors of 401 proxied", onHost("api.test", guarded),
+			caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{"api.test"}, statuses(t, "[401]")}}, Handlers: []caddyhttp.MiddlewareHandler{proxy}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := app.CheckServer(&caddyhttp.Server{Routes: tc.routes, Errors: &caddyhttp.HTTPErrorConfig{Routes: tc.errors}})
@@ -205,4 +211,17 @@ func TestErrorsRoutesMustNotProxyRefusals(t *testing.T) {
 func onHost(host string, routes caddyhttp.RouteList) caddyhttp.RouteList {
 	return caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{caddyhttp.MatchHost{host}}},
 		Handlers: []caddyhttp.MiddlewareHandler{&caddyhttp.Subroute{Routes: routes}}}}
+}
+
+// statuses is handle_errors' matcher for the statuses in list, provisioned
+// as Caddy does.
+func statuses(t *testing.T, list string) *caddyhttp.MatchExpression {
+	t.Helper()
+	m := &caddyhttp.MatchExpression{Expr: "{http.error.status_code} in " + list}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	if err := m.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

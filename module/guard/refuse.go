@@ -29,7 +29,7 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *oauth.Error) e
 			delete(r.Header, k)
 		}
 	}
-	if !handlesErrors(r) {
+	if !handlesErrors(r, e) {
 		if e.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 			oauth.WriteJSON(w, e, g.Realm)
@@ -62,14 +62,21 @@ func errorForErrorsRoute(r *http.Request, e *oauth.Error) error {
 }
 
 // handlesErrors reports whether the request's server has an errors route
-// (handle_errors) whose matchers accept the request: in a Caddyfile, one of
-// the request's site. Without one, an error returned by a handler is
-// answered with its status and an empty body.
-func handlesErrors(r *http.Request) bool {
+// (handle_errors) whose matchers accept the request with refusal e: in a
+// Caddyfile, one of the request's site, for its status (handle_errors 401
+// 403, 4xx). Without one, an error returned by a handler is answered with
+// its status and an empty body. The matchers see the error's placeholders
+// as Caddy sets them when it runs the errors routes (a status list never
+// matched when they were read before: config red team).
+func handlesErrors(r *http.Request, e *oauth.Error) bool {
 	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if srv == nil || srv.Errors == nil {
 		return false
 	}
+	if _, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); !ok {
+		return false
+	}
+	r = srv.Errors.WithError(r, caddyhttp.Error(e.Status, e))
 	for _, route := range srv.Errors.Routes {
 		if ok, err := route.MatcherSets.AnyMatchWithError(r); ok && err == nil {
 			return true

@@ -200,7 +200,7 @@ func (s *Strip) refuseUnclearPath(w http.ResponseWriter, r *http.Request) error 
 	// caller that sent a bearer token gets the RFC 6750 challenge a guard
 	// would have answered with; any other caller the JSON alone.
 	challenge := sentBearer(r)
-	if !handlesErrors(r) {
+	if !handlesErrors(r, e) {
 		if challenge {
 			oauth.WriteBearer(w, e, defaultRealm)
 		} else {
