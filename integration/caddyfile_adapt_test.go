@@ -57,6 +57,8 @@ func TestCaddyfileAdaptRefusals(t *testing.T) {
 	for _, tc := range []struct{ name, caddyfile, want string }{
 		{"unknown app option", "{\n\tscopegate {\n\t\tissuers x\n\t}\n}\n:80\n", `unknown scopegate option "issuers"`},
 		{"duplicate app option", "{\n\tscopegate {\n\t\tleeway 1s\n\t\tleeway 2s\n\t}\n}\n:80\n", `duplicate option "leeway"`},
+		// Caddy kept the last block alone, dropping the first's database.
+		{"scopegate block twice", "{\n\tscopegate {\n\t\tleeway 1s\n\t}\n\tscopegate {\n\t\tscope a.b\n\t}\n}\n:80\n", "given twice"},
 		{"bad driver", "{\n\tscopegate {\n\t\tdatabase mysql x\n\t}\n}\n:80\n", `unknown database driver "mysql"`},
 		{"postgres without dsn", "{\n\tscopegate {\n\t\tdatabase postgres\n\t}\n}\n:80\n", "needs a DSN"},
 		{"negative duration", "{\n\tscopegate {\n\t\ttoken_lifetime -1s\n\t}\n}\n:80\n", "not a positive duration"},

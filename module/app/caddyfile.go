@@ -47,7 +47,13 @@ func init() {
 //			clients  <client-name...>        # only clients of these names hold it
 //		}
 //	}
-func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
+	if existing != nil {
+		// Caddy would keep the last block alone: a second one silently
+		// dropped the first's database and master key, and the node ran on
+		// a local SQLite file of its own (config red team).
+		return nil, d.Errf("the scopegate global option is given twice: write one block holding every setting")
+	}
 	a := new(App)
 	if err := a.UnmarshalCaddyfile(d); err != nil {
 		return nil, err

@@ -130,6 +130,8 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				g.ForwardToken = true
 			case "allow_encoded_slashes":
 				g.AllowEncodedSlashes = true
+			case "any_token":
+				g.AnyToken = true
 			}
 		case "cors":
 			c, err := unmarshalCORS(d)

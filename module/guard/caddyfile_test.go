@@ -26,11 +26,11 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		// leaves a bare directive, which let any token through.
 		{name: "bare", input: `scopegate_guard`, err: "names no scope for reads, so any valid token of any client would pass"},
 		{name: "only legs", input: "scopegate_guard {\n legs 3\n}", err: "names no scope"},
-		{name: "any_token", input: "scopegate_guard {\n any_token\n}", want: &Guard{}},
+		{name: "any_token", input: "scopegate_guard {\n any_token\n}", want: &Guard{AnyToken: true}},
 		{name: "any_token with scopes", input: "scopegate_guard demo.read {\n any_token\n}", err: "any_token means no scope is needed"},
 		{name: "any_token with an argument", input: "scopegate_guard {\n any_token yes\n}", err: "wrong argument count"},
 		{name: "only write_scopes", input: "scopegate_guard {\n write_scopes demo.write\n}", err: "names no scope for reads"},
-		{name: "any_token and write_scopes", input: "scopegate_guard {\n any_token\n write_scopes demo.write\n}", want: &Guard{WriteScopes: []string{"demo.write"}}},
+		{name: "any_token and write_scopes", input: "scopegate_guard {\n any_token\n write_scopes demo.write\n}", want: &Guard{AnyToken: true, WriteScopes: []string{"demo.write"}}},
 		{name: "inline scopes", input: `scopegate_guard demo.read demo.write`,
 			want: &Guard{Scopes: []string{"demo.read", "demo.write"}}},
 		{name: "every option", input: `scopegate_guard demo.read {

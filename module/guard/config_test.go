@@ -48,6 +48,9 @@ func provisionConfig(t *testing.T, driver, dsn string, guards map[string]map[str
 	var routes []map[string]any
 	for path, g := range guards {
 		g["handler"] = "scopegate_guard"
+		if g["scopes"] == nil && g["any_scopes"] == nil && g["any_token"] == nil {
+			g["any_token"] = true // a guard given no read scope says so
+		}
 		routes = append(routes, map[string]any{
 			"match":  []map[string]any{{"path": []string{path + "*"}}},
 			"handle": []map[string]any{g, echoUpstream},

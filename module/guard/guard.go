@@ -51,6 +51,11 @@ type Guard struct {
 	// guard behind a "not method GET HEAD OPTIONS" matcher does, without
 	// the second route Caddy assembles for every request.
 	WriteScopes []string `json:"write_scopes,omitempty"`
+	// AnyToken lets any valid token through with no scope for reads. A
+	// guard naming no read scope must say so: an empty scopes list from a
+	// template, or a guard given write_scopes alone, otherwise let any
+	// token of any client read (config red team).
+	AnyToken bool `json:"any_token,omitempty"`
 	// 2 to demand 2-legged tokens, 3 for 3-legged (user-bound); 0 for any.
 	Legs scope.Legs `json:"legs,omitempty"`
 	// Claims the token must match when it carries them, with placeholders
@@ -187,6 +192,12 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 
 // Validate checks the configuration.
 func (g *Guard) Validate() error {
+	switch reads := len(g.Scopes) + len(g.AnyScopes); {
+	case reads == 0 && !g.AnyToken:
+		return fmt.Errorf("scopegate_guard names no scope for reads (scopes, any_scopes), so any valid token of any client would pass: name the scopes the route needs, or set any_token")
+	case reads > 0 && g.AnyToken:
+		return fmt.Errorf("scopegate_guard: any_token means no scope is needed, yet scopes are named; drop one or the other")
+	}
 	if g.Legs != scope.AnyLegs && g.Legs != scope.TwoLegged && g.Legs != scope.ThreeLegged {
 		return fmt.Errorf("legs must be 2, 3 or any")
 	}

@@ -892,6 +892,9 @@ func TestSetupAndValidate(t *testing.T) {
 		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "claims"}}, true},
 		{Guard{HeaderPrefix: "X-Scopegate-", IdentityHeaders: []string{"client_id", "client-id"}}, false},
 	} {
+		if len(tc.g.Scopes) == 0 {
+			tc.g.AnyToken = true // read scopes are another case's
+		}
 		if err := tc.g.Validate(); (err == nil) != tc.ok {
 			t.Errorf("Validate(legs %d, prefix %q, impersonation %+v) = %v, want ok=%v", tc.g.Legs, tc.g.HeaderPrefix, tc.g.Impersonation, err, tc.ok)
 		}
@@ -968,4 +971,30 @@ func wantScopeDecision(t *testing.T, e *env, g *Guard, method, user, scopes, des
 		return
 	}
 	wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, desc, scope)
+}
+
+// A guard naming no scope for reads must say any_token, in JSON as in a
+// Caddyfile: write_scopes alone, or an empty scopes list from a template,
+// let any valid token of any client read (config red team); any_token with
+// read scopes contradicts itself.
+func TestGuardWithoutReadScopesMustSayAnyToken(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		g    Guard
+		ok   bool
+	}{
+		{"nothing", Guard{}, false},
+		{"write_scopes alone", Guard{WriteScopes: []string{"demo.write"}}, false},
+		{"empty scopes", Guard{Scopes: []string{}}, false},
+		{"any_token", Guard{AnyToken: true}, true},
+		{"any_token and write_scopes", Guard{AnyToken: true, WriteScopes: []string{"demo.write"}}, true},
+		{"scopes", Guard{Scopes: []string{"demo.read"}}, true},
+		{"any_scopes", Guard{AnyScopes: []string{"demo.read"}}, true},
+		{"any_token and scopes", Guard{AnyToken: true, Scopes: []string{"demo.read"}}, false},
+	} {
+		tc.g.HeaderPrefix = DefaultHeaderPrefix
+		if err := tc.g.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
 }
