@@ -37,3 +37,25 @@ func TestReadableDatabaseWarned(t *testing.T) {
 		t.Fatalf("warned about a 0600 database: %v", logs.AllUntimed())
 	}
 }
+
+// A master key file other users may read is warned about at start; one
+// readable by its owner alone, or none (a configured key), is not.
+func TestReadableKeyFileWarned(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(path, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	warnKeyFileReadable(zap.New(core), path)
+	warnKeyFileReadable(zap.New(core), "")
+	if n := logs.Len(); n != 0 {
+		t.Fatalf("warned about a 0600 key file or none: %v", logs.AllUntimed())
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	warnKeyFileReadable(zap.New(core), path)
+	if n := logs.Len(); n != 1 || logs.All()[0].ContextMap()["file"] != path {
+		t.Fatalf("%d warnings for a 0644 key file, want 1 naming it: %v", n, logs.AllUntimed())
+	}
+}

@@ -89,6 +89,7 @@ func openRuntime(cfg runtimeConfig, logger *zap.Logger) (*Runtime, error) {
 	if cfg.driver == store.SQLite {
 		warnReadableByOthers(logger, store.SQLiteFile(cfg.dsn))
 	}
+	warnKeyFileReadable(logger, cfg.keyFile)
 	warnTenantsAlike(logger, st)
 	if cfg.driver != store.SQLite && cfg.keyFile != "" {
 		logger.Warn("the master key is local to this node: every node sharing the database needs the same one; set master_key (e.g. {env.SCOPEGATE_MASTER_KEY})",
@@ -111,6 +112,20 @@ func warnReadableByOthers(logger *zap.Logger, path string) {
 			logger.Warn("the SQLite database can be read by other users of this machine: it holds password hashes, sealed secrets and the audit log; make it readable by its owner alone (chmod 600, with its -wal and -shm files)",
 				zap.String("file", p), zap.String("mode", fi.Mode().Perm().String()))
 		}
+	}
+}
+
+// warnKeyFileReadable warns when the master key file at path ("" for
+// none: the key is configured) may be read by other users: it unseals every
+// signing key and client secret. It is made 0600; a copy restored from a
+// backup, or chmod'ed, may not be (config red team).
+func warnKeyFileReadable(logger *zap.Logger, path string) {
+	if path == "" || runtime.GOOS == "windows" {
+		return
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		logger.Warn("the master key file can be read by other users of this machine: it unseals every signing key and client secret; make it readable by its owner alone (chmod 600)",
+			zap.String("file", path), zap.String("mode", fi.Mode().Perm().String()))
 	}
 }
 
