@@ -12,6 +12,19 @@ import (
 // returns an admin token from the token endpoint at tokenPath.
 func bootstrapAdmin(t *testing.T, g *gateway, tokenPath string) string {
 	t.Helper()
+	id, secret := bootstrapCredentials(t, g)
+	status, body := tokenBasic(t, g, tokenPath, id, secret, nil)
+	tok, _ := body["access_token"].(string)
+	if status != http.StatusOK || tok == "" {
+		t.Fatalf("admin token: %d %v", status, body)
+	}
+	return tok
+}
+
+// bootstrapCredentials makes the first admin client of g's database, as
+// `caddy scopegate bootstrap` does, and returns its id and secret.
+func bootstrapCredentials(t *testing.T, g *gateway) (string, string) {
+	t.Helper()
 	a, err := app.AppFromConfigFile(g.CfgPath, "")
 	if err != nil {
 		t.Fatal(err)
@@ -20,12 +33,7 @@ func bootstrapAdmin(t *testing.T, g *gateway, tokenPath string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, body := tokenBasic(t, g, tokenPath, id, secret, nil)
-	tok, _ := body["access_token"].(string)
-	if status != http.StatusOK || tok == "" {
-		t.Fatalf("admin token: %d %v", status, body)
-	}
-	return tok
+	return id, secret
 }
 
 // createClient creates a client through the admin API and returns its

@@ -1,13 +1,10 @@
 package integration
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/scopegate/scopegate/module/app"
 )
 
 // A client's grant_types, set through the admin API, is what the token and
@@ -65,14 +62,7 @@ func TestCodeGrantsUnsupportedWithoutAuthorize(t *testing.T) {
 			if grants, _ := meta["grant_types_supported"].([]any); status != 200 || len(grants) != 1 || grants[0] != "client_credentials" {
 				t.Fatalf("metadata: %d grant_types_supported %v", status, meta["grant_types_supported"])
 			}
-			a, err := app.AppFromConfigFile(g.CfgPath, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			id, secret, err := a.Bootstrap(context.Background(), false)
-			if err != nil {
-				t.Fatal(err)
-			}
+			id, secret := bootstrapCredentials(t, g)
 			for _, extra := range []url.Values{
 				{"grant_type": {"authorization_code"}, "code": {"x"}},
 				{"grant_type": {"refresh_token"}, "refresh_token": {"x"}},

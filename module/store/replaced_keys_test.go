@@ -15,21 +15,7 @@ import (
 // and the next rotation's UPDATE took it up again).
 func TestReplacedPendingKeyStaysRetired(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		t0 := time.Now().UTC().Truncate(time.Microsecond)
-		k := func(id string, created, activates time.Time) *store.SigningKey {
-			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}, CreatedAt: created, ActivatesAt: &activates}
-		}
-		admin := store.Actor{Principal: "test"}
-		if ok, err := s.AddFirstSigningKey(ctx, k("S", t0.Add(-time.Hour), t0.Add(-time.Hour))); !ok || err != nil {
-			t.Fatalf("first key: %v %v", ok, err)
-		}
-		// Routine rotation at t0: P pending until t0+24h.
-		p := t0.Add(24 * time.Hour)
-		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("P", t0, p), Now: t0, VerifyOldUntil: p.Add(48 * time.Hour)}, admin); err != nil {
-			t.Fatal(err)
-		}
+		ctx, s, k, admin, t0 := withPendingKey(t, driver)
 		// Emergency with retire_old at t0+1h: E signs at once, P and S dead.
 		t1 := t0.Add(time.Hour)
 		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("E", t1, t1), Now: t1, VerifyOldUntil: t1, ReplacePending: true}, admin); err != nil {
@@ -63,20 +49,7 @@ func TestReplacedPendingKeyStaysRetired(t *testing.T) {
 // retire_old (the key material is now suspected) must stop P verifying too.
 func TestRetireOldReachesReplacedPendingKey(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		ctx := context.Background()
-		s := storetest.Open(t, driver)
-		t0 := time.Now().UTC().Truncate(time.Microsecond)
-		k := func(id string, created, activates time.Time) *store.SigningKey {
-			return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}, CreatedAt: created, ActivatesAt: &activates}
-		}
-		admin := store.Actor{Principal: "test"}
-		if ok, err := s.AddFirstSigningKey(ctx, k("S", t0.Add(-time.Hour), t0.Add(-time.Hour))); !ok || err != nil {
-			t.Fatalf("first key: %v %v", ok, err)
-		}
-		p := t0.Add(24 * time.Hour)
-		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("P", t0, p), Now: t0, VerifyOldUntil: p.Add(48 * time.Hour)}, admin); err != nil {
-			t.Fatal(err)
-		}
+		ctx, s, k, admin, t0 := withPendingKey(t, driver)
 		t1 := t0.Add(time.Hour)
 		if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("E1", t1, t1), Now: t1, VerifyOldUntil: t1.Add(48 * time.Hour), ReplacePending: true}, admin); err != nil {
 			t.Fatal(err)
@@ -95,4 +68,25 @@ func TestRetireOldReachesReplacedPendingKey(t *testing.T) {
 			}
 		}
 	})
+}
+
+// withPendingKey opens a store whose key S signs and whose key P, from a
+// routine rotation at t0, is pending until t0+24h; k makes a key.
+func withPendingKey(t *testing.T, driver string) (context.Context, *store.Store, func(id string, created, activates time.Time) *store.SigningKey, store.Actor, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	s := storetest.Open(t, driver)
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	k := func(id string, created, activates time.Time) *store.SigningKey {
+		return &store.SigningKey{KID: id, Algorithm: "EdDSA", PublicKey: []byte{1}, PrivateCiphertext: []byte{2}, CreatedAt: created, ActivatesAt: &activates}
+	}
+	admin := store.Actor{Principal: "test"}
+	if ok, err := s.AddFirstSigningKey(ctx, k("S", t0.Add(-time.Hour), t0.Add(-time.Hour))); !ok || err != nil {
+		t.Fatalf("first key: %v %v", ok, err)
+	}
+	p := t0.Add(24 * time.Hour)
+	if err := s.RotateSigningKey(ctx, store.KeyRotation{Next: k("P", t0, p), Now: t0, VerifyOldUntil: p.Add(48 * time.Hour)}, admin); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, s, k, admin, t0
 }
