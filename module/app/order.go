@@ -75,11 +75,11 @@ func checkGateOrder(ctx caddy.Context) (unstripped []string, err error) {
 // whether it has a guard but no scopegate_strip.
 func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err error) {
 	c := gateCheck{named: srv.NamedRoutes, seen: map[string]bool{}, found: map[caddy.ModuleID]bool{}}
-	if _, err := c.list(srv.Routes, where, false, nil); err != nil {
+	if _, err := c.list(srv.Routes, where, false, nil, nil); err != nil {
 		return false, err
 	}
 	if srv.Errors != nil {
-		if _, err := c.list(srv.Errors.Routes, where+" errors", false, nil); err != nil {
+		if _, err := c.list(srv.Errors.Routes, where+" errors", false, nil, nil); err != nil {
 			return false, err
 		}
 		// A refusal goes to handle_errors as the request it refused (its
@@ -87,7 +87,7 @@ func checkServer(srv *caddyhttp.Server, where string) (unstripped bool, err erro
 		// DELETE no token allowed.
 		gated := gatedHosts(srv.Routes)
 		for i, r := range srv.Errors.Routes {
-			if reachesRefusals(r, gated) && proxyIn(caddyhttp.RouteList{r}, c.named) {
+			if reachesRefusals(r, gated) && proxiesRefusals(caddyhttp.RouteList{r}, c.named) {
 				return false, fmt.Errorf("%s errors, route %d: handle_errors proxies the requests a guard or scopegate_strip of its site refused (method and body as sent) to an upstream, which would act on them; answer the error there (respond, file_server, templates), or proxy only the statuses you name (handle_errors 502 503)", where, i)
 			}
 		}
@@ -192,6 +192,54 @@ func matchesRefusal(expr *caddyhttp.MatchExpression) (matches bool) {
 	return false
 }
 
+// proxiesRefusals reports whether routes hold a reverse_proxy a refusal's
+// status reaches: a Caddyfile site wraps `handle_errors 502 503 { … }` in a
+// route of its host, with the status expression a level down, and a status
+// list that takes no refusal leaves its proxies out (a review: a named-host
+// site's maintenance proxy did not start).
+func proxiesRefusals(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) bool {
+	for _, r := range routes {
+		if !takesRefusal(r) {
+			continue
+		}
+		for _, h := range r.Handlers {
+			switch h := h.(type) {
+			case *reverseproxy.Handler:
+				return true
+			case *caddyhttp.Subroute:
+				if proxiesRefusals(h.Routes, named) {
+					return true
+				}
+			case *caddyhttp.Invoke:
+				if nr, ok := named[h.Name]; ok && proxyIn(caddyhttp.RouteList{{Handlers: nr.Handlers}}, nil) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// takesRefusal reports whether r's status expressions, if any, accept a
+// refusal's status in some matcher set.
+func takesRefusal(r caddyhttp.Route) bool {
+	if len(r.MatcherSets) == 0 {
+		return true
+	}
+	for _, set := range r.MatcherSets {
+		ok := true
+		for _, m := range set {
+			if expr, isExpr := m.(*caddyhttp.MatchExpression); isExpr && !matchesRefusal(expr) {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // proxyIn reports whether routes (blocks and named routes included) hold a
 // reverse_proxy (php_fastcgi and forward_auth are ones too).
 func proxyIn(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) bool {
@@ -226,23 +274,29 @@ type gateCheck struct {
 // it gets (a route without a matcher that answers, or is terminal). within
 // is what the enclosing route matched (nil: every request): a gate route
 // with no matcher of its own gets what its block got.
-func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool, within caddyhttp.MatcherSets) (bool, error) {
-	var proxied []proxiedBy // what earlier routes proxy
+func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool, within caddyhttp.MatcherSets, outer []proxiedBy) (bool, error) {
+	proxied := slices.Clone(outer) // what earlier routes, here or around this block, proxy
+	groups := map[string][]caddyhttp.MatcherSets{}
 	for i, r := range routes {
 		at := fmt.Sprintf("%s, route %d", where, i)
 		if gate := gateIn(caddyhttp.RouteList{r}); gate != "" && !ended {
 			for _, p := range proxied {
-				if covers(p.sets, effective(r.MatcherSets, within)) {
-					return false, fmt.Errorf("%s: %s never runs: route %d before it proxies every request this route matches (Caddy sorts handle and handle_path before route; inside route { … } the written order applies), so it guards nothing; put the gate first or narrow that route's matcher", at, gate, p.route)
+				if p.shadows(effective(r.MatcherSets, within)) {
+					return false, fmt.Errorf("%s: %s never runs: %s before it proxies every request this route matches (Caddy sorts handle and handle_path before route; inside route { … } the written order applies), so it guards nothing; put the gate first or narrow that route's matcher", at, gate, p.at)
 				}
 			}
 		}
-		for _, sets := range proxiedSets(r, within, c.named) {
-			proxied = append(proxied, proxiedBy{route: i, sets: sets})
-		}
-		answered, err := c.route(r, at, ended, effective(r.MatcherSets, within))
+		answered, err := c.route(r, at, ended, effective(r.MatcherSets, within), proxied)
 		if err != nil {
 			return false, err
+		}
+		// Of a group of handle blocks only the first that matches runs: a
+		// later member's proxy does not see what an earlier one took.
+		for _, sets := range proxiedSets(r, within, c.named) {
+			proxied = append(proxied, proxiedBy{at: at, sets: sets, before: groups[r.Group]})
+		}
+		if r.Group != "" {
+			groups[r.Group] = append(groups[r.Group], effective(r.MatcherSets, within))
 		}
 		if matchesAll(r) && (answered || r.Terminal) {
 			ended = true
@@ -253,7 +307,7 @@ func (c gateCheck) list(routes caddyhttp.RouteList, where string, ended bool, wi
 
 // route checks r's handlers in order and reports whether r answers every
 // request that reaches its handlers.
-func (c gateCheck) route(r caddyhttp.Route, at string, answered bool, within caddyhttp.MatcherSets) (bool, error) {
+func (c gateCheck) route(r caddyhttp.Route, at string, answered bool, within caddyhttp.MatcherSets, outer []proxiedBy) (bool, error) {
 	for j, h := range r.Handlers {
 		id := moduleID(h)
 		if answered { // a gate in a block, or a named route, that never runs
@@ -275,7 +329,7 @@ func (c gateCheck) route(r caddyhttp.Route, at string, answered bool, within cad
 		if gates[id] {
 			c.found[id] = true
 		}
-		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j), within)
+		ends, err := c.handler(h, fmt.Sprintf("%s, handler %d", at, j), within, outer)
 		if err != nil {
 			return false, err
 		}
@@ -319,10 +373,10 @@ func matchesAll(r caddyhttp.Route) bool {
 
 // handler checks the routes a handler holds and reports whether they answer
 // every request.
-func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string, within caddyhttp.MatcherSets) (bool, error) {
+func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string, within caddyhttp.MatcherSets, outer []proxiedBy) (bool, error) {
 	switch h := h.(type) {
 	case *caddyhttp.Subroute:
-		return c.list(h.Routes, at, false, within)
+		return c.list(h.Routes, at, false, within, outer)
 	case *caddyhttp.Invoke:
 		r, ok := c.named[h.Name]
 		if !ok || c.seen[h.Name] {
@@ -330,7 +384,7 @@ func (c gateCheck) handler(h caddyhttp.MiddlewareHandler, at string, within cadd
 		}
 		c.seen[h.Name] = true
 		defer delete(c.seen, h.Name)
-		return c.list(caddyhttp.RouteList{*r}, at+" (named route "+h.Name+")", false, within)
+		return c.list(caddyhttp.RouteList{*r}, at+" (named route "+h.Name+")", false, within, outer)
 	case *fileserver.FileServer:
 		return !h.PassThru, nil // a missing file is a 404, not the next handler
 	case *reverseproxy.Handler:

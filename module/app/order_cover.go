@@ -39,28 +39,115 @@ func hostsOf(m any) (caddyhttp.MatchHost, bool) {
 	return nil, false
 }
 
-// effective is what a route with matcher sets own matches within a block
-// that matched within (nil: every request): both, a set of each ANDed.
+// effective is what a route with matcher sets own matches, compared with
+// its neighbours: its own matchers, or its block's when it has none. Of the
+// block's, only the hosts are added to its own: inside handle_path the inner
+// path matchers see the path with the prefix stripped (a review), but the
+// host is the site's.
 func effective(own, within caddyhttp.MatcherSets) caddyhttp.MatcherSets {
-	if len(within) == 0 {
-		return own
-	}
 	if len(own) == 0 {
 		return within
 	}
 	var out caddyhttp.MatcherSets
 	for _, w := range within {
-		for _, o := range own {
-			out = append(out, append(slices.Clone(w), o...))
+		var hosts caddyhttp.MatcherSet
+		for _, m := range w {
+			if isHost(m) {
+				hosts = append(hosts, m)
+			}
 		}
+		if len(hosts) == 0 {
+			return own // some set of the block names no host
+		}
+		for _, o := range own {
+			out = append(out, append(slices.Clone(hosts), o...))
+		}
+	}
+	if len(out) == 0 {
+		return own
 	}
 	return out
 }
 
-// proxiedBy is a set of requests route (its index in its list) proxies.
+// proxiedBy is a set of requests the route at proxies; before lists what
+// earlier members of its handle group match (only the first member that
+// matches a request runs).
 type proxiedBy struct {
-	route int
-	sets  caddyhttp.MatcherSets
+	at     string
+	sets   caddyhttp.MatcherSets
+	before []caddyhttp.MatcherSets
+}
+
+// shadows reports whether p proxies every request a gate route matching
+// gate gets: it covers them, and no earlier member of its group may take
+// some of them first.
+func (p proxiedBy) shadows(gate caddyhttp.MatcherSets) bool {
+	if !covers(p.sets, gate) {
+		return false
+	}
+	for _, b := range p.before {
+		if mayOverlap(b, gate) {
+			return false
+		}
+	}
+	return true
+}
+
+// mayOverlap reports whether some request may match both a and b, as far
+// as paths and hosts tell (anything else: it may).
+func mayOverlap(a, b caddyhttp.MatcherSets) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return true
+	}
+	for _, x := range a {
+		for _, y := range b {
+			if setsMayOverlap(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func setsMayOverlap(x, y caddyhttp.MatcherSet) bool {
+	px, py := firstPaths(x), firstPaths(y)
+	if px != nil && py != nil && !slices.ContainsFunc(px, func(a string) bool {
+		return slices.ContainsFunc(py, func(b string) bool { return patternsMayOverlap(a, b) })
+	}) {
+		return false
+	}
+	hx, hy := firstHosts(x), firstHosts(y)
+	if hx != nil && hy != nil && !slices.ContainsFunc(hx, func(a string) bool {
+		return slices.ContainsFunc(hy, func(b string) bool { return strings.EqualFold(a, b) || strings.Contains(a+b, "*") })
+	}) {
+		return false
+	}
+	return true
+}
+
+// patternsMayOverlap: one covers the other, or either has a '*' other than
+// a trailing one (then it cannot tell).
+func patternsMayOverlap(a, b string) bool {
+	inner := func(p string) bool { return strings.Contains(strings.TrimSuffix(p, "*"), "*") }
+	return inner(a) || inner(b) || patternCovers(a, b) || patternCovers(b, a)
+}
+
+func firstPaths(set caddyhttp.MatcherSet) caddyhttp.MatchPath {
+	for _, m := range set {
+		if p, ok := pathsOf(m); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+func firstHosts(set caddyhttp.MatcherSet) caddyhttp.MatchHost {
+	for _, m := range set {
+		if h, ok := hostsOf(m); ok {
+			return h
+		}
+	}
+	return nil
 }
 
 // proxiedSets lists the sets of requests r proxies (reverse_proxy,
@@ -71,6 +158,9 @@ func proxiedSets(r caddyhttp.Route, within caddyhttp.MatcherSets, named map[stri
 	own := effective(r.MatcherSets, within)
 	var out []caddyhttp.MatcherSets
 	for _, h := range r.Handlers {
+		if moduleID(h) == "http.handlers.scopegate_guard" {
+			return out // what follows is guarded
+		}
 		switch h := h.(type) {
 		case *reverseproxy.Handler:
 			if !passesOn(h) {

@@ -116,6 +116,10 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"public carve-out, then a guard for the rest", caddyhttp.RouteList{at("/public/*", block(proxy)), route(false, block(g, proxy))}, false},
 		{"narrower path proxied first", caddyhttp.RouteList{at("/api/x", block(proxy)), at("/api/*", block(g, proxy))}, false},
 		{"another host's catch-all proxy", caddyhttp.RouteList{host("a.test", block(proxy)), host("b.test", block(g, proxy))}, false},
+		// A proxy a guard stands before proxies nothing unguarded, and a
+		// site's host stays with its inner paths.
+		{"a guarded proxy, then a guard", caddyhttp.RouteList{at("/api/*", block(g, proxy)), at("/api/*", block(g, proxy))}, false},
+		{"another site's /api/*, then a guard of /api/*", caddyhttp.RouteList{host("b.test", block(at("/api/*", block(proxy)))), route(false, block(at("/api/*", block(g, proxy))))}, false},
 		{"a method-matched proxy", caddyhttp.RouteList{{MatcherSets: caddyhttp.MatcherSets{{&caddyhttp.MatchMethod{"GET"}}}, Handlers: []caddyhttp.MiddlewareHandler{block(proxy)}}, at("/api/*", block(g, proxy))}, false},
 		{"catch-all block, then an invoked guarded named route", caddyhttp.RouteList{route(false, &caddyhttp.Subroute{Routes: caddyhttp.RouteList{route(false, proxy)}}), route(true, &caddyhttp.Invoke{Name: "guarded"})}, true},
 		// forward_auth: a reverse_proxy whose handle_response passes the request on.

@@ -69,6 +69,13 @@ func errorForErrorsRoute(r *http.Request, e *oauth.Error) error {
 // as Caddy sets them when it runs the errors routes (a status list never
 // matched when they were read before: config red team).
 func handlesErrors(r *http.Request, e *oauth.Error) bool {
+	if e.Status >= http.StatusInternalServerError {
+		// The gateway's own failure (the database did not answer): a
+		// handle_errors 502 503 proxying to a fallback would hand it the
+		// request no token was checked for, method and body as sent (a
+		// review). It is answered here, in the protocol's JSON.
+		return false
+	}
 	srv, _ := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
 	if srv == nil || srv.Errors == nil {
 		return false
@@ -76,10 +83,27 @@ func handlesErrors(r *http.Request, e *oauth.Error) bool {
 	if _, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); !ok {
 		return false
 	}
-	r = srv.Errors.WithError(r, caddyhttp.Error(e.Status, e))
-	for _, route := range srv.Errors.Routes {
-		if ok, err := route.MatcherSets.AnyMatchWithError(r); ok && err == nil {
-			return true
+	return routesTake(srv.Errors.Routes, srv.Errors.WithError(r, caddyhttp.Error(e.Status, e)))
+}
+
+// routesTake reports whether some route of routes would run a handler for
+// r: its matchers accept r and, for a route of blocks (a Caddyfile site
+// wraps handle_errors 401 { … } in a route of its host, the status
+// expression a level down), one of its inner routes takes r too (a review:
+// a status the list leaves out was handed over, and answered empty).
+func routesTake(routes caddyhttp.RouteList, r *http.Request) bool {
+	for _, route := range routes {
+		if ok, err := route.MatcherSets.AnyMatchWithError(r); !ok || err != nil {
+			continue
+		}
+		for _, h := range route.Handlers {
+			sub, ok := h.(*caddyhttp.Subroute)
+			if !ok || routesTake(sub.Routes, r) {
+				return true
+			}
+		}
+		if len(route.Handlers) == 0 || route.Terminal {
+			return len(route.Handlers) == 0
 		}
 	}
 	return false
