@@ -139,17 +139,11 @@ func routeHosts(r caddyhttp.Route) (hosts []string, everyHost bool) {
 }
 
 // reachesRefusals reports whether errors route r may get the refusals of a
-// gate of the hosts gated: it names no statuses (handle_errors with no
-// status list) and shares a host with a gated site. One that names statuses
-// (handle_errors 502 503, an expression) is the operator's explicit choice.
+// gate of the hosts gated: it shares a host with a gated site. Whether its
+// status list takes a refusal is proxiesRefusals' to say, at every level
+// the list may sit (handle_errors 502 503 is the operator's explicit
+// choice).
 func reachesRefusals(r caddyhttp.Route, gated hostSet) bool {
-	for _, set := range r.MatcherSets {
-		for _, m := range set {
-			if expr, ok := m.(*caddyhttp.MatchExpression); ok && !matchesRefusal(expr) {
-				return false // other statuses named: handle_errors 502 503
-			}
-		}
-	}
 	if !gated.all && len(gated.hosts) == 0 {
 		return false // no gate on this server
 	}
