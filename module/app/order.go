@@ -192,26 +192,7 @@ func matchesRefusal(expr *caddyhttp.MatchExpression) (matches bool) {
 // list that takes no refusal leaves its proxies out (a review: a named-host
 // site's maintenance proxy did not start).
 func proxiesRefusals(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) bool {
-	for _, r := range routes {
-		if !takesRefusal(r) {
-			continue
-		}
-		for _, h := range r.Handlers {
-			switch h := h.(type) {
-			case *reverseproxy.Handler:
-				return true
-			case *caddyhttp.Subroute:
-				if proxiesRefusals(h.Routes, named) {
-					return true
-				}
-			case *caddyhttp.Invoke:
-				if nr, ok := named[h.Name]; ok && proxyIn(caddyhttp.RouteList{{Handlers: nr.Handlers}}, nil) {
-					return true
-				}
-			}
-		}
-	}
-	return false
+	return proxyWhere(routes, named, takesRefusal)
 }
 
 // takesRefusal reports whether r's status expressions, if any, accept a
@@ -237,17 +218,26 @@ func takesRefusal(r caddyhttp.Route) bool {
 // proxyIn reports whether routes (blocks and named routes included) hold a
 // reverse_proxy (php_fastcgi and forward_auth are ones too).
 func proxyIn(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route) bool {
+	return proxyWhere(routes, named, func(caddyhttp.Route) bool { return true })
+}
+
+// proxyWhere is proxyIn counting only the routes, at every level, that
+// enter accepts.
+func proxyWhere(routes caddyhttp.RouteList, named map[string]*caddyhttp.Route, enter func(caddyhttp.Route) bool) bool {
 	for _, r := range routes {
+		if !enter(r) {
+			continue
+		}
 		for _, h := range r.Handlers {
 			switch h := h.(type) {
 			case *reverseproxy.Handler:
 				return true
 			case *caddyhttp.Subroute:
-				if proxyIn(h.Routes, named) {
+				if proxyWhere(h.Routes, named, enter) {
 					return true
 				}
 			case *caddyhttp.Invoke:
-				if nr, ok := named[h.Name]; ok && proxyIn(caddyhttp.RouteList{{Handlers: nr.Handlers}}, nil) {
+				if nr, ok := named[h.Name]; ok && proxyWhere(caddyhttp.RouteList{{Handlers: nr.Handlers}}, nil, enter) {
 					return true
 				}
 			}
