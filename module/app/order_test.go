@@ -116,6 +116,11 @@ func TestGateAfterAnAnsweringHandlerIsRefused(t *testing.T) {
 		{"public carve-out, then a guard for the rest", caddyhttp.RouteList{at("/public/*", block(proxy)), route(false, block(g, proxy))}, false},
 		{"narrower path proxied first", caddyhttp.RouteList{at("/api/x", block(proxy)), at("/api/*", block(g, proxy))}, false},
 		{"another host's catch-all proxy", caddyhttp.RouteList{host("a.test", block(proxy)), host("b.test", block(g, proxy))}, false},
+		// A site address with a path (localhost/api*) before a guarded site
+		// of the same host: the outer site's proxy reaches the nested guard.
+		{"site with a path, then a guarded site of its host", caddyhttp.RouteList{
+			{MatcherSets: caddyhttp.MatcherSets{{&caddyhttp.MatchHost{"localhost"}, &caddyhttp.MatchPath{"/api*"}}}, Handlers: []caddyhttp.MiddlewareHandler{block(proxy)}},
+			host("localhost", block(at("/api/*", block(g, proxy))))}, true},
 		// A proxy a guard stands before proxies nothing unguarded, and a
 		// site's host stays with its inner paths.
 		{"a guarded proxy, then a guard", caddyhttp.RouteList{at("/api/*", block(g, proxy)), at("/api/*", block(g, proxy))}, false},
