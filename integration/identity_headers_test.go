@@ -604,12 +604,24 @@ func TestConnectionHeaderCannotRemoveTrustedIdentity(t *testing.T) {
 // unguarded route of the shipped files, an upgrade to anything but
 // WebSocket (h2c with its HTTP2-Settings, as curl --http2 sends it; a list
 // offering h2c) reaches the upstream as the plain request it also is, with
-// neither header; a WebSocket upgrade still reaches it (the control).
+// neither header; a WebSocket upgrade still reaches it (the control), on the
+// guarded route with a token holding its write scope: a socket carries
+// writes no guard sees, so a read-only token's opening is refused 403
+// insufficient_scope and never reaches the upstream.
 func TestUpgradesOtherThanWebSocketNeverReachUpstreams(t *testing.T) {
 	eachDriver(t, func(t *testing.T, g *gateway) {
 		admin := bootstrapAdmin(t, g, "/oauth2/token")
 		id, secret := createClient(t, g, admin, map[string]any{"name": "reader", "scopes": []string{"demo.read"}})
 		tok := mustToken(t, g, id, secret, nil)
+		wid, wsecret := createClient(t, g, admin, map[string]any{"name": "writer", "scopes": []string{"demo.write"}})
+		writer := mustToken(t, g, wid, wsecret, nil)
+		_, before := g.Upstream.Last()
+		status, body, hdr := sendRaw(t, g, "GET", "/api/x", tok, "Connection", "Upgrade", "Upgrade", "websocket")
+		if _, after := g.Upstream.Last(); status != http.StatusForbidden || after != before ||
+			!strings.Contains(hdr.Get("Www-Authenticate"), `error="insufficient_scope"`) {
+			t.Fatalf("a read-only token opening a WebSocket on the guarded route: %d %s %v (upstream hits %d → %d), "+
+				"want 403 insufficient_scope and nothing proxied", status, body, hdr, before, after)
+		}
 		for _, path := range []string{"/api/x", "/public/x"} {
 			for _, offer := range []string{"h2c", "websocket, h2c"} {
 				status, body, _ := sendRaw(t, g, "GET", path, tok, "Connection", "Upgrade, HTTP2-Settings",
@@ -624,7 +636,7 @@ func TestUpgradesOtherThanWebSocketNeverReachUpstreams(t *testing.T) {
 					}
 				}
 			}
-			if status, body, _ := sendRaw(t, g, "GET", path, tok, "Connection", "Upgrade", "Upgrade", "websocket"); status != http.StatusOK {
+			if status, body, _ := sendRaw(t, g, "GET", path, writer, "Connection", "Upgrade", "Upgrade", "websocket"); status != http.StatusOK {
 				t.Fatalf("GET %s offering websocket: %d %s", path, status, body)
 			}
 			if seen, _ := g.Upstream.Last(); seen.Get("Upgrade") != "websocket" {

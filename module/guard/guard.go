@@ -17,6 +17,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/oauth"
@@ -502,7 +503,7 @@ func (g *Guard) authorize(r *http.Request, id *Identity) *oauth.Error {
 		return oerr
 	}
 	// Last, as when a second guard behind a write matcher checked them.
-	if len(g.WriteScopes) > 0 && isWrite(r.Method) {
+	if len(g.WriteScopes) > 0 && (isWrite(r.Method) || opensWebSocket(r.Header)) {
 		return requireAll(cat, granted, legs, g.WriteScopes)
 	}
 	return nil
@@ -530,6 +531,20 @@ func requireAll(cat *scope.Catalogue, granted []string, legs int, need []string)
 // matcher does, so that "get" or PURGE count as writes (fail closed).
 func isWrite(m string) bool {
 	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// opensWebSocket reports whether reverse_proxy will treat the request as a
+// WebSocket upgrade (Connection names Upgrade; dropHopByHop already removed
+// any other protocol). Such a GET needs write_scopes too: past the 101 the
+// proxy tunnels bytes both ways and no guard sees what the caller sends, so
+// a read-only token would otherwise write through the socket (an RFC 8441
+// WebSocket over HTTP/2 is a CONNECT, a write already). Without an Upgrade
+// header this is one map lookup.
+func opensWebSocket(h http.Header) bool {
+	if _, ok := h["Upgrade"]; !ok {
+		return false
+	}
+	return httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
 }
 
 // allScopes lists every scope the guard names.

@@ -469,6 +469,45 @@ func TestWriteScopes(t *testing.T) {
 	})
 }
 
+// A WebSocket opening is a GET, but past its 101 the proxy tunnels whatever
+// the caller sends and no guard sees it: with write_scopes it needs them
+// (hostile-client red team: a demo.read token opened a socket and sent a
+// DELETE through it). Without write_scopes, or without Connection naming
+// Upgrade (then the proxy does not upgrade), a read scope is enough.
+func TestWebSocketOpeningNeedsWriteScopes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		rw := Guard{Scopes: []string{"demo.read"}, WriteScopes: []string{"demo.write"}}
+		for _, tc := range []struct {
+			name       string
+			g          Guard
+			connection string
+			scopes     string
+			pass       bool
+		}{
+			{"read-only token", rw, "Upgrade", "demo.read", false},
+			{"any case, in a list", rw, "keep-alive, upgrade", "demo.read", false},
+			{"token with the write scope", rw, "Upgrade", "demo.write", true},
+			{"no write_scopes", Guard{Scopes: []string{"demo.read"}}, "Upgrade", "demo.read", true},
+			{"Upgrade header without Connection naming it", rw, "", "demo.read", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				x := newExchange("/", bearerLine(e.token(svc, "", tc.scopes)))
+				x.r.Header.Set("Upgrade", "websocket")
+				if tc.connection != "" {
+					x.r.Header.Set("Connection", tc.connection)
+				}
+				up := x.serve(t, e.guard(&tc.g))
+				if tc.pass {
+					wantPassed(t, x, up)
+					return
+				}
+				wantRefused(t, x, up, http.StatusForbidden, oauth.InsufficientScope, "the token lacks scope demo.write", "demo.write")
+			})
+		}
+	})
+}
+
 // write_scopes are checked after the claim bindings, as a second guard
 // behind a write matcher checked them: a write with a token bound to another
 // application is refused for the binding, not for the missing write scope.
