@@ -533,18 +533,21 @@ func isWrite(m string) bool {
 	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
 }
 
-// opensWebSocket reports whether reverse_proxy will treat the request as a
-// WebSocket upgrade (Connection names Upgrade; dropHopByHop already removed
-// any other protocol). Such a GET needs write_scopes too: past the 101 the
+// opensWebSocket reports whether the request will reach the upstream as a
+// WebSocket upgrade: Connection names Upgrade, as reverse_proxy requires,
+// and Upgrade asks for WebSocket alone (dropHopByHop, which runs after this
+// check when no scopegate_strip ran before, drops any other offer and lets
+// the plain request through). Such a GET needs write_scopes too: past the 101 the
 // proxy tunnels bytes both ways and no guard sees what the caller sends, so
 // a read-only token would otherwise write through the socket (an RFC 8441
 // WebSocket over HTTP/2 is a CONNECT, a write already). Without an Upgrade
 // header this is one map lookup.
 func opensWebSocket(h http.Header) bool {
-	if _, ok := h["Upgrade"]; !ok {
+	up, ok := h["Upgrade"]
+	if !ok {
 		return false
 	}
-	return httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
+	return webSocketOnly(up) && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
 }
 
 // allScopes lists every scope the guard names.

@@ -472,28 +472,32 @@ func TestWriteScopes(t *testing.T) {
 // A WebSocket opening is a GET, but past its 101 the proxy tunnels whatever
 // the caller sends and no guard sees it: with write_scopes it needs them
 // (hostile-client red team: a demo.read token opened a socket and sent a
-// DELETE through it). Without write_scopes, or without Connection naming
-// Upgrade (then the proxy does not upgrade), a read scope is enough.
+// DELETE through it). Without write_scopes, without Connection naming
+// Upgrade (then the proxy does not upgrade), or offering another protocol
+// (dropped, the plain request goes on: the guard here runs without
+// scopegate_strip), a read scope is enough.
 func TestWebSocketOpeningNeedsWriteScopes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newEnv(t, driver)
 		rw := Guard{Scopes: []string{"demo.read"}, WriteScopes: []string{"demo.write"}}
 		for _, tc := range []struct {
-			name       string
-			g          Guard
-			connection string
-			scopes     string
-			pass       bool
+			name                string
+			g                   Guard
+			upgrade, connection string
+			scopes              string
+			pass                bool
 		}{
-			{"read-only token", rw, "Upgrade", "demo.read", false},
-			{"any case, in a list", rw, "keep-alive, upgrade", "demo.read", false},
-			{"token with the write scope", rw, "Upgrade", "demo.write", true},
-			{"no write_scopes", Guard{Scopes: []string{"demo.read"}}, "Upgrade", "demo.read", true},
-			{"Upgrade header without Connection naming it", rw, "", "demo.read", true},
+			{"read-only token", rw, "websocket", "Upgrade", "demo.read", false},
+			{"any case, in a list", rw, "WebSocket", "keep-alive, upgrade", "demo.read", false},
+			{"token with the write scope", rw, "websocket", "Upgrade", "demo.write", true},
+			{"no write_scopes", Guard{Scopes: []string{"demo.read"}}, "websocket", "Upgrade", "demo.read", true},
+			{"Upgrade header without Connection naming it", rw, "websocket", "", "demo.read", true},
+			{"h2c offered (dropped)", rw, "h2c", "Upgrade, HTTP2-Settings", "demo.read", true},
+			{"a list offering websocket (dropped)", rw, "websocket, h2c", "Upgrade", "demo.read", true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				x := newExchange("/", bearerLine(e.token(svc, "", tc.scopes)))
-				x.r.Header.Set("Upgrade", "websocket")
+				x.r.Header.Set("Upgrade", tc.upgrade)
 				if tc.connection != "" {
 					x.r.Header.Set("Connection", tc.connection)
 				}
