@@ -123,6 +123,18 @@ func (h *Handler) createClient(w http.ResponseWriter, r *http.Request, c *caller
 	return nil
 }
 
+// checkNewClient validates a POST /clients body as createClient does and
+// stores nothing (204): the console's form asks it when a field of its own
+// could not be read, so one round trip shows every mistake and nothing is
+// made from a form the page refuses.
+func (h *Handler) checkNewClient(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if _, err := h.newClient(w, r, c); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // ensureClient is createClient for a client a feature needs by name (as
 // Nitro Studio's default client "studio", made the first time it is
 // needed): when the target tenant has a client of that name it answers 200

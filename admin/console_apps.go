@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -223,25 +224,26 @@ func (rq *request) createApp() {
 		}
 		*in.dst = &n
 	}
+	create := rq.co.h.createClient
 	if len(formErrs) > 0 {
-		// Still let the API check the rest, so one round trip shows everything.
-		body.TokenLifetimeMinutes, body.MaxMinutesPerDay = nil, nil
+		// The rest is only checked, so one round trip shows every mistake:
+		// created without these fields, the client was saved with the
+		// default lifetime, its secret never shown, while the page said
+		// nothing had happened (red team).
+		create = rq.co.h.checkNewClient
 	}
-	a, err := rq.call(rq.co.h.createClient, http.MethodPost, "", body)
+	a, err := rq.call(create, http.MethodPost, "", body)
 	if err != nil {
 		rq.serverError("creating a client", err)
 		return
 	}
 	if a.problem != nil || len(formErrs) > 0 {
 		errs := a.problem.fields()
-		for k, v := range formErrs {
-			if errs == nil {
-				errs = map[string]string{}
-			}
-			errs[k] = v
+		if errs == nil {
+			errs = map[string]string{}
 		}
-		msg := "Fix the fields marked below."
-		status := http.StatusBadRequest
+		maps.Copy(errs, formErrs)
+		msg, status := "Fix the fields marked below.", http.StatusBadRequest
 		if a.problem != nil && a.problem.Status != http.StatusBadRequest {
 			msg, status = a.problem.Detail, a.problem.Status
 		}

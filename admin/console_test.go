@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -382,6 +383,17 @@ func TestConsoleApps(t *testing.T) {
 		}
 		if !strings.Contains(body, `id="implicit_grant">`) {
 			t.Fatal("the implicit grant box, left unticked, came back ticked")
+		}
+		// A form refused for a number the page could not read makes nothing,
+		// though the rest is valid (it made the client without the number).
+		w = b.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "name": {"Half"}, "scopes": {"demo.read"},
+			"token_lifetime_minutes": {"15m"}, "max_minutes_per_day": {"1e3"}})
+		body = b.page(w, http.StatusBadRequest, "Fix the fields marked below", `value="Half"`)
+		if fieldErrorOf(body, "token_lifetime_minutes") == "" || fieldErrorOf(body, "max_minutes_per_day") == "" {
+			t.Fatalf("errors: duration %q, per day %q", fieldErrorOf(body, "token_lifetime_minutes"), fieldErrorOf(body, "max_minutes_per_day"))
+		}
+		if cl, err := e.app.Store().FindClientByName(context.Background(), store.DefaultTenantID, "Half"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a refused form made client %+v (%v)", cl, err)
 		}
 		w = b.post("/console/apps/new", url.Values{"auth_method": {"api_key"}, "scopes": {"demo.read"}, "max_minutes_per_day": {"-1"}})
 		body = b.page(w, http.StatusBadRequest)
