@@ -42,11 +42,28 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 		w.Header().Set("Accept-Encoding", "identity")
 		return newProblem(http.StatusUnsupportedMediaType, "the body must not be content-coded (Content-Encoding): send the JSON as it is")
 	}
+	if len(r.Header["Content-Type"]) > 1 {
+		// A proxy in front may read the other one, as with a repeated
+		// Authorization header or JSON member.
+		return newProblem(http.StatusBadRequest, "send one Content-Type header")
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return unsupported
+		}
+		if patchFormats[mt] {
+			// Their rules are not this API's: merge patch removes a member
+			// sent as null, which keeps it here; JSON Patch is a list of
+			// operations.
+			return newProblem(http.StatusUnsupportedMediaType, "%s is not supported: send application/json "+
+				"(a member left out or null keeps its value)", mt)
+		}
+		if cs, ok := params["charset"]; ok && !utf8Charsets[strings.ToLower(cs)] {
+			// JSON is UTF-8 (RFC 8259 §8.1): a body said to be in
+			// another charset would be read as something it is not.
+			return newProblem(http.StatusUnsupportedMediaType, "send the JSON in UTF-8 (charset %q is not)", cs)
 		}
 	}
 	if r.ContentLength > maxBody {
@@ -81,6 +98,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) 
 	}
 	return nil
 }
+
+// patchFormats are the +json patch media types, whose meaning differs from
+// the plain JSON object every route reads.
+var patchFormats = map[string]bool{"application/merge-patch+json": true, "application/json-patch+json": true}
+
+// utf8Charsets are the charset parameters a JSON body may name: UTF-8, and
+// ASCII, a subset of it.
+var utf8Charsets = map[string]bool{"utf-8": true, "utf8": true, "us-ascii": true}
 
 func emptyBody(optional bool) error {
 	if optional {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,21 @@ func TestBodyErrors(t *testing.T) {
 			problemOf(t, e.do("POST", "/clients", e.super, `{"name":"x","scopes":["demo.read"]}`, "Content-Type", ct), http.StatusUnsupportedMediaType)
 		}
 		e.want(e.do("POST", "/clients", e.super, `{"name":"ok","scopes":["demo.read"]}`, "Content-Type", "application/json; charset=utf-8"), http.StatusCreated)
+		// Patch formats mean other things (merge patch removes a member sent
+		// as null, which keeps it here), and JSON is UTF-8: 415, nothing
+		// changed. ASCII and UTF-8 spelled otherwise pass.
+		for _, ct := range []string{"application/merge-patch+json", "application/json-patch+json",
+			"application/json; charset=latin1", "application/json; charset=utf-16"} {
+			problemOf(t, e.do("PATCH", "/clients/"+e.superID, e.super, `{"name":"renamed"}`, "Content-Type", ct), http.StatusUnsupportedMediaType)
+		}
+		for _, ct := range []string{"application/json; charset=UTF8", "application/json;charset=US-ASCII", "application/problem+json"} {
+			e.want(e.do("PATCH", "/clients/"+e.superID, e.super, `{"default_scopes":[]}`, "Content-Type", ct), http.StatusOK)
+		}
+		// Two Content-Type headers: a layer in front may read the other.
+		two := httptest.NewRequest("POST", "/clients", strings.NewReader(`{"name":"two types","scopes":["demo.read"]}`))
+		two.Header["Content-Type"] = []string{"application/json", "text/plain"}
+		two.Header.Set("Authorization", "Bearer "+e.super)
+		problemOf(t, e.serve(two), http.StatusBadRequest)
 		// A content-coded body is never decoded here: 415 with
 		// Accept-Encoding: identity, and nothing made.
 		for _, ce := range []string{"gzip", "identity, br"} {

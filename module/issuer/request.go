@@ -103,6 +103,10 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusUnsupportedMediaType,
 			"the request body must not be content-coded (Content-Encoding): send the parameters as they are")
 	}
+	if len(r.Header["Content-Type"]) > 1 {
+		// A layer in front may read the body as the other type.
+		return nil, oauth.ErrInvalidRequest("send one Content-Type header")
+	}
 	ct := r.Header.Get("Content-Type")
 	mediaType := ""
 	if ct != "" {

@@ -231,3 +231,17 @@ func TestContentCodedBodyRefused(t *testing.T) {
 		}
 	}
 }
+
+// Two Content-Type headers are invalid_request: a layer in front may read
+// the body as the other type (a form against JSON) and check parameters
+// this endpoint never sees.
+func TestRepeatedContentTypeRefused(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	r.Header["Content-Type"] = []string{"application/x-www-form-urlencoded", "application/json"}
+	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("id:secret")))
+	_, oerr := ParseRequest(httptest.NewRecorder(), r)
+	if oerr == nil || oerr.Status != http.StatusBadRequest || oerr.Code != oauth.InvalidRequest ||
+		!strings.Contains(oerr.Description, "one Content-Type") {
+		t.Fatalf("two Content-Type headers: %+v, want 400 invalid_request asking for one", oerr)
+	}
+}
