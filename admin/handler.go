@@ -26,6 +26,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -176,7 +177,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		probe := &probeWriter{header: http.Header{}}
 		fallback.ServeHTTP(probe, r)
 		if probe.status == http.StatusMethodNotAllowed {
-			allow := probe.header.Get("Allow")
+			allow := h.allowed(r, probe.header.Get("Allow"))
 			p := newProblem(http.StatusMethodNotAllowed, "%s is not allowed here; use %s", r.Method, allow)
 			p.allow = allow
 			writeProblem(w, p)
@@ -190,6 +191,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	h.mux.ServeHTTP(w, r)
 	return nil
+}
+
+// headRefused are the GET routes that answer HEAD 405 themselves (the
+// secret: a HEAD would audit a reveal that showed nothing).
+var headRefused = map[string]bool{"GET /clients/{id}/secret": true}
+
+// allowed is the Allow list ServeMux gave for r's path, without HEAD where
+// the route refuses it, so every 405 of a path names the same methods.
+func (h *Handler) allowed(r *http.Request, allow string) string {
+	get := r.Clone(r.Context())
+	get.Method = http.MethodGet
+	if _, pattern := h.mux.Handler(get); !headRefused[pattern] {
+		return allow
+	}
+	var kept []string
+	for m := range strings.SplitSeq(allow, ",") {
+		if m = strings.TrimSpace(m); m != http.MethodHead {
+			kept = append(kept, m)
+		}
+	}
+	return strings.Join(kept, ", ")
 }
 
 // routeFunc is a route that returns its failure for fail to answer.

@@ -49,6 +49,17 @@ func TestSecretOfClientGrantedAdmin(t *testing.T) {
 		if n := e.auditCount("client.secret.reveal", a.ClientID); n != reveals {
 			t.Fatalf("HEAD audited a reveal: %d, want %d", n, reveals)
 		}
+		// Every other method's 405 names the same single method.
+		for _, m := range []string{"PUT", "OPTIONS", "TRACE", "FOO"} {
+			w := e.do(m, path, ta, nil)
+			if p := problemOf(t, w, http.StatusMethodNotAllowed); w.Header().Get("Allow") != "GET" || !strings.HasSuffix(p.Detail, "use GET") {
+				t.Fatalf("%s of the secret: Allow %q, %q; want GET alone", m, w.Header().Get("Allow"), p.Detail)
+			}
+		}
+		// Routes that take HEAD still list it.
+		if w := e.do("PUT", "/clients/"+a.ClientID, ta, nil); !strings.Contains(w.Header().Get("Allow"), "HEAD") {
+			t.Fatalf("PUT of a client: Allow %q, want HEAD among them", w.Header().Get("Allow"))
+		}
 
 		e.want(e.do("PATCH", "/clients/"+a.ClientID, e.super, map[string]any{"scopes": []string{"demo.read", scope.Admin}}), http.StatusOK)
 		w := e.do("GET", path, ta, nil)
