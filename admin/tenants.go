@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/scopegate/scopegate/module/store"
 )
 
@@ -81,7 +83,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 		t.ID = *b.ID
 	}
 	if b.Name != nil {
-		t.Name = strings.TrimSpace(*b.Name)
+		// In NFC, as usernames: the console's sign-in finds the name however
+		// it is typed (store.TenantIDFor).
+		t.Name = norm.NFC.String(strings.TrimSpace(*b.Name))
 	}
 	var f fieldErrors
 	if !tenantIDPattern.MatchString(t.ID) {
@@ -106,6 +110,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 				return newProblem(http.StatusConflict, "another tenant has %q as its id, and the console's sign-in takes either: choose another name", t.Name)
 			}
 			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name, and the console's sign-in takes either: choose another", t.Name, t.ID)
+		}
+		if errors.Is(err, store.ErrTenantNameAlike) {
+			return newProblem(http.StatusConflict, "another tenant's name differs from %q only in letter case or Unicode form, and the console's sign-in takes names: choose another", t.Name)
 		}
 		if errors.Is(err, store.ErrTenantIDCase) {
 			return newProblem(http.StatusConflict, "another tenant's id differs from %q only in letter case, and an upstream may not tell tenant ids apart by case: choose another id", t.ID)

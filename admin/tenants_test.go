@@ -280,3 +280,34 @@ func TestClientMoveAuditedInBothTenants(t *testing.T) {
 		}
 	})
 }
+
+// A tenant's name is stored in NFC, and one that reads as another tenant's
+// name (letter case, Unicode form) is 409: people type names at the
+// console's sign-in, and four tenants "Café", "Cafe\u0301", "cafe\u0301",
+// "café" could all be created (inputs red team). The sign-in's look-up
+// finds the name however it is typed; a name merely near another passes.
+func TestTenantNamesAlikeRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		cafe := decode[tenantView](t, e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "bd7", "name": "Cafe\u0301"}), http.StatusCreated))
+		if cafe.Name != "Café" {
+			t.Fatalf("name stored as %q, want NFC %q", cafe.Name, "Café")
+		}
+		e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "acme", "name": "Acme"}), http.StatusCreated)
+		for _, name := range []string{"Café", "café", "cafe\u0301", "CAFÉ", "ACME", "acme ", "DEFAULT"} {
+			p := problemOf(t, e.do("POST", "/tenants", e.super, map[string]any{"id": "x1", "name": name}), http.StatusConflict)
+			if !strings.Contains(p.Detail, "sign-in") && !strings.Contains(p.Detail, "already exists") {
+				t.Errorf("name %q: %q does not say why", name, p.Detail)
+			}
+		}
+		e.want(e.do("GET", "/tenants/x1", e.super, nil), http.StatusNotFound)
+		for _, name := range []string{"Cafe", "Acme Inc"} {
+			e.want(e.do("POST", "/tenants", e.super, map[string]any{"name": name}), http.StatusCreated)
+		}
+		for _, typed := range []string{"Café", "Cafe\u0301"} {
+			if id, err := e.app.Store().TenantIDFor(context.Background(), typed); err != nil || id != "bd7" {
+				t.Errorf("sign-in typed %q: tenant %q, %v; want bd7", typed, id, err)
+			}
+		}
+	})
+}

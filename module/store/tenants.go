@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -43,9 +46,16 @@ var ErrTenantNameIsID = errors.New("a tenant's name may not be another tenant's 
 // MySQL column's default collation) would take the two for one.
 var ErrTenantIDCase = errors.New("another tenant's id differs from this one only in letter case")
 
+// ErrTenantNameAlike means another tenant's name differs from a new
+// tenant's only in letter case or Unicode form (Acme and ACME, café with é
+// or with e + U+0301): people type a tenant's name at the console's
+// sign-in, and two that read alike would send them to either.
+var ErrTenantNameAlike = errors.New("another tenant's name differs from this one only in letter case or Unicode form")
+
 // CreateTenant inserts a tenant, unless another one already has its
 // TenantUUID (ErrTenantUUIDTaken), has its name as id or its id as name
-// (ErrTenantNameIsID), or has its id in other letter case (ErrTenantIDCase).
+// (ErrTenantNameIsID), has its id in other letter case (ErrTenantIDCase),
+// or a name that reads as its name (ErrTenantNameAlike).
 func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The checks below read other rows than the one inserted: two
@@ -80,6 +90,11 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		if n > 0 {
 			return ErrTenantIDCase
 		}
+		if twin, err := tenantNameTwin(tx, t.Name); err != nil {
+			return err
+		} else if twin {
+			return ErrTenantNameAlike
+		}
 		if err := tx.Create(t).Error; err != nil {
 			return err
 		}
@@ -111,7 +126,9 @@ func (s *Store) TenantIDFor(ctx context.Context, typed string) (string, error) {
 		return "", err
 	}
 	var byName Tenant
-	if err := s.DB.WithContext(ctx).Take(&byName, "name = ?", typed).Error; err != nil {
+	// Names are stored in NFC (the admin API's rule): é typed as e + U+0301
+	// finds é.
+	if err := s.DB.WithContext(ctx).Take(&byName, "name = ?", norm.NFC.String(typed)).Error; err != nil {
 		return "", translate(err)
 	}
 	return byName.ID, nil
@@ -126,4 +143,32 @@ func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, int64, error
 	}
 	var out []Tenant
 	return out, total, translate(p.apply(q.Order("created_at, id")).Find(&out).Error)
+}
+
+// tenantNameTwin reports whether another tenant's name, in NFC, equals name
+// under Unicode simple case folding (strings.EqualFold). SQL's lower()
+// folds only ASCII on SQLite and under PostgreSQL's C locale, so the
+// comparison is made here, among the names lower() takes for name's and
+// those holding a character beyond ASCII (a decomposed é, the Kelvin sign
+// that folds to k); a name beyond ASCII itself is compared with every name.
+func tenantNameTwin(tx *gorm.DB, name string) (bool, error) {
+	q := tx.Model(&Tenant{}).Where("name <> ?", name)
+	if !strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		beyondASCII, pattern := "name GLOB ?", "*[^\x01-\x7f]*"
+		if tx.Dialector.Name() == Postgres {
+			beyondASCII, pattern = "name ~ ?", "[^\x01-\x7f]"
+		}
+		q = q.Where("(lower(name) = lower(?) OR "+beyondASCII+")", name, pattern)
+	}
+	var names []string
+	if err := q.Pluck("name", &names).Error; err != nil {
+		return false, err
+	}
+	name = norm.NFC.String(name)
+	for _, n := range names {
+		if strings.EqualFold(norm.NFC.String(n), name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
