@@ -3,6 +3,7 @@ package issuer
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -18,9 +19,8 @@ import (
 // after that client's consent) and a browser sending no Fetch Metadata all
 // get the consent page and no token, and approving it there gives the
 // token; signing in first asks too (the sign-in post comes from this site).
-// The token page and the error page label state as the link's value. A redirect client still skips
-// consent for a cross-site link (its token goes to its registered redirect
-// URI).
+// The token page and the error page label state as the link's value. A
+// redirect client skips consent for its own pages' links (next test).
 func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f, b, params := oobFixture(t, driver)
@@ -53,9 +53,60 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 			t.Fatalf("signing in after a cross-site link minted the token at once: %s", after)
 		}
 
+	})
+}
+
+// A redirect client's approval on record mints an implicit token at once,
+// and each mint spends the user's daily allowance for the client and its
+// bound of live implicit tokens: a link on another site (Sec-Fetch-Site
+// cross-site or same-site, Referer not on the redirect URI's origin, or
+// none) gets the consent page instead, one click from the token, so no
+// page can spend them unseen (browser red team: two visits to an attacker's
+// page used up a 60-minute day). Links from the client's own origin, the
+// address bar, this site and a browser sending no Fetch Metadata still go
+// straight to the token; a code (spent only when redeemed) too.
+func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
 		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
-		rparams := implicitParams(rc.ID, appRedirect, "demo.read")
-		redirected(t, b.decide(rparams, b.get(rparams), "approve"), appRedirect+"#", true)
-		redirected(t, b.getFrom(rparams, "cross-site"), appRedirect+"#", true)
+		_, b := f.authorize(t)
+		params := implicitParams(rc.ID, appRedirect, "demo.read")
+		redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true)
+
+		open := func(site, referer string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil)
+			r.Header.Set("Sec-Fetch-Site", site)
+			if referer != "" {
+				r.Header.Set("Referer", referer)
+			}
+			return b.serve(r)
+		}
+		for _, tc := range []struct{ site, referer string }{
+			{"cross-site", ""}, {"cross-site", "https://evil.example/"}, {"same-site", "https://evil.app.test/"},
+			{"cross-site", "http://app.test/"}, {"cross-site", "https://app.test:8443/"}, {"cross-site", "not a url"},
+		} {
+			rec := open(tc.site, tc.referer)
+			if loc := rec.Header().Get("Location"); rec.Code != http.StatusOK || loc != "" {
+				t.Fatalf("%s link from %q: %d Location %q, want the consent page", tc.site, tc.referer, rec.Code, loc)
+			}
+			page(t, rec, http.StatusOK, `value="approve"`)
+		}
+		redirected(t, b.decide(params, open("cross-site", "https://evil.example/"), "approve"), appRedirect+"#", true)
+		for _, tc := range []struct{ site, referer string }{
+			{"cross-site", "https://app.test/"}, {"same-site", "https://APP.test/home?x=1"}, {"none", ""},
+			{"same-origin", ""},
+		} {
+			redirected(t, open(tc.site, tc.referer), appRedirect+"#", true)
+		}
+		redirected(t, b.get(params), appRedirect+"#", true) // no Fetch Metadata
+
+		code := url.Values{"response_type": {"code"}, "client_id": {rc.ID}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
+			"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
+		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+code.Encode(), nil)
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		if v := redirected(t, b.serve(r), appRedirect+"?", false); v.Get("code") == "" {
+			t.Fatalf("a code for a cross-site link: %v", v)
+		}
 	})
 }

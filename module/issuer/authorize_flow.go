@@ -419,7 +419,8 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.serverError(w, "loading consent", err)
 	}
-	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && !typedByUser(r)) {
+	if cons != nil && coversAll(cons.Scopes, ar.scopes) && !ar.unregisteredOOB && !(ar.oob() && !typedByUser(r)) &&
+		!(ar.implicit && sentByAnotherSite(r, ar.redirect)) {
 		return a.issue(w, r, ar, sess, u)
 	}
 	type scopeLine struct{ Name, Description string }
@@ -456,6 +457,37 @@ func (a *Authorize) proceed(w http.ResponseWriter, r *http.Request, ar *authRequ
 // goes to its registered redirect URI, where such a link leads anyway.
 func typedByUser(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.Header.Get("Sec-Fetch-Site") == "none"
+}
+
+// sentByAnotherSite reports whether the browser says a page of another site
+// sent this GET (Sec-Fetch-Site cross-site or same-site) and its Referer is
+// not on the origin of redirect, where the token goes. An implicit token is
+// minted at once for an approval on record, and each mint counts against
+// the user's daily allowance for the client and its bound of live implicit
+// tokens: any site's page could otherwise spend them in a loop of
+// navigations, none of them seen by the user (browser red team). The
+// client's own pages (the default Referrer-Policy sends their origin),
+// the address bar (none), this site (same-origin), the sign-in post and
+// browsers that send no Fetch Metadata go on as before; the others get the
+// consent page, one click from the token. Codes spend nothing until the
+// client redeems them.
+func sentByAnotherSite(r *http.Request, redirect string) bool {
+	if r.Method != http.MethodGet {
+		return false
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "cross-site" && site != "same-site" {
+		return false
+	}
+	from, err := url.Parse(r.Header.Get("Referer"))
+	if err != nil {
+		return true
+	}
+	to, err := url.Parse(redirect)
+	if err != nil {
+		return true
+	}
+	origin := web.Origin(from)
+	return origin == "" || !strings.EqualFold(origin, web.Origin(to))
 }
 
 // notConnectAsUser answers a signed-in user who is not the one the client
