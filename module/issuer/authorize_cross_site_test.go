@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scopegate/scopegate/module/app/apptest"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -107,6 +108,32 @@ func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 		if v := redirected(t, b.serve(r), appRedirect+"?", false); v.Get("code") == "" {
 			t.Fatalf("a code for a cross-site link: %v", v)
+		}
+	})
+}
+
+// Every authorization response redirected to a client names this issuer
+// (iss, RFC 9207): a client talking to several servers can then tell which
+// one answered, and refuse a mix-up. A token, a code and an error each carry
+// it, in the fragment or the query.
+func TestAuthorizationResponsesNameTheIssuer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+		_, b := f.authorize(t)
+		params := implicitParams(rc.ID, appRedirect, "demo.read")
+		if v := redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true); v.Get("iss") != apptest.Issuer {
+			t.Errorf("implicit token: iss %q, want %q", v.Get("iss"), apptest.Issuer)
+		}
+		code := url.Values{"response_type": {"code"}, "client_id": {rc.ID}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
+			"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
+		if v := redirected(t, b.get(code), appRedirect+"?", false); v.Get("iss") != apptest.Issuer || v.Get("code") == "" {
+			t.Errorf("code: %v, want iss %q", v, apptest.Issuer)
+		}
+		bad := implicitParams(rc.ID, appRedirect, "no.such.scope")
+		if v := redirected(t, b.get(bad), appRedirect+"#", true); v.Get("iss") != apptest.Issuer || v.Get("error") != "invalid_scope" {
+			t.Errorf("error: %v, want invalid_scope with iss %q", v, apptest.Issuer)
 		}
 	})
 }

@@ -585,7 +585,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 			})
 		}
 		v := url.Values{"access_token": {issued.AccessToken}, "token_type": {"Bearer"},
-			"expires_in": {strconv.FormatInt(issued.ExpiresIn, 10)}, "scope": {issued.Scope}}
+			"expires_in": {strconv.FormatInt(issued.ExpiresIn, 10)}, "scope": {issued.Scope}, "iss": {a.app.Issuer}}
 		if ar.state != "" {
 			v.Set("state", ar.state)
 		}
@@ -609,7 +609,7 @@ func (a *Authorize) issue(w http.ResponseWriter, r *http.Request, ar *authReques
 			"Scope": scope.Join(ar.scopes), "State": ar.state,
 		})
 	}
-	v := url.Values{"code": {code}}
+	v := url.Values{"code": {code}, "iss": {a.app.Issuer}}
 	if ar.state != "" {
 		v.Set("state", ar.state)
 	}
@@ -632,7 +632,9 @@ func tooManyGrants() *oauth.Error {
 
 // fail sends an error back to the client (RFC 6749 §4.1.2.1 and §4.2.2.1):
 // in the fragment for the implicit grant, in the query for a code; an
-// out-of-band client's user sees it on a page.
+// out-of-band client's user sees it on a page. Every answer redirected to a
+// client names this issuer (iss, RFC 9207), so a client talking to several
+// servers can tell which one answered (mix-up attacks).
 func (a *Authorize) fail(w http.ResponseWriter, r *http.Request, ar *authRequest, oe *oauth.Error) error {
 	if oe.Code == oauth.ServerError {
 		a.logger.Error("authorization failed on the server")
@@ -651,7 +653,7 @@ func (a *Authorize) fail(w http.ResponseWriter, r *http.Request, ar *authRequest
 		}
 		return a.errorPage(w, status, oe.Code, msg, ar.state)
 	}
-	v := url.Values{"error": {oe.Code}}
+	v := url.Values{"error": {oe.Code}, "iss": {a.app.Issuer}}
 	if oe.Description != "" {
 		v.Set("error_description", oe.Description)
 	}

@@ -155,6 +155,10 @@ func (d *Discovery) metadata() map[string]any {
 		"response_types_supported":                  responseTypes,
 		"access_token_signing_alg_values_supported": []string{"EdDSA"},
 	}
+	if authorize || codeFlow {
+		// Every authorization response redirected to a client carries iss.
+		m["authorization_response_iss_parameter_supported"] = true
+	}
 	if codeFlow {
 		m["code_challenge_methods_supported"] = []string{"S256"}
 		// Auth method none: public clients, which redeem PKCE codes and

@@ -87,7 +87,8 @@ func TestDiscoveryMetadata(t *testing.T) {
 			if !slices.Equal(toStrings(m["access_token_signing_alg_values_supported"]), []string{"EdDSA"}) {
 				t.Errorf("%s: signing algs %v", p, m["access_token_signing_alg_values_supported"])
 			}
-			for _, k := range []string{"authorization_endpoint", "userinfo_endpoint", "revocation_endpoint", "introspection_endpoint"} {
+			for _, k := range []string{"authorization_endpoint", "userinfo_endpoint", "revocation_endpoint", "introspection_endpoint",
+				"authorization_response_iss_parameter_supported"} {
 				if _, ok := m[k]; ok {
 					t.Errorf("%s: unconfigured %s is published", p, k)
 				}
@@ -116,6 +117,10 @@ func TestDiscoveryMetadata(t *testing.T) {
 			if m[k] != want {
 				t.Errorf("%s = %v, want %s", k, m[k], want)
 			}
+		}
+		// RFC 9207: its authorization responses name the issuer.
+		if m["authorization_response_iss_parameter_supported"] != true {
+			t.Errorf("authorization_response_iss_parameter_supported = %v, want true", m["authorization_response_iss_parameter_supported"])
 		}
 	})
 }
