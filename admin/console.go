@@ -297,7 +297,17 @@ func (rq *request) signIn() {
 	// CheckPassword spends the same time whether or not the tenant or the
 	// user exists (an unknown or invalid tenant is an unknown user); a
 	// failure keeps the attempt Acquire counted.
-	if ok := web.CheckPassword(hash, password); !ok || u.Disabled || !u.Admin {
+	ok, err := attempt.CheckPassword(r.Context(), hash, password)
+	if err != nil {
+		status, msg := web.NotChecked(rq.w.Header(), err)
+		if status == web.StatusClientGone {
+			rq.w.WriteHeader(status)
+			return
+		}
+		rq.signInPage(status, shown, username, msg)
+		return
+	}
+	if !ok || u.Disabled || !u.Admin {
 		web.LogSignInRefused(co.h.logger, r, web.SignInRefusal{Page: "console", Tenant: co.h.knownTenant(r.Context(), tenant), User: u, PasswordOK: ok, NeedAdmin: true})
 		rq.signInPage(http.StatusUnauthorized, shown, username, "Wrong tenant, username or password, or the user is not an admin.")
 		return

@@ -397,7 +397,16 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	}
 	// CheckPassword spends the same time whether or not the user exists.
 	// A failure keeps the attempt Acquire counted.
-	if ok := web.CheckPassword(hash, password); !ok || u.Disabled {
+	ok, err := attempt.CheckPassword(r.Context(), hash, password)
+	if err != nil {
+		status, msg := web.NotChecked(w.Header(), err)
+		if status == web.StatusClientGone {
+			w.WriteHeader(status)
+			return nil
+		}
+		return a.loginPage(w, r, ar, status, username, msg, "")
+	}
+	if !ok || u.Disabled {
 		web.LogSignInRefused(a.logger, r, web.SignInRefusal{Page: "authorize", ClientID: ar.client.ID, Tenant: ar.client.TenantID, User: u, PasswordOK: ok})
 		return a.loginPage(w, r, ar, http.StatusUnauthorized, username, "Wrong username or password.", "")
 	}

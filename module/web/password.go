@@ -54,16 +54,24 @@ func dummyHash() []byte {
 	return h2.([]byte)
 }
 
-// CheckPassword reports whether password matches hash. An empty hash (no
-// such user, or a user without a password) never matches but does the same
-// work as a real check: a comparison against a hash of PasswordCost.
+// CheckPassword reports whether password matches hash, in a turn of
+// passwordWork however long that takes: for checks outside a sign-in (tools,
+// tests). A sign-in uses SignInAttempt.CheckPassword, which bounds the wait.
 func CheckPassword(hash, password string) bool {
+	passwordWork <- struct{}{}
+	defer func() { <-passwordWork }()
+	return comparePassword(hash, password)
+}
+
+// comparePassword reports whether password matches hash; its caller holds
+// a turn of passwordWork. An empty hash (no such user, or a user without a
+// password) never matches but does the same work as a real check: a
+// comparison against a hash of PasswordCost.
+func comparePassword(hash, password string) bool {
 	h := []byte(hash)
 	if hash == "" {
 		h = dummyHash()
 	}
-	passwordWork <- struct{}{}
-	defer func() { <-passwordWork }()
 	if obs := compareObserver.Load(); obs != nil {
 		cost, _ := bcrypt.Cost(h)
 		(*obs)(cost)
@@ -76,7 +84,8 @@ func CheckPassword(hash, password string) bool {
 // once. A check costs about 200 ms of CPU (bcrypt at cost 12), and the
 // sign-in throttle bounds each address, not callers of many addresses, who
 // could otherwise keep every core on bcrypt: past this bound sign-ins wait
-// their turn while every other request keeps the remaining cores.
+// their turn (SignInAttempt.CheckPassword bounds the wait) while every
+// other request keeps the remaining cores.
 var passwordWork = make(chan struct{}, max(1, runtime.NumCPU()/2))
 
 var compareObserver atomic.Pointer[func(cost int)]

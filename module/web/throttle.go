@@ -124,6 +124,7 @@ type SignInThrottle struct {
 	user, addr *Throttle
 	mu         sync.Mutex
 	known      *lru.Cache[string, []string] // account -> its recent sign-in addresses
+	checking   map[string]int               // address -> its sign-ins waiting for or in a password check
 }
 
 // knownAddrs is how many recent sign-in addresses an account keeps.
@@ -135,9 +136,10 @@ const knownAddrs = 4
 func NewSignInThrottle() *SignInThrottle {
 	known, _ := lru.New[string, []string](throttleKeys)
 	return &SignInThrottle{
-		user:  NewThrottle(5, 2*time.Second, 15*time.Minute),
-		addr:  NewThrottle(50, 2*time.Second, 15*time.Minute),
-		known: known,
+		user:     NewThrottle(5, 2*time.Second, 15*time.Minute),
+		addr:     NewThrottle(50, 2*time.Second, 15*time.Minute),
+		known:    known,
+		checking: map[string]int{},
 	}
 }
 
