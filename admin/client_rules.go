@@ -206,6 +206,19 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		// On every create and change, so adding an admin scope to a client
 		// with such settings is refused as well (admin_clients.go).
 		checkAdminClient(&f, cl)
+		// A client made with a client's token made with a client's token…
+		// has admin power only within store.LineageOf's reach: past it the
+		// chain is broken and its tokens would carry none, so it is not
+		// made (it was, and every admin call of its tokens was 403).
+		// Checked at creation: a stored client stays editable.
+		l, err := store.LineageOf(ctx, cl, h.app.Store().DBOwnerLookup())
+		if err != nil {
+			return err
+		}
+		if creating && l.Broken {
+			f.add("scopes", "this client's admin scopes would give it no power: it would stand at the end of too long a chain "+
+				"of clients made with each other's tokens, or of one whose maker is gone; make it with a token nearer an admin user")
+		}
 	}
 	if creating || b.TenantID != nil {
 		if err := h.checkTenant(ctx, &f, cl.TenantID); err != nil {
