@@ -87,6 +87,13 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 		// through the app.
 		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
 		c.user, c.delegated = "", true
+	case claims != nil && claims.ConnectAs:
+		// A key that connects as its user acts with the user's power, but
+		// what it makes is the key's, not the user's: disabling or deleting
+		// the key then disarms the admin keys made with it, as with any
+		// key, and it reads no secret of the user's (tenancy red team: its
+		// clients, owned by the user, outlived the key's disabling).
+		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
 	case claims != nil:
 		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
 	case g.Local:
@@ -105,13 +112,19 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 // delegated too, the key's holder being someone other than the user (a
 // tenant admin's key made with the bootstrap client's token has no admin
 // user behind it, and its app read the approving super admin's secrets:
-// tenancy red team).
+// tenancy red team). An app the user's own key made is delegated as well,
+// though the user's power made it (CreatorID): the key's holder serves it
+// (a red team approved, as the admin who made the key, an app the key made,
+// and its token read and rotated that admin's secrets).
 func delegated(cat *scope.Catalogue, g power.Grounds) bool {
 	if g.User == nil || g.Session || g.Client == nil {
 		return false
 	}
+	if g.Client.OwnerID == g.User.ID {
+		return false // made by the user: in its console, or with its own token
+	}
 	if g.CreatorID != "" {
-		return g.CreatorID != g.User.ID
+		return true // another user made it, or a key or app did
 	}
 	return !operatorMade(cat, g)
 }

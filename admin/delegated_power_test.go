@@ -142,3 +142,73 @@ func TestAppOfAnAPIKeyIsDelegated(t *testing.T) {
 		}
 	})
 }
+
+// An app made with the approving admin's own API key is delegated too:
+// the key's holder serves the app's redirect URI. The tenancy red team made
+// an app with a tenant admin's key, had the admin approve it, and its token
+// read and rotated the admin's secrets and made clients owned by the admin,
+// which outlived the key's deletion (the app took the admin's power as its
+// creator, CreatorUserID). The admin's own app still acts as the admin.
+func TestAppOfTheUsersOwnKeyIsDelegated(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		root2 := e.superUser("root2")
+		y := e.userApp(root2, "demo.read")
+		k := e.storeClient(&store.Client{TenantID: store.DefaultTenantID, Name: "root2's key", AuthMethod: store.AuthAPIKey,
+			AllowedScopes: store.Strings{scope.Admin}, OwnerID: root2.ID, CreatorUserID: root2.ID})
+		made := e.storeClient(&store.Client{TenantID: store.DefaultTenantID, Name: "Helpful Reports", AuthMethod: store.AuthUser,
+			AllowedScopes: store.Strings{scope.Admin}, OwnerID: k.ID, CreatorUserID: root2.ID, RedirectURIs: store.Strings{"https://evil.example/cb"}})
+		tok := e.sign(made.ID, store.DefaultTenantID, root2.ID, scope.Admin)
+		e.want(e.do("GET", "/users", tok, nil), http.StatusOK)
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); !s.Masked {
+			t.Fatal("the key's app read the secret of the approving admin's client")
+		}
+		for _, tc := range []struct {
+			method, path string
+			body         map[string]any
+		}{
+			{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
+			{"POST", "/clients", map[string]any{"name": "made-as-root2", "scopes": []string{scope.TenantAdmin}}},
+		} {
+			if p := problemOf(t, e.do(tc.method, tc.path, tok, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
+				t.Errorf("%s %s with the key's app's token: %+v, want 403", tc.method, tc.path, p)
+			}
+		}
+		own := e.sign(e.userApp(root2, scope.Admin), store.DefaultTenantID, root2.ID, scope.Admin)
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", own, nil), http.StatusOK)); s.Masked {
+			t.Fatal("root2's own app: the secret of root2's client is masked, want it shown")
+		}
+	})
+}
+
+// A key that connects as its admin user acts with the user's power, but
+// what it makes is its own: disabling it disarms the admin keys made with
+// it, as with a plain key, and it reads none of the user's secrets
+// (tenancy red team: its clients were owned by the user and kept their
+// power after the key was disabled or deleted).
+func TestConnectAsKeyOwnsWhatItMakes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		root2 := e.superUser("root2")
+		y := e.userApp(root2, "demo.read")
+		k := e.storeClient(&store.Client{TenantID: store.DefaultTenantID, Name: "root2's key", AuthMethod: store.AuthAPIKey,
+			AllowedScopes: store.Strings{scope.Admin}, OwnerID: root2.ID, CreatorUserID: root2.ID, ConnectAsUserID: &root2.ID})
+		c := e.claimsFor(k.ID, store.DefaultTenantID, root2.ID, nil, scope.Admin)
+		c.ConnectAs = true
+		tok := e.signClaims(c)
+		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); !s.Masked {
+			t.Fatal("the connect-as key read the secret of its user's client")
+		}
+		child := e.create(tok, map[string]any{"name": "k3", "scopes": []string{scope.TenantAdmin}})
+		stored, err := e.app.Store().GetClient(context.Background(), child.ClientID)
+		if err != nil || stored.OwnerID != k.ID || stored.CreatorUserID != root2.ID {
+			t.Fatalf("the key's client: %+v, %v; want it owned by the key, made with root2's power", stored, err)
+		}
+		ct := e.sign(child.ClientID, store.DefaultTenantID, "", scope.TenantAdmin)
+		e.want(e.do("GET", "/users", ct, nil), http.StatusOK)
+		e.want(e.do("POST", "/clients/"+k.ID+"/disable", e.super, nil), http.StatusOK)
+		if w := e.do("GET", "/users", ct, nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "another client's token") {
+			t.Fatalf("the key's client after the key was disabled: %d %s, want 403", w.Code, w.Body.String())
+		}
+	})
+}
