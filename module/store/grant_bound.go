@@ -15,8 +15,9 @@ import (
 // one transaction: a signed-in user requesting tokens in a loop made 1,000
 // rows a second, and the disable that followed held the database for
 // minutes. Past it the authorize endpoint refuses (ErrTooManyGrants) an
-// implicit token or a code until some expire, and a new code grant ends the
-// user's oldest refresh grant of the client (roomForCodeGrant).
+// implicit token until some expire, and a new code forgets the oldest
+// pending code and ends the user's oldest refresh grant of the client
+// (roomForCodeGrant).
 const GrantsKeptPerUser = 1000
 
 // ErrTooManyGrants means the user already holds GrantsKeptPerUser live
@@ -36,9 +37,13 @@ func implicitTokensAtBound(tx *gorm.DB, g Grant, now time.Time) error {
 }
 
 // roomForCodeGrant makes room for one more code of g's client and user:
-// ErrTooManyGrants when GrantsKeptPerUser codes are pending (they expire
-// within minutes), and when as many refresh grants are live, the oldest
-// one revoked. One per code: ending several here would wait for a second
+// when GrantsKeptPerUser codes are pending, the one that expires first is
+// forgotten (a pending code produced nothing yet; refusing let any site's
+// page, navigating the signed-in user's browser to the authorize URL of an
+// app they approved, fill the bound and lock them out of that app until
+// the codes expired: protocol red team; a code the user is redeeming is a
+// thousand codes younger than that one), and when as many refresh grants
+// are live, the oldest one revoked. One per code: ending several here would wait for a second
 // family's rows while holding the user's revocation lock, which the writers
 // of a single family take the other way round (a deadlock on PostgreSQL);
 // redeeming pending codes can pass the bound, and each new code then takes
@@ -53,7 +58,15 @@ func roomForCodeGrant(tx *gorm.DB, g Grant, now time.Time) error {
 		return err
 	}
 	if codes >= GrantsKeptPerUser {
-		return ErrTooManyGrants
+		var oldest []string
+		err := tx.Model(&AuthCode{}).Where(live, g.ClientID, g.UserID, now.UTC()).
+			Order("expires_at, digest").Limit(1).Pluck("digest", &oldest).Error
+		if err != nil {
+			return err
+		}
+		if err := tx.Where("digest IN ? AND used_at IS NULL", oldest).Delete(&AuthCode{}).Error; err != nil {
+			return err
+		}
 	}
 	var families []string
 	err := tx.Model(&RefreshToken{}).Where(live, g.ClientID, g.UserID, now.UTC()).
