@@ -309,5 +309,24 @@ func TestTenantNamesAlikeRefused(t *testing.T) {
 				t.Errorf("sign-in typed %q: tenant %q, %v; want bd7", typed, id, err)
 			}
 		}
+		// A name reading as another tenant's id, or an id as another's
+		// name, in other case: the sign-in takes either (review).
+		e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "globex", "name": "Globex Corp"}), http.StatusCreated)
+		e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "t-hooli", "name": "Hooli"}), http.StatusCreated)
+		for _, body := range []map[string]any{{"id": "x3", "name": "GLOBEX"}, {"id": "x4", "name": "\u212Aelvin"}, {"id": "HOOLI", "name": "x5"}} {
+			if body["name"] == "\u212Aelvin" {
+				e.want(e.do("POST", "/tenants", e.super, map[string]any{"id": "kelvin", "name": "Kelvin Ltd"}), http.StatusCreated)
+			}
+			if p := problemOf(t, e.do("POST", "/tenants", e.super, body), http.StatusConflict); !strings.Contains(p.Detail, "sign-in") {
+				t.Errorf("POST /tenants %v: %q does not say why", body, p.Detail)
+			}
+		}
+		// A name an older release stored decomposed is still found as typed.
+		if err := e.app.Store().EnsureTenant(context.Background(), "old1", "Cre\u0300me"); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := e.app.Store().TenantIDFor(context.Background(), "Cre\u0300me"); err != nil || id != "old1" {
+			t.Errorf("an older decomposed name typed as stored: tenant %q, %v; want old1", id, err)
+		}
 	})
 }

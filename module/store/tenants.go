@@ -75,12 +75,19 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		if n > 0 {
 			return ErrTenantUUIDTaken
 		}
-		// Another row (a row with t's id is a plain conflict, at Create).
-		if err := tx.Model(&Tenant{}).Where("(id = ? OR name = ?) AND id <> ?", t.Name, t.ID, t.ID).Count(&n).Error; err != nil {
+		// Another row (a row with t's id is a plain conflict, at Create),
+		// in any letter case: the sign-in takes what a person types.
+		if err := tx.Model(&Tenant{}).Where("(id = ? OR name = ? OR lower(id) = lower(?)) AND id <> ?",
+			t.Name, t.ID, asciiFold(t.Name), t.ID).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
 			return ErrTenantNameIsID
+		}
+		if twin, err := tenantNameTwin(tx, t.ID); err != nil {
+			return err
+		} else if twin {
+			return ErrTenantNameIsID // another's name reads as this id
 		}
 		// Tenant ids are ASCII (the admin API's rule), which lower() folds
 		// on every database.
@@ -126,9 +133,14 @@ func (s *Store) TenantIDFor(ctx context.Context, typed string) (string, error) {
 		return "", err
 	}
 	var byName Tenant
-	// Names are stored in NFC (the admin API's rule): é typed as e + U+0301
-	// finds é.
-	if err := s.DB.WithContext(ctx).Take(&byName, "name = ?", norm.NFC.String(typed)).Error; err != nil {
+	err = s.DB.WithContext(ctx).Take(&byName, "name = ?", typed).Error
+	if nfc := norm.NFC.String(typed); errors.Is(err, gorm.ErrRecordNotFound) && nfc != typed {
+		// Names are stored in NFC (the admin API's rule): é typed as
+		// e + U+0301 finds é. A name stored otherwise by an older release is
+		// found as typed, above.
+		err = s.DB.WithContext(ctx).Take(&byName, "name = ?", nfc).Error
+	}
+	if err != nil {
 		return "", translate(err)
 	}
 	return byName.ID, nil
@@ -171,4 +183,19 @@ func tenantNameTwin(tx *gorm.DB, name string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// asciiFold maps the two letters beyond ASCII that simple case folding
+// takes for ASCII ones (the Kelvin sign K, the long s ſ) to them, so that
+// SQL's lower() can compare a name with tenant ids, which are ASCII.
+func asciiFold(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '\u212A':
+			return 'k'
+		case '\u017F':
+			return 's'
+		}
+		return r
+	}, name)
 }
