@@ -253,6 +253,9 @@ func (rq *request) signIn() {
 		// Its id or its name: counted and checked under the id, so the
 		// two spellings share one count of attempts.
 		tenant = id
+	} else if r.Context().Err() != nil {
+		rq.w.WriteHeader(web.StatusClientGone) // the caller hung up: nothing to answer, nothing failed
+		return
 	} else if !errors.Is(err, store.ErrNotFound) {
 		rq.serverError("finding a tenant", err)
 		return
@@ -276,10 +279,10 @@ func (rq *request) signIn() {
 	}
 	var u *store.User
 	if username != "" && validID(tenant) && printable(username) {
-		// Not cancelled with the request: an attempt taken is one checked,
-		// else posts the client aborts at once would count without the
-		// password work (and fill the count for free). The store bounds
-		// the query's time.
+		// Not cancelled with the request: a lookup cut short would answer
+		// 500 and log an error; the store bounds the query's time. A
+		// caller gone by its password's turn is not checked
+		// (SignInAttempt.CheckPassword).
 		found, err := co.h.app.Store().FindUser(context.WithoutCancel(r.Context()), tenant, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			attempt.Abandon()

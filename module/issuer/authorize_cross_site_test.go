@@ -102,6 +102,14 @@ func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
 		}
 		redirected(t, b.get(params), appRedirect+"#", true) // no Fetch Metadata
 
+		// A redirect URI registered with its default port: the client's own
+		// page sends its origin without it (review).
+		withPort, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{"https://app.test:443/cb"}})
+		params = implicitParams(withPort.ID, "https://app.test:443/cb", "demo.read")
+		redirected(t, b.decide(params, b.get(params), "approve"), "https://app.test:443/cb#", true)
+		redirected(t, open("cross-site", "https://app.test/"), "https://app.test:443/cb#", true)
+		page(t, open("cross-site", "https://app.test:8443/"), http.StatusOK, `value="approve"`)
+
 		code := url.Values{"response_type": {"code"}, "client_id": {rc.ID}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
 			"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
 		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+code.Encode(), nil)

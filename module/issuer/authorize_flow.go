@@ -380,8 +380,8 @@ func (a *Authorize) login(w http.ResponseWriter, r *http.Request, ar *authReques
 	}
 	var u *store.User
 	if username != "" {
-		// Not cancelled with the request (see the console's sign-in): an
-		// attempt taken is one checked; the store bounds the query's time.
+		// Not cancelled with the request (see the console's sign-in); the
+		// store bounds the query's time.
 		found, err := a.app.Store().FindUser(context.WithoutCancel(r.Context()), ar.client.TenantID, username)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			attempt.Abandon()
@@ -496,7 +496,20 @@ func sentByAnotherSite(r *http.Request, redirect string) bool {
 		return true
 	}
 	origin := web.Origin(from)
-	return origin == "" || !strings.EqualFold(origin, web.Origin(to))
+	return origin == "" || !strings.EqualFold(withoutDefaultPort(origin), withoutDefaultPort(web.Origin(to)))
+}
+
+// withoutDefaultPort drops :443 from an https origin and :80 from an http
+// one, as browsers do in the Referer they send (a redirect URI may be
+// registered with them).
+func withoutDefaultPort(origin string) string {
+	if o, ok := strings.CutSuffix(origin, ":443"); ok && strings.HasPrefix(origin, "https://") {
+		return o
+	}
+	if o, ok := strings.CutSuffix(origin, ":80"); ok && strings.HasPrefix(origin, "http://") {
+		return o
+	}
+	return origin
 }
 
 // notConnectAsUser answers a signed-in user who is not the one the client

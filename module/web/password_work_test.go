@@ -116,7 +116,10 @@ func TestSignInPasswordWaitIsBounded(t *testing.T) {
 		time.Sleep(time.Millisecond) // until all are queued: an event, not a deadline
 	}
 	at, _ = s.Acquire("another", "192.0.2.7")
-	if _, err := at.CheckPassword(context.Background(), "", "guess-guess"); !errors.Is(err, ErrSignInsAtOnce) {
+	// Bounded, so a missing refusal fails (ErrSignInGone) instead of waiting.
+	bounded, cancelBounded := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelBounded()
+	if _, err := at.CheckPassword(bounded, "", "guess-guess"); !errors.Is(err, ErrSignInsAtOnce) {
 		t.Fatalf("check %d of one address: %v, want ErrSignInsAtOnce", MaxChecksPerAddress+1, err)
 	}
 	other, _ := s.Acquire("another", "192.0.2.8")
