@@ -118,22 +118,7 @@ func TestAppOfAnAPIKeyIsDelegated(t *testing.T) {
 			"a tenant admin key made at the command line":      key(store.CLIPrincipal, scope.TenantAdmin),
 			"a super admin key made with the bootstrap token":  key(boot.ID, scope.Admin),
 		} {
-			kt := e.sign(appOf(maker, scope.TenantAdmin), store.DefaultTenantID, root2.ID, scope.TenantAdmin)
-			e.want(e.do("GET", "/users", kt, nil), http.StatusOK) // management within the power
-			if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", kt, nil), http.StatusOK)); !s.Masked {
-				t.Errorf("%s: the app's token read the secret of the approving super admin's client", name)
-			}
-			for _, tc := range []struct {
-				method, path string
-				body         map[string]any
-			}{
-				{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
-				{"POST", "/clients", map[string]any{"name": "persist", "scopes": []string{scope.TenantAdmin}}},
-			} {
-				if p := problemOf(t, e.do(tc.method, tc.path, kt, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
-					t.Errorf("%s: %s %s with the app's token: %+v, want 403", name, tc.method, tc.path, p)
-				}
-			}
+			wantDelegated(t, e, name, e.sign(appOf(maker, scope.TenantAdmin), store.DefaultTenantID, root2.ID, scope.TenantAdmin), y)
 		}
 
 		tok := e.sign(appOf(boot, scope.Admin), store.DefaultTenantID, root2.ID, scope.Admin)
@@ -141,6 +126,29 @@ func TestAppOfAnAPIKeyIsDelegated(t *testing.T) {
 			t.Fatal("an app made with the bootstrap token: the secret of root2's client is masked, want it shown")
 		}
 	})
+}
+
+// wantDelegated asserts that tok, a user-bound token of an app named by
+// what, is delegated: it manages what its power covers, but reads the
+// secret of y (a client of the approving user) masked, and rotating y or
+// creating a client is 403.
+func wantDelegated(t *testing.T, e *env, what, tok, y string) {
+	t.Helper()
+	e.want(e.do("GET", "/users", tok, nil), http.StatusOK) // management within the power
+	if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); !s.Masked {
+		t.Errorf("%s: the app's token read the secret of the approving user's client", what)
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
+		{"POST", "/clients", map[string]any{"name": "persist", "scopes": []string{scope.TenantAdmin}}},
+	} {
+		if p := problemOf(t, e.do(tc.method, tc.path, tok, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
+			t.Errorf("%s: %s %s with the app's token: %+v, want 403", what, tc.method, tc.path, p)
+		}
+	}
 }
 
 // An app made with the approving admin's own API key is delegated too:
@@ -158,22 +166,7 @@ func TestAppOfTheUsersOwnKeyIsDelegated(t *testing.T) {
 			AllowedScopes: store.Strings{scope.Admin}, OwnerID: root2.ID, CreatorUserID: root2.ID})
 		made := e.storeClient(&store.Client{TenantID: store.DefaultTenantID, Name: "Helpful Reports", AuthMethod: store.AuthUser,
 			AllowedScopes: store.Strings{scope.Admin}, OwnerID: k.ID, CreatorUserID: root2.ID, RedirectURIs: store.Strings{"https://evil.example/cb"}})
-		tok := e.sign(made.ID, store.DefaultTenantID, root2.ID, scope.Admin)
-		e.want(e.do("GET", "/users", tok, nil), http.StatusOK)
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); !s.Masked {
-			t.Fatal("the key's app read the secret of the approving admin's client")
-		}
-		for _, tc := range []struct {
-			method, path string
-			body         map[string]any
-		}{
-			{"POST", "/clients/" + y + "/rotate", map[string]any{"grace_seconds": 0}},
-			{"POST", "/clients", map[string]any{"name": "made-as-root2", "scopes": []string{scope.TenantAdmin}}},
-		} {
-			if p := problemOf(t, e.do(tc.method, tc.path, tok, tc.body), http.StatusForbidden); !strings.Contains(p.Detail, "another admin set up") {
-				t.Errorf("%s %s with the key's app's token: %+v, want 403", tc.method, tc.path, p)
-			}
-		}
+		wantDelegated(t, e, "an app of root2's key", e.sign(made.ID, store.DefaultTenantID, root2.ID, scope.Admin), y)
 		own := e.sign(e.userApp(root2, scope.Admin), store.DefaultTenantID, root2.ID, scope.Admin)
 		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", own, nil), http.StatusOK)); s.Masked {
 			t.Fatal("root2's own app: the secret of root2's client is masked, want it shown")

@@ -53,8 +53,28 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 		if strings.Contains(after, `id="token"`) {
 			t.Fatalf("signing in after a cross-site link minted the token at once: %s", after)
 		}
-
 	})
+}
+
+// approvedImplicit is how the redirect-client tests begin: user ada, a
+// client redirecting to appRedirect allowed demo.read, its implicit grant
+// approved by ada once; it returns the client, ada's browser, the
+// parameters the client sends and the parameters of that first redirect.
+func approvedImplicit(t *testing.T, driver string) (*fixture, *store.Client, *browser, url.Values, url.Values) {
+	t.Helper()
+	f := newFixture(t, driver)
+	f.authUser(store.DefaultTenantID, "ada")
+	rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
+	_, b := f.authorize(t)
+	params := implicitParams(rc.ID, appRedirect, "demo.read")
+	first := redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true)
+	return f, rc, b, params, first
+}
+
+// codeParams are the parameters of a PKCE code request of client id.
+func codeParams(id string) url.Values {
+	return url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
+		"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
 }
 
 // A redirect client's approval on record mints an implicit token at once,
@@ -68,13 +88,7 @@ func TestAuthorizeOOBCrossSiteNeedsAClick(t *testing.T) {
 // straight to the token; a code (spent only when redeemed) too.
 func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
-		_, b := f.authorize(t)
-		params := implicitParams(rc.ID, appRedirect, "demo.read")
-		redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true)
-
+		f, rc, b, params, _ := approvedImplicit(t, driver)
 		open := func(site, referer string) *httptest.ResponseRecorder {
 			r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil)
 			r.Header.Set("Sec-Fetch-Site", site)
@@ -110,9 +124,7 @@ func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
 		redirected(t, open("cross-site", "https://app.test/"), "https://app.test:443/cb#", true)
 		page(t, open("cross-site", "https://app.test:8443/"), http.StatusOK, `value="approve"`)
 
-		code := url.Values{"response_type": {"code"}, "client_id": {rc.ID}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
-			"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
-		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+code.Encode(), nil)
+		r := httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+codeParams(rc.ID).Encode(), nil)
 		r.Header.Set("Sec-Fetch-Site", "cross-site")
 		if v := redirected(t, b.serve(r), appRedirect+"?", false); v.Get("code") == "" {
 			t.Fatalf("a code for a cross-site link: %v", v)
@@ -126,17 +138,11 @@ func TestAuthorizeImplicitFromAnotherSiteNeedsAClick(t *testing.T) {
 // it, in the fragment or the query.
 func TestAuthorizationResponsesNameTheIssuer(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
-		f := newFixture(t, driver)
-		f.authUser(store.DefaultTenantID, "ada")
-		rc, _ := f.client(store.Client{AllowedScopes: store.Strings{"demo.read"}, RedirectURIs: store.Strings{appRedirect}})
-		_, b := f.authorize(t)
-		params := implicitParams(rc.ID, appRedirect, "demo.read")
-		if v := redirected(t, b.decide(params, b.login(params, "ada", testPassword), "approve"), appRedirect+"#", true); v.Get("iss") != apptest.Issuer {
-			t.Errorf("implicit token: iss %q, want %q", v.Get("iss"), apptest.Issuer)
+		_, rc, b, _, first := approvedImplicit(t, driver)
+		if first.Get("iss") != apptest.Issuer {
+			t.Errorf("implicit token: iss %q, want %q", first.Get("iss"), apptest.Issuer)
 		}
-		code := url.Values{"response_type": {"code"}, "client_id": {rc.ID}, "redirect_uri": {appRedirect}, "scope": {"demo.read"},
-			"state": {"1"}, "code_challenge": {s256("a-verifier-long-enough-for-pkce-0123456789")}, "code_challenge_method": {"S256"}}
-		if v := redirected(t, b.get(code), appRedirect+"?", false); v.Get("iss") != apptest.Issuer || v.Get("code") == "" {
+		if v := redirected(t, b.get(codeParams(rc.ID)), appRedirect+"?", false); v.Get("iss") != apptest.Issuer || v.Get("code") == "" {
 			t.Errorf("code: %v, want iss %q", v, apptest.Issuer)
 		}
 		bad := implicitParams(rc.ID, appRedirect, "no.such.scope")
