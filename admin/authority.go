@@ -87,13 +87,6 @@ func (h *Handler) callerFor(g power.Grounds, claims *token.Claims) (*caller, *oa
 		// through the app.
 		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
 		c.user, c.delegated = "", true
-	case claims != nil && claims.ConnectAs:
-		// A key that connects as its user acts with the user's power, but
-		// what it makes is the key's, not the user's: disabling or deleting
-		// the key then disarms the admin keys made with it, as with any
-		// key, and it reads no secret of the user's (tenancy red team: its
-		// clients, owned by the user, outlived the key's disabling).
-		c.claims, c.principal, c.via = claims, claims.ClientID, via(claims)
 	case claims != nil:
 		c.claims, c.principal, c.via = claims, app.Principal(claims), via(claims)
 	case g.Local:

@@ -58,6 +58,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	tie := creating || b.ConnectAsUserID != nil || b.TenantID != nil ||
 		(b.AuthMethod != nil && *b.AuthMethod != cl.AuthMethod) ||
 		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
+	heldAdmin := !creating && h.holdsAdminScope(cl.AllowedScopes)
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -209,13 +210,14 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		// A client made with a client's token made with a client's token…
 		// has admin power only within store.LineageOf's reach: past it the
 		// chain is broken and its tokens would carry none, so it is not
-		// made (it was, and every admin call of its tokens was 403).
-		// Checked at creation: a stored client stays editable.
+		// made (it was, and every admin call of its tokens was 403), nor
+		// given one later. Checked only then: a stored admin client
+		// stays editable.
 		l, err := store.LineageOf(ctx, cl, h.app.Store().DBOwnerLookup())
 		if err != nil {
 			return err
 		}
-		if creating && l.Broken {
+		if !heldAdmin && l.Broken {
 			f.add("scopes", "this client's admin scopes would give it no power: it would stand at the end of too long a chain "+
 				"of clients made with each other's tokens, or of one whose maker is gone; make it with a token nearer an admin user")
 		}

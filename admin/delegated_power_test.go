@@ -173,35 +173,3 @@ func TestAppOfTheUsersOwnKeyIsDelegated(t *testing.T) {
 		}
 	})
 }
-
-// A key that connects as its admin user acts with the user's power, but
-// what it makes is its own: disabling it disarms the admin keys made with
-// it, as with a plain key, and it reads none of the user's secrets
-// (tenancy red team: its clients were owned by the user and kept their
-// power after the key was disabled or deleted).
-func TestConnectAsKeyOwnsWhatItMakes(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, driver string) {
-		e := newEnv(t, driver)
-		root2 := e.superUser("root2")
-		y := e.userApp(root2, "demo.read")
-		k := e.storeClient(&store.Client{TenantID: store.DefaultTenantID, Name: "root2's key", AuthMethod: store.AuthAPIKey,
-			AllowedScopes: store.Strings{scope.Admin}, OwnerID: root2.ID, CreatorUserID: root2.ID, ConnectAsUserID: &root2.ID})
-		c := e.claimsFor(k.ID, store.DefaultTenantID, root2.ID, nil, scope.Admin)
-		c.ConnectAs = true
-		tok := e.signClaims(c)
-		if s := decode[secretView](t, e.want(e.do("GET", "/clients/"+y+"/secret", tok, nil), http.StatusOK)); !s.Masked {
-			t.Fatal("the connect-as key read the secret of its user's client")
-		}
-		child := e.create(tok, map[string]any{"name": "k3", "scopes": []string{scope.TenantAdmin}})
-		stored, err := e.app.Store().GetClient(context.Background(), child.ClientID)
-		if err != nil || stored.OwnerID != k.ID || stored.CreatorUserID != root2.ID {
-			t.Fatalf("the key's client: %+v, %v; want it owned by the key, made with root2's power", stored, err)
-		}
-		ct := e.sign(child.ClientID, store.DefaultTenantID, "", scope.TenantAdmin)
-		e.want(e.do("GET", "/users", ct, nil), http.StatusOK)
-		e.want(e.do("POST", "/clients/"+k.ID+"/disable", e.super, nil), http.StatusOK)
-		if w := e.do("GET", "/users", ct, nil); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "another client's token") {
-			t.Fatalf("the key's client after the key was disabled: %d %s, want 403", w.Code, w.Body.String())
-		}
-	})
-}

@@ -38,6 +38,11 @@ func TestAdminClientChainEndsAtCreation(t *testing.T) {
 		if made == 0 || made == 20 {
 			t.Fatalf("%d admin clients made in a chain, want the chain to end after some", made)
 		}
-		e.create(tok, map[string]any{"name": "plain", "scopes": []string{"demo.read"}})
+		// Nor given an admin scope later (review: made plain, then patched).
+		plain := e.create(tok, map[string]any{"name": "plain", "scopes": []string{"demo.read"}})
+		p := problemOf(t, e.do("PATCH", "/clients/"+plain.ClientID, tok, map[string]any{"scopes": []string{"demo.read", scope.TenantAdmin}}), http.StatusBadRequest)
+		if !slices.Equal(fields(p), []string{"scopes"}) {
+			t.Fatalf("an admin scope patched onto the chain's last client: %+v, want a 400 naming scopes", p)
+		}
 	})
 }

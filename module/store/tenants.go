@@ -84,7 +84,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		if n > 0 {
 			return ErrTenantNameIsID
 		}
-		if twin, err := tenantNameTwin(tx, t.ID); err != nil {
+		if twin, err := tenantNameTwin(tx, t.ID, t.ID); err != nil {
 			return err
 		} else if twin {
 			return ErrTenantNameIsID // another's name reads as this id
@@ -97,7 +97,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *Tenant, a Actor) error {
 		if n > 0 {
 			return ErrTenantIDCase
 		}
-		if twin, err := tenantNameTwin(tx, t.Name); err != nil {
+		if twin, err := tenantNameTwin(tx, t.Name, ""); err != nil {
 			return err
 		} else if twin {
 			return ErrTenantNameAlike
@@ -163,8 +163,10 @@ func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, int64, error
 // comparison is made here, among the names lower() takes for name's and
 // those holding a character beyond ASCII (a decomposed é, the Kelvin sign
 // that folds to k); a name beyond ASCII itself is compared with every name.
-func tenantNameTwin(tx *gorm.DB, name string) (bool, error) {
-	q := tx.Model(&Tenant{}).Where("name <> ?", name)
+// The tenant whose id is except is left out (a row with the new tenant's
+// id is a plain conflict, at insert).
+func tenantNameTwin(tx *gorm.DB, name, except string) (bool, error) {
+	q := tx.Model(&Tenant{}).Where("name <> ? AND id <> ?", name, except)
 	if !strings.ContainsFunc(name, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		beyondASCII, pattern := "name GLOB ?", "*[^\x01-\x7f]*"
 		if tx.Dialector.Name() == Postgres {
