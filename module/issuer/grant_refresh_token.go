@@ -57,7 +57,7 @@ func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*
 		}
 		return nil
 	}
-	old, err := m.app.Store().UseRefreshTokenValue(ctx, raw, time.Now(), check)
+	old, err := m.app.Store().UseRefreshTokenValue(ctx, raw, m.app.Sealer(), time.Now(), check)
 	var refused refusal
 	switch {
 	case errors.As(err, &refused):

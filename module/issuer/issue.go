@@ -326,7 +326,7 @@ func (m *Minter) mintWithRefresh(ctx context.Context, c *store.Client, u *store.
 	}
 	refresh := secret.NewToken(32)
 	if handle != "" {
-		refresh = store.NewRefreshToken(handle)
+		refresh = store.NewRefreshToken(handle, m.app.Sealer())
 	}
 	// A revocation lasts as long as the token verifies, leeway included.
 	accessExpires := m.app.RevocationUntil(issued.Claims.ExpiresAt.Time)

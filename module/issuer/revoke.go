@@ -107,7 +107,7 @@ func (rv *Revocation) revokeRefresh(req *Request, raw string) *oauth.Error {
 	if errors.Is(err, store.ErrNotFound) {
 		// A retired token pruned from its family's rows still takes the
 		// grant with it, as it did while it had a row.
-		t, err = rv.app.Store().LiveRefreshFamily(ctx, raw)
+		t, err = rv.app.Store().LiveRefreshFamily(ctx, raw, rv.app.Sealer())
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

@@ -535,9 +535,14 @@ func (s *Store) UseRefreshToken(ctx context.Context, digest string, now time.Tim
 // UseRefreshTokenValue is UseRefreshToken for the token raw, which also
 // takes as reused a retired token whose row was pruned (PruneRefreshFamily)
 // while the family its value names still holds a token: check vets the
-// presenter against that token, and then the family is revoked.
-func (s *Store) UseRefreshTokenValue(ctx context.Context, raw string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
-	return s.useRefreshToken(ctx, Digest(raw), RefreshFamilyOf(raw), now, check)
+// presenter against that token, and then the family is revoked. Only a
+// value that may be such a token counts (mayBeRetired: sealed with seal).
+func (s *Store) UseRefreshTokenValue(ctx context.Context, raw string, seal RefreshSealer, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {
+	family := RefreshFamilyOf(raw)
+	if family != "" && !mayBeRetired(raw, seal) {
+		family = ""
+	}
+	return s.useRefreshToken(ctx, Digest(raw), family, now, check)
 }
 
 func (s *Store) useRefreshToken(ctx context.Context, digest, family string, now time.Time, check func(*RefreshToken) error) (*RefreshToken, error) {

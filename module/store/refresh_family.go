@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"strings"
 	"time"
 
@@ -24,23 +25,70 @@ const UsedRefreshTokensKept = 16
 // rotation past the bound never holds many more.
 const pruneBatch = 256
 
+// The handles of refresh token families: NewToken(17), 23 base64url
+// characters, for a family whose tokens carry a seal (NewRefreshToken);
+// NewToken(16), 22, for one made by an older release, whose tokens carry
+// none.
+const sealedHandleLen, unsealedHandleLen = 23, 22
+
+// RefreshSealer is the keyed digest that seals refresh tokens
+// (secret.Sealer: an HMAC under a key derived from the master key, which
+// every node of a database holds and nothing else does).
+type RefreshSealer interface{ Digest(string) string }
+
 // NewRefreshFamily returns the handle of a new refresh token family and
 // the family id stored for it: the handle's digest, so that a database
 // dump holds no value that names a family in a request (as it holds no
 // token or code, only their digests).
 func NewRefreshFamily() (handle, id string) {
-	handle = secret.NewToken(16)
+	handle = secret.NewToken(17)
 	return handle, Digest(handle)
 }
 
 // NewRefreshToken returns a new refresh token of the family whose handle
-// is given: the handle, a dot and 256 random bits. Naming the family lets
-// a retired token be recognised as one after its row is gone
-// (RefreshFamilyOf): presenting it still revokes its grant. The handle
-// tells its holder nothing it could use: every token of the family already
-// names it, and only the family's client may present them.
-func NewRefreshToken(handle string) string {
-	return handle + "." + secret.NewToken(32)
+// is given: the handle, a dot, 192 random bits (32 characters) and the seal
+// of what precedes it (32 more: one dot in all, as an access token has two);
+// for a family of an older release, the handle, a dot and 256 random bits. Naming the family lets a retired token be recognised as one
+// after its row is gone (RefreshFamilyOf): presenting it still revokes its
+// grant. The seal tells such a token from a value made up around a
+// family's handle, which must not end the grant (a red team ended one with
+// the handle and any suffix: a logged or cut-off token was enough). The
+// handle tells its holder nothing it could use: every token of the family
+// already names it, and only the family's client may present them.
+func NewRefreshToken(handle string, seal RefreshSealer) string {
+	if len(handle) != sealedHandleLen {
+		return handle + "." + secret.NewToken(32)
+	}
+	body := handle + "." + secret.NewToken(24)
+	return body + sealOf(body, seal)
+}
+
+// sealedLen is the length of a sealed refresh token: the handle, the dot,
+// 32 random characters and the 32 of the seal.
+const sealedLen = sealedHandleLen + 1 + 32 + 32
+
+// sealOf is the seal of a sealed refresh token's handle and random part:
+// 128 bits of the keyed digest, in hex.
+func sealOf(body string, seal RefreshSealer) string {
+	return seal.Digest("scopegate refresh token\x00" + body)[:32]
+}
+
+// mayBeRetired reports whether raw, a value no row holds that names a
+// family (RefreshFamilyOf), may be a retired token of it: for a family whose
+// tokens are sealed only a value carrying its seal, checked in constant
+// time; for an older family any value naming it.
+func mayBeRetired(raw string, seal RefreshSealer) bool {
+	switch len(RefreshHandleOf(raw)) {
+	case unsealedHandleLen:
+		return true
+	case sealedHandleLen:
+		if len(raw) != sealedLen {
+			return false
+		}
+		body, mac := raw[:sealedLen-32], raw[sealedLen-32:]
+		return subtle.ConstantTimeCompare([]byte(sealOf(body, seal)), []byte(mac)) == 1
+	}
+	return false
 }
 
 // RefreshHandleOf returns the family handle a refresh token's value names,
@@ -48,8 +96,7 @@ func NewRefreshToken(handle string) string {
 // named, or anything else).
 func RefreshHandleOf(raw string) string {
 	handle, rest, ok := strings.Cut(raw, ".")
-	// A handle is NewToken(16): 22 base64url characters.
-	if !ok || len(handle) != 22 || rest == "" || !isBase64URL(handle) {
+	if !ok || (len(handle) != sealedHandleLen && len(handle) != unsealedHandleLen) || rest == "" || !isBase64URL(handle) {
 		return ""
 	}
 	return handle
@@ -91,11 +138,12 @@ func liveFamilyToken(tx *gorm.DB, family string, now time.Time) (*RefreshToken, 
 }
 
 // LiveRefreshFamily returns a token of the family the refresh token raw
-// names, when raw is not a stored token itself but its family still holds
-// one (a retired token whose row was pruned), or ErrNotFound.
-func (s *Store) LiveRefreshFamily(ctx context.Context, raw string) (*RefreshToken, error) {
+// names, when raw is not a stored token itself but may be a retired one of
+// the family (mayBeRetired) whose row was pruned, and the family still
+// holds one; else ErrNotFound.
+func (s *Store) LiveRefreshFamily(ctx context.Context, raw string, seal RefreshSealer) (*RefreshToken, error) {
 	family := RefreshFamilyOf(raw)
-	if family == "" {
+	if family == "" || !mayBeRetired(raw, seal) {
 		return nil, ErrNotFound
 	}
 	t, err := liveFamilyToken(s.DB.WithContext(ctx), family, time.Now())

@@ -1,13 +1,16 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/scopegate/scopegate/module/secret"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
@@ -33,7 +36,7 @@ func TestPruningBesideRevocations(t *testing.T) {
 			handle, fam := store.NewRefreshFamily()
 			var first string
 			for i := range n + 1 {
-				raw := store.NewRefreshToken(handle)
+				raw := store.NewRefreshToken(handle, storetest.Sealer)
 				if i == 0 {
 					first = raw
 				}
@@ -44,7 +47,7 @@ func TestPruningBesideRevocations(t *testing.T) {
 					t.Fatal(err)
 				}
 				if i < n {
-					if _, err := s.UseRefreshTokenValue(ctx, raw, time.Now(), nil); err != nil {
+					if _, err := s.UseRefreshTokenValue(ctx, raw, storetest.Sealer, time.Now(), nil); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -75,7 +78,7 @@ func TestPruningBesideRevocations(t *testing.T) {
 		}
 		run("revoke the grant", func() error { return s.RevokeRefreshFamily(ctx, pruned) })
 		run("reuse a pruned token", func() error {
-			_, err := s.UseRefreshTokenValue(ctx, first, time.Now(), nil)
+			_, err := s.UseRefreshTokenValue(ctx, first, storetest.Sealer, time.Now(), nil)
 			if errors.Is(err, store.ErrReused) || errors.Is(err, store.ErrNotFound) {
 				return nil // the reuse revoked the grant, or found it revoked
 			}
@@ -86,7 +89,7 @@ func TestPruningBesideRevocations(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		if _, err := s.UseRefreshTokenValue(ctx, first, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshTokenValue(ctx, first, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the revoked grant's first token: %v, want not found (the grant is gone)", err)
 		}
 		var left, other int64
@@ -129,7 +132,7 @@ func TestPruningALargeFamily(t *testing.T) {
 		rows := make([]store.RefreshToken, 0, 600)
 		var first string
 		for i := range 600 {
-			raw := store.NewRefreshToken(handle)
+			raw := store.NewRefreshToken(handle, storetest.Sealer)
 			if i == 0 {
 				first = raw
 			}
@@ -141,7 +144,7 @@ func TestPruningALargeFamily(t *testing.T) {
 		if err := s.DB.CreateInBatches(rows, 100).Error; err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(store.NewRefreshToken(handle)), FamilyID: fam,
+		if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(store.NewRefreshToken(handle, storetest.Sealer)), FamilyID: fam,
 			ClientID: "c1", UserID: "u1", Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)}, ""); err != nil {
 			t.Fatal(err)
 		}
@@ -155,8 +158,74 @@ func TestPruningALargeFamily(t *testing.T) {
 		if left != store.UsedRefreshTokensKept {
 			t.Fatalf("%d retired rows left after three prunes of 600, want %d", left, store.UsedRefreshTokensKept)
 		}
-		if _, err := s.UseRefreshTokenValue(ctx, first, time.Now(), nil); !errors.Is(err, store.ErrReused) {
+		if _, err := s.UseRefreshTokenValue(ctx, first, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrReused) {
 			t.Fatalf("a pruned token presented again: %v, want the reuse", err)
+		}
+	})
+}
+
+// A value no row holds counts as a pruned retired token of the family it
+// names only when it carries the family's seal: a made-up value around a
+// family's handle (a logged or cut-off token, another seal, another key's
+// seal, a seal moved onto another random part) is unknown and leaves the
+// grant alone, at refresh and revocation (protocol red team: any suffix to
+// the handle revoked the family); a genuine pruned token still revokes it.
+// A family an older release made (unsealed handle) keeps the old rule.
+func TestMadeUpRefreshTokensDoNotEndTheGrant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		s := storetest.Open(t, driver)
+		createTenants(t, s, store.DefaultTenantID)
+		createClients(t, s, store.AuthUser, "c1")
+		save := func(raw, fam string) {
+			t.Helper()
+			row := &store.RefreshToken{Digest: store.Digest(raw), FamilyID: fam, ClientID: "c1", UserID: "u1",
+				Scopes: store.Strings{"demo.read"}, ExpiresAt: time.Now().Add(time.Hour)}
+			if err := s.SaveRefreshToken(ctx, row, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		handle, fam := store.NewRefreshFamily()
+		live := store.NewRefreshToken(handle, storetest.Sealer)
+		save(live, fam)
+		pruned := store.NewRefreshToken(handle, storetest.Sealer) // genuine, no row: as after a prune
+		other, err := secret.NewSealer(bytes.Repeat([]byte{7}, secret.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(pruned, ".") != 1 {
+			t.Fatalf("a sealed refresh token %q has %d dots, want one (two would read as a JWT)", pruned, strings.Count(pruned, "."))
+		}
+		seal := len(pruned) - 32
+		for name, raw := range map[string]string{
+			"a suffix":                 handle + ".x",
+			"cut off":                  pruned[:len(pruned)-1],
+			"one more character":       pruned + "a",
+			"unsealed form":            handle + "." + secret.NewToken(32),
+			"another key's seal":       store.NewRefreshToken(handle, other),
+			"seal on another random":   handle + "." + secret.NewToken(24) + pruned[seal:],
+			"the seal in capitals":     pruned[:seal] + strings.ToUpper(pruned[seal:]),
+			"the live token's seal on": live[:seal] + pruned[seal:],
+		} {
+			if _, err := s.UseRefreshTokenValue(ctx, raw, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: %v, want ErrNotFound", name, err)
+			}
+			if _, err := s.LiveRefreshFamily(ctx, raw, storetest.Sealer); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s at revocation: %v, want ErrNotFound", name, err)
+			}
+		}
+		if _, err := s.GetRefreshToken(ctx, store.Digest(live)); err != nil {
+			t.Fatalf("the live token after made-up values: %v, want it kept", err)
+		}
+		if _, err := s.UseRefreshTokenValue(ctx, pruned, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("a genuine pruned token: %v, want the reuse", err)
+		}
+
+		// An older release's family: its handle is 22 characters.
+		oldHandle := secret.NewToken(16)
+		save(store.NewRefreshToken(oldHandle, storetest.Sealer), store.Digest(oldHandle))
+		if _, err := s.UseRefreshTokenValue(ctx, oldHandle+".anything", storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("a value naming an older family: %v, want the reuse (the old rule)", err)
 		}
 	})
 }

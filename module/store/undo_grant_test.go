@@ -23,7 +23,7 @@ func TestUndoRotation(t *testing.T) {
 		handle, fam := store.NewRefreshFamily()
 		exp := time.Now().Add(time.Hour)
 		save := func(replaces string) string {
-			raw := store.NewRefreshToken(handle)
+			raw := store.NewRefreshToken(handle, storetest.Sealer)
 			if err := s.SaveRefreshToken(ctx, &store.RefreshToken{Digest: store.Digest(raw), FamilyID: fam, ClientID: "c1", UserID: "u1",
 				Scopes: store.Strings{"demo.read"}, ExpiresAt: exp}, replaces); err != nil {
 				t.Fatal(err)
@@ -31,7 +31,7 @@ func TestUndoRotation(t *testing.T) {
 			return raw
 		}
 		rotate := func(raw string) string {
-			if _, err := s.UseRefreshTokenValue(ctx, raw, time.Now(), nil); err != nil {
+			if _, err := s.UseRefreshTokenValue(ctx, raw, storetest.Sealer, time.Now(), nil); err != nil {
 				t.Fatal(err)
 			}
 			return save(store.Digest(raw))
@@ -59,7 +59,7 @@ func TestUndoRotation(t *testing.T) {
 		if err := s.UndoRotation(ctx, store.Digest(again), store.Digest(third)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.UseRefreshTokenValue(ctx, again, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UseRefreshTokenValue(ctx, again, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("a revoked grant after an undo: %v, want it still gone", err)
 		}
 	})

@@ -74,3 +74,13 @@ func Each(t *testing.T, fn func(t *testing.T, driver string)) {
 		t.Run(d, func(t *testing.T) { fn(t, d) })
 	}
 }
+
+// Sealer is a keyed digest under a fixed test key, for what takes a
+// store.RefreshSealer.
+var Sealer = func() *secret.Sealer {
+	s, err := secret.NewSealer(make([]byte, secret.KeySize))
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
