@@ -15,10 +15,20 @@ var ErrBadCredentials = errors.New("client authentication failed")
 
 // AuthenticateClient checks a client id and secret in constant time; the
 // previous secret works too during its grace period after a rotation.
+//
+// A node that has not read the change feed lately (feedStale: cut off from
+// the database, or the database silent) authenticates no one
+// (store.ErrFeedStale, a 503): its cached client may have been disabled,
+// rotated or narrowed meanwhile, and a token it minted would outlive the
+// partition on every node (multi-node red team: a cut-off node minted
+// year-long tokens with a secret rotated away on another node).
 func (a *App) AuthenticateClient(ctx context.Context, id, secretValue string) (*store.Client, error) {
 	rt := a.runtime()
 	if rt == nil {
 		return nil, store.ErrNotOpen
+	}
+	if rt.feedStale(rt.feedAge(time.Now())) {
+		return nil, store.ErrFeedStale
 	}
 	c, err := rt.Client(ctx, id)
 	if err != nil {

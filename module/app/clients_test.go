@@ -9,6 +9,7 @@ import (
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
+	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
 )
 
@@ -144,4 +145,26 @@ func TestNewSecretAndClientID(t *testing.T) {
 		}
 		seen[id] = true
 	}
+}
+
+// A node that has not read the change feed for longer than readiness
+// allows authenticates no client (store.ErrFeedStale, which the endpoints
+// answer 503): its cached client may have been disabled, rotated or
+// narrowed on another node, and what it minted would outlive the partition
+// everywhere (multi-node red team: a cut-off node minted year-long tokens
+// with a secret rotated away elsewhere). Read again, it authenticates.
+func TestStaleNodeAuthenticatesNoClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		ctx := context.Background()
+		a := apptest.Open(t, driver, noPolling) // polls hourly: stale after ten hours
+		c, secretValue := newClient(t, a, "authn")
+		a.Runtime().SetFeedRead(time.Now().Add(-11 * time.Hour))
+		if got, err := a.AuthenticateClient(ctx, c.ID, secretValue); !errors.Is(err, store.ErrFeedStale) || !store.Unavailable(err) || got != nil {
+			t.Fatalf("a stale node: %v, %v; want ErrFeedStale, counted as unavailable", got, err)
+		}
+		a.Runtime().SetFeedRead(time.Now())
+		if _, err := a.AuthenticateClient(ctx, c.ID, secretValue); err != nil {
+			t.Fatalf("the feed read again: %v", err)
+		}
+	})
 }

@@ -50,8 +50,16 @@ func (a *App) Readiness(ctx context.Context) Readiness {
 	if rt.Keys.SigningKID() == "" {
 		fail("keys", "no signing key loaded")
 	}
-	if age, limit := rt.feedAge(time.Now()), max(10*rt.every, minFeedAge); age > limit {
+	if age := rt.feedAge(time.Now()); rt.feedStale(age) {
 		fail("change_feed", fmt.Sprintf("last read %s ago", age.Round(time.Second)))
 	}
 	return res
+}
+
+// feedStale reports whether the change feed, last read age ago, is too old
+// for this node to know that what it caches still stands (a client
+// disabled, rotated or narrowed on another node): the node is not ready,
+// and mints nothing (AuthenticateClient).
+func (rt *Runtime) feedStale(age time.Duration) bool {
+	return age > max(10*rt.every, minFeedAge)
 }
