@@ -162,6 +162,21 @@ func TestAppNarrowingNarrowsItsPairs(t *testing.T) {
 		if conn, _ := s.GetConnection(ctx, "app1", "t3"); len(conn.GrantedScopes) != 1 || conn.GrantedScopes[0] != "a" {
 			t.Fatalf("its decision grants %v, want [a]", conn.GrantedScopes)
 		}
+		// An edit of a pair that read the app before the narrowing (giving
+		// t2's pair c, which the app dropped meanwhile) is not saved
+		// (ErrStale: checked again), while one within the app is; a scope
+		// the pair already holds is not its to check (multi-node red team).
+		stale, _ := s.GetClient(ctx, "c2")
+		edit("a")
+		stale.AllowedScopes = store.Strings{"a", "c"}
+		if err := s.UpdateClientSettingsIfUnchanged(ctx, stale, "t2", admin); !errors.Is(err, store.ErrStale) {
+			t.Fatalf("a pair given a scope its app dropped meanwhile: %v, want ErrStale", err)
+		}
+		fresh, _ := s.GetClient(ctx, "c2")
+		fresh.Name = "Reporter (t2)"
+		if err := s.UpdateClientSettingsIfUnchanged(ctx, fresh, "t2", admin); err != nil {
+			t.Fatalf("a pair renamed within its app: %v", err)
+		}
 		entries, _, err := s.ListAudit(ctx, "t1", store.Page{})
 		if err != nil || len(entries) == 0 || entries[0].Action != "client.update" || entries[0].Target != "c1" {
 			t.Fatalf("t1's audit log does not show its pair narrowed: %+v %v", entries, err)

@@ -241,6 +241,9 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 				return err
 			}
 		}
+		if err := withinItsApp(tx, c); err != nil {
+			return err
+		}
 		endGrants, err := endWhatTheEditTakes(tx, c, inTenant)
 		if err != nil {
 			return err
@@ -276,6 +279,38 @@ func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant st
 		}
 		return audit(tx, a, "client.update", c.ID, c.Name)
 	})
+}
+
+// withinItsApp checks, for an app's pair for a tenant, that the scopes c
+// gives the pair beyond what it holds are among those the app requests, on
+// the app's row shared (as AllowApp: UpdateApp takes it first, then the
+// pairs): the admin API checked them against the app as it read it, and a
+// narrowing of the app committing since on another node took the scope from
+// the pair before this edit gave it back (multi-node red team). ErrStale:
+// the edit is checked and applied again.
+func withinItsApp(tx *gorm.DB, c *Client) error {
+	if c.AppID == nil {
+		return nil
+	}
+	var app DeveloperApp
+	err := tx.Clauses(clause.Locking{Strength: "SHARE"}).Select("id", "requested_scopes").
+		Where("id = ?", *c.AppID).Take(&app).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // the app is gone: the admin API refuses any scope then
+	}
+	if err != nil {
+		return err
+	}
+	var stored Client
+	if err := tx.Select("allowed_scopes").Where("id = ?", c.ID).Take(&stored).Error; err != nil {
+		return translate(err)
+	}
+	for _, sc := range c.AllowedScopes {
+		if !stored.AllowedScopes.Contains(sc) && !app.RequestedScopes.Contains(sc) {
+			return ErrStale
+		}
+	}
+	return nil
 }
 
 // endWhatTheEditTakes reads the client as stored, locked (an edit or a
