@@ -59,7 +59,7 @@ func (a *App) Readiness(ctx context.Context) Readiness {
 // feedStale reports whether the change feed, last read age ago, is too old
 // for this node to know that what it caches still stands (a client
 // disabled, rotated or narrowed on another node): the node is not ready,
-// and mints nothing (AuthenticateClient).
+// and authenticates clients from the database (AuthenticateClient).
 func (rt *Runtime) feedStale(age time.Duration) bool {
 	return age > max(10*rt.every, minFeedAge)
 }

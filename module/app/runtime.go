@@ -225,6 +225,18 @@ func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error)
 	return c, nil
 }
 
+// storedClient is Client read from the database alone, past the cache.
+func (rt *Runtime) storedClient(ctx context.Context, id string) (*store.Client, error) {
+	if !store.FindableID(id) {
+		return nil, nil
+	}
+	c, err := rt.Store.GetClient(ctx, id)
+	if err == store.ErrNotFound {
+		return nil, nil
+	}
+	return c, err
+}
+
 // User returns a user row from the cache or the database; (nil, nil) means
 // there is no such user.
 func (rt *Runtime) User(ctx context.Context, id string) (*store.User, error) {

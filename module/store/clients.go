@@ -236,13 +236,15 @@ func (s *Store) UpdateClientSettingsIfUnchanged(ctx context.Context, c *Client, 
 
 func (s *Store) updateClientSettings(ctx context.Context, c *Client, inTenant string, a Actor, readAt *time.Time) error {
 	return s.tx(ctx, func(tx *gorm.DB) error {
+		// The app's row before the client's, in UpdateApp's order (the app,
+		// then its pairs): the other way round deadlocked on PostgreSQL.
+		if err := withinItsApp(tx, c); err != nil {
+			return err
+		}
 		if readAt != nil {
 			if err := unchangedSince(tx, &Client{}, "id = ? AND tenant_id = ?", *readAt, c.ID, inTenant); err != nil {
 				return err
 			}
-		}
-		if err := withinItsApp(tx, c); err != nil {
-			return err
 		}
 		endGrants, err := endWhatTheEditTakes(tx, c, inTenant)
 		if err != nil {

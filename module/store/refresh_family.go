@@ -76,11 +76,14 @@ func sealOf(body string, seal RefreshSealer) string {
 // mayBeRetired reports whether raw, a value no row holds that names a
 // family (RefreshFamilyOf), may be a retired token of it: for a family whose
 // tokens are sealed only a value carrying its seal, checked in constant
-// time; for an older family any value naming it.
+// time; for an older family any value of its tokens' shape naming it.
 func mayBeRetired(raw string, seal RefreshSealer) bool {
 	switch len(RefreshHandleOf(raw)) {
 	case unsealedHandleLen:
-		return true
+		// The shape its tokens have, at least: 256 random bits after the
+		// dot (a cut-off token or a made-up suffix is unknown).
+		rest := raw[unsealedHandleLen+1:]
+		return len(rest) == 43 && isBase64URL(rest)
 	case sealedHandleLen:
 		if len(raw) != sealedLen {
 			return false

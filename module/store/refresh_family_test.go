@@ -224,8 +224,13 @@ func TestMadeUpRefreshTokensDoNotEndTheGrant(t *testing.T) {
 		// An older release's family: its handle is 22 characters.
 		oldHandle := secret.NewToken(16)
 		save(store.NewRefreshToken(oldHandle, storetest.Sealer), store.Digest(oldHandle))
-		if _, err := s.UseRefreshTokenValue(ctx, oldHandle+".anything", storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrReused) {
-			t.Fatalf("a value naming an older family: %v, want the reuse (the old rule)", err)
+		for _, raw := range []string{oldHandle + ".anything", oldHandle + "." + secret.NewToken(32)[:42]} {
+			if _, err := s.UseRefreshTokenValue(ctx, raw, storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("a value naming an older family without its tokens' shape: %v, want ErrNotFound", err)
+			}
+		}
+		if _, err := s.UseRefreshTokenValue(ctx, oldHandle+"."+secret.NewToken(32), storetest.Sealer, time.Now(), nil); !errors.Is(err, store.ErrReused) {
+			t.Fatalf("a value of an older family's shape: %v, want the reuse (the old rule)", err)
 		}
 	})
 }

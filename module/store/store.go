@@ -66,11 +66,6 @@ type Store struct {
 // of that config was asked anyway. It is Unavailable: the answer is 503.
 var ErrNotOpen = errors.New("the database is not open")
 
-// ErrFeedStale means this node has not read the change feed lately (cut off
-// from the database, or the database silent), so what it caches may have
-// changed on another node: it issues nothing until it reads the feed again.
-var ErrFeedStale = errors.New("this node has not read the change feed recently")
-
 // Open's bounds. A server that accepts the connection but never answers (a
 // stalled proxy, a host half gone) would otherwise hold Caddy's start or
 // reload, its admin endpoint, and every request of the new config waiting

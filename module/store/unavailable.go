@@ -29,7 +29,7 @@ func Unavailable(err error) bool {
 		return false
 	}
 	for _, cause := range []error{
-		ErrNotOpen, ErrFeedStale,
+		ErrNotOpen,
 		context.DeadlineExceeded, // a call ran out of time, waiting for a lock or a connection
 		driver.ErrBadConn, sql.ErrConnDone, pgconn.ErrConnClosed,
 		io.ErrUnexpectedEOF, // the server went away mid-answer
