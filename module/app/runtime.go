@@ -214,10 +214,7 @@ func (rt *Runtime) Client(ctx context.Context, id string) (*store.Client, error)
 		return c, nil
 	}
 	gen := rt.clients.generation()
-	c, err := rt.Store.GetClient(ctx, id)
-	if err == store.ErrNotFound {
-		c, err = nil, nil
-	}
+	c, err := rt.storedClient(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -48,9 +48,9 @@ func NewRefreshFamily() (handle, id string) {
 // NewRefreshToken returns a new refresh token of the family whose handle
 // is given: the handle, a dot, 192 random bits (32 characters) and the seal
 // of what precedes it (32 more: one dot in all, as an access token has two);
-// for a family of an older release, the handle, a dot and 256 random bits. Naming the family lets a retired token be recognised as one
-// after its row is gone (RefreshFamilyOf): presenting it still revokes its
-// grant. The seal tells such a token from a value made up around a
+// for a family of an older release, the handle, a dot and 256 random bits.
+// Naming the family lets a retired token be recognised as one after its row
+// is gone (RefreshFamilyOf): presenting it still revokes its grant. The seal tells such a token from a value made up around a
 // family's handle, which must not end the grant (a red team ended one with
 // the handle and any suffix: a logged or cut-off token was enough). The
 // handle tells its holder nothing it could use: every token of the family
