@@ -17,7 +17,7 @@ import (
 func init() { web.PasswordCost = 4 } // the minimum: tests check behaviour, not cost
 
 // A password given to POST /users or PATCH /users/{id} is stored as a
-// bcrypt hash that CheckPassword accepts, never shown; a weak one is a 400
+// bcrypt hash of the password, never shown; a weak one is a 400
 // naming "password"; "" removes it.
 func TestUserPasswords(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
@@ -29,7 +29,7 @@ func TestUserPasswords(t *testing.T) {
 		}
 		ada := decode[userView](t, w)
 		stored, _ := e.app.Store().GetUser(ctx, ada.ID)
-		if !web.CheckPassword(stored.PasswordHash, "correct horse battery") {
+		if !passwordIs(stored.PasswordHash, "correct horse battery") {
 			t.Fatalf("stored hash %q does not check", stored.PasswordHash)
 		}
 		p := problemOf(t, e.do("POST", "/users", e.super, map[string]any{"username": "bob", "password": "short"}), http.StatusBadRequest)
@@ -45,7 +45,7 @@ func TestUserPasswords(t *testing.T) {
 			t.Fatalf("patch answer shows the hash: %s", w.Body.String())
 		}
 		stored, _ = e.app.Store().GetUser(ctx, ada.ID)
-		if !web.CheckPassword(stored.PasswordHash, "a new passphrase") || web.CheckPassword(stored.PasswordHash, "correct horse battery") {
+		if !passwordIs(stored.PasswordHash, "a new passphrase") || passwordIs(stored.PasswordHash, "correct horse battery") {
 			t.Fatal("the password was not replaced")
 		}
 		e.want(e.do("PATCH", "/users/"+ada.ID, e.super, map[string]any{"password": ""}), http.StatusOK)

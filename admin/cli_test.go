@@ -19,7 +19,6 @@ import (
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
 	"github.com/scopegate/scopegate/module/store/storetest"
-	"github.com/scopegate/scopegate/module/web"
 )
 
 // cliEnv is the command line on a fresh database, with an app open on the
@@ -218,7 +217,7 @@ func TestCLIUsers(t *testing.T) {
 			t.Fatalf("create: %d %q %q", r.status, r.out, r.err)
 		}
 		stored, err := e.app.Store().GetUser(ctx, u.ID)
-		if err != nil || !web.CheckPassword(stored.PasswordHash, pw) {
+		if err != nil || !passwordIs(stored.PasswordHash, pw) {
 			t.Fatalf("the password from stdin was not stored: %v", err)
 		}
 		if l := okJSON[list[userView]](e, "user", "list"); l.Total != 1 || l.Items[0].ID != u.ID {

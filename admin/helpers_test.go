@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/scopegate/scopegate/module/app"
 	"github.com/scopegate/scopegate/module/app/apptest"
@@ -250,4 +251,9 @@ func fields(p problem) []string {
 func (e *env) create(tok string, body map[string]any) clientView {
 	e.t.Helper()
 	return decode[clientView](e.t, e.want(e.do("POST", "/clients", tok, body), http.StatusCreated))
+}
+
+// passwordIs reports whether hash, a stored password hash, is password's.
+func passwordIs(hash, password string) bool {
+	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }

@@ -54,15 +54,6 @@ func dummyHash() []byte {
 	return h2.([]byte)
 }
 
-// CheckPassword reports whether password matches hash, in a turn of
-// passwordWork however long that takes: for checks outside a sign-in (tools,
-// tests). A sign-in uses SignInAttempt.CheckPassword, which bounds the wait.
-func CheckPassword(hash, password string) bool {
-	passwordWork <- struct{}{}
-	defer func() { <-passwordWork }()
-	return comparePassword(hash, password)
-}
-
 // comparePassword reports whether password matches hash; its caller holds
 // a turn of passwordWork. An empty hash (no such user, or a user without a
 // password) never matches but does the same work as a real check: a

@@ -23,9 +23,11 @@ func TestPasswordChecksTakeTurns(t *testing.T) {
 	})
 	defer stop()
 	const callers = 6
+	s := NewSignInThrottle()
 	var wg sync.WaitGroup
-	for range callers {
-		wg.Go(func() { CheckPassword("", "guess-guess") })
+	for i := range callers {
+		at, _ := s.Acquire(fmt.Sprint("guesser", i), fmt.Sprintf("203.0.113.%d", i+1)) // an account and address each
+		wg.Go(func() { _, _ = at.CheckPassword(context.Background(), "", "guess-guess") })
 	}
 	for range slots {
 		<-entered

@@ -35,7 +35,7 @@ func TestPasswords(t *testing.T) {
 	if h1 == h2 || !strings.HasPrefix(h1, "$2") {
 		t.Fatalf("hashes not salted bcrypt: %q %q", h1, h2)
 	}
-	if !CheckPassword(h1, "correct horse battery") || CheckPassword(h1, "wrong horse battery") || CheckPassword("", "x") {
+	if !comparePassword(h1, "correct horse battery") || comparePassword(h1, "wrong horse battery") || comparePassword("", "x") {
 		t.Fatal("CheckPassword gave a wrong answer")
 	}
 	if _, err := HashPassword("short"); err != ErrWeakPassword {
@@ -471,10 +471,10 @@ func TestDummyHashCost(t *testing.T) {
 	var costs []int
 	stop := ObserveComparisons(func(cost int) { costs = append(costs, cost) })
 	defer stop()
-	if CheckPassword("", "scopegate-timing-equaliser") || CheckPassword("", "") {
+	if comparePassword("", "scopegate-timing-equaliser") || comparePassword("", "") {
 		t.Fatal("an empty hash matched")
 	}
-	CheckPassword(real, "wrong horse battery")
+	comparePassword(real, "wrong horse battery")
 	if len(costs) != 3 || costs[0] != realCost || costs[1] != realCost || costs[2] != realCost {
 		t.Fatalf("compared against costs %v, want three of %d", costs, realCost)
 	}
