@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -59,6 +60,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		(b.AuthMethod != nil && *b.AuthMethod != cl.AuthMethod) ||
 		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
 	heldAdmin := !creating && h.holdsAdminScope(cl.AllowedScopes)
+	tenantBefore := cl.TenantID
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -66,15 +68,33 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	// had: refused below, naming default_scopes.
 	defaultsLost := false
 	if b.Scopes != nil {
+		before := cl.AllowedScopes
 		cl.AllowedScopes = dedupe(*b.Scopes)
 		if b.DefaultScopes == nil && !creating {
-			had := len(cl.DefaultScopes) > 0
-			cl.DefaultScopes = keptDefaults(cl.DefaultScopes, cl.AllowedScopes)
-			defaultsLost = had && len(cl.DefaultScopes) == 0
+			// Stored defaults that are empty stand for all the scopes the
+			// client held (the issuer reads them so): those are the
+			// defaults to keep, or a scope added would join them. A client
+			// that held none (an app's pair an app narrowing emptied) gets
+			// the new scopes as its defaults, as a client created with them.
+			had := cl.DefaultScopes
+			if len(had) == 0 {
+				had = before
+			}
+			cl.DefaultScopes = keptDefaults(had, cl.AllowedScopes)
+			if len(had) == 0 {
+				cl.DefaultScopes = append(store.Strings{}, cl.AllowedScopes...)
+			}
+			defaultsLost = len(had) > 0 && len(cl.DefaultScopes) == 0
 		}
 	}
 	if b.DefaultScopes != nil {
 		cl.DefaultScopes = dedupe(*b.DefaultScopes)
+		if len(cl.DefaultScopes) == 0 {
+			// [] asks for all the client's scopes: those it has now, written
+			// out, since a stored empty list (the issuer's fallback) would
+			// also hand a bare request every scope added later.
+			cl.DefaultScopes = append(store.Strings{}, cl.AllowedScopes...)
+		}
 	} else if creating {
 		cl.DefaultScopes = append(store.Strings{}, cl.AllowedScopes...)
 	}
@@ -128,6 +148,12 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.TenantID != nil && !c.sees(cl.TenantID) {
 		return forbidden("a tenant admin can only manage its own tenant")
 	}
+	if b.TenantID != nil && cl.AppID != nil && cl.TenantID != tenantBefore {
+		// An app's pair is the tenant's answer to the app: moved, the
+		// tenant could neither allow, decline nor disable the app again,
+		// and the app's narrowings would reach into the other tenant.
+		return newProblem(http.StatusConflict, "this client is tenant %s's pair of app %s: it stays in that tenant (the tenant declines the app, or an admin deletes the client)", tenantBefore, *cl.AppID)
+	}
 	// A caller hands out no more admin power than it holds (module/power).
 	if err := h.mayGive(ctx, c, cl); err != nil {
 		return err
@@ -138,7 +164,9 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if creating || b.Name != nil {
 		checkShownName(&f, "name", cl.Name)
 	}
-	if len(cl.AllowedScopes) == 0 {
+	// Only when given: an app narrowing may leave a tenant's pair with no
+	// scope, which must not block renaming it or its other settings.
+	if len(cl.AllowedScopes) == 0 && (creating || b.Scopes != nil) {
 		f.add("scopes", "must list at least one scope")
 	} else if b.Scopes != nil {
 		for _, s := range h.app.Catalogue().Unknown(cl.AllowedScopes) {
