@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -152,6 +153,7 @@ func (s *session) showClient(raw []byte, note string) error {
 			"token_lifetime_minutes", c.TokenLifetimeMinutes, "max_minutes_per_day", c.MaxMinutesPerDay,
 			"allow_user_tokens", c.AllowUserTokens, "connect_as_user_id", c.ConnectAsUserID,
 			"allow_impersonation", c.AllowImpersonation, "implicit_grant", c.ImplicitGrant,
+			"grant_types", grantTypesText(c.GrantTypes), "tokens_revoked_at", c.TokensRevokedAt,
 			"owner", c.Owner, "created_at", c.CreatedAt, "updated_at", c.UpdatedAt,
 		)
 	})
@@ -159,6 +161,15 @@ func (s *session) showClient(raw []byte, note string) error {
 		s.note("%s", note)
 	}
 	return err
+}
+
+// grantTypesText shows a client's grant_types: none listed means every
+// grant its kind allows, not none at all.
+func grantTypesText(list []string) string {
+	if len(list) == 0 {
+		return "(all its kind allows)"
+	}
+	return strings.Join(list, " ")
 }
 
 // jsonString is s as a JSON string.

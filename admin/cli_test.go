@@ -106,7 +106,8 @@ func exitStatus(err error) int {
 // Every client command, with --json parsed and as text: create prints the
 // secret once (stdout only) and the client authenticates with it; list,
 // show, update, disable, restore, rotate (the new secret works, the old
-// one stops with --grace 0) and delete do what the API's routes do.
+// one stops with --grace 0), revoke-tokens and delete do what the API's
+// routes do.
 func TestCLIClients(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		e := newCLIEnv(t, driver)
@@ -181,6 +182,15 @@ func TestCLIClients(t *testing.T) {
 		}
 		if withGrace := okJSON[rotateView](e, "client", "rotate", c.ClientID, "--grace", "1h"); withGrace.PreviousSecretValidUntil == nil {
 			t.Fatalf("rotate --grace 1h: %+v", withGrace)
+		}
+		// As text, the answer carries what the JSON does: when the tokens
+		// were ended, and the grant types ("all" when none are listed).
+		ended := e.ok("client", "revoke-tokens", c.ClientID)
+		if at := firstField(t, ended.out, "tokens_revoked_at"); at == "-" {
+			t.Errorf("revoke-tokens as text: tokens_revoked_at %q\n%s", at, ended.out)
+		}
+		if !strings.Contains(ended.out, "grant_types") || !strings.Contains(ended.out, "(all its kind allows)") {
+			t.Errorf("revoke-tokens as text shows no grant_types:\n%s", ended.out)
 		}
 		del := okJSON[map[string]any](e, "client", "delete", second)
 		if del["client_id"] != second || del["deleted"] != true {

@@ -18,8 +18,9 @@ import (
 // changed) into a real Caddy: the first admin is bootstrapped from that very
 // file, a client made through its admin sub-route gets a token at its token
 // endpoint, the guarded route answers 200 from its demo upstream with the
-// client's identity, a forged identity header never arrives, and a call
-// without a token is 401.
+// client's identity, a forged identity header never arrives, a call
+// without a token is 401, a write with a read-only token is 403 (the
+// example fails closed, as the shipped files do) and any other path is 404.
 func TestREADMEJSONConfig(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -64,5 +65,11 @@ func TestREADMEJSONConfig(t *testing.T) {
 	}
 	if status, _, h := call(t, "GET", g.URL+"/api/hello", "", nil); status != http.StatusUnauthorized || challenge(h) != "invalid_token" {
 		t.Fatalf("call without a token: %d %q", status, h.Get("WWW-Authenticate"))
+	}
+	if status, _, h := call(t, "DELETE", g.URL+"/api/records/1", tok, nil); status != http.StatusForbidden || challenge(h) != "insufficient_scope" {
+		t.Fatalf("a write with a demo.read token: %d %q (want 403 insufficient_scope)", status, h.Get("WWW-Authenticate"))
+	}
+	if status, _, _ := call(t, "GET", g.URL+"/whatever", "", nil); status != http.StatusNotFound {
+		t.Fatalf("a path no route serves: %d (want 404)", status)
 	}
 }

@@ -86,6 +86,18 @@ var metrics = struct {
 	runtime: newRuntimeCollector(),
 }
 
+// Series of fixed label sets exist from the start at zero, so a dashboard
+// or an alert on them finds them on a healthy node, before the first
+// failure or refusal.
+func init() {
+	for _, kind := range []string{"unavailable", "other"} {
+		metrics.databaseErrors.WithLabelValues(kind)
+	}
+	for _, legs := range []string{"2", "3"} {
+		metrics.allowance.WithLabelValues(legs)
+	}
+}
+
 // RegisterMetrics registers Scopegate's collectors on reg (the app does, on
 // each config's registry). Registering them again on the same registry is
 // not an error.

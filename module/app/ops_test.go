@@ -22,7 +22,8 @@ import (
 // brings a fresh one), and provisioning again on the same registry is no
 // error: the collectors are shared and registered once. Caddy's pedantic
 // registry gathers them without complaint, and once the app runs they
-// include each cache's size and the change feed's lag.
+// include each cache's size and the change feed's lag; the database errors
+// and allowance refusals have a zero series for each of their label values.
 func TestMetricsRegisterOnEveryConfig(t *testing.T) {
 	dsn := storetest.DSN(t, store.SQLite)
 	for range 2 { // two configs, as a reload makes
@@ -49,6 +50,24 @@ func TestMetricsRegisterOnEveryConfig(t *testing.T) {
 		for _, want := range []string{"caddy_scopegate_change_feed_poll_failures_total", "caddy_scopegate_cache_entries", "caddy_scopegate_change_feed_lag_seconds"} {
 			if !names[want] {
 				t.Errorf("%s is not gathered", want)
+			}
+		}
+		// The series of fixed label sets are there before anything failed
+		// or was refused (an alert on them must find them on a healthy node).
+		series := map[string]bool{}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					series[f.GetName()+" "+l.GetName()+"="+l.GetValue()] = true
+				}
+			}
+		}
+		for _, want := range []string{
+			"caddy_scopegate_database_errors_total kind=unavailable", "caddy_scopegate_database_errors_total kind=other",
+			"caddy_scopegate_allowance_refusals_total legs=2", "caddy_scopegate_allowance_refusals_total legs=3",
+		} {
+			if !series[want] {
+				t.Errorf("no series %s", want)
 			}
 		}
 		if lag := apptest.Metric(t, "caddy_scopegate_change_feed_lag_seconds"); lag > 60 {
