@@ -64,6 +64,15 @@ func TestBigtincan(t *testing.T) {
 				t.Errorf("%s /v5/files/1 with files.read: %d %v (Allow %q, Content-Type %q), want 405 with a JSON error", method, status, body, h.Get("Allow"), h.Get("Content-Type"))
 			}
 		}
+		// Nor does a socket, which would carry writes past its 101: the
+		// opening reaches the API as the plain GET it also is.
+		if status, body, _ := sendRaw(t, g, "GET", "/v5/files/1", plain, "Connection", "Upgrade",
+			"Upgrade", "websocket", "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="); status != http.StatusOK {
+			t.Errorf("a WebSocket opening on /v5/files/1: %d %s, want the plain GET's 200", status, body)
+		}
+		if seen, _ := g.Upstream.Last(); seen.Get("Upgrade") != "" || seen.Get("Connection") != "" {
+			t.Errorf("a WebSocket opening on /v5/files/1 reached the API with Upgrade %q, Connection %q", seen.Get("Upgrade"), seen.Get("Connection"))
+		}
 		// Without the permission, impersonation is refused.
 		status, body, h := call(t, "GET", g.URL+"/v5/users/me", plain, nil, "X-Act-As-User", boss)
 		if status != 403 || challenge(h) != "insufficient_scope" || !strings.Contains(body["error_description"].(string), "on behalf") {
