@@ -6,6 +6,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,9 +140,11 @@ func (a *Authorize) parse(ctx context.Context, v url.Values) (*authRequest, *fat
 		return nil, &fatal{http.StatusBadRequest, "This application has no registered redirect URI: it may use the out-of-band redirect " +
 			"(urn:ietf:wg:oauth:2.0:oob) with response_type=token only."}, nil, nil
 	}
-	// From here on errors go back to the client.
+	// From here on errors go back to the client. A parameter the flow reads
+	// must come once (RFC 6749 §3.1); any other is ignored, repeated or not
+	// (RFC 8707 sends resource more than once), and never carried.
 	for name, vals := range v {
-		if len(vals) > 1 {
+		if len(vals) > 1 && (slices.Contains(authParams, name) || a.app.Catalogue().IsClaim(name)) {
 			return ar, nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(name)), nil
 		}
 	}

@@ -411,7 +411,8 @@ func TestAuthorizeNeverRedirects(t *testing.T) {
 // Errors after the client and redirect are known go back to the redirect
 // URI with error, error_description and state: in the fragment for
 // response_type=token, in the query for code (RFC 6749 §4.1.2.1, §4.2.2.1);
-// for the oob redirect they are shown on the page.
+// for the oob redirect they are shown on the page. A repeated parameter the
+// flow reads is such an error; one it does not read is ignored.
 func TestAuthorizeErrorsGoBack(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, driver string) {
 		f := newFixture(t, driver)
@@ -460,6 +461,14 @@ func TestAuthorizeErrorsGoBack(t *testing.T) {
 		}
 		// The oob client's user sees the error on the page instead.
 		page(t, b.get(implicitParams(c.ID, OOB, "nope")), http.StatusBadRequest, "invalid_scope", `id="state">1<`)
+		// A parameter the flow does not read is ignored however often it
+		// comes (RFC 6749 §3.1; RFC 8707 sends resource more than once):
+		// the user is asked to sign in, and it is not carried in the form.
+		v := code()
+		v["resource"] = []string{"https://a.example", "https://b.example"}
+		if rec := b.get(v); rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "b.example") {
+			t.Errorf("a code request with resource twice: %d, want the sign-in page without it\n%s", rec.Code, rec.Body.String())
+		}
 	})
 }
 

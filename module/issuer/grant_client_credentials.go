@@ -136,18 +136,24 @@ func (m *Minter) speaksFor(ctx context.Context, c *store.Client, u *store.User, 
 // (Nitro's global) the caller never meant to ask for.
 func userParamMisspelt(req *Request) string {
 	for name, v := range req.Params {
-		if v == "" || name == "user_id" || name == "userId" || len(name) < len("userid") || len(name) > len("user__id") {
-			continue
-		}
-		var folded strings.Builder
-		for _, r := range name {
-			if r != '_' && r != '-' && r != '.' && r != ' ' {
-				folded.WriteRune(unicode.ToLower(r))
-			}
-		}
-		if folded.String() == "userid" {
+		if v != "" && name != "user_id" && name != "userId" && userIDSpelling(name) {
 			return name
 		}
 	}
 	return ""
+}
+
+// userIDSpelling reports whether name spells user_id in any case, with or
+// without a separator.
+func userIDSpelling(name string) bool {
+	if len(name) < len("userid") || len(name) > len("user__id") {
+		return false
+	}
+	var folded strings.Builder
+	for _, r := range name {
+		if r != '_' && r != '-' && r != '.' && r != ' ' {
+			folded.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return folded.String() == "userid"
 }

@@ -66,7 +66,7 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 // ServeHTTP answers an introspection request.
 func (in *Introspection) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	m := &Minter{app: in.app, logger: in.logger}
-	req, oerr := ParseRequest(w, r)
+	req, oerr := ParseRequest(w, r, readsTokenOf)
 	if oerr == nil {
 		oerr = notOpen(in.app)
 	}

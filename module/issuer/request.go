@@ -31,6 +31,29 @@ type Request struct {
 	HTTP      *http.Request
 }
 
+// The parameters the token endpoint reads by name; the claims scopes
+// require and the spellings of user_id (userParamMisspelt) as well.
+var tokenParams = map[string]bool{
+	"grant_type": true, "scope": true, "client_id": true, "client_secret": true, "code": true,
+	"redirect_uri": true, "code_verifier": true, "refresh_token": true, "user_id": true, "userId": true,
+}
+
+// readsTokenParam reports whether the token endpoint reads the parameter
+// name, so that it must not be repeated.
+func readsTokenParam(cat *scope.Catalogue) func(string) bool {
+	return func(name string) bool { return tokenParams[name] || userIDSpelling(name) || cat.IsClaim(name) }
+}
+
+// readsTokenOf reports whether revocation and introspection (RFC 7009,
+// RFC 7662) read the parameter name.
+func readsTokenOf(name string) bool {
+	switch name {
+	case "token", "token_type_hint", "client_id", "client_secret":
+		return true
+	}
+	return false
+}
+
 // Get returns a parameter ("" when absent).
 func (r *Request) Get(name string) string { return r.Params[name] }
 
@@ -56,14 +79,20 @@ func (r *Request) Alias(names ...string) (string, *oauth.Error) {
 }
 
 // ParseRequest reads a token request: POST only; a form-urlencoded or JSON
-// body of at most 64 KiB; no repeated parameter (RFC 6749 §3.2); client
-// credentials from HTTP Basic (§2.3.1) or the body, never both.
-func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Error) {
+// body of at most 64 KiB; client credentials from HTTP Basic (§2.3.1) or
+// the body, never both. A parameter the endpoint reads (reads says which;
+// nil: all) must not be repeated (RFC 6749 §3.2); one it does not read is
+// ignored however often it comes (§3.1, §3.2: RFC 8707 sends resource
+// more than once, say), and left out of Params.
+func ParseRequest(w http.ResponseWriter, r *http.Request, reads func(name string) bool) (*Request, *oauth.Error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusMethodNotAllowed, "this endpoint accepts POST only")
 	}
-	params, oerr := readBody(w, r)
+	if reads == nil {
+		reads = func(string) bool { return true }
+	}
+	params, oerr := readBody(w, r, reads)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -97,7 +126,7 @@ func ParseRequest(w http.ResponseWriter, r *http.Request) (*Request, *oauth.Erro
 	return req, nil
 }
 
-func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth.Error) {
+func readBody(w http.ResponseWriter, r *http.Request, reads func(string) bool) (map[string]string, *oauth.Error) {
 	if web.ContentCoded(r) {
 		w.Header().Set("Accept-Encoding", "identity")
 		return nil, oauth.New(oauth.InvalidRequest, http.StatusUnsupportedMediaType,
@@ -127,15 +156,15 @@ func readBody(w http.ResponseWriter, r *http.Request) (map[string]string, *oauth
 	case "application/x-www-form-urlencoded", "":
 		// A request copied from a document (Bits shows its body as a line
 		// of its own) may end in a line break, which no value ends in.
-		return parseForm(strings.TrimRight(string(body), "\r\n"))
+		return parseForm(strings.TrimRight(string(body), "\r\n"), reads)
 	case "application/json":
-		return parseJSON(body)
+		return parseJSON(body, reads)
 	}
 	return nil, oauth.New(oauth.InvalidRequest, http.StatusUnsupportedMediaType,
 		"send the parameters as application/x-www-form-urlencoded or application/json, not %s", mediaType)
 }
 
-func parseForm(body string) (map[string]string, *oauth.Error) {
+func parseForm(body string, reads func(string) bool) (map[string]string, *oauth.Error) {
 	if web.TooManyParams(body) {
 		return nil, tooManyParams()
 	}
@@ -146,7 +175,10 @@ func parseForm(body string) (map[string]string, *oauth.Error) {
 	out := make(map[string]string, len(values))
 	for k, v := range values {
 		if len(v) > 1 {
-			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
+			if reads(k) {
+				return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
+			}
+			continue
 		}
 		if v[0] != "" { // sent without a value: as if omitted (RFC 6749 §3.2)
 			out[k] = v[0]
@@ -164,9 +196,10 @@ func tooManyParams() *oauth.Error {
 // absent, and "scope" may be an array of strings. Any other object or array
 // is taken as its compact JSON text, so an unrecognized parameter is
 // ignored whatever its type (RFC 6749 §3.2) and a recognized one holding
-// it fails like any wrong value. As in a form, no key may appear twice
-// (encoding/json would silently keep the last one).
-func parseJSON(body []byte) (map[string]string, *oauth.Error) {
+// it fails like any wrong value. As in a form, no key the endpoint reads
+// may appear twice (encoding/json would silently keep the last one), and
+// one it does not read is ignored, repeated or not.
+func parseJSON(body []byte, reads func(string) bool) (map[string]string, *oauth.Error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
@@ -182,13 +215,18 @@ func parseJSON(body []byte) (map[string]string, *oauth.Error) {
 			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
 		}
 		k, _ := tok.(string) // object keys are always strings
-		if seen[k] {
+		repeated := seen[k]
+		if repeated && reads(k) {
 			return nil, oauth.ErrInvalidRequest("parameter %s is repeated", safeName(k))
 		}
 		seen[k] = true
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, oauth.ErrInvalidRequest("the JSON body is malformed")
+		}
+		if repeated {
+			delete(out, k)
+			continue
 		}
 		switch raw[0] {
 		case '"':

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/scopegate/scopegate/module/oauth"
+	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/web"
 )
 
@@ -71,7 +72,7 @@ func TestParseJSON(t *testing.T) {
 		`{"grant_type":"client_credentials","extra":{"a": [1, true]},"list":["b"]}`: {"grant_type": "client_credentials", "extra": `{"a":[1,true]}`, "list": `["b"]`},
 	}
 	for in, want := range good {
-		got, oerr := parseJSON([]byte(in))
+		got, oerr := parseJSON([]byte(in), readsAll)
 		if oerr != nil {
 			t.Errorf("%s: %v", in, oerr)
 			continue
@@ -104,10 +105,73 @@ func TestParseJSON(t *testing.T) {
 		// array is decoded.
 		`{"scope":["a"` + strings.Repeat(`,"a"`, web.MaxParams) + `]}`: "at most 100",
 	} {
-		_, oerr := parseJSON([]byte(in))
+		_, oerr := parseJSON([]byte(in), readsAll)
 		if oerr == nil || oerr.Code != oauth.InvalidRequest || oerr.Status != http.StatusBadRequest || !strings.Contains(oerr.Description, desc) {
 			t.Errorf("%s: %v, want invalid_request mentioning %q", in, oerr, desc)
 		}
+	}
+}
+
+func readsAll(string) bool { return true }
+
+// RFC 6749 §3.1/§3.2: a parameter the endpoint reads must not be repeated
+// (form or JSON: 400 invalid_request naming it), and one it does not read
+// is ignored however often it comes (RFC 8707's resource, say) and left out
+// of the parameters; the token endpoint reads its grants' parameters, the
+// spellings of user_id and the claims the catalogue's scopes require.
+func TestRepeatedParameters(t *testing.T) {
+	cat, err := scope.NewCatalogue([]scope.Scope{{Name: "session", RequiredClaims: []string{"application_id"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := readsTokenParam(cat)
+	post := func(ct, body string) (*Request, *oauth.Error) {
+		r := httptest.NewRequest("POST", "/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		return ParseRequest(httptest.NewRecorder(), r, reads)
+	}
+	const form = "application/x-www-form-urlencoded"
+	req, oerr := post(form, "grant_type=client_credentials&resource=https%3A%2F%2Fa&resource=https%3A%2F%2Fb&x=1")
+	if oerr != nil {
+		t.Fatalf("two resource parameters: %v, want them ignored", oerr)
+	}
+	if _, ok := req.Params["resource"]; ok || req.Get("x") != "1" || req.Get("grant_type") != "client_credentials" {
+		t.Errorf("parameters %v: want grant_type and x, no resource", req.Params)
+	}
+	req, oerr = post("application/json", `{"grant_type":"client_credentials","resource":"a","resource":"b","resource":"c"}`)
+	if oerr != nil {
+		t.Fatalf("JSON with resource three times: %v, want it ignored", oerr)
+	}
+	if _, ok := req.Params["resource"]; ok {
+		t.Errorf("JSON parameters %v keep resource", req.Params)
+	}
+	for _, name := range []string{"grant_type", "scope", "client_id", "code", "redirect_uri", "code_verifier", "refresh_token", "user_id", "userId", "UserID", "user-id", "application_id"} {
+		for _, tc := range []struct{ ct, body string }{
+			{form, "grant_type=client_credentials&" + name + "=a&" + name + "=b"},
+			{"application/json", `{"grant_type":"client_credentials","` + name + `":"a","` + name + `":"a"}`},
+		} {
+			body := tc.body
+			if name == "grant_type" {
+				body = strings.Replace(body, "grant_type=client_credentials&", "", 1)
+				body = strings.Replace(body, `"grant_type":"client_credentials",`, "", 1)
+			}
+			_, oerr := post(tc.ct, body)
+			if oerr == nil || oerr.Code != oauth.InvalidRequest || !strings.Contains(oerr.Description, name+" is repeated") {
+				t.Errorf("%s %s: %v, want invalid_request naming %s", tc.ct, body, oerr, name)
+			}
+		}
+	}
+	for _, name := range []string{"token", "token_type_hint", "client_secret"} {
+		r := httptest.NewRequest("POST", "/revoke", strings.NewReader(name+"=a&"+name+"=b"))
+		r.Header.Set("Content-Type", form)
+		if _, oerr := ParseRequest(httptest.NewRecorder(), r, readsTokenOf); oerr == nil || !strings.Contains(oerr.Description, name+" is repeated") {
+			t.Errorf("revocation with %s twice: %v", name, oerr)
+		}
+	}
+	r := httptest.NewRequest("POST", "/revoke", strings.NewReader("token=a&x=1&x=2"))
+	r.Header.Set("Content-Type", form)
+	if _, oerr := ParseRequest(httptest.NewRecorder(), r, readsTokenOf); oerr != nil {
+		t.Errorf("revocation with x twice: %v, want x ignored", oerr)
 	}
 }
 
@@ -168,7 +232,7 @@ func FuzzParseRequest(f *testing.F) {
 		if authorization != "" {
 			r.Header.Set("Authorization", authorization)
 		}
-		req, oerr := ParseRequest(httptest.NewRecorder(), r)
+		req, oerr := ParseRequest(httptest.NewRecorder(), r, nil)
 		if oerr == nil {
 			if req == nil || req.Params == nil {
 				t.Fatal("no error and no request")
@@ -215,7 +279,7 @@ func TestContentCodedBodyRefused(t *testing.T) {
 			r.Header.Add("Content-Encoding", c)
 		}
 		w := httptest.NewRecorder()
-		req, oerr := ParseRequest(w, r)
+		req, oerr := ParseRequest(w, r, nil)
 		if !tc.refused {
 			if oerr != nil || req.Get("grant_type") != "client_credentials" {
 				t.Errorf("Content-Encoding %q: %v, want the request read", tc.codings, oerr)
@@ -239,7 +303,7 @@ func TestRepeatedContentTypeRefused(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader("grant_type=client_credentials"))
 	r.Header["Content-Type"] = []string{"application/x-www-form-urlencoded", "application/json"}
 	r.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("id:secret")))
-	_, oerr := ParseRequest(httptest.NewRecorder(), r)
+	_, oerr := ParseRequest(httptest.NewRecorder(), r, nil)
 	if oerr == nil || oerr.Status != http.StatusBadRequest || oerr.Code != oauth.InvalidRequest ||
 		!strings.Contains(oerr.Description, "one Content-Type") {
 		t.Fatalf("two Content-Type headers: %+v, want 400 invalid_request asking for one", oerr)

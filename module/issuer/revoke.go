@@ -55,7 +55,7 @@ func (rv *Revocation) Provision(ctx caddy.Context) error {
 // ServeHTTP revokes the token named by the "token" parameter.
 func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	m := &Minter{app: rv.app, logger: rv.logger}
-	req, oerr := ParseRequest(w, r)
+	req, oerr := ParseRequest(w, r, readsTokenOf)
 	if oerr == nil {
 		oerr = notOpen(rv.app)
 	}

@@ -130,7 +130,7 @@ func (e *TokenEndpoint) Validate() error {
 // ServeHTTP answers a token request.
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	start := time.Now()
-	req, oerr := ParseRequest(w, r)
+	req, oerr := ParseRequest(w, r, readsTokenParam(e.app.Catalogue()))
 	if oerr == nil {
 		oerr = notOpen(e.app)
 	}

@@ -91,6 +91,7 @@ type Catalogue struct {
 	byName  map[string]*Scope
 	closure map[string][]string // scope -> itself plus everything it implies, transitively
 	order   []string
+	claims  map[string]bool // every scope's required claims
 }
 
 // BuiltIn returns the scopes Scopegate always knows.
@@ -150,6 +151,12 @@ func NewCatalogue(scopes []Scope) (*Catalogue, error) {
 	if err := c.checkClaimNames(); err != nil {
 		return nil, err
 	}
+	c.claims = map[string]bool{}
+	for _, s := range c.byName {
+		for _, name := range s.RequiredClaims {
+			c.claims[name] = true
+		}
+	}
 	if err := c.checkImplications(); err != nil {
 		return nil, err
 	}
@@ -169,6 +176,10 @@ func ValidName(name string) error {
 	}
 	return nil
 }
+
+// IsClaim reports whether some scope requires the claim name: a request
+// parameter the token and authorize endpoints read.
+func (c *Catalogue) IsClaim(name string) bool { return c != nil && c.claims[name] }
 
 // Get returns the named scope.
 func (c *Catalogue) Get(name string) (*Scope, bool) {
