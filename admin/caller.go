@@ -55,24 +55,12 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*caller,
 	return c, true
 }
 
-// bearerToken reads the one RFC 6750 §2.1 Authorization header. A repeated
-// header is refused rather than one of them picked: a proxy on the way may
-// pick the other one, and the two would then disagree on who is calling.
+// bearerToken reads the one RFC 6750 §2.1 Authorization header, as the
+// guard does. A repeated header is refused rather than one of them picked: a
+// proxy on the way may pick the other one, and the two would then disagree
+// on who is calling.
 func bearerToken(r *http.Request) (string, *oauth.Error) {
-	values := guard.CallerAuthorization(r) // a guard in front keeps it out of r.Header
-	if len(values) > 1 {
-		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
-	}
-	var scheme, raw string
-	ok := false
-	if len(values) == 1 {
-		scheme, raw, ok = strings.Cut(values[0], " ")
-	}
-	raw = strings.TrimSpace(raw)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || raw == "" {
-		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, "a bearer token is required")
-	}
-	return raw, nil
+	return guard.Bearer(guard.CallerAuthorization(r)) // a guard in front keeps it out of r.Header
 }
 
 // caller is who makes an admin request, as its verified token or console

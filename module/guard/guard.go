@@ -439,8 +439,12 @@ func (g *Guard) authenticate(r *http.Request, moved http.Header) (*Identity, *oa
 }
 
 // bearer extracts the token from a single Authorization: Bearer header.
-func bearer(r *http.Request) (string, *oauth.Error) {
-	values := r.Header["Authorization"]
+func bearer(r *http.Request) (string, *oauth.Error) { return Bearer(r.Header["Authorization"]) }
+
+// Bearer reads the token of the Authorization header values (RFC 6750
+// §2.1): exactly one, of the Bearer scheme, with a token. The admin API
+// answers as the guard does.
+func Bearer(values []string) (string, *oauth.Error) {
 	switch len(values) {
 	case 0:
 		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, descNoBearer)
@@ -448,8 +452,10 @@ func bearer(r *http.Request) (string, *oauth.Error) {
 	default:
 		return "", oauth.New(oauth.InvalidRequest, http.StatusBadRequest, "the Authorization header is repeated")
 	}
-	scheme, raw, ok := strings.Cut(values[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	// "Bearer" alone is the right scheme with no token (said so), not
+	// another scheme.
+	scheme, raw, _ := strings.Cut(values[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
 		return "", oauth.New(oauth.InvalidToken, http.StatusUnauthorized, descNotBearer)
 	}
 	raw = strings.TrimSpace(raw)

@@ -240,7 +240,8 @@ func TestInvalidTokensAreRefused(t *testing.T) {
 		}{
 			{"no Authorization", nil, 401, oauth.InvalidToken, "no bearer token: send Authorization: Bearer <token>"},
 			{"Basic scheme", []string{"Authorization: Basic c3ZjOnNlY3JldA=="}, 401, oauth.InvalidToken, "the Authorization header must use the Bearer scheme"},
-			{"scheme without token", []string{"Authorization: Bearer"}, 401, oauth.InvalidToken, "the Authorization header must use the Bearer scheme"},
+			{"scheme without token", []string{"Authorization: Bearer"}, 401, oauth.InvalidToken, "the bearer token is empty"},
+			{"scheme glued to a token", []string{"Authorization: Bearer" + valid}, 401, oauth.InvalidToken, "the Authorization header must use the Bearer scheme"},
 			{"token without scheme", []string{"Authorization: " + valid}, 401, oauth.InvalidToken, "the Authorization header must use the Bearer scheme"},
 			{"empty bearer", []string{"Authorization: Bearer    "}, 401, oauth.InvalidToken, "the bearer token is empty"},
 			{"garbage", []string{bearerLine("not-a-jwt")}, 401, oauth.InvalidToken, token.ErrMalformed.Error()},
