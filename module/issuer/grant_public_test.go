@@ -16,10 +16,17 @@ import (
 )
 
 // codeFor runs the authorize endpoint for client (signing ada in and
-// approving when asked) and returns the code; challenge may be "".
+// approving when asked) and returns a code for demo.read; challenge may be
+// "".
 func codeFor(t *testing.T, b *browser, client *store.Client, challenge string) string {
 	t.Helper()
-	params := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "scope": {"demo.read"}}
+	return codeForScope(t, b, client, challenge, "demo.read")
+}
+
+// codeForScope is codeFor asking for scope.
+func codeForScope(t *testing.T, b *browser, client *store.Client, challenge, scope string) string {
+	t.Helper()
+	params := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "scope": {scope}}
 	if challenge != "" {
 		params.Set("code_challenge", challenge)
 		params.Set("code_challenge_method", "S256")

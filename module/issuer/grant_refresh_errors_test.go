@@ -89,3 +89,46 @@ func TestRefusedRefreshKeepsTheToken(t *testing.T) {
 		rotates("after the allowance was lifted")
 	})
 }
+
+// A refresh may narrow the grant (RFC 6749 §6), also to a scope the
+// grant's imply (the user who approved demo.write approved demo.read with
+// it, as the authorize endpoint reads an approval): the token has that
+// scope alone, the grant keeps its own, so the next refresh naming none
+// gets demo.write again; a scope neither granted nor implied is
+// invalid_scope.
+func TestRefreshNarrowsToAnImpliedScope(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		f := newFixture(t, driver)
+		f.authUser(store.DefaultTenantID, "ada")
+		c, secret := f.client(store.Client{AuthMethod: store.AuthUser, AllowedScopes: store.Strings{"demo.write", "global"},
+			RedirectURIs: store.Strings{appRedirect}})
+		_, b := f.authorize(t)
+		res := serve(t, f.ep, withBasic(formRequest(url.Values{"grant_type": {"authorization_code"},
+			"code": {codeForScope(t, b, c, "", "demo.write")}}), c.ID, secret))
+		if res.Status != http.StatusOK || res.str("scope") != "demo.write" {
+			t.Fatalf("redeem: %d %s", res.Status, res.Raw)
+		}
+		rt := res.str("refresh_token")
+		refresh := func(scope string) result {
+			t.Helper()
+			v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+			if scope != "" {
+				v.Set("scope", scope)
+			}
+			r := serve(t, f.ep, withBasic(formRequest(v), c.ID, secret))
+			if r.Status == http.StatusOK {
+				rt = r.str("refresh_token")
+			}
+			return r
+		}
+		if r := refresh("demo.read"); r.Status != http.StatusOK || r.str("scope") != "demo.read" {
+			t.Fatalf("narrowed to demo.read, implied by the grant's demo.write: %d %s", r.Status, r.Raw)
+		}
+		if r := refresh(""); r.Status != http.StatusOK || r.str("scope") != "demo.write" {
+			t.Fatalf("after the narrowing, a refresh naming no scope: %d %s, want the grant's demo.write", r.Status, r.Raw)
+		}
+		if r := refresh("global"); r.Status != http.StatusBadRequest || r.str("error") != oauth.InvalidScope {
+			t.Fatalf("a scope the grant neither holds nor implies: %d %s, want invalid_scope", r.Status, r.Raw)
+		}
+	})
+}

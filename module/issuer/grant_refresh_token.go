@@ -104,7 +104,11 @@ func (m *Minter) refreshScopes(c *store.Client, t *store.RefreshToken, requested
 		requested = t.Scopes
 	}
 	for _, s := range requested {
-		if !t.Scopes.Contains(s) {
+		// A scope the granted ones imply is a narrowing too (the user who
+		// approved demo.write approved demo.read with it, as authorize
+		// reads an approval); resolveScopes then checks the client may
+		// hold it on its own conditions.
+		if !t.Scopes.Contains(s) && !m.app.Catalogue().Satisfies(t.Scopes, s) {
 			return nil, oauth.ErrInvalidScope("scope %q was not granted with this refresh token", s)
 		}
 	}
