@@ -107,9 +107,9 @@ func (h *Handler) createTenant(w http.ResponseWriter, r *http.Request, c *caller
 		}
 		if errors.Is(err, store.ErrTenantNameIsID) {
 			if b.ID == nil {
-				return newProblem(http.StatusConflict, "another tenant has %q as its id, and the console's sign-in takes either: choose another name", t.Name)
+				return newProblem(http.StatusConflict, "another tenant has %q as its id (in some letter case or Unicode form), and the console's sign-in takes either: choose another name", t.Name)
 			}
-			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name, and the console's sign-in takes either: choose another", t.Name, t.ID)
+			return newProblem(http.StatusConflict, "another tenant has %q as its id or %q as its name (in some letter case or Unicode form), and the console's sign-in takes either: choose another", t.Name, t.ID)
 		}
 		if errors.Is(err, store.ErrTenantNameAlike) {
 			return newProblem(http.StatusConflict, "another tenant's name differs from %q only in letter case or Unicode form, and the console's sign-in takes names: choose another", t.Name)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,7 +48,7 @@ func exitStatus(err error) int {
 // for success: now it is a usage error, status 2, that names the command
 // and suggests the close one, a flag after it included; so is a bad flag.
 // The bare command still
-// prints its help and exits 0.
+// prints its help and exits 0. bootstrap follows the same conventions.
 func TestScopegateUnknownSubcommand(t *testing.T) {
 	for _, tc := range []struct {
 		args   []string
@@ -57,6 +58,10 @@ func TestScopegateUnknownSubcommand(t *testing.T) {
 		{[]string{"nope"}, app.ExitUsage, `unknown command "nope" for "caddy scopegate"`},
 		{[]string{"bootstrp"}, app.ExitUsage, "did you mean bootstrap?"},
 		{[]string{"bootstrap", "--bogus"}, app.ExitUsage, "unknown flag: --bogus"},
+		// bootstrap's misuse as the other commands': status 2, plain text.
+		{[]string{"bootstrap"}, app.ExitUsage, "Error: --config is required"},
+		{[]string{"bootstrap", "extra", "--config", "x.Caddyfile"}, app.ExitUsage, "Error: usage: "},
+		{[]string{"bootstrap", "--config", "x.Caddyfile", "--client-id", "sg_x"}, app.ExitUsage, "use it with --rotate"},
 		{[]string{"--bogus"}, app.ExitUsage, "unknown flag: --bogus"},
 		// A flag the group lacks after a command it lacks: the command is
 		// what went wrong (it said "unknown flag: --config").
@@ -73,5 +78,12 @@ func TestScopegateUnknownSubcommand(t *testing.T) {
 		if tc.status == 0 && !strings.Contains(out, "bootstrap") {
 			t.Errorf("caddy scopegate: help %q lacks bootstrap", out)
 		}
+	}
+	// A bootstrap that fails (no such config) says so as the other
+	// commands do: "Error: …" on stderr, status 1, no JSON log line.
+	missing := filepath.Join(t.TempDir(), "none.Caddyfile")
+	if out, errOut, status := runScopegate(t, "bootstrap", "--config", missing); status != app.ExitFailed || out != "" ||
+		!strings.HasPrefix(errOut, "Error: ") || strings.Contains(errOut, `"level"`) {
+		t.Errorf("bootstrap of a missing config: status %d, stdout %q, stderr %q; want 1 and a plain error", status, out, errOut)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
@@ -50,7 +49,9 @@ has lost that power), whatever its name: secrets are never shown twice. Use
 the only one, or the one bootstrap made; when several exist, name it with
 --client-id.
 `,
-				RunE: caddycmd.WrapCommandFuncForCobra(cmdBootstrap),
+				// Its errors as the other commands': "Error: …" on stderr,
+				// status 1, and 2 for misuse (not a JSON log line).
+				RunE: RunE(cmdBootstrap),
 			}
 			boot.Flags().StringP("config", "c", "", "Configuration file (required)")
 			boot.Flags().StringP("adapter", "a", "", "Name of config adapter")
@@ -65,32 +66,36 @@ the only one, or the one bootstrap made; when several exist, name it with
 	})
 }
 
-func cmdBootstrap(fl caddycmd.Flags) (int, error) {
+func cmdBootstrap(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return Usagef("usage: %s (got %d arguments)", cmd.UseLine(), len(args))
+	}
+	fl := caddycmd.Flags{FlagSet: cmd.Flags()}
 	cfgFile := fl.String("config")
 	if cfgFile == "" {
-		return caddy.ExitCodeFailedStartup, errors.New("--config is required")
+		return Usagef("--config is required: it names the database and master key")
+	}
+	rotate, clientID := fl.Bool("rotate"), fl.String("client-id")
+	if clientID != "" && !rotate {
+		return Usagef("--client-id names the client to rotate: use it with --rotate")
 	}
 	a, err := AppFromConfigFile(cfgFile, fl.String("adapter"))
 	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rotate, clientID := fl.Bool("rotate"), fl.String("client-id")
-	if clientID != "" && !rotate {
-		return caddy.ExitCodeFailedStartup, errors.New("--client-id names the client to rotate: use it with --rotate")
-	}
 	newFile, created := a.NewSQLiteFile()
 	id, secretValue, err := a.bootstrap(ctx, rotate, clientID)
 	if err != nil {
-		return caddy.ExitCodeFailedStartup, err
+		return err
 	}
 	if created {
-		fmt.Fprintf(os.Stderr, "note: no database was at %s, so bootstrap made one there; if you meant your gateway's, check --config and XDG_DATA_HOME (Caddy's data directory)\n", newFile)
+		fmt.Fprintf(cmd.ErrOrStderr(), "note: no database was at %s, so bootstrap made one there; if you meant your gateway's, check --config and XDG_DATA_HOME (Caddy's data directory)\n", newFile)
 	}
 	out, _ := json.MarshalIndent(map[string]string{"client_id": id, "client_secret": secretValue}, "", "  ")
-	fmt.Fprintln(os.Stdout, string(out))
-	return caddy.ExitCodeSuccess, nil
+	fmt.Fprintln(cmd.OutOrStdout(), string(out))
+	return nil
 }
 
 // AppFromConfigFile reads the scopegate app out of a config file (Caddyfile
