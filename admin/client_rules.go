@@ -60,15 +60,14 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		(b.AuthMethod != nil && *b.AuthMethod != cl.AuthMethod) ||
 		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
 	heldAdmin := !creating && h.holdsAdminScope(cl.AllowedScopes)
-	tenantBefore := cl.TenantID
+	tenantBefore, heldScopes := cl.TenantID, cl.AllowedScopes
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
 	// Whether a scopes-only change left the client no default scope it
 	// had: refused below, naming default_scopes.
-	defaultsLost := false
+	defaultsLost, defaultsWereAll := false, false
 	if b.Scopes != nil {
-		before := cl.AllowedScopes
 		cl.AllowedScopes = dedupe(*b.Scopes)
 		if b.DefaultScopes == nil && !creating {
 			// Stored defaults that are empty stand for all the scopes the
@@ -78,7 +77,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			// the new scopes as its defaults, as a client created with them.
 			had := cl.DefaultScopes
 			if len(had) == 0 {
-				had = before
+				had, defaultsWereAll = heldScopes, true
 			}
 			cl.DefaultScopes = keptDefaults(had, cl.AllowedScopes)
 			if len(had) == 0 {
@@ -185,7 +184,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			f.add("default_scopes", "%q is not among the client's scopes", s)
 		}
 	}
-	if defaultsLost && len(cl.AllowedScopes) > 0 {
+	switch {
+	case defaultsLost && defaultsWereAll && len(cl.AllowedScopes) > 0:
+		// Stored before this release: its view shows no defaults at all.
+		f.add("default_scopes", "the client's default scopes were empty, standing for all its scopes (%s), and none of those is among the new scopes: name the default scopes too", strings.Join(heldScopes, " "))
+	case defaultsLost && len(cl.AllowedScopes) > 0:
 		f.add("default_scopes", "none of the client's default scopes is among the new scopes: name the default scopes too")
 	}
 	if cl.AuthMethod != store.AuthAPIKey && cl.AuthMethod != store.AuthUser {

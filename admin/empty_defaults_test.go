@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scopegate/scopegate/module/store"
@@ -41,6 +42,14 @@ func TestEmptyDefaultScopesNeverStandForAddedScopes(t *testing.T) {
 		e.want(e.do("PATCH", "/clients/"+older.ID, e.super, map[string]any{"scopes": []string{"demo.read", "demo.write"}}), http.StatusOK)
 		if got := defaults(older.ID); !slices.Equal(got, []string{"demo.read"}) {
 			t.Errorf("a client stored with no defaults, demo.write added: defaults %v, want [demo.read] (what it held)", got)
+		}
+		// Its scopes replaced by others, it has no default left, and the
+		// refusal says why, though its view showed none before.
+		oldest := e.storeClient(&store.Client{Name: "oldest", TenantID: store.DefaultTenantID, AuthMethod: store.AuthAPIKey,
+			AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{}})
+		p := problemOf(t, e.do("PATCH", "/clients/"+oldest.ID, e.super, map[string]any{"scopes": []string{"global"}}), http.StatusBadRequest)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "default_scopes" || !strings.Contains(p.Errors[0].Message, "were empty, standing for all its scopes (demo.read)") {
+			t.Errorf("scopes replaced on a client stored with no defaults: %+v", p.Errors)
 		}
 	})
 }

@@ -73,6 +73,11 @@ func TestBigtincan(t *testing.T) {
 		if seen, _ := g.Upstream.Last(); seen.Get("Upgrade") != "" || seen.Get("Connection") != "" {
 			t.Errorf("a WebSocket opening on /v5/files/1 reached the API with Upgrade %q, Connection %q", seen.Get("Upgrade"), seen.Get("Connection"))
 		}
+		// The Custom Apps menu's address in Bigtincan's document leads to
+		// the console's applications.
+		if status, _, h := sendRaw(t, g, "GET", "/admin/custom-apps", ""); status != http.StatusFound || h.Get("Location") != "/admin/console/apps" {
+			t.Errorf("GET /admin/custom-apps: %d to %q, want 302 to /admin/console/apps", status, h.Get("Location"))
+		}
 		// Without the permission, impersonation is refused.
 		status, body, h := call(t, "GET", g.URL+"/v5/users/me", plain, nil, "X-Act-As-User", boss)
 		if status != 403 || challenge(h) != "insufficient_scope" || !strings.Contains(body["error_description"].(string), "on behalf") {

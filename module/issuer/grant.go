@@ -21,6 +21,11 @@ type Grant interface {
 	// naming itself with client_id alone; every other client always
 	// authenticates with its secret.
 	PublicClients() bool
+	// Params names the request parameters the grant reads (besides
+	// grant_type, scope, the client's credentials, and the claims scopes
+	// require): sent twice, one of them is invalid_request, while a
+	// parameter no one reads is ignored however often it comes.
+	Params() []string
 	// Handle turns a request of an authenticated client into an issued
 	// token.
 	Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error)

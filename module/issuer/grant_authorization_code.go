@@ -30,6 +30,7 @@ func (authorizationCode) Type() string { return "authorization_code" }
 
 // PublicClients is true: a public client's code is protected by PKCE.
 func (authorizationCode) PublicClients() bool { return true }
+func (authorizationCode) Params() []string    { return []string{"code", "redirect_uri", "code_verifier"} }
 
 func (authorizationCode) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
 	raw := req.Get("code")

@@ -23,6 +23,10 @@ func (clientCredentials) Type() string { return "client_credentials" }
 // (which kinds of client may use the grant at all, mayUse decides).
 func (clientCredentials) PublicClients() bool { return false }
 
+// Params: the user, in Nitro's spelling too (userIDSpelling covers the
+// misspellings userParamMisspelt refuses).
+func (clientCredentials) Params() []string { return []string{"user_id", "userId"} }
+
 func (clientCredentials) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
 	c := req.Client
 	var oerr *oauth.Error

@@ -24,6 +24,7 @@ func (refreshToken) Type() string { return "refresh_token" }
 
 // PublicClients is true: a public client refreshes with its client_id.
 func (refreshToken) PublicClients() bool { return true }
+func (refreshToken) Params() []string    { return []string{"refresh_token"} }
 
 func (refreshToken) Handle(ctx context.Context, m *Minter, req *GrantRequest) (*Issued, *oauth.Error) {
 	raw := req.Get("refresh_token")

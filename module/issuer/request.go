@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
@@ -31,17 +32,27 @@ type Request struct {
 	HTTP      *http.Request
 }
 
-// The parameters the token endpoint reads by name; the claims scopes
-// require and the spellings of user_id (userParamMisspelt) as well.
-var tokenParams = map[string]bool{
-	"grant_type": true, "scope": true, "client_id": true, "client_secret": true, "code": true,
-	"redirect_uri": true, "code_verifier": true, "refresh_token": true, "user_id": true, "userId": true,
+// tokenParams are the parameters the token endpoint reads by name: its own
+// and every registered grant's (Grant.Params), known once every init ran.
+var tokenParams = sync.OnceValue(func() map[string]bool { return paramsOf(grants) })
+
+// paramsOf is the endpoint's own parameters and those of the grants.
+func paramsOf(grants map[string]Grant) map[string]bool {
+	names := map[string]bool{"grant_type": true, "scope": true, "client_id": true, "client_secret": true}
+	for _, g := range grants {
+		for _, n := range g.Params() {
+			names[n] = true
+		}
+	}
+	return names
 }
 
 // readsTokenParam reports whether the token endpoint reads the parameter
-// name, so that it must not be repeated.
+// name, so that it must not be repeated: its grants', the spellings of
+// user_id (userParamMisspelt) and the claims scopes require.
 func readsTokenParam(cat *scope.Catalogue) func(string) bool {
-	return func(name string) bool { return tokenParams[name] || userIDSpelling(name) || cat.IsClaim(name) }
+	params := tokenParams()
+	return func(name string) bool { return params[name] || userIDSpelling(name) || cat.IsClaim(name) }
 }
 
 // readsTokenOf reports whether revocation and introspection (RFC 7009,

@@ -1,7 +1,9 @@
 package issuer
 
 import (
+	"context"
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -113,6 +115,34 @@ func TestParseJSON(t *testing.T) {
 }
 
 func readsAll(string) bool { return true }
+
+// paramsGrant is a grant registered the way an extension adds one, reading
+// a parameter of its own.
+type paramsGrant struct{}
+
+func (paramsGrant) Type() string        { return "urn:test:params" }
+func (paramsGrant) PublicClients() bool { return false }
+func (paramsGrant) Params() []string    { return []string{"subject"} }
+func (paramsGrant) Handle(context.Context, *Minter, *GrantRequest) (*Issued, *oauth.Error) {
+	return nil, oauth.ErrInvalidGrant("test grant")
+}
+
+// A grant says which parameters it reads (Grant.Params): the token
+// endpoint refuses one of them sent twice instead of dropping it, which
+// would read as the parameter not sent at all.
+func TestGrantParamsMayNotRepeat(t *testing.T) {
+	with := maps.Clone(grants)
+	with[paramsGrant{}.Type()] = paramsGrant{}
+	reads := paramsOf(with)
+	for _, name := range []string{"subject", "code", "redirect_uri", "code_verifier", "refresh_token", "user_id", "userId", "grant_type", "scope"} {
+		if !reads[name] {
+			t.Errorf("%s, read by a registered grant or the endpoint, may be repeated", name)
+		}
+	}
+	if reads["resource"] {
+		t.Error("resource, read by no grant, may not be repeated")
+	}
+}
 
 // RFC 6749 §3.1/§3.2: a parameter the endpoint reads must not be repeated
 // (form or JSON: 400 invalid_request naming it), and one it does not read
