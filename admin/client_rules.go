@@ -60,6 +60,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		(b.AuthMethod != nil && *b.AuthMethod != cl.AuthMethod) ||
 		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
 	heldAdmin := !creating && h.holdsAdminScope(cl.AllowedScopes)
+	before := *cl // the settings as stored (applied fields get new slices)
 	tenantBefore, heldScopes := cl.TenantID, cl.AllowedScopes
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
@@ -152,6 +153,16 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		// tenant could neither allow, decline nor disable the app again,
 		// and the app's narrowings would reach into the other tenant.
 		return newProblem(http.StatusConflict, "this client is tenant %s's pair of app %s: it stays in that tenant (the tenant declines the app, or an admin deletes the client)", tenantBefore, *cl.AppID)
+	}
+	// Sending a client's tokens somewhere new hands the caller the tokens
+	// of every user who approved it (one with more power than the caller:
+	// a super admin who signs in to a tenant admin's app): only whoever
+	// may read its secret, its creator, or a super admin may (tenancy red
+	// team). Taking a redirect URI or a grant away stays open to any admin
+	// of the client.
+	if !creating && store.Repoints(&before, cl) && (c.delegated || !mayRotate(c, cl.OwnerID)) {
+		return forbidden("only the admin who created this client or a super admin may change where its tokens go " +
+			"(add a redirect URI or a grant, make it public or a sign-in app): the tokens of the users who approved it would go there")
 	}
 	// A caller hands out no more admin power than it holds (module/power).
 	if err := h.mayGive(ctx, c, cl); err != nil {

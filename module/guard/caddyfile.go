@@ -6,6 +6,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/scopegate/scopegate/module/cors"
 	"github.com/scopegate/scopegate/module/scope"
 )
 
@@ -134,7 +135,7 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				g.AnyToken = true
 			}
 		case "cors":
-			c, err := unmarshalCORS(d)
+			c, err := cors.Unmarshal(d)
 			if err != nil {
 				return err
 			}

@@ -307,3 +307,8 @@ func TestCORSHeadersListAndMaxAge(t *testing.T) {
 		t.Fatalf("a header outside the list was allowed: %q", h)
 	}
 }
+
+// isCORSHeader reports whether the response header k is one of CORS's.
+func isCORSHeader(k string) bool {
+	return len(k) > len("Access-Control-") && strings.EqualFold(k[:len("Access-Control-")], "Access-Control-")
+}

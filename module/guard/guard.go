@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/cors"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/scope"
 	"github.com/scopegate/scopegate/module/store"
@@ -115,7 +116,7 @@ type Guard struct {
 	claimMatches []claimMatch
 	// trailers are the request trailers passed on (trailerAllowList).
 	trailers []string
-	cors     *corsRules // nil without CORS
+	cors     *cors.Rules // nil without CORS
 }
 
 // Impersonation configures acting on behalf of users.
@@ -183,7 +184,7 @@ func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
 		if g.Impersonation != nil {
 			mustAllow = append(mustAllow, g.actHeader)
 		}
-		g.cors = newCORSRules(g.CORS, mustAllow...)
+		g.cors = cors.NewRules(g.CORS, mustAllow...)
 	}
 	if unknown := a.Catalogue().Unknown(g.allScopes()); len(unknown) > 0 {
 		return fmt.Errorf("scopegate_guard: unknown scopes %v (define them in the scopegate global option)", unknown)
@@ -213,7 +214,7 @@ func (g *Guard) Validate() error {
 		}
 	}
 	if g.CORS != nil {
-		if err := g.CORS.validate(); err != nil {
+		if err := g.CORS.Validate(); err != nil {
 			return err
 		}
 	}
@@ -320,10 +321,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if id == nil {
 		// A browser's preflight carries no token: answered here for the
 		// origins allowed, never passed on.
-		if g.cors.answerPreflight(w, r) {
+		if g.cors.AnswerPreflight(w, r) {
 			return nil
 		}
-		return g.serveFirst(g.cors.markCall(w, r), r, next, vars)
+		return g.serveFirst(g.cors.MarkCall(w, r), r, next, vars)
 	}
 	// A later guard of the route: the identity is the first one's.
 	if g.Impersonation != nil && id.Actor == nil && callerSent(r, vars.moved(), g.actHeader) {

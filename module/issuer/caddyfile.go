@@ -4,6 +4,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/cors"
 )
 
 func init() {
@@ -36,6 +38,7 @@ func RegisterEndpoint(name string, parse func(*caddyfile.Dispenser) (caddyhttp.M
 //		grant_types <type...>
 //		realm       <realm>
 //		user_tokens allowed_clients|every_client
+//		cors        <origin...> { methods … headers … expose_headers … max_age … }
 //	}
 //	scopegate discovery {
 //		token_endpoint|jwks_uri|authorization_endpoint|userinfo_endpoint|revocation_endpoint|introspection_endpoint <path-or-url>
@@ -109,6 +112,12 @@ func (e *TokenEndpoint) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			default:
 				e.UserTokens = args[0]
 			}
+		case "cors":
+			c, err := cors.Unmarshal(d)
+			if err != nil {
+				return err
+			}
+			e.CORS = c
 		case "grant_types":
 			e.GrantTypes = d.RemainingArgs()
 			if len(e.GrantTypes) == 0 {

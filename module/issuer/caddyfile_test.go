@@ -5,12 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/scopegate/scopegate/module/cors"
 )
 
 // The `scopegate token|discovery|revoke|introspect` directive: every option of the endpoints
+// (cors of the token and revocation endpoints too)
 // lands in the right field, and every malformed block is an error that
 // says what is wrong (no endpoint, unknown endpoint, unknown or duplicate
 // option, wrong argument counts, bad aliases, unknown grant type, extra
@@ -38,7 +42,11 @@ func TestParseScopegate(t *testing.T) {
 			Realm:           "Bits API",
 			UserTokens:      "every_client",
 		}, ""},
+		{"token cors", "scopegate token {\n cors https://app.example.com {\n  max_age 0s\n }\n}", &TokenEndpoint{
+			CORS: &cors.Config{Origins: []string{"https://app.example.com"}, MaxAge: new(caddy.Duration)}}, ""},
 		{"revoke bare", `scopegate revoke`, &Revocation{}, ""},
+		{"revoke cors", "scopegate revoke {\n realm r\n cors https://app.example.com http://localhost:3000\n}", &Revocation{Realm: "r",
+			CORS: &cors.Config{Origins: []string{"https://app.example.com", "http://localhost:3000"}}}, ""},
 		{"revoke realm", "scopegate revoke {\n realm \"Bits API\"\n}", &Revocation{Realm: "Bits API"}, ""},
 		{"introspect bare", `scopegate introspect`, &Introspection{}, ""},
 		{"introspect realm", "scopegate introspect {\n realm bits\n}", &Introspection{Realm: "bits"}, ""},
@@ -77,7 +85,13 @@ func TestParseScopegate(t *testing.T) {
 		{"user_tokens unknown value", "scopegate token {\n user_tokens all\n}", nil, `user_tokens "all": want allowed_clients or every_client`},
 		{"unknown grant type", "scopegate token {\n grant_types client_credentials password\n}", nil, `unknown grant type "password"`},
 		{"revoke argument", `scopegate revoke now`, nil, "takes no arguments"},
-		{"revoke unknown option", "scopegate revoke {\n lifetime 1h\n}", nil, `unknown revoke option "lifetime" (known: realm)`},
+		{"revoke unknown option", "scopegate revoke {\n lifetime 1h\n}", nil, `unknown revoke option "lifetime" (known: realm, cors)`},
+		{"revoke duplicate realm", "scopegate revoke {\n realm a\n realm b\n}", nil, `duplicate option "realm"`},
+		// A cors that would allow nothing (an unset {$VAR}) or an origin no
+		// browser sends is refused as the guard's is.
+		{"token cors without origin", "scopegate token {\n cors\n}", nil, "cors: name the origins"},
+		{"token cors with a path", "scopegate token {\n cors https://app.example.com/x\n}", nil, "an origin is scheme://host[:port]"},
+		{"revoke cors null", "scopegate revoke {\n cors null\n}", nil, "must start with http"},
 		{"introspect duplicate realm", "scopegate introspect {\n realm a\n realm b\n}", nil, `duplicate option "realm"`},
 		{"introspect realm without value", "scopegate introspect {\n realm\n}", nil, "wrong argument count"},
 		{"introspect empty realm", "scopegate introspect {\n realm \"\"\n}", nil, "wrong argument count"},

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/cors"
 	"github.com/scopegate/scopegate/module/oauth"
 	"github.com/scopegate/scopegate/module/store"
 )
@@ -17,8 +18,8 @@ import (
 func init() {
 	caddy.RegisterModule(Revocation{})
 	RegisterEndpoint("revoke", func(d *caddyfile.Dispenser) (caddyhttp.MiddlewareHandler, error) {
-		realm, err := parseRealmOnly(d, "revoke")
-		return &Revocation{Realm: realm}, err
+		rv := new(Revocation)
+		return rv, rv.UnmarshalCaddyfile(d)
 	})
 }
 
@@ -27,7 +28,12 @@ func init() {
 type Revocation struct {
 	// Realm of the Basic challenge sent with invalid_client. Default: "scopegate".
 	Realm string `json:"realm,omitempty"`
+	// Browser pages of these origins may call the endpoint (module/cors),
+	// as at the token endpoint: a single-page app revokes its tokens when
+	// its user signs out.
+	CORS *cors.Config `json:"cors,omitempty"`
 
+	cors   *cors.Rules // nil without CORS
 	app    *app.App
 	logger *zap.Logger
 	failed *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
@@ -48,12 +54,59 @@ func (rv *Revocation) Provision(ctx caddy.Context) error {
 		return err
 	}
 	rv.app, rv.logger, rv.failed = a, ctx.Logger(), app.SampledLogger(ctx.Logger())
+	if rv.CORS != nil {
+		rv.cors = cors.NewRules(rv.CORS)
+	}
 	a.RegisterEndpoint(EndpointRevoke)
 	return nil
 }
 
+// Validate checks cors.
+func (rv *Revocation) Validate() error {
+	if rv.CORS != nil {
+		return rv.CORS.Validate()
+	}
+	return nil
+}
+
+// UnmarshalCaddyfile reads the block: realm and cors.
+func (rv *Revocation) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	if d.NextArg() {
+		return d.Errf("scopegate revoke takes no arguments, only a block with realm or cors")
+	}
+	seen := map[string]bool{}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		if seen[opt] {
+			return d.Errf("duplicate option %q", opt)
+		}
+		seen[opt] = true
+		switch opt {
+		case "realm":
+			args := d.RemainingArgs()
+			if len(args) != 1 || args[0] == "" {
+				return d.ArgErr()
+			}
+			rv.Realm = args[0]
+		case "cors":
+			c, err := cors.Unmarshal(d)
+			if err != nil {
+				return err
+			}
+			rv.CORS = c
+		default:
+			return d.Errf("unknown revoke option %q (known: realm, cors)", opt)
+		}
+	}
+	return rv.Validate()
+}
+
 // ServeHTTP revokes the token named by the "token" parameter.
 func (rv *Revocation) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if rv.cors.AnswerPreflight(w, r) {
+		return nil
+	}
+	w = rv.cors.MarkCall(w, r)
 	m := &Minter{app: rv.app, logger: rv.logger}
 	req, oerr := ParseRequest(w, r, readsTokenOf)
 	if oerr == nil {

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scopegate/scopegate/module/app"
+	"github.com/scopegate/scopegate/module/cors"
 	"github.com/scopegate/scopegate/module/oauth"
 )
 
@@ -39,7 +40,12 @@ type TokenEndpoint struct {
 	// without an admin scope may also name a user of its tenant who is not an
 	// admin, while naming an admin still needs allow_user_tokens.
 	UserTokens string `json:"user_tokens,omitempty"`
+	// Browser pages of these origins may call the endpoint (module/cors):
+	// a single-page app, a public client redeeming its code with PKCE, is
+	// on another origin than the gateway, and its browser asks first.
+	CORS *cors.Config `json:"cors,omitempty"`
 
+	cors    *cors.Rules // nil without CORS
 	app     *app.App
 	logger  *zap.Logger
 	failed  *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
@@ -87,6 +93,9 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 		}
 		e.enabled[t] = g
 	}
+	if e.CORS != nil {
+		e.cors = cors.NewRules(e.CORS)
+	}
 	// Discovery advertises what the mounted endpoints serve.
 	a.RegisterEndpoint(EndpointToken, e.GrantTypes...)
 	return nil
@@ -105,6 +114,11 @@ func (e *TokenEndpoint) Validate() error {
 	case "", UserTokensAllowedClients, UserTokensEveryClient:
 	default:
 		return fmt.Errorf("user_tokens %q: want %s or %s", e.UserTokens, UserTokensAllowedClients, UserTokensEveryClient)
+	}
+	if e.CORS != nil {
+		if err := e.CORS.Validate(); err != nil {
+			return err
+		}
 	}
 	standard := func(f string) bool {
 		switch f {
@@ -129,6 +143,10 @@ func (e *TokenEndpoint) Validate() error {
 
 // ServeHTTP answers a token request.
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if e.cors.AnswerPreflight(w, r) {
+		return nil
+	}
+	w = e.cors.MarkCall(w, r)
 	start := time.Now()
 	req, oerr := ParseRequest(w, r, readsTokenParam(e.app.Catalogue()))
 	if oerr == nil {

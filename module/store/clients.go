@@ -348,7 +348,7 @@ func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants boo
 	var cur Client
 	err = tx.Model(&Client{}).Clauses(clause.Locking{Strength: "UPDATE"}).
 		Select("tenant_id", "connect_as_user_id", "allowed_scopes", "allow_user_tokens", "allow_impersonation",
-			"auth_method", "public", "grant_types", "disable_implicit", "secret_digest", "previous_secret_digest").
+			"auth_method", "public", "grant_types", "disable_implicit", "secret_digest", "previous_secret_digest", "redirect_uris").
 		Where("id = ? AND tenant_id = ?", c.ID, inTenant).Take(&cur).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return false, nil // the update finds no row either: ErrNotFound
@@ -358,6 +358,14 @@ func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants boo
 	}
 	identity := cur.TenantID != c.TenantID || !equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID)
 	madePublic := !cur.Public && c.Public
+	if Repoints(&cur, c) {
+		// A user's remembered approval was for where the tokens went then:
+		// everyone approves the new destination again (the consent page),
+		// rather than being sent there without a click.
+		if err := tx.Where("client_id = ?", c.ID).Delete(&Consent{}).Error; err != nil {
+			return false, err
+		}
+	}
 	ended := map[string]any{}
 	if identity || narrows(&cur, c) {
 		ended["token_generation"] = gorm.Expr("token_generation + 1")
@@ -373,6 +381,27 @@ func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants boo
 		return false, nil
 	}
 	return identity || madePublic, tx.Model(&Client{}).Where("id = ?", c.ID).UpdateColumns(ended).Error
+}
+
+// Repoints reports whether the settings next send the tokens of users who
+// sign in to the client somewhere the settings cur did not: a redirect URI
+// added, the client made public (no secret needed to redeem a code) or a
+// sign-in app, or a grant added. Whoever does that receives the tokens of
+// users who approved the client before, so the admin API lets only the
+// client's creator or a super admin (admin/client_rules.go), and remembered
+// approvals are forgotten (endWhatTheEditTakes).
+func Repoints(cur, next *Client) bool {
+	for _, u := range next.RedirectURIs {
+		if !slices.Contains(cur.RedirectURIs, u) {
+			return true
+		}
+	}
+	for _, g := range GrantTypeNames {
+		if !cur.AllowsGrant(g) && next.AllowsGrant(g) {
+			return true
+		}
+	}
+	return !cur.Public && next.Public || cur.AuthMethod != AuthUser && next.AuthMethod == AuthUser
 }
 
 // narrows reports whether the settings next take away a power the settings

@@ -1,0 +1,77 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/scopegate/scopegate/module/scope"
+	"github.com/scopegate/scopegate/module/store"
+	"github.com/scopegate/scopegate/module/store/storetest"
+)
+
+// Sending a client's tokens somewhere new (a redirect URI added, the client
+// made public or a sign-in app, a grant added) hands whoever does it the
+// tokens of every user who approved the client: a tenant admin of default
+// repointing a super admin's sign-in app got the super admin's token with
+// no click (tenancy red team). So only the client's creator or a super
+// admin may (403 for another admin, nothing changed), while taking a
+// redirect URI away, or any other edit, stays open to every admin of the
+// client; and a repoint forgets what users approved, so each approves the
+// new destination again.
+func TestOnlyTheCreatorRepointsAClient(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		ctx := context.Background()
+		tenantAdmin, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
+		app := e.create(e.super, map[string]any{"name": "sapp", "auth_method": "user", "scopes": []string{"demo.read"},
+			"redirect_uris": []string{"https://s.example/cb", "https://s.example/cb2"}, "grant_types": []string{"authorization_code", "refresh_token"}})
+		key := e.create(e.super, map[string]any{"name": "skey", "scopes": []string{"demo.read"}})
+		super := e.superUser("root")
+		if err := e.app.Store().SaveConsent(ctx, super.ID, app.ClientID, []string{"demo.read"}); err != nil {
+			t.Fatal(err)
+		}
+
+		for _, tc := range []struct {
+			id   string
+			body map[string]any
+		}{
+			{app.ClientID, map[string]any{"redirect_uris": []string{"https://s.example/cb", "https://evil.example/cb"}}},
+			{app.ClientID, map[string]any{"public": true}},
+			{app.ClientID, map[string]any{"grant_types": []string{"authorization_code", "refresh_token", "implicit"}}},
+			{key.ClientID, map[string]any{"auth_method": "user", "redirect_uris": []string{"https://evil.example/cb"}}},
+		} {
+			problemOf(t, e.do("PATCH", "/clients/"+tc.id, tenantAdmin, tc.body), http.StatusForbidden)
+		}
+		got := decode[clientView](t, e.want(e.do("GET", "/clients/"+app.ClientID, e.super, nil), http.StatusOK))
+		if len(got.RedirectURIs) != 2 || got.Public {
+			t.Fatalf("refused repoints changed the app: %+v", got)
+		}
+		if _, err := e.app.Store().GetConsent(ctx, super.ID, app.ClientID); err != nil {
+			t.Fatalf("a refused repoint dropped the approval: %v", err)
+		}
+
+		// Taking a destination away, or renaming, is any admin's.
+		e.want(e.do("PATCH", "/clients/"+app.ClientID, tenantAdmin, map[string]any{"redirect_uris": []string{"https://s.example/cb"}}), http.StatusOK)
+		e.want(e.do("PATCH", "/clients/"+app.ClientID, tenantAdmin, map[string]any{"name": "sapp 2"}), http.StatusOK)
+		if _, err := e.app.Store().GetConsent(ctx, super.ID, app.ClientID); err != nil {
+			t.Fatalf("narrowing the redirect URIs dropped the approval: %v", err)
+		}
+
+		// Its creator (here the super admin) may, and every approval of the
+		// client is forgotten: the new destination is approved anew.
+		e.want(e.do("PATCH", "/clients/"+app.ClientID, e.super, map[string]any{"redirect_uris": []string{"https://s.example/cb", "https://s.example/new"}}), http.StatusOK)
+		if _, err := e.app.Store().GetConsent(ctx, super.ID, app.ClientID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after a repoint the approval is %v, want it forgotten", err)
+		}
+
+		// A tenant admin's own app: it may repoint it, another admin of its
+		// tenant may not.
+		mine := e.create(tenantAdmin, map[string]any{"name": "mine", "auth_method": "user", "scopes": []string{"demo.read"},
+			"redirect_uris": []string{"https://t.example/cb"}})
+		peer, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
+		problemOf(t, e.do("PATCH", "/clients/"+mine.ClientID, peer, map[string]any{"redirect_uris": []string{"https://t.example/cb", "https://evil.example/cb"}}), http.StatusForbidden)
+		e.want(e.do("PATCH", "/clients/"+mine.ClientID, tenantAdmin, map[string]any{"redirect_uris": []string{"https://t.example/cb", "https://t.example/cb2"}}), http.StatusOK)
+	})
+}
