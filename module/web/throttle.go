@@ -54,6 +54,13 @@ func newThrottle(free int, base, maxWait time.Duration, keys int) *Throttle {
 // lock, so of any number of concurrent attempts at most free get through
 // before the first wait.
 func (t *Throttle) Acquire(key string) time.Duration {
+	wait, _ := t.acquire(key)
+	return wait
+}
+
+// acquire is Acquire, also returning the attempts key holds once this one
+// is taken (0 when it waits).
+func (t *Throttle) acquire(key string) (time.Duration, int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -65,21 +72,21 @@ func (t *Throttle) Acquire(key string) time.Duration {
 		// lock), so the new key waits instead, until that wait ends.
 		if t.entries.Len() >= t.keys {
 			if _, oldest, ok := t.entries.GetOldest(); ok && oldest.until.After(now) {
-				return oldest.until.Sub(now)
+				return oldest.until.Sub(now), 0
 			}
 		}
 		e = &throttleEntry{}
 		t.entries.Add(key, e)
 	}
 	if wait := e.until.Sub(now); wait > 0 {
-		return wait
+		return wait, 0
 	}
 	e.attempts++
 	if e.attempts >= t.free {
 		wait := t.base << min(e.attempts-t.free, 20)
 		e.until = now.Add(min(wait, t.maxWait))
 	}
-	return 0
+	return 0, e.attempts
 }
 
 // Release gives back an attempt that turned out not to be a failure (a
@@ -118,10 +125,16 @@ func (t *Throttle) Succeed(key string) {
 // An account's attempts from an address it has signed in from before (the
 // last few, per node) are counted apart from the rest: someone guessing at
 // the account from elsewhere makes everyone else wait, but not its owner at
-// their usual address. The guesser gains nothing from that: their attempts
-// still share the account's one count.
+// their usual address. Every other address has a count of its own for the
+// account (pair), which makes it wait as the account's did, and adds only
+// its first perAddressShare attempts to the account's shared count: one
+// address alone then makes the account's other addresses wait a few
+// seconds at most, not for good with one guess each quarter hour (the
+// count never wears off; resource-exhaustion red team), while guesses from
+// many addresses still add up there.
 type SignInThrottle struct {
 	user, addr *Throttle
+	pair       *Throttle // account and address
 	mu         sync.Mutex
 	known      *lru.Cache[string, []string] // account -> its recent sign-in addresses
 	checking   map[string]int               // address -> its sign-ins waiting for or in a password check
@@ -137,16 +150,22 @@ func NewSignInThrottle() *SignInThrottle {
 	known, _ := lru.New[string, []string](throttleKeys)
 	return &SignInThrottle{
 		user:     NewThrottle(5, 2*time.Second, 15*time.Minute),
+		pair:     NewThrottle(5, 2*time.Second, 15*time.Minute),
 		addr:     NewThrottle(50, 2*time.Second, 15*time.Minute),
 		known:    known,
 		checking: map[string]int{},
 	}
 }
 
+// perAddressShare is how many of an address's attempts at an account
+// count towards the account's shared count (as many as the account lets
+// through at once).
+const perAddressShare = 5
+
 // SignInAttempt is an attempt Acquire let through.
 type SignInAttempt struct {
-	s                     *SignInThrottle
-	account, counted, adr string
+	s                           *SignInThrottle
+	account, counted, pair, adr string // counted: "" when the account's count was left alone
 }
 
 // Acquire takes an attempt for the account userKey from the client IP ip,
@@ -164,15 +183,30 @@ func (s *SignInThrottle) Acquire(userKey, ip string) (SignInAttempt, time.Durati
 	// the form sent (64 KiB usernames), and no username can spell another
 	// account's key (a NUL in "ada\x00192.0.2.1" is not a separator).
 	userKey = throttleKey("account", userKey)
-	counted := userKey
 	if s.knows(userKey, adr) {
-		counted = throttleKey("known", userKey, adr)
+		counted := throttleKey("known", userKey, adr)
+		if wait := s.user.Acquire(counted); wait > 0 {
+			s.addr.Release(adr)
+			return SignInAttempt{}, wait
+		}
+		return SignInAttempt{s: s, account: userKey, counted: counted, adr: adr}, 0
 	}
-	if wait := s.user.Acquire(counted); wait > 0 {
+	pair := throttleKey("pair", userKey, adr)
+	wait, n := s.pair.acquire(pair)
+	if wait > 0 {
 		s.addr.Release(adr)
 		return SignInAttempt{}, wait
 	}
-	return SignInAttempt{s: s, account: userKey, counted: counted, adr: adr}, 0
+	counted := ""
+	if n <= perAddressShare {
+		if wait := s.user.Acquire(userKey); wait > 0 {
+			s.pair.Release(pair)
+			s.addr.Release(adr)
+			return SignInAttempt{}, wait
+		}
+		counted = userKey
+	}
+	return SignInAttempt{s: s, account: userKey, counted: counted, pair: pair, adr: adr}, 0
 }
 
 // Succeeded records that the attempt signed in: the failures it was counted
@@ -184,7 +218,14 @@ func (at SignInAttempt) Succeeded() {
 	if s == nil {
 		return
 	}
-	s.user.Succeed(at.counted)
+	if at.pair != "" {
+		// From an address not known yet: the account's shared count is
+		// forgotten too, as from any address before.
+		s.user.Succeed(at.account)
+		s.pair.Succeed(at.pair)
+	} else {
+		s.user.Succeed(at.counted)
+	}
 	s.addr.Release(at.adr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -199,7 +240,12 @@ func (at SignInAttempt) Abandon() {
 	if at.s == nil {
 		return
 	}
-	at.s.user.Release(at.counted)
+	if at.counted != "" {
+		at.s.user.Release(at.counted)
+	}
+	if at.pair != "" {
+		at.s.pair.Release(at.pair)
+	}
 	at.s.addr.Release(at.adr)
 }
 

@@ -479,3 +479,57 @@ func TestDummyHashCost(t *testing.T) {
 		t.Fatalf("compared against costs %v, want three of %d", costs, realCost)
 	}
 }
+
+// One address guessing at an account, however long it keeps at it (one
+// guess each time its own wait ends, the doubling waits of an hour and
+// more), makes the account's other addresses wait 2 s at most: only its
+// first five attempts count towards the account's shared count (the
+// resource-exhaustion red team locked an account out for good with one
+// request a quarter hour). Guesses from many addresses still add up there
+// and make a new address wait longer; the guesser itself waits its own
+// doubling waits.
+func TestSignInThrottleOneAddressCannotLockAnAccountOut(t *testing.T) {
+	s := NewSignInThrottle()
+	clock := time.Now()
+	for _, th := range []*Throttle{s.user, s.pair, s.addr} {
+		th.now = func() time.Time { return clock }
+	}
+	longest := time.Duration(0)
+	for range 40 {
+		_, wait := s.Acquire("t\x00ada", "203.0.113.66")
+		if wait > longest {
+			longest = wait
+		}
+		if wait > 0 {
+			clock = clock.Add(wait) // the guesser comes back when allowed
+			continue
+		}
+		// A probe from a new address, given back when taken (as a check the
+		// server could not make is), so it adds nothing itself.
+		at, w := s.Acquire("t\x00ada", "198.51.100.4")
+		if w > 2*time.Second {
+			t.Fatalf("after the guesser's latest attempt a new address waits %v, want 2s at most", w)
+		}
+		at.Abandon()
+	}
+	if longest < time.Hour/4 {
+		t.Fatalf("the guesser waited %v at most, want its own waits to reach the 15-minute cap", longest)
+	}
+
+	s = NewSignInThrottle()
+	for _, th := range []*Throttle{s.user, s.pair, s.addr} {
+		th.now = func() time.Time { return clock }
+	}
+	for i := range 4 {
+		for taken := 0; taken < 5; {
+			if _, wait := s.Acquire("t\x00bob", fmt.Sprintf("192.0.2.%d", i+1)); wait > 0 {
+				clock = clock.Add(wait)
+			} else {
+				taken++
+			}
+		}
+	}
+	if _, wait := s.Acquire("t\x00bob", "198.51.100.9"); wait < 16*time.Second {
+		t.Fatalf("after 20 guesses from 4 addresses a new address waits %v, want the account's count to have added up", wait)
+	}
+}
