@@ -99,7 +99,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) setup(a *app.App, logger *zap.Logger) {
 	h.app = a
 	h.logger = logger
-	h.throttled = app.SampledLogger(logger)
+	h.throttled = a.SampledLogger(logger)
 	h.routes = nil
 	mux := http.NewServeMux()
 	h.route(mux, "GET /clients", h.listClients)

@@ -118,6 +118,7 @@ type App struct {
 	cfg           runtimeConfig // resolved by Provision, opened by Start
 	poolKey       string
 	logger        *zap.Logger
+	budgets       *lineBudgets // the log budgets this config's handlers share (logs.go)
 	// caddyCtx is the context the app was provisioned in: Start reads the
 	// HTTP app from it to check where the guards are (checkGateOrder).
 	caddyCtx caddy.Context

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -18,7 +19,10 @@ import (
 // failed client authentication), are sampled: each message is written for
 // the first strangerLinesPerSecond requests of each second, then once in
 // strangerLinesThereafter, so a flood of bad requests can neither fill the
-// disk nor drown the other lines. The metrics still count every one.
+// disk nor drown the other lines. The metrics still count every one. The
+// handlers of one config share the budget (App.SampledLogger): a budget of
+// each handler's own let a Caddyfile of seven handlers write seven times as
+// many (resource-exhaustion red team).
 const (
 	strangerLinesPerSecond  = 100
 	strangerLinesThereafter = 100
@@ -27,15 +31,78 @@ const (
 	MaxLoggedPath = 256
 )
 
-// SampledLogger wraps l for lines anyone can cause (see above); nil stays
-// nil.
-func SampledLogger(l *zap.Logger) *zap.Logger {
+// SampledLogger wraps l for lines anyone can cause (see above), with a
+// budget of its own; nil stays nil.
+func SampledLogger(l *zap.Logger) *zap.Logger { return new(LineBudget).Logger(l) }
+
+// SampledLogger wraps l for lines anyone can cause, on the budget every
+// handler of the config shares.
+func (a *App) SampledLogger(l *zap.Logger) *zap.Logger { return a.lineBudgets().strangers.Logger(l) }
+
+// SampledLoggerApart is SampledLogger on a second shared budget, for lines
+// a flood of the first kind must not hide: the refusals of tokens the
+// gateway signed, which name a client.
+func (a *App) SampledLoggerApart(l *zap.Logger) *zap.Logger { return a.lineBudgets().apart.Logger(l) }
+
+func (a *App) lineBudgets() *lineBudgets {
+	budgetsMu.Lock()
+	defer budgetsMu.Unlock()
+	if a.budgets == nil {
+		a.budgets = &lineBudgets{strangers: new(LineBudget), apart: new(LineBudget)}
+	}
+	return a.budgets
+}
+
+// budgetsMu guards every App's budgets while they are made (the App is a
+// config value, copied before it is provisioned, so it holds no lock).
+var budgetsMu sync.Mutex
+
+type lineBudgets struct{ strangers, apart *LineBudget }
+
+// LineBudget lets each message through for the first strangerLinesPerSecond
+// times of each second, then once in strangerLinesThereafter, across every
+// logger made with it. Messages are the code's constants, so its counts stay
+// a handful.
+type LineBudget struct {
+	mu     sync.Mutex
+	second int64
+	counts map[string]int
+}
+
+// Logger wraps l's lines in the budget; nil stays nil.
+func (b *LineBudget) Logger(l *zap.Logger) *zap.Logger {
 	if l == nil {
 		return nil
 	}
-	return l.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
-		return zapcore.NewSamplerWithOptions(c, time.Second, strangerLinesPerSecond, strangerLinesThereafter)
-	}))
+	return l.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return budgetCore{Core: c, budget: b} }))
+}
+
+func (b *LineBudget) allow(msg string, at time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := at.Unix(); s != b.second || b.counts == nil {
+		b.second, b.counts = s, map[string]int{}
+	}
+	n := b.counts[msg] + 1
+	b.counts[msg] = n
+	return n <= strangerLinesPerSecond || (n-strangerLinesPerSecond)%strangerLinesThereafter == 0
+}
+
+// budgetCore writes the lines its budget lets through.
+type budgetCore struct {
+	zapcore.Core
+	budget *LineBudget
+}
+
+func (c budgetCore) With(fields []zapcore.Field) zapcore.Core {
+	return budgetCore{Core: c.Core.With(fields), budget: c.budget}
+}
+
+func (c budgetCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if !c.Enabled(e.Level) || !c.budget.allow(e.Message, e.Time) {
+		return ce
+	}
+	return c.Core.Check(e, ce)
 }
 
 // LoggedPath is path cut to MaxLoggedPath bytes, marked when cut.

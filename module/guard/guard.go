@@ -143,7 +143,7 @@ func (g *Guard) Provision(ctx caddy.Context) error {
 }
 
 func (g *Guard) setup(a *app.App, logger *zap.Logger) error {
-	g.app, g.logger, g.refusals, g.ownRefusals = a, logger, app.SampledLogger(logger), app.SampledLogger(logger)
+	g.app, g.logger, g.refusals, g.ownRefusals = a, logger, a.SampledLogger(logger), a.SampledLoggerApart(logger)
 	if g.HeaderPrefix == "" {
 		g.HeaderPrefix = DefaultHeaderPrefix
 	}

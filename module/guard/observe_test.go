@@ -194,8 +194,9 @@ func TestRefusalFloodIsSampled(t *testing.T) {
 			t.Errorf("the expired token's refusal after a flood: %d lines, want 1", n)
 		}
 
-		// A fresh guard (a fresh sampler) for the path.
-		g, logs = e.observedGuard(&Guard{Scopes: []string{"demo.read"}})
+		// A guard of a fresh config (a fresh budget: the guards of one
+		// config share theirs) for the path.
+		g, logs = newEnv(t, driver).observedGuard(&Guard{Scopes: []string{"demo.read"}})
 		newExchange("/api/"+strings.Repeat("a", 5000)).serve(t, g)
 		entries := logs.FilterMessage("token refused").AllUntimed()
 		if len(entries) != 1 {

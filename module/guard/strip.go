@@ -86,7 +86,7 @@ func (s *Strip) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	s.app, s.refusals = a, app.SampledLogger(ctx.Logger())
+	s.app, s.refusals = a, a.SampledLogger(ctx.Logger())
 	if s.trailers, err = trailerAllowList(a.AllowTrailers); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (a *Authorize) Provision(ctx caddy.Context) error {
 }
 
 func (a *Authorize) setup(ap *app.App, logger *zap.Logger) error {
-	a.app, a.logger, a.throttled = ap, logger, app.SampledLogger(logger)
+	a.app, a.logger, a.throttled = ap, logger, ap.SampledLogger(logger)
 	if a.SessionTTL == 0 {
 		a.SessionTTL = caddy.Duration(12 * time.Hour)
 	}

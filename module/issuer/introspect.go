@@ -58,7 +58,7 @@ func (in *Introspection) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	in.app, in.logger, in.failed = a, ctx.Logger(), app.SampledLogger(ctx.Logger())
+	in.app, in.logger, in.failed = a, ctx.Logger(), a.SampledLogger(ctx.Logger())
 	a.RegisterEndpoint(EndpointIntrospect)
 	return nil
 }

@@ -53,7 +53,7 @@ func (rv *Revocation) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	rv.app, rv.logger, rv.failed = a, ctx.Logger(), app.SampledLogger(ctx.Logger())
+	rv.app, rv.logger, rv.failed = a, ctx.Logger(), a.SampledLogger(ctx.Logger())
 	if rv.CORS != nil {
 		rv.cors = cors.NewRules(rv.CORS)
 	}

@@ -74,7 +74,7 @@ func (e *TokenEndpoint) Provision(ctx caddy.Context) error {
 }
 
 func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
-	e.app, e.logger, e.failed = a, logger, app.SampledLogger(logger)
+	e.app, e.logger, e.failed = a, logger, a.SampledLogger(logger)
 	e.minter = &Minter{app: a, logger: logger, userTokensEveryClient: e.UserTokens == UserTokensEveryClient}
 	if e.TokenType == "" {
 		e.TokenType = "Bearer"
