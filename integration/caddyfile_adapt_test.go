@@ -71,7 +71,7 @@ func TestCaddyfileAdaptRefusals(t *testing.T) {
 		{"unknown discovery option", ":80 {\n\tscopegate discovery {\n\t\tissuer x\n\t}\n}\n", `unknown discovery option "issuer"`},
 		{"health option", ":80 {\n\tscopegate health {\n\t\tcheck db\n\t}\n}\n", `unknown health option "check"`},
 		{"unknown authorize option", ":80 {\n\tscopegate authorize {\n\t\tttl 1h\n\t}\n}\n", `unknown authorize option "ttl"`},
-		{"unknown revoke option", ":80 {\n\tscopegate revoke {\n\t\tx y\n\t}\n}\n", `unknown revoke option "x" (known: realm)`},
+		{"unknown revoke option", ":80 {\n\tscopegate revoke {\n\t\tx y\n\t}\n}\n", `unknown revoke option "x" (known: realm, cors)`},
 		{"introspect takes no arguments", ":80 {\n\tscopegate introspect x\n}\n", "takes no arguments"},
 		{"unknown userinfo option", ":80 {\n\tscopegate userinfo {\n\t\tfields a b\n\t}\n}\n", `unknown userinfo option "fields"`},
 	} {

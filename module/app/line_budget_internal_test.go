@@ -48,3 +48,21 @@ func TestHandlersShareOneLineBudget(t *testing.T) {
 		t.Errorf("the next second and another config: %d lines in all, want 105", n)
 	}
 }
+
+// Lines racing at the turn of a second arrive out of order: one stamped
+// with the second before does not start the count again (each turn back
+// would give a flood a fresh budget), it counts in the later second.
+func TestLineBudgetDoesNotGoBackInTime(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	at := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	b := new(LineBudget)
+	later := b.Logger(zap.New(core, zap.WithClock(fixedClock{at.Add(time.Second)})))
+	earlier := b.Logger(zap.New(core, zap.WithClock(fixedClock{at.Add(999 * time.Millisecond)})))
+	for range 150 {
+		later.Info("token refused")
+		earlier.Info("token refused")
+	}
+	if n := logs.Len(); n != 102 {
+		t.Fatalf("300 lines alternating across the turn of a second wrote %d, want 102 (one budget)", n)
+	}
+}

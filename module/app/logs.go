@@ -80,7 +80,9 @@ func (b *LineBudget) Logger(l *zap.Logger) *zap.Logger {
 func (b *LineBudget) allow(msg string, at time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s := at.Unix(); s != b.second || b.counts == nil {
+	// Only a later second starts again: lines racing at the turn of a
+	// second arrive out of order, and each turn back would reset the counts.
+	if s := at.Unix(); s > b.second || b.counts == nil {
 		b.second, b.counts = s, map[string]int{}
 	}
 	n := b.counts[msg] + 1

@@ -127,14 +127,19 @@ func (t *Throttle) Succeed(key string) {
 // the account from elsewhere makes everyone else wait, but not its owner at
 // their usual address. Every other address has a count of its own for the
 // account (pair), which makes it wait as the account's did, and adds only
-// its first perAddressShare attempts to the account's shared count: one
-// address alone then makes the account's other addresses wait a few
+// its first perAddressShare attempts to the account's shared count (user):
+// one address alone then makes the account's other addresses wait a few
 // seconds at most, not for good with one guess each quarter hour (the
 // count never wears off; resource-exhaustion red team), while guesses from
-// many addresses still add up there.
+// many addresses still add up there. The attempts of addresses past their
+// share go on a second count of the account (beyond), which only such
+// addresses consult: however many there are, they share one schedule of
+// waits, so more addresses do not mean more guesses (a review found that
+// each address past its share guessed on a schedule of its own).
 type SignInThrottle struct {
 	user, addr *Throttle
 	pair       *Throttle // account and address
+	beyond     *Throttle // account, for addresses past their share
 	mu         sync.Mutex
 	known      *lru.Cache[string, []string] // account -> its recent sign-in addresses
 	checking   map[string]int               // address -> its sign-ins waiting for or in a password check
@@ -151,6 +156,7 @@ func NewSignInThrottle() *SignInThrottle {
 	return &SignInThrottle{
 		user:     NewThrottle(5, 2*time.Second, 15*time.Minute),
 		pair:     NewThrottle(5, 2*time.Second, 15*time.Minute),
+		beyond:   NewThrottle(1, 2*time.Second, 15*time.Minute),
 		addr:     NewThrottle(50, 2*time.Second, 15*time.Minute),
 		known:    known,
 		checking: map[string]int{},
@@ -165,7 +171,8 @@ const perAddressShare = 5
 // SignInAttempt is an attempt Acquire let through.
 type SignInAttempt struct {
 	s                           *SignInThrottle
-	account, counted, pair, adr string // counted: "" when the account's count was left alone
+	account, counted, pair, adr string
+	on                          *Throttle // the count counted is kept in: user or beyond
 }
 
 // Acquire takes an attempt for the account userKey from the client IP ip,
@@ -189,7 +196,7 @@ func (s *SignInThrottle) Acquire(userKey, ip string) (SignInAttempt, time.Durati
 			s.addr.Release(adr)
 			return SignInAttempt{}, wait
 		}
-		return SignInAttempt{s: s, account: userKey, counted: counted, adr: adr}, 0
+		return SignInAttempt{s: s, account: userKey, counted: counted, adr: adr, on: s.user}, 0
 	}
 	pair := throttleKey("pair", userKey, adr)
 	wait, n := s.pair.acquire(pair)
@@ -197,16 +204,16 @@ func (s *SignInThrottle) Acquire(userKey, ip string) (SignInAttempt, time.Durati
 		s.addr.Release(adr)
 		return SignInAttempt{}, wait
 	}
-	counted := ""
-	if n <= perAddressShare {
-		if wait := s.user.Acquire(userKey); wait > 0 {
-			s.pair.Release(pair)
-			s.addr.Release(adr)
-			return SignInAttempt{}, wait
-		}
-		counted = userKey
+	on := s.user
+	if n > perAddressShare {
+		on = s.beyond
 	}
-	return SignInAttempt{s: s, account: userKey, counted: counted, pair: pair, adr: adr}, 0
+	if wait := on.Acquire(userKey); wait > 0 {
+		s.pair.Release(pair)
+		s.addr.Release(adr)
+		return SignInAttempt{}, wait
+	}
+	return SignInAttempt{s: s, account: userKey, counted: userKey, pair: pair, adr: adr, on: on}, 0
 }
 
 // Succeeded records that the attempt signed in: the failures it was counted
@@ -219,9 +226,10 @@ func (at SignInAttempt) Succeeded() {
 		return
 	}
 	if at.pair != "" {
-		// From an address not known yet: the account's shared count is
+		// From an address not known yet: the account's counts are
 		// forgotten too, as from any address before.
 		s.user.Succeed(at.account)
+		s.beyond.Succeed(at.account)
 		s.pair.Succeed(at.pair)
 	} else {
 		s.user.Succeed(at.counted)
@@ -240,9 +248,7 @@ func (at SignInAttempt) Abandon() {
 	if at.s == nil {
 		return
 	}
-	if at.counted != "" {
-		at.s.user.Release(at.counted)
-	}
+	at.on.Release(at.counted)
 	if at.pair != "" {
 		at.s.pair.Release(at.pair)
 	}

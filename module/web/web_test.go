@@ -491,7 +491,7 @@ func TestDummyHashCost(t *testing.T) {
 func TestSignInThrottleOneAddressCannotLockAnAccountOut(t *testing.T) {
 	s := NewSignInThrottle()
 	clock := time.Now()
-	for _, th := range []*Throttle{s.user, s.pair, s.addr} {
+	for _, th := range []*Throttle{s.user, s.pair, s.beyond, s.addr} {
 		th.now = func() time.Time { return clock }
 	}
 	longest := time.Duration(0)
@@ -517,7 +517,7 @@ func TestSignInThrottleOneAddressCannotLockAnAccountOut(t *testing.T) {
 	}
 
 	s = NewSignInThrottle()
-	for _, th := range []*Throttle{s.user, s.pair, s.addr} {
+	for _, th := range []*Throttle{s.user, s.pair, s.beyond, s.addr} {
 		th.now = func() time.Time { return clock }
 	}
 	for i := range 4 {
@@ -532,4 +532,47 @@ func TestSignInThrottleOneAddressCannotLockAnAccountOut(t *testing.T) {
 	if _, wait := s.Acquire("t\x00bob", "198.51.100.9"); wait < 16*time.Second {
 		t.Fatalf("after 20 guesses from 4 addresses a new address waits %v, want the account's count to have added up", wait)
 	}
+}
+
+// More addresses do not mean more guesses at one account: addresses that
+// each retry the moment their wait ends, for a simulated day, get at most
+// a few times what one address gets (the account's shared count for each
+// address's first five attempts, and one count for all past theirs), not a
+// schedule each (a review of the per-address count: 100 addresses guessed
+// 13 times what one did).
+func TestSignInThrottleAddressesDoNotMultiplyGuesses(t *testing.T) {
+	guesses := func(addresses int) int {
+		s := NewSignInThrottle()
+		clock := time.Now()
+		for _, th := range []*Throttle{s.user, s.pair, s.beyond, s.addr} {
+			th.now = func() time.Time { return clock }
+		}
+		next := make([]time.Time, addresses)
+		for i := range next {
+			next[i] = clock
+		}
+		end, taken := clock.Add(24*time.Hour), 0
+		for {
+			i := 0
+			for j := range next {
+				if next[j].Before(next[i]) {
+					i = j
+				}
+			}
+			if next[i].After(end) {
+				return taken
+			}
+			clock = next[i]
+			if _, wait := s.Acquire("t\x00ada", fmt.Sprintf("10.0.%d.%d", i/250, i%250)); wait > 0 {
+				next[i] = clock.Add(wait)
+			} else {
+				taken++ // a wrong password: the attempt stays counted
+			}
+		}
+	}
+	one, many := guesses(1), guesses(100)
+	if many > 3*one {
+		t.Fatalf("in a day 100 addresses guessed %d times, one address %d: more addresses must not multiply the guesses", many, one)
+	}
+	t.Logf("guesses in a simulated day: one address %d, 100 addresses %d", one, many)
 }
