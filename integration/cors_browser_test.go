@@ -20,16 +20,26 @@ import (
 // name no origin: only the operator knows its pages).
 func withCORS(t *testing.T) string {
 	t.Helper()
+	const guard = "scopegate_guard demo.read {\n"
+	return quickstartEdited(t, "cors.Caddyfile", guard, guard+"\t\t\tcors {$SCOPEGATE_TEST_PAGE_ORIGIN}\n")
+}
+
+// quickstartEdited writes a copy of the quickstart with each old text (in
+// pairs of old and new) replaced once, and returns its path.
+func quickstartEdited(t *testing.T, name string, oldNew ...string) string {
+	t.Helper()
 	src, err := os.ReadFile(filepath.Join("..", "caddyfiles", "quickstart.Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const guard = "scopegate_guard demo.read {\n"
-	if !strings.Contains(string(src), guard) {
-		t.Fatalf("the quickstart has no %q", guard)
+	text := string(src)
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(text, oldNew[i]) {
+			t.Fatalf("the quickstart has no %q", oldNew[i])
+		}
+		text = strings.Replace(text, oldNew[i], oldNew[i+1], 1)
 	}
-	text := strings.Replace(string(src), guard, guard+"\t\t\tcors {$SCOPEGATE_TEST_PAGE_ORIGIN}\n", 1)
-	path := filepath.Join(t.TempDir(), "cors.Caddyfile")
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -111,23 +121,11 @@ func TestCORSFromABrowserPage(t *testing.T) {
 // them (a single-page app redeeming and revoking its tokens).
 func withTokenCORS(t *testing.T) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join("..", "caddyfiles", "quickstart.Caddyfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(src)
+	var edits []string
 	for _, ep := range []string{"token", "revoke"} {
-		line := "\t\tscopegate " + ep + "\n"
-		if !strings.Contains(text, line) {
-			t.Fatalf("the quickstart has no %q", line)
-		}
-		text = strings.Replace(text, line, "\t\tscopegate "+ep+" {\n\t\t\tcors {$SCOPEGATE_TEST_PAGE_ORIGIN}\n\t\t}\n", 1)
+		edits = append(edits, "\t\tscopegate "+ep+"\n", "\t\tscopegate "+ep+" {\n\t\t\tcors {$SCOPEGATE_TEST_PAGE_ORIGIN}\n\t\t}\n")
 	}
-	path := filepath.Join(t.TempDir(), "token-cors.Caddyfile")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return quickstartEdited(t, "token-cors.Caddyfile", edits...)
 }
 
 // A browser page of an origin the token endpoint's cors names gets a token

@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -162,49 +161,6 @@ func (g *Guard) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.Errf("scopegate_guard: any_token means no scope is needed, yet scopes are named; drop one or the other")
 	}
 	return nil
-}
-
-// unmarshalCORS reads the guard's cors option: its origins, then an
-// optional block.
-func unmarshalCORS(d *caddyfile.Dispenser) (*CORS, error) {
-	c := &CORS{Origins: d.RemainingArgs()}
-	seen := map[string]bool{}
-	for d.NextBlock(1) {
-		opt := d.Val()
-		if seen[opt] {
-			return nil, d.Errf("cors: duplicate option %q", opt)
-		}
-		seen[opt] = true
-		args := d.RemainingArgs()
-		if len(args) == 0 {
-			return nil, d.ArgErr()
-		}
-		switch opt {
-		case "origins":
-			c.Origins = append(c.Origins, args...)
-		case "methods":
-			c.Methods = args
-		case "headers":
-			c.Headers = args
-		case "expose_headers":
-			c.ExposeHeaders = args
-		case "max_age":
-			if len(args) != 1 {
-				return nil, d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(args[0])
-			if err != nil {
-				return nil, d.Errf("cors: max_age: %v", err)
-			}
-			maxAge := caddy.Duration(dur)
-			c.MaxAge = &maxAge
-		default:
-			return nil, d.Errf("unknown cors option %q (origins, methods, headers, expose_headers, max_age)", opt)
-		}
-	}
-	// No origin at all (an unset {$VAR}) is refused when the config is
-	// checked: a cors that allowed nothing would look as if it did.
-	return c, nil
 }
 
 func parseStripCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
