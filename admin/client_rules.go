@@ -61,7 +61,6 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		(b.Scopes != nil && addsScope(cl.AllowedScopes, *b.Scopes))
 	heldAdmin := !creating && h.holdsAdminScope(cl.AllowedScopes)
 	before := *cl // the settings as stored (applied fields get new slices)
-	tenantBefore, heldScopes := cl.TenantID, cl.AllowedScopes
 	if b.Name != nil {
 		cl.Name = strings.TrimSpace(*b.Name)
 	}
@@ -78,7 +77,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 			// the new scopes as its defaults, as a client created with them.
 			had := cl.DefaultScopes
 			if len(had) == 0 {
-				had, defaultsWereAll = heldScopes, true
+				had, defaultsWereAll = before.AllowedScopes, true
 			}
 			cl.DefaultScopes = keptDefaults(had, cl.AllowedScopes)
 			if len(had) == 0 {
@@ -148,11 +147,11 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	if b.TenantID != nil && !c.sees(cl.TenantID) {
 		return forbidden("a tenant admin can only manage its own tenant")
 	}
-	if b.TenantID != nil && cl.AppID != nil && cl.TenantID != tenantBefore {
+	if b.TenantID != nil && cl.AppID != nil && cl.TenantID != before.TenantID {
 		// An app's pair is the tenant's answer to the app: moved, the
 		// tenant could neither allow, decline nor disable the app again,
 		// and the app's narrowings would reach into the other tenant.
-		return newProblem(http.StatusConflict, "this client is tenant %s's pair of app %s: it stays in that tenant (the tenant declines the app, or an admin deletes the client)", tenantBefore, *cl.AppID)
+		return newProblem(http.StatusConflict, "this client is tenant %s's pair of app %s: it stays in that tenant (the tenant declines the app, or an admin deletes the client)", before.TenantID, *cl.AppID)
 	}
 	// Sending a client's tokens somewhere new hands the caller the tokens
 	// of every user who approved it (one with more power than the caller:
@@ -198,7 +197,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	switch {
 	case defaultsLost && defaultsWereAll && len(cl.AllowedScopes) > 0:
 		// Stored before this release: its view shows no defaults at all.
-		f.add("default_scopes", "the client's default scopes were empty, standing for all its scopes (%s), and none of those is among the new scopes: name the default scopes too", strings.Join(heldScopes, " "))
+		f.add("default_scopes", "the client's default scopes were empty, standing for all its scopes (%s), and none of those is among the new scopes: name the default scopes too", strings.Join(before.AllowedScopes, " "))
 	case defaultsLost && len(cl.AllowedScopes) > 0:
 		f.add("default_scopes", "none of the client's default scopes is among the new scopes: name the default scopes too")
 	}
