@@ -45,7 +45,8 @@ type TokenEndpoint struct {
 	// on another origin than the gateway, and its browser asks first.
 	CORS *cors.Config `json:"cors,omitempty"`
 
-	cors    *cors.Rules // nil without CORS
+	cors    *cors.Rules            // nil without CORS
+	reads   func(name string) bool // the parameters this endpoint reads (readsTokenParam)
 	app     *app.App
 	logger  *zap.Logger
 	failed  *zap.Logger // logger, sampled: failed client authentications are anyone's to cause
@@ -96,6 +97,7 @@ func (e *TokenEndpoint) setup(a *app.App, logger *zap.Logger) error {
 	if e.CORS != nil {
 		e.cors = cors.NewRules(e.CORS)
 	}
+	e.reads = readsTokenParam(a.Catalogue()) // a reload provisions the endpoint anew
 	// Discovery advertises what the mounted endpoints serve.
 	a.RegisterEndpoint(EndpointToken, e.GrantTypes...)
 	return nil
@@ -148,7 +150,7 @@ func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 	}
 	w = e.cors.MarkCall(w, r)
 	start := time.Now()
-	req, oerr := ParseRequest(w, r, readsTokenParam(e.app.Catalogue()))
+	req, oerr := ParseRequest(w, r, e.reads)
 	if oerr == nil {
 		oerr = notOpen(e.app)
 	}
