@@ -47,6 +47,9 @@ func keptDefaults(defaults, after store.Strings) store.Strings {
 	return kept
 }
 
+// sameUser reports whether two connect-as references name the same user.
+func sameUser(a, b *string) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
+
 // applyClient merges b into cl and validates the result. On create every
 // field counts as given; on PATCH the lookups (catalogue, tenant, user) are
 // made only for what changes, so a later catalogue or user change does not
@@ -155,13 +158,17 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	}
 	// Sending a client's tokens somewhere new hands the caller the tokens
 	// of every user who approved it (one with more power than the caller:
-	// a super admin who signs in to a tenant admin's app): only whoever
-	// may read its secret, its creator, or a super admin may (tenancy red
-	// team). Taking a redirect URI or a grant away stays open to any admin
-	// of the client.
-	if !creating && store.Repoints(&before, cl) && (c.delegated || !mayRotate(c, cl.OwnerID)) {
-		return forbidden("only the admin who created this client or a super admin may change where its tokens go " +
-			"(add a redirect URI or a grant, make it public or a sign-in app): the tokens of the users who approved it would go there")
+	// a super admin who signs in to a tenant admin's app), and changing
+	// whom they speak for turns its creator's app or automation into the
+	// caller's (tenancy red teams): only whoever may read its secret, its
+	// creator, or a super admin may. Taking a redirect URI or a grant away
+	// stays open to any admin of the client.
+	retargets := store.Repoints(&before, cl) || before.AuthMethod != cl.AuthMethod ||
+		!sameUser(before.ConnectAsUserID, cl.ConnectAsUserID)
+	if !creating && retargets && (c.delegated || !mayRotate(c, cl.OwnerID)) {
+		return forbidden("only the admin who created this client or a super admin may change where its tokens go or whom they " +
+			"speak for (add a redirect URI or a grant, make it public, change auth_method or connect_as_user_id): " +
+			"the tokens of the users who approved it would go there")
 	}
 	// A caller hands out no more admin power than it holds (module/power).
 	if err := h.mayGive(ctx, c, cl); err != nil {

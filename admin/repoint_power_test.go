@@ -12,8 +12,9 @@ import (
 )
 
 // Sending a client's tokens somewhere new (a redirect URI added, the client
-// made public or a sign-in app, a grant added) hands whoever does it the
-// tokens of every user who approved the client: a tenant admin of default
+// made public or a sign-in app, a grant added), or changing whom they speak
+// for (auth_method, connect_as_user_id), hands whoever does it the tokens
+// of every user who approved the client, or its creator's automation: a tenant admin of default
 // repointing a super admin's sign-in app got the super admin's token with
 // no click (tenancy red team). So only the client's creator or a super
 // admin may (403 for another admin, nothing changed), while taking a
@@ -29,6 +30,8 @@ func TestOnlyTheCreatorRepointsAClient(t *testing.T) {
 			"redirect_uris": []string{"https://s.example/cb", "https://s.example/cb2"}, "grant_types": []string{"authorization_code", "refresh_token"}})
 		key := e.create(e.super, map[string]any{"name": "skey", "scopes": []string{"demo.read"}})
 		super := e.superUser("root")
+		plain, other := e.user(store.DefaultTenantID, "plain"), e.user(store.DefaultTenantID, "other")
+		automation := e.create(e.super, map[string]any{"name": "sauto", "scopes": []string{"demo.read"}, "connect_as_user_id": plain.ID})
 		if err := e.app.Store().SaveConsent(ctx, super.ID, app.ClientID, []string{"demo.read"}); err != nil {
 			t.Fatal(err)
 		}
@@ -41,6 +44,11 @@ func TestOnlyTheCreatorRepointsAClient(t *testing.T) {
 			{app.ClientID, map[string]any{"public": true}},
 			{app.ClientID, map[string]any{"grant_types": []string{"authorization_code", "refresh_token", "implicit"}}},
 			{key.ClientID, map[string]any{"auth_method": "user", "redirect_uris": []string{"https://evil.example/cb"}}},
+			// Whom its tokens speak for: the super admin's app turned into
+			// a key, its automation made to act as someone else.
+			{app.ClientID, map[string]any{"auth_method": "api_key"}},
+			{automation.ClientID, map[string]any{"connect_as_user_id": other.ID}},
+			{automation.ClientID, map[string]any{"connect_as_user_id": nil}},
 		} {
 			problemOf(t, e.do("PATCH", "/clients/"+tc.id, tenantAdmin, tc.body), http.StatusForbidden)
 		}
