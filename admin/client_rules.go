@@ -47,6 +47,16 @@ func keptDefaults(defaults, after store.Strings) store.Strings {
 	return kept
 }
 
+// mayRetarget reports whether c may change where cl's tokens go or whom
+// they speak for: as for reading its secret (mayRotate), its creator or a
+// super admin, never a delegated token.
+func mayRetarget(c *caller, cl *store.Client) bool { return !c.delegated && mayRotate(c, cl.OwnerID) }
+
+var errRetarget = forbidden("only the admin who created this client (the same user, key or console session) or a super admin " +
+	"may change where its tokens go or whom they speak for (add a redirect URI or a grant, make it public, change auth_method " +
+	"or connect_as_user_id): whoever does would receive the tokens of the users who approved it, or make its creator's " +
+	"automation act as someone else")
+
 // sameUser reports whether two connect-as references name the same user.
 func sameUser(a, b *string) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
 
@@ -165,10 +175,8 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	// stays open to any admin of the client.
 	retargets := store.Repoints(&before, cl) || before.AuthMethod != cl.AuthMethod ||
 		!sameUser(before.ConnectAsUserID, cl.ConnectAsUserID)
-	if !creating && retargets && (c.delegated || !mayRotate(c, cl.OwnerID)) {
-		return forbidden("only the admin who created this client or a super admin may change where its tokens go or whom they " +
-			"speak for (add a redirect URI or a grant, make it public, change auth_method or connect_as_user_id): " +
-			"the tokens of the users who approved it would go there")
+	if !creating && retargets && !mayRetarget(c, cl) {
+		return errRetarget
 	}
 	// A caller hands out no more admin power than it holds (module/power).
 	if err := h.mayGive(ctx, c, cl); err != nil {
@@ -244,9 +252,15 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 		return err
 	}
 	if defaulted {
-		// The client now connects as its creator: the caller must cover
-		// that user's power as well (a tenant admin turning a super admin's
-		// app into an API key would make it speak for the super admin).
+		// The client now connects as its creator (connect_as_creator on a
+		// key stored before it): whom its tokens speak for changed, which
+		// is its creator's or a super admin's to do, even by an edit that
+		// names no user (review); and the caller must cover that user's
+		// power as well (a tenant admin turning a super admin's app into an
+		// API key would make it speak for the super admin).
+		if !creating && !mayRetarget(c, cl) {
+			return errRetarget
+		}
 		if err := h.mayGive(ctx, c, cl); err != nil {
 			return err
 		}

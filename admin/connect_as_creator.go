@@ -90,7 +90,7 @@ func (h *Handler) applyConnectAsRules(ctx context.Context, f *fieldErrors, c *ca
 	if h.ConnectAsCreator {
 		option = "connect_as_creator"
 	}
-	f.add("connect_as_user_id", "is required for an api_key client: this gateway connects every API key as a user of its tenant (%s); name that user, or create the key as that user (console, or the user's admin token)", option)
+	f.add("connect_as_user_id", "is required for an api_key client: this gateway connects every API key as a user of its tenant (%s); name that user (on a key made before, its creator or a super admin names it), or create the key as that user (console, or the user's admin token)", option)
 	return false, nil
 }
 

@@ -83,3 +83,31 @@ func TestOnlyTheCreatorRepointsAClient(t *testing.T) {
 		e.want(e.do("PATCH", "/clients/"+mine.ClientID, tenantAdmin, map[string]any{"redirect_uris": []string{"https://t.example/cb", "https://t.example/cb2"}}), http.StatusOK)
 	})
 }
+
+// With connect_as_creator, a key stored before the option (connecting as
+// nobody) is made to connect as its creator by the next edit that ties it
+// to a user, even one that names none (its own tenant, its own auth method
+// sent back): whom its tokens speak for changes, so that edit is its
+// creator's or a super admin's too (a review found another admin's no-op
+// PATCH made alice's key act as alice).
+func TestConnectAsCreatorDefaultIsTheCreatorsChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, driver string) {
+		e := newEnv(t, driver)
+		alice := e.adminUser(store.DefaultTenantID, "alice")
+		legacy := e.storeClient(&store.Client{Name: "legacy", TenantID: store.DefaultTenantID, AuthMethod: store.AuthAPIKey,
+			AllowedScopes: store.Strings{"demo.read"}, DefaultScopes: store.Strings{"demo.read"}, OwnerID: alice.ID})
+		e.h.ConnectAsCreator = true
+		bob, _ := e.adminToken(store.DefaultTenantID, scope.TenantAdmin)
+		for _, body := range []map[string]any{{"tenant_id": store.DefaultTenantID}, {"auth_method": "api_key"}} {
+			problemOf(t, e.do("PATCH", "/clients/"+legacy.ID, bob, body), http.StatusForbidden)
+		}
+		if got := decode[clientView](t, e.want(e.do("GET", "/clients/"+legacy.ID, e.super, nil), http.StatusOK)); got.ConnectAsUserID != nil {
+			t.Fatalf("another admin's refused edits made the key connect as %v", *got.ConnectAsUserID)
+		}
+		// A super admin's edit gives it its creator, as the option says.
+		got := decode[clientView](t, e.want(e.do("PATCH", "/clients/"+legacy.ID, e.super, map[string]any{"auth_method": "api_key"}), http.StatusOK))
+		if got.ConnectAsUserID == nil || *got.ConnectAsUserID != alice.ID {
+			t.Fatalf("after a super admin's edit the key connects as %v, want alice", got.ConnectAsUserID)
+		}
+	})
+}

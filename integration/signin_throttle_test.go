@@ -14,7 +14,8 @@ import (
 // attempts together: ten wrong passwords for ada sent at once, five to each
 // form, get at most five password checks between them (the rest 429), as
 // five to one form would. With a count per form (a red-team finding) all
-// ten were checked. The attempts go out together because a wait starts when
+// ten were checked. On a busy machine a post whose check did not start
+// within the sign-in wait's bound is 503, unchecked. The attempts go out together because a wait starts when
 // the fifth attempt is taken, before its slow password check, and may be
 // over by the time that answer arrives: sent one after another the test
 // would race the clock.
@@ -69,21 +70,26 @@ func TestSignInThrottleSharedByConsoleAndAuthorize(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	checked := 0
+	checked, busy := 0, 0
 	for i, st := range statuses {
 		switch {
 		case errs[i] != nil:
 			t.Fatalf("sign-in post %d: %v", i, errs[i])
 		case st == http.StatusUnauthorized:
 			checked++
+		case st == http.StatusServiceUnavailable:
+			// Its turn for a password check did not come within the sign-in
+			// wait's bound (a busy machine under -race): refused unchecked,
+			// its attempt given back.
+			busy++
 		case st != http.StatusTooManyRequests:
-			t.Fatalf("sign-in post %d (%s): status %d, want 401 or 429", i, map[bool]string{true: "console", false: "authorize"}[i%2 == 0], st)
+			t.Fatalf("sign-in post %d (%s): status %d, want 401, 429 or 503", i, map[bool]string{true: "console", false: "authorize"}[i%2 == 0], st)
 		}
 	}
 	// Five free attempts; a wait of 2 s, then 4 s, may lapse on a busy
 	// machine before the last posts are read, letting one or two more in.
 	// Counted per form, all ten would be checked.
-	if checked < 5 || checked > 7 {
+	if checked+busy < 5 || checked > 7 {
 		t.Fatalf("%d of 10 wrong passwords sent at once to the two forms were checked (statuses %v), want 5 (shared count)", checked, statuses)
 	}
 }
