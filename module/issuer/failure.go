@@ -3,6 +3,7 @@ package issuer
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"go.uber.org/zap"
@@ -38,12 +39,25 @@ func notOpen(a *app.App) *oauth.Error {
 // like, so that is logged at debug level (the metric counts it as
 // canceled) instead of as an error per request.
 func (m *Minter) failed(ctx context.Context, msg string, err error, fields ...zap.Field) *oauth.Error {
-	level := zap.ErrorLevel
 	if errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled) {
-		level = zap.DebugLevel
+		app.LogFailure(m.logger, zap.DebugLevel, msg, err, fields...)
+		return canceledAnswer()
 	}
-	app.LogFailure(m.logger, level, msg, err, fields...)
+	app.LogFailure(m.logger, zap.ErrorLevel, msg, err, fields...)
 	return serverFailure(err)
+}
+
+// canceledAnswer answers a request whose context was canceled before its
+// answer was ready. Go cancels it when the connection's read side closes,
+// which is also what a client that half-closes after sending its request
+// does (nc -N, socat at the end of its input) while it still reads: it
+// gets a 503 to retry, not a 500 server_error, as nothing failed (seeds
+// red team). A caller really gone reads nothing either way.
+func canceledAnswer() *oauth.Error {
+	e := oauth.New(oauth.TemporarilyUnavail, http.StatusServiceUnavailable,
+		"the request was canceled before its answer was ready (the connection was closed for reading): send it again, keeping the connection open until the answer")
+	e.Header = http.Header{"Retry-After": {"1"}}
+	return e
 }
 
 // spendTimeout bounds the work of a grant that spends a single-use
