@@ -57,9 +57,6 @@ var errRetarget = forbidden("only the admin who created this client (the same us
 	"or connect_as_user_id): whoever does would receive the tokens of the users who approved it, or make its creator's " +
 	"automation act as someone else")
 
-// sameUser reports whether two connect-as references name the same user.
-func sameUser(a, b *string) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }
-
 // applyClient merges b into cl and validates the result. On create every
 // field counts as given; on PATCH the lookups (catalogue, tenant, user) are
 // made only for what changes, so a later catalogue or user change does not
@@ -174,7 +171,7 @@ func (h *Handler) applyClient(ctx context.Context, c *caller, cl *store.Client, 
 	// creator, or a super admin may. Taking a redirect URI or a grant away
 	// stays open to any admin of the client.
 	retargets := store.Repoints(&before, cl) || before.AuthMethod != cl.AuthMethod ||
-		!sameUser(before.ConnectAsUserID, cl.ConnectAsUserID)
+		!store.SameUserRef(before.ConnectAsUserID, cl.ConnectAsUserID)
 	if !creating && retargets && !mayRetarget(c, cl) {
 		return errRetarget
 	}

@@ -16,7 +16,7 @@ func realmOr(realm string) string {
 
 // parseRealmOnly reads the block of an endpoint whose only option is realm:
 //
-//	scopegate revoke {
+//	scopegate introspect {
 //		realm <realm>
 //	}
 //
@@ -35,11 +35,19 @@ func parseRealmOnly(d *caddyfile.Dispenser, endpoint string) (string, error) {
 		if realm != "" {
 			return "", d.Err("duplicate option \"realm\"")
 		}
-		args := d.RemainingArgs()
-		if len(args) != 1 || args[0] == "" {
-			return "", d.ArgErr()
+		var err error
+		if realm, err = realmArg(d); err != nil {
+			return "", err
 		}
-		realm = args[0]
 	}
 	return realm, nil
+}
+
+// realmArg reads the value of a realm option: one, not empty.
+func realmArg(d *caddyfile.Dispenser) (string, error) {
+	args := d.RemainingArgs()
+	if len(args) != 1 || args[0] == "" {
+		return "", d.ArgErr()
+	}
+	return args[0], nil
 }

@@ -83,11 +83,11 @@ func (rv *Revocation) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		seen[opt] = true
 		switch opt {
 		case "realm":
-			args := d.RemainingArgs()
-			if len(args) != 1 || args[0] == "" {
-				return d.ArgErr()
+			realm, err := realmArg(d)
+			if err != nil {
+				return err
 			}
-			rv.Realm = args[0]
+			rv.Realm = realm
 		case "cors":
 			c, err := cors.Unmarshal(d)
 			if err != nil {

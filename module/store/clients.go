@@ -356,7 +356,7 @@ func endWhatTheEditTakes(tx *gorm.DB, c *Client, inTenant string) (endGrants boo
 	if err != nil {
 		return false, err
 	}
-	identity := cur.TenantID != c.TenantID || !equalUserRef(cur.ConnectAsUserID, c.ConnectAsUserID)
+	identity := cur.TenantID != c.TenantID || !SameUserRef(cur.ConnectAsUserID, c.ConnectAsUserID)
 	madePublic := !cur.Public && c.Public
 	if Repoints(&cur, c) {
 		// A user's remembered approval was for where the tokens went then:
@@ -423,7 +423,8 @@ func narrows(cur, next *Client) bool {
 		!cur.Public && next.Public
 }
 
-func equalUserRef(a, b *string) bool {
+// SameUserRef reports whether two connect-as references name the same user.
+func SameUserRef(a, b *string) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
